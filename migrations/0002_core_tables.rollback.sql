@@ -1,0 +1,3 @@
+DROP TABLE sessions;
+DROP TABLE tenant_users;
+DROP TABLE tenants;

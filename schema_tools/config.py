@@ -1,0 +1,151 @@
+"""Settings: built once from CLI arguments, environment and pyproject, then frozen.
+
+This module is the only reader of environment variables and of ``[tool.schema_tools]``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+DURATION = re.compile(r"^\d+\s*(ms|s|min|h|d)?$")
+TOP_LEVEL_KEYS = {
+    "migrations": "folder of NNNN_name.sql migrations, relative to pyproject.toml",
+    "lock_wait": "seconds to wait for another runner's lock (number)",
+    "lock_timeout": "PostgreSQL lock_timeout for each migration, e.g. '5s'",
+    "statement_timeout": "PostgreSQL statement_timeout for each migration, e.g. '10min'",
+    "lock_retries": "times a migration is retried after a lock timeout (integer)",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the library needs to know, decided once per command."""
+
+    project_root: Path
+    migrations_dir: Path
+    database_url: str | None = None
+    state_dir: Path | None = None
+    lock_wait: float = 60.0
+    lock_timeout: str = "5s"
+    statement_timeout: str = "10min"
+    lock_retries: int = 3
+    pg_bindir: Path | None = None
+    pg_user: str | None = None
+    pyproject: Path | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def state_path(self) -> Path:
+        """Git-ignored folder for the embedded database and other local state."""
+        return self.state_dir or self.project_root / ".schema_tools"
+
+    def with_database(self, url: str | None) -> Settings:
+        """A copy pointing at another database."""
+        return replace(self, database_url=url)
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest pyproject.toml at or above ``start``."""
+    for folder in (start, *start.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_tool_table(pyproject: Path) -> dict[str, Any]:
+    """``[tool.schema_tools]`` of a pyproject.toml, or {} when absent."""
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"{pyproject}: not valid TOML ({exc})", hint="fix the syntax at that line"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{pyproject}: cannot be read ({exc})") from None
+    tool = data.get("tool", {})
+    table = tool.get("schema_tools", {}) if isinstance(tool, dict) else {}
+    if not isinstance(table, dict):
+        raise ConfigError(f"{pyproject}: [tool.schema_tools] must be a table")
+    return table
+
+
+def _duration(value: Any, key: str, source: str) -> str:
+    text = str(value).strip()
+    if not DURATION.match(text):
+        raise ConfigError(
+            f"{source}: {key} = {value!r} is not a duration",
+            hint="write a whole number with a unit: ms, s, min, h or d (for example '5s')",
+        )
+    return text
+
+
+def _number(value: Any, key: str, source: str, kind: type) -> Any:
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        number = -1
+    if isinstance(value, bool) or number < 0:
+        raise ConfigError(f"{source}: {key} = {value!r} must be a non-negative {kind.__name__}")
+    return number
+
+
+def load_settings(
+    *,
+    database: str | None = None,
+    migrations: str | Path | None = None,
+    lock_wait: float | None = None,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Settings from CLI values, then the environment, then pyproject, then defaults."""
+    env = os.environ if env is None else env
+    here = (cwd or Path.cwd()).resolve()
+    pyproject = find_pyproject(here)
+    table = read_tool_table(pyproject) if pyproject else {}
+    root = pyproject.parent if pyproject else here
+    source = f"{pyproject} [tool.schema_tools]" if pyproject else "settings"
+
+    extra = {k: v for k, v in table.items() if isinstance(v, dict)}
+    unknown = sorted(k for k in table if k not in TOP_LEVEL_KEYS and k not in extra)
+    if unknown:
+        known = ", ".join(sorted(TOP_LEVEL_KEYS))
+        raise ConfigError(f"{source}: unknown key {unknown[0]!r}", hint=f"known keys: {known}")
+
+    if migrations is not None:
+        migrations_dir = (here / Path(migrations)).resolve()
+    elif "migrations" in table:
+        migrations_dir = (root / str(table["migrations"])).resolve()
+    else:
+        migrations_dir = root / "migrations"
+
+    state_dir = env.get("SCHEMA_TOOLS_STATE_DIR")
+    bindir = env.get("SCHEMA_TOOLS_PG_BINDIR")
+    return Settings(
+        project_root=root,
+        migrations_dir=migrations_dir,
+        database_url=database or env.get("DATABASE_URL") or None,
+        state_dir=Path(state_dir).resolve() if state_dir else None,
+        lock_wait=(
+            _number(lock_wait, "--lock-wait", "arguments", float)
+            if lock_wait is not None
+            else _number(table.get("lock_wait", 60.0), "lock_wait", source, float)
+        ),
+        lock_timeout=_duration(table.get("lock_timeout", "5s"), "lock_timeout", source),
+        statement_timeout=_duration(
+            table.get("statement_timeout", "10min"), "statement_timeout", source
+        ),
+        lock_retries=_number(table.get("lock_retries", 3), "lock_retries", source, int),
+        pg_bindir=Path(bindir) if bindir else None,
+        pg_user=env.get("SCHEMA_TOOLS_PG_USER") or None,
+        pyproject=pyproject,
+        extra=extra,
+    )

@@ -1,0 +1,52 @@
+"""Shared console plumbing for ``schema-tools`` and ``ralph``: one-line errors, exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+from . import db
+from .config import Settings
+from .errors import SchemaToolsError
+
+SettingsFromArgs = Callable[[argparse.Namespace], Settings]
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake on one line, exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _known_url(args: argparse.Namespace, settings: SettingsFromArgs | None) -> str | None:
+    try:
+        return settings(args).database_url if settings else getattr(args, "database", None)
+    except SchemaToolsError:
+        return getattr(args, "database", None)
+
+
+def run(argv: Sequence[str] | None, parser: argparse.ArgumentParser, prog: str,
+        settings: SettingsFromArgs | None = None) -> int:
+    """Parse, dispatch, and turn our errors into one line on stderr and an exit code."""
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except SchemaToolsError as exc:
+        if getattr(args, "debug", False):
+            raise
+        print(f"{prog}: error: {db.scrub(exc.one_line(), _known_url(args, settings))}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: say so on one line, without secrets
+        if getattr(args, "debug", False):
+            raise
+        detail = db.scrub(" ".join(str(exc).split()), _known_url(args, settings))
+        print(f"{prog}: internal error: {type(exc).__name__}: {detail} "
+              "(run again with --debug for the traceback, and please report it)", file=sys.stderr)
+        return 3

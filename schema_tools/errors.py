@@ -1,0 +1,57 @@
+"""One exception base for everything the library raises on purpose.
+
+Each error carries a message that says what is wrong and a hint that says how to fix it;
+the CLI prints them on one line and exits with ``exit_code``.
+"""
+
+from __future__ import annotations
+
+
+class SchemaToolsError(Exception):
+    """Base error: bad input or environment (exit code 2)."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def one_line(self) -> str:
+        """The message and the hint, on one line."""
+        text = " ".join(self.message.split())
+        if self.hint:
+            text = f"{text} -- {' '.join(self.hint.split())}"
+        return text
+
+
+class ConfigError(SchemaToolsError):
+    """A setting, argument or file the user gave is malformed."""
+
+
+class DatabaseUnavailable(SchemaToolsError):
+    """The database could not be reached or refused the login."""
+
+
+class EmbeddedError(SchemaToolsError):
+    """The embedded PostgreSQL could not be found, created or started."""
+
+
+class MigrationError(SchemaToolsError):
+    """A migration could not be read or applied; carries where it failed."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        migration_id: str | None = None,
+        line: int | None = None,
+        hint: str = "",
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.migration_id = migration_id
+        self.line = line
+
+
+class LockTimeout(SchemaToolsError):
+    """Another process held the migration lock for longer than we were told to wait."""

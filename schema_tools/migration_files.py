@@ -1,0 +1,202 @@
+"""Migration files in yoyo's SQL format: reading, header directives, statements, ordering.
+
+A migration is ``ID.sql`` with an optional ``ID.rollback.sql``. Leading comment lines may
+carry directives: yoyo's ``depends`` and ``transactional``, and ours, ``lock_timeout`` and
+``statement_timeout`` (yoyo reads ours as plain comments). Statements are split exactly as
+yoyo splits them (sqlparse, which respects ``$$`` bodies).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import sqlparse
+
+from .config import DURATION
+from .errors import ConfigError, MigrationError
+
+DIRECTIVE = re.compile(r"^\s*--\s*([a-z_]+)\s*:\s*(.*?)\s*$")
+KNOWN_DIRECTIVES = ("depends", "transactional", "lock_timeout", "statement_timeout")
+ROLLBACK_SUFFIX = ".rollback.sql"
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One SQL statement, the line where its code starts and the line where its text starts."""
+
+    sql: str
+    line: int
+    start: int
+
+    def line_of(self, position: int | None) -> int:
+        """The file line of a 1-based character position in ``sql`` (PostgreSQL's error position)."""
+        if not position:
+            return self.line
+        return self.start + self.sql.count("\n", 0, position - 1)
+
+
+def _is_comment_or_blank(line: str) -> bool:
+    stripped = line.strip()
+    return not stripped or stripped.startswith("--")
+
+
+def split_statements(text: str) -> list[Statement]:
+    """Statements as yoyo runs them, each with its starting line; comment-only pieces dropped."""
+    statements: list[Statement] = []
+    offset = 0
+    for piece in sqlparse.split(text):
+        start = text.find(piece, offset)
+        if start < 0:  # sqlparse normalised something; fall back to the last position
+            start = offset
+        offset = start + len(piece)
+        lines = piece.splitlines()
+        skipped = next((i for i, line in enumerate(lines) if not _is_comment_or_blank(line)), None)
+        if skipped is None:
+            continue
+        first = text.count("\n", 0, start) + 1
+        statements.append(Statement(piece, first + skipped, first))
+    return statements
+
+
+def parse_directives(text: str, source: str) -> dict[str, str]:
+    """Directives from the leading comment block; unknown ``-- word:`` lines are comments."""
+    directives: dict[str, str] = {}
+    for line in text.splitlines():
+        if not _is_comment_or_blank(line):
+            break
+        match = DIRECTIVE.match(line)
+        if match and match.group(1) in KNOWN_DIRECTIVES:
+            name, value = match.groups()
+            directives[name] = f"{directives[name]} {value}".strip() if name in directives else value
+    transactional = directives.get("transactional", "true").lower()
+    if transactional not in ("true", "false"):
+        raise MigrationError(
+            f"{source}: '-- transactional: {directives['transactional']}' must be true or false",
+        )
+    for name in ("lock_timeout", "statement_timeout"):
+        if name in directives and not DURATION.match(directives[name]):
+            raise MigrationError(
+                f"{source}: '-- {name}: {directives[name]}' is not a duration",
+                hint="write a whole number with a unit: ms, s, min, h or d (for example '30s')",
+            )
+    return directives
+
+
+def normalised_checksum(text: str) -> str:
+    """sha256 of the content with line endings normalised to LF."""
+    canonical = text.replace("\r\n", "\n").replace("\r", "\n")
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def yoyo_hash(migration_id: str) -> str:
+    """The key yoyo stores for a migration: sha256 of its id (not of its content)."""
+    return hashlib.sha256(migration_id.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One migration file, its rollback and its header."""
+
+    id: str
+    path: Path
+    text: str
+    rollback_text: str | None
+    directives: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def depends(self) -> tuple[str, ...]:
+        return tuple(self.directives.get("depends", "").split())
+
+    @property
+    def transactional(self) -> bool:
+        return self.directives.get("transactional", "true").lower() == "true"
+
+    @property
+    def rollback_path(self) -> Path:
+        return self.path.with_name(self.id + ROLLBACK_SUFFIX)
+
+    @property
+    def checksum(self) -> str:
+        return normalised_checksum(self.text)
+
+    @cached_property
+    def statements(self) -> list[Statement]:
+        return split_statements(self.text)
+
+    @cached_property
+    def rollback_statements(self) -> list[Statement]:
+        return split_statements(self.rollback_text) if self.rollback_text is not None else []
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise MigrationError(f"{path}: not UTF-8 text", hint="save the file as UTF-8") from None
+    except OSError as exc:
+        raise MigrationError(f"{path}: cannot be read ({exc.strerror})") from None
+
+
+def read_migration(path: Path) -> Migration:
+    """Read one ``ID.sql`` file and its rollback, validating the header."""
+    migration_id = path.name[: -len(".sql")]
+    text = _read_text(path)
+    rollback = path.with_name(migration_id + ROLLBACK_SUFFIX)
+    rollback_text = _read_text(rollback) if rollback.is_file() else None
+    directives = parse_directives(text, str(path))
+    return Migration(migration_id, path, text, rollback_text, directives)
+
+
+def order(migrations: list[Migration]) -> list[Migration]:
+    """Dependency order, ties broken by id (as yoyo orders them)."""
+    by_id = {m.id: m for m in migrations}
+    for m in migrations:
+        for dep in m.depends:
+            if dep not in by_id:
+                raise MigrationError(
+                    f"{m.path}: depends on {dep!r}, which is not a migration in {m.path.parent}",
+                    migration_id=m.id,
+                    hint="fix the '-- depends:' line or add the missing file",
+                )
+    done: set[str] = set()
+    result: list[Migration] = []
+    remaining = sorted(by_id)
+    while remaining:
+        ready = next((i for i in remaining if all(d in done for d in by_id[i].depends)), None)
+        if ready is None:
+            raise MigrationError(
+                f"dependency cycle among migrations: {', '.join(remaining)}",
+                hint="remove one of the '-- depends:' lines that close the cycle",
+            )
+        remaining.remove(ready)
+        done.add(ready)
+        result.append(by_id[ready])
+    return result
+
+
+def read_migrations(folder: Path) -> list[Migration]:
+    """All migrations of a folder, in the order they apply."""
+    if not folder.is_dir():
+        raise ConfigError(
+            f"migrations folder {folder} does not exist",
+            hint="pass --migrations DIR or set [tool.schema_tools] migrations in pyproject.toml",
+        )
+    python = sorted(p.name for p in folder.glob("*.py") if not p.name.startswith("_"))
+    if python:
+        raise MigrationError(
+            f"{folder / python[0]}: Python migrations are not supported",
+            hint="write the migration as SQL (ID.sql with ID.rollback.sql)",
+        )
+    files = sorted(p for p in folder.glob("*.sql") if not p.name.endswith(ROLLBACK_SUFFIX))
+    ids = {p.name[: -len(".sql")] for p in files}
+    for orphan in sorted(folder.glob("*" + ROLLBACK_SUFFIX)):
+        if orphan.name[: -len(ROLLBACK_SUFFIX)] not in ids:
+            raise MigrationError(
+                f"{orphan}: rollback file without a migration",
+                hint=f"rename it to match its migration, or delete it",
+            )
+    return order([read_migration(p) for p in files])

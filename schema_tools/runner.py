@@ -1,0 +1,232 @@
+"""Apply, roll back and report migrations, always under the migration lock.
+
+A transactional migration's statements, yoyo's record and our checksum row commit in one
+transaction: after a crash at any instant the migration is applied and recorded, or
+neither. A non-transactional one (``-- transactional: false``) runs statement by statement
+in autocommit and is recorded once all of them succeeded.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import psycopg
+from psycopg import errors as pg_errors
+
+from . import db, history
+from .config import Settings
+from .errors import MigrationError
+from .lock import migration_lock
+from .migration_files import Migration, Statement, read_migrations
+
+Progress = Callable[[str], None]
+IDENTIFIER = re.compile(r'"((?:[^"]|"")+)"|([A-Za-z_][A-Za-z0-9_$]*)')
+
+BLOCKERS_SQL = """
+SELECT DISTINCT a.pid, coalesce(nullif(a.application_name, ''), '?'), coalesce(a.state, '?'), c.relname
+FROM pg_locks l
+JOIN pg_class c ON c.oid = l.relation
+JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.granted AND l.pid <> pg_backend_pid()
+  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND c.relname = ANY(%s)
+ORDER BY a.pid
+"""
+
+
+@dataclass(frozen=True)
+class MigrationState:
+    """One migration as ``status`` reports it."""
+
+    id: str
+    state: str  # applied | pending | missing (applied, but its file is gone)
+    applied_at: datetime | None
+
+
+@dataclass
+class RunResult:
+    """What a migrate or rollback did."""
+
+    done: list[tuple[str, int]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _connect(settings: Settings, verb: str) -> psycopg.Connection:
+    return db.connect(settings, application_name=f"schema-tools {verb} pid={os.getpid()}")
+
+
+def status(settings: Settings) -> list[MigrationState]:
+    """Every migration in the folder or the database, applied or pending, in apply order."""
+    migrations = read_migrations(settings.migrations_dir)
+    with _connect(settings, "status") as conn:
+        done = history.applied(conn)
+    known = {m.id for m in migrations}
+    states = [MigrationState(m.id, "applied" if m.id in done else "pending",
+                             done[m.id].applied_at if m.id in done else None) for m in migrations]
+    missing = [MigrationState(a.id, "missing", a.applied_at) for a in done.values() if a.id not in known]
+    return missing + states
+
+
+def _blockers(conn: psycopg.Connection, sql: str) -> str:
+    words = sorted({(q.replace('""', '"') if q else w.lower()) for q, w in IDENTIFIER.findall(sql)})
+    rows = conn.execute(BLOCKERS_SQL, (words,)).fetchall()
+    if not rows:
+        return "the blocking session has since finished"
+    return "; ".join(f"pid {pid} ({app}, {state}) holds a lock on {rel}" for pid, app, state, rel in rows)
+
+
+def _fail(m: Migration, stmt: Statement, exc: psycopg.Error, hint: str) -> MigrationError:
+    diag = exc.diag
+    message = diag.message_primary or str(exc).splitlines()[0]
+    if diag.message_detail:
+        message += f" ({diag.message_detail})"
+    position = int(diag.statement_position) if diag.statement_position else None
+    line = stmt.line_of(position)
+    if isinstance(exc, pg_errors.ActiveSqlTransaction):
+        hint = f"add '-- transactional: false' to the header of {m.path.name}; " + hint
+    return MigrationError(f"{m.path.name}:{line}: {message}", migration_id=m.id, line=line, hint=hint)
+
+
+def _set_timeouts(conn: psycopg.Connection, m: Migration, settings: Settings, local: bool) -> None:
+    conn.execute(
+        "SELECT set_config('lock_timeout', %s, %s), set_config('statement_timeout', %s, %s)",
+        (m.directives.get("lock_timeout", settings.lock_timeout), local,
+         m.directives.get("statement_timeout", settings.statement_timeout), local),
+    )
+
+
+class _Failed(Exception):
+    def __init__(self, stmt: Statement, exc: psycopg.Error, committed: list[Statement] | None = None):
+        super().__init__(str(exc))
+        self.stmt, self.exc, self.committed = stmt, exc, committed
+
+
+def _execute(conn: psycopg.Connection, m: Migration, statements: list[Statement], settings: Settings,
+             record: Callable[[int], None]) -> int:
+    """Run statements as the migration's header says, then ``record``; returns milliseconds."""
+    started = time.monotonic()
+    if m.transactional:
+        with conn.transaction():
+            _set_timeouts(conn, m, settings, local=True)
+            for stmt in statements:
+                try:
+                    conn.execute(stmt.sql, prepare=False)
+                except psycopg.Error as exc:
+                    raise _Failed(stmt, exc) from None
+            duration = int((time.monotonic() - started) * 1000)
+            record(duration)
+        return duration
+    _set_timeouts(conn, m, settings, local=False)
+    try:
+        for index, stmt in enumerate(statements):
+            try:
+                conn.execute(stmt.sql, prepare=False)
+            except psycopg.Error as exc:
+                raise _Failed(stmt, exc, committed=statements[:index]) from None
+    finally:
+        conn.execute("RESET lock_timeout; RESET statement_timeout")
+    duration = int((time.monotonic() - started) * 1000)
+    with conn.transaction():
+        record(duration)
+    return duration
+
+
+def _run_with_retries(conn: psycopg.Connection, m: Migration, settings: Settings, rollback: bool) -> int:
+    """Apply or roll back one migration, retrying lock timeouts with backoff."""
+    statements = m.rollback_statements if rollback else m.statements
+    if rollback:
+        record: Callable[[int], None] = lambda ms: history.record_rollback(conn, m.id)
+    else:
+        record = lambda ms: history.record_apply(conn, m, ms)
+    attempt = 0
+    while True:
+        try:
+            return _execute(conn, m, statements, settings, record)
+        except _Failed as failure:
+            lock_timed_out = isinstance(failure.exc, pg_errors.LockNotAvailable)
+            if lock_timed_out and attempt < settings.lock_retries and not failure.committed:
+                attempt += 1
+                time.sleep(min(0.5 * 2**attempt, 8))
+                continue
+            raise _explain(conn, m, failure, lock_timed_out, attempt, rollback) from None
+
+
+def _explain(conn: psycopg.Connection, m: Migration, failure: _Failed, lock_timed_out: bool,
+             retries: int, rollback: bool) -> MigrationError:
+    verb = "rolled back" if rollback else "applied"
+    if lock_timed_out:
+        hint = (f"gave up after {retries + 1} attempts: {_blockers(conn, failure.stmt.sql)}; "
+                "run again when it is done, or raise lock_timeout")
+    else:
+        hint = f"fix the statement and run {'rollback' if rollback else 'migrate'} again"
+    if failure.committed:
+        lines = ", ".join(str(s.line) for s in failure.committed)
+        hint += (f"; {m.id} is not transactional: the statements at lines {lines} were committed "
+                 "and stay, and the whole file runs again next time, so make them idempotent "
+                 "(IF [NOT] EXISTS) or undo them; validate lists any invalid index left")
+    else:
+        hint += f"; nothing of {m.id} was {verb}"
+    error = _fail(m, failure.stmt, failure.exc, hint)
+    if rollback:
+        error.message = error.message.replace(m.path.name, m.rollback_path.name, 1)
+    return error
+
+
+def migrate(settings: Settings, progress: Progress | None = None) -> RunResult:
+    """Apply every pending migration, in order, each atomically with its record."""
+    migrations = read_migrations(settings.migrations_dir)
+    result = RunResult()
+    with _connect(settings, "migrate") as conn, migration_lock(conn, settings.lock_wait):
+        history.ensure_tables(conn)
+        done = history.applied(conn)
+        for m in (m for m in migrations if m.id not in done):
+            ms = _run_with_retries(conn, m, settings, rollback=False)
+            result.done.append((m.id, ms))
+            if progress:
+                progress(f"applied {m.id} ({ms} ms)")
+    return result
+
+
+def _to_roll_back(migrations: list[Migration], done: dict[str, history.Applied], to: str | None, everything: bool) -> list[Migration]:
+    applied = [m for m in migrations if m.id in done]
+    if to is not None:
+        ids = [m.id for m in applied]
+        if to not in ids:
+            state = "pending" if any(m.id == to for m in migrations) else "unknown"
+            raise MigrationError(f"--to {to}: that migration is {state}, not applied",
+                                 hint="give the id of an applied migration (see schema-tools status)")
+        return list(reversed(applied[ids.index(to) + 1:]))
+    if everything:
+        return list(reversed(applied))
+    return list(reversed(applied))[:1]
+
+
+def rollback(settings: Settings, *, to: str | None = None, everything: bool = False,
+             progress: Progress | None = None) -> RunResult:
+    """Roll back the last applied migration, or all after ``to``, or all; each atomically."""
+    migrations = read_migrations(settings.migrations_dir)
+    result = RunResult()
+    with _connect(settings, "rollback") as conn, migration_lock(conn, settings.lock_wait):
+        history.ensure_tables(conn)
+        done = history.applied(conn)
+        missing = [mid for mid in done if mid not in {m.id for m in migrations}]
+        if missing:
+            raise MigrationError(f"applied migration {missing[0]} has no file in {settings.migrations_dir}",
+                                 hint="restore the file (and its .rollback.sql) before rolling back")
+        plan = _to_roll_back(migrations, done, to, everything)
+        no_rollback = [m for m in plan if m.rollback_text is None]
+        if no_rollback:
+            raise MigrationError(f"{no_rollback[0].id} has no rollback file",
+                                 migration_id=no_rollback[0].id,
+                                 hint=f"write {no_rollback[0].rollback_path.name}; nothing was rolled back")
+        for m in plan:
+            ms = _run_with_retries(conn, m, settings, rollback=True)
+            result.done.append((m.id, ms))
+            if progress:
+                progress(f"rolled back {m.id} ({ms} ms)")
+    return result

@@ -1,0 +1,116 @@
+"""Shared fixtures: one embedded PostgreSQL per test session, a migrated template database
+built once (pytest-postgresql ``postgresql_noproc`` + ``load``), and a fresh copy per test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from pytest_postgresql import factories
+from pytest_postgresql.executors.noop import NoopExecutor
+
+from schema_tools import embedded, runner
+from schema_tools.config import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+MIGRATIONS = ROOT / "migrations"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """The session's embedded server."""
+
+    settings: Settings
+    port: int
+    password: str
+
+    def url(self, dbname: str) -> str:
+        return embedded.url_for(self.settings, self.port, dbname)
+
+    def admin(self) -> psycopg.Connection:
+        return psycopg.connect(self.url("postgres"), autocommit=True)
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[Cluster]:
+    state = Path(tempfile.mkdtemp(prefix="schema-tools-tests-"))
+    state.chmod(0o755)  # the server's account must reach it when we run as root
+    settings = Settings(project_root=ROOT, migrations_dir=MIGRATIONS, state_dir=state)
+    url = embedded.ensure_running(settings)
+    port = int(url.split("@127.0.0.1:")[1].split("/")[0])
+    password = embedded.passfile(settings).read_text().strip().rsplit(":", 1)[1]
+    found = Cluster(settings, port, password)
+    with found.admin() as conn:
+        conn.execute("CREATE DATABASE bare_tmpl")
+    yield found
+    embedded.stop(settings)
+    shutil.rmtree(state, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_base(cluster: Cluster) -> NoopExecutor:
+    """pytest-postgresql's view of the session server; its template is an empty database."""
+    return NoopExecutor(host="127.0.0.1", port=cluster.port, user="postgres", options="",
+                        dbname="bare", password=cluster.password)
+
+
+def apply_migrations(host: str, port: int, user: str, dbname: str, password: str, **_: Any) -> None:
+    """pytest-postgresql loader: our own runner builds the template database."""
+    url = f"postgresql://{user}:{password}@{host}:{port}/{dbname}"
+    runner.migrate(Settings(project_root=ROOT, migrations_dir=MIGRATIONS, database_url=url))
+
+
+postgresql_proc = factories.postgresql_noproc(dbname="migrated", load=[apply_migrations], depends_on="pg_base")
+postgresql = factories.postgresql("postgresql_proc")
+empty_postgresql = factories.postgresql("pg_base")
+
+
+@pytest.fixture
+def db_url(postgresql: psycopg.Connection, cluster: Cluster) -> str:
+    """URL (password in the passfile) of this test's copy of the migrated database."""
+    return cluster.url(postgresql.info.dbname)
+
+
+@pytest.fixture
+def empty_db_url(empty_postgresql: psycopg.Connection, cluster: Cluster) -> str:
+    """URL of this test's empty database."""
+    return cluster.url(empty_postgresql.info.dbname)
+
+
+def settings_for(url: str, migrations: Path = MIGRATIONS, **overrides: Any) -> Settings:
+    """Settings pointing at a test database."""
+    return Settings(project_root=ROOT, migrations_dir=migrations, database_url=url, **overrides)
+
+
+@dataclass(frozen=True)
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(cluster: Cluster, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Run a console script as a user would: a subprocess, the test cluster as the default."""
+
+    def run(*args: str, program: str = "schema_tools", env: dict[str, str] | None = None,
+            cwd: Path | None = None, stdin: str | None = None) -> CliResult:
+        full_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        full_env["SCHEMA_TOOLS_STATE_DIR"] = str(cluster.settings.state_path)
+        full_env.update(env or {})
+        proc = subprocess.run([sys.executable, "-m", program, *args], capture_output=True, text=True,
+                              env=full_env, cwd=cwd or ROOT, input=stdin, timeout=300)
+        return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+    return run

@@ -1,0 +1,87 @@
+"""The command line as a user meets it: one-line errors, exit codes, no secrets, no tracebacks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import Cluster
+
+SECRET = "Sup3r-Secret_pw"
+
+
+@pytest.fixture(scope="module")
+def app_role(cluster: Cluster) -> str:
+    with cluster.admin() as conn:
+        conn.execute(f"CREATE ROLE app_user LOGIN PASSWORD '{SECRET}'")
+    return "app_user"
+
+
+def assert_one_line_error(result, *fragments: str) -> None:  # type: ignore[no-untyped-def]
+    assert result.code == 2, (result.out, result.err)
+    assert result.err.count("\n") == 1, result.err
+    assert result.err.startswith("schema-tools: error: ")
+    assert "Traceback" not in result.err + result.out
+    for fragment in fragments:
+        assert fragment in result.err
+
+
+def test_unreachable_server(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("migrate", "--database", f"postgresql://app_user:{SECRET}@127.0.0.1:1/dev")
+    assert_one_line_error(result, "Connection refused", "check the host and port", "app_user:***@")
+    assert SECRET not in result.err + result.out
+
+
+def test_wrong_password(cli, cluster: Cluster, app_role: str) -> None:  # type: ignore[no-untyped-def]
+    result = cli("migrate", "--database", f"postgresql://{app_role}:wrong-{SECRET}@127.0.0.1:{cluster.port}/postgres")
+    assert_one_line_error(result, "password authentication failed", "check the user name and password")
+    assert SECRET not in result.err + result.out
+
+
+def test_password_from_environment_is_masked_too(cli, cluster: Cluster, app_role: str) -> None:  # type: ignore[no-untyped-def]
+    url = f"postgresql://{app_role}:{SECRET}@127.0.0.1:{cluster.port}/no_such_db"
+    result = cli("status", env={"DATABASE_URL": url})
+    assert_one_line_error(result, 'database "no_such_db" does not exist')
+    assert SECRET not in result.err + result.out
+
+
+def test_missing_migrations_folder(cli, empty_db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = cli("migrate", "--database", empty_db_url, "--migrations", str(tmp_path / "none"))
+    assert_one_line_error(result, "does not exist", "--migrations DIR")
+
+
+@pytest.mark.parametrize("url", ["not a url", "postgresql://u:p@[broken/", "mysql://u:p@h/db"])
+def test_malformed_url(cli, url: str) -> None:  # type: ignore[no-untyped-def]
+    result = cli("status", "--database", url)
+    assert_one_line_error(result)
+    assert ":p@" not in result.err
+
+
+def test_unknown_command_and_option(cli) -> None:  # type: ignore[no-untyped-def]
+    for args in (["frobnicate"], ["migrate", "--nope"], ["rollback", "--to", "x", "--all"]):
+        result = cli(*args)
+        assert result.code == 2 and result.err.count("\n") == 1, result.err
+
+
+def test_unknown_pyproject_key(cli, tmp_path: Path, empty_db_url: str) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "pyproject.toml").write_text("[tool.schema_tools]\nmigration = 'm'\n")
+    result = cli("status", "--database", empty_db_url, cwd=tmp_path)
+    assert_one_line_error(result, "unknown key 'migration'", "known keys:")
+
+
+def test_pyproject_sets_the_migrations_folder(cli, tmp_path: Path, empty_db_url: str) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "db").mkdir()
+    (tmp_path / "db" / "0001_t.sql").write_text("CREATE TABLE t (id int PRIMARY KEY);\n")
+    (tmp_path / "pyproject.toml").write_text("[tool.schema_tools]\nmigrations = 'db'\n")
+    (tmp_path / "sub").mkdir()
+    result = cli("migrate", "--database", empty_db_url, cwd=tmp_path / "sub")
+    assert result.code == 0, result.err
+    assert "applied 0001_t" in result.out
+
+
+def test_help_teaches_every_command(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("--help")
+    assert result.code == 0
+    for word in ("migrate", "rollback", "status", "db", "DATABASE_URL", "exit codes"):
+        assert word in result.out

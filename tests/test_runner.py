@@ -1,0 +1,185 @@
+"""The migration runner against a real server: apply, roll back, status, failures, lock."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from conftest import MIGRATIONS, settings_for
+from schema_tools import runner
+from schema_tools.errors import ConfigError, LockTimeout, MigrationError
+from schema_tools.lock import LOCK_KEY
+
+BOOKKEEPING = ("_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock",
+               "_schema_tools_migrations", "_schema_tools_events")
+
+SNAPSHOT_SQL = """
+SELECT 'relation', c.relname || ':' || c.relkind::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = 'public' AND NOT c.relname = ANY(%(skip)s) AND c.relname NOT LIKE '%%_seq'
+UNION ALL
+SELECT 'column', c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' ' || a.attnotnull::text
+  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = 'public' AND a.attnum > 0 AND NOT a.attisdropped AND c.relkind = 'r' AND NOT c.relname = ANY(%(skip)s)
+UNION ALL
+SELECT 'constraint', conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid)
+  FROM pg_constraint WHERE connamespace = 'public'::regnamespace AND NOT conrelid::regclass::text = ANY(%(skip)s)
+UNION ALL
+SELECT 'index', pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+  WHERE c.relnamespace = 'public'::regnamespace AND NOT c.relname = ANY(%(skip)s)
+UNION ALL
+SELECT 'type', typname FROM pg_type WHERE typnamespace = 'public'::regnamespace AND typtype IN ('e', 'd', 'c')
+  AND typrelid = 0
+UNION ALL
+SELECT 'function', p.oid::regprocedure::text FROM pg_proc p WHERE pronamespace = 'public'::regnamespace
+ORDER BY 1, 2
+"""
+
+
+def snapshot(url: str) -> list[tuple[str, str]]:
+    """The user-visible schema of ``public`` (bookkeeping tables left out)."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(SNAPSHOT_SQL, {"skip": list(BOOKKEEPING)}).fetchall()
+    return [row for row in rows if not any(name in row[1] for name in BOOKKEEPING)]
+
+
+def applied_ids(url: str) -> list[str]:
+    return [s.id for s in runner.status(settings_for(url)) if s.state == "applied"]
+
+
+def test_migrate_applies_everything_once_and_then_nothing(empty_db_url: str) -> None:
+    first = runner.migrate(settings_for(empty_db_url))
+    assert [mid for mid, _ in first.done] == ["0001_users", "0002_core_tables", "0003_api_keys_usage"]
+    assert runner.migrate(settings_for(empty_db_url)).done == []
+    with psycopg.connect(empty_db_url) as conn:
+        rows = conn.execute("SELECT migration_id, checksum FROM _schema_tools_migrations ORDER BY 1").fetchall()
+    assert [r[0] for r in rows] == applied_ids(empty_db_url)
+    assert all(len(r[1]) == 64 for r in rows)
+
+
+def test_cli_migrate_twice_then_status_json(cli, empty_db_url: str) -> None:  # type: ignore[no-untyped-def]
+    first = cli("migrate", "--database", empty_db_url)
+    assert first.code == 0, first.err
+    assert "applied 0003_api_keys_usage" in first.out
+    second = cli("migrate", "--database", empty_db_url)
+    assert (second.code, second.err) == (0, "")
+    assert "nothing to apply" in second.out
+    status = cli("status", "--json", "--database", empty_db_url)
+    data = json.loads(status.out)
+    assert [(m["id"], m["state"]) for m in data["migrations"]] == [
+        ("0001_users", "applied"), ("0002_core_tables", "applied"), ("0003_api_keys_usage", "applied")]
+    assert all(m["applied_at"] for m in data["migrations"])
+
+
+@pytest.mark.parametrize("index", [0, 1, 2])
+def test_each_migration_up_down_up_leaves_no_residue(empty_db_url: str, index: int) -> None:
+    ids = ["0001_users", "0002_core_tables", "0003_api_keys_usage"]
+    settings = settings_for(empty_db_url)
+    if index:
+        runner.rollback(settings, everything=True)
+        runner.migrate(settings)
+        runner.rollback(settings, to=ids[index - 1])
+    before = snapshot(empty_db_url)
+    runner.migrate(settings)
+    after_up = snapshot(empty_db_url)
+    assert after_up != before
+    runner.rollback(settings, to=ids[index - 1]) if index else runner.rollback(settings, everything=True)
+    assert snapshot(empty_db_url) == before
+    runner.migrate(settings)
+    assert snapshot(empty_db_url) == after_up
+
+
+def test_rollback_without_arguments_undoes_only_the_last(db_url: str) -> None:
+    result = runner.rollback(settings_for(db_url))
+    assert [mid for mid, _ in result.done] == ["0003_api_keys_usage"]
+    assert applied_ids(db_url) == ["0001_users", "0002_core_tables"]
+
+
+def test_rollback_to_an_unapplied_migration_is_refused(db_url: str) -> None:
+    runner.rollback(settings_for(db_url))
+    with pytest.raises(MigrationError, match="0003_api_keys_usage: that migration is pending"):
+        runner.rollback(settings_for(db_url), to="0003_api_keys_usage")
+
+
+def broken_copy(tmp_path: Path, old: str, new: str, name: str = "0003_api_keys_usage.sql") -> Path:
+    folder = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS, folder)
+    path = folder / name
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new))
+    return folder
+
+
+def test_a_syntax_error_fails_in_one_line_and_applies_nothing_of_that_migration(cli, empty_db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = broken_copy(tmp_path, "CREATE INDEX api_keys_status_idx", "CREAT INDEX api_keys_status_idx")
+    result = cli("migrate", "--database", empty_db_url, "--migrations", str(folder))
+    assert result.code == 2
+    assert result.err.count("\n") == 1 and "Traceback" not in result.err
+    assert "0003_api_keys_usage.sql:30: syntax error at or near \"CREAT\"" in result.err
+    assert applied_ids(empty_db_url) == ["0001_users", "0002_core_tables"]
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT to_regclass('api_keys'), to_regclass('usage_events')").fetchone() == (None, None)
+
+
+def test_a_runtime_error_names_the_line_of_its_statement(empty_db_url: str, tmp_path: Path) -> None:
+    folder = broken_copy(tmp_path, "CREATE INDEX usage_events_service_idx ON usage_events (service)",
+                         "CREATE INDEX usage_events_service_idx ON usage_events (no_such_column)")
+    with pytest.raises(MigrationError) as caught:
+        runner.migrate(settings_for(empty_db_url, folder))
+    assert caught.value.migration_id == "0003_api_keys_usage"
+    lines = (folder / "0003_api_keys_usage.sql").read_text().splitlines()
+    assert caught.value.line == 1 + next(i for i, line in enumerate(lines) if "no_such_column" in line)
+    assert 'column "no_such_column" does not exist' in caught.value.message
+
+
+def test_concurrently_in_a_transactional_migration_explains_the_header(empty_db_url: str, tmp_path: Path) -> None:
+    folder = broken_copy(tmp_path, "CREATE INDEX api_keys_status_idx", "CREATE INDEX CONCURRENTLY api_keys_status_idx")
+    with pytest.raises(MigrationError) as caught:
+        runner.migrate(settings_for(empty_db_url, folder))
+    assert "cannot run inside a transaction block" in caught.value.message
+    assert "-- transactional: false" in caught.value.hint
+
+
+def test_a_non_transactional_migration_runs_concurrently(empty_db_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "m"
+    shutil.copytree(MIGRATIONS, folder)
+    (folder / "0004_concurrent.sql").write_text(
+        "-- depends: 0003_api_keys_usage\n-- transactional: false\n"
+        "CREATE INDEX CONCURRENTLY users_created_at_idx ON users (created_at);\n")
+    (folder / "0004_concurrent.rollback.sql").write_text("DROP INDEX CONCURRENTLY users_created_at_idx;\n")
+    settings = settings_for(empty_db_url, folder)
+    assert [m for m, _ in runner.migrate(settings).done][-1] == "0004_concurrent"
+    runner.rollback(settings)
+    assert applied_ids(empty_db_url)[-1] == "0003_api_keys_usage"
+
+
+@pytest.mark.parametrize("text,message", [
+    ("-- depends: 0099_missing\nSELECT 1;", "depends on '0099_missing'"),
+    ("-- transactional: maybe\nSELECT 1;", "must be true or false"),
+    ("-- lock_timeout: soon\nSELECT 1;", "is not a duration"),
+])
+def test_bad_headers_are_refused_before_anything_runs(empty_db_url: str, tmp_path: Path, text: str, message: str) -> None:
+    folder = tmp_path / "m"
+    shutil.copytree(MIGRATIONS, folder)
+    (folder / "0004_bad.sql").write_text(text)
+    with pytest.raises(MigrationError, match=message):
+        runner.migrate(settings_for(empty_db_url, folder))
+    assert applied_ids(empty_db_url) == []
+
+
+def test_missing_migrations_folder_is_a_config_error(empty_db_url: str, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        runner.migrate(settings_for(empty_db_url, tmp_path / "nope"))
+
+
+def test_lock_held_elsewhere_times_out_naming_the_holder(empty_db_url: str) -> None:
+    with psycopg.connect(empty_db_url, autocommit=True, application_name="other-runner") as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+        pid = holder.info.backend_pid
+        with pytest.raises(LockTimeout) as caught:
+            runner.migrate(settings_for(empty_db_url, lock_wait=0.3))
+    assert f"pid {pid} (other-runner" in caught.value.message
+    assert applied_ids(empty_db_url) == []
