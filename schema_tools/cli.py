@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import asdict
 import sys
 from collections.abc import Sequence
 
-from . import db, embedded, runner
+from . import db, embedded, plan, reversible, runner, validate
 from .console import OneLineParser, run
 from .config import Settings, load_settings
+from .findings import FORMATS, Report, render
 
 PROG = "schema-tools"
 EPILOG = """\
@@ -28,6 +30,15 @@ def _common(parser: argparse.ArgumentParser, migrations: bool = True) -> None:
     if migrations:
         parser.add_argument("--migrations", metavar="DIR", help="migrations folder (default: from pyproject, else ./migrations)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for unexpected errors")
+
+
+def _format(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+
+
+def _report(report: Report, fmt: str) -> int:
+    print(render(report, fmt))
+    return report.exit_code
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,6 +78,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_status)
 
+    p = sub.add_parser("validate", help="check the applied history against the files", description=(
+        "Report migrations edited after they were applied (content checksums), applied migrations "
+        "whose file is gone or unknown, pending migrations that sort before applied ones (a warning "
+        "unless strict_order = true), migrations applied without a checksum, INVALID indexes left by "
+        "a failed concurrent build (with the statement that removes them), and a stale yoyo_lock row. "
+        "migrate refuses to run while validate reports an error."), epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    _common(p)
+    _format(p)
+    p.set_defaults(handler=cmd_validate)
+
+    p = sub.add_parser("repair", help="re-record checksums after a deliberate edit", description=(
+        "Record the current checksum of every applied migration whose file was edited (or that was "
+        "applied without one). With --forget-missing, also forget applied migrations whose file is "
+        "gone (their objects stay). Every change is logged in _schema_tools_events."), epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    _common(p)
+    p.add_argument("--forget-missing", action="store_true", help="forget applied migrations whose file is gone")
+    p.add_argument("--lock-wait", type=float, metavar="SECONDS", help="how long to wait for another runner (default 60)")
+    p.set_defaults(handler=cmd_repair)
+
+    p = sub.add_parser("plan", help="show what migrate would do, changing nothing", description=(
+        "The pending migrations in order: transactional or not, their timeouts, each statement "
+        "with its line, and the lock it takes."), epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _common(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_plan)
+
+    p = sub.add_parser("check-reversible", help="apply, roll back and re-apply each migration on a scratch database",
+                       description=(
+        "On a scratch database created (and dropped) on the same server, apply each migration, roll "
+        "it back, compare every object with the state before, and apply it again. Reports rollbacks "
+        "that fail or leave residue. Needs CREATEDB."), epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _common(p)
+    _format(p)
+    p.set_defaults(handler=cmd_check_reversible)
+
     p = sub.add_parser("db", help="manage the embedded PostgreSQL", description=(
         "The embedded PostgreSQL: a local server in .schema_tools/pg, started on demand when "
         "no database URL is given. It listens on 127.0.0.1 only; its password stays in a "
@@ -91,6 +139,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 def cmd_migrate(args: argparse.Namespace) -> int:
     settings = _settings(args)
     result = runner.migrate(settings, progress=print)
+    for note in result.notes:
+        print(note)
     print(f"{len(result.done)} migration(s) applied" if result.done else "nothing to apply: the database is up to date")
     return 0
 
@@ -121,6 +171,38 @@ def cmd_status(args: argparse.Namespace) -> int:
     counts = {k: sum(1 for s in states if s.state == k) for k in ("applied", "pending", "missing")}
     print(", ".join(f"{n} {k}" for k, n in counts.items() if n) or "no migrations")
     return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    return _report(validate.validate(_settings(args)), args.format)
+
+
+def cmd_repair(args: argparse.Namespace) -> int:
+    actions = validate.repair(_settings(args), forget_missing=args.forget_missing)
+    for action in actions:
+        print(action)
+    print(f"{len(actions)} repair(s) recorded" if actions else "nothing to repair")
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    planned = plan.plan(_settings(args))
+    if args.json:
+        print(json.dumps([asdict(p) for p in planned], indent=2))
+        return 0
+    if not planned:
+        print("nothing to apply: the database is up to date")
+    for p in planned:
+        mode = "transactional" if p.transactional else "not transactional (statement by statement)"
+        print(f"{p.id}  {mode}, lock_timeout {p.lock_timeout}, statement_timeout {p.statement_timeout}")
+        for s in p.statements:
+            text = s.sql if len(s.sql) <= 70 else s.sql[:67] + "..."
+            print(f"  line {s.line:<5} {s.lock:<24} {text}")
+    return 0
+
+
+def cmd_check_reversible(args: argparse.Namespace) -> int:
+    return _report(reversible.check_reversible(_settings(args)), args.format)
 
 
 def cmd_db(args: argparse.Namespace) -> int:

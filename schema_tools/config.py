@@ -22,6 +22,7 @@ TOP_LEVEL_KEYS = {
     "lock_timeout": "PostgreSQL lock_timeout for each migration, e.g. '5s'",
     "statement_timeout": "PostgreSQL statement_timeout for each migration, e.g. '10min'",
     "lock_retries": "times a migration is retried after a lock timeout (integer)",
+    "strict_order": "true: a pending migration that sorts before applied ones is an error",
 }
 
 
@@ -37,6 +38,7 @@ class Settings:
     lock_timeout: str = "5s"
     statement_timeout: str = "10min"
     lock_retries: int = 3
+    strict_order: bool = False
     pg_bindir: Path | None = None
     pg_user: str | None = None
     pyproject: Path | None = None
@@ -98,6 +100,12 @@ def _number(value: Any, key: str, source: str, kind: type) -> Any:
     return number
 
 
+def _boolean(value: Any, key: str, source: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{source}: {key} = {value!r} must be true or false")
+    return value
+
+
 def load_settings(
     *,
     database: str | None = None,
@@ -144,6 +152,7 @@ def load_settings(
             table.get("statement_timeout", "10min"), "statement_timeout", source
         ),
         lock_retries=_number(table.get("lock_retries", 3), "lock_retries", source, int),
+        strict_order=_boolean(table.get("strict_order", False), "strict_order", source),
         pg_bindir=Path(bindir) if bindir else None,
         pg_user=env.get("SCHEMA_TOOLS_PG_USER") or None,
         pyproject=pyproject,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
@@ -140,3 +141,8 @@ def connect(
     return connect_url(
         database_url(settings), autocommit=autocommit, application_name=application_name
     )
+
+
+def connect_for(settings: Settings, verb: str) -> psycopg.Connection:
+    """A connection labelled ``schema-tools VERB pid=N``, so a lock holder can be named."""
+    return connect(settings, application_name=f"schema-tools {verb} pid={os.getpid()}")

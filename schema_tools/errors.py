@@ -55,3 +55,13 @@ class MigrationError(SchemaToolsError):
 
 class LockTimeout(SchemaToolsError):
     """Another process held the migration lock for longer than we were told to wait."""
+
+
+class ValidationFailed(SchemaToolsError):
+    """The applied history does not match the files; carries the findings (exit code 1)."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, findings: list[object], hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.findings = findings

@@ -120,10 +120,13 @@ def record_apply(conn: psycopg.Connection, migration: Migration, duration_ms: in
     )
 
 
-def record_rollback(conn: psycopg.Connection, migration_id: str) -> None:
-    """Forget an applied migration in yoyo's tables and ours (caller holds the transaction)."""
+def record_rollback(conn: psycopg.Connection, migration_id: str, operation: str = "rollback") -> None:
+    """Forget an applied migration in yoyo's tables and ours (caller holds the transaction).
+
+    ``operation`` is what yoyo's log says: ``rollback``, or ``unmark`` when only the record goes.
+    """
     conn.execute('DELETE FROM "_yoyo_migration" WHERE migration_hash = %s', (yoyo_hash(migration_id),))
-    _yoyo_log(conn, migration_id, "rollback")
+    _yoyo_log(conn, migration_id, operation)
     conn.execute("DELETE FROM _schema_tools_migrations WHERE migration_id = %s", (migration_id,))
 
 

@@ -8,7 +8,6 @@ in autocommit and is recorded once all of them succeeded.
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Callable
@@ -20,9 +19,10 @@ from psycopg import errors as pg_errors
 
 from . import db, history
 from .config import Settings
-from .errors import MigrationError
+from .errors import MigrationError, ValidationFailed
 from .lock import migration_lock
 from .migration_files import Migration, Statement, read_migrations
+from .validate import validate_connection
 
 Progress = Callable[[str], None]
 IDENTIFIER = re.compile(r'"((?:[^"]|"")+)"|([A-Za-z_][A-Za-z0-9_$]*)')
@@ -56,14 +56,10 @@ class RunResult:
     notes: list[str] = field(default_factory=list)
 
 
-def _connect(settings: Settings, verb: str) -> psycopg.Connection:
-    return db.connect(settings, application_name=f"schema-tools {verb} pid={os.getpid()}")
-
-
 def status(settings: Settings) -> list[MigrationState]:
     """Every migration in the folder or the database, applied or pending, in apply order."""
     migrations = read_migrations(settings.migrations_dir)
-    with _connect(settings, "status") as conn:
+    with db.connect_for(settings, "status") as conn:
         done = history.applied(conn)
     known = {m.id for m in migrations}
     states = [MigrationState(m.id, "applied" if m.id in done else "pending",
@@ -136,7 +132,7 @@ def _execute(conn: psycopg.Connection, m: Migration, statements: list[Statement]
     return duration
 
 
-def _run_with_retries(conn: psycopg.Connection, m: Migration, settings: Settings, rollback: bool) -> int:
+def run_migration(conn: psycopg.Connection, m: Migration, settings: Settings, rollback: bool = False) -> int:
     """Apply or roll back one migration, retrying lock timeouts with backoff."""
     statements = m.rollback_statements if rollback else m.statements
     if rollback:
@@ -181,11 +177,19 @@ def migrate(settings: Settings, progress: Progress | None = None) -> RunResult:
     """Apply every pending migration, in order, each atomically with its record."""
     migrations = read_migrations(settings.migrations_dir)
     result = RunResult()
-    with _connect(settings, "migrate") as conn, migration_lock(conn, settings.lock_wait):
+    with db.connect_for(settings, "migrate") as conn, migration_lock(conn, settings.lock_wait):
         history.ensure_tables(conn)
+        report = validate_connection(conn, migrations, settings)
+        if report.errors:
+            first = report.errors[0]
+            raise ValidationFailed(
+                f"validate found {len(report.errors)} problem(s), so nothing was applied; first: {first.message}",
+                findings=list(report.findings),
+                hint=f"{first.hint}; 'schema-tools validate' lists them all")
+        result.notes.extend(f"{f.severity.value}: {f.message} (fix: {f.hint})" for f in report.findings)
         done = history.applied(conn)
         for m in (m for m in migrations if m.id not in done):
-            ms = _run_with_retries(conn, m, settings, rollback=False)
+            ms = run_migration(conn, m, settings, rollback=False)
             result.done.append((m.id, ms))
             if progress:
                 progress(f"applied {m.id} ({ms} ms)")
@@ -211,7 +215,7 @@ def rollback(settings: Settings, *, to: str | None = None, everything: bool = Fa
     """Roll back the last applied migration, or all after ``to``, or all; each atomically."""
     migrations = read_migrations(settings.migrations_dir)
     result = RunResult()
-    with _connect(settings, "rollback") as conn, migration_lock(conn, settings.lock_wait):
+    with db.connect_for(settings, "rollback") as conn, migration_lock(conn, settings.lock_wait):
         history.ensure_tables(conn)
         done = history.applied(conn)
         missing = [mid for mid in done if mid not in {m.id for m in migrations}]
@@ -225,7 +229,7 @@ def rollback(settings: Settings, *, to: str | None = None, everything: bool = Fa
                                  migration_id=no_rollback[0].id,
                                  hint=f"write {no_rollback[0].rollback_path.name}; nothing was rolled back")
         for m in plan:
-            ms = _run_with_retries(conn, m, settings, rollback=True)
+            ms = run_migration(conn, m, settings, rollback=True)
             result.done.append((m.id, ms))
             if progress:
                 progress(f"rolled back {m.id} ({ms} ms)")

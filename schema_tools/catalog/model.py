@@ -1,0 +1,101 @@
+"""The schema as frozen dataclasses: what pg_catalog says, or what the migration files declare."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Column:
+    """A table column."""
+
+    name: str
+    type: str
+    not_null: bool = False
+    default: str | None = None
+    identity: str = ""  # "always", "by default" or ""
+    generated: str | None = None  # the expression of a stored generated column
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class PrimaryKey:
+    name: str
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    name: str
+    columns: tuple[str, ...]
+    ref_table: str
+    ref_columns: tuple[str, ...]
+    on_delete: str = "no action"
+    on_update: str = "no action"
+    deferrable: bool = False
+    deferred: bool = False
+    validated: bool = True
+
+
+@dataclass(frozen=True)
+class Unique:
+    name: str
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    expression: str
+    columns: tuple[str, ...] = ()
+    validated: bool = True
+
+
+@dataclass(frozen=True)
+class Index:
+    """An index; ``keys`` holds a column name or an expression's text per key position."""
+
+    name: str
+    keys: tuple[str, ...]
+    unique: bool = False
+    primary: bool = False
+    method: str = "btree"
+    predicate: str | None = None
+    valid: bool = True
+    definition: str = ""
+    constraint: str | None = None
+    include: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table with everything attached to it."""
+
+    schema: str
+    name: str
+    columns: tuple[Column, ...] = ()
+    primary_key: PrimaryKey | None = None
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    uniques: tuple[Unique, ...] = ()
+    checks: tuple[Check, ...] = ()
+    indexes: tuple[Index, ...] = ()
+    comment: str | None = None
+    partitioned: bool = False
+
+    @property
+    def display(self) -> str:
+        """``name`` in the public schema, ``schema.name`` elsewhere."""
+        return self.name if self.schema == "public" else f"{self.schema}.{self.name}"
+
+    def column(self, name: str) -> Column | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Tables by display name (``users``, ``billing.invoices``)."""
+
+    tables: dict[str, Table] = field(default_factory=dict)
+
+    def table(self, name: str) -> Table | None:
+        return self.tables.get(name) or self.tables.get(name.removeprefix("public."))
