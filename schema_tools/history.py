@@ -7,6 +7,7 @@ in the same transaction as the migration's body and yoyo's record.
 
 from __future__ import annotations
 
+import functools
 import getpass
 import socket
 import uuid
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import psycopg
+from psycopg import sql
 
 from .migration_files import Migration, yoyo_hash
 
@@ -50,6 +52,7 @@ class Applied:
     checksum: str | None
 
 
+@functools.cache
 def actor() -> str:
     """user@host, as recorded with each change."""
     try:
@@ -94,40 +97,54 @@ def applied(conn: psycopg.Connection) -> dict[str, Applied]:
     }
 
 
-def _yoyo_log(conn: psycopg.Connection, migration_id: str, operation: str, comment: str | None = None) -> None:
-    user, _, host = actor().partition("@")
-    conn.execute(
-        'INSERT INTO "_yoyo_log" (id, migration_hash, migration_id, operation, username, hostname, '
-        "comment, created_at_utc) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-        (str(uuid.uuid1()), yoyo_hash(migration_id), migration_id, operation, user, host, comment,
-         datetime.now(timezone.utc).replace(tzinfo=None)),
-    )
+RECORD_APPLY_SQL = """
+WITH yoyo AS (
+    INSERT INTO "_yoyo_migration" (migration_hash, migration_id, applied_at_utc)
+    VALUES ({hash}, {id}, (now() AT TIME ZONE 'UTC'))
+), yoyo_log AS (
+    INSERT INTO "_yoyo_log" (id, migration_hash, migration_id, operation, username, hostname, comment, created_at_utc)
+    VALUES ({log_id}, {hash}, {id}, 'apply', {user}, {host}, NULL, (now() AT TIME ZONE 'UTC'))
+)
+INSERT INTO _schema_tools_migrations (migration_id, checksum, applied_by, duration_ms, transactional)
+VALUES ({id}, {checksum}, {actor}, (extract(epoch FROM clock_timestamp() - now()) * 1000)::integer, {transactional})
+ON CONFLICT (migration_id) DO UPDATE SET checksum = EXCLUDED.checksum, applied_at = now(),
+    applied_by = EXCLUDED.applied_by, duration_ms = EXCLUDED.duration_ms, transactional = EXCLUDED.transactional
+"""
+
+RECORD_ROLLBACK_SQL = """
+WITH yoyo AS (
+    DELETE FROM "_yoyo_migration" WHERE migration_hash = {hash}
+), yoyo_log AS (
+    INSERT INTO "_yoyo_log" (id, migration_hash, migration_id, operation, username, hostname, comment, created_at_utc)
+    VALUES ({log_id}, {hash}, {id}, {operation}, {user}, {host}, NULL, (now() AT TIME ZONE 'UTC'))
+)
+DELETE FROM _schema_tools_migrations WHERE migration_id = {id}
+"""
 
 
-def record_apply(conn: psycopg.Connection, migration: Migration, duration_ms: int) -> None:
-    """Record an applied migration in yoyo's tables and ours (caller holds the transaction)."""
-    conn.execute(
-        'INSERT INTO "_yoyo_migration" (migration_hash, migration_id, applied_at_utc) VALUES (%s, %s, %s)',
-        (yoyo_hash(migration.id), migration.id, datetime.now(timezone.utc).replace(tzinfo=None)),
-    )
-    _yoyo_log(conn, migration.id, "apply")
-    conn.execute(
-        "INSERT INTO _schema_tools_migrations (migration_id, checksum, applied_by, duration_ms, transactional) "
-        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (migration_id) DO UPDATE SET checksum = EXCLUDED.checksum, "
-        "applied_at = now(), applied_by = EXCLUDED.applied_by, duration_ms = EXCLUDED.duration_ms, "
-        "transactional = EXCLUDED.transactional",
-        (migration.id, migration.checksum, actor(), duration_ms, migration.transactional),
-    )
+def _who() -> dict[str, sql.Literal]:
+    who = actor()
+    user, _, host = who.partition("@")
+    return {"log_id": sql.Literal(str(uuid.uuid1())), "user": sql.Literal(user), "host": sql.Literal(host),
+            "actor": sql.Literal(who)}
 
 
-def record_rollback(conn: psycopg.Connection, migration_id: str, operation: str = "rollback") -> None:
-    """Forget an applied migration in yoyo's tables and ours (caller holds the transaction).
+def apply_record(migration: Migration) -> sql.Composed:
+    """One statement recording an applied migration in yoyo's tables and ours; run it in the
+    migration's transaction. The duration is the transaction's age when it runs."""
+    return sql.SQL(RECORD_APPLY_SQL).format(
+        hash=sql.Literal(yoyo_hash(migration.id)), id=sql.Literal(migration.id),
+        checksum=sql.Literal(migration.checksum), transactional=sql.Literal(migration.transactional), **_who())
+
+
+def rollback_record(migration_id: str, operation: str = "rollback") -> sql.Composed:
+    """One statement forgetting an applied migration in yoyo's tables and ours.
 
     ``operation`` is what yoyo's log says: ``rollback``, or ``unmark`` when only the record goes.
     """
-    conn.execute('DELETE FROM "_yoyo_migration" WHERE migration_hash = %s', (yoyo_hash(migration_id),))
-    _yoyo_log(conn, migration_id, operation)
-    conn.execute("DELETE FROM _schema_tools_migrations WHERE migration_id = %s", (migration_id,))
+    return sql.SQL(RECORD_ROLLBACK_SQL).format(
+        hash=sql.Literal(yoyo_hash(migration_id)), id=sql.Literal(migration_id),
+        operation=sql.Literal(operation), **_who())
 
 
 def record_event(conn: psycopg.Connection, operation: str, migration_id: str | None, detail: str) -> None:

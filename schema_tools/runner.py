@@ -16,6 +16,7 @@ from datetime import datetime
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg import sql
 
 from . import db, history
 from .config import Settings
@@ -25,6 +26,7 @@ from .migration_files import Migration, Statement, read_migrations
 from .validate import validate_connection
 
 Progress = Callable[[str], None]
+RELOCATE_LIMIT_SECONDS = 30.0
 IDENTIFIER = re.compile(r'"((?:[^"]|"")+)"|([A-Za-z_][A-Za-z0-9_$]*)')
 
 BLOCKERS_SQL = """
@@ -76,48 +78,87 @@ def _blockers(conn: psycopg.Connection, sql: str) -> str:
     return "; ".join(f"pid {pid} ({app}, {state}) holds a lock on {rel}" for pid, app, state, rel in rows)
 
 
-def _fail(m: Migration, stmt: Statement, exc: psycopg.Error, hint: str) -> MigrationError:
+def _fail(m: Migration, stmt: Statement | None, exc: psycopg.Error, hint: str) -> MigrationError:
     diag = exc.diag
     message = diag.message_primary or str(exc).splitlines()[0]
     if diag.message_detail:
         message += f" ({diag.message_detail})"
-    position = int(diag.statement_position) if diag.statement_position else None
-    line = stmt.line_of(position)
     if isinstance(exc, pg_errors.ActiveSqlTransaction):
         hint = f"add '-- transactional: false' to the header of {m.path.name}; " + hint
+    if stmt is None:
+        return MigrationError(f"{m.path.name}: {message}", migration_id=m.id, hint=hint)
+    line = stmt.line_of(int(diag.statement_position) if diag.statement_position else None)
     return MigrationError(f"{m.path.name}:{line}: {message}", migration_id=m.id, line=line, hint=hint)
 
 
-def _set_timeouts(conn: psycopg.Connection, m: Migration, settings: Settings, local: bool) -> None:
-    conn.execute(
-        "SELECT set_config('lock_timeout', %s, %s), set_config('statement_timeout', %s, %s)",
-        (m.directives.get("lock_timeout", settings.lock_timeout), local,
-         m.directives.get("statement_timeout", settings.statement_timeout), local),
-    )
+def _timeouts(m: Migration, settings: Settings) -> tuple[str, str]:
+    return (m.directives.get("lock_timeout", settings.lock_timeout),
+            m.directives.get("statement_timeout", settings.statement_timeout))
 
 
 class _Failed(Exception):
-    def __init__(self, stmt: Statement, exc: psycopg.Error, committed: list[Statement] | None = None):
+    def __init__(self, stmt: Statement | None, exc: psycopg.Error, committed: list[Statement] | None = None):
         super().__init__(str(exc))
         self.stmt, self.exc, self.committed = stmt, exc, committed
 
 
-def _execute(conn: psycopg.Connection, m: Migration, statements: list[Statement], settings: Settings,
-             record: Callable[[int], None]) -> int:
-    """Run statements as the migration's header says, then ``record``; returns milliseconds."""
+def _transactional(conn: psycopg.Connection, m: Migration, statements: list[Statement], settings: Settings,
+                   record: sql.Composable) -> None:
+    """The statements, the record and the commit in one round trip: one simple-protocol query."""
+    lock_timeout, statement_timeout = _timeouts(m, settings)
+    batch = (f"BEGIN;\nSET LOCAL lock_timeout = {sql.Literal(lock_timeout).as_string(conn)};\n"
+             f"SET LOCAL statement_timeout = {sql.Literal(statement_timeout).as_string(conn)};\n")
+    offsets = []
+    for stmt in statements:
+        offsets.append(len(batch))
+        batch += stmt.sql + "\n;\n"
+    batch += record.as_string(conn) + ";\nCOMMIT"
     started = time.monotonic()
-    if m.transactional:
-        with conn.transaction():
-            _set_timeouts(conn, m, settings, local=True)
-            for stmt in statements:
-                try:
+    try:
+        conn.execute(batch.encode(), prepare=False)
+    except psycopg.Error as exc:
+        conn.execute("ROLLBACK")
+        position = int(exc.diag.statement_position or 0)
+        within = [i for i, offset in enumerate(offsets) if offset < position]
+        if within:
+            stmt = statements[within[-1]]
+            raise _Failed(_shifted(stmt, position - offsets[within[-1]]), exc) from None
+        raise _locate(conn, m, statements, settings, exc, time.monotonic() - started) from None
+
+
+def _shifted(stmt: Statement, position: int) -> Statement:
+    """The statement, its line moved to where a position inside it falls."""
+    return Statement(stmt.sql, stmt.line_of(position))
+
+
+def _locate(conn: psycopg.Connection, m: Migration, statements: list[Statement], settings: Settings,
+            exc: psycopg.Error, elapsed: float) -> _Failed:
+    """Find the failing statement by running them one by one in a transaction rolled back after.
+
+    Only errors without a position need this, and only when the first run was short."""
+    if elapsed > RELOCATE_LIMIT_SECONDS or isinstance(exc, pg_errors.LockNotAvailable):
+        return _Failed(None, exc)
+    with conn.transaction(force_rollback=True):
+        lock_timeout, statement_timeout = _timeouts(m, settings)
+        conn.execute("SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
+                     (lock_timeout, statement_timeout))
+        for stmt in statements:
+            try:
+                with conn.transaction():
                     conn.execute(stmt.sql, prepare=False)
-                except psycopg.Error as exc:
-                    raise _Failed(stmt, exc) from None
-            duration = int((time.monotonic() - started) * 1000)
-            record(duration)
-        return duration
-    _set_timeouts(conn, m, settings, local=False)
+            except psycopg.Error as again:
+                if type(again) is type(exc):
+                    position = again.diag.statement_position
+                    return _Failed(_shifted(stmt, int(position)) if position else stmt, exc)
+                break
+    return _Failed(None, exc)
+
+
+def _autocommit(conn: psycopg.Connection, m: Migration, statements: list[Statement], settings: Settings,
+                record: sql.Composable) -> None:
+    """Statement by statement outside a transaction, then the record."""
+    conn.execute("SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false)",
+                 _timeouts(m, settings))
     try:
         for index, stmt in enumerate(statements):
             try:
@@ -126,23 +167,21 @@ def _execute(conn: psycopg.Connection, m: Migration, statements: list[Statement]
                 raise _Failed(stmt, exc, committed=statements[:index]) from None
     finally:
         conn.execute("RESET lock_timeout; RESET statement_timeout")
-    duration = int((time.monotonic() - started) * 1000)
     with conn.transaction():
-        record(duration)
-    return duration
+        conn.execute(record.as_string(conn).encode(), prepare=False)
 
 
 def run_migration(conn: psycopg.Connection, m: Migration, settings: Settings, rollback: bool = False) -> int:
     """Apply or roll back one migration, retrying lock timeouts with backoff."""
     statements = m.rollback_statements if rollback else m.statements
-    if rollback:
-        record: Callable[[int], None] = lambda ms: history.record_rollback(conn, m.id)
-    else:
-        record = lambda ms: history.record_apply(conn, m, ms)
+    record = history.rollback_record(m.id) if rollback else history.apply_record(m)
+    execute = _transactional if m.transactional else _autocommit
     attempt = 0
     while True:
+        started = time.monotonic()
         try:
-            return _execute(conn, m, statements, settings, record)
+            execute(conn, m, statements, settings, record)
+            return int((time.monotonic() - started) * 1000)
         except _Failed as failure:
             lock_timed_out = isinstance(failure.exc, pg_errors.LockNotAvailable)
             if lock_timed_out and attempt < settings.lock_retries and not failure.committed:
@@ -156,7 +195,8 @@ def _explain(conn: psycopg.Connection, m: Migration, failure: _Failed, lock_time
              retries: int, rollback: bool) -> MigrationError:
     verb = "rolled back" if rollback else "applied"
     if lock_timed_out:
-        hint = (f"gave up after {retries + 1} attempts: {_blockers(conn, failure.stmt.sql)}; "
+        blocked = failure.stmt.sql if failure.stmt else "\n".join(s.sql for s in m.statements)
+        hint = (f"gave up after {retries + 1} attempts: {_blockers(conn, blocked)}; "
                 "run again when it is done, or raise lock_timeout")
     else:
         hint = f"fix the statement and run {'rollback' if rollback else 'migrate'} again"

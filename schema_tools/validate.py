@@ -129,7 +129,7 @@ def repair(settings: Settings, forget_missing: bool = False) -> list[str]:
                     history.record_event(conn, "repair", mid, f"checksum {old} -> {m.checksum}")
                     actions.append(f"re-recorded the checksum of {mid} ({old[:12]} -> {m.checksum[:12]})")
                 elif m is None and forget_missing:
-                    history.record_rollback(conn, mid, operation="unmark")
+                    conn.execute(history.rollback_record(mid, operation="unmark"))
                     history.record_event(conn, "forget", mid, "applied migration without a file forgotten by repair")
                     actions.append(f"forgot {mid} (applied, but its file is gone; its objects stay in the database)")
     return actions

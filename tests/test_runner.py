@@ -183,3 +183,26 @@ def test_lock_held_elsewhere_times_out_naming_the_holder(empty_db_url: str) -> N
             runner.migrate(settings_for(empty_db_url, lock_wait=0.3))
     assert f"pid {pid} (other-runner" in caught.value.message
     assert applied_ids(empty_db_url) == []
+
+
+def test_an_error_without_position_is_still_located(empty_db_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "0001_dupes.sql").write_text(
+        "CREATE TABLE t (id int PRIMARY KEY);\n\nINSERT INTO t VALUES (1);\n-- again:\nINSERT INTO t\n  VALUES (1);\n")
+    with pytest.raises(MigrationError) as caught:
+        runner.migrate(settings_for(empty_db_url, folder))
+    assert caught.value.message.startswith("0001_dupes.sql:5: duplicate key value violates unique constraint")
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT to_regclass('t')").fetchone() == (None,)
+
+
+def test_transaction_control_in_a_transactional_migration_is_refused(empty_db_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "0001_tx.sql").write_text("BEGIN;\nCREATE TABLE t (id int);\nCOMMIT;\n")
+    with pytest.raises(MigrationError, match="0001_tx.sql:1: BEGIN") as caught:
+        runner.migrate(settings_for(empty_db_url, folder))
+    assert "transactional: false" in caught.value.hint
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT to_regclass('t')").fetchone() == (None,)

@@ -46,22 +46,28 @@ def write_set(folder: Path, count: int, sleep: float = 0.0) -> Path:
 
 
 def consistent_state(url: str, count: int) -> tuple[int, list[str]]:
-    """Per migration: table present == recorded by yoyo == checksum row == side effect; returns applied count."""
+    """Per migration: table present == recorded by yoyo == checksum row == side effect; returns applied count.
+
+    Read in one snapshot (pg_class, not to_regclass, which reads the latest catalog): a killed
+    runner's last batch may still be committing on the server while we look."""
     with psycopg.connect(url) as conn:
-        recorded = {r[0] for r in conn.execute('SELECT migration_id FROM "_yoyo_migration"').fetchall()} \
-            if conn.execute("SELECT to_regclass('_yoyo_migration')").fetchone()[0] else set()
-        checksummed = {r[0] for r in conn.execute("SELECT migration_id FROM _schema_tools_migrations").fetchall()} \
-            if conn.execute("SELECT to_regclass('_schema_tools_migrations')").fetchone()[0] else set()
-        effects = [r[0] for r in conn.execute("SELECT migration FROM effects").fetchall()] \
-            if conn.execute("SELECT to_regclass('effects')").fetchone()[0] else []
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        tables = {r[0] for r in conn.execute(
+            "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'").fetchall()}
+
+        def read(table: str, column: str) -> list[str]:
+            return [r[0] for r in conn.execute(f'SELECT {column} FROM "{table}"').fetchall()] if table in tables else []
+
+        recorded = set(read("_yoyo_migration", "migration_id"))
+        checksummed = set(read("_schema_tools_migrations", "migration_id"))
+        effects = read("effects", "migration")
         problems = []
         for i in range(1, count + 1):
             mid = f"{i:04d}_step"
-            present = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"t{i}",)).fetchone()[0]
-            states = (present, mid in recorded, mid in checksummed, effects.count(mid) == 1)
+            states = (f"t{i}" in tables, mid in recorded, mid in checksummed, effects.count(mid) == 1)
             if len(set(states)) != 1 or effects.count(mid) > 1:
                 problems.append(f"{mid}: table={states[0]} yoyo={states[1]} checksum={states[2]} effects={effects.count(mid)}")
-        return len([e for e in effects]), problems
+        return len(effects), problems
 
 
 def test_sigkill_at_random_instants_never_leaves_half_applied(empty_db_url: str, tmp_path: Path) -> None:

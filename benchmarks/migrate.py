@@ -1,0 +1,70 @@
+"""Apply 500 generated migrations with our runner, with `yoyo apply`, and with psql `\\ir`-ing
+the same files in one session, each on a fresh database, in the same run.
+
+Each migration: 2 tables with a FK between them, a unique constraint and 2 indexes each.
+Prints wall times (whole process, best of ROUNDS) and the ratios against psql.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from _common import BIN, fresh_database, psql_path, run, timed
+
+COUNT = int(sys.argv[1]) if len(sys.argv) > 1 else 500
+ROUNDS = 2
+
+
+def generate(folder: Path, count: int) -> None:
+    previous = None
+    for i in range(1, count + 1):
+        mid = f"{i:04d}_m{i}"
+        header = f"-- depends: {previous}\n" if previous else ""
+        (folder / f"{mid}.sql").write_text(header + f"""
+CREATE TABLE a{i} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, code text NOT NULL UNIQUE,
+                   v integer NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+CREATE INDEX a{i}_v_idx ON a{i} (v);
+CREATE INDEX a{i}_created_at_idx ON a{i} (created_at);
+CREATE TABLE b{i} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, a_id bigint NOT NULL REFERENCES a{i} (id),
+                   code text NOT NULL UNIQUE, created_at timestamptz NOT NULL DEFAULT now());
+CREATE INDEX b{i}_a_id_idx ON b{i} (a_id);
+CREATE INDEX b{i}_created_at_idx ON b{i} (created_at);
+""")
+        (folder / f"{mid}.rollback.sql").write_text(f"DROP TABLE b{i};\nDROP TABLE a{i};\n")
+        previous = mid
+    (folder.parent / "all.sql").write_text("".join(
+        f"\\ir migrations/{i:04d}_m{i}.sql\n" for i in range(1, count + 1)))
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "migrations"
+        folder.mkdir()
+        generate(folder, COUNT)
+        psql = psql_path()
+        tools = {
+            "psql": lambda url: run([psql, url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(Path(tmp) / "all.sql")]),
+            "yoyo": lambda url: run([str(BIN / "yoyo"), "apply", "--batch", "--database",
+                                     url.replace("postgresql://", "postgresql+psycopg://", 1), str(folder)]),
+            "schema-tools": lambda url: run([str(BIN / "schema-tools"), "migrate", "--database", url,
+                                             "--migrations", str(folder)]),
+        }
+        best: dict[str, float] = {}
+        for round_ in range(ROUNDS):
+            for name, apply in tools.items():
+                with fresh_database(f"bench_migrate_{name.replace('-', '_')}") as url:
+                    seconds = timed(lambda: apply(url))
+                best[name] = min(best.get(name, seconds), seconds)
+                print(f"round {round_ + 1}: {name:<13} {seconds:6.2f} s", flush=True)
+    print(f"\n{COUNT} migrations, best of {ROUNDS} (whole process, fresh database each):")
+    for name, seconds in best.items():
+        print(f"  {name:<13} {seconds:6.2f} s  {seconds / best['psql']:5.2f}x psql  "
+              f"{(seconds - best['psql']) / COUNT * 1000:+6.1f} ms/migration vs psql")
+    print(f"schema-tools / psql = {best['schema-tools'] / best['psql']:.2f} (target <= 1.25); "
+          f"yoyo / schema-tools = {best['yoyo'] / best['schema-tools']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
