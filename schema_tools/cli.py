@@ -8,13 +8,16 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import asdict
+from pathlib import Path
 import sys
 from collections.abc import Sequence
 
 from . import db, embedded, plan, reversible, runner, validate
+from .verify import verify_database
 from .console import OneLineParser, run
 from .config import Settings, load_settings
 from .findings import FORMATS, Report, render
+from .invariants import NAMES as INVARIANT_NAMES
 
 PROG = "schema-tools"
 EPILOG = """\
@@ -115,6 +118,19 @@ def build_parser() -> argparse.ArgumentParser:
     _format(p)
     p.set_defaults(handler=cmd_check_reversible)
 
+    p = sub.add_parser("verify", help="check expectations and schema invariants against the database", description=(
+        "Check declared expectations (TOML: tables, columns, keys, unique and check constraints, "
+        "indexes; or a stories file) and the schema-wide invariants against pg_catalog, in three "
+        "queries. Invariants: " + ", ".join(INVARIANT_NAMES) + " (switch some off with "
+        "[tool.schema_tools.verify] disable). Exit 1 when anything fails."), epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    _common(p, migrations=False)
+    p.add_argument("--expect", action="append", metavar="FILE", type=Path,
+                   help="expectation or stories file (repeatable; default: [tool.schema_tools.verify] expect)")
+    p.add_argument("--no-invariants", action="store_true", help="check only the expectations")
+    _format(p)
+    p.set_defaults(handler=cmd_verify)
+
     p = sub.add_parser("db", help="manage the embedded PostgreSQL", description=(
         "The embedded PostgreSQL: a local server in .schema_tools/pg, started on demand when "
         "no database URL is given. It listens on 127.0.0.1 only; its password stays in a "
@@ -203,6 +219,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def cmd_check_reversible(args: argparse.Namespace) -> int:
     return _report(reversible.check_reversible(_settings(args)), args.format)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    return _report(verify_database(_settings(args), args.expect, not args.no_invariants), args.format)
 
 
 def cmd_db(args: argparse.Namespace) -> int:

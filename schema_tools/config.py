@@ -16,6 +16,12 @@ from typing import Any
 from .errors import ConfigError
 
 DURATION = re.compile(r"^\d+\s*(ms|s|min|h|d)?$")
+VERIFY_KEYS = {
+    "expect": "expectation files (or stories files) verify reads when --expect is not given",
+    "disable": "invariants to switch off, e.g. ['timestamptz']",
+    "schemas": "schemas to read (default: every non-system schema)",
+}
+SECTIONS = ("verify", "lint", "integrity", "distribution")
 TOP_LEVEL_KEYS = {
     "migrations": "folder of NNNN_name.sql migrations, relative to pyproject.toml",
     "lock_wait": "seconds to wait for another runner's lock (number)",
@@ -42,6 +48,9 @@ class Settings:
     pg_bindir: Path | None = None
     pg_user: str | None = None
     pyproject: Path | None = None
+    expect_files: tuple[Path, ...] = ()
+    disabled_invariants: tuple[str, ...] = ()
+    schemas: tuple[str, ...] | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -100,6 +109,12 @@ def _number(value: Any, key: str, source: str, kind: type) -> Any:
     return number
 
 
+def _strings(value: Any, key: str, source: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{source}: {key} must be a list of strings", hint=f'write {key.split(".")[-1]} = ["..."]')
+    return tuple(value)
+
+
 def _boolean(value: Any, key: str, source: str) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"{source}: {key} = {value!r} must be true or false")
@@ -122,11 +137,15 @@ def load_settings(
     root = pyproject.parent if pyproject else here
     source = f"{pyproject} [tool.schema_tools]" if pyproject else "settings"
 
-    extra = {k: v for k, v in table.items() if isinstance(v, dict)}
+    extra = {k: v for k, v in table.items() if k in SECTIONS and isinstance(v, dict)}
     unknown = sorted(k for k in table if k not in TOP_LEVEL_KEYS and k not in extra)
     if unknown:
-        known = ", ".join(sorted(TOP_LEVEL_KEYS))
+        known = ", ".join(sorted(TOP_LEVEL_KEYS) + [f"[{s}]" for s in SECTIONS])
         raise ConfigError(f"{source}: unknown key {unknown[0]!r}", hint=f"known keys: {known}")
+    verify = extra.get("verify", {})
+    for key in verify:
+        if key not in VERIFY_KEYS:
+            raise ConfigError(f"{source}.verify: unknown key {key!r}", hint=f"known keys: {', '.join(VERIFY_KEYS)}")
 
     if migrations is not None:
         migrations_dir = (here / Path(migrations)).resolve()
@@ -156,5 +175,8 @@ def load_settings(
         pg_bindir=Path(bindir) if bindir else None,
         pg_user=env.get("SCHEMA_TOOLS_PG_USER") or None,
         pyproject=pyproject,
+        expect_files=tuple(root / p for p in _strings(verify.get("expect", []), "verify.expect", source)),
+        disabled_invariants=_strings(verify.get("disable", []), "verify.disable", source),
+        schemas=_strings(verify["schemas"], "verify.schemas", source) if "schemas" in verify else None,
         extra=extra,
     )

@@ -60,6 +60,7 @@ class Report:
     tool: str
     checks: tuple[Check, ...] = ()
     rule_help: dict[str, str] = field(default_factory=dict)
+    layout: str = "grouped"  # or "flat": one file:line:col line per finding
 
     @property
     def findings(self) -> list[Finding]:
@@ -87,23 +88,25 @@ def _summary(report: Report) -> str:
 
 
 def render_text(report: Report) -> str:
-    """Human text: located findings as ``file:line:col``, the others grouped by object."""
+    """Human text. Flat reports (lint): ``file:line:col: severity RULE: message``, one per line.
+    Grouped reports (verify, validate): findings under the table or group they concern."""
     lines: list[str] = []
-    located = [f for f in report.findings if f.file]
-    for f in located:
-        lines.append(f"{f.location()}: {f.severity.value} {f.rule}: {f.message}")
-        if f.hint:
-            lines.append(f"    fix: {f.hint}")
     groups: dict[str, list[Finding]] = {}
-    for f in report.findings:
-        if not f.file:
-            groups.setdefault(f.object or "(database)", []).append(f)
-    for obj, items in groups.items():
-        lines.append(obj)
+    for check in report.checks:
+        for f in check.findings:
+            key = "" if report.layout == "flat" else check.group
+            groups.setdefault(key, []).append(f)
+    for group, items in groups.items():
+        if group:
+            lines.append(group)
+        indent = "  " if group else ""
         for f in items:
-            lines.append(f"  {f.severity.value:<7} {f.rule}: {f.message}")
+            where = f"{f.location()}: " if report.layout == "flat" else ""
+            lines.append(f"{indent}{where}{f.severity.value} {f.rule}: {f.message}")
             if f.hint:
-                lines.append(f"          fix: {f.hint}")
+                lines.append(f"{indent}    fix: {f.hint}")
+            if report.layout != "flat" and f.file:
+                lines.append(f"{indent}    at: {f.location()}")
     lines.append(_summary(report))
     return "\n".join(lines)
 

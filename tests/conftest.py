@@ -22,6 +22,8 @@ from pytest_postgresql.executors.noop import NoopExecutor
 from schema_tools import embedded, runner
 from schema_tools.config import Settings
 
+pytest_plugins = ["pytester"]
+
 ROOT = Path(__file__).resolve().parents[1]
 MIGRATIONS = ROOT / "migrations"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -331,3 +331,20 @@ def test_real_world_history_matches_psql_and_survives_down_and_up(cluster: Clust
         assert inventory(a) == applied
     with cluster.admin() as admin:
         admin.execute("DROP DATABASE by_psql")
+
+
+def test_a_failed_non_transactional_migration_says_what_was_left(empty_db_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "0001_t.sql").write_text("CREATE TABLE t (id int);\nINSERT INTO t VALUES (1), (1);\n")
+    (folder / "0002_idx.sql").write_text(
+        "-- depends: 0001_t\n-- transactional: false\n"
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_plain_idx ON t (id);\n"
+        "CREATE UNIQUE INDEX CONCURRENTLY t_id_key ON t (id);\n")
+    with pytest.raises(MigrationError) as caught:
+        runner.migrate(settings_for(empty_db_url, folder))
+    assert caught.value.message.startswith("0002_idx.sql:4: could not create unique index")
+    assert "the statements at lines 3 were committed and stay" in caught.value.hint
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT to_regclass('t_plain_idx') IS NOT NULL").fetchone() == (True,)
+    assert [s.state for s in runner.status(settings_for(empty_db_url, folder))] == ["applied", "pending"]

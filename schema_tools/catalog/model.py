@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,12 @@ class Table:
         """``name`` in the public schema, ``schema.name`` elsewhere."""
         return self.name if self.schema == "public" else f"{self.schema}.{self.name}"
 
+    @cached_property
+    def _by_name(self) -> dict[str, Column]:
+        return {c.name: c for c in self.columns}
+
     def column(self, name: str) -> Column | None:
-        return next((c for c in self.columns if c.name == name), None)
+        return self._by_name.get(name)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,245 @@
+"""Check expectations and invariants against a catalog: pure, one pass, one Check per fact."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Sequence
+
+from ..catalog import Catalog, Table
+from ..errors import ConfigError
+from ..findings import Check, Finding, Report
+from ..invariants import INVARIANTS, NAMES
+from .model import ColumnSpec, ForeignKeySpec, IndexSpec, TableExpectation
+
+TYPE_ALIASES = {
+    "int8": "bigint", "int": "integer", "int4": "integer", "int2": "smallint", "bool": "boolean",
+    "float8": "double precision", "float4": "real", "timestamptz": "timestamp with time zone",
+    "timestamp": "timestamp without time zone", "timetz": "time with time zone",
+    "time": "time without time zone", "varchar": "character varying", "char": "character",
+    "decimal": "numeric", "serial": "integer", "bigserial": "bigint", "serial8": "bigint",
+}
+QUOTED = re.compile(r"'((?:[^']|'')*)'")
+NOT_A_SET = re.compile(r"\b(AND|NOT|length|lower|upper)\b|[<>~]", re.IGNORECASE)
+RULE_FIX = {
+    "table": "create it in a migration, or fix the table name",
+    "column": "change the column in a new migration, or fix the expectation",
+    "only-columns": "drop the extra columns in a migration, or add them to the expectation",
+    "primary-key": "change the primary key in a new migration",
+    "unique": "add the unique constraint in a new migration (a unique index built CONCURRENTLY, then USING INDEX)",
+    "indexed": "CREATE INDEX CONCURRENTLY on those columns in a new migration",
+    "foreign-key": "drop and re-add the foreign key in a new migration (NOT VALID, then VALIDATE)",
+    "allowed-values": "replace the CHECK in a new migration (NOT VALID, then VALIDATE)",
+    "index": "rebuild the index in a new migration (CREATE INDEX CONCURRENTLY, then drop the old one)",
+}
+RULE_HELP = {
+    "table": "the expected table exists",
+    "column": "the expected column exists with its type, nullability and default",
+    "only-columns": "the table has no columns beyond the expected ones",
+    "primary-key": "the primary key is on the expected columns",
+    "unique": "a unique constraint or unique index covers exactly the expected columns",
+    "indexed": "a valid, non-partial index leads with the expected columns, in that order",
+    "foreign-key": "the expected foreign key exists with its actions",
+    "allowed-values": "a CHECK restricts the column to exactly the expected values",
+    "index": "the named index exists with the expected shape",
+}
+
+
+@functools.lru_cache(maxsize=4096)
+def normal_type(text: str) -> str:
+    """A type name in format_type's spelling: ``int8`` -> ``bigint``, ``varchar(5)`` -> ``character varying(5)``."""
+    text = " ".join(text.lower().split())
+    match = re.match(r"^([a-z0-9_ ]+?)\s*(\(.*\))?(\[\])?$", text)
+    if not match:
+        return text
+    base, args, array = match.group(1), match.group(2) or "", match.group(3) or ""
+    base = TYPE_ALIASES.get(base, base)
+    if args and base.startswith(("timestamp", "time ")):
+        head, _, zone = base.partition(" with")
+        return f"{head}{args} with{zone}{array}"
+    return f"{base}{args.replace(' ', '')}{array}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _loose(text: str | None) -> str:
+    """Expression text compared loosely: case, spaces, parentheses and casts to text ignored."""
+    text = (text or "").lower().replace("::text", "").replace("::character varying", "")
+    return re.sub(r"[\s()]", "", text)
+
+
+def allowed_values(table: Table, column: str) -> tuple[str, ...] | None:
+    """The values a CHECK on ``column`` alone restricts it to (``= ANY (ARRAY[...])``, ``=``, ``OR``)."""
+    for check in table.checks:
+        expression = check.expression
+        if check.columns != (column,) or NOT_A_SET.search(expression):
+            continue
+        values = tuple(v.replace("''", "'") for v in QUOTED.findall(expression))
+        if values and re.search(rf'"?{re.escape(column)}"?\s*=', expression):
+            return values
+    return None
+
+
+class _Checker:
+    """Turns one table's expectation into Checks."""
+
+    def __init__(self, exp: TableExpectation, table: Table | None):
+        self.exp, self.table = exp, table
+        self.group = f"{exp.label}: {exp.table}" if exp.label else exp.table
+        self.checks: list[Check] = []
+
+    def add(self, name: str, rule: str, problem: str | None, obj: str, hint: str = "", key: str = "") -> None:
+        if self.table is None and rule != "table":
+            problem = f"table {self.exp.table} does not exist"
+        line = self.exp.lines.get(key, self.exp.line)
+        finding = (Finding(rule, problem, object=obj, hint=hint or RULE_FIX[rule], file=self.exp.source, line=line),) if problem else ()
+        self.checks.append(Check(name, self.group, finding))
+
+    def run(self) -> list[Check]:
+        exp, t = self.exp, self.exp.table
+        self.add(f"{t} exists", "table", None if self.table else f"table {t} does not exist", t,
+                 "create it in a migration, or fix the table name")
+        for column in exp.columns:
+            self.add(f"{t}.{column.name}" + (f" {column.type}" if column.type else ""), "column",
+                     self._column(column), f"{t}.{column.name}", key="columns")
+        if exp.only_columns:
+            extra = sorted({c.name for c in self.table.columns} - {c.name for c in exp.columns}) if self.table else []
+            self.add(f"{t} has no other columns", "only-columns",
+                     f"{t} has columns beyond the expected: {', '.join(extra)}" if extra else None, t,
+                     "drop them or add them to the expectations", key="only_columns")
+        if exp.primary_key is not None:
+            self.add(f"{t} PRIMARY KEY ({', '.join(exp.primary_key)})", "primary-key", self._primary_key(), t,
+                     key="primary_key")
+        for cols in exp.unique:
+            self.add(f"{t} UNIQUE ({', '.join(cols)})", "unique", self._unique(cols), f"{t}({', '.join(cols)})",
+                     f"ALTER TABLE {t} ADD UNIQUE ({', '.join(cols)});", key="unique")
+        for cols in exp.indexed:
+            self.add(f"{t} indexed on ({', '.join(cols)})", "indexed", self._indexed(cols), f"{t}({', '.join(cols)})",
+                     f"CREATE INDEX CONCURRENTLY ON {t} ({', '.join(cols)});", key="indexed")
+        for fk in exp.foreign_keys:
+            self.add(f"{t} FOREIGN KEY ({', '.join(fk.columns)}) REFERENCES {fk.ref_table}({', '.join(fk.ref_columns)})",
+                     "foreign-key", self._foreign_key(fk), f"{t}({', '.join(fk.columns)})", key="foreign_keys")
+        for column, values in exp.allowed_values.items():
+            self.add(f"{t}.{column} IN ({', '.join(values)})", "allowed-values", self._allowed(column, values),
+                     f"{t}.{column}", f"ADD CONSTRAINT ... CHECK ({column} IN ({', '.join(repr(v) for v in values)}))",
+                     key="allowed_values")
+        for index in exp.indexes:
+            self.add(f"index {index.name}", "index", self._index(index), index.name, key="indexes")
+        return self.checks
+
+    def _column(self, spec: ColumnSpec) -> str | None:
+        if self.table is None:
+            return None
+        col = self.table.column(spec.name)
+        if col is None:
+            return f"column {self.exp.table}.{spec.name} does not exist"
+        problems = []
+        if spec.type and normal_type(spec.type) != normal_type(col.type):
+            problems.append(f"is {col.type}, expected {normal_type(spec.type)}")
+        if spec.not_null is not None and spec.not_null != col.not_null:
+            problems.append("is nullable, expected NOT NULL" if spec.not_null else "is NOT NULL, expected nullable")
+        if spec.default is not None and _loose(spec.default) != _loose(col.default):
+            problems.append(f"defaults to {col.default or 'nothing'}, expected {spec.default}")
+        if spec.identity is not None and spec.identity != bool(col.identity):
+            problems.append("is not an identity column" if spec.identity else "is an identity column")
+        return f"column {self.exp.table}.{spec.name} " + "; ".join(problems) if problems else None
+
+    def _primary_key(self) -> str | None:
+        if self.table is None:
+            return None
+        pk = self.table.primary_key
+        if pk is None:
+            return f"{self.exp.table} has no primary key"
+        if pk.columns != self.exp.primary_key:
+            return f"{self.exp.table}'s primary key is ({', '.join(pk.columns)}), expected ({', '.join(self.exp.primary_key or ())})"
+        return None
+
+    def _unique(self, cols: tuple[str, ...]) -> str | None:
+        if self.table is None:
+            return None
+        if any(set(u.columns) == set(cols) for u in self.table.uniques):
+            return None
+        if any(i.unique and i.valid and i.predicate is None and set(i.keys) == set(cols) for i in self.table.indexes):
+            return None
+        return f"nothing makes ({', '.join(cols)}) unique on {self.exp.table}"
+
+    def _indexed(self, cols: tuple[str, ...]) -> str | None:
+        if self.table is None:
+            return None
+        if any(i.valid and i.predicate is None and i.keys[: len(cols)] == cols for i in self.table.indexes):
+            return None
+        partial = [i.name for i in self.table.indexes if i.keys[: len(cols)] == cols and (i.predicate or not i.valid)]
+        extra = f" (only {', '.join(partial)}, which is partial or invalid)" if partial else ""
+        return f"no valid index on {self.exp.table} leads with ({', '.join(cols)}){extra}"
+
+    def _foreign_key(self, spec: ForeignKeySpec) -> str | None:
+        if self.table is None:
+            return None
+        matches = [fk for fk in self.table.foreign_keys if fk.columns == spec.columns]
+        if not matches:
+            return f"no foreign key on {self.exp.table}({', '.join(spec.columns)})"
+        fk = matches[0]
+        problems = []
+        if fk.ref_table != spec.ref_table.removeprefix("public.") or fk.ref_columns != spec.ref_columns:
+            problems.append(f"references {fk.ref_table}({', '.join(fk.ref_columns)})")
+        for attr in ("on_delete", "on_update"):
+            wanted = getattr(spec, attr)
+            if wanted is not None and wanted != getattr(fk, attr):
+                problems.append(f"{attr.replace('_', ' ').upper()} {getattr(fk, attr).upper()}, expected {wanted.upper()}")
+        if spec.deferrable is not None and spec.deferrable != fk.deferrable:
+            problems.append("is not deferrable" if spec.deferrable else "is deferrable")
+        return f"foreign key {fk.name} " + "; ".join(problems) if problems else None
+
+    def _allowed(self, column: str, values: tuple[str, ...]) -> str | None:
+        if self.table is None:
+            return None
+        if self.table.column(column) is None:
+            return f"column {self.exp.table}.{column} does not exist"
+        actual = allowed_values(self.table, column)
+        if actual is None:
+            return f"no CHECK restricts {self.exp.table}.{column} to a set of values"
+        if set(actual) != set(values):
+            missing, extra = sorted(set(values) - set(actual)), sorted(set(actual) - set(values))
+            parts = ([f"missing {', '.join(missing)}"] if missing else []) + ([f"also allows {', '.join(extra)}"] if extra else [])
+            return f"{self.exp.table}.{column} allows ({', '.join(actual)}): " + "; ".join(parts)
+        return None
+
+    def _index(self, spec: IndexSpec) -> str | None:
+        if self.table is None:
+            return None
+        index = next((i for i in self.table.indexes if i.name == spec.name), None)
+        if index is None:
+            return f"index {spec.name} does not exist on {self.exp.table}"
+        problems = []
+        if spec.keys is not None and tuple(_loose(k) for k in index.keys) != tuple(_loose(k) for k in spec.keys):
+            problems.append(f"is on ({', '.join(index.keys)})")
+        if spec.unique is not None and spec.unique != index.unique:
+            problems.append("is unique" if index.unique else "is not unique")
+        if spec.method is not None and spec.method.lower() != index.method:
+            problems.append(f"uses {index.method}")
+        if spec.where is not None and _loose(spec.where) != _loose(index.predicate):
+            problems.append(f"has WHERE {index.predicate}" if index.predicate else "is not partial")
+        if not index.valid:
+            problems.append("is INVALID")
+        return f"index {spec.name} " + ", ".join(problems) if problems else None
+
+
+def check_invariants(catalog: Catalog, disabled: Iterable[str] = ()) -> list[Check]:
+    """One Check per enabled invariant."""
+    off = set(disabled)
+    unknown = off - set(NAMES)
+    if unknown:
+        raise ConfigError(f"unknown invariant {sorted(unknown)[0]!r} in [tool.schema_tools.verify] disable",
+                          hint=f"known invariants: {', '.join(NAMES)}")
+    return [Check(m.NAME, "invariants", tuple(m.check(catalog))) for m in INVARIANTS if m.NAME not in off]
+
+
+def verify(catalog: Catalog, expectations: Sequence[TableExpectation], disabled: Iterable[str] = (),
+           invariants: bool = True) -> Report:
+    """Every expectation and (unless ``invariants`` is False) every enabled invariant."""
+    checks: list[Check] = []
+    for exp in expectations:
+        checks += _Checker(exp, catalog.table(exp.table)).run()
+    if invariants:
+        checks += check_invariants(catalog, disabled)
+    help_ = dict(RULE_HELP) | {m.NAME: m.HELP for m in INVARIANTS}
+    return Report("verify", tuple(checks), help_)
