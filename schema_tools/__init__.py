@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from .config import Settings, load_settings
 from .console import OneLineParser, run as run_console
-from .db import connect, connect_url, database_url, mask_url
+from .catalog import Catalog, read_catalog
+from .db import connect, connect_url, database_url, existing_database_url, mask_url
+from .findings import Check, Finding, Report, Severity, render
 from .errors import (
     ConfigError,
     DatabaseUnavailable,
@@ -18,8 +20,18 @@ from .errors import (
 )
 from .migration_files import Migration, read_migrations
 from .runner import MigrationState, RunResult, migrate, rollback, status
+from .verify import verify_database
 
 __all__ = [
+    "Catalog",
+    "Check",
+    "Finding",
+    "Report",
+    "Severity",
+    "existing_database_url",
+    "read_catalog",
+    "render",
+    "verify_database",
     "ConfigError",
     "DatabaseUnavailable",
     "EmbeddedError",

@@ -146,3 +146,11 @@ def connect(
 def connect_for(settings: Settings, verb: str) -> psycopg.Connection:
     """A connection labelled ``schema-tools VERB pid=N``, so a lock holder can be named."""
     return connect(settings, application_name=f"schema-tools {verb} pid={os.getpid()}")
+
+
+def existing_database_url(settings: Settings) -> str | None:
+    """The configured URL, else the embedded server's if it is already running; never starts one."""
+    if settings.database_url:
+        return settings.database_url
+    state = embedded.status(settings)
+    return embedded.url_for(settings, state.port) if state.running and state.port else None

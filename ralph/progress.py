@@ -1,0 +1,157 @@
+"""progress.log: a tolerant, streaming reader, and the append-only writer the loop uses.
+
+The format is the original loop's (``tests/fixtures/seed_progress.log``)::
+
+    [2026-01-24T19:46:14.687089] === Ralph Loop Started (max 3 iterations) ===
+    [2026-01-24T19:46:14.690090] Iteration 1: SCHEMA-001 - Database schema migration - Core tables
+    [2026-01-24T19:46:18.730389] Iteration 1 completed successfully
+    [...] Iteration 2 completed with issues
+        - a finding, one per indented line
+    [...] === Ralph Loop Ended ===
+    [2026-01-24T20:19:46+05:30] SCHEMA-001 completed
+    - a bullet
+
+The reader never fails on a line: what it cannot read is classified ``unknown`` (text it does
+not recognise) or ``unreadable`` (not UTF-8, or binary), counted, and kept. It holds one line
+at a time, so memory stays flat however long the log is.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import NamedTuple, TextIO
+
+ITERATION = re.compile(r"Iteration (\d+)(?:: (\S+)(?: - (.*?))?| completed (successfully|with issues)(?::\s*(.*?))?)\s*$")
+LOOP = re.compile(r"=== Ralph Loop (?:Started \(max (\d+) iterations?\) ===|Ended(?: \((.*)\))? ===\s*(.*?))\s*$")
+STORY_DONE = re.compile(r"(\S+) completed\s*$")
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\udc80-\udcff]")
+
+# Event kinds
+RUN_START, RUN_END, ITER_START, ITER_END = "run_start", "run_end", "iteration_start", "iteration_end"
+FINDING, STORY_COMPLETED, BULLET, COMMENT, BLANK = "finding", "story_completed", "bullet", "comment", "blank"
+UNKNOWN, UNREADABLE = "unknown", "unreadable"
+
+
+class Event(NamedTuple):
+    """One line of the log, classified. ``a`` and ``b`` depend on the kind:
+
+    run_start: max iterations, -; run_end: reason, -; iteration_start: (number, story), title;
+    iteration_end: (number, outcome), detail; finding/bullet/comment/unknown: text, -;
+    story_completed: story id, -.
+    """
+
+    kind: str
+    line: int
+    stamp: str
+    a: object = None
+    b: object = None
+    at: datetime | None = None
+
+
+_new = tuple.__new__
+
+
+_fromisoformat = datetime.fromisoformat
+
+
+def parse_stamp(text: str) -> datetime | None:
+    """A log timestamp (naive, with offset, or a date alone), or None when it is not one."""
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _unusual(stamp: str, at: datetime, rest: str, number: int) -> Event | None:
+    """The stamped lines the fast path in ``classify`` does not take (regexes, rarer shapes)."""
+    match = ITERATION.match(rest) if rest.startswith("Iteration ") else None
+    if match is not None:
+        if match.group(4):
+            outcome = "success" if match.group(4) == "successfully" else "issues"
+            return _new(Event, (ITER_END, number, stamp, (int(match.group(1)), outcome), match.group(5), at))
+        return _new(Event, (ITER_START, number, stamp, (int(match.group(1)), match.group(2)), match.group(3) or "", at))
+    match = LOOP.match(rest) if rest.startswith("=== Ralph Loop ") else None
+    if match is not None:
+        if match.group(1):
+            return _new(Event, (RUN_START, number, stamp, int(match.group(1)), None, at))
+        return _new(Event, (RUN_END, number, stamp, match.group(2) or match.group(3) or None, None, at))
+    match = STORY_DONE.match(rest)
+    return _new(Event, (STORY_COMPLETED, number, stamp, match.group(1), None, at)) if match else None
+
+
+def classify(text: str, number: int) -> Event:
+    """Classify one decoded line (without its line ending). Flat on purpose: it runs per line."""
+    if text[:1] == "[":
+        close = text.find("] ", 1)
+        stamp = text[1:close] if close > 0 else ""
+        try:
+            at = _fromisoformat(stamp)
+        except ValueError:
+            return _new(Event, (UNKNOWN, number, "", text, None, None))
+        rest = text[close + 2:]
+        if rest[:10] == "Iteration ":
+            head, _, tail = rest[10:].partition(" ")
+            if tail == "completed successfully" and head.isdigit():
+                return _new(Event, (ITER_END, number, stamp, (int(head), "success"), None, at))
+            if tail == "completed with issues" and head.isdigit():
+                return _new(Event, (ITER_END, number, stamp, (int(head), "issues"), None, at))
+            if head[-1:] == ":" and head[:-1].isdigit():
+                story, _, title = tail.partition(" - ")
+                if story and " " not in story and title[-1:] != " ":
+                    return _new(Event, (ITER_START, number, stamp, (int(head[:-1]), story), title, at))
+        elif rest == "=== Ralph Loop Ended ===":
+            return _new(Event, (RUN_END, number, stamp, None, None, at))
+        event = _unusual(stamp, at, rest.strip(), number)
+        return event if event is not None else _new(Event, (UNKNOWN, number, "", text, None, None))
+    if not text or text.isspace():
+        return _new(Event, (BLANK, number, "", None, None, None))
+    stripped = text.lstrip()
+    if text[:1] == "#":
+        return _new(Event, (COMMENT, number, "", text, None, None))
+    if stripped[:2] == "- " or stripped == "-":
+        kind = FINDING if len(text) > len(stripped) else BULLET
+        return _new(Event, (kind, number, "", stripped[2:].strip(), None, None))
+    if text[:1] in " \t":
+        return _new(Event, (FINDING, number, "", stripped, None, None))
+    return _new(Event, (UNKNOWN, number, "", text, None, None))
+
+
+def read_events(stream: TextIO) -> Iterator[Event]:
+    """Classify every line of a text stream (decoded with surrogateescape), one at a time."""
+    for number, text in enumerate(stream, start=1):
+        text = text.rstrip("\r\n")
+        if number == 1:
+            text = text.removeprefix("\ufeff")
+        if not text.isprintable() and CONTROL.search(text):
+            bad = any("\udc80" <= ch <= "\udcff" for ch in text)
+            yield _new(Event, (UNREADABLE, number, "", "not UTF-8" if bad else "binary data", None, None))
+            continue
+        yield classify(text, number)
+
+
+def read_log(path: Path) -> Iterator[Event]:
+    """The events of a progress.log file."""
+    with open(path, encoding="utf-8", errors="surrogateescape", newline="") as stream:
+        yield from read_events(stream)
+
+
+class ProgressLog:
+    """Append-only writer: one whole line per write, flushed and fsynced, never rewritten."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def append(self, *lines: str) -> None:
+        """Append lines; each goes out in a single write so a crash never leaves half a line."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            for line in lines:
+                os.write(fd, (line.replace("\n", " ").rstrip() + "\n").encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -1,0 +1,311 @@
+"""Summarise a progress.log: runs, iterations, stories, and the anomalies a reviewer must see.
+
+Streaming: each run is handed to ``on_run`` when it is complete and not kept (unless
+``keep_runs``), stories and anomaly counts are aggregates, and anomaly examples are capped,
+so memory stays flat however long the log is.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from .progress import (BLANK, BULLET, COMMENT, FINDING, ITER_END, ITER_START, RUN_END, RUN_START, STORY_COMPLETED,
+                       UNKNOWN, UNREADABLE, Event, parse_stamp)
+
+EXAMPLES_PER_ANOMALY = 20
+FINDINGS_PER_ITERATION = 20
+ANOMALY_TITLES = {
+    "rerun-after-success": "story run again after it succeeded",
+    "failed-after-success": "story succeeded, then later failed",
+    "run-never-ended": "run started and never ended",
+    "iteration-without-outcome": "iteration started and never got an outcome",
+    "completed-without-iteration": "story reported completed with no iteration logged for it",
+    "completed-after-failure": "story reported completed although its last iteration had issues",
+    "timezones": "timestamps whose time zones cannot be reconciled",
+    "unreadable-lines": "lines that could not be read",
+}
+
+
+def _time(stamp: str) -> datetime | None:
+    return parse_stamp(stamp) if stamp else None
+
+
+def _delta(start: datetime | None, end: datetime | None) -> timedelta | None:
+    if start is None or end is None or (start.tzinfo is None) != (end.tzinfo is None):
+        return None
+    return end - start
+
+
+@dataclass(slots=True)
+class Iteration:
+    number: int
+    story: str
+    title: str
+    started: str
+    line: int
+    started_at: datetime | None = None
+    outcome: str | None = None  # "success" | "issues" | None (never got one)
+    ended: str = ""
+    duration: timedelta | None = None
+    findings: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Run:
+    index: int
+    started: str
+    line: int
+    max_iterations: int
+    ended: str = ""
+    end_reason: str | None = None
+    iterations: list[Iteration] = field(default_factory=list)
+
+    @property
+    def never_ended(self) -> bool:
+        return not self.ended
+
+
+@dataclass
+class Story:
+    id: str
+    title: str = ""
+    attempts: int = 0
+    successes: int = 0
+    issues: int = 0
+    no_outcome: int = 0
+    first_attempt: str = ""
+    first_success: str = ""
+    completed_at: str = ""
+    last_outcome: str | None = None
+    bullets: list[str] = field(default_factory=list)
+    reruns_after_success: int = 0
+    first_rerun: tuple[str, int] = ("", 0)
+    failures_after_success: int = 0
+    first_failure_after_success: tuple[str, int] = ("", 0)
+
+    @property
+    def time_to_completion(self) -> timedelta | None:
+        """From the first attempt to the first success (or, without one, the completion block)."""
+        return _delta(_time(self.first_attempt), _time(self.first_success or self.completed_at))
+
+
+@dataclass
+class Anomaly:
+    kind: str
+    message: str
+    line: int
+
+
+@dataclass
+class Summary:
+    path: str = ""
+    lines: int = 0
+    runs: int = 0
+    runs_ended: int = 0
+    iterations: int = 0
+    stories: dict[str, Story] = field(default_factory=dict)
+    anomalies: list[Anomaly] = field(default_factory=list)
+    anomaly_counts: dict[str, int] = field(default_factory=dict)
+    unknown_lines: int = 0
+    unreadable_lines: int = 0
+    stamp_styles: dict[str, int] = field(default_factory=dict)
+    first_stamp: str = ""
+    last_stamp: str = ""
+    kept_runs: deque[Run] = field(default_factory=deque)
+
+    def flag(self, kind: str, message: str, line: int) -> None:
+        count = self.anomaly_counts.get(kind, 0)
+        self.anomaly_counts[kind] = count + 1
+        if count < EXAMPLES_PER_ANOMALY:
+            self.anomalies.append(Anomaly(kind, message, line))
+
+
+class _Summariser:
+    def __init__(self, on_run: Callable[[Run], None] | None, keep_runs: int) -> None:
+        self.s = Summary(kept_runs=deque(maxlen=keep_runs or None) if keep_runs else deque(maxlen=0))
+        self.on_run = on_run
+        self.run: Run | None = None
+        self.iteration: Iteration | None = None
+        self.story_block: Story | None = None
+
+    def story(self, story_id: str) -> Story:
+        found = self.s.stories.get(story_id)
+        if found is None:
+            found = self.s.stories[story_id] = Story(story_id)
+        return found
+
+    def close_iteration(self) -> None:
+        it = self.iteration
+        if it is not None and it.outcome is None:
+            self.story(it.story).no_outcome += 1
+            self.s.flag("iteration-without-outcome", f"iteration {it.number} of {it.story} (started "
+                        f"{it.started}, run {self.run.index if self.run else '?'}) never got an outcome", it.line)
+        self.iteration = None
+
+    def close_run(self) -> None:
+        self.close_iteration()
+        run = self.run
+        if run is None:
+            return
+        if run.never_ended:
+            self.s.flag("run-never-ended", f"run {run.index} (started {run.started}, "
+                        f"{len(run.iterations)} iteration(s)) never ended", run.line)
+        else:
+            self.s.runs_ended += 1
+        if self.on_run:
+            self.on_run(run)
+        if self.s.kept_runs.maxlen != 0:
+            self.s.kept_runs.append(run)
+        self.run = None
+
+    def event(self, e: Event) -> None:
+        s = self.s
+        kind, line, stamp, a, b, at = e
+        if stamp:
+            style = "offset" if stamp[-3:-2] == ":" and stamp[-6:-5] in "+-" or stamp[-1] == "Z" else \
+                "date" if len(stamp) == 10 else "naive"
+            styles = s.stamp_styles
+            styles[style] = styles.get(style, 0) + 1
+            if not s.first_stamp:
+                s.first_stamp = stamp
+            s.last_stamp = stamp
+        if kind == ITER_END:
+            it = self.iteration
+            number, outcome = a  # type: ignore[misc]
+            if it is None or it.number != number:
+                s.unknown_lines += 1
+                s.flag("iteration-without-outcome", f"outcome for iteration {number} at {stamp} "
+                       "matches no started iteration", line)
+                return
+            it.outcome, it.ended, it.duration = outcome, stamp, _delta(it.started_at, at)
+            if b:
+                it.findings.append(str(b))
+            story = s.stories.get(it.story) or self.story(it.story)
+            story.last_outcome = outcome
+            if outcome == "success":
+                story.successes += 1
+                story.first_success = story.first_success or stamp
+            else:
+                story.issues += 1
+                if story.first_success:
+                    story.failures_after_success += 1
+                    if not story.first_failure_after_success[0]:
+                        story.first_failure_after_success = (stamp, line)
+        elif kind == ITER_START:
+            if self.iteration is not None and self.iteration.outcome is None:
+                self.close_iteration()
+            self.iteration = None
+            self.story_block = None
+            number, story_id = a  # type: ignore[misc]
+            if self.run is None:  # an iteration outside any run: count it in an implicit run
+                s.runs += 1
+                self.run = Run(s.runs, stamp, line, 0)
+            self.iteration = Iteration(number, story_id, str(b), stamp, line, at)
+            self.run.iterations.append(self.iteration)
+            s.iterations += 1
+            story = s.stories.get(story_id) or self.story(story_id)
+            story.title = story.title or str(b)
+            story.attempts += 1
+            story.first_attempt = story.first_attempt or stamp
+            if story.first_success:
+                story.reruns_after_success += 1
+                story.first_rerun = story.first_rerun if story.first_rerun[0] else (stamp, line)
+        elif kind == RUN_START:
+            self.close_run()
+            self.story_block = None
+            s.runs += 1
+            self.run = Run(s.runs, stamp, line, int(a))  # type: ignore[call-overload]
+        elif kind == RUN_END:
+            if self.run is None:
+                s.unknown_lines += 1
+                return
+            self.close_iteration()
+            self.run.ended, self.run.end_reason = stamp, a  # type: ignore[assignment]
+            self.close_run()
+        elif kind == FINDING:
+            target = self.iteration if self.iteration and self.iteration.outcome == "issues" else None
+            if target is not None:
+                if len(target.findings) < FINDINGS_PER_ITERATION:
+                    target.findings.append(str(a))
+            elif self.story_block is not None:
+                self.story_block.bullets.append(str(a))
+            else:
+                s.unknown_lines += 1
+        elif kind == STORY_COMPLETED:
+            self.close_run()
+            story = self.story(str(a))
+            story.completed_at = story.completed_at or stamp
+            self.story_block = story
+            story.bullets.clear()
+            if story.attempts == 0:
+                s.flag("completed-without-iteration", f"{story.id} is reported completed at {stamp}, "
+                       "but no iteration for it was logged", line)
+            elif story.last_outcome == "issues":
+                s.flag("completed-after-failure", f"{story.id} is reported completed at {stamp}, but its "
+                       "last logged iteration completed with issues", line)
+        elif kind == BULLET:
+            if self.story_block is not None:
+                self.story_block.bullets.append(str(a))
+            else:
+                s.unknown_lines += 1
+        elif kind == UNREADABLE:
+            s.unreadable_lines += 1
+        elif kind == UNKNOWN:
+            s.unknown_lines += 1
+        elif kind not in (BLANK, COMMENT):
+            s.unknown_lines += 1
+
+    def finish(self) -> Summary:
+        self.close_run()
+        s = self.s
+        for story in s.stories.values():
+            if story.reruns_after_success:
+                stamp, line = story.first_rerun
+                s.flag("rerun-after-success", f"{story.id} ran {story.reruns_after_success} more time(s) after it "
+                       f"succeeded at {story.first_success}, first at {stamp}", line)
+            if story.failures_after_success:
+                stamp, line = story.first_failure_after_success
+                s.flag("failed-after-success", f"{story.id} succeeded at {story.first_success}, then completed with "
+                       f"issues {story.failures_after_success} time(s), first at {stamp}", line)
+        if s.unreadable_lines:
+            s.flag("unreadable-lines", f"{s.unreadable_lines} line(s) are binary or not UTF-8 text", 0)
+        self._timezones()
+        return s
+
+    def _timezones(self) -> None:
+        s = self.s
+        styles = {k for k, v in s.stamp_styles.items() if v}
+        if "offset" not in styles or "naive" not in styles and "date" not in styles:
+            return
+        parts = ", ".join(f"{n} {k}" for k, n in sorted(s.stamp_styles.items()))
+        detail = ""
+        for story in s.stories.values():
+            done = _time(story.completed_at)
+            first = _time(story.first_attempt)
+            if done is not None and first is not None and done.tzinfo is not None and first.tzinfo is None:
+                as_utc = first.replace(tzinfo=done.tzinfo.utc)  # type: ignore[attr-defined]
+                as_local = first.replace(tzinfo=done.tzinfo)
+                if (done < as_utc) != (done < as_local):
+                    detail = (f"; e.g. {story.id}'s completion at {story.completed_at} comes "
+                              f"{'before' if done < as_utc else 'after'} its first attempt ({story.first_attempt}) "
+                              f"if naive times are UTC, and {'before' if done < as_local else 'after'} it if they "
+                              f"are {done.strftime('%z')[:3]}:{done.strftime('%z')[3:]}")
+                    break
+        s.flag("timezones", f"timestamps mix styles ({parts}): naive times carry no zone, so their order "
+               f"against times with an offset is unknown{detail}", 0)
+
+
+def summarise(events: Iterable[Event], path: str = "", on_run: Callable[[Run], None] | None = None,
+              keep_runs: int = 0) -> Summary:
+    """Read every event once; hand each finished run to ``on_run``; keep the last ``keep_runs``."""
+    worker = _Summariser(on_run, keep_runs)
+    count = 0
+    for event in events:
+        count = event.line
+        worker.event(event)
+    summary = worker.finish()
+    summary.lines, summary.path = count, path
+    return summary

@@ -1,0 +1,151 @@
+"""ralph log / ralph report: the seed log read exactly, any log read without a traceback, and an
+HTML report that renders in a real browser."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, ROOT
+from ralph.progress import read_log
+from ralph.report import render_html
+from ralph.summary import summarise
+
+SEED = FIXTURES / "seed_progress.log"
+
+
+def test_the_seed_log_summary_is_exactly_right() -> None:
+    s = summarise(read_log(SEED), keep_runs=10)
+    assert (s.lines, s.runs, s.runs_ended, s.iterations, s.unknown_lines, s.unreadable_lines) == (45, 6, 2, 11, 0, 0)
+    runs = list(s.kept_runs)
+    assert [r.never_ended for r in runs] == [True, True, False, False, True, True]
+    assert [[it.outcome for it in r.iterations] for r in runs] == [
+        [None], [None], ["success"] * 3, ["issues"] * 3, ["issues", None], ["issues"]]
+    assert [round(it.duration.total_seconds(), 3) for it in runs[2].iterations] == [4.040, 29.571, 4.407]
+    assert runs[3].ended == "2026-01-24T19:54:16.272639"
+
+    one, two = s.stories["SCHEMA-001"], s.stories["SCHEMA-002"]
+    assert (one.attempts, one.successes, one.issues, one.no_outcome) == (11, 3, 5, 3)
+    assert one.title == "Database schema migration - Core tables"
+    assert (one.first_attempt, one.first_success) == ("2026-01-24T19:39:20.690325", "2026-01-24T19:46:18.730389")
+    assert one.completed_at == "2026-01-24T20:19:46+05:30"
+    assert round(one.time_to_completion.total_seconds(), 3) == 418.040
+    assert one.reruns_after_success == 8 and len(one.bullets) == 6
+    assert (two.attempts, two.completed_at, two.time_to_completion) == (0, "2026-01-24", None)
+    assert two.bullets[0] == "Created migrations/0003_api_keys_usage.sql"
+
+    assert s.anomaly_counts == {"rerun-after-success": 1, "failed-after-success": 1, "run-never-ended": 4,
+                                "iteration-without-outcome": 3, "completed-without-iteration": 1,
+                                "completed-after-failure": 1, "timezones": 1}
+    by_kind = {a.kind: a for a in s.anomalies}
+    assert by_kind["rerun-after-success"].message.startswith("SCHEMA-001 ran 8 more time(s)")
+    assert by_kind["completed-without-iteration"].message.startswith("SCHEMA-002 is reported completed")
+    assert [a.line for a in s.anomalies if a.kind == "run-never-ended"] == [3, 5, 23, 27]
+    assert "if naive times are UTC" in by_kind["timezones"].message
+
+
+def test_ralph_log_text_and_json(cli) -> None:  # type: ignore[no-untyped-def]
+    text = cli("log", str(SEED), program="ralph")
+    assert text.code == 0, text.err
+    assert "  run 3: 2026-01-24T19:46:14.687089 -> 2026-01-24T19:46:58.721514, max 3 iteration(s)" in text.out
+    assert "    iteration 2: SCHEMA-001 successful, 29.6 s" in text.out
+    assert "  run 1: 2026-01-24T19:39:20.688322 -> never ended, max 3 iteration(s)" in text.out
+    assert "attempts 11: 3 successful, 5 with issues, 3 without outcome" in text.out
+    assert "run started and never ended: 4" in text.out
+    data = json.loads(cli("log", str(SEED), "--json", program="ralph").out)
+    assert [r["ended"] is None for r in data["runs"]] == [True, True, False, False, True, True]
+    assert data["stories"][0]["attempts"] == 11 and data["runs_never_ended"] == 4
+
+
+@pytest.mark.parametrize("name,content,unknown,unreadable", [
+    ("empty", b"", 0, 0),
+    ("binary", b"\x00\x01\x02\xff\xfe garbage\n\x89PNG\r\n\x1a\n", 0, 3),
+    ("crlf", SEED.read_bytes().replace(b"\n", b"\r\n"), 0, 0),
+    ("bom", b"\xef\xbb\xbf" + SEED.read_bytes(), 0, 0),
+    ("truncated", SEED.read_bytes()[:SEED.read_bytes().index(b"Iteration 2 completed successfully") + 12], 1, 0),
+    ("latin1", "[2026-01-24T19:39:20] === Ralph Loop Started (max 3 iterations) ===\ncaf\xe9\n".encode("latin-1"), 0, 1),
+    ("noise", b"hello\n[not a time] Iteration 1: X - y\n[2026-01-24T10:00:00] Iteration 1 completed successfully\n", 3, 0),
+])
+def test_any_log_reads_without_a_traceback(cli, tmp_path: Path, name: str, content: bytes, unknown: int, unreadable: int) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / f"{name}.log"
+    path.write_bytes(content)
+    result = cli("log", str(path), program="ralph")
+    assert result.code == 0 and "Traceback" not in result.err, result.err
+    assert f"lines not understood: {unknown} unknown, {unreadable} unreadable" in result.out
+    if name in ("crlf", "bom"):
+        assert "6 runs (2 ended, 4 never ended), 11 iterations" in result.out
+    report = cli("report", str(path), "-o", str(tmp_path / f"{name}.html"), program="ralph")
+    assert report.code == 0, report.err
+
+
+def test_missing_log_is_a_one_line_error(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = cli("log", str(tmp_path / "nope.log"), program="ralph")
+    assert result.code == 2 and result.err.count("\n") == 1 and "no such file" in result.err
+
+
+HOSTILE = ('<script>alert("x")</script> & "quotes" \'single\'')
+
+
+def test_html_escapes_what_comes_from_the_log(tmp_path: Path) -> None:
+    log = tmp_path / "hostile.log"
+    log.write_text(
+        "[2026-01-24T10:00:00] === Ralph Loop Started (max 1 iterations) ===\n"
+        f"[2026-01-24T10:00:01] Iteration 1: S-1 - {HOSTILE}\n"
+        "[2026-01-24T10:00:02] Iteration 1 completed with issues\n"
+        f"    - finding {HOSTILE}\n"
+        "[2026-01-24T10:00:03] === Ralph Loop Ended ===\n")
+    s = summarise(read_log(log), str(log), keep_runs=5)
+    html = render_html(s, list(s.kept_runs))
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &quot;quotes&quot; &#x27;single&#x27;" in html
+    assert html.count("<script>") == 1  # only our own measuring script
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's chromium: installed with apt-get when missing (as CI runs, as root)."""
+    found = shutil.which("chromium")
+    if found:
+        return found
+    if os.geteuid() != 0:
+        pytest.fail("chromium is needed for the report test: apt-get install chromium (as root)")
+    for step in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+        done = subprocess.run(step, capture_output=True, text=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        assert done.returncode == 0, f"{' '.join(step)} failed: {done.stderr[-500:]}"
+    found = shutil.which("chromium")
+    assert found, "apt-get installed chromium but it is not on PATH"
+    return found
+
+
+def headless(chromium: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             "--hide-scrollbars", f"--user-data-dir={profile}", "--window-size=1280,2200"]
+    return subprocess.run([chromium, *flags, *args], capture_output=True, text=True, timeout=120)
+
+
+def test_report_renders_in_headless_chromium(cli, chromium: str, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "report.html"
+    result = cli("report", str(SEED), "-o", str(out), "--database", db_url, program="ralph")
+    assert result.code == 0, result.err
+    html = out.read_text()
+    assert not re.search(r"""(src|href)=["']https?:""", html), "the report must not load anything from the network"
+    dom = headless(chromium, tmp_path / "profile", "--virtual-time-budget=3000", "--dump-dom", out.as_uri())
+    assert dom.returncode == 0, dom.stderr[-500:]
+    page = dom.stdout
+    assert 'data-rendered="yes"' in page
+    width = int(re.search(r'id="timeline"[^>]*data-rendered-width="(\d+)"', page).group(1))  # type: ignore[union-attr]
+    bars = int(re.search(r'data-rendered-bars="(\d+)"', page).group(1))  # type: ignore[union-attr]
+    rows = int(re.search(r'id="stories"[^>]*data-rendered-rows="(\d+)"', page).group(1))  # type: ignore[union-attr]
+    assert width > 800 and bars == 11 + 4 and rows == 2  # 11 iterations + 4 never-ended markers; 2 stories
+    assert page.count('class="er-table"') == 6 and "verify: all" in page
+    shot = ROOT / "reports" / "ralph-report.png"
+    shot.parent.mkdir(exist_ok=True)
+    taken = headless(chromium, tmp_path / "profile2", f"--screenshot={shot}", out.as_uri())
+    assert taken.returncode == 0 and shot.stat().st_size > 50_000, taken.stderr[-500:]
