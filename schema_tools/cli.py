@@ -13,6 +13,9 @@ import sys
 from collections.abc import Sequence
 
 from . import db, embedded, plan, reversible, runner, validate
+from .lint import RULES as LINT_RULES
+from .lint import lint
+from .drift import drift
 from .verify import verify_database
 from .console import OneLineParser, run
 from .config import Settings, load_settings
@@ -131,6 +134,34 @@ def build_parser() -> argparse.ArgumentParser:
     _format(p)
     p.set_defaults(handler=cmd_verify)
 
+    p = sub.add_parser("lint", help="check migration files for dangerous DDL (no database needed)", description=(
+        "Fold the migration files, in order, into the schema they declare (sqlglot, no database) and "
+        "check each statement against the schema that existed before its migration: indexes without "
+        "CONCURRENTLY on existing tables, constraints without NOT VALID, SET NOT NULL, rewriting type "
+        "changes, ADD UNIQUE, drops and renames, missing lock_timeout and rollback files, unindexed "
+        "foreign keys, redundant indexes, timestamp/varchar(n)/serial columns. Silence one finding "
+        "with '-- schema-tools: ignore RULE -- reason' above the statement; switch rules off in "
+        "[tool.schema_tools.lint] disable. Rules: " + ", ".join(LINT_RULES) + "."), epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="migration files or folders (default: the migrations folder)")
+    p.add_argument("--migrations", metavar="DIR", help="migrations folder (default: from pyproject, else ./migrations)")
+    p.add_argument("--debug", action="store_true", help="show tracebacks for unexpected errors")
+    _format(p)
+    p.set_defaults(handler=cmd_lint)
+
+    p = sub.add_parser("drift", help="compare the schema the files declare with the database", description=(
+        "Fold the migration files into the schema they declare and compare it with the live "
+        "catalog: tables, columns, keys, constraints and indexes present on one side only, and "
+        "definitions that differ -- compared by meaning (now() = CURRENT_TIMESTAMP, IN (...) = "
+        "= ANY (ARRAY[...]), casts and parentheses ignored). Both sides are also checked against the "
+        "expectations. Exit 1 when anything differs."), epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    _common(p)
+    p.add_argument("--expect", action="append", metavar="FILE", type=Path,
+                   help="expectation or stories file (default: [tool.schema_tools.verify] expect)")
+    _format(p)
+    p.set_defaults(handler=cmd_drift)
+
     p = sub.add_parser("db", help="manage the embedded PostgreSQL", description=(
         "The embedded PostgreSQL: a local server in .schema_tools/pg, started on demand when "
         "no database URL is given. It listens on 127.0.0.1 only; its password stays in a "
@@ -223,6 +254,14 @@ def cmd_check_reversible(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     return _report(verify_database(_settings(args), args.expect, not args.no_invariants), args.format)
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    return _report(lint(_settings(args), args.paths), args.format)
+
+
+def cmd_drift(args: argparse.Namespace) -> int:
+    return _report(drift(_settings(args), args.expect), args.format)
 
 
 def cmd_db(args: argparse.Namespace) -> int:

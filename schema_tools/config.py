@@ -21,6 +21,10 @@ VERIFY_KEYS = {
     "disable": "invariants to switch off, e.g. ['timestamptz']",
     "schemas": "schemas to read (default: every non-system schema)",
 }
+LINT_KEYS = {
+    "disable": "lint rules to switch off",
+    "warn": "lint rules reported as warnings (exit 0) instead of errors",
+}
 SECTIONS = ("verify", "lint", "integrity", "distribution")
 TOP_LEVEL_KEYS = {
     "migrations": "folder of NNNN_name.sql migrations, relative to pyproject.toml",
@@ -51,6 +55,8 @@ class Settings:
     expect_files: tuple[Path, ...] = ()
     disabled_invariants: tuple[str, ...] = ()
     schemas: tuple[str, ...] | None = None
+    lint_disable: tuple[str, ...] = ()
+    lint_warn: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -142,10 +148,11 @@ def load_settings(
     if unknown:
         known = ", ".join(sorted(TOP_LEVEL_KEYS) + [f"[{s}]" for s in SECTIONS])
         raise ConfigError(f"{source}: unknown key {unknown[0]!r}", hint=f"known keys: {known}")
-    verify = extra.get("verify", {})
-    for key in verify:
-        if key not in VERIFY_KEYS:
-            raise ConfigError(f"{source}.verify: unknown key {key!r}", hint=f"known keys: {', '.join(VERIFY_KEYS)}")
+    verify, lint = extra.get("verify", {}), extra.get("lint", {})
+    for section, keys, given in (("verify", VERIFY_KEYS, verify), ("lint", LINT_KEYS, lint)):
+        for key in given:
+            if key not in keys:
+                raise ConfigError(f"{source}.{section}: unknown key {key!r}", hint=f"known keys: {', '.join(keys)}")
 
     if migrations is not None:
         migrations_dir = (here / Path(migrations)).resolve()
@@ -178,5 +185,7 @@ def load_settings(
         expect_files=tuple(root / p for p in _strings(verify.get("expect", []), "verify.expect", source)),
         disabled_invariants=_strings(verify.get("disable", []), "verify.disable", source),
         schemas=_strings(verify["schemas"], "verify.schemas", source) if "schemas" in verify else None,
+        lint_disable=_strings(lint.get("disable", []), "lint.disable", source),
+        lint_warn=_strings(lint.get("warn", []), "lint.warn", source),
         extra=extra,
     )

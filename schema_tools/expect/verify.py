@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Iterable, Sequence
 
 from ..catalog import Catalog, Table
+from ..sqltext import in_list, normal_type, same
 from ..errors import ConfigError
 from ..findings import Check, Finding, Report
 from ..invariants import INVARIANTS, NAMES
 from .model import ColumnSpec, ForeignKeySpec, IndexSpec, TableExpectation
 
-TYPE_ALIASES = {
-    "int8": "bigint", "int": "integer", "int4": "integer", "int2": "smallint", "bool": "boolean",
-    "float8": "double precision", "float4": "real", "timestamptz": "timestamp with time zone",
-    "timestamp": "timestamp without time zone", "timetz": "time with time zone",
-    "time": "time without time zone", "varchar": "character varying", "char": "character",
-    "decimal": "numeric", "serial": "integer", "bigserial": "bigint", "serial8": "bigint",
-}
-QUOTED = re.compile(r"'((?:[^']|'')*)'")
-NOT_A_SET = re.compile(r"\b(AND|NOT|length|lower|upper)\b|[<>~]", re.IGNORECASE)
 RULE_FIX = {
     "table": "create it in a migration, or fix the table name",
     "column": "change the column in a new migration, or fix the expectation",
@@ -45,37 +35,13 @@ RULE_HELP = {
 }
 
 
-@functools.lru_cache(maxsize=4096)
-def normal_type(text: str) -> str:
-    """A type name in format_type's spelling: ``int8`` -> ``bigint``, ``varchar(5)`` -> ``character varying(5)``."""
-    text = " ".join(text.lower().split())
-    match = re.match(r"^([a-z0-9_ ]+?)\s*(\(.*\))?(\[\])?$", text)
-    if not match:
-        return text
-    base, args, array = match.group(1), match.group(2) or "", match.group(3) or ""
-    base = TYPE_ALIASES.get(base, base)
-    if args and base.startswith(("timestamp", "time ")):
-        head, _, zone = base.partition(" with")
-        return f"{head}{args} with{zone}{array}"
-    return f"{base}{args.replace(' ', '')}{array}"
-
-
-@functools.lru_cache(maxsize=4096)
-def _loose(text: str | None) -> str:
-    """Expression text compared loosely: case, spaces, parentheses and casts to text ignored."""
-    text = (text or "").lower().replace("::text", "").replace("::character varying", "")
-    return re.sub(r"[\s()]", "", text)
-
-
 def allowed_values(table: Table, column: str) -> tuple[str, ...] | None:
-    """The values a CHECK on ``column`` alone restricts it to (``= ANY (ARRAY[...])``, ``=``, ``OR``)."""
+    """The values a CHECK on ``column`` alone restricts it to (``IN``, ``= ANY (ARRAY[...])``, ``=``, ``OR``)."""
     for check in table.checks:
-        expression = check.expression
-        if check.columns != (column,) or NOT_A_SET.search(expression):
-            continue
-        values = tuple(v.replace("''", "'") for v in QUOTED.findall(expression))
-        if values and re.search(rf'"?{re.escape(column)}"?\s*=', expression):
-            return values
+        if check.columns == (column,):
+            values = in_list(check.expression, column)
+            if values:
+                return values
     return None
 
 
@@ -137,7 +103,7 @@ class _Checker:
             problems.append(f"is {col.type}, expected {normal_type(spec.type)}")
         if spec.not_null is not None and spec.not_null != col.not_null:
             problems.append("is nullable, expected NOT NULL" if spec.not_null else "is NOT NULL, expected nullable")
-        if spec.default is not None and _loose(spec.default) != _loose(col.default):
+        if spec.default is not None and not same(spec.default, col.default):
             problems.append(f"defaults to {col.default or 'nothing'}, expected {spec.default}")
         if spec.identity is not None and spec.identity != bool(col.identity):
             problems.append("is not an identity column" if spec.identity else "is an identity column")
@@ -210,13 +176,14 @@ class _Checker:
         if index is None:
             return f"index {spec.name} does not exist on {self.exp.table}"
         problems = []
-        if spec.keys is not None and tuple(_loose(k) for k in index.keys) != tuple(_loose(k) for k in spec.keys):
+        if spec.keys is not None and (len(spec.keys) != len(index.keys)
+                                      or not all(same(a, b) for a, b in zip(spec.keys, index.keys))):
             problems.append(f"is on ({', '.join(index.keys)})")
         if spec.unique is not None and spec.unique != index.unique:
             problems.append("is unique" if index.unique else "is not unique")
         if spec.method is not None and spec.method.lower() != index.method:
             problems.append(f"uses {index.method}")
-        if spec.where is not None and _loose(spec.where) != _loose(index.predicate):
+        if spec.where is not None and not same(spec.where, index.predicate):
             problems.append(f"has WHERE {index.predicate}" if index.predicate else "is not partial")
         if not index.valid:
             problems.append("is INVALID")

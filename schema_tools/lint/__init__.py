@@ -1,0 +1,131 @@
+"""``lint``: rules for dangerous DDL, with the whole declared schema in view, no database needed.
+
+The migrations are folded in order; each statement is checked against the schema the files
+declared before its migration began, so "existing table" rules stay silent on a table created
+earlier in the same migration. Schema-wide rules run on the final declared schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from ..catalog import Catalog
+from ..config import Settings
+from ..errors import ConfigError
+from ..findings import Check, Finding, Report, Severity
+from ..invariants import fk_indexed, redundant_index
+from ..migration_files import Migration, read_migration, read_migrations
+from ..sqlmodel import DeclaredSchema, parse_migration
+from .context import Context
+from .ignores import RULE as IGNORE_RULE
+from .ignores import collect, not_ignored
+from .rules import (add_column_not_null, add_unique_directly, column_type_change, concurrently_in_transaction,
+                    constraint_not_valid, drop, file_rules, index_not_concurrently, rename, set_not_null, style)
+
+STATEMENT_RULES = (index_not_concurrently, concurrently_in_transaction, constraint_not_valid, add_column_not_null,
+                   set_not_null, column_type_change, add_unique_directly, drop, rename, style)
+FK_NOT_INDEXED = "fk-not-indexed"
+REDUNDANT_INDEX = "redundant-index"
+RULE_HELP: dict[str, str] = {
+    **{m.NAME: m.HELP for m in (index_not_concurrently, concurrently_in_transaction, constraint_not_valid,
+                                add_column_not_null, set_not_null, column_type_change, add_unique_directly, rename)},
+    drop.NAME: "DROP COLUMN without an acknowledgement", drop.TABLE_NAME: "DROP TABLE without an acknowledgement",
+    **style.HELP, **file_rules.HELP,
+    FK_NOT_INDEXED: "foreign key whose columns lead no index in the declared schema",
+    REDUNDANT_INDEX: "index made redundant by another in the declared schema",
+    IGNORE_RULE: "inline ignore without a reason",
+    "not-modelled": "statement that may change tables but is not modelled (a note)",
+}
+RULES = tuple(sorted(RULE_HELP))
+
+
+def _schema_findings(schema: DeclaredSchema, catalog: Catalog) -> list[Finding]:
+    findings = []
+    for invariant, rule in ((fk_indexed, FK_NOT_INDEXED), (redundant_index, REDUNDANT_INDEX)):
+        for f in invariant.check(catalog):
+            table, _, name = f.object.rpartition(".") if invariant is fk_indexed else ("", "", f.object)
+            if not table:
+                table = next((t for t, tbl in catalog.tables.items() if any(i.name == name for i in tbl.indexes)), "")
+            origin = schema.origin(table, name)
+            findings.append(Finding(rule, f.message, Severity.ERROR, f.object, f.hint,
+                                    origin[0] if origin else None, origin[1] if origin else None, 1 if origin else None))
+    return findings
+
+
+def _configured(findings: Iterable[Finding], disabled: set[str], warn: set[str]) -> list[Finding]:
+    out = []
+    for f in findings:
+        if f.rule in disabled:
+            continue
+        if f.rule in warn and f.severity is Severity.ERROR:
+            f = Finding(f.rule, f.message, Severity.WARNING, f.object, f.hint, f.file, f.line, f.column)
+        out.append(f)
+    return out
+
+
+def lint_migrations(migrations: Sequence[Migration], report_files: set[str] | None = None,
+                    disabled: Iterable[str] = (), warn: Iterable[str] = ()) -> Report:
+    """Lint migrations in order; report findings for ``report_files`` (default: all)."""
+    unknown = (set(disabled) | set(warn)) - set(RULES)
+    if unknown:
+        raise ConfigError(f"unknown lint rule {sorted(unknown)[0]!r} in [tool.schema_tools.lint]",
+                          hint=f"known rules: {', '.join(RULES)}")
+    schema = DeclaredSchema()
+    by_file: dict[str, list[Finding]] = {}
+    covered: dict[tuple[str, int], set[str]] = {}
+    for m in migrations:
+        existing = frozenset(schema.tables)
+        notes_before = len(schema.notes)
+        parsed = parse_migration(m)
+        found: list[Finding] = []
+        for p in parsed:
+            context = Context(p, existing, schema)
+            for rule in STATEMENT_RULES:
+                found += rule.check(context)
+            schema.apply(p)
+        found += file_rules.check_file(m, parsed, existing)
+        found += schema.notes[notes_before:]
+        ignores, problems = collect(m.text, str(m.path), [p.statement.line for p in parsed])
+        for key, rules in ignores.items():
+            covered.setdefault(key, set()).update(rules)
+        by_file.setdefault(str(m.path), []).extend(found + problems)
+    for f in _schema_findings(schema, schema.catalog()):
+        by_file.setdefault(f.file or "(schema)", []).append(f)
+    checks = []
+    for file, findings in by_file.items():
+        if report_files is not None and file not in report_files:
+            continue
+        findings = _configured(not_ignored(findings, covered), set(disabled), set(warn))
+        findings.sort(key=lambda f: (f.line or 0, f.rule))
+        checks.append(Check(file, "lint", tuple(findings)))
+    return Report("lint", tuple(checks), RULE_HELP, layout="flat")
+
+
+def _targets(settings: Settings, paths: Sequence[Path]) -> tuple[list[Migration], set[str] | None]:
+    if not paths:
+        return read_migrations(settings.migrations_dir), None
+    migrations: dict[str, Migration] = {}
+    report: set[str] = set()
+    for path in paths:
+        if path.is_dir():
+            folder = read_migrations(path)
+            migrations.update((str(m.path), m) for m in folder)
+            report.update(str(m.path) for m in folder)
+        elif path.is_file() and path.suffix == ".sql" and not path.name.endswith(".rollback.sql"):
+            try:
+                folder = read_migrations(path.parent)
+            except ConfigError:
+                folder = [read_migration(path)]
+            migrations.update((str(m.path), m) for m in folder)
+            report.add(str(path))
+        else:
+            raise ConfigError(f"{path}: not a migration file or folder",
+                              hint="give .sql migration files or folders of them (rollback files are read with their migration)")
+    return list(migrations.values()), report
+
+
+def lint(settings: Settings, paths: Sequence[Path] = ()) -> Report:
+    """Lint the migrations folder, or the given files and folders (with their folder's history)."""
+    migrations, report = _targets(settings, [p.resolve() for p in paths])
+    return lint_migrations(migrations, report, settings.lint_disable, settings.lint_warn)

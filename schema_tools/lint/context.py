@@ -1,0 +1,48 @@
+"""What a lint rule sees of one statement: the statement, its tree, and the declared schema
+as it stood before the statement's migration began."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from ..findings import Finding, Severity
+from ..sqlmodel import DeclaredSchema, Parsed
+from ..sqlmodel.names import table_name
+
+
+@dataclass(frozen=True)
+class Context:
+    parsed: Parsed
+    existing: frozenset[str]  # tables declared by earlier migrations
+    schema: DeclaredSchema    # the declared schema just before this statement
+
+    @property
+    def node(self) -> exp.Expression | None:
+        return self.parsed.node
+
+    def is_existing(self, table: str) -> bool:
+        """True for a table an earlier migration created (so it may hold rows and traffic)."""
+        return table in self.existing
+
+    def finding(self, rule: str, message: str, hint: str, severity: Severity = Severity.ERROR) -> Finding:
+        return Finding(rule, message, severity, self.parsed.migration.id, hint, self.parsed.file,
+                       self.parsed.statement.line, 1)
+
+    def altered_table(self) -> str | None:
+        """The table of an ALTER TABLE the parser understood."""
+        node = self.node
+        if isinstance(node, exp.Alter) and str(node.args.get("kind", "")).upper() == "TABLE":
+            return table_name(node.this)
+        return None
+
+    def actions(self) -> Iterator[exp.Expression]:
+        node = self.node
+        if isinstance(node, exp.Alter):
+            yield from node.args.get("actions") or []
+
+    @property
+    def not_valid(self) -> bool:
+        return bool(isinstance(self.node, exp.Alter) and self.node.args.get("not_valid"))

@@ -1,0 +1,61 @@
+"""Rules over a whole migration file: a missing rollback, and no lock_timeout where one is needed.
+
+missing-rollback.  Bad: 0004_x.sql alone.   Good: 0004_x.sql with 0004_x.rollback.sql.
+missing-lock-timeout: a migration that takes an ACCESS EXCLUSIVE lock on an existing table
+waits behind any long query on it -- and every later query on the table waits behind the
+migration. Bound the wait:
+Bad:   ALTER TABLE users ADD COLUMN plan text;
+Good:  -- lock_timeout: 3s                (header read by schema-tools; or SET lock_timeout = '3s';)
+       ALTER TABLE users ADD COLUMN plan text;
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlglot import exp
+
+from ...findings import Finding
+from ...locks import lock_for
+from ...migration_files import Migration
+from ...sqlmodel import Parsed
+from ...sqlmodel.names import table_name
+
+MISSING_ROLLBACK = "missing-rollback"
+MISSING_LOCK_TIMEOUT = "missing-lock-timeout"
+HELP = {MISSING_ROLLBACK: "migration without a rollback file",
+        MISSING_LOCK_TIMEOUT: "ACCESS EXCLUSIVE lock on an existing table without a lock_timeout"}
+SETS_LOCK_TIMEOUT = re.compile(r"^\s*(SET\s+(LOCAL\s+|SESSION\s+)?lock_timeout\b|SELECT\s+set_config\s*\(\s*'lock_timeout')",
+                               re.IGNORECASE)
+ALTER_TARGET = re.compile(r'^\s*ALTER\s+TABLE\s+(?:ONLY\s+)?(?:IF\s+EXISTS\s+)?("(?:[^"]|"")+"|[\w$.]+)', re.IGNORECASE)
+
+
+def _target(p: Parsed) -> str | None:
+    node = p.node
+    if isinstance(node, exp.Alter):
+        return table_name(node.this)
+    if isinstance(node, exp.Drop) and str(node.args.get("kind", "")).upper() == "TABLE":
+        tables = node.args.get("tables") or []
+        return table_name(tables[0]) if tables else None
+    match = ALTER_TARGET.match(p.statement.sql)
+    return match.group(1).strip('"').lower().removeprefix("public.") if match else None
+
+
+def check_file(m: Migration, parsed: list[Parsed], existing: frozenset[str]) -> list[Finding]:
+    findings = []
+    if m.rollback_text is None:
+        findings.append(Finding(MISSING_ROLLBACK, f"{m.id} has no rollback file", object=m.id,
+                                hint=f"write {m.rollback_path.name} (statements that undo this migration)",
+                                file=str(m.path), line=1, column=1))
+    if "lock_timeout" in m.directives or any(SETS_LOCK_TIMEOUT.match(p.statement.sql) for p in parsed):
+        return findings
+    for p in parsed:
+        table = _target(p)
+        if table in existing and lock_for(p.statement.sql).lock == "ACCESS EXCLUSIVE":
+            findings.append(Finding(MISSING_LOCK_TIMEOUT, f"this takes an ACCESS EXCLUSIVE lock on {table} with no "
+                                    "lock_timeout: it can queue behind a long query and block all traffic to the "
+                                    "table meanwhile", object=m.id, hint="add '-- lock_timeout: 3s' to the header "
+                                    "(or SET lock_timeout = '3s'; first)", file=str(m.path), line=p.statement.line,
+                                    column=1))
+            break
+    return findings

@@ -1,0 +1,45 @@
+"""SET NOT NULL on an existing column.
+
+SET NOT NULL scans the whole table under an ACCESS EXCLUSIVE lock, unless a validated CHECK
+(col IS NOT NULL) already proves it (PostgreSQL 12+), in which case it is instant.
+Bad:   ALTER TABLE users ALTER COLUMN email SET NOT NULL;
+Good:  ALTER TABLE users ADD CONSTRAINT users_email_not_null CHECK (email IS NOT NULL) NOT VALID;
+       ALTER TABLE users VALIDATE CONSTRAINT users_email_not_null;
+       ALTER TABLE users ALTER COLUMN email SET NOT NULL;
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlglot import exp
+
+from ...findings import Finding
+from ...sqlmodel.names import ident
+from ..context import Context
+
+NAME = "set-not-null"
+HELP = "SET NOT NULL on an existing column without a validated IS NOT NULL check"
+
+
+def _proven(ctx: Context, table: str, column: str) -> bool:
+    declared = ctx.schema.tables.get(table)
+    pattern = re.compile(rf'^\(*\s*"?{re.escape(column)}"?\s+IS\s+NOT\s+NULL\s*\)*$', re.IGNORECASE)
+    return declared is not None and any(c.validated and pattern.match(c.expression) for c in declared.checks.values())
+
+
+def check(ctx: Context) -> list[Finding]:
+    table = ctx.altered_table()
+    if table is None or not ctx.is_existing(table):
+        return []
+    findings = []
+    for action in ctx.actions():
+        if isinstance(action, exp.AlterColumn) and action.args.get("allow_null") is False:
+            column = ident(action.this)
+            if ctx.schema.column_migration.get((table, column)) in (None, ctx.parsed.migration.id):
+                continue  # added in this migration: the new column holds no old rows to scan
+            if not _proven(ctx, table, column):
+                findings.append(ctx.finding(NAME, f"SET NOT NULL on {table}.{column} scans the table under an "
+                                            "ACCESS EXCLUSIVE lock", f"first ADD CONSTRAINT ... CHECK ({column} IS NOT "
+                                            "NULL) NOT VALID, then VALIDATE CONSTRAINT, then SET NOT NULL"))
+    return findings

@@ -1,0 +1,132 @@
+"""SQL text compared by meaning: type spellings (``int8`` = ``bigint``) and expressions (the
+spelling PostgreSQL stores vs the one a file uses: casts, parentheses, IN vs = ANY(ARRAY[...]),
+BETWEEN). Pure: sqlglot only."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+
+logging.getLogger("sqlglot").setLevel(logging.ERROR)  # it warns on every statement it keeps as a Command
+
+TYPE_ALIASES = {
+    "int8": "bigint", "int": "integer", "int4": "integer", "int2": "smallint", "bool": "boolean",
+    "float8": "double precision", "float4": "real", "timestamptz": "timestamp with time zone",
+    "timestamp": "timestamp without time zone", "timetz": "time with time zone",
+    "time": "time without time zone", "varchar": "character varying", "char": "character",
+    "decimal": "numeric", "serial": "integer", "bigserial": "bigint", "serial8": "bigint",
+}
+
+
+@functools.lru_cache(maxsize=4096)
+def normal_type(text: str) -> str:
+    """A type name in format_type's spelling: ``int8`` -> ``bigint``, ``varchar(5)`` -> ``character varying(5)``."""
+    text = " ".join(text.lower().split())
+    match = re.match(r"^([a-z0-9_ ]+?)\s*(\(.*\))?(\[\])?$", text)
+    if not match:
+        return text
+    base, args, array = match.group(1), match.group(2) or "", match.group(3) or ""
+    base = TYPE_ALIASES.get(base, base)
+    if args and base.startswith(("timestamp", "time ")):
+        head, _, zone = base.partition(" with")
+        return f"{head}{args} with{zone}{array}"
+    return f"{base}{args.replace(' ', '')}{array}"
+
+
+def parse_statement(sql: str) -> exp.Expression | None:
+    """sqlglot's tree for one PostgreSQL statement; None when it cannot parse it."""
+    try:
+        return sqlglot.parse_one(sql, dialect="postgres")
+    except (SqlglotError, ValueError, RecursionError, TypeError, AttributeError, KeyError, IndexError):
+        return None
+
+
+TEXT_TYPES = {exp.DataType.Type.TEXT, exp.DataType.Type.VARCHAR, exp.DataType.Type.CHAR}
+
+
+def _rewrite(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.Paren):
+        return node.this
+    if isinstance(node, exp.Cast) and node.to.this in TEXT_TYPES and isinstance(node.this, (exp.Literal, exp.Column)):
+        return node.this
+    if isinstance(node, exp.EQ) and isinstance(node.expression, exp.Any):
+        target = node.expression.this
+        target = target.this if isinstance(target, exp.Paren) else target
+        if isinstance(target, exp.Array):
+            return exp.In(this=node.this, expressions=list(target.expressions))
+    if isinstance(node, exp.Between):
+        return exp.and_(exp.GTE(this=node.this.copy(), expression=node.args["low"]),
+                        exp.LTE(this=node.this.copy(), expression=node.args["high"]))
+    return node
+
+
+def _structure(node: object) -> object:
+    """The tree as nested tuples, parentheses ignored (the tree already holds the grouping)."""
+    if isinstance(node, exp.Paren):
+        return _structure(node.this)
+    if isinstance(node, exp.Identifier):
+        return ("id", node.this if node.quoted else node.this.lower())
+    if isinstance(node, exp.Expression):
+        return (node.key, tuple((k, _structure(v)) for k, v in sorted(node.args.items())
+                                if v not in (None, False, []) and k != "_type"))
+    if isinstance(node, list):
+        return tuple(_structure(v) for v in node)
+    return str(node).lower() if isinstance(node, str) and not isinstance(node, exp.Expression) else node
+
+
+@functools.lru_cache(maxsize=8192)
+def canonical(sql: str | None) -> object:
+    """A canonical form of an expression; unparsable text is compared as folded text."""
+    if sql is None:
+        return ""
+    node = parse_statement(f"SELECT {sql}")
+    if node is None or not isinstance(node, exp.Select) or len(node.expressions) != 1:
+        return " ".join(sql.lower().split())
+    tree = node.expressions[0]
+    text = tree.sql()
+    for _ in range(20):  # a rewrite can expose another (a cast inside a paren inside a paren...)
+        tree = tree.transform(_rewrite)
+        if tree.sql() == text:
+            break
+        text = tree.sql()
+    return _structure(tree)
+
+
+def same(a: str | None, b: str | None) -> bool:
+    """True when two expressions mean the same (as far as these rewrites can tell)."""
+    return canonical(a) == canonical(b)
+
+
+def in_list(sql: str, column: str) -> tuple[str, ...] | None:
+    """The values of ``column IN (...)`` (or ``= ANY (ARRAY[...])``, ``=``, ``OR``-ed ``=``), else None."""
+    node = parse_statement(f"SELECT {sql}")
+    if not isinstance(node, exp.Select) or len(node.expressions) != 1:
+        return None
+    tree = node.expressions[0]
+    for _ in range(20):
+        again = tree.transform(_rewrite)
+        if again.sql() == tree.sql():
+            break
+        tree = again
+    terms = list(tree.flatten()) if isinstance(tree, exp.Or) else [tree]
+    values: list[str] = []
+    for term in terms:
+        if isinstance(term, exp.In) and _is_column(term.this, column):
+            items = term.expressions
+        elif isinstance(term, exp.EQ) and _is_column(term.this, column):
+            items = [term.expression]
+        else:
+            return None
+        if not all(isinstance(i, exp.Literal) and i.is_string for i in items):
+            return None
+        values += [i.this for i in items]
+    return tuple(values)
+
+
+def _is_column(node: exp.Expression, column: str) -> bool:
+    return isinstance(node, exp.Column) and (node.name if node.this.quoted else node.name.lower()) == column
