@@ -14,7 +14,7 @@ import psycopg
 from psycopg import sql
 
 from schema_tools import database_url, load_settings
-from schema_tools.db import with_dbname
+from schema_tools.urls import with_dbname
 from schema_tools.embedded import status
 
 ROOT = Path(__file__).resolve().parents[1]

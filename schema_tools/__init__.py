@@ -1,56 +1,35 @@
 """schema_tools: PostgreSQL migrations, schema verification and data-integrity checks.
 
-Everything listed in ``__all__`` is public API; ``ralph`` imports only these names.
+Everything listed in ``__all__`` is public API; ``ralph`` imports only these names. They are
+loaded on first use, so a command that needs no database never imports psycopg.
 """
 
 from __future__ import annotations
 
-from .config import Settings, load_settings
-from .console import OneLineParser, run as run_console
-from .catalog import Catalog, read_catalog
-from .db import connect, connect_url, database_url, existing_database_url, mask_url
-from .findings import Check, Finding, Report, Severity, render
-from .errors import (
-    ConfigError,
-    DatabaseUnavailable,
-    EmbeddedError,
-    LockTimeout,
-    MigrationError,
-    SchemaToolsError,
-)
-from .migration_files import Migration, read_migrations
-from .runner import MigrationState, RunResult, migrate, rollback, status
-from .verify import verify_database
+import importlib
+from typing import Any
 
-__all__ = [
-    "Catalog",
-    "Check",
-    "Finding",
-    "Report",
-    "Severity",
-    "existing_database_url",
-    "read_catalog",
-    "render",
-    "verify_database",
-    "ConfigError",
-    "DatabaseUnavailable",
-    "EmbeddedError",
-    "LockTimeout",
-    "Migration",
-    "MigrationError",
-    "MigrationState",
-    "OneLineParser",
-    "RunResult",
-    "SchemaToolsError",
-    "Settings",
-    "connect",
-    "connect_url",
-    "database_url",
-    "load_settings",
-    "mask_url",
-    "migrate",
-    "read_migrations",
-    "rollback",
-    "run_console",
-    "status",
-]
+_WHERE = {
+    "Settings": "config", "load_settings": "config",
+    "OneLineParser": "console", "run_console": "console",
+    "Catalog": "catalog", "read_catalog": "catalog",
+    "connect": "db", "connect_url": "db", "database_url": "db", "existing_database_url": "db",
+    "mask_url": "urls",
+    "Check": "findings", "Finding": "findings", "Report": "findings", "Severity": "findings", "render": "findings",
+    "ConfigError": "errors", "DatabaseUnavailable": "errors", "EmbeddedError": "errors", "LockTimeout": "errors",
+    "MigrationError": "errors", "SchemaToolsError": "errors", "ValidationFailed": "errors",
+    "Migration": "migration_files", "read_migrations": "migration_files",
+    "MigrationState": "runner", "RunResult": "runner", "migrate": "runner", "rollback": "runner", "status": "runner",
+    "verify_database": "verify",
+}
+_RENAMED = {"run_console": "run"}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'schema_tools' has no attribute {name!r}")
+    module = importlib.import_module(f".{_WHERE[name]}", __name__)
+    value = getattr(module, _RENAMED.get(name, name))
+    globals()[name] = value
+    return value

@@ -7,20 +7,19 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import asdict
-from pathlib import Path
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
 
-from . import db, embedded, plan, reversible, runner, validate
-from .lint import RULES as LINT_RULES
-from .lint import lint
-from .drift import drift
-from .verify import verify_database
-from .console import OneLineParser, run
 from .config import Settings, load_settings
+from .console import OneLineParser, run
 from .findings import FORMATS, Report, render
 from .invariants import NAMES as INVARIANT_NAMES
+from .lint import RULES as LINT_RULES
+from .urls import mask_url
+
+# Commands import what they use when they run: lint never loads psycopg, migrate never sqlglot.
 
 PROG = "schema-tools"
 EPILOG = """\
@@ -184,6 +183,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
+    from . import runner
+
     settings = _settings(args)
     result = runner.migrate(settings, progress=print)
     for note in result.notes:
@@ -193,6 +194,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
+    from . import runner
+
     settings = _settings(args)
     result = runner.rollback(settings, to=args.to, everything=args.all, progress=print)
     print(f"{len(result.done)} migration(s) rolled back" if result.done else "nothing to roll back")
@@ -200,9 +203,11 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from . import db, runner
+
     settings = _settings(args)
     states = runner.status(settings)
-    url = db.mask_url(db.database_url(settings))
+    url = mask_url(db.database_url(settings))
     if args.json:
         print(json.dumps({
             "database": url,
@@ -221,10 +226,14 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from . import validate
+
     return _report(validate.validate(_settings(args)), args.format)
 
 
 def cmd_repair(args: argparse.Namespace) -> int:
+    from . import validate
+
     actions = validate.repair(_settings(args), forget_missing=args.forget_missing)
     for action in actions:
         print(action)
@@ -233,6 +242,8 @@ def cmd_repair(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    from . import plan
+
     planned = plan.plan(_settings(args))
     if args.json:
         print(json.dumps([asdict(p) for p in planned], indent=2))
@@ -249,22 +260,32 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_check_reversible(args: argparse.Namespace) -> int:
-    return _report(reversible.check_reversible(_settings(args)), args.format)
+    from .reversible import check_reversible
+
+    return _report(check_reversible(_settings(args)), args.format)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    from .verify import verify_database
+
     return _report(verify_database(_settings(args), args.expect, not args.no_invariants), args.format)
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
+    from .lint import lint
+
     return _report(lint(_settings(args), args.paths), args.format)
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
+    from .drift import drift
+
     return _report(drift(_settings(args), args.expect), args.format)
 
 
 def cmd_db(args: argparse.Namespace) -> int:
+    from . import embedded
+
     settings = load_settings()
     if args.action == "url":
         print(embedded.ensure_running(settings))

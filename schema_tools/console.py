@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from . import db
+from .urls import scrub
 from .config import Settings
 from .errors import SchemaToolsError
 
@@ -39,7 +39,7 @@ def run(argv: Sequence[str] | None, parser: argparse.ArgumentParser, prog: str,
     except SchemaToolsError as exc:
         if getattr(args, "debug", False):
             raise
-        print(f"{prog}: error: {db.scrub(exc.one_line(), _known_url(args, settings))}", file=sys.stderr)
+        print(f"{prog}: error: {scrub(exc.one_line(), _known_url(args, settings))}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:  # the reader went away (| head): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -50,7 +50,7 @@ def run(argv: Sequence[str] | None, parser: argparse.ArgumentParser, prog: str,
     except Exception as exc:  # a bug: say so on one line, without secrets
         if getattr(args, "debug", False):
             raise
-        detail = db.scrub(" ".join(str(exc).split()), _known_url(args, settings))
+        detail = scrub(" ".join(str(exc).split()), _known_url(args, settings))
         print(f"{prog}: internal error: {type(exc).__name__}: {detail} "
               "(run again with --debug for the traceback, and please report it)", file=sys.stderr)
         return 3

@@ -17,6 +17,7 @@ from .errors import DatabaseUnavailable, MigrationError
 from .findings import Check, Finding, Report, Severity
 from .migration_files import Migration, read_migrations
 from .runner import run_migration
+from .urls import mask_url, with_dbname
 
 RULE_HELP = {
     "apply-fails": "the migration does not apply on a database holding the migrations before it",
@@ -37,10 +38,10 @@ def scratch_database(settings: Settings) -> Iterator[str]:
         try:
             admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
         except psycopg.errors.InsufficientPrivilege:
-            raise DatabaseUnavailable(f"cannot create a scratch database on {db.mask_url(url)}: permission denied",
+            raise DatabaseUnavailable(f"cannot create a scratch database on {mask_url(url)}: permission denied",
                                       hint="connect as a role with CREATEDB") from None
         try:
-            yield db.with_dbname(url, name)
+            yield with_dbname(url, name)
         finally:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 

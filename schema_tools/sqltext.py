@@ -8,8 +8,8 @@ import functools
 import logging
 import re
 
-import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import SqlglotError
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)  # it warns on every statement it keeps as a Command
@@ -38,12 +38,21 @@ def normal_type(text: str) -> str:
     return f"{base}{args.replace(' ', '')}{array}"
 
 
+POSTGRES = Dialect.get_or_raise("postgres")
+
+
 def parse_statement(sql: str) -> exp.Expression | None:
     """sqlglot's tree for one PostgreSQL statement; None when it cannot parse it."""
     try:
-        return sqlglot.parse_one(sql, dialect="postgres")
+        trees = POSTGRES.parse(sql)
     except (SqlglotError, ValueError, RecursionError, TypeError, AttributeError, KeyError, IndexError):
         return None
+    return trees[0] if trees else None
+
+
+def to_sql(node: exp.Expression) -> str:
+    """PostgreSQL text for a tree (the dialect resolved once, not per call)."""
+    return POSTGRES.generate(node)
 
 
 TEXT_TYPES = {exp.DataType.Type.TEXT, exp.DataType.Type.VARCHAR, exp.DataType.Type.CHAR}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 from sqlglot import exp
 
@@ -33,6 +34,10 @@ class Context:
 
     def altered_table(self) -> str | None:
         """The table of an ALTER TABLE the parser understood."""
+        return self._altered
+
+    @cached_property
+    def _altered(self) -> str | None:
         node = self.node
         if isinstance(node, exp.Alter) and str(node.args.get("kind", "")).upper() == "TABLE":
             return table_name(node.this)

@@ -4,6 +4,7 @@ Adding it validates every existing row while holding a lock that blocks writes (
 EXCLUSIVE for a foreign key, ACCESS EXCLUSIVE for a check). Add it NOT VALID (instant), then
 VALIDATE CONSTRAINT in a later statement, which only takes SHARE UPDATE EXCLUSIVE.
 Bad:   ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id);
+       ALTER TABLE orders ADD COLUMN coupon_id bigint REFERENCES coupons (id);      (also validated)
 Good:  ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id) NOT VALID;
        ALTER TABLE orders VALIDATE CONSTRAINT orders_customer_fk;
 """
@@ -25,6 +26,14 @@ def check(ctx: Context) -> list[Finding]:
         return []
     findings = []
     for action in ctx.actions():
+        if isinstance(action, exp.ColumnDef):  # ADD COLUMN ... REFERENCES / CHECK validates every row too
+            kinds = {type(c.kind) for c in action.constraints}
+            if kinds & {exp.Reference, exp.CheckColumnConstraint}:
+                what = "FOREIGN KEY" if exp.Reference in kinds else "CHECK"
+                findings.append(ctx.finding(NAME, f"adding a column with a {what} to {table} checks every existing "
+                                            "row under a lock that blocks writes", "add the column alone, then add "
+                                            "the constraint NOT VALID and VALIDATE CONSTRAINT separately"))
+            continue
         if not isinstance(action, exp.AddConstraint):
             continue
         for item in action.expressions:

@@ -1,9 +1,9 @@
 """Rules over a whole migration file: a missing rollback, and no lock_timeout where one is needed.
 
 missing-rollback.  Bad: 0004_x.sql alone.   Good: 0004_x.sql with 0004_x.rollback.sql.
-missing-lock-timeout: a migration that takes an ACCESS EXCLUSIVE lock on an existing table
-waits behind any long query on it -- and every later query on the table waits behind the
-migration. Bound the wait:
+missing-lock-timeout: a migration that takes a lock blocking writes (SHARE or stronger, up to
+ACCESS EXCLUSIVE) on an existing table waits behind any long transaction on it -- and every
+later query on the table waits behind the migration. Bound the wait:
 Bad:   ALTER TABLE users ADD COLUMN plan text;
 Good:  -- lock_timeout: 3s                (header read by schema-tools; or SET lock_timeout = '3s';)
        ALTER TABLE users ADD COLUMN plan text;
@@ -24,7 +24,8 @@ from ...sqlmodel.names import table_name
 MISSING_ROLLBACK = "missing-rollback"
 MISSING_LOCK_TIMEOUT = "missing-lock-timeout"
 HELP = {MISSING_ROLLBACK: "migration without a rollback file",
-        MISSING_LOCK_TIMEOUT: "ACCESS EXCLUSIVE lock on an existing table without a lock_timeout"}
+        MISSING_LOCK_TIMEOUT: "lock that blocks writes on an existing table, without a lock_timeout"}
+BLOCKING = ("SHARE", "SHARE ROW EXCLUSIVE", "EXCLUSIVE", "ACCESS EXCLUSIVE")
 SETS_LOCK_TIMEOUT = re.compile(r"^\s*(SET\s+(LOCAL\s+|SESSION\s+)?lock_timeout\b|SELECT\s+set_config\s*\(\s*'lock_timeout')",
                                re.IGNORECASE)
 ALTER_TARGET = re.compile(r'^\s*ALTER\s+TABLE\s+(?:ONLY\s+)?(?:IF\s+EXISTS\s+)?("(?:[^"]|"")+"|[\w$.]+)', re.IGNORECASE)
@@ -37,6 +38,8 @@ def _target(p: Parsed) -> str | None:
     if isinstance(node, exp.Drop) and str(node.args.get("kind", "")).upper() == "TABLE":
         tables = node.args.get("tables") or []
         return table_name(tables[0]) if tables else None
+    if isinstance(node, exp.Create) and isinstance(node.this, exp.Index):
+        return table_name(node.this.args.get("table"))
     match = ALTER_TARGET.match(p.statement.sql)
     return match.group(1).strip('"').lower().removeprefix("public.") if match else None
 
@@ -51,9 +54,10 @@ def check_file(m: Migration, parsed: list[Parsed], existing: frozenset[str]) -> 
         return findings
     for p in parsed:
         table = _target(p)
-        if table in existing and lock_for(p.statement.sql).lock == "ACCESS EXCLUSIVE":
-            findings.append(Finding(MISSING_LOCK_TIMEOUT, f"this takes an ACCESS EXCLUSIVE lock on {table} with no "
-                                    "lock_timeout: it can queue behind a long query and block all traffic to the "
+        lock = lock_for(p.statement.sql).lock
+        if table in existing and lock in BLOCKING:
+            findings.append(Finding(MISSING_LOCK_TIMEOUT, f"this takes a {lock} lock on {table} with no "
+                                    "lock_timeout: it can queue behind a long transaction and block traffic to the "
                                     "table meanwhile", object=m.id, hint="add '-- lock_timeout: 3s' to the header "
                                     "(or SET lock_timeout = '3s'; first)", file=str(m.path), line=p.statement.line,
                                     column=1))

@@ -11,6 +11,7 @@ from sqlglot import exp
 
 from ...findings import Finding, Severity
 from ...sqlmodel.names import ident
+from ...sqltext import to_sql
 from ..context import Context
 
 TIMESTAMP = "timestamp-without-tz"
@@ -22,8 +23,19 @@ SERIALS = {exp.DataType.Type.SERIAL, exp.DataType.Type.BIGSERIAL, exp.DataType.T
 
 
 def _types(node: exp.Expression) -> list[tuple[str, exp.DataType]]:
-    found = [(ident(c.this), c.args["kind"]) for c in node.find_all(exp.ColumnDef) if c.args.get("kind") is not None]
-    found += [(ident(a.this), a.args["dtype"]) for a in node.find_all(exp.AlterColumn) if a.args.get("dtype") is not None]
+    """Column types a CREATE TABLE or ALTER TABLE states (walking only the column list)."""
+    if isinstance(node, exp.Create) and isinstance(node.this, exp.Schema):
+        items = node.this.expressions
+    elif isinstance(node, exp.Alter):
+        items = node.args.get("actions") or []
+    else:
+        return []
+    found = []
+    for item in items:
+        if isinstance(item, exp.ColumnDef) and item.args.get("kind") is not None:
+            found.append((ident(item.this), item.args["kind"]))
+        elif isinstance(item, exp.AlterColumn) and item.args.get("dtype") is not None:
+            found.append((ident(item.this), item.args["dtype"]))
     return found
 
 
@@ -36,7 +48,7 @@ def check(ctx: Context) -> list[Finding]:
             findings.append(ctx.finding(TIMESTAMP, f"{column} is timestamp without time zone: its meaning depends on "
                                         "the writer's time zone", "use timestamptz", Severity.WARNING))
         elif kind.this == exp.DataType.Type.VARCHAR and kind.expressions:
-            findings.append(ctx.finding(VARCHAR, f"{column} is {kind.sql(dialect='postgres').lower()}: changing the "
+            findings.append(ctx.finding(VARCHAR, f"{column} is {to_sql(kind).lower()}: changing the "
                                         "limit later rewrites or locks the table", "use text with a CHECK "
                                         "(length(...) <= n)", Severity.WARNING))
         elif kind.this in SERIALS:
