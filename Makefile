@@ -16,7 +16,8 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/schema-tools db start
-	$(BIN)/schema-tools migrate
+	$(BIN)/ralph run
+	$(BIN)/ralph log
 	$(BIN)/schema-tools status
 
 test: $(STAMP)

@@ -21,7 +21,7 @@ REPORT_RUNS = 500
 
 
 class LogMissing(SchemaToolsError):
-    """The progress log to read does not exist."""
+    """A file the command needs does not exist (or would be overwritten)."""
 
 
 def _log_path(value: str | None) -> Path:
@@ -72,12 +72,103 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(kind: type) -> object:
+    def parse(text: str) -> object:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
+        return value
+    return parse
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .agent import parse_command
+    from .loop import Loop, RunOptions
+
+    settings = load_settings(database=args.database, migrations=args.migrations)
+    root = settings.project_root
+    options = RunOptions(
+        settings=settings,
+        stories=Path(args.stories) if args.stories else root / "ralph" / "stories.toml",
+        log=Path(args.log) if args.log else root / "progress.log",
+        state=root / ".ralph",
+        max_iterations=args.max_iterations,
+        story=args.story,
+        agent=parse_command(args.agent) if args.agent else None,
+        agent_timeout=args.agent_timeout,
+        max_identical_failures=args.max_identical_failures,
+    )
+    if not options.stories.is_file():
+        raise LogMissing(f"{options.stories}: no stories file", hint="pass --stories FILE (see ralph import)")
+    return Loop(options).run()
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from .prd import prd_to_toml
+
+    text, checked, unverified = prd_to_toml(Path(args.prd))
+    out = Path(args.output)
+    if out.exists() and not args.force:
+        raise LogMissing(f"{out} exists", hint="pass --force to overwrite it, or -o another path")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    from .stories import load_stories
+
+    stories = load_stories(out)
+    print(f"wrote {out}: {len(stories)} stories; {checked} criteria became machine checks, "
+          f"{unverified} stay unverified (reported, never counted as passed)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog=PROG, description="The Ralph loop over schema stories, and its progress.log.",
                            formatter_class=argparse.RawDescriptionHelpFormatter,
                            epilog="exit codes: 0 done, 1 stories not passing, 2 bad input or environment.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     sub.required = True
+
+    p = sub.add_parser("run", help="run the loop: stories -> agent -> shadow database -> verify -> promote",
+                       formatter_class=argparse.RawDescriptionHelpFormatter, description=(
+        "Pick the highest-priority story that does not pass and whose dependencies pass; let the agent "
+        "(optional) write or fix its migrations; apply every migration to a fresh shadow database and "
+        "verify the story's expectations, the invariants and lint there; only then apply the pending "
+        "migrations to the target and mark the story passing. The database decides: 'passes' in the "
+        "stories file is a cache that is re-verified. Logs to progress.log in the original format, one "
+        "JSON record per iteration in .ralph/."), epilog=(
+        "agents: the prompt arrives on stdin and in $RALPH_PROMPT_FILE; $DATABASE_URL points at a scratch\n"
+        "database (never the target). Examples:\n"
+        "  ralph run --agent 'claude -p --dangerously-skip-permissions'\n"
+        "  ralph run --agent 'codex exec --full-auto -'\n"
+        "  ralph run --agent 'amp -x'\n"
+        "stop rules: without an agent, the same failure twice ends the run; with one, N identical\n"
+        "failures in a row (--max-identical-failures). exit codes: 0 every story passes, 1 some do\n"
+        "not, 2 bad input, 130 interrupted."))
+    p.add_argument("--max-iterations", type=_positive(int), default=10, metavar="N", help="at most N iterations (default 10)")
+    p.add_argument("--story", metavar="ID", help="work on this story only")
+    p.add_argument("--agent", metavar="CMD", help="agent command (split like a shell would; no shell runs it)")
+    p.add_argument("--agent-timeout", type=_positive(float), default=1800.0, metavar="SECONDS",
+                   help="per-iteration time limit for the agent (default 1800)")
+    p.add_argument("--max-identical-failures", type=_positive(int), default=3, metavar="N",
+                   help="with an agent, stop after N identical failures in a row (default 3)")
+    p.add_argument("--database", metavar="URL", help="target database (default: $DATABASE_URL, else the embedded one)")
+    p.add_argument("--migrations", metavar="DIR", help="migrations folder (default: from pyproject)")
+    p.add_argument("--stories", metavar="FILE", help="stories file (default: ralph/stories.toml)")
+    p.add_argument("--log", metavar="FILE", help="progress log (default: progress.log)")
+    p.add_argument("--debug", action="store_true", help="show tracebacks for unexpected errors")
+    p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser("import", help="convert a snarktank-style prd.json into a stories file", description=(
+        "userStories (id, title, description, acceptanceCriteria, priority, passes, notes) become "
+        "[[stories]]. Criteria in a checkable shape become expectations; the rest stay as criteria "
+        "and are reported as unverified. passes always starts false."))
+    p.add_argument("prd", metavar="PRD_JSON")
+    p.add_argument("-o", "--output", default="ralph/stories.toml", metavar="FILE", help="where to write")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.add_argument("--debug", action="store_true", help="show tracebacks for unexpected errors")
+    p.set_defaults(handler=cmd_import)
 
     p = sub.add_parser("log", help="summarise a progress.log", description=(
         "Per run: start, end (or 'never ended'), maximum, and each iteration's story, outcome and "

@@ -73,8 +73,8 @@ def tail_text(summary: Summary) -> str:
             lines.append(f"  {title}: {count}")
             lines.extend(f"    line {a.line}: {a.message}" if a.line else f"    {a.message}"
                          for a in summary.anomalies if a.kind == kind)
-    lines += ["", f"{summary.path or 'log'}: {summary.lines} lines, {summary.runs} runs ({summary.runs_ended} ended, "
-              f"{never} never ended), {summary.iterations} iterations, {len(summary.stories)} stories; "
+    lines += ["", f"{summary.path or 'log'}: {summary.lines} lines, {summary.runs} run(s) ({summary.runs_ended} ended, "
+              f"{never} never ended), {summary.iterations} iteration(s), {len(summary.stories)} story(ies); "
               f"lines not understood: {summary.unknown_lines} unknown, {summary.unreadable_lines} unreadable"]
     return "\n".join(lines)
 

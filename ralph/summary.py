@@ -234,8 +234,7 @@ class _Summariser:
                 self.story_block.bullets.append(str(a))
             else:
                 s.unknown_lines += 1
-        elif kind == STORY_COMPLETED:
-            self.close_run()
+        elif kind == STORY_COMPLETED:  # inside a run (ralph run writes it there) or after one (the seed)
             story = self.story(str(a))
             story.completed_at = story.completed_at or stamp
             self.story_block = story

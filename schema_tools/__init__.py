@@ -12,7 +12,7 @@ from typing import Any
 _WHERE = {
     "Settings": "config", "load_settings": "config",
     "OneLineParser": "console", "run_console": "console",
-    "Catalog": "catalog", "read_catalog": "catalog",
+    "Catalog": "catalog", "read_catalog": "catalog", "inventory": "catalog",
     "connect": "db", "connect_url": "db", "database_url": "db", "existing_database_url": "db",
     "mask_url": "urls",
     "Check": "findings", "Finding": "findings", "Report": "findings", "Severity": "findings", "render": "findings",
@@ -21,8 +21,13 @@ _WHERE = {
     "Migration": "migration_files", "read_migrations": "migration_files",
     "MigrationState": "runner", "RunResult": "runner", "migrate": "runner", "rollback": "runner", "status": "runner",
     "verify_database": "verify",
+    "lint_files": "lint", "validate_history": "validate", "scratch_database": "reversible",
+    "migration_lock": "lock", "lock_key": "lock",
+    "TableExpectation": "expect", "tables_from": "expect", "verify_catalog": "expect", "load_toml": "expect",
+    "in_list": "sqltext", "declare": "sqlmodel",
 }
-_RENAMED = {"run_console": "run"}
+# Public names that differ from the module's own (a submodule shares the function's name).
+_RENAMED = {"run_console": "run", "lint_files": "lint", "validate_history": "validate", "verify_catalog": "verify"}
 __all__ = sorted(_WHERE)
 
 

@@ -15,7 +15,12 @@ import psycopg
 
 from .errors import LockTimeout
 
-LOCK_KEY = int.from_bytes(hashlib.sha256(b"schema_tools.migrate").digest()[:8], "big", signed=True)
+def lock_key(name: str) -> int:
+    """A stable 64-bit advisory-lock key for a name."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+LOCK_KEY = lock_key("schema_tools.migrate")
 
 HOLDER_SQL = """
 SELECT a.pid, coalesce(nullif(a.application_name, ''), '?'), coalesce(host(a.client_addr), 'local'),
@@ -38,14 +43,15 @@ def describe_holder(conn: psycopg.Connection, key: int = LOCK_KEY) -> str:
 
 
 @contextmanager
-def migration_lock(conn: psycopg.Connection, wait: float, key: int = LOCK_KEY) -> Iterator[None]:
+def migration_lock(conn: psycopg.Connection, wait: float, key: int = LOCK_KEY,
+                   what: str = "another migration run") -> Iterator[None]:
     """Hold the advisory lock for the block, waiting at most ``wait`` seconds for it."""
     deadline = time.monotonic() + wait
     pause = 0.05
     while not conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:  # type: ignore[index]
         if time.monotonic() >= deadline:
             raise LockTimeout(
-                f"another migration run holds the lock on this database: {describe_holder(conn, key)}",
+                f"{what} holds the lock on this database: {describe_holder(conn, key)}",
                 hint=f"wait for it to finish, or raise --lock-wait (waited {wait:g}s); "
                 "a killed runner's lock is released by the server automatically",
             )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -213,9 +213,23 @@ def _explain(conn: psycopg.Connection, m: Migration, failure: _Failed, lock_time
     return error
 
 
-def migrate(settings: Settings, progress: Progress | None = None) -> RunResult:
-    """Apply every pending migration, in order, each atomically with its record."""
+def with_dependencies(migrations: list[Migration], ids: Collection[str]) -> set[str]:
+    """``ids`` and everything they depend on, transitively."""
+    by_id = {m.id: m for m in migrations}
+    wanted, todo = set(), [i for i in ids if i in by_id]
+    while todo:
+        current = todo.pop()
+        if current not in wanted:
+            wanted.add(current)
+            todo.extend(by_id[current].depends)
+    return wanted
+
+
+def migrate(settings: Settings, progress: Progress | None = None, only: Collection[str] | None = None) -> RunResult:
+    """Apply every pending migration (or only ``only`` and what they depend on), in order, each
+    atomically with its record."""
     migrations = read_migrations(settings.migrations_dir)
+    wanted = with_dependencies(migrations, only) if only is not None else {m.id for m in migrations}
     result = RunResult()
     with db.connect_for(settings, "migrate") as conn, migration_lock(conn, settings.lock_wait):
         history.ensure_tables(conn)
@@ -228,7 +242,7 @@ def migrate(settings: Settings, progress: Progress | None = None) -> RunResult:
                 hint=f"{first.hint}; 'schema-tools validate' lists them all")
         result.notes.extend(f"{f.severity.value}: {f.message} (fix: {f.hint})" for f in report.findings)
         done = history.applied(conn)
-        for m in (m for m in migrations if m.id not in done):
+        for m in (m for m in migrations if m.id not in done and m.id in wanted):
             ms = run_migration(conn, m, settings, rollback=False)
             result.done.append((m.id, ms))
             if progress:

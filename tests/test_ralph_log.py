@@ -79,7 +79,7 @@ def test_any_log_reads_without_a_traceback(cli, tmp_path: Path, name: str, conte
     assert result.code == 0 and "Traceback" not in result.err, result.err
     assert f"lines not understood: {unknown} unknown, {unreadable} unreadable" in result.out
     if name in ("crlf", "bom"):
-        assert "6 runs (2 ended, 4 never ended), 11 iterations" in result.out
+        assert "6 run(s) (2 ended, 4 never ended), 11 iteration(s)" in result.out
     report = cli("report", str(path), "-o", str(tmp_path / f"{name}.html"), program="ralph")
     assert report.code == 0, report.err
 

@@ -1,0 +1,201 @@
+"""``ralph run``: pick a story, let the agent work, verify on a shadow database, promote, log.
+
+The database and the stories file decide what is left to do (``passes`` is only a cache,
+re-verified before a story is skipped), so a run after a crash resumes where the database is.
+progress.log gets the seed's lines, one whole line per write; one JSON record per iteration
+goes to ``.ralph/iterations/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime
+from pathlib import Path
+
+from schema_tools import (ConfigError, SchemaToolsError, Settings, connect_url, database_url, inventory, lock_key,
+                          migration_lock, read_migrations, scratch_database)
+
+from .agent import run_agent
+from .attempt import Outcome, attempt, read_target, story_problems
+from .completion import completion_lines
+from .guard import Guard
+from .progress import ProgressLog
+from .prompt import build_prompt, learnings
+from .stories import Story, load_stories, set_passes
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    settings: Settings
+    stories: Path
+    log: Path
+    state: Path
+    max_iterations: int = 10
+    story: str | None = None
+    agent: list[str] | None = None
+    agent_timeout: float = 1800.0
+    max_identical_failures: int = 3
+
+
+def stamp() -> str:
+    """ISO 8601 with microseconds and the UTC offset, always."""
+    return datetime.now().astimezone().isoformat(timespec="microseconds")
+
+
+def _fingerprint(url: str) -> str:
+    with connect_url(url, application_name="ralph fingerprint") as conn:
+        lines = sorted(inventory(conn))
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
+
+
+class Loop:
+    def __init__(self, options: RunOptions) -> None:
+        self.o = options
+        self.log = ProgressLog(options.log)
+        self.run_id = datetime.now().strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
+        self.attempts: dict[str, int] = {}
+
+    def line(self, text: str) -> None:
+        self.log.append(f"[{stamp()}] {text}")
+
+    # --- the run -------------------------------------------------------------------------
+    def run(self) -> int:
+        stories = load_stories(self.o.stories)  # bad input fails before the log is touched
+        if self.o.story and self.o.story not in {s.id for s in stories}:
+            raise ConfigError(f"--story {self.o.story}: no such story in {self.o.stories}",
+                              hint=f"stories: {', '.join(s.id for s in stories)}")
+        read_migrations(self.o.settings.migrations_dir)
+        url = self.o.settings.database_url or database_url(self.o.settings)
+        self.o = replace(self.o, settings=self.o.settings.with_database(url))
+        with connect_url(url, application_name=f"ralph run pid={os.getpid()}") as conn, \
+                migration_lock(conn, 0, lock_key("ralph.run"), what="another ralph run"):
+            self.line(f"=== Ralph Loop Started (max {self.o.max_iterations} iterations) ===")
+            reason: str | None = "stopped by an error"
+            try:
+                code, reason = self._iterate()
+            except KeyboardInterrupt:
+                code, reason = 130, "interrupted by Ctrl-C"
+            except SchemaToolsError as exc:
+                reason = f"error: {exc.one_line()}"
+                raise
+            finally:
+                self.line("=== Ralph Loop Ended ===" if reason is None else f"=== Ralph Loop Ended ({reason}) ===")
+        return code
+
+    def _passing(self, stories: list[Story]) -> dict[str, list[str]]:
+        """Problems per story on the target (empty list: it holds); the passes cache synced."""
+        catalog, applied = read_target(self.o.settings)
+        problems = {}
+        for story in stories:
+            found = story_problems(story, catalog, applied)
+            if not story.expectations and not story.migrations:
+                found.append("nothing machine-checkable: add expectations or migrations to the story")
+            problems[story.id] = found
+            if story.passes != (not found):
+                set_passes(self.o.stories, story.id, not found)
+        return problems
+
+    def _next(self, stories: list[Story], problems: dict[str, list[str]]) -> tuple[Story | None, str | None]:
+        wanted = [s for s in stories if s.id == self.o.story] if self.o.story else stories
+        todo = sorted((s for s in wanted if problems[s.id]), key=lambda s: (s.priority, s.id))
+        if not todo:
+            return None, None
+        for story in todo:
+            if all(not problems[d] for d in story.depends_on):
+                return story, None
+        waiting = todo[0]
+        blocked = [d for d in waiting.depends_on if problems[d]]
+        return None, f"no story can run: {waiting.id} waits for {', '.join(blocked)}"
+
+    def _iterate(self) -> tuple[int, str | None]:
+        last: tuple[str, tuple[str, ...]] | None = None
+        repeats = 0
+        previous: list[str] = []
+        for iteration in range(1, self.o.max_iterations + 2):
+            stories = load_stories(self.o.stories)
+            problems = self._passing(stories)
+            story, blocked = self._next(stories, problems)
+            if story is None:
+                return (1, blocked) if blocked else (0, None)
+            if iteration > self.o.max_iterations:
+                return 1, f"max iterations ({self.o.max_iterations}) reached; {story.id} still open"
+            self.line(f"Iteration {iteration}: {story.id} - {story.title}")
+            open_owned = {m for s in stories if s.id != story.id and problems[s.id] for m in s.migrations}
+            outcome = self._iteration(iteration, story, previous, open_owned)
+            if outcome.passed:
+                self.line(f"Iteration {iteration} completed successfully")
+                self._complete(story, outcome)
+                last, repeats, previous = None, 0, []
+                continue
+            self.log.append(f"[{stamp()}] Iteration {iteration} completed with issues",
+                            *[f"    - {f}" for f in outcome.findings])
+            signature = (story.id, tuple(sorted(outcome.findings)))
+            repeats = repeats + 1 if signature == last else 1
+            last, previous = signature, outcome.findings
+            limit = self.o.max_identical_failures if self.o.agent else 2
+            if repeats >= limit:
+                who = f"{limit} times in a row" if self.o.agent else "twice and no agent is configured to fix it"
+                return 1, f"stopped: {story.id} failed the same way {who}: {outcome.findings[0]}"
+        raise AssertionError("unreachable")
+
+    # --- one iteration -------------------------------------------------------------------
+    def _iteration(self, iteration: int, story: Story, previous: list[str], open_owned: set[str]) -> Outcome:
+        started = time.monotonic()
+        self.attempts[story.id] = self.attempts.get(story.id, 0) + 1
+        settings = self.o.settings
+        before = _fingerprint(settings.database_url or "")
+        tampering: list[str] = []
+        agent_exit: int | None = None
+        agent_seconds = None
+        if self.o.agent:
+            guard = Guard(self._guarded_files(), settings.project_root)
+            prompt = build_prompt(story, settings.migrations_dir, previous, learnings(self.o.log))
+            log = self.o.state / "iterations" / f"{self.run_id}-{iteration:03d}-agent.log"
+            with scratch_database(settings) as scratch:
+                result = run_agent(self.o.agent, prompt, settings.project_root,
+                                   {"DATABASE_URL": scratch, "RALPH_STORY_ID": story.id, "RALPH_ITERATION": str(iteration)},
+                                   self.o.agent_timeout, log)
+            agent_exit, agent_seconds = result.exit_code, round(result.seconds, 3)
+            tampering = guard.restore_changes()
+            if result.timed_out:
+                tampering.append(f"agent: timed out after {self.o.agent_timeout:g}s (output in {log.name})")
+        outcome = attempt(settings, story, open_owned)
+        outcome.findings = tampering + outcome.findings
+        outcome.durations["total"] = round(time.monotonic() - started, 3)
+        if agent_seconds is not None:
+            outcome.durations["agent"] = agent_seconds
+        self._record(iteration, story, outcome, before, agent_exit)
+        return outcome
+
+    def _guarded_files(self) -> list[Path]:
+        settings = self.o.settings
+        _, applied = read_target(settings)
+        files = [self.o.stories, self.o.log]
+        for mid in sorted(applied):
+            files += [settings.migrations_dir / f"{mid}.sql", settings.migrations_dir / f"{mid}.rollback.sql"]
+        return files
+
+    def _complete(self, story: Story, outcome: Outcome) -> None:
+        settings = self.o.settings
+        catalog, _ = read_target(settings)
+        owned = [m for m in read_migrations(settings.migrations_dir) if m.id in story.migrations]
+        lines = completion_lines(story, owned, catalog, settings.project_root, outcome.verdicts, outcome.checks)
+        self.log.append("", f"[{stamp()}] {story.id} completed", *lines, "")
+        set_passes(self.o.stories, story.id, True)
+
+    def _record(self, iteration: int, story: Story, outcome: Outcome, before: str, agent_exit: int | None) -> None:
+        folder = self.o.state / "iterations"
+        folder.mkdir(parents=True, exist_ok=True)
+        record = {
+            "run": self.run_id, "iteration": iteration, "story": story.id, "attempt": self.attempts[story.id],
+            "outcome": "success" if outcome.passed else "issues", "findings": outcome.findings,
+            "criteria": [asdict(v) for v in outcome.verdicts],
+            "schema_fingerprint_before": before, "schema_fingerprint_after": _fingerprint(self.o.settings.database_url or ""),
+            "durations_seconds": outcome.durations, "agent_exit_code": agent_exit, "at": stamp(),
+        }
+        path = folder / f"{self.run_id}-{iteration:03d}.json"
+        path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")

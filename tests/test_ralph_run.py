@@ -1,0 +1,249 @@
+"""ralph run: the loop end to end against a real server, with a scripted fake agent."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from conftest import FIXTURES, MIGRATIONS, ROOT
+from ralph.progress import read_log
+from ralph.stories import load_stories, set_passes
+from ralph.summary import summarise
+
+STAMP = r"\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d\]"
+AGENT = [sys.executable, str(Path(__file__).parent / "fake_agent.py")]
+
+
+def project(tmp_path: Path, migrations: tuple[str, ...] = ("0001_users", "0002_core_tables", "0003_api_keys_usage")) -> Path:
+    root = tmp_path / "project"
+    (root / "migrations").mkdir(parents=True)
+    (root / "ralph").mkdir()
+    (root / "pyproject.toml").write_text('[tool.schema_tools]\nmigrations = "migrations"\n')
+    stories = (ROOT / "ralph" / "stories.toml").read_text()
+    (root / "ralph" / "stories.toml").write_text(stories.replace("passes = true", "passes = false"))
+    for mid in migrations:
+        for suffix in (".sql", ".rollback.sql"):
+            shutil.copy(MIGRATIONS / f"{mid}{suffix}", root / "migrations" / f"{mid}{suffix}")
+    return root
+
+
+def ralph(root: Path, url: str, *args: str, agent_mode: str | None = None, extra_env: dict[str, str] | None = None,
+          wait: bool = True) -> subprocess.CompletedProcess[str] | subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update({"FAKE_AGENT_SOURCE": str(MIGRATIONS)}, **(extra_env or {}))
+    cmd = [sys.executable, "-m", "ralph", "run", "--database", url, *args]
+    if agent_mode:
+        env["FAKE_AGENT_MODE"] = agent_mode
+        cmd += ["--agent", " ".join(AGENT)]
+    if not wait:
+        return subprocess.Popen(cmd, cwd=root, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.run(cmd, cwd=root, env=env, text=True, capture_output=True, timeout=300)
+
+
+def applied(url: str) -> list[str]:
+    with psycopg.connect(url) as conn:
+        if conn.execute("SELECT to_regclass('_yoyo_migration')").fetchone()[0] is None:
+            return []
+        return [r[0] for r in conn.execute('SELECT migration_id FROM "_yoyo_migration" ORDER BY 1').fetchall()]
+
+
+def seed_bullets() -> dict[str, list[str]]:
+    """Table -> column names from the seed log's completion bullets."""
+    tables = {}
+    for line in (FIXTURES / "seed_progress.log").read_text().splitlines():
+        match = re.match(r"^- (\w+): (.+)$", line)
+        if match and match.group(1) in ("tenants", "tenant_users", "sessions", "api_keys", "usage_events"):
+            text = re.sub(r"\([^)]*\)", "", match.group(2).split(", UNIQUE(")[0])
+            tables[match.group(1)] = [c.strip() for c in text.split(",") if c.strip()]
+    return tables
+
+
+def test_from_an_empty_database_both_stories_in_the_seed_format(empty_db_url: str, tmp_path: Path) -> None:
+    root = project(tmp_path)
+    result = ralph(root, empty_db_url)
+    assert result.returncode == 0, result.stderr
+    log = (root / "progress.log").read_text()
+    lines = [line for line in log.splitlines() if line.startswith("[")]
+    assert [re.sub(STAMP, "[ts]", line) for line in lines] == [
+        "[ts] === Ralph Loop Started (max 10 iterations) ===",
+        "[ts] Iteration 1: SCHEMA-001 - Database schema migration - Core tables",
+        "[ts] Iteration 1 completed successfully",
+        "[ts] SCHEMA-001 completed",
+        "[ts] Iteration 2: SCHEMA-002 - Database schema migration - API keys and usage events",
+        "[ts] Iteration 2 completed successfully",
+        "[ts] SCHEMA-002 completed",
+        "[ts] === Ralph Loop Ended ===",
+    ]
+    for table, columns in seed_bullets().items():
+        bullet = next(line for line in log.splitlines() if line.startswith(f"- {table}: "))
+        named = [re.sub(r"\s*\(.*\)$", "", c.strip()) for c in bullet.split(": ", 1)[1].split(", ") if "UNIQUE(" not in c]
+        assert set(columns) <= set(named), (table, columns, named)
+    assert "UNIQUE(user_id, tenant_id, service)" in log and "role (owner/admin/member)" in log
+    assert "scopes (JSON)" in log and "quota_period (hour/day/month)" in log and "idempotency_key (UNIQUE)" in log
+    assert "- Indexes on: created_by, expires_at, key_hash, key_prefix, status, tenant_id for api_keys" in log
+    assert all(s.passes for s in load_stories(root / "ralph" / "stories.toml"))
+    assert applied(empty_db_url) == ["0001_users", "0002_core_tables", "0003_api_keys_usage"]
+    records = sorted((root / ".ralph" / "iterations").glob("*.json"))
+    assert [json.loads(r.read_text())["story"] for r in records] == ["SCHEMA-001", "SCHEMA-002"]
+    assert json.loads(records[0].read_text())["schema_fingerprint_before"] != json.loads(records[0].read_text())[
+        "schema_fingerprint_after"]
+
+    again = ralph(root, empty_db_url)
+    assert again.returncode == 0, again.stderr
+    tail = [re.sub(STAMP, "[ts]", line) for line in (root / "progress.log").read_text().splitlines()[-2:]]
+    assert tail == ["[ts] === Ralph Loop Started (max 10 iterations) ===", "[ts] === Ralph Loop Ended ==="]
+    summary = summarise(read_log(root / "progress.log"))
+    assert (summary.runs, summary.runs_ended, summary.unknown_lines) == (2, 2, 0)
+
+
+def test_passes_is_only_a_cache(empty_db_url: str, tmp_path: Path) -> None:
+    root = project(tmp_path)
+    stories = root / "ralph" / "stories.toml"
+    set_passes(stories, "SCHEMA-001", True)
+    set_passes(stories, "SCHEMA-002", True)
+    result = ralph(root, empty_db_url)  # a fresh database holds neither story: a full run
+    assert result.returncode == 0, result.stderr
+    assert (root / "progress.log").read_text().count("completed successfully") == 2
+
+
+def test_fake_agent_fixes_a_broken_migration_and_the_target_never_sees_it(empty_db_url: str, tmp_path: Path) -> None:
+    root = project(tmp_path, migrations=())
+    result = ralph(root, empty_db_url, agent_mode="broken-then-fixed")
+    assert result.returncode == 0, result.stderr
+    log = (root / "progress.log").read_text()
+    assert re.search(rf"{STAMP} Iteration 1 completed with issues\n    - verify: nothing makes \(user_id, tenant_id, service\) "
+                     r"unique on sessions", log), log
+    assert re.search(rf"{STAMP} Iteration 2 completed successfully", log)
+    assert "SCHEMA-001 completed" in log and "SCHEMA-002 completed" in log
+    with psycopg.connect(empty_db_url) as conn:
+        checksum = conn.execute("SELECT checksum FROM _schema_tools_migrations WHERE migration_id = '0002_core_tables'").fetchone()[0]
+        uniques = conn.execute("SELECT count(*) FROM pg_constraint WHERE conname = 'sessions_user_id_tenant_id_service_key'").fetchone()
+        logged = conn.execute("SELECT count(*) FROM \"_yoyo_log\" WHERE migration_id = '0002_core_tables'").fetchone()
+    from schema_tools.migration_files import normalised_checksum
+    assert checksum == normalised_checksum((MIGRATIONS / "0002_core_tables.sql").read_text())
+    assert uniques == (1,) and logged == (1,)  # applied once, the fixed version
+    agent_logs = sorted((root / ".ralph" / "iterations").glob("*-agent.log"))
+    assert agent_logs and "database schema_tools_scratch_" in agent_logs[0].read_text()
+
+
+def test_without_an_agent_the_same_failure_twice_stops_the_loop(empty_db_url: str, tmp_path: Path) -> None:
+    root = project(tmp_path, migrations=("0001_users",))
+    result = ralph(root, empty_db_url)
+    assert result.returncode == 1
+    log = (root / "progress.log").read_text()
+    assert log.count("completed with issues") == 2
+    assert "migration 0002_core_tables.sql is missing from migrations/" in log
+    assert re.search(r"=== Ralph Loop Ended \(stopped: SCHEMA-001 failed the same way twice and no agent is configured", log)
+    assert applied(empty_db_url) == []
+
+
+def test_with_an_agent_n_identical_failures_stop_the_loop(empty_db_url: str, tmp_path: Path) -> None:
+    root = project(tmp_path, migrations=("0001_users",))
+    result = ralph(root, empty_db_url, "--max-identical-failures", "3", agent_mode="nothing")
+    assert result.returncode == 1
+    log = (root / "progress.log").read_text()
+    assert log.count("completed with issues") == 3
+    assert "failed the same way 3 times in a row" in log
+
+
+def test_max_iterations_ends_the_loop(empty_db_url: str, tmp_path: Path) -> None:
+    root = project(tmp_path)
+    result = ralph(root, empty_db_url, "--max-iterations", "1")
+    assert result.returncode == 1
+    assert "=== Ralph Loop Ended (max iterations (1) reached; SCHEMA-002 still open) ===" in (root / "progress.log").read_text()
+
+
+def test_the_agent_cannot_fool_the_harness(empty_db_url: str, tmp_path: Path) -> None:
+    root = project(tmp_path, migrations=("0001_users",))
+    stories_before = (root / "ralph" / "stories.toml").read_text()
+    result = ralph(root, empty_db_url, "--max-iterations", "1", agent_mode="tamper")
+    assert result.returncode == 1
+    log = (root / "progress.log").read_text()
+    assert "trust me" not in log and "COMPLETE" not in log
+    assert "tampering: the agent changed ralph/stories.toml, which the harness owns; restored" in log
+    assert "tampering: the agent changed progress.log, which the harness owns; restored" in log
+    assert (root / "ralph" / "stories.toml").read_text() == stories_before
+    assert applied(empty_db_url) == []
+
+
+def wait_for(path: Path, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+
+
+def test_ctrl_c_mid_iteration_writes_the_end_marker_and_leaves_the_target_untouched(empty_db_url: str, tmp_path: Path) -> None:
+    root = project(tmp_path)
+    marker = tmp_path / "agent-started"
+    proc = ralph(root, empty_db_url, agent_mode="sleep", extra_env={"FAKE_AGENT_MARKER": str(marker)}, wait=False)
+    wait_for(marker)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    log = (root / "progress.log").read_text()
+    assert log.rstrip().endswith("=== Ralph Loop Ended (interrupted by Ctrl-C) ===")
+    assert applied(empty_db_url) == []
+
+
+def test_sigkill_mid_iteration_then_the_next_run_resumes(empty_db_url: str, tmp_path: Path) -> None:
+    root = project(tmp_path)
+    marker = tmp_path / "agent-started"
+    proc = ralph(root, empty_db_url, agent_mode="sleep", extra_env={"FAKE_AGENT_MARKER": str(marker)}, wait=False)
+    wait_for(marker)
+    proc.kill()
+    proc.communicate(timeout=60)
+    result = ralph(root, empty_db_url)  # the files are complete: no agent needed to finish
+    assert result.returncode == 0, result.stderr
+    summary = summarise(read_log(root / "progress.log"))
+    assert summary.runs == 2 and summary.anomaly_counts.get("run-never-ended") == 1
+    assert summary.anomaly_counts.get("iteration-without-outcome") == 1
+    assert summary.stories["SCHEMA-002"].successes == 1
+
+
+def test_a_second_run_on_the_same_database_refuses(empty_db_url: str, tmp_path: Path) -> None:
+    root = project(tmp_path)
+    marker = tmp_path / "agent-started"
+    first = ralph(root, empty_db_url, agent_mode="sleep", extra_env={"FAKE_AGENT_MARKER": str(marker)}, wait=False)
+    try:
+        wait_for(marker)
+        before = (root / "progress.log").read_text()
+        second = ralph(root, empty_db_url)
+        assert second.returncode == 2
+        assert "another ralph run holds the lock on this database: pid" in second.stderr
+        assert (root / "progress.log").read_text() == before
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.communicate(timeout=60)
+    assert (root / "progress.log").read_text().rstrip().endswith("(interrupted by Ctrl-C) ===")
+
+
+def test_import_a_prd_json(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    prd = tmp_path / "prd.json"
+    prd.write_text(json.dumps({"project": "x", "userStories": [
+        {"id": "US-001", "title": "Core tables", "description": "tenants and users", "priority": 1, "passes": True,
+         "acceptanceCriteria": ["tenants: id, name, plan (free/pro)", "Indexes on: name for tenants",
+                                "Typecheck passes", "Looks good in the browser"], "notes": ""},
+        {"id": "US-002", "title": "Quotes \" and \\ backslashes", "acceptanceCriteria": []}]}))
+    out = tmp_path / "stories.toml"
+    result = cli("import", str(prd), "-o", str(out), program="ralph")
+    assert result.code == 0, result.err
+    assert "2 criteria became machine checks, 2 stay unverified" in result.out
+    stories = load_stories(out)
+    assert [s.id for s in stories] == ["US-001", "US-002"] and not stories[0].passes
+    exp = stories[0].expectations[0]
+    assert exp.table == "tenants" and [c.name for c in exp.columns] == ["id", "name", "plan"]
+    assert exp.allowed_values == {"plan": ("free", "pro")} and exp.indexed == (("name",),)
+    assert stories[1].title == 'Quotes " and \\ backslashes'
+    again = cli("import", str(prd), "-o", str(out), program="ralph")
+    assert again.code == 2 and "--force" in again.err
