@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
         "releases if the runner dies."), epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     _common(p)
     p.add_argument("--lock-wait", type=float, metavar="SECONDS", help="how long to wait for another runner (default 60)")
+    p.add_argument("--preflight", action="store_true", help=(
+        "first check that no existing row breaks a UNIQUE, unique index, SET NOT NULL, FOREIGN KEY or CHECK the "
+        "pending migrations add; apply nothing (exit 1) if one does"))
     p.set_defaults(handler=cmd_migrate)
 
     p = sub.add_parser("rollback", help="roll back applied migrations", description=(
@@ -161,6 +164,21 @@ def build_parser() -> argparse.ArgumentParser:
     _format(p)
     p.set_defaults(handler=cmd_drift)
 
+    p = sub.add_parser("integrity", help="check the data: duplicates, orphans, NULLs, values, tenants", description=(
+        "Set-based checks on live data, each one read-only scan with statement_timeout honoured: what "
+        "the expectations promise but the database does not enforce (duplicates on a key that should be "
+        "unique, NULLs where NOT NULL is expected, values outside the allowed set, orphans where a foreign "
+        "key is missing), NOT VALID constraints, tenant consistency along foreign keys between tables "
+        "that both carry tenant_id, and the project's checks file ([tool.schema_tools.integrity] checks). "
+        "Each finding gives the count and sample primary keys."), epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    _common(p, migrations=False)
+    p.add_argument("--checks", type=Path, metavar="FILE", help="checks file (default: [tool.schema_tools.integrity] checks)")
+    p.add_argument("--expect", action="append", type=Path, metavar="FILE", help="expectation or stories file")
+    p.add_argument("--samples", type=int, metavar="N", help="sample primary keys per finding (default 5)")
+    _format(p)
+    p.set_defaults(handler=cmd_integrity)
+
     p = sub.add_parser("db", help="manage the embedded PostgreSQL", description=(
         "The embedded PostgreSQL: a local server in .schema_tools/pg, started on demand when "
         "no database URL is given. It listens on 127.0.0.1 only; its password stays in a "
@@ -186,6 +204,14 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     from . import runner
 
     settings = _settings(args)
+    if args.preflight:
+        from .integrity import preflight
+
+        report = preflight(settings, settings.integrity_samples)
+        if report.errors:
+            print(render(report, "text"))
+            print("preflight: existing rows would make a pending migration fail; nothing was applied")
+            return 1
     result = runner.migrate(settings, progress=print)
     for note in result.notes:
         print(note)
@@ -243,10 +269,14 @@ def cmd_repair(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from . import plan
+    from .integrity import preflight
 
-    planned = plan.plan(_settings(args))
+    settings = _settings(args)
+    planned = plan.plan(settings)
+    checked = preflight(settings, settings.integrity_samples)
     if args.json:
-        print(json.dumps([asdict(p) for p in planned], indent=2))
+        print(json.dumps({"migrations": [asdict(p) for p in planned],
+                          "preflight": json.loads(render(checked, "json"))}, indent=2))
         return 0
     if not planned:
         print("nothing to apply: the database is up to date")
@@ -256,6 +286,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         for s in p.statements:
             text = s.sql if len(s.sql) <= 70 else s.sql[:67] + "..."
             print(f"  line {s.line:<5} {s.lock:<24} {text}")
+    for f in checked.findings:
+        print(f"preflight: {f.message} -- fix: {f.hint}")
     return 0
 
 
@@ -281,6 +313,14 @@ def cmd_drift(args: argparse.Namespace) -> int:
     from .drift import drift
 
     return _report(drift(_settings(args), args.expect), args.format)
+
+
+def cmd_integrity(args: argparse.Namespace) -> int:
+    from .integrity import integrity
+
+    settings = _settings(args)
+    samples = args.samples if args.samples is not None else settings.integrity_samples
+    return _report(integrity(settings, args.checks, args.expect, max(samples, 0)), args.format)
 
 
 def cmd_db(args: argparse.Namespace) -> int:

@@ -25,6 +25,10 @@ LINT_KEYS = {
     "disable": "lint rules to switch off",
     "warn": "lint rules reported as warnings (exit 0) instead of errors",
 }
+INTEGRITY_KEYS = {
+    "checks": "a checks file (TOML) with [[orphans]], [[membership]], [[rows]], [[ranges]], [[unique]]",
+    "samples": "sample primary keys shown per finding (integer)",
+}
 SECTIONS = ("verify", "lint", "integrity", "distribution")
 TOP_LEVEL_KEYS = {
     "migrations": "folder of NNNN_name.sql migrations, relative to pyproject.toml",
@@ -57,6 +61,8 @@ class Settings:
     schemas: tuple[str, ...] | None = None
     lint_disable: tuple[str, ...] = ()
     lint_warn: tuple[str, ...] = ()
+    integrity_checks: Path | None = None
+    integrity_samples: int = 5
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -148,8 +154,9 @@ def load_settings(
     if unknown:
         known = ", ".join(sorted(TOP_LEVEL_KEYS) + [f"[{s}]" for s in SECTIONS])
         raise ConfigError(f"{source}: unknown key {unknown[0]!r}", hint=f"known keys: {known}")
-    verify, lint = extra.get("verify", {}), extra.get("lint", {})
-    for section, keys, given in (("verify", VERIFY_KEYS, verify), ("lint", LINT_KEYS, lint)):
+    verify, lint, integrity = extra.get("verify", {}), extra.get("lint", {}), extra.get("integrity", {})
+    for section, keys, given in (("verify", VERIFY_KEYS, verify), ("lint", LINT_KEYS, lint),
+                                 ("integrity", INTEGRITY_KEYS, integrity)):
         for key in given:
             if key not in keys:
                 raise ConfigError(f"{source}.{section}: unknown key {key!r}", hint=f"known keys: {', '.join(keys)}")
@@ -187,5 +194,7 @@ def load_settings(
         schemas=_strings(verify["schemas"], "verify.schemas", source) if "schemas" in verify else None,
         lint_disable=_strings(lint.get("disable", []), "lint.disable", source),
         lint_warn=_strings(lint.get("warn", []), "lint.warn", source),
+        integrity_checks=root / str(integrity["checks"]) if "checks" in integrity else None,
+        integrity_samples=_number(integrity.get("samples", 5), "integrity.samples", source, int),
         extra=extra,
     )

@@ -1,0 +1,75 @@
+"""Data integrity: set-based checks on live data, and pre-flight checks for pending migrations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from .. import db, history
+from ..catalog import read_catalog
+from ..config import Settings
+from ..expect import load_expectations
+from ..findings import Check, Finding, Report, Severity
+from ..migration_files import read_migrations
+from .derive import from_catalog, from_checks_file, from_expectations
+from .model import DataCheck, Result
+from .preflight import plan_checks
+from .run import run_check
+
+RULE_HELP = {
+    "duplicates": "rows share a key that should be unique", "nulls": "NULLs where NOT NULL is expected",
+    "allowed-values": "values outside the allowed set", "orphans": "references to rows that do not exist",
+    "tenant-consistency": "a row refers to a row of another tenant", "membership": "a row lacks its membership",
+    "range": "values outside the allowed range", "rows": "rows a project check marks as bad",
+    "check": "rows a NOT VALID CHECK would reject", "check-failed": "a data check could not run",
+    "preflight-unique": "duplicates a pending UNIQUE would reject", "preflight-not-null": "NULLs a pending SET NOT NULL would reject",
+    "preflight-foreign-key": "orphans a pending FOREIGN KEY would reject", "preflight-check": "rows a pending CHECK would reject",
+}
+
+
+def finding(result: Result) -> Finding | None:
+    check = result.check
+    if result.error:
+        return Finding("check-failed", f"{check.name}: could not run ({result.error})", Severity.ERROR,
+                       check.table.display, "fix the check, or raise statement_timeout")
+    if not result.count:
+        return None
+    rows = f"{result.count} rows share {result.groups} duplicated value(s)" if result.groups else f"{result.count} row(s)"
+    samples = f"; e.g. primary keys {', '.join(result.samples)}" if result.samples else ""
+    return Finding(check.rule, f"{check.name}: {rows}{samples}", check.severity, check.table.display, check.hint)
+
+
+def _report(tool: str, results: list[Result]) -> Report:
+    checks = []
+    for result in results:
+        found = finding(result)
+        checks.append(Check(result.check.name, result.check.rule, (found,) if found else ()))
+    return Report(tool, tuple(checks), RULE_HELP)
+
+
+def integrity(settings: Settings, checks_file: Path | None = None, expect_files: Sequence[Path] | None = None,
+              samples: int = 5) -> Report:
+    """Every derived and configured data check against the live data."""
+    files = list(expect_files) if expect_files is not None else list(settings.expect_files)
+    expectations = [e for path in files for e in load_expectations(path)]
+    checks_path = checks_file or settings.integrity_checks
+    with db.connect_for(settings, "integrity") as conn:
+        catalog = read_catalog(conn, settings.schemas)
+        checks: list[DataCheck] = from_expectations(catalog, expectations) + from_catalog(catalog)
+        if checks_path is not None:
+            checks += from_checks_file(checks_path, catalog)
+        results = [run_check(conn, c, samples, settings.statement_timeout) for c in checks]
+    return _report("integrity", results)
+
+
+def preflight(settings: Settings, samples: int = 5) -> Report:
+    """The rows that would make a pending migration's new constraint fail; changes nothing."""
+    migrations = read_migrations(settings.migrations_dir)
+    with db.connect_for(settings, "preflight") as conn:
+        done = history.applied(conn)
+        pending = [m for m in migrations if m.id not in done]
+        catalog = read_catalog(conn, settings.schemas)
+        results = []
+        for planned in plan_checks(pending, catalog):
+            results.append(run_check(conn, planned.check, samples, settings.statement_timeout))
+    return _report("preflight", results)

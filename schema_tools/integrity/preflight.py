@@ -1,0 +1,107 @@
+"""Pre-flight: before a pending migration adds UNIQUE, a unique index, SET NOT NULL, a FOREIGN
+KEY or a CHECK to a table that already has rows, find the rows that would make it fail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from psycopg import sql
+from sqlglot import exp
+
+from ..catalog import Catalog
+from ..migration_files import Migration
+from ..sqlmodel import parse_migration
+from ..sqlmodel.names import ident, table_name
+from ..sqltext import to_sql
+from .derive import col, orphans_predicate
+from .model import DUPLICATES, ROWS, DataCheck
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A data check for one statement of a pending migration."""
+
+    migration: Migration
+    line: int
+    statement: str
+    check: DataCheck
+
+
+def _constraints(node: exp.Alter) -> list[tuple[exp.Expression, bool]]:
+    found = []
+    for action in node.args.get("actions") or []:
+        if isinstance(action, exp.AddConstraint):
+            for item in action.expressions:
+                found += [(part, bool(node.args.get("not_valid")))
+                          for part in (item.expressions if isinstance(item, exp.Constraint) else [item])]
+        elif isinstance(action, exp.AlterColumn) and action.args.get("allow_null") is False:
+            found.append((action, False))
+    return found
+
+
+def plan_checks(pending: list[Migration], catalog: Catalog) -> list[Planned]:
+    """The data checks the pending migrations' constraint-adding statements need."""
+    planned: list[Planned] = []
+    for m in pending:
+        for p in parse_migration(m):
+            node = p.node
+            short = " ".join(p.statement.sql.split())[:120]
+            if isinstance(node, exp.Create) and node.args.get("unique") and isinstance(node.this, exp.Index):
+                table = catalog.table(table_name(node.this.args.get("table")))
+                params = node.this.args.get("params")
+                keys = [o.this if isinstance(o, exp.Ordered) else o for o in (params.args.get("columns") or [])] if params else []
+                if table is None or not keys or not all(isinstance(k, exp.Column) and table.column(ident(k)) for k in keys):
+                    continue
+                where = params.args.get("where") if params else None
+                check = DataCheck(f"{m.id}: {short}", "preflight-unique", table, DUPLICATES,
+                                  "remove or merge the duplicates before this migration runs",
+                                  columns=tuple(ident(k) for k in keys),
+                                  where=sql.SQL(to_sql(where.this)) if where is not None else None)
+                planned.append(Planned(m, p.statement.line, short, check))
+            elif isinstance(node, exp.Alter):
+                table = catalog.table(table_name(node.this))
+                if table is None:
+                    continue
+                for part, not_valid in _constraints(node):
+                    if not all(table.column(c) for c in _columns_used(part)):
+                        continue  # a column a pending migration adds: it holds no old rows yet
+                    check = _for_constraint(part, not_valid, table, catalog, f"{m.id}: {short}")
+                    if check is not None:
+                        planned.append(Planned(m, p.statement.line, short, check))
+    return planned
+
+
+def _columns_used(part: exp.Expression) -> set[str]:
+    if isinstance(part, exp.AlterColumn):
+        return {ident(part.this)}
+    if isinstance(part, exp.ForeignKey):
+        return {ident(e) for e in part.expressions}
+    return {ident(c) for c in part.find_all(exp.Column)} | {ident(i) for i in part.find_all(exp.Identifier)
+                                                            if isinstance(part, (exp.UniqueColumnConstraint, exp.PrimaryKey))}
+
+
+def _for_constraint(part: exp.Expression, not_valid: bool, table, catalog: Catalog, name: str) -> DataCheck | None:  # type: ignore[no-untyped-def]
+    if isinstance(part, exp.AlterColumn):
+        return DataCheck(name, "preflight-not-null", table, ROWS, "fill the NULLs before this migration runs",
+                         predicate=sql.SQL("{} IS NULL").format(col(ident(part.this))))
+    if isinstance(part, (exp.UniqueColumnConstraint, exp.PrimaryKey)):
+        cols = tuple(ident(e) for e in (part.this.expressions if isinstance(part, exp.UniqueColumnConstraint) and
+                                        part.this is not None else part.expressions))
+        return DataCheck(name, "preflight-unique", table, DUPLICATES, "remove or merge the duplicates before this "
+                         "migration runs", columns=cols) if cols else None
+    if not_valid:
+        return None  # NOT VALID skips the existing rows: nothing can fail now
+    if isinstance(part, exp.ForeignKey):
+        ref = part.args["reference"].this
+        parent = catalog.table(table_name(ref.this if isinstance(ref, exp.Schema) else ref))
+        refs = tuple(ident(e) for e in ref.expressions) if isinstance(ref, exp.Schema) else ()
+        if parent is None:
+            return None
+        if not refs and parent.primary_key:
+            refs = parent.primary_key.columns
+        return DataCheck(name, "preflight-foreign-key", table, ROWS, "delete or repair the orphans before this "
+                         "migration runs", predicate=orphans_predicate(tuple(ident(e) for e in part.expressions), parent, refs))
+    if isinstance(part, exp.CheckColumnConstraint):
+        return DataCheck(name, "preflight-check", table, ROWS, "fix the rows before this migration runs",
+                         predicate=sql.SQL("NOT ({})").format(sql.SQL(to_sql(part.this))))
+    return None
