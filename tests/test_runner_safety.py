@@ -238,7 +238,7 @@ def test_statement_timeout_from_the_file_header(empty_db_url: str, tmp_path: Pat
 def test_plan_lists_statements_and_locks_without_changing_anything(cli, empty_db_url: str) -> None:
     result = cli("plan", "--json", "--database", empty_db_url)
     assert result.code == 0, result.err
-    planned = json.loads(result.out)
+    planned = json.loads(result.out)["migrations"]
     assert [p["id"] for p in planned] == ["0001_users", "0002_core_tables", "0003_api_keys_usage"]
     first = planned[0]["statements"]
     assert [(s["line"], s["lock"]) for s in first] == [(12, "none"), (21, "SHARE")]
