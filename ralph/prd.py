@@ -20,7 +20,8 @@ REQUIRED = ("id", "title")
 
 
 def _toml_string(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
+    """A TOML basic string (JSON's escapes, plus DEL, which TOML also forbids raw)."""
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def _toml_list(items: list[str]) -> str:

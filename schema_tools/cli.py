@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -41,6 +41,29 @@ def _format(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
 
 
+def _fleet_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--fleet", type=Path, metavar="FILE", help=(
+        "run against every database a fleet file lists (TOML: databases = [URL, ...], or template = "
+        "'postgresql://.../{name}' and names = [...]); continues past failures and ends with a table"))
+    parser.add_argument("--jobs", type=int, default=4, metavar="N", help="with --fleet: databases at a time (default 4)")
+    if not any(a.dest == "json" for a in parser._actions):
+        parser.add_argument("--json", action="store_true", help="with --fleet: print the outcomes as JSON")
+
+
+def _fleet(args: argparse.Namespace, job: Callable[[Settings], tuple[str, str]]) -> int:
+    from .fleet import read_fleet, render_table, run_fleet, fleet_code
+
+    outcomes = run_fleet(_settings(args), read_fleet(args.fleet), job, args.jobs)
+    print(json.dumps([asdict(o) for o in outcomes], indent=2) if args.json else render_table(outcomes))
+    return fleet_code(outcomes)
+
+
+def _report_outcome(report: Report) -> tuple[str, str]:
+    from .fleet import OK, PROBLEMS
+
+    return (PROBLEMS if report.errors else OK), render(report, "text").splitlines()[-1]
+
+
 def _report(report: Report, fmt: str) -> int:
     print(render(report, fmt))
     return report.exit_code
@@ -62,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
         "releases if the runner dies."), epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     _common(p)
     p.add_argument("--lock-wait", type=float, metavar="SECONDS", help="how long to wait for another runner (default 60)")
+    _fleet_args(p)
     p.add_argument("--preflight", action="store_true", help=(
         "first check that no existing row breaks a UNIQUE, unique index, SET NOT NULL, FOREIGN KEY or CHECK the "
         "pending migrations add; apply nothing (exit 1) if one does"))
@@ -95,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     _common(p)
     _format(p)
+    _fleet_args(p)
     p.set_defaults(handler=cmd_validate)
 
     p = sub.add_parser("repair", help="re-record checksums after a deliberate edit", description=(
@@ -134,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="expectation or stories file (repeatable; default: [tool.schema_tools.verify] expect)")
     p.add_argument("--no-invariants", action="store_true", help="check only the expectations")
     _format(p)
+    _fleet_args(p)
     p.set_defaults(handler=cmd_verify)
 
     p = sub.add_parser("lint", help="check migration files for dangerous DDL (no database needed)", description=(
@@ -203,6 +229,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 def cmd_migrate(args: argparse.Namespace) -> int:
     from . import runner
 
+    if args.fleet:
+        return _fleet(args, lambda s: ("ok", f"{len(runner.migrate(s).done)} migration(s) applied"))
     settings = _settings(args)
     if args.preflight:
         from .integrity import preflight
@@ -254,6 +282,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from . import validate
 
+    if args.fleet:
+        return _fleet(args, lambda s: _report_outcome(validate.validate(s)))
     return _report(validate.validate(_settings(args)), args.format)
 
 
@@ -300,6 +330,8 @@ def cmd_check_reversible(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from .verify import verify_database
 
+    if args.fleet:
+        return _fleet(args, lambda s: _report_outcome(verify_database(s, args.expect, not args.no_invariants)))
     return _report(verify_database(_settings(args), args.expect, not args.no_invariants), args.format)
 
 

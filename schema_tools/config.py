@@ -29,6 +29,7 @@ INTEGRITY_KEYS = {
     "checks": "a checks file (TOML) with [[orphans]], [[membership]], [[rows]], [[ranges]], [[unique]]",
     "samples": "sample primary keys shown per finding (integer)",
 }
+DISTRIBUTION_KEYS = {"column": "distribution column: lint checks the schema can be distributed by it (Citus)"}
 SECTIONS = ("verify", "lint", "integrity", "distribution")
 TOP_LEVEL_KEYS = {
     "migrations": "folder of NNNN_name.sql migrations, relative to pyproject.toml",
@@ -63,6 +64,7 @@ class Settings:
     lint_warn: tuple[str, ...] = ()
     integrity_checks: Path | None = None
     integrity_samples: int = 5
+    distribution_column: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -127,6 +129,15 @@ def _strings(value: Any, key: str, source: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _inside(root: Path, value: str, key: str, source: str) -> Path:
+    """A path from the settings, refused when it points outside the project."""
+    path = (root / value).resolve()
+    if not path.is_relative_to(root.resolve()):
+        raise ConfigError(f"{source}: {key} = {value!r} points outside the project ({root})",
+                          hint="keep expectation and check files inside the repository")
+    return path
+
+
 def _boolean(value: Any, key: str, source: str) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"{source}: {key} = {value!r} must be true or false")
@@ -155,8 +166,9 @@ def load_settings(
         known = ", ".join(sorted(TOP_LEVEL_KEYS) + [f"[{s}]" for s in SECTIONS])
         raise ConfigError(f"{source}: unknown key {unknown[0]!r}", hint=f"known keys: {known}")
     verify, lint, integrity = extra.get("verify", {}), extra.get("lint", {}), extra.get("integrity", {})
+    distribution = extra.get("distribution", {})
     for section, keys, given in (("verify", VERIFY_KEYS, verify), ("lint", LINT_KEYS, lint),
-                                 ("integrity", INTEGRITY_KEYS, integrity)):
+                                 ("integrity", INTEGRITY_KEYS, integrity), ("distribution", DISTRIBUTION_KEYS, distribution)):
         for key in given:
             if key not in keys:
                 raise ConfigError(f"{source}.{section}: unknown key {key!r}", hint=f"known keys: {', '.join(keys)}")
@@ -189,12 +201,16 @@ def load_settings(
         pg_bindir=Path(bindir) if bindir else None,
         pg_user=env.get("SCHEMA_TOOLS_PG_USER") or None,
         pyproject=pyproject,
-        expect_files=tuple(root / p for p in _strings(verify.get("expect", []), "verify.expect", source)),
+        expect_files=tuple(_inside(root, p, "verify.expect", source)
+                           for p in _strings(verify.get("expect", []), "verify.expect", source)),
         disabled_invariants=_strings(verify.get("disable", []), "verify.disable", source),
         schemas=_strings(verify["schemas"], "verify.schemas", source) if "schemas" in verify else None,
         lint_disable=_strings(lint.get("disable", []), "lint.disable", source),
         lint_warn=_strings(lint.get("warn", []), "lint.warn", source),
-        integrity_checks=root / str(integrity["checks"]) if "checks" in integrity else None,
+        integrity_checks=_inside(root, str(integrity["checks"]), "integrity.checks", source)
+        if "checks" in integrity else None,
         integrity_samples=_number(integrity.get("samples", 5), "integrity.samples", source, int),
+        distribution_column=_strings([distribution["column"]], "distribution.column", source)[0]
+        if "column" in distribution else None,
         extra=extra,
     )

@@ -21,7 +21,8 @@ from .context import Context
 from .ignores import RULE as IGNORE_RULE
 from .ignores import collect, not_ignored
 from .rules import (add_column_not_null, add_unique_directly, column_type_change, concurrently_in_transaction,
-                    constraint_not_valid, drop, file_rules, index_not_concurrently, rename, set_not_null, style)
+                    constraint_not_valid, distribution, drop, file_rules, index_not_concurrently, rename, set_not_null,
+                    style)
 
 STATEMENT_RULES = (index_not_concurrently, concurrently_in_transaction, constraint_not_valid, add_column_not_null,
                    set_not_null, column_type_change, add_unique_directly, drop, rename, style)
@@ -35,9 +36,19 @@ RULE_HELP: dict[str, str] = {
     FK_NOT_INDEXED: "foreign key whose columns lead no index in the declared schema",
     REDUNDANT_INDEX: "index made redundant by another in the declared schema",
     IGNORE_RULE: "inline ignore without a reason",
+    **distribution.HELP,
     "not-modelled": "statement that may change tables but is not modelled (a note)",
 }
 RULES = tuple(sorted(RULE_HELP))
+
+
+def _distribution_findings(schema: DeclaredSchema, catalog: Catalog, column: str) -> list[Finding]:
+    findings = []
+    for table, name, f in distribution.check(catalog, column):
+        origin = schema.origin(table, name) if name else None
+        findings.append(Finding(f.rule, f.message, f.severity, f.object, f.hint, origin[0] if origin else None,
+                                origin[1] if origin else None, 1 if origin else None))
+    return findings
 
 
 def _schema_findings(schema: DeclaredSchema, catalog: Catalog) -> list[Finding]:
@@ -65,8 +76,9 @@ def _configured(findings: Iterable[Finding], disabled: set[str], warn: set[str])
 
 
 def lint_migrations(migrations: Sequence[Migration], report_files: set[str] | None = None,
-                    disabled: Iterable[str] = (), warn: Iterable[str] = ()) -> Report:
-    """Lint migrations in order; report findings for ``report_files`` (default: all)."""
+                    disabled: Iterable[str] = (), warn: Iterable[str] = (), distribution_column: str | None = None) -> Report:
+    """Lint migrations in order; report findings for ``report_files`` (default: all). With a
+    ``distribution_column``, also check the schema can be distributed by it (Citus)."""
     unknown = (set(disabled) | set(warn)) - set(RULES)
     if unknown:
         raise ConfigError(f"unknown lint rule {sorted(unknown)[0]!r} in [tool.schema_tools.lint]",
@@ -90,11 +102,15 @@ def lint_migrations(migrations: Sequence[Migration], report_files: set[str] | No
         for key, rules in ignores.items():
             covered.setdefault(key, set()).update(rules)
         by_file.setdefault(str(m.path), []).extend(found + problems)
-    for f in _schema_findings(schema, schema.catalog()):
+    catalog = schema.catalog()
+    schema_findings = _schema_findings(schema, catalog)
+    if distribution_column:
+        schema_findings += _distribution_findings(schema, catalog, distribution_column)
+    for f in schema_findings:
         by_file.setdefault(f.file or "(schema)", []).append(f)
     checks = []
     for file, findings in by_file.items():
-        if report_files is not None and file not in report_files:
+        if report_files is not None and file not in report_files and file != "(schema)":
             continue
         findings = _configured(not_ignored(findings, covered), set(disabled), set(warn))
         findings.sort(key=lambda f: (f.line or 0, f.rule))
@@ -128,4 +144,4 @@ def _targets(settings: Settings, paths: Sequence[Path]) -> tuple[list[Migration]
 def lint(settings: Settings, paths: Sequence[Path] = ()) -> Report:
     """Lint the migrations folder, or the given files and folders (with their folder's history)."""
     migrations, report = _targets(settings, [p.resolve() for p in paths])
-    return lint_migrations(migrations, report, settings.lint_disable, settings.lint_warn)
+    return lint_migrations(migrations, report, settings.lint_disable, settings.lint_warn, settings.distribution_column)

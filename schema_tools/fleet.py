@@ -1,0 +1,91 @@
+"""``--fleet FILE``: run migrate, validate or verify against many databases, a few at a time,
+past failures, ending with one outcome per database.
+
+The fleet file (TOML) lists URLs, or a template and names:
+
+    databases = ["postgresql://app@db1/app", "postgresql://app@db2/app"]
+    # or
+    template = "postgresql://app@db.internal:5432/{name}"
+    names = ["tenant_001", "tenant_002"]
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import Settings
+from .errors import ConfigError, SchemaToolsError
+from .expect import load_toml
+from .urls import is_url, mask_url, scrub
+
+OK, PROBLEMS, ERROR = "ok", "problems", "error"
+CODES = {OK: 0, PROBLEMS: 1, ERROR: 2}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    database: str  # masked
+    outcome: str
+    detail: str
+    seconds: float
+
+
+def read_fleet(path: Path) -> list[str]:
+    """The URLs a fleet file names."""
+    data, _ = load_toml(path)
+    unknown = sorted(set(data) - {"databases", "template", "names"})
+    if unknown:
+        raise ConfigError(f"{path}: unknown key {unknown[0]!r}", hint="use databases = [...], or template and names")
+    urls: list[str] = []
+    if "databases" in data:
+        if not isinstance(data["databases"], list) or not all(isinstance(u, str) for u in data["databases"]):
+            raise ConfigError(f"{path}: databases must be a list of URLs")
+        urls += data["databases"]
+    if "template" in data or "names" in data:
+        template, names = data.get("template"), data.get("names")
+        if not isinstance(template, str) or "{name}" not in template:
+            raise ConfigError(f"{path}: template must be a URL containing {{name}}",
+                              hint='template = "postgresql://app@host:5432/{name}"')
+        if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+            raise ConfigError(f"{path}: names must be a list of database names")
+        urls += [template.replace("{name}", n) for n in names]
+    if not urls:
+        raise ConfigError(f"{path}: no databases", hint="list them in databases = [...] or template + names")
+    for url in urls:
+        if not is_url(url):
+            raise ConfigError(f"{path}: {mask_url(url)!r} is not a PostgreSQL URL")
+    return urls
+
+
+def run_fleet(settings: Settings, urls: list[str], job: Callable[[Settings], tuple[str, str]], jobs: int) -> list[Outcome]:
+    """Run ``job`` (returning outcome and detail) on every database, ``jobs`` at a time."""
+
+    def one(url: str) -> Outcome:
+        started = time.monotonic()
+        try:
+            outcome, detail = job(settings.with_database(url))
+        except SchemaToolsError as exc:
+            outcome, detail = (PROBLEMS if exc.exit_code == 1 else ERROR), scrub(exc.one_line(), url)
+        except Exception as exc:  # noqa: BLE001 -- one database's bug must not stop the fleet
+            outcome, detail = ERROR, scrub(f"internal error: {type(exc).__name__}: {exc}", url)
+        return Outcome(mask_url(url), outcome, detail, round(time.monotonic() - started, 3))
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return list(pool.map(one, urls))
+
+
+def fleet_code(outcomes: list[Outcome]) -> int:
+    return max((CODES[o.outcome] for o in outcomes), default=0)
+
+
+def render_table(outcomes: list[Outcome]) -> str:
+    width = max((len(o.database) for o in outcomes), default=8)
+    lines = [f"{'database':<{width}}  {'outcome':<8}  {'seconds':>7}  detail"]
+    lines += [f"{o.database:<{width}}  {o.outcome:<8}  {o.seconds:>7.2f}  {o.detail}" for o in outcomes]
+    counts = {k: sum(1 for o in outcomes if o.outcome == k) for k in CODES}
+    lines.append(f"{len(outcomes)} databases: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+    return "\n".join(lines)
