@@ -16,6 +16,8 @@ def seconds(delta: timedelta | None) -> str:
     if delta is None:
         return "-"
     total = delta.total_seconds()
+    if 0 <= total < 60:
+        return f"{total:.1f} s"
     if total < 0:
         return f"-{seconds(-delta)}"
     if total < 60:
@@ -31,7 +33,8 @@ def run_lines(run: Run) -> list[str]:
     lines = [f"  run {run.index}: {run.started} -> {end}{reason}, max {run.max_iterations} iteration(s)"]
     for it in run.iterations:
         lines.append(f"    iteration {it.number}: {it.story} {OUTCOME_WORDS[it.outcome]}, {seconds(it.duration)}")
-        lines.extend(f"      - {finding}" for finding in it.findings)
+        if it.findings:
+            lines.extend(f"      - {finding}" for finding in it.findings)
     return lines
 
 

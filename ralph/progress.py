@@ -18,6 +18,7 @@ at a time, so memory stays flat however long the log is.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from collections.abc import Iterator
@@ -122,15 +123,16 @@ def classify(text: str, number: int) -> Event:
 
 def read_events(stream: TextIO) -> Iterator[Event]:
     """Classify every line of a text stream (decoded with surrogateescape), one at a time."""
-    for number, text in enumerate(stream, start=1):
+    control, classify_line = CONTROL.search, classify  # local names: this loop runs once per line
+    first = next(stream, None)
+    lines = itertools.chain([first.removeprefix("\ufeff")], stream) if first is not None else iter(())
+    for number, text in enumerate(lines, start=1):
         text = text.rstrip("\r\n")
-        if number == 1:
-            text = text.removeprefix("\ufeff")
-        if not text.isprintable() and CONTROL.search(text):
+        if not text.isprintable() and control(text):
             bad = any("\udc80" <= ch <= "\udcff" for ch in text)
             yield _new(Event, (UNREADABLE, number, "", "not UTF-8" if bad else "binary data", None, None))
             continue
-        yield classify(text, number)
+        yield classify_line(text, number)
 
 
 def read_log(path: Path) -> Iterator[Event]:

@@ -301,10 +301,11 @@ def summarise(events: Iterable[Event], path: str = "", on_run: Callable[[Run], N
               keep_runs: int = 0) -> Summary:
     """Read every event once; hand each finished run to ``on_run``; keep the last ``keep_runs``."""
     worker = _Summariser(on_run, keep_runs)
-    count = 0
+    handle = worker.event
+    event: Event | None = None
     for event in events:
-        count = event.line
-        worker.event(event)
+        handle(event)
+    count = event[1] if event is not None else 0
     summary = worker.finish()
     summary.lines, summary.path = count, path
     return summary
