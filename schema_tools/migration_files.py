@@ -140,7 +140,8 @@ def _read_text(path: Path) -> str:
         raise MigrationError(f"{path}: cannot be read ({exc.strerror})") from None
 
 
-def _refuse_transaction_control(m: Migration) -> None:
+def refuse_transaction_control(m: Migration) -> None:
+    """A transactional migration may not BEGIN or COMMIT itself (the runner wraps it)."""
     for path, statements in ((m.path, m.statements), (m.rollback_path, m.rollback_statements)):
         for stmt in statements:
             if TRANSACTION_CONTROL.match(stmt.sql):
@@ -158,10 +159,7 @@ def read_migration(path: Path) -> Migration:
     rollback = path.with_name(migration_id + ROLLBACK_SUFFIX)
     rollback_text = _read_text(rollback) if rollback.is_file() else None
     directives = parse_directives(text, str(path))
-    migration = Migration(migration_id, path, text, rollback_text, directives)
-    if migration.transactional:
-        _refuse_transaction_control(migration)
-    return migration
+    return Migration(migration_id, path, text, rollback_text, directives)
 
 
 def order(migrations: list[Migration]) -> list[Migration]:

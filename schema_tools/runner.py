@@ -22,7 +22,7 @@ from . import db, history
 from .config import Settings
 from .errors import MigrationError, ValidationFailed
 from .lock import migration_lock
-from .migration_files import Migration, Statement, read_migrations
+from .migration_files import Migration, Statement, read_migrations, refuse_transaction_control
 from .validate import validate_connection
 
 Progress = Callable[[str], None]
@@ -173,6 +173,8 @@ def _autocommit(conn: psycopg.Connection, m: Migration, statements: list[Stateme
 
 def run_migration(conn: psycopg.Connection, m: Migration, settings: Settings, rollback: bool = False) -> int:
     """Apply or roll back one migration, retrying lock timeouts with backoff."""
+    if m.transactional:
+        refuse_transaction_control(m)
     statements = m.rollback_statements if rollback else m.statements
     record = history.rollback_record(m.id) if rollback else history.apply_record(m)
     execute = _transactional if m.transactional else _autocommit

@@ -163,3 +163,36 @@ def test_lint_settings_disable_and_warn(tmp_path: Path) -> None:
     assert lint_migrations(migrations, disabled=["rename"]).findings == []
     warned = lint_migrations(migrations, warn=["rename"])
     assert {f.severity for f in warned.findings} == {Severity.WARNING} and warned.exit_code == 0
+
+
+def test_the_cache_skips_an_unchanged_history_and_relints_an_edited_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    import schema_tools.lint as lint_package
+    from schema_tools.migration_files import read_migrations
+
+    folder = tmp_path / "m"
+    shutil.copytree(FIXTURES / "history", folder)
+    cache = tmp_path / "cache"
+    parsed: list[str] = []
+    real = lint_package.parse_migration
+    monkeypatch.setattr(lint_package, "parse_migration", lambda m: parsed.append(m.id) or real(m))
+
+    cold = lint_migrations(read_migrations(folder), cache=cache)
+    assert len(parsed) == 5
+    parsed.clear()
+    warm = lint_migrations(read_migrations(folder), cache=cache)
+    assert parsed == [] and warm.findings == cold.findings
+
+    last = folder / "0005_backfill.sql"
+    last.write_text(last.read_text() + "CREATE INDEX tickets_title_idx ON tickets (title);\n")
+    edited = lint_migrations(read_migrations(folder), cache=cache)
+    assert parsed == ["0005_backfill"]  # the state before it came from the cache
+    assert {f.rule for f in edited.findings} - {f.rule for f in cold.findings} == {"index-not-concurrently"}
+
+    parsed.clear()
+    first = folder / "0001_extensions_types.sql"
+    first.write_text(first.read_text().replace("name text NOT NULL", "name varchar(20) NOT NULL"))
+    changed = lint_migrations(read_migrations(folder), cache=cache)
+    assert len(parsed) == 5 and "varchar-n" in {f.rule for f in changed.findings}
+    assert lint_migrations(read_migrations(folder)).findings == changed.findings  # the same as without a cache

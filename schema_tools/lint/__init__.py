@@ -8,6 +8,7 @@ earlier in the same migration. Schema-wide rules run on the final declared schem
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..catalog import Catalog
@@ -17,6 +18,7 @@ from ..findings import Check, Finding, Report, Severity
 from ..invariants import fk_indexed, redundant_index
 from ..migration_files import Migration, read_migration, read_migrations
 from ..sqlmodel import DeclaredSchema, parse_migration
+from .cache import LintCache
 from .context import Context
 from .ignores import RULE as IGNORE_RULE
 from .ignores import collect, not_ignored
@@ -75,47 +77,88 @@ def _configured(findings: Iterable[Finding], disabled: set[str], warn: set[str])
     return out
 
 
-def lint_migrations(migrations: Sequence[Migration], report_files: set[str] | None = None,
-                    disabled: Iterable[str] = (), warn: Iterable[str] = (), distribution_column: str | None = None) -> Report:
-    """Lint migrations in order; report findings for ``report_files`` (default: all). With a
-    ``distribution_column``, also check the schema can be distributed by it (Citus)."""
+@dataclass
+class LintState:
+    """Everything linting has gathered after some prefix of the migrations (what the cache keeps)."""
+
+    schema: DeclaredSchema = field(default_factory=DeclaredSchema)
+    by_file: dict[str, list[Finding]] = field(default_factory=dict)
+    covered: dict[tuple[str, int], set[str]] = field(default_factory=dict)
+
+
+def lint_one(state: LintState, m: Migration) -> None:
+    """Fold one migration into the state, checking each statement against what came before."""
+    schema = state.schema
+    existing = frozenset(schema.tables)
+    notes_before = len(schema.notes)
+    parsed = parse_migration(m)
+    found: list[Finding] = []
+    for p in parsed:
+        context = Context(p, existing, schema)
+        for rule in STATEMENT_RULES:
+            found += rule.check(context)
+        schema.apply(p)
+    found += file_rules.check_file(m, parsed, existing)
+    found += schema.notes[notes_before:]
+    ignores, problems = collect(m.text, str(m.path), [p.statement.line for p in parsed])
+    for key, rules in ignores.items():
+        state.covered.setdefault(key, set()).update(rules)
+    state.by_file.setdefault(str(m.path), []).extend(found + problems)
+
+
+def schema_level(state: LintState, distribution_column: str | None) -> list[Finding]:
+    """The rules over the final declared schema."""
+    catalog = state.schema.catalog()
+    findings = _schema_findings(state.schema, catalog)
+    if distribution_column:
+        findings += _distribution_findings(state.schema, catalog, distribution_column)
+    return findings
+
+
+def _check_rules(disabled: Iterable[str], warn: Iterable[str]) -> None:
     unknown = (set(disabled) | set(warn)) - set(RULES)
     if unknown:
         raise ConfigError(f"unknown lint rule {sorted(unknown)[0]!r} in [tool.schema_tools.lint]",
                           hint=f"known rules: {', '.join(RULES)}")
-    schema = DeclaredSchema()
-    by_file: dict[str, list[Finding]] = {}
-    covered: dict[tuple[str, int], set[str]] = {}
-    for m in migrations:
-        existing = frozenset(schema.tables)
-        notes_before = len(schema.notes)
-        parsed = parse_migration(m)
-        found: list[Finding] = []
-        for p in parsed:
-            context = Context(p, existing, schema)
-            for rule in STATEMENT_RULES:
-                found += rule.check(context)
-            schema.apply(p)
-        found += file_rules.check_file(m, parsed, existing)
-        found += schema.notes[notes_before:]
-        ignores, problems = collect(m.text, str(m.path), [p.statement.line for p in parsed])
-        for key, rules in ignores.items():
-            covered.setdefault(key, set()).update(rules)
-        by_file.setdefault(str(m.path), []).extend(found + problems)
-    catalog = schema.catalog()
-    schema_findings = _schema_findings(schema, catalog)
-    if distribution_column:
-        schema_findings += _distribution_findings(schema, catalog, distribution_column)
+
+
+def build_report(state: LintState, schema_findings: list[Finding], report_files: set[str] | None,
+                 disabled: Iterable[str], warn: Iterable[str]) -> Report:
+    by_file = {file: list(findings) for file, findings in state.by_file.items()}
     for f in schema_findings:
         by_file.setdefault(f.file or "(schema)", []).append(f)
     checks = []
     for file, findings in by_file.items():
         if report_files is not None and file not in report_files and file != "(schema)":
             continue
-        findings = _configured(not_ignored(findings, covered), set(disabled), set(warn))
+        findings = _configured(not_ignored(findings, state.covered), set(disabled), set(warn))
         findings.sort(key=lambda f: (f.line or 0, f.rule))
         checks.append(Check(file, "lint", tuple(findings)))
     return Report("lint", tuple(checks), RULE_HELP, layout="flat")
+
+
+def lint_migrations(migrations: Sequence[Migration], report_files: set[str] | None = None,
+                    disabled: Iterable[str] = (), warn: Iterable[str] = (), distribution_column: str | None = None,
+                    cache: Path | None = None) -> Report:
+    """Lint migrations in order; report findings for ``report_files`` (default: all). With a
+    ``distribution_column``, also check the schema can be distributed by it (Citus). With a
+    ``cache`` folder, unchanged prefixes of the history are not parsed again."""
+    _check_rules(disabled, warn)
+    store = LintCache(cache, distribution_column) if cache is not None else None
+    if store is not None:
+        hit = store.load(migrations)
+        if hit is not None:
+            by_file, covered, schema_findings = hit
+            return build_report(LintState(DeclaredSchema(), by_file, covered), schema_findings, report_files, disabled, warn)
+    state, start = (store.resume(migrations) if store is not None else None) or (LintState(), 0)
+    for index in range(start, len(migrations)):
+        lint_one(state, migrations[index])
+        if store is not None and index == len(migrations) - 2:
+            store.save_state(migrations, index, state)
+    schema_findings = schema_level(state, distribution_column)
+    if store is not None:
+        store.save_final(migrations, state, schema_findings)
+    return build_report(state, schema_findings, report_files, disabled, warn)
 
 
 def _targets(settings: Settings, paths: Sequence[Path]) -> tuple[list[Migration], set[str] | None]:
@@ -144,4 +187,5 @@ def _targets(settings: Settings, paths: Sequence[Path]) -> tuple[list[Migration]
 def lint(settings: Settings, paths: Sequence[Path] = ()) -> Report:
     """Lint the migrations folder, or the given files and folders (with their folder's history)."""
     migrations, report = _targets(settings, [p.resolve() for p in paths])
-    return lint_migrations(migrations, report, settings.lint_disable, settings.lint_warn, settings.distribution_column)
+    return lint_migrations(migrations, report, settings.lint_disable, settings.lint_warn, settings.distribution_column,
+                           cache=settings.state_path / "lint-cache")
