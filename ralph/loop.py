@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import time
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
@@ -39,6 +40,10 @@ class RunOptions:
     agent: list[str] | None = None
     agent_timeout: float = 1800.0
     max_identical_failures: int = 3
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt("SIGTERM")
 
 
 def stamp() -> str:
@@ -75,14 +80,16 @@ class Loop:
                 migration_lock(conn, 0, lock_key("ralph.run"), what="another ralph run"):
             self.line(f"=== Ralph Loop Started (max {self.o.max_iterations} iterations) ===")
             reason: str | None = "stopped by an error"
+            previous = signal.signal(signal.SIGTERM, _terminated)  # a CI timeout or kill: end the log cleanly
             try:
                 code, reason = self._iterate()
-            except KeyboardInterrupt:
-                code, reason = 130, "interrupted by Ctrl-C"
+            except KeyboardInterrupt as exc:
+                code, reason = 130, f"interrupted by {exc.args[0] if exc.args else 'Ctrl-C'}"
             except SchemaToolsError as exc:
                 reason = f"error: {exc.one_line()}"
                 raise
             finally:
+                signal.signal(signal.SIGTERM, previous)
                 self.line("=== Ralph Loop Ended ===" if reason is None else f"=== Ralph Loop Ended ({reason}) ===")
         return code
 

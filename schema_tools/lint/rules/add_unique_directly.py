@@ -20,8 +20,8 @@ HELP = "UNIQUE or PRIMARY KEY added to an existing table without a concurrently 
 
 
 def check(ctx: Context) -> list[Finding]:
-    table = ctx.altered_table()
-    if table is None or not ctx.is_existing(table):
+    table = ctx.existing_altered_table()
+    if table is None:
         return []
     findings = []
     for action in ctx.actions():

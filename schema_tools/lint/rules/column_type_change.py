@@ -38,8 +38,8 @@ def binary_compatible(old: str, new: str) -> bool:
 
 
 def check(ctx: Context) -> list[Finding]:
-    table = ctx.altered_table()
-    if table is None or not ctx.is_existing(table):
+    table = ctx.existing_altered_table()
+    if table is None:
         return []
     findings = []
     declared = ctx.schema.tables.get(table)

@@ -21,8 +21,8 @@ HELP = "FOREIGN KEY or CHECK added to an existing table without NOT VALID"
 
 
 def check(ctx: Context) -> list[Finding]:
-    table = ctx.altered_table()
-    if table is None or not ctx.is_existing(table) or ctx.not_valid:
+    table = ctx.existing_altered_table()
+    if table is None or ctx.not_valid:
         return []
     findings = []
     for action in ctx.actions():

@@ -19,8 +19,8 @@ HELP = "RENAME of an existing column or table"
 
 
 def check(ctx: Context) -> list[Finding]:
-    table = ctx.altered_table()
-    if table is None or not ctx.is_existing(table):
+    table = ctx.existing_altered_table()
+    if table is None:
         return []
     findings = []
     for action in ctx.actions():

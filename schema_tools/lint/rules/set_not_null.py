@@ -29,8 +29,8 @@ def _proven(ctx: Context, table: str, column: str) -> bool:
 
 
 def check(ctx: Context) -> list[Finding]:
-    table = ctx.altered_table()
-    if table is None or not ctx.is_existing(table):
+    table = ctx.existing_altered_table()
+    if table is None:
         return []
     findings = []
     for action in ctx.actions():
