@@ -7,6 +7,7 @@ Prints wall times (whole process, best of ROUNDS) and the ratios against psql.
 
 from __future__ import annotations
 
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 from _common import BIN, fresh_database, psql_path, run, timed
 
 COUNT = int(sys.argv[1]) if len(sys.argv) > 1 else 500
-ROUNDS = 2
+ROUNDS = 5
 
 
 def generate(folder: Path, count: int) -> None:
@@ -52,18 +53,25 @@ def main() -> None:
                                              "--migrations", str(folder)]),
         }
         best: dict[str, float] = {}
+        ratios: dict[str, list[float]] = {"schema-tools": [], "yoyo": []}
+        names = list(tools)
         for round_ in range(ROUNDS):
-            for name, apply in tools.items():
+            this_round = {}
+            for name in names[round_ % 3:] + names[:round_ % 3]:  # rotate the order: no tool always goes first
                 with fresh_database(f"bench_migrate_{name.replace('-', '_')}") as url:
-                    seconds = timed(lambda: apply(url))
-                best[name] = min(best.get(name, seconds), seconds)
-                print(f"round {round_ + 1}: {name:<13} {seconds:6.2f} s", flush=True)
-    print(f"\n{COUNT} migrations, best of {ROUNDS} (whole process, fresh database each):")
+                    this_round[name] = timed(lambda: tools[name](url))
+                best[name] = min(best.get(name, this_round[name]), this_round[name])
+            for name in ratios:
+                ratios[name].append(this_round[name] / this_round["psql"])
+            print(f"round {round_ + 1}: " + ", ".join(f"{n} {t:.2f} s" for n, t in this_round.items()), flush=True)
+    print(f"\n{COUNT} migrations, whole process, fresh database each, {ROUNDS} rounds:")
     for name, seconds in best.items():
-        print(f"  {name:<13} {seconds:6.2f} s  {seconds / best['psql']:5.2f}x psql  "
-              f"{(seconds - best['psql']) / COUNT * 1000:+6.1f} ms/migration vs psql")
-    print(f"schema-tools / psql = {best['schema-tools'] / best['psql']:.2f} (target <= 1.25); "
-          f"yoyo / schema-tools = {best['yoyo'] / best['schema-tools']:.2f}")
+        print(f"  {name:<13} best {seconds:6.2f} s  {(seconds - best['psql']) / COUNT * 1000:+6.1f} ms/migration vs psql")
+    for name, values in ratios.items():
+        print(f"  {name} / psql, median of the rounds' ratios: {statistics.median(values):.2f} "
+              f"(rounds: {', '.join(f'{v:.2f}' for v in values)})")
+    print(f"target: schema-tools within 1.25x of psql; yoyo / schema-tools = "
+          f"{statistics.median(ratios['yoyo']) / statistics.median(ratios['schema-tools']):.2f}")
 
 
 if __name__ == "__main__":

@@ -85,3 +85,20 @@ def test_help_teaches_every_command(cli) -> None:  # type: ignore[no-untyped-def
     assert result.code == 0
     for word in ("migrate", "rollback", "status", "db", "DATABASE_URL", "exit codes"):
         assert word in result.out
+
+
+@pytest.mark.parametrize("body,message", [
+    ("[tool.schema_tools.verify]\nexpect = ['../../etc/passwd']\n", "verify.expect = '../../etc/passwd' points outside the project"),
+    ("[tool.schema_tools.integrity]\nchecks = '/etc/passwd'\n", "integrity.checks = '/etc/passwd' points outside the project"),
+])
+def test_paths_outside_the_project_are_refused(cli, tmp_path: Path, body: str, message: str) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "pyproject.toml").write_text(body)
+    result = cli("lint", cwd=tmp_path)
+    assert_one_line_error(result, message)
+
+
+def test_a_story_pointing_outside_the_migrations_folder_is_refused(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    stories = tmp_path / "stories.toml"
+    stories.write_text('[[stories]]\nid = "S-1"\ntitle = "x"\nmigrations = ["../../etc/passwd"]\n')
+    result = cli("run", "--stories", str(stories), "--database", "postgresql://u@127.0.0.1:1/x", program="ralph")
+    assert result.code == 2 and "must be a migration id" in result.err and result.err.count("\n") == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import psycopg
@@ -13,6 +14,7 @@ from conftest import MIGRATIONS, settings_for
 from schema_tools import runner
 from schema_tools.errors import ConfigError, LockTimeout, MigrationError
 from schema_tools.lock import LOCK_KEY
+from schema_tools.validate import repair, validate
 
 BOOKKEEPING = ("_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock",
                "_schema_tools_migrations", "_schema_tools_events")
@@ -206,3 +208,30 @@ def test_transaction_control_in_a_transactional_migration_is_refused(empty_db_ur
     assert "transactional: false" in caught.value.hint
     with psycopg.connect(empty_db_url) as conn:
         assert conn.execute("SELECT to_regclass('t')").fetchone() == (None,)
+
+
+def yoyo(*args: str) -> str:
+    import sys
+
+    done = subprocess.run([str(Path(sys.executable).parent / "yoyo"), *args, "--batch"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_yoyo_cli_keeps_working_on_the_same_database(empty_db_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "m"
+    shutil.copytree(MIGRATIONS, folder)
+    runner.migrate(settings_for(empty_db_url, folder))
+    yoyo_url = empty_db_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    listed = yoyo("list", "--database", yoyo_url, str(folder))
+    assert [line.split()[:2] for line in listed.splitlines() if line.startswith(("A ", "U "))] == [
+        ["A", "0001_users"], ["A", "0002_core_tables"], ["A", "0003_api_keys_usage"]]
+    (folder / "0004_by_yoyo.sql").write_text("-- depends: 0003_api_keys_usage\nCREATE TABLE by_yoyo (id int PRIMARY KEY);\n")
+    (folder / "0004_by_yoyo.rollback.sql").write_text("DROP TABLE by_yoyo;\n")
+    yoyo("apply", "--database", yoyo_url, str(folder))
+    settings = settings_for(empty_db_url, folder)
+    assert [s.state for s in runner.status(settings)] == ["applied"] * 4
+    assert [f.rule for f in validate(settings).findings] == ["no-checksum"]  # yoyo records no content checksum
+    assert repair(settings) and validate(settings).findings == []
+    runner.rollback(settings)  # and ours rolls back what yoyo applied
+    assert "U 0004_by_yoyo" in " ".join(yoyo("list", "--database", yoyo_url, str(folder)).split())
