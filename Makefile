@@ -21,6 +21,7 @@ demo: $(STAMP)
 	$(BIN)/schema-tools status
 
 test: $(STAMP)
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

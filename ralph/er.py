@@ -69,8 +69,8 @@ def er_svg(catalog: Catalog) -> str:
         for fk in table.foreign_keys:
             if fk.ref_table not in boxes:
                 continue
-            row = next((i for i, c in enumerate(table.columns) if c.name == fk.columns[0]), 0)
-            sy = top + HEADER + 9 + row * ROW
+            position = next((i for i, c in enumerate(table.columns) if c.name == fk.columns[0]), 0)
+            sy = top + HEADER + 9 + position * ROW
             tx, ttop, theight = boxes[fk.ref_table]
             sx = x if tx + BOX_WIDTH / 2 < x + BOX_WIDTH / 2 else x + BOX_WIDTH
             if tx == x:  # same column of the grid: leave and enter on the left side

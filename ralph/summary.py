@@ -11,6 +11,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
 from .progress import (BLANK, BULLET, COMMENT, FINDING, ITER_END, ITER_START, RUN_END, RUN_START, STORY_COMPLETED,
                        UNKNOWN, UNREADABLE, Event, parse_stamp)
@@ -174,7 +175,7 @@ class _Summariser:
             s.last_stamp = stamp
         if kind == ITER_END:
             it = self.iteration
-            number, outcome = a  # type: ignore[misc]
+            number, outcome = cast("tuple[int, str]", a)
             if it is None or it.number != number:
                 s.unknown_lines += 1
                 s.flag("iteration-without-outcome", f"outcome for iteration {number} at {stamp} "
@@ -199,7 +200,7 @@ class _Summariser:
                 self.close_iteration()
             self.iteration = None
             self.story_block = None
-            number, story_id = a  # type: ignore[misc]
+            number, story_id = cast("tuple[int, str]", a)
             if self.run is None:  # an iteration outside any run: count it in an implicit run
                 s.runs += 1
                 self.run = Run(s.runs, stamp, line, 0)

@@ -46,7 +46,7 @@ def scratch_database(settings: Settings) -> Iterator[str]:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def _describe(lines: set[str], limit: int = 4) -> str:
+def _describe(lines: frozenset[str], limit: int = 4) -> str:
     shown = sorted(lines)[:limit]
     more = f" and {len(lines) - limit} more" if len(lines) > limit else ""
     return "; ".join(shown) + more

@@ -47,7 +47,7 @@ def parse_statement(sql: str) -> exp.Expression | None:
         trees = POSTGRES.parse(sql)
     except (SqlglotError, ValueError, RecursionError, TypeError, AttributeError, KeyError, IndexError):
         return None
-    return trees[0] if trees else None
+    return trees[0] if trees else None  # type: ignore[return-value]  # sqlglot types trees as Expr
 
 
 def to_sql(node: exp.Expression) -> str:
@@ -69,7 +69,7 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         if isinstance(target, exp.Array):
             return exp.In(this=node.this, expressions=list(target.expressions))
     if isinstance(node, exp.Between):
-        return exp.and_(exp.GTE(this=node.this.copy(), expression=node.args["low"]),
+        return exp.and_(exp.GTE(this=node.this.copy(), expression=node.args["low"]),  # type: ignore[return-value]
                         exp.LTE(this=node.this.copy(), expression=node.args["high"]))
     return node
 

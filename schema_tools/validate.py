@@ -50,7 +50,7 @@ def _history_checks(migrations: list[Migration], done: dict[str, history.Applied
             findings.append(Finding("no-checksum", f"{m.id} was applied without a checksum, so edits cannot be detected",
                                     Severity.WARNING, m.id, "run 'schema-tools repair' to record the current file's checksum",
                                     str(m.path), 1))
-        elif record and record.checksum != m.checksum:
+        elif record and record.checksum is not None and record.checksum != m.checksum:
             findings.append(Finding("edited-after-apply", f"{m.path.name} was edited after it was applied "
                                     f"(recorded {record.checksum[:12]}, file {m.checksum[:12]})", Severity.ERROR, m.id,
                                     "restore the applied version and put the change in a new migration; "

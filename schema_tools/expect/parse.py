@@ -93,13 +93,11 @@ def _unknown(keys: dict[str, Any], allowed: tuple[str, ...], src: _Source, table
 def _column(name: str, spec: Any, src: _Source, table: str, occ: int) -> ColumnSpec:
     if isinstance(spec, str):
         words = spec.strip().lower()
-        not_null = words.endswith(" not null")
-        if not_null:
-            words = words[: -len(" not null")]
+        not_null: bool | None = None
+        if words.endswith(" not null"):
+            words, not_null = words[: -len(" not null")], True
         elif words.endswith(" null"):
             words, not_null = words[: -len(" null")], False
-        else:
-            not_null = None  # type: ignore[assignment]
         if not words:
             raise src.error(f"column {table}.{name}: empty type", 'write "text not null" or "bigint"', table, "columns", occ)
         return ColumnSpec(name, words, not_null)

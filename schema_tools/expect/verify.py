@@ -84,9 +84,9 @@ class _Checker:
         for fk in exp.foreign_keys:
             self.add(f"{t} FOREIGN KEY ({', '.join(fk.columns)}) REFERENCES {fk.ref_table}({', '.join(fk.ref_columns)})",
                      "foreign-key", self._foreign_key(fk), f"{t}({', '.join(fk.columns)})", key="foreign_keys")
-        for column, values in exp.allowed_values.items():
-            self.add(f"{t}.{column} IN ({', '.join(values)})", "allowed-values", self._allowed(column, values),
-                     f"{t}.{column}", f"ADD CONSTRAINT ... CHECK ({column} IN ({', '.join(repr(v) for v in values)}))",
+        for name, values in exp.allowed_values.items():
+            self.add(f"{t}.{name} IN ({', '.join(values)})", "allowed-values", self._allowed(name, values),
+                     f"{t}.{name}", f"ADD CONSTRAINT ... CHECK ({name} IN ({', '.join(repr(v) for v in values)}))",
                      key="allowed_values")
         for index in exp.indexes:
             self.add(f"index {index.name}", "index", self._index(index), index.name, key="indexes")

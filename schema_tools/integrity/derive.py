@@ -150,23 +150,23 @@ def _entry(section: str, entry: dict[str, Any], catalog: Catalog, where: str, se
                          "delete or repair the orphans, then add a foreign key", severity,
                          predicate=orphans_predicate((column,), parent, refs))
     if section == "membership":
-        table = catalog.table(str(entry.get("table")))
-        if table is None:
+        member = catalog.table(str(entry.get("table")))
+        if member is None:
             raise ConfigError(f"{where}: table {entry.get('table')!r} does not exist")
         parent, refs = _reference(entry.get("in"), catalog, where)
         cols = tuple(entry.get("columns") or ())
         if len(cols) != len(refs) or not cols:
             raise ConfigError(f"{where}: columns and in must list as many columns")
         match = sql.SQL(" AND ").join(sql.SQL("{} = {}").format(col(r, "p"), col(c)) for c, r in zip(cols, refs))
-        return DataCheck(name or f"{table.display}({', '.join(cols)}) in {parent.display}", "membership", table, ROWS,
+        return DataCheck(name or f"{member.display}({', '.join(cols)}) in {parent.display}", "membership", member, ROWS,
                          "add the missing membership or fix the row", severity,
                          predicate=sql.SQL("NOT EXISTS (SELECT 1 FROM {} p WHERE {})").format(
                              sql.Identifier(parent.schema, parent.name), match))
     if section == "rows":
-        table = catalog.table(str(entry.get("table")))
-        if table is None or not isinstance(entry.get("where"), str):
+        target = catalog.table(str(entry.get("table")))
+        if target is None or not isinstance(entry.get("where"), str):
             raise ConfigError(f"{where}: needs an existing table and a where predicate")
-        return DataCheck(name or f"{table.display} where {entry['where']}", "rows", table, ROWS,
+        return DataCheck(name or f"{target.display} where {entry['where']}", "rows", target, ROWS,
                          str(entry.get("hint", "fix the rows")), severity,
                          predicate=sql.SQL("({})").format(sql.SQL(entry["where"])))  # the project's own SQL
     if section == "ranges":
@@ -177,9 +177,9 @@ def _entry(section: str, entry: dict[str, Any], catalog: Catalog, where: str, se
             raise ConfigError(f"{where}: give min and/or max")
         return DataCheck(name or f"{table.display}.{column} in range", "range", table, ROWS,
                          "fix the out-of-range values", severity, predicate=sql.SQL(" OR ").join(parts))
-    table = catalog.table(str(entry.get("table")))
+    keyed = catalog.table(str(entry.get("table")))
     cols = tuple(entry.get("columns") or ())
-    if table is None or not cols:
+    if keyed is None or not cols:
         raise ConfigError(f"{where}: needs an existing table and columns")
-    return DataCheck(name or f"{table.display}({', '.join(cols)}) unique", "duplicates", table, DUPLICATES,
+    return DataCheck(name or f"{keyed.display}({', '.join(cols)}) unique", "duplicates", keyed, DUPLICATES,
                      "remove or merge the duplicates", severity, columns=cols)

@@ -65,9 +65,9 @@ def plan_checks(pending: list[Migration], catalog: Catalog) -> list[Planned]:
                 for part, not_valid in _constraints(node):
                     if not all(table.column(c) for c in _columns_used(part)):
                         continue  # a column a pending migration adds: it holds no old rows yet
-                    check = _for_constraint(part, not_valid, table, catalog, f"{m.id}: {short}")
-                    if check is not None:
-                        planned.append(Planned(m, p.statement.line, short, check))
+                    found = _for_constraint(part, not_valid, table, catalog, f"{m.id}: {short}")
+                    if found is not None:
+                        planned.append(Planned(m, p.statement.line, short, found))
     return planned
 
 
