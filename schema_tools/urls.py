@@ -73,15 +73,6 @@ def with_dbname(url: str, dbname: str) -> str:
     return urlunsplit(parts._replace(path="/" + dbname))
 
 
-def dbname_of(url: str) -> str:
-    """The database a URL names."""
-    parts = _split(url)
-    if parts is not None:
-        return unquote(parts.path.lstrip("/")) or "postgres"
-    match = re.search(r"dbname\s*=\s*(\S+)", url)
-    return match.group(1) if match else "postgres"
-
-
 def is_url(text: str) -> bool:
     """True for a postgresql:// (or postgres://, postgresql+psycopg://) URL that parses."""
     return _split(text) is not None

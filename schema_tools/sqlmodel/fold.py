@@ -83,9 +83,6 @@ class DeclaredSchema:
         self.column_migration: dict[tuple[str, str], str] = {}  # (table, column) -> migration that added it
 
     # --- queries -------------------------------------------------------------------------
-    def has_table(self, name: str) -> bool:
-        return name in self.tables
-
     def catalog(self) -> Catalog:
         return Catalog({name: t.freeze() for name, t in self.tables.items()})
 
