@@ -8,12 +8,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from schema_tools import (OneLineParser, SchemaToolsError, connect_url, existing_database_url, load_settings,
-                          mask_url, read_catalog, run_console, verify_database)
+from schema_tools import OneLineParser, SchemaToolsError, load_settings, run_console
 
 from .logview import JsonRunWriter, RunPrinter, tail_text
 from .progress import read_log
-from .report import render_html
 from .summary import Summary, summarise
 
 PROG = "ralph"
@@ -45,6 +43,8 @@ def cmd_log(args: argparse.Namespace) -> int:
 
 
 def _schema_section(args: argparse.Namespace) -> tuple[object, object, str]:
+    from schema_tools import connect_url, existing_database_url, mask_url, read_catalog, verify_database
+
     settings = load_settings(database=args.database)
     url = existing_database_url(settings)
     if url is None:
@@ -59,6 +59,8 @@ def _schema_section(args: argparse.Namespace) -> tuple[object, object, str]:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from .report import render_html
+
     path = _log_path(args.file)
     summary: Summary = summarise(read_log(path), str(path), keep_runs=REPORT_RUNS)
     catalog, verify, note = _schema_section(args)

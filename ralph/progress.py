@@ -67,21 +67,40 @@ def parse_stamp(text: str) -> datetime | None:
         return None
 
 
-def _unusual(stamp: str, at: datetime, rest: str, number: int) -> Event | None:
-    """The stamped lines the fast path in ``classify`` does not take (regexes, rarer shapes)."""
+def _body(rest: str) -> tuple[str, object, object] | None:
+    """What a stamped line says after its stamp: (kind, a, b), or None when it is not an event."""
+    if rest[:10] == "Iteration ":
+        head, _, tail = rest[10:].partition(" ")
+        if tail == "completed successfully" and head.isdigit():
+            return ITER_END, (int(head), "success"), None
+        if tail == "completed with issues" and head.isdigit():
+            return ITER_END, (int(head), "issues"), None
+        if head[-1:] == ":" and head[:-1].isdigit():
+            story, _, title = tail.partition(" - ")
+            if story and " " not in story and title[-1:] != " ":
+                return ITER_START, (int(head[:-1]), story), title
+    elif rest == "=== Ralph Loop Ended ===":
+        return RUN_END, None, None
+    rest = rest.strip()
     match = ITERATION.match(rest) if rest.startswith("Iteration ") else None
     if match is not None:
         if match.group(4):
             outcome = "success" if match.group(4) == "successfully" else "issues"
-            return _new(Event, (ITER_END, number, stamp, (int(match.group(1)), outcome), match.group(5), at))
-        return _new(Event, (ITER_START, number, stamp, (int(match.group(1)), match.group(2)), match.group(3) or "", at))
+            return ITER_END, (int(match.group(1)), outcome), match.group(5)
+        return ITER_START, (int(match.group(1)), match.group(2)), match.group(3) or ""
     match = LOOP.match(rest) if rest.startswith("=== Ralph Loop ") else None
     if match is not None:
         if match.group(1):
-            return _new(Event, (RUN_START, number, stamp, int(match.group(1)), None, at))
-        return _new(Event, (RUN_END, number, stamp, match.group(2) or match.group(3) or None, None, at))
+            return RUN_START, int(match.group(1)), None
+        return RUN_END, match.group(2) or match.group(3) or None, None
     match = STORY_DONE.match(rest)
-    return _new(Event, (STORY_COMPLETED, number, stamp, match.group(1), None, at)) if match else None
+    return (STORY_COMPLETED, match.group(1), None) if match else None
+
+
+# Stamped lines repeat their bodies ("Iteration 1 completed successfully", the same story
+# titles...), so a bounded cache of _body answers turns most lines into one dict lookup.
+_BODIES: dict[str, tuple[str, object, object] | None] = {}
+_BODIES_MAX = 4096
 
 
 def classify(text: str, number: int) -> Event:
@@ -94,20 +113,16 @@ def classify(text: str, number: int) -> Event:
         except ValueError:
             return _new(Event, (UNKNOWN, number, "", text, None, None))
         rest = text[close + 2:]
-        if rest[:10] == "Iteration ":
-            head, _, tail = rest[10:].partition(" ")
-            if tail == "completed successfully" and head.isdigit():
-                return _new(Event, (ITER_END, number, stamp, (int(head), "success"), None, at))
-            if tail == "completed with issues" and head.isdigit():
-                return _new(Event, (ITER_END, number, stamp, (int(head), "issues"), None, at))
-            if head[-1:] == ":" and head[:-1].isdigit():
-                story, _, title = tail.partition(" - ")
-                if story and " " not in story and title[-1:] != " ":
-                    return _new(Event, (ITER_START, number, stamp, (int(head[:-1]), story), title, at))
-        elif rest == "=== Ralph Loop Ended ===":
-            return _new(Event, (RUN_END, number, stamp, None, None, at))
-        event = _unusual(stamp, at, rest.strip(), number)
-        return event if event is not None else _new(Event, (UNKNOWN, number, "", text, None, None))
+        try:
+            body = _BODIES[rest]
+        except KeyError:
+            body = _body(rest)
+            if len(_BODIES) >= _BODIES_MAX:
+                _BODIES.clear()
+            _BODIES[rest] = body
+        if body is None:
+            return _new(Event, (UNKNOWN, number, "", text, None, None))
+        return _new(Event, (body[0], number, stamp, body[1], body[2], at))
     if not text or text.isspace():
         return _new(Event, (BLANK, number, "", None, None, None))
     stripped = text.lstrip()

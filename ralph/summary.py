@@ -165,9 +165,8 @@ class _Summariser:
     def event(self, e: Event) -> None:
         s = self.s
         kind, line, stamp, a, b, at = e
-        if stamp:
-            style = "offset" if stamp[-3:-2] == ":" and stamp[-6:-5] in "+-" or stamp[-1] == "Z" else \
-                "date" if len(stamp) == 10 else "naive"
+        if at is not None:
+            style = "offset" if at.tzinfo is not None else "date" if len(stamp) == 10 else "naive"
             styles = s.stamp_styles
             styles[style] = styles.get(style, 0) + 1
             if not s.first_stamp:

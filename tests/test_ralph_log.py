@@ -84,6 +84,26 @@ def test_any_log_reads_without_a_traceback(cli, tmp_path: Path, name: str, conte
     assert report.code == 0, report.err
 
 
+def test_many_distinct_lines_overflow_the_body_cache_without_changing_the_answer(tmp_path: Path) -> None:
+    """More distinct stamped bodies than the classifier caches, each seen twice (the second
+    time from the cache or after it was cleared): every attempt and outcome still counted."""
+    from ralph.progress import _BODIES_MAX
+
+    stories = _BODIES_MAX + 500
+    lines = ["[2026-01-24T10:00:00] === Ralph Loop Started (max 2 iterations) ==="]
+    for n in range(2 * stories):
+        story = f"S-{n % stories}"
+        lines += [f"[2026-01-24T10:00:{n % 60:02d}] Iteration 1: {story} - title of {story}",
+                  f"[2026-01-24T10:00:{n % 60:02d}.5] Iteration 1 completed {'with issues' if n % 3 else 'successfully'}"]
+    lines.append("[2026-01-24T10:01:00] === Ralph Loop Ended ===")
+    path = tmp_path / "wide.log"
+    path.write_text("\n".join(lines) + "\n")
+    s = summarise(read_log(path))
+    assert (s.runs, s.runs_ended, s.iterations, s.unknown_lines, len(s.stories)) == (1, 1, 2 * stories, 0, stories)
+    assert all(story.attempts == 2 and story.title == f"title of {story.id}" for story in s.stories.values())
+    assert sum(story.successes for story in s.stories.values()) == len(range(0, 2 * stories, 3))
+
+
 def test_missing_log_is_a_one_line_error(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     result = cli("log", str(tmp_path / "nope.log"), program="ralph")
     assert result.code == 2 and result.err.count("\n") == 1 and "no such file" in result.err
