@@ -246,3 +246,33 @@ def test_concurrent_session_upserts_keep_one_row_each(db_url: str, postgresql: p
     assert concurrently(16, upsert) == []
     rows = postgresql.execute("SELECT service, count(*) FROM sessions GROUP BY 1 ORDER BY 1").fetchall()
     assert rows == [("svc-0", 1), ("svc-1", 1), ("svc-2", 1)]
+
+
+def test_orphans_walk_the_index_when_values_are_few(postgresql: psycopg.Connection, db_url: str) -> None:
+    """Thousands of rows over four key values: the orphan check descends the api_key_id index
+    once per value instead of reading the table, and finds exactly what the full scan finds."""
+    from schema_tools import read_catalog
+    from schema_tools.integrity.model import ROWS, DataCheck, Reference
+    from schema_tools.integrity.run import _index_walk_pays, _orphans_by_index_walk_sql, _rows_sql, run_check
+
+    postgresql.autocommit = True
+    ids = base(postgresql)
+    planted = plant_orphans(postgresql, ids) + [usage(postgresql, ids["t1"], 999999, "orphan-3")]
+    postgresql.execute("INSERT INTO usage_events (tenant_id, api_key_id, service, action, quantity, period, idempotency_key) "
+                       "SELECT %s, CASE WHEN g %% 2 = 0 THEN %s::bigint ELSE %s::bigint END, 's', 'a', 1, "
+                       "now() - interval '1 hour', 'bulk-' || g FROM generate_series(1, 3000) g", (ids["t1"], ids["k1"], ids["k2"]))
+    postgresql.execute("ANALYZE usage_events")
+    catalog = read_catalog(postgresql)
+    events = catalog.tables["usage_events"]
+    check = DataCheck("orphans", "orphans", events, ROWS, "", reference=Reference(("api_key_id",), catalog.tables["api_keys"], ("id",)))
+    assert _index_walk_pays(postgresql, check)
+    plan = "\n".join(r[0] for r in postgresql.execute(b"EXPLAIN " + _orphans_by_index_walk_sql(check, check.reference, 5).as_bytes(postgresql)))
+    assert "Seq Scan on usage_events" not in plan and "usage_events_api_key_id_idx" in plan, plan
+
+    walked = run_check(postgresql, check, 5, "0")
+    scanned = postgresql.execute(_rows_sql(check, 5)).fetchone()
+    assert (walked.error, walked.count, walked.samples) == ("", 3, tuple(sorted(str(k) for k in planted)))
+    assert (walked.count, list(walked.samples)) == (scanned[1], scanned[2])  # type: ignore[index]
+    # removing one orphan value's row leaves the other two
+    postgresql.execute("DELETE FROM usage_events WHERE api_key_id = 888888")
+    assert run_check(postgresql, check, 5, "0").count == 2

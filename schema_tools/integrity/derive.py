@@ -14,7 +14,7 @@ from ..errors import ConfigError
 from ..expect import TableExpectation, load_toml
 from ..findings import Severity
 from ..sqltext import in_list
-from .model import DUPLICATES, ROWS, DataCheck
+from .model import DUPLICATES, ROWS, DataCheck, Reference, col
 
 CHECKS_KEYS = {"orphans": ("name", "column", "references", "severity"),
                "membership": ("name", "table", "columns", "in", "severity"),
@@ -22,17 +22,6 @@ CHECKS_KEYS = {"orphans": ("name", "column", "references", "severity"),
                "ranges": ("name", "column", "min", "max", "severity"),
                "unique": ("name", "table", "columns", "severity")}
 REFERENCE = re.compile(r"^\s*([\w.]+)\s*\(\s*([\w\s,]+)\)\s*$")
-
-
-def col(name: str, alias: str = "c") -> sql.Composed:
-    return sql.SQL("{}.{}").format(sql.Identifier(alias), sql.Identifier(name))
-
-
-def orphans_predicate(columns: tuple[str, ...], parent: Table, ref_columns: tuple[str, ...]) -> sql.Composed:
-    present = sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(col(c)) for c in columns)
-    match = sql.SQL(" AND ").join(sql.SQL("{} = {}").format(col(r, "p"), col(c)) for c, r in zip(columns, ref_columns))
-    return sql.SQL("{} AND NOT EXISTS (SELECT 1 FROM {} p WHERE {})").format(
-        present, sql.Identifier(parent.schema, parent.name), match)
 
 
 def _enforced_unique(table: Table, cols: tuple[str, ...]) -> bool:
@@ -73,7 +62,7 @@ def from_expectations(catalog: Catalog, expectations: list[TableExpectation]) ->
             if parent is not None and live is None:  # a NOT VALID one is checked by from_catalog
                 checks.append(DataCheck(f"{exp.table}({', '.join(fk.columns)}) -> {fk.ref_table}", "orphans", table, ROWS,
                                         "delete or repair the orphans, then add (or VALIDATE) the foreign key",
-                                        predicate=orphans_predicate(fk.columns, parent, fk.ref_columns)))
+                                        reference=Reference(fk.columns, parent, fk.ref_columns)))
     return checks
 
 
@@ -88,7 +77,7 @@ def from_catalog(catalog: Catalog) -> list[DataCheck]:
             if not fk.validated:
                 checks.append(DataCheck(f"{fk.name} (NOT VALID)", "orphans", table, ROWS,
                                         f"repair the orphans, then ALTER TABLE {table.display} VALIDATE CONSTRAINT {fk.name}",
-                                        predicate=orphans_predicate(fk.columns, parent, fk.ref_columns)))
+                                        reference=Reference(fk.columns, parent, fk.ref_columns)))
             if (table.column("tenant_id") and parent.column("tenant_id") and "tenant_id" not in fk.columns
                     and len(fk.columns) == 1):
                 match = sql.SQL(" AND ").join(sql.SQL("{} = {}").format(col(r, "p"), col(c))
@@ -148,7 +137,7 @@ def _entry(section: str, entry: dict[str, Any], catalog: Catalog, where: str, se
         parent, refs = _reference(entry.get("references"), catalog, where)
         return DataCheck(name or f"{table.display}.{column} -> {parent.display}", "orphans", table, ROWS,
                          "delete or repair the orphans, then add a foreign key", severity,
-                         predicate=orphans_predicate((column,), parent, refs))
+                         reference=Reference((column,), parent, refs))
     if section == "membership":
         member = catalog.table(str(entry.get("table")))
         if member is None:

@@ -13,10 +13,31 @@ from ..findings import Severity
 DUPLICATES, ROWS = "duplicates", "rows"
 
 
+def col(name: str, alias: str = "c") -> sql.Composed:
+    return sql.SQL("{}.{}").format(sql.Identifier(alias), sql.Identifier(name))
+
+
+@dataclass(frozen=True)
+class Reference:
+    """``columns`` of the checked table refer to ``ref_columns`` of ``parent``: a row whose
+    columns are all set and match no parent row is an orphan."""
+
+    columns: tuple[str, ...]
+    parent: Table
+    ref_columns: tuple[str, ...]
+
+    def orphan_predicate(self) -> sql.Composed:
+        present = sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(col(c)) for c in self.columns)
+        match = sql.SQL(" AND ").join(sql.SQL("{} = {}").format(col(r, "p"), col(c))
+                                      for c, r in zip(self.columns, self.ref_columns))
+        return sql.SQL("{} AND NOT EXISTS (SELECT 1 FROM {} p WHERE {})").format(present, table_ident(self.parent), match)
+
+
 @dataclass(frozen=True)
 class DataCheck:
     """``shape`` is DUPLICATES (``columns`` must be unique, ``where`` narrows a partial key) or
-    ROWS (``predicate`` marks a bad row; the table is aliased ``c``)."""
+    ROWS (``predicate`` marks a bad row, the table aliased ``c``; or ``reference`` names the
+    parent whose missing rows make a row bad)."""
 
     name: str
     rule: str
@@ -27,6 +48,7 @@ class DataCheck:
     columns: tuple[str, ...] = ()
     predicate: sql.Composable | None = None
     where: sql.Composable | None = None
+    reference: Reference | None = None
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,7 @@ from ..migration_files import Migration
 from ..sqlmodel import parse_migration
 from ..sqlmodel.names import ident, table_name
 from ..sqltext import to_sql
-from .derive import col, orphans_predicate
-from .model import DUPLICATES, ROWS, DataCheck
+from .model import DUPLICATES, ROWS, DataCheck, Reference, col
 
 
 @dataclass(frozen=True)
@@ -100,7 +99,7 @@ def _for_constraint(part: exp.Expression, not_valid: bool, table, catalog: Catal
         if not refs and parent.primary_key:
             refs = parent.primary_key.columns
         return DataCheck(name, "preflight-foreign-key", table, ROWS, "delete or repair the orphans before this "
-                         "migration runs", predicate=orphans_predicate(tuple(ident(e) for e in part.expressions), parent, refs))
+                         "migration runs", reference=Reference(tuple(ident(e) for e in part.expressions), parent, refs))
     if isinstance(part, exp.CheckColumnConstraint):
         return DataCheck(name, "preflight-check", table, ROWS, "fix the rows before this migration runs",
                          predicate=sql.SQL("NOT ({})").format(sql.SQL(to_sql(part.this))))
