@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from schema_tools import OneLineParser, SchemaToolsError, load_settings, run_console
+from schema_tools import CommandParser, OneLineParser, SchemaToolsError, load_settings, run_console
 
 from .logview import JsonRunWriter, RunPrinter, tail_text
 from .progress import read_log
@@ -129,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog=PROG, description="The Ralph loop over schema stories, and its progress.log.",
                            formatter_class=argparse.RawDescriptionHelpFormatter,
                            epilog="exit codes: 0 done, 1 stories not passing, 2 bad input or environment.")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
     sub.required = True
 
     p = sub.add_parser("run", help="run the loop: stories -> agent -> shadow database -> verify -> promote",
@@ -159,7 +159,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--migrations", metavar="DIR", help="migrations folder (default: from pyproject)")
     p.add_argument("--stories", metavar="FILE", help="stories file (default: ralph/stories.toml)")
     p.add_argument("--log", metavar="FILE", help="progress log (default: progress.log)")
-    p.add_argument("--debug", action="store_true", help="show tracebacks for unexpected errors")
     p.set_defaults(handler=cmd_run)
 
     p = sub.add_parser("import", help="convert a snarktank-style prd.json into a stories file", description=(
@@ -169,7 +168,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("prd", metavar="PRD_JSON")
     p.add_argument("-o", "--output", default="ralph/stories.toml", metavar="FILE", help="where to write")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
-    p.add_argument("--debug", action="store_true", help="show tracebacks for unexpected errors")
     p.set_defaults(handler=cmd_import)
 
     p = sub.add_parser("log", help="summarise a progress.log", description=(
@@ -181,7 +179,6 @@ def build_parser() -> argparse.ArgumentParser:
         "Any log reads: unknown lines are counted, never fatal."))
     p.add_argument("file", nargs="?", metavar="FILE", help="the log (default: ./progress.log)")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--debug", action="store_true", help="show tracebacks for unexpected errors")
     p.set_defaults(handler=cmd_log)
 
     p = sub.add_parser("report", help="write a self-contained HTML report of a progress.log", description=(
@@ -193,7 +190,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--database", metavar="URL", help="database for the ER diagram and verify")
     p.add_argument("--expect", action="append", type=Path, metavar="FILE",
                    help="expectations for verify (default: [tool.schema_tools.verify] expect)")
-    p.add_argument("--debug", action="store_true", help="show tracebacks for unexpected errors")
     p.set_defaults(handler=cmd_report)
     return parser
 

@@ -11,7 +11,7 @@ from typing import Any
 
 _WHERE = {
     "Settings": "config", "load_settings": "config",
-    "OneLineParser": "console", "run_console": "console",
+    "OneLineParser": "console", "CommandParser": "console", "run_console": "console",
     "Catalog": "catalog", "read_catalog": "catalog", "inventory": "catalog",
     "connect": "db", "connect_url": "db", "database_url": "db", "existing_database_url": "db",
     "mask_url": "urls",

