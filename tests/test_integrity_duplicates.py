@@ -108,3 +108,14 @@ def test_small_tables_take_one_pass(postgresql: psycopg.Connection) -> None:
     postgresql.execute("CREATE INDEX ON dupes (k)")
     postgresql.execute("ANALYZE dupes")
     assert dup._split(postgresql, check_on(postgresql, ("k",))) is None
+
+
+def test_a_bound_the_type_cannot_read_back_falls_back_to_one_pass(servers: list[psycopg.Connection]) -> None:
+    conn = servers[0]
+    check = check_on(conn, ("a", "b"))
+    split = dup._split(conn, check)
+    assert split is not None
+    broken = dup._Split(split.columns, split.ranges[:-1] + (dup._ranges("b", ["not a number"])[0],))
+    with conn.transaction():
+        assert not dup._reads_by_index(conn, dup._groups_by_range_sql(check, broken), check)
+        assert conn.execute("SELECT 1").fetchone() == (1,)  # the check's transaction goes on
