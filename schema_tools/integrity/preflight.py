@@ -94,7 +94,7 @@ def _for_constraint(part: exp.Expression, not_valid: bool, table, catalog: Catal
         unique = DataCheck(name, "preflight-unique", table, DUPLICATES, "remove or merge the duplicates before this "
                            "migration runs", columns=cols)
         # a primary key also sets NOT NULL on its columns: a NULL fails it as surely as a duplicate
-        nullable = [c for c in cols if isinstance(part, exp.PrimaryKey) and not table.column(c).not_null]
+        nullable = [c for c in cols if not table.column(c).not_null] if isinstance(part, exp.PrimaryKey) else []
         return [unique] + [_not_null(f"{name} ({c} NOT NULL)", table, c) for c in nullable]
     if not_valid:
         return []  # NOT VALID skips the existing rows: nothing can fail now
