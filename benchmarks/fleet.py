@@ -14,7 +14,7 @@ import psycopg
 from psycopg import sql
 
 from _common import BIN, server_url
-from schema_tools.urls import with_dbname
+from schema_tools.server.urls import with_dbname
 
 COUNT = int(sys.argv[1]) if len(sys.argv) > 1 else 50
 

@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 from typing import Any, TextIO
 
-from .summary import ANOMALY_TITLES, Iteration, Run, Story, Summary
+from .summary import ANOMALY_TITLES, Iteration, Run, StoryStats, Summary
 
 OUTCOME_WORDS = {"success": "successful", "issues": "with issues", None: "no outcome"}
 
@@ -55,7 +55,7 @@ class RunPrinter:
         self.pending = []
 
 
-def story_lines(story: Story) -> list[str]:
+def story_lines(story: StoryStats) -> list[str]:
     lines = [f"  {story.id}" + (f" - {story.title}" if story.title else "")]
     lines.append(f"    attempts {story.attempts}: {story.successes} successful, {story.issues} with issues, "
                  f"{story.no_outcome} without outcome")
@@ -96,7 +96,7 @@ def run_json(run: Run) -> dict[str, Any]:
 
 def summary_json(summary: Summary) -> dict[str, Any]:
     """Everything but the runs (which are streamed)."""
-    def story(s: Story) -> dict[str, Any]:
+    def story(s: StoryStats) -> dict[str, Any]:
         ttc = s.time_to_completion
         return {"id": s.id, "title": s.title, "attempts": s.attempts, "successes": s.successes,
                 "with_issues": s.issues, "without_outcome": s.no_outcome, "first_attempt": s.first_attempt or None,

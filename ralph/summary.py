@@ -70,7 +70,7 @@ class Run:
 
 
 @dataclass
-class Story:
+class StoryStats:
     id: str
     title: str = ""
     attempts: int = 0
@@ -107,7 +107,7 @@ class Summary:
     runs: int = 0
     runs_ended: int = 0
     iterations: int = 0
-    stories: dict[str, Story] = field(default_factory=dict)
+    stories: dict[str, StoryStats] = field(default_factory=dict)
     anomalies: list[Anomaly] = field(default_factory=list)
     anomaly_counts: dict[str, int] = field(default_factory=dict)
     unknown_lines: int = 0
@@ -130,12 +130,12 @@ class _Summariser:
         self.on_run = on_run
         self.run: Run | None = None
         self.iteration: Iteration | None = None
-        self.story_block: Story | None = None
+        self.story_block: StoryStats | None = None
 
-    def story(self, story_id: str) -> Story:
+    def story(self, story_id: str) -> StoryStats:
         found = self.s.stories.get(story_id)
         if found is None:
-            found = self.s.stories[story_id] = Story(story_id)
+            found = self.s.stories[story_id] = StoryStats(story_id)
         return found
 
     def close_iteration(self) -> None:

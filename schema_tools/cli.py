@@ -17,7 +17,7 @@ from .console import CommandParser, OneLineParser, run
 from .findings import FORMATS, Report, render
 from .invariants import NAMES as INVARIANT_NAMES
 from .lint import RULES as LINT_RULES
-from .urls import mask_url
+from .server.urls import mask_url
 
 # Commands import what they use when they run: lint never loads psycopg, migrate never sqlglot.
 
@@ -214,7 +214,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from . import runner
+    from .engine import runner
 
     if args.fleet:
         return _fleet(args, lambda s: ("ok", f"{len(runner.migrate(s).done)} migration(s) applied"))
@@ -235,7 +235,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    from . import runner
+    from .engine import runner
 
     settings = _settings(args)
     result = runner.rollback(settings, to=args.to, everything=args.all, progress=print)
@@ -244,7 +244,8 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from . import db, runner
+    from .engine import runner
+    from .server import connect as db
 
     settings = _settings(args)
     states = runner.status(settings)
@@ -267,7 +268,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from . import validate
+    from .engine import validate
 
     if args.fleet:
         return _fleet(args, lambda s: _report_outcome(validate.validate(s)))
@@ -275,7 +276,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_repair(args: argparse.Namespace) -> int:
-    from . import validate
+    from .engine import validate
 
     actions = validate.repair(_settings(args), forget_missing=args.forget_missing)
     for action in actions:
@@ -285,7 +286,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from . import plan
+    from .engine import plan
     from .integrity import preflight
 
     settings = _settings(args)
@@ -309,7 +310,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_check_reversible(args: argparse.Namespace) -> int:
-    from .reversible import check_reversible
+    from .engine.reversible import check_reversible
 
     return _report(check_reversible(_settings(args)), args.format)
 
@@ -343,7 +344,7 @@ def cmd_integrity(args: argparse.Namespace) -> int:
 
 
 def cmd_db(args: argparse.Namespace) -> int:
-    from . import embedded
+    from .server import embedded
 
     settings = load_settings()
     if args.action == "url":

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from .urls import scrub
+from .server.urls import scrub
 from .config import Settings
 from .errors import SchemaToolsError
 

@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from . import db
+from .server import connect as db
 from .catalog import read_catalog
 from .config import Settings
 from .expect import load_expectations, verify
 from .findings import Check, Report
-from .migration_files import read_migrations
+from .engine.files import read_migrations
 from .sqlmodel import declare
 from .sqlmodel.diff import diff
 

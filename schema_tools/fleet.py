@@ -20,7 +20,7 @@ from pathlib import Path
 from .config import Settings
 from .errors import ConfigError, SchemaToolsError
 from .expect import load_toml
-from .urls import is_url, mask_url, scrub
+from .server.urls import is_url, mask_url, scrub
 
 OK, PROBLEMS, ERROR = "ok", "problems", "error"
 CODES = {OK: 0, PROBLEMS: 1, ERROR: 2}

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from .catalog import read_catalog
-from .db import connect_url
+from .server.connect import connect_url
 from .expect import load_expectations, verify
 from .findings import Report, render
 

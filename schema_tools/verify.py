@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import db
+from .server import connect as db
 from .catalog import read_catalog
 from .config import Settings
 from .expect import load_expectations, verify

@@ -19,7 +19,8 @@ import pytest
 from pytest_postgresql import factories
 from pytest_postgresql.executors.noop import NoopExecutor
 
-from schema_tools import embedded, runner
+from schema_tools.engine import runner
+from schema_tools.server import embedded
 from schema_tools.config import Settings
 
 pytest_plugins = ["pytester"]

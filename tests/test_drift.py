@@ -8,7 +8,7 @@ from pathlib import Path
 import psycopg
 
 from conftest import MIGRATIONS, ROOT, settings_for
-from schema_tools import runner
+from schema_tools.engine import runner
 from schema_tools.drift import drift
 
 STORIES = ROOT / "ralph" / "stories.toml"

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from conftest import ROOT, Cluster
-from schema_tools import embedded
+from schema_tools.server import embedded
 from schema_tools.config import Settings
 from schema_tools.errors import EmbeddedError
 

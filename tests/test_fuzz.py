@@ -22,7 +22,7 @@ from schema_tools import cli
 from schema_tools.config import load_settings
 from schema_tools.errors import SchemaToolsError
 from schema_tools.expect import load_expectations
-from schema_tools.migration_files import read_migration, split_statements
+from schema_tools.engine.files import read_migration, split_statements
 
 BUDGET = settings(max_examples=150, deadline=None, derandomize=True,
                   suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from conftest import MIGRATIONS, ROOT, settings_for
-from schema_tools import runner
+from schema_tools.engine import runner
 from schema_tools.findings import Severity
 from schema_tools.integrity import integrity
 

@@ -12,7 +12,7 @@ import pytest
 from conftest import FIXTURES, MIGRATIONS, ROOT
 from schema_tools.findings import Severity
 from schema_tools.lint import RULES, lint_migrations
-from schema_tools.migration_files import Migration, parse_directives
+from schema_tools.engine.files import Migration, parse_directives
 
 LINT_FIXTURES = FIXTURES / "lint"
 SECTION = re.compile(r"^-- migration: (\S+)\s*$")
@@ -129,7 +129,7 @@ def test_lint_never_raises_on_sql_postgresql_accepts(empty_db_url: str, tmp_path
     folder.mkdir()
     (folder / "0001_corpus.sql").write_text(CORPUS)
     (folder / "0001_corpus.rollback.sql").write_text("SELECT 1;\n")
-    from schema_tools.migration_files import read_migrations
+    from schema_tools.engine.files import read_migrations
 
     report = lint_migrations(read_migrations(folder))
     notes = [f for f in report.findings if f.severity is Severity.NOTE]
@@ -169,7 +169,7 @@ def test_the_cache_skips_an_unchanged_history_and_relints_an_edited_file(tmp_pat
     import shutil
 
     import schema_tools.lint as lint_package
-    from schema_tools.migration_files import read_migrations
+    from schema_tools.engine.files import read_migrations
 
     folder = tmp_path / "m"
     shutil.copytree(FIXTURES / "history", folder)

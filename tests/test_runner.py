@@ -11,10 +11,10 @@ import psycopg
 import pytest
 
 from conftest import MIGRATIONS, settings_for
-from schema_tools import runner
+from schema_tools.engine import runner
 from schema_tools.errors import ConfigError, LockTimeout, MigrationError
-from schema_tools.lock import LOCK_KEY
-from schema_tools.validate import repair, validate
+from schema_tools.engine.lock import LOCK_KEY
+from schema_tools.engine.validate import repair, validate
 
 BOOKKEEPING = ("_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock",
                "_schema_tools_migrations", "_schema_tools_events")

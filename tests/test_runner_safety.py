@@ -19,12 +19,13 @@ import psycopg
 import pytest
 
 from conftest import FIXTURES, MIGRATIONS, ROOT, Cluster, settings_for
-from schema_tools import embedded, runner
+from schema_tools.engine import runner
+from schema_tools.server import embedded
 from schema_tools.catalog import inventory
 from schema_tools.errors import MigrationError, ValidationFailed
-from schema_tools.locks import lock_for
-from schema_tools.reversible import check_reversible
-from schema_tools.validate import repair, validate
+from schema_tools.sqltext.lock_levels import lock_for
+from schema_tools.engine.reversible import check_reversible
+from schema_tools.engine.validate import repair, validate
 
 
 def write_set(folder: Path, count: int, sleep: float = 0.0) -> Path:

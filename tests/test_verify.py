@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from conftest import MIGRATIONS, ROOT, settings_for
-from schema_tools import runner
+from schema_tools.engine import runner
 from schema_tools.catalog import read_catalog
 from schema_tools.errors import ConfigError
 from schema_tools.expect import check_invariants, load_expectations, normal_type

@@ -45,7 +45,7 @@ class Unique:
 
 
 @dataclass(frozen=True)
-class Check:
+class CheckConstraint:
     name: str
     expression: str
     columns: tuple[str, ...] = ()
@@ -78,7 +78,7 @@ class Table:
     primary_key: PrimaryKey | None = None
     foreign_keys: tuple[ForeignKey, ...] = ()
     uniques: tuple[Unique, ...] = ()
-    checks: tuple[Check, ...] = ()
+    checks: tuple[CheckConstraint, ...] = ()
     indexes: tuple[Index, ...] = ()
     comment: str | None = None
     partitioned: bool = False

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import psycopg
 
-from .model import Catalog, Check, Column, ForeignKey, Index, PrimaryKey, Table, Unique
+from .model import Catalog, CheckConstraint, Column, ForeignKey, Index, PrimaryKey, Table, Unique
 
 BOOKKEEPING = ("_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock",
                "_schema_tools_migrations", "_schema_tools_events")
@@ -105,7 +105,7 @@ def read_catalog(conn: psycopg.Connection, schemas: Sequence[str] | None = None,
     pks: dict[int, PrimaryKey] = {}
     fks: dict[int, list[ForeignKey]] = defaultdict(list)
     uniques: dict[int, list[Unique]] = defaultdict(list)
-    checks: dict[int, list[Check]] = defaultdict(list)
+    checks: dict[int, list[CheckConstraint]] = defaultdict(list)
     for (oid, name, kind, definition, keys, validated, deferrable, deferred, upd, dele, ref_schema, ref_table,
          _, ref_cols) in conn.execute(CONSTRAINTS_SQL, params).fetchall():
         cols = tuple(names[oid].get(k, "?") for k in keys or ())
@@ -115,7 +115,7 @@ def read_catalog(conn: psycopg.Connection, schemas: Sequence[str] | None = None,
             uniques[oid].append(Unique(name, cols))
         elif kind == "c":
             expression = definition.removeprefix("CHECK ").removesuffix(" NOT VALID")
-            checks[oid].append(Check(name, expression, cols, validated))
+            checks[oid].append(CheckConstraint(name, expression, cols, validated))
         else:
             fks[oid].append(ForeignKey(name, cols, _display(ref_schema, ref_table), tuple(ref_cols),
                                        ACTIONS[dele], ACTIONS[upd], deferrable, deferred, validated))

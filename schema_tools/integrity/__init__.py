@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from .. import db, history
+from ..engine import history
+from ..server import connect as db
 from ..catalog import read_catalog
 from ..config import Settings
 from ..expect import load_expectations
 from ..findings import Check, Finding, Report, Severity
-from ..migration_files import read_migrations
+from ..engine.files import read_migrations
 from .derive import from_catalog, from_checks_file, from_expectations
 from .model import DataCheck, Result
 from .preflight import plan_checks

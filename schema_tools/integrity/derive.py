@@ -13,7 +13,7 @@ from ..catalog import Catalog, Table
 from ..errors import ConfigError
 from ..expect import TableExpectation, load_toml
 from ..findings import Severity
-from ..sqltext import in_list
+from ..sqltext.meaning import in_list
 from .model import DUPLICATES, ROWS, DataCheck, Reference, col
 
 CHECKS_KEYS = {"orphans": ("name", "column", "references", "severity"),

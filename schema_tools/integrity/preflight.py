@@ -9,10 +9,10 @@ from psycopg import sql
 from sqlglot import exp
 
 from ..catalog import Catalog
-from ..migration_files import Migration
+from ..engine.files import Migration
 from ..sqlmodel import parse_migration
 from ..sqlmodel.names import ident, table_name
-from ..sqltext import to_sql
+from ..sqltext.meaning import to_sql
 from .model import DUPLICATES, ROWS, DataCheck, Reference, col
 
 

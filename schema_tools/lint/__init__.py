@@ -16,7 +16,7 @@ from ..config import Settings
 from ..errors import ConfigError
 from ..findings import Check, Finding, Report, Severity
 from ..invariants import fk_indexed, redundant_index
-from ..migration_files import Migration, read_migration, read_migrations
+from ..engine.files import Migration, read_migration, read_migrations
 from ..sqlmodel import DeclaredSchema, parse_migration
 from .cache import LintCache
 from .context import Context

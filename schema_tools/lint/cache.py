@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..migration_files import Migration
+from ..engine.files import Migration
 
 if TYPE_CHECKING:
     from . import LintState
@@ -30,11 +30,8 @@ def _code_version() -> str:
     """A hash of the code that decides findings: a change of rules invalidates the cache."""
     digest = hashlib.sha256()
     package = Path(__file__).resolve().parents[1]
-    for folder in ("lint", "sqlmodel", "invariants"):
-        for path in sorted((package / folder).rglob("*.py")):
-            digest.update(path.read_bytes())
-    for name in ("sqltext.py", "findings.py", "locks.py", "migration_files.py", "splitter.py", "catalog/model.py"):
-        digest.update((package / name).read_bytes())
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 

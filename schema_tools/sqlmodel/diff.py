@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from ..catalog import Catalog, Table
-from ..sqltext import normal_type
+from ..sqltext.meaning import normal_type
 from ..findings import Finding
-from ..sqltext import same
+from ..sqltext.meaning import same
 
 RULE = "drift"
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from sqlglot import exp
 
-from ..catalog import Catalog, Check, Column, ForeignKey, Index, PrimaryKey, Table, Unique
+from ..catalog import Catalog, CheckConstraint, Column, ForeignKey, Index, PrimaryKey, Table, Unique
 from ..findings import Finding, Severity
 from .names import SERIALS, ident, pg_type, sql_of, table_name
 from .parse import Parsed
@@ -39,7 +39,7 @@ class _Table:
     pk: PrimaryKey | None = None
     fks: dict[str, ForeignKey] = field(default_factory=dict)
     uniques: dict[str, Unique] = field(default_factory=dict)
-    checks: dict[str, Check] = field(default_factory=dict)
+    checks: dict[str, CheckConstraint] = field(default_factory=dict)
     indexes: dict[str, Index] = field(default_factory=dict)
     comment: str | None = None
 
@@ -241,7 +241,7 @@ class DeclaredSchema:
         base, n = name, 1
         while name in t.checks:  # PostgreSQL numbers clashing default names: t_check, t_check1, ...
             name, n = f"{base}{n}", n + 1
-        t.checks[name] = Check(name, sql_of(expression) or "", cols, not not_valid)
+        t.checks[name] = CheckConstraint(name, sql_of(expression) or "", cols, not not_valid)
 
     def _index(self, t: _Table, index: Index) -> None:
         self._origin(t, index.name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from ..sqltext import normal_type, to_sql
+from ..sqltext.meaning import normal_type, to_sql
 
 SERIALS = {exp.DataType.Type.SERIAL: "integer", exp.DataType.Type.BIGSERIAL: "bigint",
            exp.DataType.Type.SMALLSERIAL: "smallint"}

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from ..migration_files import Migration, Statement
-from ..sqltext import parse_statement
+from ..engine.files import Migration, Statement
+from ..sqltext.meaning import parse_statement
 
 @dataclass(frozen=True)
 class Parsed:

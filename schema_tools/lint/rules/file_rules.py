@@ -16,8 +16,8 @@ import re
 from sqlglot import exp
 
 from ...findings import Finding
-from ...locks import lock_for
-from ...migration_files import Migration
+from ...sqltext.lock_levels import lock_for
+from ...engine.files import Migration
 from ...sqlmodel import Parsed
 from ...sqlmodel.names import table_name
 

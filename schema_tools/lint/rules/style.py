@@ -11,7 +11,7 @@ from sqlglot import exp
 
 from ...findings import Finding, Severity
 from ...sqlmodel.names import ident
-from ...sqltext import to_sql
+from ...sqltext.meaning import to_sql
 from ..context import Context
 
 TIMESTAMP = "timestamp-without-tz"

@@ -8,8 +8,8 @@ import re
 import psycopg
 
 from . import embedded
-from .config import Settings
-from .errors import ConfigError, DatabaseUnavailable
+from ..config import Settings
+from ..errors import ConfigError, DatabaseUnavailable
 from .urls import is_url, libpq_url, mask_url, scrub
 
 

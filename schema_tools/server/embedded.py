@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from .config import Settings
-from .errors import EmbeddedError
+from ..config import Settings
+from ..errors import EmbeddedError
 
 SUPERUSER = "postgres"
 DATABASE = "dev"

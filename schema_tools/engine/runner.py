@@ -18,11 +18,12 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
 
-from . import db, history
-from .config import Settings
-from .errors import MigrationError, ValidationFailed
+from . import history
+from ..server import connect as db
+from ..config import Settings
+from ..errors import MigrationError, ValidationFailed
 from .lock import migration_lock
-from .migration_files import Migration, Statement, read_migrations, refuse_transaction_control
+from .files import Migration, Statement, read_migrations, refuse_transaction_control
 from .validate import validate_connection
 
 Progress = Callable[[str], None]

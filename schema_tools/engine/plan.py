@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import db, history
-from .config import Settings
-from .locks import lock_for, normalise
-from .migration_files import Migration, read_migrations
+from . import history
+from ..server import connect as db
+from ..config import Settings
+from ..sqltext.lock_levels import lock_for, normalise
+from .files import Migration, read_migrations
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from ..catalog import Catalog, Table
-from ..sqltext import in_list, normal_type, same
+from ..sqltext.meaning import in_list, normal_type, same
 from ..errors import ConfigError
 from ..findings import Check, Finding, Report
 from ..invariants import INVARIANTS, NAMES

@@ -15,9 +15,9 @@ from functools import cached_property
 from pathlib import Path
 
 
-from .config import DURATION
-from .errors import ConfigError, MigrationError
-from .splitter import split
+from ..config import DURATION
+from ..errors import ConfigError, MigrationError
+from ..sqltext.split import split
 
 TRANSACTION_CONTROL = re.compile(
     r"^(BEGIN|COMMIT|ROLLBACK|END|ABORT|START\s+TRANSACTION)\b(?!\s+(?:ATOMIC|TO)\b)", re.IGNORECASE)

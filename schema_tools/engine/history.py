@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 import psycopg
 from psycopg import sql
 
-from .migration_files import Migration, yoyo_hash
+from .files import Migration, yoyo_hash
 
 TABLES = ("_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock", "_schema_tools_migrations", "_schema_tools_events")
 

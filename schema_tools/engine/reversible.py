@@ -3,21 +3,17 @@ catalog with the state before, and re-apply; report every rollback that fails or
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import psycopg
-from psycopg import sql
 
-from . import db, history
-from .catalog import inventory
-from .config import Settings
-from .errors import DatabaseUnavailable, MigrationError
-from .findings import Check, Finding, Report, Severity
-from .migration_files import Migration, read_migrations
+from . import history
+from ..server import connect as db
+from ..catalog import inventory
+from ..config import Settings
+from ..errors import MigrationError
+from ..findings import Check, Finding, Report, Severity
+from .files import Migration, read_migrations
 from .runner import run_migration
-from .urls import mask_url, with_dbname
+from ..server.scratch import scratch_database
 
 RULE_HELP = {
     "apply-fails": "the migration does not apply on a database holding the migrations before it",
@@ -27,23 +23,6 @@ RULE_HELP = {
     "reapply-differs": "applying again after the rollback gives a different schema",
     "not-checked": "an earlier migration failed, so this one was not checked",
 }
-
-
-@contextmanager
-def scratch_database(settings: Settings) -> Iterator[str]:
-    """A new empty database on the settings' server, dropped afterwards; yields its URL."""
-    url = db.database_url(settings)
-    name = f"schema_tools_scratch_{secrets.token_hex(6)}"
-    with db.connect_url(url, application_name="schema-tools scratch") as admin:
-        try:
-            admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
-        except psycopg.errors.InsufficientPrivilege:
-            raise DatabaseUnavailable(f"cannot create a scratch database on {mask_url(url)}: permission denied",
-                                      hint="connect as a role with CREATEDB") from None
-        try:
-            yield with_dbname(url, name)
-        finally:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def _describe(lines: frozenset[str], limit: int = 4) -> str:

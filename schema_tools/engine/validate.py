@@ -11,11 +11,12 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-from . import db, history
-from .config import Settings
+from . import history
+from ..server import connect as db
+from ..config import Settings
 from .lock import migration_lock
-from .findings import Check, Finding, Report, Severity
-from .migration_files import Migration, read_migrations
+from ..findings import Check, Finding, Report, Severity
+from .files import Migration, read_migrations
 
 INVALID_INDEXES_SQL = """
 SELECT n.nspname, c.relname, t.relname

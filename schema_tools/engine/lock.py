@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import psycopg
 
-from .errors import LockTimeout
+from ..errors import LockTimeout
 
 def lock_key(name: str) -> int:
     """A stable 64-bit advisory-lock key for a name."""

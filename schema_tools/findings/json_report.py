@@ -1,0 +1,24 @@
+"""Machine JSON: the checks, each with its findings, and a summary."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+from .model import Finding, Report, Severity, summary_line
+
+
+def render_json(report: Report) -> str:
+    """Machine JSON: the checks, each with its findings, and a summary."""
+    def finding(f: Finding) -> dict[str, object]:
+        data = {k: v for k, v in asdict(f).items() if v not in (None, "")}
+        data["severity"] = f.severity.value
+        return data
+
+    return json.dumps({
+        "tool": report.tool,
+        "ok": report.exit_code == 0,
+        "summary": summary_line(report),
+        "checks": [{"name": c.name, "group": c.group, "passed": not any(f.severity is Severity.ERROR for f in c.findings),
+                    "findings": [finding(f) for f in c.findings]} for c in report.checks],
+    }, indent=2)

@@ -1,0 +1,76 @@
+"""Findings and the reports that carry them.
+
+A ``Report`` lists every ``Check`` that ran (a JUnit testcase each, passed or not) and the
+findings each produced; the exit code follows from the findings' severities.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Severity(str, Enum):
+    """How much a finding matters: errors fail the run (exit 1), the rest are reported."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    NOTE = "note"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem: which rule, what is wrong, on what, and how to fix it."""
+
+    rule: str
+    message: str
+    severity: Severity = Severity.ERROR
+    object: str = ""
+    hint: str = ""
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+    def location(self) -> str:
+        """``file:line:col`` where known, else the object's name."""
+        if self.file:
+            return ":".join(str(p) for p in (self.file, self.line, self.column) if p is not None)
+        return self.object
+
+
+@dataclass(frozen=True)
+class Check:
+    """One thing that was checked (an expectation, an invariant, a rule on a file)."""
+
+    name: str
+    group: str
+    findings: tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything one command checked."""
+
+    tool: str
+    checks: tuple[Check, ...] = ()
+    rule_help: dict[str, str] = field(default_factory=dict)
+    layout: str = "grouped"  # or "flat": one file:line:col line per finding
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for c in self.checks for f in c.findings]
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.ERROR]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.errors else 0
+
+
+def summary_line(report: Report) -> str:
+    """``verify: 107 checks, 2 errors``: the last line of every text report."""
+    counts = {s: sum(1 for f in report.findings if f.severity is s) for s in Severity}
+    parts = [f"{n} {s.value}{'s' if n != 1 else ''}" for s, n in counts.items() if n]
+    return f"{report.tool}: {len(report.checks)} checks, " + (", ".join(parts) if parts else "no problems")
