@@ -18,12 +18,13 @@ import psycopg
 from psycopg import sql
 
 from _common import ROOT, fresh_database
-from schema_tools import load_settings, migrate, read_catalog
+from schema_tools import load_settings, migrate
+from schema_tools.catalog import read_catalog
 from schema_tools.findings import Severity
-from schema_tools.integrity.derive import from_catalog
-from schema_tools.integrity.model import DUPLICATES, ROWS, DataCheck, Reference, col
-from schema_tools.integrity import duplicates
-from schema_tools.integrity.run import run_check
+from schema_tools.datachecks.derive import from_catalog
+from schema_tools.datachecks.model import DUPLICATES, ROWS, DataCheck, Reference, col
+from schema_tools.datachecks import duplicates
+from schema_tools.datachecks.run import run_check
 
 ROWS_WANTED = int(sys.argv[1]) if len(sys.argv) > 1 else 5_000_000
 ROUNDS = 3

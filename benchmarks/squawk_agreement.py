@@ -18,7 +18,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from _common import BIN
-from schema_tools.lint import lint_migrations
+from schema_tools.linter import lint_migrations
 from schema_tools.engine.files import read_migration
 
 SHARED = {  # ours -> squawk's

@@ -25,7 +25,8 @@ import psycopg
 
 from _common import BIN, fresh_database, psql_path, run
 from schema_tools.catalog import read_catalog
-from schema_tools.expect import load_expectations, verify
+from schema_tools.expect.check import verify
+from schema_tools.expect.parse import load_expectations
 
 TABLES = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
 ROUNDS = 7

@@ -7,11 +7,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from schema_tools import (Catalog, SchemaToolsError, Settings, connect_url, lint_files, migrate, read_catalog,
-                          read_migrations, scratch_database, status, validate_history, verify_catalog)
+from schema_tools import (SchemaToolsError, Settings, connect, lint, migrate, migrate_on, read_migrations,
+                          read_schema_on, scratch_database, validate_on, verify_catalog)
 
 from .criteria import FAILED, Verdict, judge
 from .stories import Story
+from .target import Target, TargetState
 
 
 @dataclass
@@ -26,40 +27,33 @@ class Outcome:
         return not self.findings
 
 
-def read_target(settings: Settings) -> tuple[Catalog, set[str]]:
-    """The target's catalog and the ids of its applied migrations."""
-    with connect_url(settings.database_url or "", application_name="ralph") as conn:
-        catalog = read_catalog(conn, settings.schemas)
-    applied = {s.id for s in status(settings) if s.state in ("applied", "missing")}
-    return catalog, applied
-
-
-def story_problems(story: Story, catalog: Catalog, applied: set[str]) -> list[str]:
+def story_problems(story: Story, state: TargetState) -> list[str]:
     """Why the target does not hold the story (empty: it does)."""
-    problems = [f"migration {m} is not applied" for m in story.migrations if m not in applied]
-    report = verify_catalog(catalog, list(story.expectations), invariants=False)
+    problems = [f"migration {m} is not applied" for m in story.migrations if m not in state.applied]
+    report = verify_catalog(state.catalog, list(story.expectations), invariants=False)
     return problems + [f"verify: {f.message}" for f in report.errors]
 
 
 def _lint_findings(settings: Settings, story: Story) -> list[str]:
     paths = [settings.migrations_dir / f"{m}.sql" for m in story.migrations]
-    report = lint_files(settings, [p for p in paths if p.exists()])
+    report = lint(settings, [p for p in paths if p.exists()])
     return [f"lint: {f.file and f.file.rsplit('/', 1)[-1]}:{f.line}: {f.rule}: {f.message}" for f in report.errors]
 
 
-def _shadow(settings: Settings, story: Story, only: set[str], outcome: Outcome) -> None:
+def _shadow(target: Target, story: Story, only: set[str], outcome: Outcome) -> None:
     started = time.monotonic()
-    with scratch_database(settings) as url:
+    settings = target.settings
+    with scratch_database(settings, admin=target.conn) as url:
         shadow = settings.with_database(url)
-        try:
-            migrate(shadow, only=only)
-            applied_cleanly = True
-        except SchemaToolsError as exc:
-            outcome.findings.append(f"migrate (shadow): {exc.one_line()}")
-            applied_cleanly = False
-        with connect_url(url, application_name="ralph shadow") as conn:
-            catalog = read_catalog(conn, settings.schemas)
-    report = verify_catalog(catalog, list(story.expectations), settings.disabled_invariants)
+        with connect(shadow, "ralph shadow") as conn:
+            try:
+                migrate_on(conn, shadow, only=only)
+                applied_cleanly = True
+            except SchemaToolsError as exc:
+                outcome.findings.append(f"migrate (shadow): {exc.one_line()}")
+                applied_cleanly = False
+            catalog = read_schema_on(conn, shadow)
+    report = verify_catalog(catalog, list(story.expectations), disabled=settings.disabled_invariants)
     outcome.checks = len(report.checks)
     outcome.findings += [f"verify: {f.message}" for f in report.errors]
     outcome.verdicts = judge(story.criteria, catalog, applied_cleanly)
@@ -67,34 +61,36 @@ def _shadow(settings: Settings, story: Story, only: set[str], outcome: Outcome) 
     outcome.durations["shadow"] = round(time.monotonic() - started, 3)
 
 
-def attempt(settings: Settings, story: Story, owned_by_open_stories: set[str]) -> Outcome:
+def attempt(target: Target, story: Story, owned_by_open_stories: set[str]) -> tuple[Outcome, TargetState | None]:
     """Shadow first; the target only when everything held there. Migrations that other stories
-    still working own are left out of both (they are those stories' business)."""
+    still working own are left out of both (they are those stories' business). Returns the
+    target as read after a promotion (None when nothing reached it)."""
+    settings = target.settings
     outcome = Outcome()
     try:
-        migrations = {m.id for m in read_migrations(settings.migrations_dir)}
+        migrations = {m.id for m in read_migrations(settings)}
     except SchemaToolsError as exc:
         outcome.findings.append(f"migrations: {exc.one_line()}")
-        return outcome
+        return outcome, None
     only = (migrations - owned_by_open_stories) | set(story.migrations)
     outcome.findings += [f"migration {m}.sql is missing from {settings.migrations_dir.name}/"
                          for m in story.migrations if m not in migrations]
     if outcome.findings:
-        return outcome
-    outcome.findings += [f"validate (target): {f.message}" for f in validate_history(settings).errors]
+        return outcome, None
+    outcome.findings += [f"validate (target): {f.message}" for f in validate_on(target.conn, settings).errors]
     if outcome.findings:
-        return outcome
-    _shadow(settings, story, only, outcome)
+        return outcome, None
+    _shadow(target, story, only, outcome)
     outcome.findings += _lint_findings(settings, story)
     if outcome.findings:
-        return outcome
+        return outcome, None
     started = time.monotonic()
     try:
-        migrate(settings, only=only)
+        migrate(settings, only=only)  # its own session: nothing a migration sets stays on the run's connection
     except SchemaToolsError as exc:
         outcome.findings.append(f"migrate (target): {exc.one_line()}")
-        return outcome
-    catalog, applied = read_target(settings)
-    outcome.findings += [f"target: {p}" for p in story_problems(story, catalog, applied)]
+        return outcome, None
+    state = target.read()
+    outcome.findings += [f"target: {p}" for p in story_problems(story, state)]
     outcome.durations["target"] = round(time.monotonic() - started, 3)
-    return outcome
+    return outcome, state

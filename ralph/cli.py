@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from schema_tools import CommandParser, OneLineParser, SchemaToolsError, load_settings, run_console
+from schema_tools import Catalog, CommandParser, OneLineParser, Report, SchemaToolsError, load_settings, run_console
 
 from .logview import JsonRunWriter, RunPrinter, tail_text
 from .progress import read_log
@@ -42,17 +42,20 @@ def cmd_log(args: argparse.Namespace) -> int:
     return 0
 
 
-def _schema_section(args: argparse.Namespace) -> tuple[object, object, str]:
-    from schema_tools import connect_url, existing_database_url, mask_url, read_catalog, verify_database
+def _schema_section(args: argparse.Namespace) -> tuple[Catalog | None, Report | None, str]:
+    from schema_tools import (connect, existing_database_url, load_expectations, mask_url, read_schema_on,
+                              verify_catalog)
 
     settings = load_settings(database=args.database)
     url = existing_database_url(settings)
     if url is None:
         return None, None, "No database given (--database or DATABASE_URL) and the embedded one is not running: no ER diagram."
+    settings = settings.with_database(url)
     try:
-        with connect_url(url, application_name="ralph report") as conn:
-            catalog = read_catalog(conn)
-        report = verify_database(settings.with_database(url), args.expect)
+        expectations = load_expectations(args.expect if args.expect is not None else settings.expect_files)
+        with connect(settings, "ralph report") as conn:
+            catalog = read_schema_on(conn, settings)
+        report = verify_catalog(catalog, expectations, disabled=settings.disabled_invariants)
     except SchemaToolsError as exc:
         return None, None, f"Database not reachable or not verifiable: {exc.one_line()}"
     return catalog, report, f"Database {mask_url(url)}: {len(catalog.tables)} tables."
@@ -64,7 +67,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     path = _log_path(args.file)
     summary: Summary = summarise(read_log(path), str(path), keep_runs=REPORT_RUNS)
     catalog, verify, note = _schema_section(args)
-    html = render_html(summary, list(summary.kept_runs), catalog, verify, note)  # type: ignore[arg-type]
+    html = render_html(summary, list(summary.kept_runs), catalog, verify, note)
     out = Path(args.output)
     temporary = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     temporary.write_text(html, encoding="utf-8")
@@ -74,7 +77,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive(kind: type) -> object:
+def _positive(kind: type) -> Callable[[str], object]:
     def parse(text: str) -> object:
         try:
             value = kind(text)

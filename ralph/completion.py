@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from schema_tools import Catalog, Migration, declare, in_list
+from schema_tools import Catalog, Migration, declared_schema
 
 from .criteria import UNVERIFIED, Verdict
 from .stories import Story
@@ -18,8 +18,7 @@ def _column_notes(catalog: Catalog, table_name: str) -> str:
     single_unique = {u.columns[0] for u in table.uniques if len(u.columns) == 1}
     items = []
     for column in table.columns:
-        allowed = next((v for c in table.checks if c.columns == (column.name,) and (v := in_list(c.expression, column.name))),
-                       None)
+        allowed = table.allowed_values(column.name)
         note = "/".join(allowed) if allowed else "JSON" if column.type in ("json", "jsonb") else \
             "UNIQUE" if column.name in single_unique else ""
         items.append(f"{column.name} ({note})" if note else column.name)
@@ -46,7 +45,7 @@ def completion_lines(story: Story, migrations: list[Migration], catalog: Catalog
     """The ``- `` bullets of the block (the caller writes the ``[ts] ID completed`` line)."""
     lines = []
     for m in migrations:
-        created = list(declare([m]).tables)
+        created = list(declared_schema([m]).tables)
         try:
             shown = m.path.relative_to(root)
         except ValueError:

@@ -1,10 +1,12 @@
-"""Free-text acceptance criteria, checked by machine where their shape allows, else "unverified".
+"""Free-text acceptance criteria, read as expectations where their shape allows, else "unverified".
 
 Understood shapes (the seed log's):
     "sessions: id, user_id, role (owner/admin/member), scopes (JSON), key (UNIQUE), UNIQUE(a, b)"
     "Indexes on: tenant_id, key_hash, (tenant_id, period) for usage_events"
     "Migration runs without errors locally"     (proved by the shadow and target applies)
-Anything else is reported as unverified, never counted as passed.
+A criterion in one of the first two shapes becomes a table expectation and is checked by verify,
+like any other. Anything else, or a listing with an item this cannot read, is reported as
+unverified, never counted as passed.
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from schema_tools import Catalog, in_list
+from schema_tools import Catalog, ColumnSpec, TableExpectation, verify_catalog
 
-TABLE_LIST = re.compile(r"^\s*(\w+)\s*:\s*(.+)$")
+TABLE_LIST = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s*:\s*(.+)$")
 INDEXES = re.compile(r"^\s*Indexes on:\s*(.+?)\s+for\s+(\w+)\s*$", re.IGNORECASE)
 RUNS = re.compile(r"\bruns?\b.*\bwithout errors\b", re.IGNORECASE)
+UNIQUE = re.compile(r"^UNIQUE\s*\((.+)\)$", re.IGNORECASE)
+COLUMN = re.compile(r"^(\w+)\s*(?:\((.*)\))?$")
 VERIFIED, FAILED, UNVERIFIED = "verified", "failed", "unverified"
+JSON_TYPES = "json | jsonb"
 
 
 @dataclass(frozen=True)
@@ -40,67 +45,55 @@ def _items(text: str) -> list[str]:
     return [i for i in items + [current.strip()] if i]
 
 
-def _check_columns(catalog: Catalog, table_name: str, text: str) -> list[str]:
-    table = catalog.table(table_name)
-    if table is None:
-        return [f"table {table_name} does not exist"]
-    problems = []
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(c.strip() for c in text.strip("()").split(",") if c.strip())
+
+
+def _listing(table: str, text: str, criterion: str) -> TableExpectation | None:
+    columns: list[ColumnSpec] = []
+    unique: list[tuple[str, ...]] = []
+    allowed: dict[str, tuple[str, ...]] = {}
     for item in _items(text):
-        unique = re.match(r"^UNIQUE\s*\((.+)\)$", item, re.IGNORECASE)
-        if unique:
-            cols = {c.strip() for c in unique.group(1).split(",")}
-            if not (any(set(u.columns) == cols for u in table.uniques) or
-                    any(i.unique and i.predicate is None and set(i.keys) == cols for i in table.indexes)):
-                problems.append(f"nothing makes ({', '.join(sorted(cols))}) unique on {table_name}")
+        pair = UNIQUE.match(item)
+        match = COLUMN.match(item)
+        if pair:
+            unique.append(_names(pair.group(1)))
             continue
-        match = re.match(r"^(\w+)\s*(?:\((.*)\))?$", item)
-        if not match:
-            continue
+        if match is None:
+            return None
         name, note = match.group(1), (match.group(2) or "").strip()
-        column = table.column(name)
-        if column is None:
-            problems.append(f"column {table_name}.{name} does not exist")
-            continue
-        if note.upper() == "UNIQUE" and not any(set(u.columns) == {name} for u in table.uniques):
-            problems.append(f"{table_name}.{name} is not unique")
-        elif note.upper() == "JSON" and column.type not in ("json", "jsonb"):
-            problems.append(f"{table_name}.{name} is {column.type}, not JSON")
+        if note.upper() == "UNIQUE":
+            unique.append((name,))
         elif "/" in note:
-            wanted = {v.strip() for v in note.split("/")}
-            allowed = next((set(v) for c in table.checks if c.columns == (name,) and (v := in_list(c.expression, name))),
-                           None)
-            if allowed != wanted:
-                problems.append(f"{table_name}.{name} allows {sorted(allowed) if allowed else 'any value'}, "
-                                f"expected {sorted(wanted)}")
-    return problems
+            allowed[name] = tuple(v.strip() for v in note.split("/"))
+        elif note and note.upper() != "JSON":
+            return None
+        columns.append(ColumnSpec(name, JSON_TYPES if note.upper() == "JSON" else None))
+    return TableExpectation(table, "criteria", 0, criterion, columns=tuple(columns), unique=tuple(unique),
+                            allowed_values=allowed)
 
 
-def _check_indexes(catalog: Catalog, table_name: str, text: str) -> list[str]:
-    table = catalog.table(table_name)
-    if table is None:
-        return [f"table {table_name} does not exist"]
-    problems = []
-    for item in _items(text):
-        cols = tuple(c.strip() for c in item.strip("()").split(","))
-        if not any(i.valid and i.predicate is None and i.keys[: len(cols)] == cols for i in table.indexes):
-            problems.append(f"no index on {table_name} leads with ({', '.join(cols)})")
-    return problems
+def expectation_of(criterion: str) -> TableExpectation | None:
+    """The expectation a criterion states, or None when it is not in a shape this reads."""
+    indexes = INDEXES.match(criterion)
+    if indexes:
+        return TableExpectation(indexes.group(2), "criteria", 0, criterion,
+                                indexed=tuple(_names(i) for i in _items(indexes.group(1))))
+    listing = TABLE_LIST.match(criterion)
+    return _listing(listing.group(1), listing.group(2), criterion) if listing else None
 
 
 def judge(criteria: tuple[str, ...], catalog: Catalog, applied_cleanly: bool) -> list[Verdict]:
-    """A verdict for each criterion against the live catalog."""
+    """A verdict for each criterion against the catalog."""
     verdicts = []
     for criterion in criteria:
-        indexes = INDEXES.match(criterion)
-        listing = TABLE_LIST.match(criterion)
-        if indexes:
-            problems = _check_indexes(catalog, indexes.group(2), indexes.group(1))
+        expectation = expectation_of(criterion)
+        if expectation is not None:
+            problems = [f.message for f in verify_catalog(catalog, [expectation], invariants=False).errors]
         elif RUNS.search(criterion):
             problems = [] if applied_cleanly else ["the migrations did not apply cleanly"]
-        elif listing and catalog.table(listing.group(1)) is not None or (listing and listing.group(1).islower()):
-            problems = _check_columns(catalog, listing.group(1), listing.group(2))  # type: ignore[union-attr]
         else:
             verdicts.append(Verdict(criterion, UNVERIFIED, "no machine check for this wording"))
             continue
-        verdicts.append(Verdict(criterion, FAILED if problems else VERIFIED, "; ".join(problems)))
+        verdicts.append(Verdict(criterion, FAILED if problems else VERIFIED, "; ".join(dict.fromkeys(problems))))
     return verdicts

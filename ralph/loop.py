@@ -8,25 +8,25 @@ goes to ``.ralph/iterations/``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import signal
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
-from schema_tools import (ConfigError, SchemaToolsError, Settings, connect_url, database_url, inventory, lock_key,
-                          migration_lock, read_migrations, scratch_database)
+from schema_tools import (ConfigError, SchemaToolsError, Settings, connect, database_url, exclusive, read_migrations,
+                          scratch_database)
 
 from .agent import run_agent
-from .attempt import Outcome, attempt, read_target, story_problems
+from .attempt import Outcome, attempt, story_problems
 from .completion import completion_lines
 from .guard import Guard
 from .progress import ProgressLog
 from .prompt import build_prompt, learnings
 from .stories import Story, load_stories, set_passes
+from .target import Target, TargetState
 
 
 @dataclass(frozen=True)
@@ -51,12 +51,6 @@ def stamp() -> str:
     return datetime.now().astimezone().isoformat(timespec="microseconds")
 
 
-def _fingerprint(url: str) -> str:
-    with connect_url(url, application_name="ralph fingerprint") as conn:
-        lines = sorted(inventory(conn))
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
-
-
 class Loop:
     def __init__(self, options: RunOptions) -> None:
         self.o = options
@@ -73,16 +67,15 @@ class Loop:
         if self.o.story and self.o.story not in {s.id for s in stories}:
             raise ConfigError(f"--story {self.o.story}: no such story in {self.o.stories}",
                               hint=f"stories: {', '.join(s.id for s in stories)}")
-        read_migrations(self.o.settings.migrations_dir)
-        url = self.o.settings.database_url or database_url(self.o.settings)
-        self.o = replace(self.o, settings=self.o.settings.with_database(url))
-        with connect_url(url, application_name=f"ralph run pid={os.getpid()}") as conn, \
-                migration_lock(conn, 0, lock_key("ralph.run"), what="another ralph run"):
+        read_migrations(self.o.settings)
+        settings = self.o.settings.with_database(database_url(self.o.settings))
+        with connect(settings, "ralph run") as conn, exclusive(conn, "ralph.run", wait=0, holder="another ralph run"):
+            target = Target(settings, conn)
             self.line(f"=== Ralph Loop Started (max {self.o.max_iterations} iterations) ===")
             reason: str | None = "stopped by an error"
             previous = signal.signal(signal.SIGTERM, _terminated)  # a CI timeout or kill: end the log cleanly
             try:
-                code, reason = self._iterate()
+                code, reason = self._iterate(target)
             except KeyboardInterrupt as exc:
                 code, reason = 130, f"interrupted by {exc.args[0] if exc.args else 'Ctrl-C'}"
             except SchemaToolsError as exc:
@@ -93,12 +86,11 @@ class Loop:
                 self.line("=== Ralph Loop Ended ===" if reason is None else f"=== Ralph Loop Ended ({reason}) ===")
         return code
 
-    def _passing(self, stories: list[Story]) -> dict[str, list[str]]:
+    def _passing(self, stories: list[Story], state: TargetState) -> dict[str, list[str]]:
         """Problems per story on the target (empty list: it holds); the passes cache synced."""
-        catalog, applied = read_target(self.o.settings)
         problems = {}
         for story in stories:
-            found = story_problems(story, catalog, applied)
+            found = story_problems(story, state)
             if not story.expectations and not story.migrations:
                 found.append("nothing machine-checkable: add expectations or migrations to the story")
             problems[story.id] = found
@@ -118,13 +110,14 @@ class Loop:
         blocked = [d for d in waiting.depends_on if problems[d]]
         return None, f"no story can run: {waiting.id} waits for {', '.join(blocked)}"
 
-    def _iterate(self) -> tuple[int, str | None]:
+    def _iterate(self, target: Target) -> tuple[int, str | None]:
         last: tuple[str, tuple[str, ...]] | None = None
         repeats = 0
         previous: list[str] = []
         for iteration in range(1, self.o.max_iterations + 2):
             stories = load_stories(self.o.stories)
-            problems = self._passing(stories)
+            state = target.read()
+            problems = self._passing(stories, state)
             story, blocked = self._next(stories, problems)
             if story is None:
                 return (1, blocked) if blocked else (0, None)
@@ -132,10 +125,10 @@ class Loop:
                 return 1, f"max iterations ({self.o.max_iterations}) reached; {story.id} still open"
             self.line(f"Iteration {iteration}: {story.id} - {story.title}")
             open_owned = {m for s in stories if s.id != story.id and problems[s.id] for m in s.migrations}
-            outcome = self._iteration(iteration, story, previous, open_owned)
-            if outcome.passed:
+            outcome, after = self._iteration(target, state, iteration, story, previous, open_owned)
+            if outcome.passed and after is not None:
                 self.line(f"Iteration {iteration} completed successfully")
-                self._complete(story, outcome)
+                self._complete(target.settings, story, outcome, after)
                 last, repeats, previous = None, 0, []
                 continue
             self.log.append(f"[{stamp()}] Iteration {iteration} completed with issues",
@@ -150,19 +143,20 @@ class Loop:
         raise AssertionError("unreachable")
 
     # --- one iteration -------------------------------------------------------------------
-    def _iteration(self, iteration: int, story: Story, previous: list[str], open_owned: set[str]) -> Outcome:
+    def _iteration(self, target: Target, state: TargetState, iteration: int, story: Story, previous: list[str],
+                   open_owned: set[str]) -> tuple[Outcome, TargetState | None]:
         started = time.monotonic()
         self.attempts[story.id] = self.attempts.get(story.id, 0) + 1
-        settings = self.o.settings
-        before = _fingerprint(settings.database_url or "")
+        settings = target.settings
+        before = target.fingerprint()
         tampering: list[str] = []
         agent_exit: int | None = None
         agent_seconds = None
         if self.o.agent:
-            guard = Guard(self._guarded_files(), settings.project_root)
+            guard = Guard(self._guarded_files(settings, state), settings.project_root)
             prompt = build_prompt(story, settings.migrations_dir, previous, learnings(self.o.log))
             log = self.o.state / "iterations" / f"{self.run_id}-{iteration:03d}-agent.log"
-            with scratch_database(settings) as scratch:
+            with scratch_database(settings, admin=target.conn) as scratch:
                 result = run_agent(self.o.agent, prompt, settings.project_root,
                                    {"DATABASE_URL": scratch, "RALPH_STORY_ID": story.id, "RALPH_ITERATION": str(iteration)},
                                    self.o.agent_timeout, log)
@@ -170,38 +164,35 @@ class Loop:
             tampering = guard.restore_changes()
             if result.timed_out:
                 tampering.append(f"agent: timed out after {self.o.agent_timeout:g}s (output in {log.name})")
-        outcome = attempt(settings, story, open_owned)
+        outcome, after = attempt(target, story, open_owned)
         outcome.findings = tampering + outcome.findings
         outcome.durations["total"] = round(time.monotonic() - started, 3)
         if agent_seconds is not None:
             outcome.durations["agent"] = agent_seconds
-        self._record(iteration, story, outcome, before, agent_exit)
-        return outcome
+        self._record(iteration, story, outcome, before, target.fingerprint(), agent_exit)
+        return outcome, after
 
-    def _guarded_files(self) -> list[Path]:
-        settings = self.o.settings
-        _, applied = read_target(settings)
+    def _guarded_files(self, settings: Settings, state: TargetState) -> list[Path]:
         files = [self.o.stories, self.o.log]
-        for mid in sorted(applied):
+        for mid in sorted(state.applied):
             files += [settings.migrations_dir / f"{mid}.sql", settings.migrations_dir / f"{mid}.rollback.sql"]
         return files
 
-    def _complete(self, story: Story, outcome: Outcome) -> None:
-        settings = self.o.settings
-        catalog, _ = read_target(settings)
-        owned = [m for m in read_migrations(settings.migrations_dir) if m.id in story.migrations]
-        lines = completion_lines(story, owned, catalog, settings.project_root, outcome.verdicts, outcome.checks)
+    def _complete(self, settings: Settings, story: Story, outcome: Outcome, state: TargetState) -> None:
+        owned = [m for m in read_migrations(settings) if m.id in story.migrations]
+        lines = completion_lines(story, owned, state.catalog, settings.project_root, outcome.verdicts, outcome.checks)
         self.log.append("", f"[{stamp()}] {story.id} completed", *lines, "")
         set_passes(self.o.stories, story.id, True)
 
-    def _record(self, iteration: int, story: Story, outcome: Outcome, before: str, agent_exit: int | None) -> None:
+    def _record(self, iteration: int, story: Story, outcome: Outcome, before: str, after: str,
+                agent_exit: int | None) -> None:
         folder = self.o.state / "iterations"
         folder.mkdir(parents=True, exist_ok=True)
         record = {
             "run": self.run_id, "iteration": iteration, "story": story.id, "attempt": self.attempts[story.id],
             "outcome": "success" if outcome.passed else "issues", "findings": outcome.findings,
             "criteria": [asdict(v) for v in outcome.verdicts],
-            "schema_fingerprint_before": before, "schema_fingerprint_after": _fingerprint(self.o.settings.database_url or ""),
+            "schema_fingerprint_before": before, "schema_fingerprint_after": after,
             "durations_seconds": outcome.durations, "agent_exit_code": agent_exit, "at": stamp(),
         }
         path = folder / f"{self.run_id}-{iteration:03d}.json"

@@ -8,13 +8,11 @@ passed. ``passes`` always starts false: the harness decides from the database.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
-from typing import Any
 
-from schema_tools import ConfigError
+from schema_tools import ConfigError, TableExpectation
 
-from .criteria import INDEXES, TABLE_LIST, _items
+from .criteria import expectation_of
 
 REQUIRED = ("id", "title")
 
@@ -28,35 +26,32 @@ def _toml_list(items: list[str]) -> str:
     return "[" + ", ".join(_toml_string(i) for i in items) + "]"
 
 
-def _expectations(criteria: list[str]) -> tuple[dict[str, dict[str, list[Any]]], int]:
-    tables: dict[str, dict[str, list[Any]]] = {}
-    checked = 0
+def _expectations(criteria: list[str]) -> tuple[dict[str, list[TableExpectation]], int]:
+    """The criteria that read as expectations, by table, and how many did."""
+    tables: dict[str, list[TableExpectation]] = {}
     for criterion in criteria:
-        indexes = INDEXES.match(criterion)
-        listing = TABLE_LIST.match(criterion)
-        if indexes:
-            table = tables.setdefault(indexes.group(2), {})
-            table.setdefault("indexed", []).extend(
-                [c.strip() for c in i.strip("()").split(",")] if i.startswith("(") else i for i in _items(indexes.group(1)))
-            checked += 1
-        elif listing and re.match(r"^[a-z_][a-z0-9_]*$", listing.group(1)):
-            table = tables.setdefault(listing.group(1), {})
-            for item in _items(listing.group(2)):
-                unique = re.match(r"^UNIQUE\s*\((.+)\)$", item, re.IGNORECASE)
-                if unique:
-                    table.setdefault("unique", []).append([c.strip() for c in unique.group(1).split(",")])
-                    continue
-                match = re.match(r"^(\w+)\s*(?:\((.*)\))?$", item)
-                if not match:
-                    continue
-                table.setdefault("columns", []).append(match.group(1))
-                note = (match.group(2) or "").strip()
-                if note.upper() == "UNIQUE":
-                    table.setdefault("unique", []).append([match.group(1)])
-                elif "/" in note:
-                    table.setdefault("allowed", []).append((match.group(1), [v.strip() for v in note.split("/")]))
-            checked += 1
-    return tables, checked
+        found = expectation_of(criterion)
+        if found is not None:
+            tables.setdefault(found.table, []).append(found)
+    return tables, sum(len(found) for found in tables.values())
+
+
+def _section(table: str, found: list[TableExpectation]) -> list[str]:
+    """One ``[stories.expect.tables."T"]`` section merging every criterion about the table."""
+    columns = list(dict.fromkeys(c.name for e in found for c in e.columns))
+    unique = [list(u) for e in found for u in e.unique]
+    indexed = [i for e in found for i in e.indexed]
+    out = [f'[stories.expect.tables."{table}"]']
+    if columns:
+        out.append(f"columns = {_toml_list(columns)}")
+    if unique:
+        out.append("unique = [" + ", ".join(_toml_list(u) for u in unique) + "]")
+    if indexed:
+        out.append("indexed = [" + ", ".join(_toml_string(i[0]) if len(i) == 1 else _toml_list(list(i))
+                                             for i in indexed) + "]")
+    for e in found:
+        out += [f"allowed_values.{column} = {_toml_list(list(values))}" for column, values in e.allowed_values.items()]
+    return out + [""]
 
 
 def prd_to_toml(path: Path) -> tuple[str, int, int]:
@@ -86,16 +81,6 @@ def prd_to_toml(path: Path) -> tuple[str, int, int]:
         out += ["[[stories]]", f"id = {_toml_string(story['id'])}", f"title = {_toml_string(story['title'])}",
                 f"priority = {priority}", "depends_on = []", "migrations = []", "passes = false",
                 f"notes = {_toml_string(notes)}", f"criteria = {_toml_list(criteria)}", ""]
-        for table, facts in tables.items():
-            out.append(f'[stories.expect.tables."{table}"]')
-            if facts.get("columns"):
-                out.append(f"columns = {_toml_list(facts['columns'])}")
-            if facts.get("unique"):
-                out.append("unique = [" + ", ".join(_toml_list(u) for u in facts["unique"]) + "]")
-            if facts.get("indexed"):
-                out.append("indexed = [" + ", ".join(_toml_list(i) if isinstance(i, list) else _toml_string(i)
-                                                     for i in facts["indexed"]) + "]")
-            for column, values in facts.get("allowed", []):
-                out.append(f"allowed_values.{column} = {_toml_list(values)}")
-            out.append("")
+        for table, found in tables.items():
+            out += _section(table, found)
     return "\n".join(out), checked_total, unverified_total

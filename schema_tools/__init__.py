@@ -1,40 +1,45 @@
 """schema_tools: PostgreSQL migrations, schema verification and data-integrity checks.
 
-Everything listed in ``__all__`` is public API; ``ralph`` imports only these names. They are
-loaded on first use, so a command that needs no database never imports psycopg.
+The public API, typed: the verbs of :mod:`schema_tools.commands` (each ``verb(settings, ...)``,
+some with a ``verb_on(conn, ...)`` form for a connection the caller owns), the settings, the
+errors, and the data the verbs take and return. ``ralph`` and the CLI use nothing else.
+Importing this package loads neither psycopg nor sqlglot; the verbs load what they use.
 """
 
-from __future__ import annotations
 
-import importlib
-from typing import Any
+from .catalog.model import Catalog, CheckConstraint, Column, ForeignKey, Index, PrimaryKey, Table, Unique
+from .commands import (check_reversible, connect, database_url, db_start, db_status, db_stop, declared_schema, drift,
+                       exclusive, existing_database_url, integrity, lint, load_expectations, migrate, migrate_on,
+                       plan, preflight, read_migrations, read_schema, read_schema_on, repair, rollback,
+                       schema_fingerprint_on, scratch_database, status, status_on, validate, validate_on, verify,
+                       verify_catalog)
+from .config import Settings, load_settings
+from .console import CommandParser, OneLineParser, run_console
+from .engine.files import Migration
+from .engine.model import MigrationState, PlannedMigration, PlannedStatement, RunResult
+from .errors import (ConfigError, DatabaseUnavailable, EmbeddedError, LockTimeout, MigrationError, SchemaToolsError,
+                     ValidationFailed)
+from .expect.model import ColumnSpec, ForeignKeySpec, IndexSpec, TableExpectation
+from .expect.parse import load_toml, tables_from
+from .findings import FORMATS, Check, Finding, Report, Severity, render
+from .server.urls import mask_url
 
-_WHERE = {
-    "Settings": "config", "load_settings": "config",
-    "OneLineParser": "console", "CommandParser": "console", "run_console": "console",
-    "Catalog": "catalog", "read_catalog": "catalog", "inventory": "catalog",
-    "connect": "server.connect", "connect_url": "server.connect", "database_url": "server.connect", "existing_database_url": "server.connect",
-    "mask_url": "server.urls",
-    "Check": "findings", "Finding": "findings", "Report": "findings", "Severity": "findings", "render": "findings",
-    "ConfigError": "errors", "DatabaseUnavailable": "errors", "EmbeddedError": "errors", "LockTimeout": "errors",
-    "MigrationError": "errors", "SchemaToolsError": "errors", "ValidationFailed": "errors",
-    "Migration": "engine.files", "read_migrations": "engine.files",
-    "MigrationState": "engine.runner", "RunResult": "engine.runner", "migrate": "engine.runner", "rollback": "engine.runner", "status": "engine.runner",
-    "verify_database": "verify",
-    "lint_files": "lint", "validate_history": "engine.validate", "scratch_database": "server.scratch",
-    "migration_lock": "engine.lock", "lock_key": "engine.lock",
-    "TableExpectation": "expect", "tables_from": "expect", "verify_catalog": "expect", "load_toml": "expect",
-    "in_list": "sqltext.meaning", "declare": "sqlmodel",
-}
-# Public names that differ from the module's own (a submodule shares the function's name).
-_RENAMED = {"run_console": "run", "lint_files": "lint", "validate_history": "validate", "verify_catalog": "verify"}
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module 'schema_tools' has no attribute {name!r}")
-    module = importlib.import_module(f".{_WHERE[name]}", __name__)
-    value = getattr(module, _RENAMED.get(name, name))
-    globals()[name] = value
-    return value
+__all__ = [
+    # verbs
+    "check_reversible", "declared_schema", "drift", "integrity", "lint", "load_expectations", "migrate", "migrate_on",
+    "plan", "preflight", "read_migrations", "read_schema", "read_schema_on", "repair", "rollback",
+    "schema_fingerprint_on", "status", "status_on", "validate", "validate_on", "verify", "verify_catalog",
+    # databases
+    "connect", "database_url", "db_start", "db_status", "db_stop", "exclusive", "existing_database_url", "mask_url",
+    "scratch_database",
+    # settings and errors
+    "Settings", "load_settings", "ConfigError", "DatabaseUnavailable", "EmbeddedError", "LockTimeout",
+    "MigrationError", "SchemaToolsError", "ValidationFailed",
+    # data
+    "Catalog", "CheckConstraint", "Column", "ForeignKey", "Index", "PrimaryKey", "Table", "Unique",
+    "ColumnSpec", "ForeignKeySpec", "IndexSpec", "TableExpectation", "load_toml", "tables_from",
+    "Migration", "MigrationState", "PlannedMigration", "PlannedStatement", "RunResult",
+    "FORMATS", "Check", "Finding", "Report", "Severity", "render",
+    # console scripts in the project's conventions (one-line errors, exit codes)
+    "CommandParser", "OneLineParser", "run_console",
+]

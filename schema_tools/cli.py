@@ -13,13 +13,14 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .config import Settings, load_settings
-from .console import CommandParser, OneLineParser, run
+from . import commands
+from .console import CommandParser, OneLineParser, run_console
 from .findings import FORMATS, Report, render
 from .invariants import NAMES as INVARIANT_NAMES
-from .lint import RULES as LINT_RULES
+from .linter import RULES as LINT_RULES
 from .server.urls import mask_url
 
-# Commands import what they use when they run: lint never loads psycopg, migrate never sqlglot.
+# The verbs import what they use when they run: lint never loads psycopg, migrate never sqlglot.
 
 PROG = "schema-tools"
 EPILOG = """\
@@ -214,20 +215,16 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from .engine import runner
-
     if args.fleet:
-        return _fleet(args, lambda s: ("ok", f"{len(runner.migrate(s).done)} migration(s) applied"))
+        return _fleet(args, lambda s: ("ok", f"{len(commands.migrate(s).done)} migration(s) applied"))
     settings = _settings(args)
     if args.preflight:
-        from .integrity import preflight
-
-        report = preflight(settings, settings.integrity_samples)
+        report = commands.preflight(settings)
         if report.errors:
             print(render(report, "text"))
             print("preflight: existing rows would make a pending migration fail; nothing was applied")
             return 1
-    result = runner.migrate(settings, progress=print)
+    result = commands.migrate(settings, progress=print)
     for note in result.notes:
         print(note)
     print(f"{len(result.done)} migration(s) applied" if result.done else "nothing to apply: the database is up to date")
@@ -235,21 +232,15 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    from .engine import runner
-
-    settings = _settings(args)
-    result = runner.rollback(settings, to=args.to, everything=args.all, progress=print)
+    result = commands.rollback(_settings(args), to=args.to, everything=args.all, progress=print)
     print(f"{len(result.done)} migration(s) rolled back" if result.done else "nothing to roll back")
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from .engine import runner
-    from .server import connect as db
-
     settings = _settings(args)
-    states = runner.status(settings)
-    url = mask_url(db.database_url(settings))
+    states = commands.status(settings)
+    url = mask_url(commands.database_url(settings))
     if args.json:
         print(json.dumps({
             "database": url,
@@ -268,17 +259,13 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .engine import validate
-
     if args.fleet:
-        return _fleet(args, lambda s: _report_outcome(validate.validate(s)))
-    return _report(validate.validate(_settings(args)), args.format)
+        return _fleet(args, lambda s: _report_outcome(commands.validate(s)))
+    return _report(commands.validate(_settings(args)), args.format)
 
 
 def cmd_repair(args: argparse.Namespace) -> int:
-    from .engine import validate
-
-    actions = validate.repair(_settings(args), forget_missing=args.forget_missing)
+    actions = commands.repair(_settings(args), forget_missing=args.forget_missing)
     for action in actions:
         print(action)
     print(f"{len(actions)} repair(s) recorded" if actions else "nothing to repair")
@@ -286,12 +273,9 @@ def cmd_repair(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from .engine import plan
-    from .integrity import preflight
-
     settings = _settings(args)
-    planned = plan.plan(settings)
-    checked = preflight(settings, settings.integrity_samples)
+    planned = commands.plan(settings)
+    checked = commands.preflight(settings)
     if args.json:
         print(json.dumps({"migrations": [asdict(p) for p in planned],
                           "preflight": json.loads(render(checked, "json"))}, indent=2))
@@ -310,68 +294,54 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_check_reversible(args: argparse.Namespace) -> int:
-    from .engine.reversible import check_reversible
-
-    return _report(check_reversible(_settings(args)), args.format)
+    return _report(commands.check_reversible(_settings(args)), args.format)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from .verify import verify_database
-
+    invariants = not args.no_invariants
     if args.fleet:
-        return _fleet(args, lambda s: _report_outcome(verify_database(s, args.expect, not args.no_invariants)))
-    return _report(verify_database(_settings(args), args.expect, not args.no_invariants), args.format)
+        return _fleet(args, lambda s: _report_outcome(commands.verify(s, args.expect, invariants=invariants)))
+    return _report(commands.verify(_settings(args), args.expect, invariants=invariants), args.format)
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
-    from .lint import lint
-
-    return _report(lint(_settings(args), args.paths), args.format)
+    return _report(commands.lint(_settings(args), args.paths), args.format)
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
-    from .drift import drift
-
-    return _report(drift(_settings(args), args.expect), args.format)
+    return _report(commands.drift(_settings(args), args.expect), args.format)
 
 
 def cmd_integrity(args: argparse.Namespace) -> int:
-    from .integrity import integrity
-
-    settings = _settings(args)
-    samples = args.samples if args.samples is not None else settings.integrity_samples
-    return _report(integrity(settings, args.checks, args.expect, max(samples, 0)), args.format)
+    return _report(commands.integrity(_settings(args), args.checks, args.expect, args.samples), args.format)
 
 
 def cmd_db(args: argparse.Namespace) -> int:
-    from .server import embedded
-
     settings = load_settings()
     if args.action == "url":
-        print(embedded.ensure_running(settings))
-        return 0
-    if args.action == "start":
-        url = embedded.ensure_running(settings)
-        state = embedded.status(settings)
-        source = f"PostgreSQL {state.binaries.major} from {state.binaries.source}" if state.binaries else "PostgreSQL"
-        print(f"embedded {source} running on 127.0.0.1:{state.port}\ndata: {state.data_dir}\nurl:  {url}")
+        print(commands.database_url(settings.with_database(None)))
         return 0
     if args.action == "stop":
-        print("embedded PostgreSQL stopped" if embedded.stop(settings) else "embedded PostgreSQL was not running")
+        print("embedded PostgreSQL stopped" if commands.db_stop(settings) else "embedded PostgreSQL was not running")
         return 0
-    state = embedded.status(settings)
+    if args.action == "start":
+        state = commands.db_start(settings)
+        source = f"PostgreSQL {state.binaries.major} from {state.binaries.source}" if state.binaries else "PostgreSQL"
+        print(f"embedded {source} running on 127.0.0.1:{state.port}\ndata: {state.data_dir}\nurl:  {state.url}")
+        return 0
+    state = commands.db_status(settings)
     if not state.running:
         print(f"embedded PostgreSQL is not running (data: {state.data_dir})")
         return 1
     assert state.binaries and state.port
     print(f"embedded PostgreSQL {state.binaries.major} ({state.binaries.source}, {state.binaries.bindir}) "
-          f"running on 127.0.0.1:{state.port}\ndata: {state.data_dir}\nurl:  {embedded.url_for(settings, state.port)}")
+          f"running on 127.0.0.1:{state.port}\ndata: {state.data_dir}\nurl:  {state.url}")
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point."""
-    return run(argv, build_parser(), PROG, _settings)
+    return run_console(argv, build_parser(), PROG, _settings)
 
 
 if __name__ == "__main__":

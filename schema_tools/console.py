@@ -37,7 +37,7 @@ def _known_url(args: argparse.Namespace, settings: SettingsFromArgs | None) -> s
         return getattr(args, "database", None)
 
 
-def run(argv: Sequence[str] | None, parser: argparse.ArgumentParser, prog: str,
+def run_console(argv: Sequence[str] | None, parser: argparse.ArgumentParser, prog: str,
         settings: SettingsFromArgs | None = None) -> int:
     """Parse, dispatch, and turn our errors into one line on stderr and an exit code."""
     args = parser.parse_args(argv)

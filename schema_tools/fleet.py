@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .config import Settings
 from .errors import ConfigError, SchemaToolsError
-from .expect import load_toml
+from .expect.parse import load_toml
 from .server.urls import is_url, mask_url, scrub
 
 OK, PROBLEMS, ERROR = "ok", "problems", "error"

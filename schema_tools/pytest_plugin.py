@@ -10,27 +10,33 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import psycopg
 import pytest
 
-from .catalog import read_catalog
-from .server.connect import connect_url
-from .expect import load_expectations, verify
 from .findings import Report, render
+
+if TYPE_CHECKING:
+    import psycopg
 
 VerifySchema = Callable[..., Report]
 
 
 def _verify(database: psycopg.Connection | str, expect: Iterable[str | Path] = (), invariants: bool = True,
             disable: Iterable[str] = (), schemas: Iterable[str] | None = None) -> Report:
-    expectations = [e for path in expect for e in load_expectations(Path(path))]
+    # Imported here: the plugin loads wherever the package is installed, on every pytest start.
+    from .catalog.read import read_catalog
+    from .commands import load_expectations, verify_catalog
+    from .server.connect import connect_url
+
+    expectations = load_expectations(Path(path) for path in expect)
+    wanted = list(schemas) if schemas is not None else None
     if isinstance(database, str):
         with connect_url(database, application_name="schema-tools pytest") as conn:
-            catalog = read_catalog(conn, list(schemas) if schemas is not None else None)
+            catalog = read_catalog(conn, wanted)
     else:
-        catalog = read_catalog(database, list(schemas) if schemas is not None else None)
-    report = verify(catalog, expectations, disable, invariants)
+        catalog = read_catalog(database, wanted)
+    report = verify_catalog(catalog, expectations, disabled=disable, invariants=invariants)
     if report.errors:
         pytest.fail(render(report, "text"), pytrace=False)
     return report

@@ -19,7 +19,7 @@ import pytest
 from pytest_postgresql import factories
 from pytest_postgresql.executors.noop import NoopExecutor
 
-from schema_tools.engine import runner
+from schema_tools import commands
 from schema_tools.server import embedded
 from schema_tools.config import Settings
 
@@ -85,7 +85,7 @@ def pg_base(cluster: Cluster) -> NoopExecutor:
 def apply_migrations(host: str, port: int, user: str, dbname: str, password: str, **_: Any) -> None:
     """pytest-postgresql loader: our own runner builds the template database."""
     url = f"postgresql://{user}:{password}@{host}:{port}/{dbname}"
-    runner.migrate(Settings(project_root=ROOT, migrations_dir=MIGRATIONS, database_url=url))
+    commands.migrate(Settings(project_root=ROOT, migrations_dir=MIGRATIONS, database_url=url))
 
 
 postgresql_proc = factories.postgresql_noproc(dbname="migrated", load=[apply_migrations], depends_on="pg_base")

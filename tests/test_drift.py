@@ -8,8 +8,8 @@ from pathlib import Path
 import psycopg
 
 from conftest import MIGRATIONS, ROOT, settings_for
-from schema_tools.engine import runner
-from schema_tools.drift import drift
+from schema_tools import commands
+from schema_tools.commands import drift
 
 STORIES = ROOT / "ralph" / "stories.toml"
 
@@ -43,7 +43,7 @@ def test_an_index_dropped_by_hand(db_url: str) -> None:
 def test_a_migration_edited_after_it_was_applied(empty_db_url: str, tmp_path: Path) -> None:
     folder = tmp_path / "m"
     shutil.copytree(MIGRATIONS, folder)
-    runner.migrate(settings_for(empty_db_url, folder))
+    commands.migrate(settings_for(empty_db_url, folder))
     path = folder / "0002_core_tables.sql"
     path.write_text(path.read_text().replace("device_info        text CHECK", "device_info        varchar(500) CHECK")
                     .replace("role IN ('owner', 'admin', 'member')", "role IN ('owner', 'member')"))

@@ -21,7 +21,7 @@ from ralph.summary import summarise
 from schema_tools import cli
 from schema_tools.config import load_settings
 from schema_tools.errors import SchemaToolsError
-from schema_tools.expect import load_expectations
+from schema_tools.expect.parse import load_expectations
 from schema_tools.engine.files import read_migration, split_statements
 
 BUDGET = settings(max_examples=150, deadline=None, derandomize=True,

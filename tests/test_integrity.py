@@ -13,9 +13,9 @@ import psycopg
 import pytest
 
 from conftest import MIGRATIONS, ROOT, settings_for
-from schema_tools.engine import runner
+from schema_tools import commands
 from schema_tools.findings import Severity
-from schema_tools.integrity import integrity
+from schema_tools.commands import integrity
 
 STORIES = ROOT / "ralph" / "stories.toml"
 CHECKS = ROOT / "checks" / "integrity.toml"
@@ -159,7 +159,7 @@ def test_range_checks_and_cli_output(cli, postgresql: psycopg.Connection, db_url
 def test_preflight_stops_a_unique_migration_over_duplicates(cli, empty_db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     folder = tmp_path / "m"
     shutil.copytree(MIGRATIONS, folder)
-    runner.migrate(settings_for(empty_db_url, folder))
+    commands.migrate(settings_for(empty_db_url, folder))
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
         dup = [one(conn, "INSERT INTO tenants (name) VALUES ('acme') RETURNING id") for _ in range(2)]
         conn.execute("INSERT INTO users (email) VALUES ('x@y.z')")
@@ -177,7 +177,7 @@ def test_preflight_stops_a_unique_migration_over_duplicates(cli, empty_db_url: s
     assert f"CHECK (length(email) < 6): 1 row(s); e.g. primary keys {nameless}" in result.out
     assert "ALTER COLUMN plan SET NOT NULL" not in result.out  # a column the pending migration adds holds no rows
     assert "nothing was applied" in result.out
-    assert [s.state for s in runner.status(settings_for(empty_db_url, folder))][-1] == "pending"
+    assert [s.state for s in commands.status(settings_for(empty_db_url, folder))][-1] == "pending"
     planned = cli("plan", "--database", empty_db_url, "--migrations", str(folder))
     assert planned.code == 0 and "preflight: 0004_tighten" in planned.out
 
@@ -185,7 +185,7 @@ def test_preflight_stops_a_unique_migration_over_duplicates(cli, empty_db_url: s
 def test_preflight_passes_when_the_data_is_clean(cli, empty_db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     folder = tmp_path / "m"
     shutil.copytree(MIGRATIONS, folder)
-    runner.migrate(settings_for(empty_db_url, folder))
+    commands.migrate(settings_for(empty_db_url, folder))
     (folder / "0004_unique_name.sql").write_text(
         "-- depends: 0003_api_keys_usage\nALTER TABLE tenants ADD CONSTRAINT tenants_name_key UNIQUE (name);\n")
     result = cli("migrate", "--preflight", "--database", empty_db_url, "--migrations", str(folder))
@@ -195,9 +195,9 @@ def test_preflight_passes_when_the_data_is_clean(cli, empty_db_url: str, tmp_pat
 
 def test_a_key_unique_on_some_of_its_columns_is_not_read(postgresql: psycopg.Connection, tmp_path: Path) -> None:
     """UNIQUE (idempotency_key) makes (tenant_id, idempotency_key) unique too; a plain index does not."""
-    from schema_tools import read_catalog
-    from schema_tools.expect import load_expectations
-    from schema_tools.integrity.derive import from_expectations
+    from schema_tools.catalog import read_catalog
+    from schema_tools.expect.parse import load_expectations
+    from schema_tools.datachecks.derive import from_expectations
 
     postgresql.autocommit = True
     expect = tmp_path / "expect.toml"
@@ -212,7 +212,7 @@ def test_a_key_unique_on_some_of_its_columns_is_not_read(postgresql: psycopg.Con
 def test_preflight_of_a_primary_key_finds_nulls_as_well_as_duplicates(cli, empty_db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     folder = tmp_path / "m"
     shutil.copytree(MIGRATIONS, folder)
-    runner.migrate(settings_for(empty_db_url, folder))
+    commands.migrate(settings_for(empty_db_url, folder))
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
         conn.execute("CREATE TABLE legacy (code text, note text)")
         conn.execute("INSERT INTO legacy VALUES ('a', '1'), ('a', '2'), (NULL, '3'), ('b', '4')")
@@ -283,9 +283,9 @@ def test_concurrent_session_upserts_keep_one_row_each(db_url: str, postgresql: p
 def test_orphans_walk_the_index_when_values_are_few(postgresql: psycopg.Connection, db_url: str) -> None:
     """Thousands of rows over four key values: the orphan check descends the api_key_id index
     once per value instead of reading the table, and finds exactly what the full scan finds."""
-    from schema_tools import read_catalog
-    from schema_tools.integrity.model import ROWS, DataCheck, Reference
-    from schema_tools.integrity.run import _index_walk_pays, _orphans_by_index_walk_sql, _rows_sql, run_check
+    from schema_tools.catalog import read_catalog
+    from schema_tools.datachecks.model import ROWS, DataCheck, Reference
+    from schema_tools.datachecks.run import _index_walk_pays, _orphans_by_index_walk_sql, _rows_sql, run_check
 
     postgresql.autocommit = True
     ids = base(postgresql)

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from schema_tools import read_catalog
-from schema_tools.integrity import duplicates as dup
-from schema_tools.integrity.model import DUPLICATES, DataCheck
-from schema_tools.integrity.run import run_check
+from schema_tools.catalog import read_catalog
+from schema_tools.datachecks import duplicates as dup
+from schema_tools.datachecks.model import DUPLICATES, DataCheck
+from schema_tools.datachecks.run import run_check
 
 TABLE_ROWS = 6000
 

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import FIXTURES, MIGRATIONS, ROOT
 from schema_tools.findings import Severity
-from schema_tools.lint import RULES, lint_migrations
+from schema_tools.linter import RULES, lint_migrations
 from schema_tools.engine.files import Migration, parse_directives
 
 LINT_FIXTURES = FIXTURES / "lint"
@@ -168,7 +168,7 @@ def test_lint_settings_disable_and_warn(tmp_path: Path) -> None:
 def test_the_cache_skips_an_unchanged_history_and_relints_an_edited_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import shutil
 
-    import schema_tools.lint as lint_package
+    import schema_tools.linter as lint_package
     from schema_tools.engine.files import read_migrations
 
     folder = tmp_path / "m"

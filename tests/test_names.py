@@ -14,8 +14,9 @@ from psycopg import sql
 from conftest import settings_for
 from ralph.stories import load_stories
 from schema_tools.catalog import read_catalog
-from schema_tools.expect import load_expectations, verify
-from schema_tools.integrity import integrity
+from schema_tools.expect.check import verify
+from schema_tools.expect.parse import load_expectations
+from schema_tools.commands import integrity
 
 INJECTION = 'x"; drop table users; --'
 RESERVED = ["select", "table", "user", "order", "group", "from", "where", "check", "primary", "default", "limit"]

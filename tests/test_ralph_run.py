@@ -260,3 +260,29 @@ def test_import_a_prd_json(tmp_path: Path, cli) -> None:  # type: ignore[no-unty
     assert stories[1].title == 'Quotes " and \\ backslashes'
     again = cli("import", str(prd), "-o", str(out), program="ralph")
     assert again.code == 2 and "--force" in again.err
+
+
+def test_a_run_over_both_stories_opens_few_connections(empty_db_url: str, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """One connection to the target for the whole run (it reads the catalog and the history,
+    holds the run lock, creates the shadows), one per shadow, one per promotion: 5 here."""
+    from ralph import cli as ralph_cli
+
+    opened: list[str] = []
+    real = psycopg.connect
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        opened.append(str(kwargs.get("application_name", "")))
+        return real(*args, **kwargs)
+
+    root = project(tmp_path)
+    monkeypatch.chdir(root)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setattr(psycopg, "connect", counting)
+    assert ralph_cli.main(["run", "--database", empty_db_url]) == 0
+    monkeypatch.undo()
+    assert applied(empty_db_url) == ["0001_users", "0002_core_tables", "0003_api_keys_usage"]
+    labels = [re.sub(r" pid=\d+", "", label) for label in opened]
+    assert labels.count("ralph run") == 1
+    assert labels.count("ralph shadow") == 2 and labels.count("schema-tools migrate") == 2
+    assert len(opened) == 5, labels

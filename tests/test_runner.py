@@ -11,10 +11,10 @@ import psycopg
 import pytest
 
 from conftest import MIGRATIONS, settings_for
-from schema_tools.engine import runner
+from schema_tools import commands
 from schema_tools.errors import ConfigError, LockTimeout, MigrationError
 from schema_tools.engine.lock import LOCK_KEY
-from schema_tools.engine.validate import repair, validate
+from schema_tools.commands import repair, validate
 
 BOOKKEEPING = ("_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock",
                "_schema_tools_migrations", "_schema_tools_events")
@@ -49,13 +49,13 @@ def snapshot(url: str) -> list[tuple[str, str]]:
 
 
 def applied_ids(url: str) -> list[str]:
-    return [s.id for s in runner.status(settings_for(url)) if s.state == "applied"]
+    return [s.id for s in commands.status(settings_for(url)) if s.state == "applied"]
 
 
 def test_migrate_applies_everything_once_and_then_nothing(empty_db_url: str) -> None:
-    first = runner.migrate(settings_for(empty_db_url))
+    first = commands.migrate(settings_for(empty_db_url))
     assert [mid for mid, _ in first.done] == ["0001_users", "0002_core_tables", "0003_api_keys_usage"]
-    assert runner.migrate(settings_for(empty_db_url)).done == []
+    assert commands.migrate(settings_for(empty_db_url)).done == []
     with psycopg.connect(empty_db_url) as conn:
         rows = conn.execute("SELECT migration_id, checksum FROM _schema_tools_migrations ORDER BY 1").fetchall()
     assert [r[0] for r in rows] == applied_ids(empty_db_url)
@@ -81,29 +81,29 @@ def test_each_migration_up_down_up_leaves_no_residue(empty_db_url: str, index: i
     ids = ["0001_users", "0002_core_tables", "0003_api_keys_usage"]
     settings = settings_for(empty_db_url)
     if index:
-        runner.rollback(settings, everything=True)
-        runner.migrate(settings)
-        runner.rollback(settings, to=ids[index - 1])
+        commands.rollback(settings, everything=True)
+        commands.migrate(settings)
+        commands.rollback(settings, to=ids[index - 1])
     before = snapshot(empty_db_url)
-    runner.migrate(settings)
+    commands.migrate(settings)
     after_up = snapshot(empty_db_url)
     assert after_up != before
-    runner.rollback(settings, to=ids[index - 1]) if index else runner.rollback(settings, everything=True)
+    commands.rollback(settings, to=ids[index - 1]) if index else commands.rollback(settings, everything=True)
     assert snapshot(empty_db_url) == before
-    runner.migrate(settings)
+    commands.migrate(settings)
     assert snapshot(empty_db_url) == after_up
 
 
 def test_rollback_without_arguments_undoes_only_the_last(db_url: str) -> None:
-    result = runner.rollback(settings_for(db_url))
+    result = commands.rollback(settings_for(db_url))
     assert [mid for mid, _ in result.done] == ["0003_api_keys_usage"]
     assert applied_ids(db_url) == ["0001_users", "0002_core_tables"]
 
 
 def test_rollback_to_an_unapplied_migration_is_refused(db_url: str) -> None:
-    runner.rollback(settings_for(db_url))
+    commands.rollback(settings_for(db_url))
     with pytest.raises(MigrationError, match="0003_api_keys_usage: that migration is pending"):
-        runner.rollback(settings_for(db_url), to="0003_api_keys_usage")
+        commands.rollback(settings_for(db_url), to="0003_api_keys_usage")
 
 
 def broken_copy(tmp_path: Path, old: str, new: str, name: str = "0003_api_keys_usage.sql") -> Path:
@@ -130,7 +130,7 @@ def test_a_runtime_error_names_the_line_of_its_statement(empty_db_url: str, tmp_
     folder = broken_copy(tmp_path, "CREATE INDEX usage_events_service_idx ON usage_events (service)",
                          "CREATE INDEX usage_events_service_idx ON usage_events (no_such_column)")
     with pytest.raises(MigrationError) as caught:
-        runner.migrate(settings_for(empty_db_url, folder))
+        commands.migrate(settings_for(empty_db_url, folder))
     assert caught.value.migration_id == "0003_api_keys_usage"
     lines = (folder / "0003_api_keys_usage.sql").read_text().splitlines()
     assert caught.value.line == 1 + next(i for i, line in enumerate(lines) if "no_such_column" in line)
@@ -140,7 +140,7 @@ def test_a_runtime_error_names_the_line_of_its_statement(empty_db_url: str, tmp_
 def test_concurrently_in_a_transactional_migration_explains_the_header(empty_db_url: str, tmp_path: Path) -> None:
     folder = broken_copy(tmp_path, "CREATE INDEX api_keys_status_idx", "CREATE INDEX CONCURRENTLY api_keys_status_idx")
     with pytest.raises(MigrationError) as caught:
-        runner.migrate(settings_for(empty_db_url, folder))
+        commands.migrate(settings_for(empty_db_url, folder))
     assert "cannot run inside a transaction block" in caught.value.message
     assert "-- transactional: false" in caught.value.hint
 
@@ -153,8 +153,8 @@ def test_a_non_transactional_migration_runs_concurrently(empty_db_url: str, tmp_
         "CREATE INDEX CONCURRENTLY users_created_at_idx ON users (created_at);\n")
     (folder / "0004_concurrent.rollback.sql").write_text("DROP INDEX CONCURRENTLY users_created_at_idx;\n")
     settings = settings_for(empty_db_url, folder)
-    assert [m for m, _ in runner.migrate(settings).done][-1] == "0004_concurrent"
-    runner.rollback(settings)
+    assert [m for m, _ in commands.migrate(settings).done][-1] == "0004_concurrent"
+    commands.rollback(settings)
     assert applied_ids(empty_db_url)[-1] == "0003_api_keys_usage"
 
 
@@ -168,13 +168,13 @@ def test_bad_headers_are_refused_before_anything_runs(empty_db_url: str, tmp_pat
     shutil.copytree(MIGRATIONS, folder)
     (folder / "0004_bad.sql").write_text(text)
     with pytest.raises(MigrationError, match=message):
-        runner.migrate(settings_for(empty_db_url, folder))
+        commands.migrate(settings_for(empty_db_url, folder))
     assert applied_ids(empty_db_url) == []
 
 
 def test_missing_migrations_folder_is_a_config_error(empty_db_url: str, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
-        runner.migrate(settings_for(empty_db_url, tmp_path / "nope"))
+        commands.migrate(settings_for(empty_db_url, tmp_path / "nope"))
 
 
 def test_lock_held_elsewhere_times_out_naming_the_holder(empty_db_url: str) -> None:
@@ -182,7 +182,7 @@ def test_lock_held_elsewhere_times_out_naming_the_holder(empty_db_url: str) -> N
         holder.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
         pid = holder.info.backend_pid
         with pytest.raises(LockTimeout) as caught:
-            runner.migrate(settings_for(empty_db_url, lock_wait=0.3))
+            commands.migrate(settings_for(empty_db_url, lock_wait=0.3))
     assert f"pid {pid} (other-runner" in caught.value.message
     assert applied_ids(empty_db_url) == []
 
@@ -193,7 +193,7 @@ def test_an_error_without_position_is_still_located(empty_db_url: str, tmp_path:
     (folder / "0001_dupes.sql").write_text(
         "CREATE TABLE t (id int PRIMARY KEY);\n\nINSERT INTO t VALUES (1);\n-- again:\nINSERT INTO t\n  VALUES (1);\n")
     with pytest.raises(MigrationError) as caught:
-        runner.migrate(settings_for(empty_db_url, folder))
+        commands.migrate(settings_for(empty_db_url, folder))
     assert caught.value.message.startswith("0001_dupes.sql:5: duplicate key value violates unique constraint")
     with psycopg.connect(empty_db_url) as conn:
         assert conn.execute("SELECT to_regclass('t')").fetchone() == (None,)
@@ -204,7 +204,7 @@ def test_transaction_control_in_a_transactional_migration_is_refused(empty_db_ur
     folder.mkdir()
     (folder / "0001_tx.sql").write_text("BEGIN;\nCREATE TABLE t (id int);\nCOMMIT;\n")
     with pytest.raises(MigrationError, match="0001_tx.sql:1: BEGIN") as caught:
-        runner.migrate(settings_for(empty_db_url, folder))
+        commands.migrate(settings_for(empty_db_url, folder))
     assert "transactional: false" in caught.value.hint
     with psycopg.connect(empty_db_url) as conn:
         assert conn.execute("SELECT to_regclass('t')").fetchone() == (None,)
@@ -221,7 +221,7 @@ def yoyo(*args: str) -> str:
 def test_yoyo_cli_keeps_working_on_the_same_database(empty_db_url: str, tmp_path: Path) -> None:
     folder = tmp_path / "m"
     shutil.copytree(MIGRATIONS, folder)
-    runner.migrate(settings_for(empty_db_url, folder))
+    commands.migrate(settings_for(empty_db_url, folder))
     yoyo_url = empty_db_url.replace("postgresql://", "postgresql+psycopg://", 1)
     listed = yoyo("list", "--database", yoyo_url, str(folder))
     assert [line.split()[:2] for line in listed.splitlines() if line.startswith(("A ", "U "))] == [
@@ -230,8 +230,8 @@ def test_yoyo_cli_keeps_working_on_the_same_database(empty_db_url: str, tmp_path
     (folder / "0004_by_yoyo.rollback.sql").write_text("DROP TABLE by_yoyo;\n")
     yoyo("apply", "--database", yoyo_url, str(folder))
     settings = settings_for(empty_db_url, folder)
-    assert [s.state for s in runner.status(settings)] == ["applied"] * 4
+    assert [s.state for s in commands.status(settings)] == ["applied"] * 4
     assert [f.rule for f in validate(settings).findings] == ["no-checksum"]  # yoyo records no content checksum
     assert repair(settings) and validate(settings).findings == []
-    runner.rollback(settings)  # and ours rolls back what yoyo applied
+    commands.rollback(settings)  # and ours rolls back what yoyo applied
     assert "U 0004_by_yoyo" in " ".join(yoyo("list", "--database", yoyo_url, str(folder)).split())

@@ -19,13 +19,13 @@ import psycopg
 import pytest
 
 from conftest import FIXTURES, MIGRATIONS, ROOT, Cluster, settings_for
-from schema_tools.engine import runner
+from schema_tools import commands
 from schema_tools.server import embedded
 from schema_tools.catalog import inventory
 from schema_tools.errors import MigrationError, ValidationFailed
 from schema_tools.sqltext.lock_levels import lock_for
-from schema_tools.engine.reversible import check_reversible
-from schema_tools.engine.validate import repair, validate
+from schema_tools.commands import check_reversible
+from schema_tools.commands import repair, validate
 
 
 def write_set(folder: Path, count: int, sleep: float = 0.0) -> Path:
@@ -79,7 +79,7 @@ def test_sigkill_at_random_instants_never_leaves_half_applied(empty_db_url: str,
     rng = random.Random(1234)
     partial_kills = 0
     for _ in range(32):
-        child = fork.Process(target=runner.migrate, args=(settings,))
+        child = fork.Process(target=commands.migrate, args=(settings,))
         child.start()
         time.sleep(rng.uniform(0.0, 0.35))
         os.kill(child.pid, signal.SIGKILL)
@@ -87,10 +87,10 @@ def test_sigkill_at_random_instants_never_leaves_half_applied(empty_db_url: str,
         applied, problems = consistent_state(empty_db_url, count)
         assert problems == []
         partial_kills += 0 < applied < count
-        runner.migrate(settings)  # the next run needs no manual step
+        commands.migrate(settings)  # the next run needs no manual step
         applied, problems = consistent_state(empty_db_url, count)
         assert (applied, problems) == (count, [])
-        runner.rollback(settings, to="0000_effects")
+        commands.rollback(settings, to="0000_effects")
     assert partial_kills >= 10, "the kills should land in the middle of the run"
 
 
@@ -115,7 +115,7 @@ def test_an_edited_applied_file_blocks_migrate_until_repaired(cli, empty_db_url:
     folder = tmp_path / "m"
     shutil.copytree(MIGRATIONS, folder)
     settings = settings_for(empty_db_url, folder)
-    runner.migrate(settings)
+    commands.migrate(settings)
     edited = folder / "0002_core_tables.sql"
     edited.write_text(edited.read_text().replace("length(service) BETWEEN 1 AND 100", "length(service) BETWEEN 1 AND 64"))
     (folder / "0004_more.sql").write_text("-- depends: 0003_api_keys_usage\nCREATE TABLE more (id int PRIMARY KEY);\n")
@@ -125,12 +125,12 @@ def test_an_edited_applied_file_blocks_migrate_until_repaired(cli, empty_db_url:
     assert "edited-after-apply: 0002_core_tables.sql was edited after it was applied" in result.out
     blocked = cli("migrate", "--database", empty_db_url, "--migrations", str(folder))
     assert blocked.code == 1 and "nothing was applied" in blocked.err and "repair" in blocked.err
-    assert "0004_more" not in [s.id for s in runner.status(settings) if s.state == "applied"]
+    assert "0004_more" not in [s.id for s in commands.status(settings) if s.state == "applied"]
 
     actions = repair(settings)
     assert len(actions) == 1 and actions[0].startswith("re-recorded the checksum of 0002_core_tables")
     assert validate(settings).errors == []
-    assert [m for m, _ in runner.migrate(settings).done] == ["0004_more"]
+    assert [m for m, _ in commands.migrate(settings).done] == ["0004_more"]
     with psycopg.connect(empty_db_url) as conn:
         events = conn.execute("SELECT operation, migration_id, detail FROM _schema_tools_events").fetchall()
     assert [(op, mid) for op, mid, _ in events] == [("repair", "0002_core_tables")]
@@ -141,7 +141,7 @@ def test_crlf_line_endings_do_not_count_as_an_edit(empty_db_url: str, tmp_path: 
     folder = tmp_path / "m"
     shutil.copytree(MIGRATIONS, folder)
     settings = settings_for(empty_db_url, folder)
-    runner.migrate(settings)
+    commands.migrate(settings)
     path = folder / "0001_users.sql"
     path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
     assert validate(settings).errors == []
@@ -151,13 +151,13 @@ def test_missing_and_unknown_applied_migrations_are_reported_and_can_be_forgotte
     folder = tmp_path / "m"
     shutil.copytree(MIGRATIONS, folder)
     settings = settings_for(empty_db_url, folder)
-    runner.migrate(settings)
+    commands.migrate(settings)
     (folder / "0003_api_keys_usage.sql").unlink()
     (folder / "0003_api_keys_usage.rollback.sql").unlink()
     rules = {f.rule: f for f in validate(settings).errors}
     assert set(rules) == {"missing-file"} and rules["missing-file"].object == "0003_api_keys_usage"
     with pytest.raises(ValidationFailed):
-        runner.migrate(settings)
+        commands.migrate(settings)
     assert repair(settings, forget_missing=True) == [
         "forgot 0003_api_keys_usage (applied, but its file is gone; its objects stay in the database)"]
     assert validate(settings).errors == []
@@ -166,7 +166,7 @@ def test_missing_and_unknown_applied_migrations_are_reported_and_can_be_forgotte
 def test_pending_before_applied_warns_or_fails_when_strict(empty_db_url: str, tmp_path: Path) -> None:
     folder = tmp_path / "m"
     shutil.copytree(MIGRATIONS, folder)
-    runner.migrate(settings_for(empty_db_url, folder))
+    commands.migrate(settings_for(empty_db_url, folder))
     (folder / "0001b_late.sql").write_text("-- depends: 0001_users\nCREATE TABLE late (id int PRIMARY KEY);\n")
     report = validate(settings_for(empty_db_url, folder))
     assert [(f.rule, f.severity.value) for f in report.findings] == [("out-of-order", "warning")]
@@ -175,13 +175,13 @@ def test_pending_before_applied_warns_or_fails_when_strict(empty_db_url: str, tm
 
 
 def test_stale_yoyo_lock_row_is_explained(empty_db_url: str) -> None:
-    runner.migrate(settings_for(empty_db_url))
+    commands.migrate(settings_for(empty_db_url))
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
         conn.execute('INSERT INTO "yoyo_lock" (locked, ctime, pid) VALUES (1, now(), 4242)')
     findings = validate(settings_for(empty_db_url)).findings
     assert [f.rule for f in findings] == ["stale-yoyo-lock"]
     assert "process 4242" in findings[0].message and "yoyo break-lock" in findings[0].hint
-    assert runner.migrate(settings_for(empty_db_url)).done == []  # a warning does not block
+    assert commands.migrate(settings_for(empty_db_url)).done == []  # a warning does not block
 
 
 def test_failed_concurrent_unique_index_leaves_an_invalid_index_that_validate_names(cli, empty_db_url: str, tmp_path: Path) -> None:
@@ -194,7 +194,7 @@ def test_failed_concurrent_unique_index_leaves_an_invalid_index_that_validate_na
         "CREATE UNIQUE INDEX CONCURRENTLY tenants_name_key ON tenants (name);\n")
     settings = settings_for(empty_db_url, folder)
     with pytest.raises(MigrationError, match="could not create unique index"):
-        runner.migrate(settings)
+        commands.migrate(settings)
     result = cli("validate", "--database", empty_db_url, "--migrations", str(folder))
     assert result.code == 1
     assert "index tenants_name_key on tenants is INVALID" in result.out
@@ -202,13 +202,13 @@ def test_failed_concurrent_unique_index_leaves_an_invalid_index_that_validate_na
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
         conn.execute('DROP INDEX CONCURRENTLY "public"."tenants_name_key"')
         conn.execute("DELETE FROM tenants WHERE ctid = (SELECT max(ctid) FROM tenants)")
-    assert [m for m, _ in runner.migrate(settings).done] == ["0005_unique_name"]
+    assert [m for m, _ in commands.migrate(settings).done] == ["0005_unique_name"]
 
 
 def test_a_migration_blocked_by_another_session_gives_up_naming_it(empty_db_url: str, tmp_path: Path) -> None:
     folder = tmp_path / "m"
     shutil.copytree(MIGRATIONS, folder)
-    runner.migrate(settings_for(empty_db_url, folder))
+    commands.migrate(settings_for(empty_db_url, folder))
     (folder / "0004_alter.sql").write_text(
         "-- depends: 0003_api_keys_usage\n-- lock_timeout: 100ms\n"
         "CREATE TABLE side (id int PRIMARY KEY);\nALTER TABLE users ADD COLUMN nickname text;\n")
@@ -218,7 +218,7 @@ def test_a_migration_blocked_by_another_session_gives_up_naming_it(empty_db_url:
         blocker_pid = blocker.info.backend_pid
         started = time.monotonic()
         with pytest.raises(MigrationError) as caught:
-            runner.migrate(settings)
+            commands.migrate(settings)
         elapsed = time.monotonic() - started
     assert "lock timeout" in caught.value.message
     assert f"pid {blocker_pid} (report-job" in caught.value.hint
@@ -233,7 +233,7 @@ def test_statement_timeout_from_the_file_header(empty_db_url: str, tmp_path: Pat
     folder.mkdir()
     (folder / "0001_slow.sql").write_text("-- statement_timeout: 200ms\nSELECT pg_sleep(2);\n")
     with pytest.raises(MigrationError, match="statement timeout"):
-        runner.migrate(settings_for(empty_db_url, folder))
+        commands.migrate(settings_for(empty_db_url, folder))
 
 
 def test_plan_lists_statements_and_locks_without_changing_anything(cli, empty_db_url: str) -> None:
@@ -309,7 +309,7 @@ def strip_times(rows: dict[str, list[tuple[object, ...]]]) -> dict[str, list[tup
 def test_real_world_history_matches_psql_and_survives_down_and_up(cluster: Cluster, empty_db_url: str) -> None:
     folder = FIXTURES / "history"
     ours = settings_for(empty_db_url, folder)
-    runner.migrate(ours)
+    commands.migrate(ours)
     with cluster.admin() as admin:
         admin.execute("DROP DATABASE IF EXISTS by_psql")
         admin.execute("CREATE DATABASE by_psql")
@@ -324,10 +324,10 @@ def test_real_world_history_matches_psql_and_survives_down_and_up(cluster: Clust
     assert strip_times(table_rows(empty_db_url)) == strip_times(table_rows(psql_url))
     assert len(table_rows(empty_db_url)["tickets"]) == 20
 
-    runner.rollback(ours, everything=True)
+    commands.rollback(ours, everything=True)
     with psycopg.connect(empty_db_url) as a:
         assert inventory(a) == frozenset()
-    runner.migrate(ours)
+    commands.migrate(ours)
     with psycopg.connect(empty_db_url) as a:
         assert inventory(a) == applied
     with cluster.admin() as admin:
@@ -343,9 +343,9 @@ def test_a_failed_non_transactional_migration_says_what_was_left(empty_db_url: s
         "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_plain_idx ON t (id);\n"
         "CREATE UNIQUE INDEX CONCURRENTLY t_id_key ON t (id);\n")
     with pytest.raises(MigrationError) as caught:
-        runner.migrate(settings_for(empty_db_url, folder))
+        commands.migrate(settings_for(empty_db_url, folder))
     assert caught.value.message.startswith("0002_idx.sql:4: could not create unique index")
     assert "the statements at lines 3 were committed and stay" in caught.value.hint
     with psycopg.connect(empty_db_url) as conn:
         assert conn.execute("SELECT to_regclass('t_plain_idx') IS NOT NULL").fetchone() == (True,)
-    assert [s.state for s in runner.status(settings_for(empty_db_url, folder))] == ["applied", "pending"]
+    assert [s.state for s in commands.status(settings_for(empty_db_url, folder))] == ["applied", "pending"]

@@ -14,12 +14,14 @@ import psycopg
 import pytest
 
 from conftest import MIGRATIONS, ROOT, settings_for
-from schema_tools.engine import runner
+from schema_tools import commands
 from schema_tools.catalog import read_catalog
 from schema_tools.errors import ConfigError
-from schema_tools.expect import check_invariants, load_expectations, normal_type
+from schema_tools.expect.check import check_invariants
+from schema_tools.expect.parse import load_expectations
+from schema_tools.sqltext.meaning import normal_type
 from schema_tools.findings import render
-from schema_tools.verify import verify_database
+from schema_tools.commands import verify
 
 STORIES = ROOT / "ralph" / "stories.toml"
 
@@ -27,7 +29,7 @@ STORIES = ROOT / "ralph" / "stories.toml"
 def test_the_migrated_database_passes_every_expectation_and_invariant(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
     result = cli("verify", "--database", db_url, "--expect", str(STORIES))
     assert result.code == 0, result.out
-    report = verify_database(settings_for(db_url), [STORIES])
+    report = verify(settings_for(db_url), [STORIES])
     assert report.findings == []
     assert len(report.checks) > 100  # every column, key, index and value the stories state
 
@@ -160,8 +162,8 @@ def test_verify_catches_the_mutation_and_names_the_object(what: str, file: str, 
     text = path.read_text()
     assert text.count(old) == 1, f"mutation {what!r} does not apply"
     path.write_text(text.replace(old, new))
-    runner.migrate(settings_for(empty_db_url, folder))
-    report = verify_database(settings_for(empty_db_url), [STORIES])
+    commands.migrate(settings_for(empty_db_url, folder))
+    report = verify(settings_for(empty_db_url), [STORIES])
     assert report.exit_code == 1
     assert obj in [f.object for f in report.findings if f.rule == rule], render(report, "text")
 
@@ -179,7 +181,7 @@ def broken_report(db_url: str):  # type: ignore[no-untyped-def]
         conn.execute("DROP INDEX api_keys_status_idx")
         conn.execute("ALTER TABLE sessions ALTER COLUMN device_info TYPE varchar(100)")
         conn.execute("CREATE INDEX usage_events_tenant_id_idx ON usage_events (tenant_id)")
-    return verify_database(settings_for(db_url), [STORIES])
+    return verify(settings_for(db_url), [STORIES])
 
 
 def test_junit_has_one_testcase_per_fact_and_the_right_failures(broken_report) -> None:  # type: ignore[no-untyped-def]

@@ -95,6 +95,32 @@ class Table:
     def column(self, name: str) -> Column | None:
         return self._by_name.get(name)
 
+    def allowed_values(self, column: str, validated_only: bool = False) -> tuple[str, ...] | None:
+        """The values a CHECK on ``column`` alone restricts it to (``IN``, ``= ANY (ARRAY[...])``,
+        ``=``, ``OR``-ed ``=``), or None when no CHECK does."""
+        from ..sqltext.meaning import in_list
+
+        for check in self.checks:
+            if check.columns == (column,) and (check.validated or not validated_only):
+                values = in_list(check.expression, column)
+                if values:
+                    return values
+        return None
+
+    def indexes_leading_with(self, columns: tuple[str, ...]) -> list[Index]:
+        """Every index whose first keys are ``columns``, in that order (valid or not, partial or not)."""
+        return [i for i in self.indexes if i.keys[: len(columns)] == columns]
+
+    def is_indexed_on(self, columns: tuple[str, ...]) -> bool:
+        """True when a valid, complete (not partial) index leads with ``columns``."""
+        return any(i.valid and i.predicate is None for i in self.indexes_leading_with(columns))
+
+    def is_unique_on(self, columns: tuple[str, ...]) -> bool:
+        """True when a unique constraint, or a valid complete unique index, covers exactly ``columns``."""
+        wanted = set(columns)
+        return (any(set(u.columns) == wanted for u in self.uniques)
+                or any(i.unique and i.valid and i.predicate is None and set(i.keys) == wanted for i in self.indexes))
+
 
 @dataclass(frozen=True)
 class Catalog:

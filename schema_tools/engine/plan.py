@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from . import history
-from ..server import connect as db
+import psycopg
+
 from ..config import Settings
 from ..sqltext.lock_levels import lock_for, normalise
 from .files import Migration, read_migrations
-
-
-@dataclass(frozen=True)
-class PlannedStatement:
-    line: int
-    sql: str
-    kind: str
-    lock: str
-    note: str
-
-
-@dataclass(frozen=True)
-class PlannedMigration:
-    id: str
-    file: str
-    transactional: bool
-    lock_timeout: str
-    statement_timeout: str
-    statements: tuple[PlannedStatement, ...]
+from .model import PlannedMigration, PlannedStatement
 
 
 def planned(m: Migration, settings: Settings) -> PlannedMigration:
@@ -42,9 +23,8 @@ def planned(m: Migration, settings: Settings) -> PlannedMigration:
                             tuple(statements))
 
 
-def plan(settings: Settings) -> list[PlannedMigration]:
+def plan_on(conn: psycopg.Connection, settings: Settings) -> list[PlannedMigration]:
     """The pending migrations, in the order migrate would apply them."""
     migrations = read_migrations(settings.migrations_dir)
-    with db.connect_for(settings, "plan") as conn:
-        done = history.applied(conn)
+    done = history.applied(conn)
     return [planned(m, settings) for m in migrations if m.id not in done]

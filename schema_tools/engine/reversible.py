@@ -6,14 +6,12 @@ from __future__ import annotations
 import psycopg
 
 from . import history
-from ..server import connect as db
 from ..catalog import inventory
 from ..config import Settings
 from ..errors import MigrationError
 from ..findings import Check, Finding, Report, Severity
 from .files import Migration, read_migrations
 from .runner import run_migration
-from ..server.scratch import scratch_database
 
 RULE_HELP = {
     "apply-fails": "the migration does not apply on a database holding the migrations before it",
@@ -75,19 +73,18 @@ class _Stop(Exception):
         self.findings = findings
 
 
-def check_reversible(settings: Settings) -> Report:
-    """Apply, roll back and re-apply each migration in turn on a scratch database."""
+def check_reversible_on(conn: psycopg.Connection, settings: Settings) -> Report:
+    """Apply, roll back and re-apply each migration in turn on ``conn``: an empty scratch database."""
     migrations = read_migrations(settings.migrations_dir)
     checks: list[Check] = []
-    with scratch_database(settings) as url, db.connect_url(url, application_name="schema-tools check-reversible") as conn:
-        history.ensure_tables(conn)
-        for index, m in enumerate(migrations):
-            try:
-                checks.append(Check(m.id, "reversibility", _check_one(conn, m, settings)))
-            except _Stop as stop:
-                checks.append(Check(m.id, "reversibility", stop.findings))
-                checks.extend(Check(later.id, "reversibility", (Finding(
-                    "not-checked", f"not checked: {m.id} before it failed", Severity.WARNING, later.id),))
-                    for later in migrations[index + 1:])
-                break
+    history.ensure_tables(conn)
+    for index, m in enumerate(migrations):
+        try:
+            checks.append(Check(m.id, "reversibility", _check_one(conn, m, settings)))
+        except _Stop as stop:
+            checks.append(Check(m.id, "reversibility", stop.findings))
+            checks.extend(Check(later.id, "reversibility", (Finding(
+                "not-checked", f"not checked: {m.id} before it failed", Severity.WARNING, later.id),))
+                for later in migrations[index + 1:])
+            break
     return Report("check-reversible", tuple(checks), RULE_HELP)

@@ -11,20 +11,18 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
-from datetime import datetime
 
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
 
 from . import history
-from ..server import connect as db
 from ..config import Settings
 from ..errors import MigrationError, ValidationFailed
 from .lock import migration_lock
 from .files import Migration, Statement, read_migrations, refuse_transaction_control
-from .validate import validate_connection
+from .model import MigrationState, RunResult
+from .validate import validate_on
 
 Progress = Callable[[str], None]
 RELOCATE_LIMIT_SECONDS = 30.0
@@ -42,28 +40,10 @@ ORDER BY a.pid
 """
 
 
-@dataclass(frozen=True)
-class MigrationState:
-    """One migration as ``status`` reports it."""
-
-    id: str
-    state: str  # applied | pending | missing (applied, but its file is gone)
-    applied_at: datetime | None
-
-
-@dataclass
-class RunResult:
-    """What a migrate or rollback did."""
-
-    done: list[tuple[str, int]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-
-def status(settings: Settings) -> list[MigrationState]:
+def status_on(conn: psycopg.Connection, settings: Settings) -> list[MigrationState]:
     """Every migration in the folder or the database, applied or pending, in apply order."""
     migrations = read_migrations(settings.migrations_dir)
-    with db.connect_for(settings, "status") as conn:
-        done = history.applied(conn)
+    done = history.applied(conn)
     known = {m.id for m in migrations}
     states = [MigrationState(m.id, "applied" if m.id in done else "pending",
                              done[m.id].applied_at if m.id in done else None) for m in migrations]
@@ -228,15 +208,16 @@ def with_dependencies(migrations: list[Migration], ids: Collection[str]) -> set[
     return wanted
 
 
-def migrate(settings: Settings, progress: Progress | None = None, only: Collection[str] | None = None) -> RunResult:
+def migrate_on(conn: psycopg.Connection, settings: Settings, progress: Progress | None = None,
+               only: Collection[str] | None = None) -> RunResult:
     """Apply every pending migration (or only ``only`` and what they depend on), in order, each
     atomically with its record."""
     migrations = read_migrations(settings.migrations_dir)
     wanted = with_dependencies(migrations, only) if only is not None else {m.id for m in migrations}
     result = RunResult()
-    with db.connect_for(settings, "migrate") as conn, migration_lock(conn, settings.lock_wait):
+    with migration_lock(conn, settings.lock_wait):
         history.ensure_tables(conn)
-        report = validate_connection(conn, migrations, settings)
+        report = validate_on(conn, settings, migrations)
         if report.errors:
             first = report.errors[0]
             raise ValidationFailed(
@@ -267,12 +248,12 @@ def _to_roll_back(migrations: list[Migration], done: dict[str, history.Applied],
     return list(reversed(applied))[:1]
 
 
-def rollback(settings: Settings, *, to: str | None = None, everything: bool = False,
-             progress: Progress | None = None) -> RunResult:
+def rollback_on(conn: psycopg.Connection, settings: Settings, *, to: str | None = None, everything: bool = False,
+                progress: Progress | None = None) -> RunResult:
     """Roll back the last applied migration, or all after ``to``, or all; each atomically."""
     migrations = read_migrations(settings.migrations_dir)
     result = RunResult()
-    with db.connect_for(settings, "rollback") as conn, migration_lock(conn, settings.lock_wait):
+    with migration_lock(conn, settings.lock_wait):
         history.ensure_tables(conn)
         done = history.applied(conn)
         missing = [mid for mid in done if mid not in {m.id for m in migrations}]

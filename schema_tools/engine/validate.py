@@ -12,7 +12,6 @@ import psycopg
 from psycopg import sql
 
 from . import history
-from ..server import connect as db
 from ..config import Settings
 from .lock import migration_lock
 from ..findings import Check, Finding, Report, Severity
@@ -96,26 +95,20 @@ def _database_checks(conn: psycopg.Connection) -> list[Check]:
     return [Check("no invalid index", "database", tuple(invalid)), Check("yoyo lock", "database", tuple(stale))]
 
 
-def validate_connection(conn: psycopg.Connection, migrations: list[Migration], settings: Settings) -> Report:
-    """The validation report for an open connection (used by migrate under its lock)."""
+def validate_on(conn: psycopg.Connection, settings: Settings, migrations: list[Migration] | None = None) -> Report:
+    """Compare the database's history with the migration files (``migrations``: already read)."""
+    migrations = read_migrations(settings.migrations_dir) if migrations is None else migrations
     done = history.applied(conn)
     checks = _history_checks(migrations, done, settings.strict_order) + _database_checks(conn)
     return Report("validate", tuple(checks), RULE_HELP)
 
 
-def validate(settings: Settings) -> Report:
-    """Compare the database's history with the migration files."""
-    migrations = read_migrations(settings.migrations_dir)
-    with db.connect_for(settings, "validate") as conn:
-        return validate_connection(conn, migrations, settings)
-
-
-def repair(settings: Settings, forget_missing: bool = False) -> list[str]:
+def repair_on(conn: psycopg.Connection, settings: Settings, forget_missing: bool = False) -> list[str]:
     """Re-record checksums of edited or unchecksummed applied files; optionally forget records
     of applied migrations whose files are gone. Every change is logged in _schema_tools_events."""
     migrations = {m.id: m for m in read_migrations(settings.migrations_dir)}
     actions: list[str] = []
-    with db.connect_for(settings, "repair") as conn, migration_lock(conn, settings.lock_wait):
+    with migration_lock(conn, settings.lock_wait):
         history.ensure_tables(conn)
         with conn.transaction():
             for mid, record in history.applied(conn).items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from ..catalog import Catalog, Table
-from ..sqltext.meaning import in_list, normal_type, same
+from ..sqltext.meaning import normal_type, same
 from ..errors import ConfigError
 from ..findings import Check, Finding, Report
 from ..invariants import INVARIANTS, NAMES
@@ -33,16 +33,6 @@ RULE_HELP = {
     "allowed-values": "a CHECK restricts the column to exactly the expected values",
     "index": "the named index exists with the expected shape",
 }
-
-
-def allowed_values(table: Table, column: str) -> tuple[str, ...] | None:
-    """The values a CHECK on ``column`` alone restricts it to (``IN``, ``= ANY (ARRAY[...])``, ``=``, ``OR``)."""
-    for check in table.checks:
-        if check.columns == (column,):
-            values = in_list(check.expression, column)
-            if values:
-                return values
-    return None
 
 
 class _Checker:
@@ -99,8 +89,8 @@ class _Checker:
         if col is None:
             return f"column {self.exp.table}.{spec.name} does not exist"
         problems = []
-        if spec.type and normal_type(spec.type) != normal_type(col.type):
-            problems.append(f"is {col.type}, expected {normal_type(spec.type)}")
+        if spec.type and normal_type(col.type) not in {normal_type(t) for t in spec.type.split("|")}:
+            problems.append(f"is {col.type}, expected {' or '.join(normal_type(t) for t in spec.type.split('|'))}")
         if spec.not_null is not None and spec.not_null != col.not_null:
             problems.append("is nullable, expected NOT NULL" if spec.not_null else "is NOT NULL, expected nullable")
         if spec.default is not None and not same(spec.default, col.default):
@@ -120,20 +110,14 @@ class _Checker:
         return None
 
     def _unique(self, cols: tuple[str, ...]) -> str | None:
-        if self.table is None:
-            return None
-        if any(set(u.columns) == set(cols) for u in self.table.uniques):
-            return None
-        if any(i.unique and i.valid and i.predicate is None and set(i.keys) == set(cols) for i in self.table.indexes):
+        if self.table is None or self.table.is_unique_on(cols):
             return None
         return f"nothing makes ({', '.join(cols)}) unique on {self.exp.table}"
 
     def _indexed(self, cols: tuple[str, ...]) -> str | None:
-        if self.table is None:
+        if self.table is None or self.table.is_indexed_on(cols):
             return None
-        if any(i.valid and i.predicate is None and i.keys[: len(cols)] == cols for i in self.table.indexes):
-            return None
-        partial = [i.name for i in self.table.indexes if i.keys[: len(cols)] == cols and (i.predicate or not i.valid)]
+        partial = [i.name for i in self.table.indexes_leading_with(cols) if i.predicate or not i.valid]
         extra = f" (only {', '.join(partial)}, which is partial or invalid)" if partial else ""
         return f"no valid index on {self.exp.table} leads with ({', '.join(cols)}){extra}"
 
@@ -160,7 +144,7 @@ class _Checker:
             return None
         if self.table.column(column) is None:
             return f"column {self.exp.table}.{column} does not exist"
-        actual = allowed_values(self.table, column)
+        actual = self.table.allowed_values(column)
         if actual is None:
             return f"no CHECK restricts {self.exp.table}.{column} to a set of values"
         if set(actual) != set(values):

@@ -58,18 +58,10 @@ def connect_url(
         ) from None
 
 
-def connect(
-    settings: Settings, *, autocommit: bool = True, application_name: str = "schema-tools"
-) -> psycopg.Connection:
-    """A connection to the settings' database (the embedded one when none is configured)."""
-    return connect_url(
-        database_url(settings), autocommit=autocommit, application_name=application_name
-    )
-
-
-def connect_for(settings: Settings, verb: str) -> psycopg.Connection:
-    """A connection labelled ``schema-tools VERB pid=N``, so a lock holder can be named."""
-    return connect(settings, application_name=f"schema-tools {verb} pid={os.getpid()}")
+def connect(settings: Settings, label: str = "schema-tools") -> psycopg.Connection:
+    """An autocommit connection to the settings' database (the embedded one when none is
+    configured), labelled ``LABEL pid=N`` in pg_stat_activity so a lock holder can be named."""
+    return connect_url(database_url(settings), application_name=f"{label} pid={os.getpid()}")
 
 
 def existing_database_url(settings: Settings) -> str | None:

@@ -73,6 +73,7 @@ class Status:
     data_dir: Path
     port: int | None
     binaries: Binaries | None
+    url: str | None = None  # when running
 
 
 # --- binaries ---------------------------------------------------------------------------
@@ -408,4 +409,5 @@ def status(settings: Settings) -> Status:
     binaries = find_binaries(settings, want_major=major)
     bindir = _executable_bindir(binaries, user)
     running = _run([str(bindir / "pg_ctl"), "-D", str(data), "status"], user, data.parent).returncode == 0
-    return Status(running, data, _running_port(data) if running else None, binaries)
+    port = _running_port(data) if running else None
+    return Status(running, data, port, binaries, url_for(settings, port) if port else None)

@@ -16,17 +16,23 @@ from .urls import mask_url, with_dbname
 
 
 @contextmanager
-def scratch_database(settings: Settings) -> Iterator[str]:
-    """A new empty database on the settings' server, dropped afterwards; yields its URL."""
+def scratch_database(settings: Settings, admin: psycopg.Connection | None = None) -> Iterator[str]:
+    """A new empty database on the settings' server, dropped afterwards; yields its URL. ``admin``
+    (an autocommit connection to that server) runs CREATE and DROP DATABASE; without it, one is
+    opened for the purpose."""
     url = db.database_url(settings)
+    if admin is None:
+        with db.connect_url(url, application_name="schema-tools scratch") as own:
+            with scratch_database(settings, own) as scratch:
+                yield scratch
+        return
     name = f"schema_tools_scratch_{secrets.token_hex(6)}"
-    with db.connect_url(url, application_name="schema-tools scratch") as admin:
-        try:
-            admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
-        except psycopg.errors.InsufficientPrivilege:
-            raise DatabaseUnavailable(f"cannot create a scratch database on {mask_url(url)}: permission denied",
-                                      hint="connect as a role with CREATEDB") from None
-        try:
-            yield with_dbname(url, name)
-        finally:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    try:
+        admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
+    except psycopg.errors.InsufficientPrivilege:
+        raise DatabaseUnavailable(f"cannot create a scratch database on {mask_url(url)}: permission denied",
+                                  hint="connect as a role with CREATEDB") from None
+    try:
+        yield with_dbname(url, name)
+    finally:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

@@ -1,12 +1,17 @@
 """The schema the migration files declare, built with sqlglot, no database needed."""
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..engine.files import Migration
 from .fold import DeclaredSchema
 from .parse import Parsed, parse_migration, parse_statement
 
 __all__ = ["DeclaredSchema", "Parsed", "declare", "parse_migration", "parse_statement"]
 
 
-def declare(migrations: list) -> DeclaredSchema:  # type: ignore[type-arg]
+def declare(migrations: Iterable[Migration]) -> DeclaredSchema:
     """Fold every migration, in order, into the declared schema."""
     schema = DeclaredSchema()
     for m in migrations:

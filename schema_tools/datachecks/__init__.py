@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..engine import history
-from ..server import connect as db
+import psycopg
+
 from ..catalog import read_catalog
 from ..config import Settings
-from ..expect import load_expectations
+from ..expect.model import TableExpectation
 from ..findings import Check, Finding, Report, Severity
 from ..engine.files import read_migrations
 from .derive import from_catalog, from_checks_file, from_expectations
@@ -48,29 +49,23 @@ def _report(tool: str, results: list[Result]) -> Report:
     return Report(tool, tuple(checks), RULE_HELP)
 
 
-def integrity(settings: Settings, checks_file: Path | None = None, expect_files: Sequence[Path] | None = None,
-              samples: int = 5) -> Report:
+def integrity_on(conn: psycopg.Connection, settings: Settings, expectations: Sequence[TableExpectation],
+                 checks_file: Path | None, samples: int) -> Report:
     """Every derived and configured data check against the live data."""
-    files = list(expect_files) if expect_files is not None else list(settings.expect_files)
-    expectations = [e for path in files for e in load_expectations(path)]
-    checks_path = checks_file or settings.integrity_checks
-    with db.connect_for(settings, "integrity") as conn:
-        catalog = read_catalog(conn, settings.schemas)
-        checks: list[DataCheck] = from_expectations(catalog, expectations) + from_catalog(catalog)
-        if checks_path is not None:
-            checks += from_checks_file(checks_path, catalog)
-        results = [run_check(conn, c, samples, settings.statement_timeout) for c in checks]
+    catalog = read_catalog(conn, settings.schemas)
+    checks: list[DataCheck] = from_expectations(catalog, expectations) + from_catalog(catalog)
+    if checks_file is not None:
+        checks += from_checks_file(checks_file, catalog)
+    results = [run_check(conn, c, samples, settings.statement_timeout) for c in checks]
     return _report("integrity", results)
 
 
-def preflight(settings: Settings, samples: int = 5) -> Report:
+def preflight_on(conn: psycopg.Connection, settings: Settings, samples: int) -> Report:
     """The rows that would make a pending migration's new constraint fail; changes nothing."""
     migrations = read_migrations(settings.migrations_dir)
-    with db.connect_for(settings, "preflight") as conn:
-        done = history.applied(conn)
-        pending = [m for m in migrations if m.id not in done]
-        catalog = read_catalog(conn, settings.schemas)
-        results = []
-        for planned in plan_checks(pending, catalog):
-            results.append(run_check(conn, planned.check, samples, settings.statement_timeout))
+    done = history.applied(conn)
+    pending = [m for m in migrations if m.id not in done]
+    catalog = read_catalog(conn, settings.schemas)
+    results = [run_check(conn, planned.check, samples, settings.statement_timeout)
+               for planned in plan_checks(pending, catalog)]
     return _report("preflight", results)

@@ -4,6 +4,7 @@ hold but the database does not enforce), plus a project's checks file."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +12,9 @@ from psycopg import sql
 
 from ..catalog import Catalog, Table
 from ..errors import ConfigError
-from ..expect import TableExpectation, load_toml
+from ..expect.model import TableExpectation
+from ..expect.parse import load_toml
 from ..findings import Severity
-from ..sqltext.meaning import in_list
 from .model import DUPLICATES, ROWS, DataCheck, Reference, col
 
 CHECKS_KEYS = {"orphans": ("name", "column", "references", "severity"),
@@ -36,11 +37,11 @@ def _enforced_unique(table: Table, cols: tuple[str, ...]) -> bool:
 
 
 def _validated_set(table: Table, column: str, values: tuple[str, ...]) -> bool:
-    return any(c.validated and c.columns == (column,) and set(in_list(c.expression, column) or ()) <= set(values)
-               for c in table.checks if in_list(c.expression, column))
+    allowed = table.allowed_values(column, validated_only=True)
+    return allowed is not None and set(allowed) <= set(values)
 
 
-def from_expectations(catalog: Catalog, expectations: list[TableExpectation]) -> list[DataCheck]:
+def from_expectations(catalog: Catalog, expectations: Sequence[TableExpectation]) -> list[DataCheck]:
     """What the expectations promise but the database does not enforce."""
     checks: list[DataCheck] = []
     for exp in expectations:

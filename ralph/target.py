@@ -1,0 +1,35 @@
+"""The target database of a run: its URL resolved once, one connection held for the whole run
+(it also holds the run lock), and what the harness reads of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from schema_tools import Catalog, Settings, read_schema_on, schema_fingerprint_on, status_on
+
+if TYPE_CHECKING:
+    import psycopg
+
+
+@dataclass(frozen=True)
+class TargetState:
+    """The target's schema and the ids of its applied migrations (or applied and missing)."""
+
+    catalog: Catalog
+    applied: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Target:
+    settings: Settings  # database_url resolved: never None
+    conn: psycopg.Connection
+
+    def read(self) -> TargetState:
+        """The catalog and the applied migrations, read on the run's connection."""
+        catalog = read_schema_on(self.conn, self.settings)
+        applied = frozenset(s.id for s in status_on(self.conn, self.settings) if s.state in ("applied", "missing"))
+        return TargetState(catalog, applied)
+
+    def fingerprint(self) -> str:
+        return schema_fingerprint_on(self.conn)

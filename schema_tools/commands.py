@@ -1,0 +1,286 @@
+"""The verbs: one typed function per thing schema-tools does (alembic's ``command.py``).
+
+Each ``verb(settings, ...)`` opens what it needs (a connection to the settings' database, the
+embedded server when none is configured) and calls ``verb_on(conn, settings, ...)``, which works
+on a connection the caller owns. The CLI and ``ralph`` call only these. Heavy modules (psycopg,
+sqlglot) are imported inside the verbs, so importing this module costs almost nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .catalog.model import Catalog
+from .config import Settings
+from .engine.files import Migration
+from .engine.model import MigrationState, PlannedMigration, RunResult
+from .expect.model import TableExpectation
+from .findings import Report
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from .server.embedded import Status as ServerStatus
+
+Progress = Callable[[str], None]
+
+
+# --- connections ----------------------------------------------------------------------------
+
+
+def database_url(settings: Settings) -> str:
+    """The URL of the settings' database; without one, the embedded server's (started on demand)."""
+    from .server.connect import database_url as resolve
+
+    return resolve(settings)
+
+
+def existing_database_url(settings: Settings) -> str | None:
+    """The configured URL, else the embedded server's if it already runs; never starts one."""
+    from .server.connect import existing_database_url as existing
+
+    return existing(settings)
+
+
+def connect(settings: Settings, label: str = "schema-tools") -> psycopg.Connection:
+    """An autocommit connection to the settings' database, labelled ``LABEL pid=N`` in
+    pg_stat_activity (so a lock holder can be named). Use it as a context manager."""
+    from .server.connect import connect as open_connection
+
+    return open_connection(settings, label)
+
+
+@contextmanager
+def scratch_database(settings: Settings, *, admin: psycopg.Connection | None = None) -> Iterator[str]:
+    """A new empty database on the settings' server, dropped afterwards; yields its URL. It is
+    created and dropped through ``admin`` (a connection to that server) when given."""
+    from .server.scratch import scratch_database as scratch
+
+    with scratch(settings, admin) as url:
+        yield url
+
+
+@contextmanager
+def exclusive(conn: psycopg.Connection, name: str, *, wait: float, holder: str) -> Iterator[None]:
+    """Hold the session advisory lock called ``name`` on ``conn`` for the block; after ``wait``
+    seconds, fail with LockTimeout naming the session that holds it (``holder``: what it is)."""
+    from .engine.lock import lock_key, migration_lock
+
+    with migration_lock(conn, wait, lock_key(name), what=holder):
+        yield
+
+
+# --- migrations -----------------------------------------------------------------------------
+
+
+def read_migrations(settings: Settings) -> list[Migration]:
+    """The migrations of the settings' folder, in the order they apply."""
+    from .engine.files import read_migrations as read
+
+    return read(settings.migrations_dir)
+
+
+def migrate(settings: Settings, *, only: Collection[str] | None = None, progress: Progress | None = None) -> RunResult:
+    """Apply every pending migration (or only ``only`` and what they depend on), each atomically
+    with its record, under the migration lock; refuse while validate reports an error."""
+    with connect(settings, "schema-tools migrate") as conn:
+        return migrate_on(conn, settings, only=only, progress=progress)
+
+
+def migrate_on(conn: psycopg.Connection, settings: Settings, *, only: Collection[str] | None = None,
+               progress: Progress | None = None) -> RunResult:
+    """``migrate`` on a connection the caller owns."""
+    from .engine.runner import migrate_on as run
+
+    return run(conn, settings, progress=progress, only=only)
+
+
+def rollback(settings: Settings, *, to: str | None = None, everything: bool = False,
+             progress: Progress | None = None) -> RunResult:
+    """Roll back the last applied migration, every one applied after ``to``, or all."""
+    from .engine.runner import rollback_on
+
+    with connect(settings, "schema-tools rollback") as conn:
+        return rollback_on(conn, settings, to=to, everything=everything, progress=progress)
+
+
+def status(settings: Settings) -> list[MigrationState]:
+    """Every migration of the folder or the database: applied, pending or missing, in order."""
+    with connect(settings, "schema-tools status") as conn:
+        return status_on(conn, settings)
+
+
+def status_on(conn: psycopg.Connection, settings: Settings) -> list[MigrationState]:
+    """``status`` on a connection the caller owns."""
+    from .engine.runner import status_on as states
+
+    return states(conn, settings)
+
+
+def validate(settings: Settings) -> Report:
+    """The applied history against the files: edits, missing files, order, INVALID indexes."""
+    with connect(settings, "schema-tools validate") as conn:
+        return validate_on(conn, settings)
+
+
+def validate_on(conn: psycopg.Connection, settings: Settings) -> Report:
+    """``validate`` on a connection the caller owns."""
+    from .engine.validate import validate_on as check
+
+    return check(conn, settings)
+
+
+def repair(settings: Settings, *, forget_missing: bool = False) -> list[str]:
+    """Re-record checksums of deliberately edited files (and forget missing ones); each logged."""
+    from .engine.validate import repair_on
+
+    with connect(settings, "schema-tools repair") as conn:
+        return repair_on(conn, settings, forget_missing)
+
+
+def plan(settings: Settings) -> list[PlannedMigration]:
+    """The pending migrations as migrate would apply them, with the lock each statement takes."""
+    from .engine.plan import plan_on
+
+    with connect(settings, "schema-tools plan") as conn:
+        return plan_on(conn, settings)
+
+
+def preflight(settings: Settings, samples: int | None = None) -> Report:
+    """Rows that would make a pending migration's new constraint fail; changes nothing."""
+    from .datachecks import preflight_on
+
+    with connect(settings, "schema-tools preflight") as conn:
+        return preflight_on(conn, settings, _samples(settings, samples))
+
+
+def check_reversible(settings: Settings) -> Report:
+    """On a scratch database: apply, roll back and re-apply each migration; report rollbacks that
+    fail or leave residue."""
+    from .engine.reversible import check_reversible_on
+    from .server.connect import connect_url
+
+    with scratch_database(settings) as url, connect_url(url, application_name="schema-tools check-reversible") as conn:
+        return check_reversible_on(conn, settings)
+
+
+# --- the schema -----------------------------------------------------------------------------
+
+
+def read_schema(settings: Settings) -> Catalog:
+    """The live schema (tables, columns, keys, constraints, indexes) in three catalog queries."""
+    with connect(settings, "schema-tools catalog") as conn:
+        return read_schema_on(conn, settings)
+
+
+def read_schema_on(conn: psycopg.Connection, settings: Settings) -> Catalog:
+    """``read_schema`` on a connection the caller owns."""
+    from .catalog.read import read_catalog
+
+    return read_catalog(conn, settings.schemas)
+
+
+def schema_fingerprint_on(conn: psycopg.Connection) -> str:
+    """A short hash of every user-visible object: equal fingerprints, equal schemas."""
+    from .catalog.inventory import inventory
+
+    return hashlib.sha256("\n".join(sorted(inventory(conn))).encode()).hexdigest()[:16]
+
+
+def load_expectations(paths: Iterable[Path]) -> list[TableExpectation]:
+    """Every table expectation in the files (expectation files or stories files)."""
+    from .expect.parse import load_expectations as load
+
+    return [e for path in paths for e in load(path)]
+
+
+def verify_catalog(catalog: Catalog, expectations: Sequence[TableExpectation], *, disabled: Iterable[str] = (),
+                   invariants: bool = True) -> Report:
+    """Check expectations and (unless ``invariants`` is False) the enabled invariants: pure."""
+    from .expect.check import verify as check
+
+    return check(catalog, expectations, disabled, invariants)
+
+
+def verify(settings: Settings, expect_files: Sequence[Path] | None = None, *, invariants: bool = True) -> Report:
+    """Expectations (default: the settings' files) and schema invariants against the live catalog."""
+    expectations = load_expectations(_expect_files(settings, expect_files))
+    with connect(settings, "schema-tools verify") as conn:
+        catalog = read_schema_on(conn, settings)
+    return verify_catalog(catalog, expectations, disabled=settings.disabled_invariants, invariants=invariants)
+
+
+def declared_schema(migrations: Sequence[Migration]) -> Catalog:
+    """The schema the migration files declare, folded in order (sqlglot, no database)."""
+    from .sqlmodel import declare
+
+    return declare(migrations).catalog()
+
+
+def lint(settings: Settings, paths: Sequence[Path] = ()) -> Report:
+    """Dangerous DDL in the migrations folder, or in the given files and folders (no database)."""
+    from .linter import lint as run
+
+    return run(settings, paths)
+
+
+def drift(settings: Settings, expect_files: Sequence[Path] | None = None) -> Report:
+    """The schema the files declare against the live database, and both against the expectations."""
+    from .sqlmodel import declare
+    from .sqlmodel.drift import drift_report
+
+    declared = declare(read_migrations(settings))
+    expectations = load_expectations(_expect_files(settings, expect_files))
+    with connect(settings, "schema-tools drift") as conn:
+        live = read_schema_on(conn, settings)
+    return drift_report(declared, live, expectations)
+
+
+def integrity(settings: Settings, checks_file: Path | None = None, expect_files: Sequence[Path] | None = None,
+              samples: int | None = None) -> Report:
+    """Set-based data checks: what the expectations promise but the database does not enforce,
+    NOT VALID constraints, tenant consistency, and the project's checks file."""
+    from .datachecks import integrity_on
+
+    expectations = load_expectations(_expect_files(settings, expect_files))
+    with connect(settings, "schema-tools integrity") as conn:
+        return integrity_on(conn, settings, expectations, checks_file or settings.integrity_checks,
+                            _samples(settings, samples))
+
+
+def _expect_files(settings: Settings, given: Sequence[Path] | None) -> list[Path]:
+    return list(given) if given is not None else list(settings.expect_files)
+
+
+def _samples(settings: Settings, given: int | None) -> int:
+    return max(given if given is not None else settings.integrity_samples, 0)
+
+
+# --- the embedded server --------------------------------------------------------------------
+
+
+def db_start(settings: Settings) -> ServerStatus:
+    """Create and start the embedded PostgreSQL as needed; its status afterwards."""
+    from .server import embedded
+
+    embedded.ensure_running(settings)
+    return embedded.status(settings)
+
+
+def db_stop(settings: Settings) -> bool:
+    """Stop the embedded PostgreSQL; False when it was not running."""
+    from .server import embedded
+
+    return embedded.stop(settings)
+
+
+def db_status(settings: Settings) -> ServerStatus:
+    """Whether the embedded PostgreSQL exists and runs, where, with which binaries, and its URL."""
+    from .server import embedded
+
+    return embedded.status(settings)
+

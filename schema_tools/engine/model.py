@@ -1,0 +1,44 @@
+"""What the engine reports, as plain data (no psycopg, no sqlglot): importable by anyone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class MigrationState:
+    """One migration as ``status`` reports it."""
+
+    id: str
+    state: str  # applied | pending | missing (applied, but its file is gone)
+    applied_at: datetime | None
+
+
+@dataclass
+class RunResult:
+    """What a migrate or rollback did: (migration id, milliseconds) per migration, and notes."""
+
+    done: list[tuple[str, int]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PlannedStatement:
+    line: int
+    sql: str
+    kind: str
+    lock: str
+    note: str
+
+
+@dataclass(frozen=True)
+class PlannedMigration:
+    """A pending migration as ``plan`` shows it: its statements and the lock each takes."""
+
+    id: str
+    file: str
+    transactional: bool
+    lock_timeout: str
+    statement_timeout: str
+    statements: tuple[PlannedStatement, ...]

@@ -1,0 +1,187 @@
+"""The public API and the layers: what ``schema_tools`` exports is typed and deliberate, imports
+run one way, and importing the package changes nothing and loads nothing heavy."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+import schema_tools
+from schema_tools import commands
+
+from conftest import ROOT
+
+PACKAGE = ROOT / "schema_tools"
+
+# Each part of schema_tools may import only these parts (besides itself). Module paths are
+# relative to schema_tools; a prefix admits everything under it.
+ALLOWED: dict[str, tuple[str, ...]] = {
+    "errors": (),
+    "findings": (),
+    "tomlspec": ("errors",),
+    "config": ("errors", "tomlspec"),
+    "sqltext": (),
+    "server": ("config", "errors"),
+    "catalog": ("sqltext.meaning",),
+    "invariants": ("catalog", "findings"),
+    "expect": ("catalog", "errors", "findings", "invariants", "sqltext", "tomlspec"),
+    "engine": ("catalog", "config", "errors", "findings", "sqltext"),
+    "sqlmodel": ("catalog", "engine.files", "errors", "expect", "findings", "sqltext"),
+    "linter": ("catalog", "config", "engine.files", "errors", "findings", "invariants", "sqlmodel", "sqltext"),
+    "datachecks": ("catalog", "config", "engine.files", "engine.history", "errors", "expect", "findings", "sqlmodel",
+                  "sqltext", "tomlspec"),
+    "console": ("config", "errors", "server.urls"),
+    "fleet": ("config", "errors", "expect.parse", "server.urls", "tomlspec"),
+    "commands": ("catalog", "config", "engine", "errors", "expect", "findings", "datachecks", "linter", "server",
+                 "sqlmodel"),
+    "pytest_plugin": ("catalog.read", "commands", "findings", "server.connect"),
+    "cli": ("commands", "config", "console", "errors", "findings", "fleet", "invariants", "linter", "server.urls"),
+    "__main__": ("cli",),
+    "__init__": ("catalog.model", "commands", "config", "console", "engine.files", "engine.model", "errors",
+                 "expect.model", "expect.parse", "findings", "server.urls"),
+}
+PURE = ("findings", "tomlspec", "sqltext", "catalog.model", "invariants", "expect", "sqlmodel", "linter")
+
+
+def _modules() -> list[tuple[str, Path]]:
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE).with_suffix("").parts
+        found.append((".".join(parts[:-1] if parts[-1] == "__init__" and len(parts) > 1 else parts), path))
+    return found
+
+
+def _runtime_imports(path: Path, module: str) -> list[str]:
+    """Every module imported outside ``if TYPE_CHECKING:``, absolute, without the package prefix
+    for our own (``engine.files``) and with it for others (``psycopg``)."""
+    is_package = path.name == "__init__.py"
+    base = module.split(".") if is_package else module.split(".")[:-1]
+    names: list[str] = []
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            return
+        if isinstance(node, ast.Import):
+            names.extend(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                anchor = base[: len(base) - node.level + 1] if node.level > 1 else base
+                target = [p for p in [*anchor, *(node.module or "").split(".")] if p and p != "__init__"]
+                for alias in node.names:
+                    sub = ".".join([*target, alias.name])
+                    is_module = (PACKAGE / sub.replace(".", "/")).with_suffix(".py").exists() or \
+                        (PACKAGE / sub.replace(".", "/")).is_dir()
+                    names.append("schema_tools." + (sub if is_module else ".".join(target) or "__init__"))
+            else:
+                names.append(node.module or "")
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(ast.parse(path.read_text()))
+    return names
+
+
+def test_imports_run_one_way() -> None:
+    problems = []
+    for module, path in _modules():
+        unit = module.split(".")[0] if module != "__init__" else "__init__"
+        allowed = ALLOWED[unit]
+        for name in _runtime_imports(path, module if module != "__init__" else ""):
+            if name.startswith("ralph"):
+                problems.append(f"{module} imports {name}: schema_tools never imports ralph")
+            if not name.startswith("schema_tools."):
+                continue
+            target = name.removeprefix("schema_tools.")
+            if target.split(".")[0] == unit:
+                continue
+            if not any(target == a or target.startswith(a + ".") for a in allowed):
+                problems.append(f"{module} imports {target}")
+    assert problems == []
+
+
+def test_pure_packages_never_import_psycopg() -> None:
+    problems = [f"{module} imports {name}" for module, path in _modules()
+                if any(module == p or module.startswith(p + ".") for p in PURE)
+                for name in _runtime_imports(path, module) if name.split(".")[0] == "psycopg"]
+    assert problems == []
+
+
+def test_ralph_uses_only_the_public_api() -> None:
+    problems = []
+    for path in sorted((ROOT / "ralph").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("schema_tools"):
+                if node.module != "schema_tools":
+                    problems.append(f"{path.name} imports {node.module}")
+                problems += [f"{path.name} imports {a.name}, which is not in __all__"
+                             for a in node.names if a.name not in schema_tools.__all__]
+            elif isinstance(node, ast.Import):
+                problems += [f"{path.name} imports {a.name}" for a in node.names if a.name.startswith("schema_tools")]
+    assert problems == []
+
+
+def test_all_is_exactly_what_the_package_binds() -> None:
+    script = ("import json, types, schema_tools as s; print(json.dumps(sorted(n for n, v in vars(s).items() "
+              "if not n.startswith('_') and not isinstance(v, types.ModuleType))))")
+    bound = json.loads(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout)
+    assert sorted(schema_tools.__all__) == bound
+    assert len(set(schema_tools.__all__)) == len(schema_tools.__all__)
+
+
+def test_no_public_name_is_hidden_by_a_submodule() -> None:
+    """``import schema_tools.X`` binds X on the package: a verb called X would turn into a module."""
+    script = ("import importlib, json, pkgutil, schema_tools as s\n"
+              "for m in pkgutil.walk_packages(s.__path__, 'schema_tools.'):\n"
+              "    if not m.name.endswith('__main__'): importlib.import_module(m.name)\n"
+              "print(json.dumps([n for n in s.__all__ if type(getattr(s, n)).__name__ == 'module']))")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert json.loads(out) == []
+
+
+def test_every_verb_is_public_and_typed() -> None:
+    verbs = {name for name, value in vars(commands).items() if callable(value) and not name.startswith("_")
+             and getattr(value, "__module__", "") == commands.__name__}
+    assert verbs <= set(schema_tools.__all__), verbs - set(schema_tools.__all__)
+    for name in verbs:
+        annotations = getattr(commands, name).__annotations__
+        assert "return" in annotations, f"{name} has no return type"
+    assert not isinstance(schema_tools.migrate, ModuleType)
+
+
+def test_mypy_rejects_a_wrong_call_of_the_api(tmp_path: Path) -> None:
+    from mypy import api
+
+    (tmp_path / "wrong.py").write_text(textwrap.dedent("""
+        import schema_tools
+        schema_tools.migrate(1, 2, 3, 4, 5, 6)
+        schema_tools.verify("not settings", expect_files=3)
+    """))
+    (tmp_path / "right.py").write_text(textwrap.dedent("""
+        from pathlib import Path
+        import schema_tools
+        settings = schema_tools.load_settings(database="postgresql://u@h/db")
+        result: schema_tools.RunResult = schema_tools.migrate(settings, only={"0001_users"})
+        report: schema_tools.Report = schema_tools.verify(settings, [Path("expect.toml")], invariants=False)
+    """))
+    options = ["--no-incremental", "--cache-dir", str(tmp_path / ".mypy"), "--config-file", str(ROOT / "pyproject.toml")]
+    out, _, code = api.run([*options, str(tmp_path / "wrong.py")])
+    assert code == 1
+    assert 'Too many positional arguments for "migrate"' in out
+    assert 'Argument 1 to "verify" has incompatible type "str"' in out
+    assert 'Argument "expect_files" to "verify" has incompatible type "int"' in out
+    out, _, code = api.run([*options, str(tmp_path / "right.py")])
+    assert code == 0, out
+
+
+@pytest.mark.parametrize("module", ["schema_tools", "schema_tools.pytest_plugin"])
+def test_importing_the_package_loads_neither_psycopg_nor_sqlglot(module: str) -> None:
+    script = f"import sys, {module}; print(sorted(m for m in ('psycopg', 'sqlglot') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
