@@ -17,6 +17,8 @@ from pathlib import Path
 
 from _common import BIN
 
+from ralph import logformat as lf
+
 LINES = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
 
 
@@ -24,35 +26,40 @@ def generate(path: Path, lines: int) -> None:
     rng = random.Random(7)
     now = datetime(2026, 1, 1, 0, 0, 0)
     written = 0
+    def naive(body: str) -> str:  # the seed's older stamp style: no offset
+        return f"[{now.isoformat(timespec='microseconds')}] {body}\n"
+
     with open(path, "w") as out:
         out.write("# Ralph Loop Progress Log\n\n")
         story = 0
         while written < lines:
             now += timedelta(seconds=rng.randint(1, 30))
-            out.write(f"[{now.isoformat(timespec='microseconds')}] === Ralph Loop Started (max 3 iterations) ===\n")
+            out.write(naive(lf.run_started(3)))
             written += 1
             for i in range(1, 4):
                 now += timedelta(seconds=rng.randint(1, 60))
                 sid = f"SCHEMA-{story % 500 + 1:03d}"
-                out.write(f"[{now.isoformat(timespec='microseconds')}] Iteration {i}: {sid} - Story {sid}\n")
+                out.write(naive(lf.iteration_started(i, sid, f"Story {sid}")))
                 written += 1
                 if rng.random() < 0.05:  # crashed mid-iteration: the run never ends
                     break
                 now += timedelta(seconds=rng.randint(1, 60))
                 if rng.random() < 0.4:
-                    out.write(f"[{now.isoformat(timespec='microseconds')}] Iteration {i} completed with issues\n")
-                    out.write("    - verify: index on usage_events(tenant_id) missing\n    - lint: CONCURRENTLY needed\n")
+                    out.write(naive(lf.iteration_ended(i, "issues")))
+                    out.write(lf.finding("verify: index on usage_events(tenant_id) missing") + "\n"
+                              + lf.finding("lint: CONCURRENTLY needed") + "\n")
                     written += 3
                 else:
-                    out.write(f"[{now.isoformat(timespec='microseconds')}] Iteration {i} completed successfully\n")
+                    out.write(naive(lf.iteration_ended(i, "success")))
                     written += 1
                     story += 1
             else:
-                out.write(f"[{now.isoformat(timespec='microseconds')}] === Ralph Loop Ended ===\n")
+                out.write(naive(lf.run_ended()))
                 written += 1
             if rng.random() < 0.1:
-                out.write(f"\n[{now.isoformat(timespec='seconds')}+00:00] SCHEMA-{story % 500 + 1:03d} completed\n"
-                          "- Created migrations/0002_core_tables.sql\n- tenants: id, name\n\n")
+                done = f"SCHEMA-{story % 500 + 1:03d}"
+                out.write(f"\n[{now.isoformat(timespec='seconds')}+00:00] {lf.story_completed(done)}\n"
+                          f"{lf.bullet('Created migrations/0002_core_tables.sql')}\n{lf.bullet('tenants: id, name')}\n\n")
                 written += 5
 
 

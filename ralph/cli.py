@@ -11,7 +11,7 @@ from pathlib import Path
 from schema_tools import Catalog, CommandParser, OneLineParser, Report, SchemaToolsError, load_settings, run_console
 
 from .logview import JsonRunWriter, RunPrinter, tail_text
-from .progress import read_log
+from .logformat import read_log
 from .summary import Summary, summarise
 
 PROG = "ralph"

@@ -23,7 +23,8 @@ from .agent import run_agent
 from .attempt import Outcome, attempt, story_problems
 from .completion import completion_lines
 from .guard import Guard
-from .progress import ProgressLog
+from .logformat import (ProgressLog, bullet, finding, iteration_ended, iteration_started, run_ended, run_started, stamp,
+                        stamped, story_completed)
 from .prompt import build_prompt, learnings
 from .stories import Story, load_stories, set_passes
 from .target import Target, TargetState
@@ -46,11 +47,6 @@ def _terminated(signum: int, frame: object) -> None:
     raise KeyboardInterrupt("SIGTERM")
 
 
-def stamp() -> str:
-    """ISO 8601 with microseconds and the UTC offset, always."""
-    return datetime.now().astimezone().isoformat(timespec="microseconds")
-
-
 class Loop:
     def __init__(self, options: RunOptions) -> None:
         self.o = options
@@ -58,8 +54,8 @@ class Loop:
         self.run_id = datetime.now().strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
         self.attempts: dict[str, int] = {}
 
-    def line(self, text: str) -> None:
-        self.log.append(f"[{stamp()}] {text}")
+    def line(self, body: str) -> None:
+        self.log.append(stamped(body))
 
     # --- the run -------------------------------------------------------------------------
     def run(self) -> int:
@@ -71,7 +67,7 @@ class Loop:
         settings = self.o.settings.with_database(database_url(self.o.settings))
         with connect(settings, "ralph run") as conn, exclusive(conn, "ralph.run", wait=0, holder="another ralph run"):
             target = Target(settings, conn)
-            self.line(f"=== Ralph Loop Started (max {self.o.max_iterations} iterations) ===")
+            self.line(run_started(self.o.max_iterations))
             reason: str | None = "stopped by an error"
             previous = signal.signal(signal.SIGTERM, _terminated)  # a CI timeout or kill: end the log cleanly
             try:
@@ -83,7 +79,7 @@ class Loop:
                 raise
             finally:
                 signal.signal(signal.SIGTERM, previous)
-                self.line("=== Ralph Loop Ended ===" if reason is None else f"=== Ralph Loop Ended ({reason}) ===")
+                self.line(run_ended(reason))
         return code
 
     def _passing(self, stories: list[Story], state: TargetState) -> dict[str, list[str]]:
@@ -123,16 +119,15 @@ class Loop:
                 return (1, blocked) if blocked else (0, None)
             if iteration > self.o.max_iterations:
                 return 1, f"max iterations ({self.o.max_iterations}) reached; {story.id} still open"
-            self.line(f"Iteration {iteration}: {story.id} - {story.title}")
+            self.line(iteration_started(iteration, story.id, story.title))
             open_owned = {m for s in stories if s.id != story.id and problems[s.id] for m in s.migrations}
             outcome, after = self._iteration(target, state, iteration, story, previous, open_owned)
             if outcome.passed and after is not None:
-                self.line(f"Iteration {iteration} completed successfully")
+                self.line(iteration_ended(iteration, "success"))
                 self._complete(target.settings, story, outcome, after)
                 last, repeats, previous = None, 0, []
                 continue
-            self.log.append(f"[{stamp()}] Iteration {iteration} completed with issues",
-                            *[f"    - {f}" for f in outcome.findings])
+            self.log.append(stamped(iteration_ended(iteration, "issues")), *map(finding, outcome.findings))
             signature = (story.id, tuple(sorted(outcome.findings)))
             repeats = repeats + 1 if signature == last else 1
             last, previous = signature, outcome.findings
@@ -181,7 +176,7 @@ class Loop:
     def _complete(self, settings: Settings, story: Story, outcome: Outcome, state: TargetState) -> None:
         owned = [m for m in read_migrations(settings) if m.id in story.migrations]
         lines = completion_lines(story, owned, state.catalog, settings.project_root, outcome.verdicts, outcome.checks)
-        self.log.append("", f"[{stamp()}] {story.id} completed", *lines, "")
+        self.log.append("", stamped(story_completed(story.id)), *map(bullet, lines), "")
         set_passes(self.o.stories, story.id, True)
 
     def _record(self, iteration: int, story: Story, outcome: Outcome, before: str, after: str,

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .logformat import BULLET, FINDING, read_events
 from .stories import Story
 
 LEARNINGS = 30
 
 
 def learnings(log: Path) -> list[str]:
-    """The latest findings and completion notes recorded in progress.log."""
+    """The latest findings and completion notes recorded in progress.log (its last 64 KiB)."""
     if not log.exists():
         return []
     with open(log, "rb") as handle:
-        handle.seek(max(0, log.stat().st_size - 65536))
-        tail = handle.read().decode("utf-8", "replace").splitlines()
-    notes = [line.strip()[2:] for line in tail if line.lstrip().startswith("- ")]
+        start = max(0, log.stat().st_size - 65536)
+        handle.seek(start)
+        tail = handle.read().decode("utf-8", "surrogateescape").splitlines()
+    whole = tail[1:] if start else tail  # a seek lands mid-line
+    notes = [str(e.a) for e in read_events(whole) if e.kind in (BULLET, FINDING)]
     return notes[-LEARNINGS:]
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import cast
 
-from .progress import (BLANK, BULLET, COMMENT, FINDING, ITER_END, ITER_START, RUN_END, RUN_START, STORY_COMPLETED,
+from .logformat import (BLANK, BULLET, COMMENT, FINDING, ITER_END, ITER_START, RUN_END, RUN_START, STORY_COMPLETED,
                        UNKNOWN, UNREADABLE, Event, parse_stamp)
 
 EXAMPLES_PER_ANOMALY = 20

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ralph.prd import prd_to_toml
-from ralph.progress import read_events
+from ralph.logformat import read_events
 from ralph.stories import load_stories
 from ralph.summary import summarise
 from schema_tools import cli

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, ROOT
-from ralph.progress import read_log
+from ralph.logformat import read_log
 from ralph.report import render_html
 from ralph.summary import summarise
 
@@ -87,7 +87,7 @@ def test_any_log_reads_without_a_traceback(cli, tmp_path: Path, name: str, conte
 def test_many_distinct_lines_overflow_the_body_cache_without_changing_the_answer(tmp_path: Path) -> None:
     """More distinct stamped bodies than the classifier caches, each seen twice (the second
     time from the cache or after it was cleared): every attempt and outcome still counted."""
-    from ralph.progress import _BODIES_MAX
+    from ralph.logformat import _BODIES_MAX
 
     stories = _BODIES_MAX + 500
     lines = ["[2026-01-24T10:00:00] === Ralph Loop Started (max 2 iterations) ==="]

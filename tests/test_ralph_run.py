@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from conftest import FIXTURES, MIGRATIONS, ROOT
-from ralph.progress import read_log
+from ralph.logformat import read_log
 from ralph.stories import load_stories, set_passes
 from ralph.summary import summarise
 

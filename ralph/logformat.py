@@ -1,4 +1,5 @@
-"""progress.log: a tolerant, streaming reader, and the append-only writer the loop uses.
+"""progress.log, the one grammar: a function per line kind to write it, a tolerant streaming
+reader that classifies each line back into an ``Event``, and the append-only file writer.
 
 The format is the original loop's (``tests/fixtures/seed_progress.log``)::
 
@@ -11,7 +12,8 @@ The format is the original loop's (``tests/fixtures/seed_progress.log``)::
     [2026-01-24T20:19:46+05:30] SCHEMA-001 completed
     - a bullet
 
-The reader never fails on a line: what it cannot read is classified ``unknown`` (text it does
+Whatever the writers produce, the reader gives back as the same event (a property test checks
+it). The reader never fails on a line: what it cannot read is classified ``unknown`` (text it does
 not recognise) or ``unreadable`` (not UTF-8, or binary), counted, and kept. It holds one line
 at a time, so memory stays flat however long the log is.
 """
@@ -21,15 +23,17 @@ from __future__ import annotations
 import itertools
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
+from typing import Literal
 from pathlib import Path
-from typing import NamedTuple, TextIO
+from typing import NamedTuple
 
 ITERATION = re.compile(r"Iteration (\d+)(?:: (\S+)(?: - (.*?))?| completed (successfully|with issues)(?::\s*(.*?))?)\s*$")
 LOOP = re.compile(r"=== Ralph Loop (?:Started \(max (\d+) iterations?\) ===|Ended(?: \((.*)\))? ===\s*(.*?))\s*$")
 STORY_DONE = re.compile(r"(\S+) completed\s*$")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\udc80-\udcff]")
+CONTROL_OR_NEWLINE = re.compile(r"[\x00-\x1f\x7f\x80-\x9f\udc80-\udcff\u2028\u2029\x85]")
 
 # Event kinds
 RUN_START, RUN_END, ITER_START, ITER_END = "run_start", "run_end", "iteration_start", "iteration_end"
@@ -54,6 +58,61 @@ class Event(NamedTuple):
 
 
 _new = tuple.__new__
+OUTCOME_TEXT = {"success": "completed successfully", "issues": "completed with issues"}
+
+
+# --- writing: one function per line kind --------------------------------------------------------
+
+
+def stamp(at: datetime | None = None) -> str:
+    """ISO 8601 with microseconds and the UTC offset, always (now, unless ``at`` is given)."""
+    return (at or datetime.now()).astimezone().isoformat(timespec="microseconds")
+
+
+def _clean(text: str) -> str:
+    """One line of printable text: control characters (newlines included) become spaces."""
+    return CONTROL_OR_NEWLINE.sub(" ", text).strip()
+
+
+def stamped(body: str, at: datetime | None = None) -> str:
+    """``[stamp] body``: every line of the loop's own but findings and bullets."""
+    return f"[{stamp(at)}] {body}"
+
+
+def run_started(max_iterations: int) -> str:
+    return f"=== Ralph Loop Started (max {max_iterations} iterations) ==="
+
+
+def run_ended(reason: str | None = None) -> str:
+    reason = _clean(reason or "")
+    return f"=== Ralph Loop Ended ({reason}) ===" if reason else "=== Ralph Loop Ended ==="
+
+
+def iteration_started(number: int, story: str, title: str) -> str:
+    """``Iteration N: STORY - title``; a story id holds no spaces (stories.py checks it)."""
+    title = _clean(title)
+    return f"Iteration {number}: {story} - {title}" if title else f"Iteration {number}: {story}"
+
+
+def iteration_ended(number: int, outcome: Literal["success", "issues"]) -> str:
+    return f"Iteration {number} {OUTCOME_TEXT[outcome]}"
+
+
+def story_completed(story: str) -> str:
+    return f"{story} completed"
+
+
+def finding(text: str) -> str:
+    """An indented ``- finding`` under an iteration that completed with issues (not stamped)."""
+    return f"    - {_clean(text)}"
+
+
+def bullet(text: str) -> str:
+    """A ``- note`` of a completion block (not stamped)."""
+    return f"- {_clean(text)}"
+
+
+# --- reading ------------------------------------------------------------------------------------
 
 
 _fromisoformat = datetime.fromisoformat
@@ -136,9 +195,10 @@ def classify(text: str, number: int) -> Event:
     return _new(Event, (UNKNOWN, number, "", text, None, None))
 
 
-def read_events(stream: TextIO) -> Iterator[Event]:
+def read_events(stream: Iterable[str]) -> Iterator[Event]:
     """Classify every line of a text stream (decoded with surrogateescape), one at a time."""
     control, classify_line = CONTROL.search, classify  # local names: this loop runs once per line
+    stream = iter(stream)
     first = next(stream, None)
     lines = itertools.chain([first.removeprefix("\ufeff")], stream) if first is not None else iter(())
     for number, text in enumerate(lines, start=1):
