@@ -10,12 +10,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from schema_tools import ConfigError, TableExpectation
+from schema_tools import ConfigError, TableExpectation, TomlDoc
 
 from .criteria import expectation_of
-
-REQUIRED = ("id", "title")
-
+from .stories import STORY
 
 def _toml_string(text: str) -> str:
     """A TOML basic string (JSON's escapes, plus DEL, which TOML also forbids raw)."""
@@ -56,21 +54,29 @@ def _section(table: str, found: list[TableExpectation]) -> list[str]:
 
 def prd_to_toml(path: Path) -> tuple[str, int, int]:
     """The stories file text, and how many criteria became machine checks / stayed unverified."""
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such file" if not path.exists() else f"{path}: not a regular file",
+                          hint="give the path of a prd.json")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file", hint="give the path of a prd.json") from None
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid JSON ({exc})", hint="fix the JSON syntax") from None
-    stories = data.get("userStories") if isinstance(data, dict) else None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+    doc = TomlDoc(path, data if isinstance(data, dict) else {}, text)  # JSON: no line positions
+    stories = doc.get(("userStories",))
     if not isinstance(stories, list) or not stories:
-        raise ConfigError(f"{path}: no userStories list", hint='a prd.json holds {"userStories": [{"id": ..., "title": ...}]}')
+        raise doc.error(("userStories",), "no userStories list",
+                        'a prd.json holds {"userStories": [{"id": ..., "title": ...}]}')
     out = [f"# Imported from {path.name} by ralph import. Criteria in a shape the harness can check became",
            "# expectations; the others stay as criteria and are reported as unverified.", ""]
     checked_total = unverified_total = 0
     for index, story in enumerate(stories):
-        if not isinstance(story, dict) or any(not isinstance(story.get(k), str) or not story.get(k) for k in REQUIRED):
-            raise ConfigError(f"{path}: userStories[{index}] needs a string id and title")
+        if not isinstance(story, dict):
+            raise doc.error(("userStories", index), f"userStories[{index}] must be an object with id and title")
+        doc.check(("userStories", index, "id"), STORY["id"].kind, f"userStories[{index}].id", story.get("id"))
+        doc.check(("userStories", index, "title"), STORY["title"].kind, f"userStories[{index}].title", story.get("title"))
         criteria = [str(c) for c in story.get("acceptanceCriteria") or [] if isinstance(c, (str, int, float))]
         notes = "\n".join(str(story.get(k) or "") for k in ("description", "notes")).strip()
         priority = story.get("priority", index + 1)

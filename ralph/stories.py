@@ -21,11 +21,42 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from schema_tools import ConfigError, TableExpectation, load_toml, tables_from
+import tomlkit
 
-KEYS = ("id", "title", "priority", "depends_on", "migrations", "passes", "notes", "criteria", "expect")
+from schema_tools import Field, Invalid, Kinds, TableExpectation, TomlDoc, read_toml, tables_from
+
 ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
+MISSING_HINT = "pass --stories FILE (see ralph import)"
+
+
+def _story_id(value: Any) -> str:
+    if not isinstance(value, str) or not ID.match(value):
+        raise Invalid(f"must be a short name like SCHEMA-001, not {value!r}", 'write id = "SCHEMA-001"')
+    return value
+
+
+def _migration_ids(value: Any) -> tuple[str, ...]:
+    ids = Kinds.strings(value)
+    for m in ids:
+        if "/" in m or "\\" in m or m.startswith(".") or m.endswith(".sql"):
+            raise Invalid(f"holds {m!r}: each must be a migration id (a file name without .sql), "
+                          "inside the migrations folder", 'write migrations = ["0002_core_tables"]')
+    return ids
+
+
+STORY = {
+    "id": Field(_story_id, "a short name like SCHEMA-001", required=True),
+    "title": Field(Kinds.nonempty_string, "what the story is", required=True),
+    "priority": Field(Kinds.integer, "lower runs first (default: the story's position)"),
+    "depends_on": Field(Kinds.strings, "ids of stories that must pass first", ()),
+    "migrations": Field(_migration_ids, "the migrations the story owns", ()),
+    "passes": Field(Kinds.boolean, "a cache the harness writes", False),
+    "notes": Field(Kinds.string, "context for the agent", ""),
+    "criteria": Field(Kinds.strings, "free-text acceptance criteria", ()),
+    "expect": Field(Kinds.anything, "[stories.expect.tables.NAME] sections", None),
+}
 
 
 @dataclass(frozen=True)
@@ -46,105 +77,66 @@ class Story:
         return tuple(e.table for e in self.expectations)
 
 
-def _fail(path: Path, message: str, hint: str = "") -> ConfigError:
-    return ConfigError(f"{path}: {message}", hint=hint or "fix the stories file")
-
-
 def _blocks(text: str) -> list[str]:
     """The text of each ``[[stories]]`` block, in order."""
     starts = [m.start() for m in re.finditer(r"^\s*\[\[\s*stories\s*\]\]", text, re.M)]
     return [text[s:e] for s, e in zip(starts, starts[1:] + [len(text)])]
 
 
-def _strings(value: object, path: Path, where: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _fail(path, f"{where} must be a list of strings", f'write {where.split(".")[-1]} = ["..."]')
-    return tuple(value)
+def _story(doc: TomlDoc, index: int, source: str) -> Story:
+    given = doc.table(("stories", index), STORY, label=f"story {index + 1}", key_prefix=f"story {index + 1}")
+    story_id = given["id"]
+    return Story(story_id, given["title"].strip(), index + 1 if given["priority"] is None else given["priority"],
+                 given["depends_on"], given["migrations"], given["passes"], given["notes"].strip(),
+                 given["criteria"],
+                 tuple(tables_from(doc, ("stories", index, "expect"), story_id)) if given["expect"] else (),
+                 source)
 
 
 def load_stories(path: Path) -> list[Story]:
     """Every story, validated: unique ids, known dependencies without cycles, typed fields."""
-    data, text = load_toml(path)
-    raw = data.get("stories")
+    doc = read_toml(path, what="stories file", hint=MISSING_HINT)
+    unknown = sorted(set(doc.data) - {"stories"})
+    if unknown:
+        raise doc.error((unknown[0],), f"unknown key {unknown[0]!r}", "the file holds [[stories]] tables only")
+    raw = doc.data.get("stories")
     if not isinstance(raw, list) or not raw:
-        raise _fail(path, "no [[stories]] in the file", "add [[stories]] tables with id, title and priority")
-    unknown_top = sorted(set(data) - {"stories"})
-    if unknown_top:
-        raise _fail(path, f"unknown key {unknown_top[0]!r}", "the file holds [[stories]] tables only")
-    blocks = _blocks(text)
-    stories: list[Story] = []
-    seen: dict[str, int] = {}
-    for index, entry in enumerate(raw):
-        where = f"story {index + 1}"
-        if not isinstance(entry, dict):
-            raise _fail(path, f"{where} is not a table")
-        for key in entry:
-            if key not in KEYS:
-                raise _fail(path, f"{where}: unknown key {key!r}", f"known keys: {', '.join(KEYS)}")
-        story_id = entry.get("id")
-        if not isinstance(story_id, str) or not ID.match(story_id):
-            raise _fail(path, f"{where}: id must be a short name like SCHEMA-001, not {story_id!r}")
-        if story_id in seen:
-            raise _fail(path, f"story id {story_id} appears twice", "give each story its own id")
-        seen[story_id] = index
-        title = entry.get("title")
-        priority = entry.get("priority", index + 1)
-        if not isinstance(title, str) or not title.strip():
-            raise _fail(path, f"{story_id}: title must be a non-empty string")
-        if not isinstance(priority, int) or isinstance(priority, bool):
-            raise _fail(path, f"{story_id}: priority must be a whole number")
-        if not isinstance(entry.get("passes", False), bool):
-            raise _fail(path, f"{story_id}: passes must be true or false")
-        if not isinstance(entry.get("notes", ""), str):
-            raise _fail(path, f"{story_id}: notes must be a string")
-        migrations = _strings(entry.get("migrations", []), path, f"{story_id}.migrations")
-        for m in migrations:
-            if "/" in m or "\\" in m or m.startswith(".") or m.endswith(".sql"):
-                raise _fail(path, f"{story_id}: migration {m!r} must be a migration id (a file name without .sql), "
-                                  "inside the migrations folder")
-        expect = entry.get("expect", {})
-        stories.append(Story(
-            story_id, title.strip(), priority, _strings(entry.get("depends_on", []), path, f"{story_id}.depends_on"),
-            migrations, entry.get("passes", False), entry.get("notes", "").strip(),
-            _strings(entry.get("criteria", []), path, f"{story_id}.criteria"),
-            tuple(tables_from(expect, path, text, story_id, "stories.expect.")) if expect else (),
-            blocks[index] if index < len(blocks) else "",
-        ))
-    ids = {s.id for s in stories}
-    for s in stories:
-        for dep in s.depends_on:
-            if dep not in ids:
-                raise _fail(path, f"{s.id} depends on {dep}, which is not a story", "fix depends_on")
-    _check_cycles(path, stories)
+        raise doc.error(("stories",), "no [[stories]] in the file", "add [[stories]] tables with id, title and priority")
+    blocks = _blocks(doc.text)
+    stories = [_story(doc, index, blocks[index] if index < len(blocks) else "") for index in range(len(raw))]
+    seen: set[str] = set()
+    for index, story in enumerate(stories):
+        if story.id in seen:
+            raise doc.error(("stories", index, "id"), f"story id {story.id} appears twice", "give each story its own id")
+        seen.add(story.id)
+    for index, story in enumerate(stories):
+        for dep in story.depends_on:
+            if dep not in seen:
+                raise doc.error(("stories", index, "depends_on"), f"{story.id} depends on {dep}, which is not a story",
+                                "fix depends_on")
+    _check_cycles(doc, stories)
     return stories
 
 
-def _check_cycles(path: Path, stories: list[Story]) -> None:
+def _check_cycles(doc: TomlDoc, stories: list[Story]) -> None:
     deps = {s.id: set(s.depends_on) for s in stories}
     done: set[str] = set()
     while deps:
         ready = [k for k, v in deps.items() if v <= done]
         if not ready:
-            raise _fail(path, f"dependency cycle among stories: {', '.join(sorted(deps))}", "remove a depends_on")
+            raise doc.error(("stories",), f"dependency cycle among stories: {', '.join(sorted(deps))}",
+                            "remove a depends_on")
         for k in ready:
             done.add(k)
             del deps[k]
 
 
 def set_passes(path: Path, story_id: str, value: bool) -> None:
-    """Rewrite one story's ``passes`` line in place (comments and layout kept), atomically."""
-    text = path.read_text(encoding="utf-8")
-    blocks = _blocks(text)
-    head = text[: text.find(blocks[0])] if blocks else text
-    out = [head]
-    for block in blocks:
-        if re.search(rf'^\s*id\s*=\s*"{re.escape(story_id)}"\s*$', block, re.M):
-            literal = "true" if value else "false"
-            if re.search(r"^\s*passes\s*=", block, re.M):
-                block = re.sub(r"^(\s*passes\s*=\s*)(true|false)", rf"\g<1>{literal}", block, count=1, flags=re.M)
-            else:
-                block = re.sub(r'^(\s*id\s*=\s*"[^"]*"\s*)$', rf"\1\npasses = {literal}", block, count=1, flags=re.M)
-        out.append(block)
+    """Set one story's ``passes`` (comments and layout kept, tomlkit), atomically."""
+    document = tomlkit.parse(path.read_text(encoding="utf-8"))
+    for story in document.get("stories", []):
+        if story.get("id") == story_id:
+            story["passes"] = value
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text("".join(out), encoding="utf-8")
+    temporary.write_text(tomlkit.dumps(document), encoding="utf-8")
     temporary.replace(path)

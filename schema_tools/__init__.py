@@ -20,9 +20,11 @@ from .engine.model import MigrationState, PlannedMigration, PlannedStatement, Ru
 from .errors import (ConfigError, DatabaseUnavailable, EmbeddedError, LockTimeout, MigrationError, SchemaToolsError,
                      ValidationFailed)
 from .expect.model import ColumnSpec, ForeignKeySpec, IndexSpec, TableExpectation
-from .expect.parse import load_toml, tables_from
+from .expect.parse import tables_from
 from .findings import FORMATS, Check, Finding, Report, Severity, render
 from .server.urls import mask_url
+from .tomlspec import Doc as TomlDoc
+from .tomlspec import Field, Invalid, Kinds, read_toml
 
 __all__ = [
     # verbs
@@ -37,9 +39,11 @@ __all__ = [
     "MigrationError", "SchemaToolsError", "ValidationFailed",
     # data
     "Catalog", "CheckConstraint", "Column", "ForeignKey", "Index", "PrimaryKey", "Table", "Unique",
-    "ColumnSpec", "ForeignKeySpec", "IndexSpec", "TableExpectation", "load_toml", "tables_from",
+    "ColumnSpec", "ForeignKeySpec", "IndexSpec", "TableExpectation", "tables_from",
     "Migration", "MigrationState", "PlannedMigration", "PlannedStatement", "RunResult",
     "FORMATS", "Check", "Finding", "Report", "Severity", "render",
+    # TOML inputs checked against field specs, errors at file:line
+    "Field", "Invalid", "Kinds", "TomlDoc", "read_toml",
     # console scripts in the project's conventions (one-line errors, exit codes)
     "CommandParser", "OneLineParser", "run_console",
 ]

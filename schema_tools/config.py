@@ -6,38 +6,46 @@ This module is the only reader of environment variables and of ``[tool.schema_to
 from __future__ import annotations
 
 import os
-import re
-import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .tomlspec import (DURATION, Doc, Field, Invalid, Spec, anything, boolean, duration, non_negative, read_toml,
+                       string, strings)
 
-DURATION = re.compile(r"^\d+\s*(ms|s|min|h|d)?$")
-VERIFY_KEYS = {
-    "expect": "expectation files (or stories files) verify reads when --expect is not given",
-    "disable": "invariants to switch off, e.g. ['timestamptz']",
-    "schemas": "schemas to read (default: every non-system schema)",
+__all__ = ["DURATION", "Settings", "find_pyproject", "load_settings"]
+
+TOP_LEVEL = {
+    "migrations": Field(string, "folder of NNNN_name.sql migrations, relative to pyproject.toml"),
+    "lock_wait": Field(non_negative(float), "seconds to wait for another runner's lock (number)", 60.0),
+    "lock_timeout": Field(duration, "PostgreSQL lock_timeout for each migration, e.g. '5s'", "5s"),
+    "statement_timeout": Field(duration, "PostgreSQL statement_timeout for each migration, e.g. '10min'", "10min"),
+    "lock_retries": Field(non_negative(int), "times a migration is retried after a lock timeout (integer)", 3),
+    "strict_order": Field(boolean, "true: a pending migration that sorts before applied ones is an error", False),
+    "verify": Field(anything, "[tool.schema_tools.verify]", {}),
+    "lint": Field(anything, "[tool.schema_tools.lint]", {}),
+    "integrity": Field(anything, "[tool.schema_tools.integrity]", {}),
+    "distribution": Field(anything, "[tool.schema_tools.distribution]", {}),
 }
-LINT_KEYS = {
-    "disable": "lint rules to switch off",
-    "warn": "lint rules reported as warnings (exit 0) instead of errors",
-}
-INTEGRITY_KEYS = {
-    "checks": "a checks file (TOML) with [[orphans]], [[membership]], [[rows]], [[ranges]], [[unique]]",
-    "samples": "sample primary keys shown per finding (integer)",
-}
-DISTRIBUTION_KEYS = {"column": "distribution column: lint checks the schema can be distributed by it (Citus)"}
-SECTIONS = ("verify", "lint", "integrity", "distribution")
-TOP_LEVEL_KEYS = {
-    "migrations": "folder of NNNN_name.sql migrations, relative to pyproject.toml",
-    "lock_wait": "seconds to wait for another runner's lock (number)",
-    "lock_timeout": "PostgreSQL lock_timeout for each migration, e.g. '5s'",
-    "statement_timeout": "PostgreSQL statement_timeout for each migration, e.g. '10min'",
-    "lock_retries": "times a migration is retried after a lock timeout (integer)",
-    "strict_order": "true: a pending migration that sorts before applied ones is an error",
+SECTIONS: dict[str, Spec] = {
+    "verify": {
+        "expect": Field(strings, "expectation files (or stories files) verify reads when --expect is not given", ()),
+        "disable": Field(strings, "invariants to switch off, e.g. ['timestamptz']", ()),
+        "schemas": Field(strings, "schemas to read (default: every non-system schema)"),
+    },
+    "lint": {
+        "disable": Field(strings, "lint rules to switch off", ()),
+        "warn": Field(strings, "lint rules reported as warnings (exit 0) instead of errors", ()),
+    },
+    "integrity": {
+        "checks": Field(string, "a checks file (TOML) with [[orphans]], [[membership]], [[rows]], [[ranges]], [[unique]]"),
+        "samples": Field(non_negative(int), "sample primary keys shown per finding (integer)", 5),
+    },
+    "distribution": {
+        "column": Field(string, "distribution column: lint checks the schema can be distributed by it (Citus)"),
+    },
 }
 
 
@@ -65,7 +73,6 @@ class Settings:
     integrity_checks: Path | None = None
     integrity_samples: int = 5
     distribution_column: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def state_path(self) -> Path:
@@ -86,62 +93,26 @@ def find_pyproject(start: Path) -> Path | None:
     return None
 
 
-def read_tool_table(pyproject: Path) -> dict[str, Any]:
-    """``[tool.schema_tools]`` of a pyproject.toml, or {} when absent."""
-    try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(
-            f"{pyproject}: not valid TOML ({exc})", hint="fix the syntax at that line"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{pyproject}: cannot be read ({exc})") from None
-    tool = data.get("tool", {})
-    table = tool.get("schema_tools", {}) if isinstance(tool, dict) else {}
-    if not isinstance(table, dict):
-        raise ConfigError(f"{pyproject}: [tool.schema_tools] must be a table")
-    return table
+def _tool_table(pyproject: Path | None) -> tuple[Doc | None, dict[str, Any], dict[str, dict[str, Any]]]:
+    """``[tool.schema_tools]`` and its sections, checked; empty when there is none."""
+    if pyproject is None:
+        return None, {name: field.default for name, field in TOP_LEVEL.items()}, {
+            name: {key: field.default for key, field in spec.items()} for name, spec in SECTIONS.items()}
+    doc = read_toml(pyproject, what="pyproject.toml", hint="fix or remove it")
+    keys = ("tool", "schema_tools")
+    top = doc.table(keys, TOP_LEVEL, label="[tool.schema_tools]", value=doc.get(keys, {}), key_prefix="")
+    sections = {name: doc.table((*keys, name), spec, label=name) for name, spec in SECTIONS.items()}
+    return doc, top, sections
 
 
-def _duration(value: Any, key: str, source: str) -> str:
-    text = str(value).strip()
-    if not DURATION.match(text):
-        raise ConfigError(
-            f"{source}: {key} = {value!r} is not a duration",
-            hint="write a whole number with a unit: ms, s, min, h or d (for example '5s')",
-        )
-    return text
-
-
-def _number(value: Any, key: str, source: str, kind: type) -> Any:
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        number = -1
-    if isinstance(value, bool) or number < 0:
-        raise ConfigError(f"{source}: {key} = {value!r} must be a non-negative {kind.__name__}")
-    return number
-
-
-def _strings(value: Any, key: str, source: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{source}: {key} must be a list of strings", hint=f'write {key.split(".")[-1]} = ["..."]')
-    return tuple(value)
-
-
-def _inside(root: Path, value: str, key: str, source: str) -> Path:
+def _inside(doc: Doc | None, root: Path, value: str, key: str) -> Path:
     """A path from the settings, refused when it points outside the project."""
     path = (root / value).resolve()
     if not path.is_relative_to(root.resolve()):
-        raise ConfigError(f"{source}: {key} = {value!r} points outside the project ({root})",
+        where = f"{doc.path}:{doc.line(('tool', 'schema_tools', *key.split('.')))}" if doc else "settings"
+        raise ConfigError(f"{where}: {key} = {value!r} points outside the project ({root})",
                           hint="keep expectation and check files inside the repository")
     return path
-
-
-def _boolean(value: Any, key: str, source: str) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{source}: {key} = {value!r} must be true or false")
-    return value
 
 
 def load_settings(
@@ -156,27 +127,19 @@ def load_settings(
     env = os.environ if env is None else env
     here = (cwd or Path.cwd()).resolve()
     pyproject = find_pyproject(here)
-    table = read_tool_table(pyproject) if pyproject else {}
+    doc, top, sections = _tool_table(pyproject)
     root = pyproject.parent if pyproject else here
-    source = f"{pyproject} [tool.schema_tools]" if pyproject else "settings"
-
-    extra = {k: v for k, v in table.items() if k in SECTIONS and isinstance(v, dict)}
-    unknown = sorted(k for k in table if k not in TOP_LEVEL_KEYS and k not in extra)
-    if unknown:
-        known = ", ".join(sorted(TOP_LEVEL_KEYS) + [f"[{s}]" for s in SECTIONS])
-        raise ConfigError(f"{source}: unknown key {unknown[0]!r}", hint=f"known keys: {known}")
-    verify, lint, integrity = extra.get("verify", {}), extra.get("lint", {}), extra.get("integrity", {})
-    distribution = extra.get("distribution", {})
-    for section, keys, given in (("verify", VERIFY_KEYS, verify), ("lint", LINT_KEYS, lint),
-                                 ("integrity", INTEGRITY_KEYS, integrity), ("distribution", DISTRIBUTION_KEYS, distribution)):
-        for key in given:
-            if key not in keys:
-                raise ConfigError(f"{source}.{section}: unknown key {key!r}", hint=f"known keys: {', '.join(keys)}")
+    verify, lint, integrity = sections["verify"], sections["lint"], sections["integrity"]
+    if lock_wait is not None:
+        try:
+            lock_wait = non_negative(float)(lock_wait)
+        except Invalid as problem:
+            raise ConfigError(f"--lock-wait {problem.message}") from None
 
     if migrations is not None:
         migrations_dir = (here / Path(migrations)).resolve()
-    elif "migrations" in table:
-        migrations_dir = (root / str(table["migrations"])).resolve()
+    elif top["migrations"] is not None:
+        migrations_dir = (root / top["migrations"]).resolve()
     else:
         migrations_dir = root / "migrations"
 
@@ -187,30 +150,20 @@ def load_settings(
         migrations_dir=migrations_dir,
         database_url=database or env.get("DATABASE_URL") or None,
         state_dir=Path(state_dir).resolve() if state_dir else None,
-        lock_wait=(
-            _number(lock_wait, "--lock-wait", "arguments", float)
-            if lock_wait is not None
-            else _number(table.get("lock_wait", 60.0), "lock_wait", source, float)
-        ),
-        lock_timeout=_duration(table.get("lock_timeout", "5s"), "lock_timeout", source),
-        statement_timeout=_duration(
-            table.get("statement_timeout", "10min"), "statement_timeout", source
-        ),
-        lock_retries=_number(table.get("lock_retries", 3), "lock_retries", source, int),
-        strict_order=_boolean(table.get("strict_order", False), "strict_order", source),
+        lock_wait=lock_wait if lock_wait is not None else top["lock_wait"],
+        lock_timeout=top["lock_timeout"],
+        statement_timeout=top["statement_timeout"],
+        lock_retries=top["lock_retries"],
+        strict_order=top["strict_order"],
         pg_bindir=Path(bindir) if bindir else None,
         pg_user=env.get("SCHEMA_TOOLS_PG_USER") or None,
         pyproject=pyproject,
-        expect_files=tuple(_inside(root, p, "verify.expect", source)
-                           for p in _strings(verify.get("expect", []), "verify.expect", source)),
-        disabled_invariants=_strings(verify.get("disable", []), "verify.disable", source),
-        schemas=_strings(verify["schemas"], "verify.schemas", source) if "schemas" in verify else None,
-        lint_disable=_strings(lint.get("disable", []), "lint.disable", source),
-        lint_warn=_strings(lint.get("warn", []), "lint.warn", source),
-        integrity_checks=_inside(root, str(integrity["checks"]), "integrity.checks", source)
-        if "checks" in integrity else None,
-        integrity_samples=_number(integrity.get("samples", 5), "integrity.samples", source, int),
-        distribution_column=_strings([distribution["column"]], "distribution.column", source)[0]
-        if "column" in distribution else None,
-        extra=extra,
+        expect_files=tuple(_inside(doc, root, p, "verify.expect") for p in verify["expect"]),
+        disabled_invariants=verify["disable"],
+        schemas=verify["schemas"],
+        lint_disable=lint["disable"],
+        lint_warn=lint["warn"],
+        integrity_checks=_inside(doc, root, integrity["checks"], "integrity.checks") if integrity["checks"] else None,
+        integrity_samples=integrity["samples"],
+        distribution_column=sections["distribution"]["column"],
     )

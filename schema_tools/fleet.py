@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Settings
-from .errors import ConfigError, SchemaToolsError
-from .expect.parse import load_toml
+from .errors import SchemaToolsError
 from .server.urls import is_url, mask_url, scrub
+from .tomlspec import Field, Invalid, read_toml, strings
 
 OK, PROBLEMS, ERROR = "ok", "problems", "error"
 CODES = {OK: 0, PROBLEMS: 1, ERROR: 2}
@@ -34,30 +34,41 @@ class Outcome:
     seconds: float
 
 
+def _names(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(n, str) and n for n in value):
+        raise Invalid("must be a list of database names", 'write names = ["tenant_001"]')
+    return tuple(value)
+
+
+def _template(value: object) -> str:
+    if not isinstance(value, str) or "{name}" not in value:
+        raise Invalid("must be a URL containing {name}", 'template = "postgresql://app@host:5432/{name}"')
+    return value
+
+
+FLEET = {"databases": Field(strings, "URLs", ()), "template": Field(_template, "a URL with {name}"),
+         "names": Field(_names, "the names to put in the template")}
+
+
 def read_fleet(path: Path) -> list[str]:
     """The URLs a fleet file names."""
-    data, _ = load_toml(path)
-    unknown = sorted(set(data) - {"databases", "template", "names"})
-    if unknown:
-        raise ConfigError(f"{path}: unknown key {unknown[0]!r}", hint="use databases = [...], or template and names")
-    urls: list[str] = []
-    if "databases" in data:
-        if not isinstance(data["databases"], list) or not all(isinstance(u, str) for u in data["databases"]):
-            raise ConfigError(f"{path}: databases must be a list of URLs")
-        urls += data["databases"]
-    if "template" in data or "names" in data:
-        template, names = data.get("template"), data.get("names")
-        if not isinstance(template, str) or "{name}" not in template:
-            raise ConfigError(f"{path}: template must be a URL containing {{name}}",
-                              hint='template = "postgresql://app@host:5432/{name}"')
-        if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
-            raise ConfigError(f"{path}: names must be a list of database names")
-        urls += [template.replace("{name}", n) for n in names]
+    doc = read_toml(path, what="fleet file", hint="check the path given to --fleet")
+    given = doc.table((), FLEET, label="the fleet file", key_prefix="", value=doc.data,
+                      hint="use databases = [...], or template and names")
+    urls = list(given["databases"])
+    if given["template"] is not None or given["names"] is not None:
+        if given["template"] is None:
+            raise doc.error(("names",), "template must be a URL containing {name}",
+                            'template = "postgresql://app@host:5432/{name}"')
+        if given["names"] is None:
+            raise doc.error(("template",), "names must be a list of database names", 'write names = ["tenant_001"]')
+        urls += [given["template"].replace("{name}", n) for n in given["names"]]
     if not urls:
-        raise ConfigError(f"{path}: no databases", hint="list them in databases = [...] or template + names")
+        raise doc.error((), "no databases", hint="list them in databases = [...] or template + names")
     for url in urls:
         if not is_url(url):
-            raise ConfigError(f"{path}: {mask_url(url)!r} is not a PostgreSQL URL")
+            raise doc.error(("databases",) if url in given["databases"] else ("template",),
+                            f"{mask_url(url)!r} is not a PostgreSQL URL", "write postgresql://user@host:port/dbname")
     return urls
 
 

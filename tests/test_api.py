@@ -38,14 +38,14 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "datachecks": ("catalog", "config", "engine.files", "engine.history", "errors", "expect", "findings", "sqlmodel",
                   "sqltext", "tomlspec"),
     "console": ("config", "errors", "server.urls"),
-    "fleet": ("config", "errors", "expect.parse", "server.urls", "tomlspec"),
+    "fleet": ("config", "errors", "server.urls", "tomlspec"),
     "commands": ("catalog", "config", "engine", "errors", "expect", "findings", "datachecks", "linter", "server",
                  "sqlmodel"),
     "pytest_plugin": ("catalog.read", "commands", "findings", "server.connect"),
     "cli": ("commands", "config", "console", "errors", "findings", "fleet", "invariants", "linter", "server.urls"),
     "__main__": ("cli",),
     "__init__": ("catalog.model", "commands", "config", "console", "engine.files", "engine.model", "errors",
-                 "expect.model", "expect.parse", "findings", "server.urls"),
+                 "expect.model", "expect.parse", "findings", "server.urls", "tomlspec"),
 }
 PURE = ("findings", "tomlspec", "sqltext", "catalog.model", "invariants", "expect", "sqlmodel", "linter")
 

@@ -240,7 +240,12 @@ def test_text_groups_findings_by_table_with_the_fix(broken_report) -> None:  # t
 @pytest.mark.parametrize("body,message", [
     ("[tables.t]\ncolumn = ['a']\n", "x.toml:2: unknown key 'column' in tables.t"),
     ("[tables.t]\ncolumns = ['a']\nindexed = 'a'\n", "x.toml:3: t.indexed must be a list"),
-    ("[tables.t]\nforeign_keys = [{columns = ['a'], references = 'u'}]\n", "x.toml:2: t.foreign_keys entry needs"),
+    ("[tables.t]\nforeign_keys = [{columns = ['a'], references = 'u'}]\n",
+     "x.toml:2: t.foreign_keys.references = 'u' is not \"table(column, ...)\""),
+    ("[tables.t]\ncolumns = ['a']\nforeign_keys = [{columns = ['a']}]\n", "x.toml:3: t.foreign_keys entry needs references"),
+    ("[stories]\nx = 1\n", "x.toml:1: stories must be an array of [[stories]] tables"),
+    ("[tables.t]\ncolumns = ['a']\n\n[tables.t.indexes.i]\nkeys = ['a']\nunique = 'yes'\n",
+     "x.toml:6: t.indexes.i.unique must be true or false"),
     ("[tables.t]\nforeign_keys = [{columns = ['a'], references = 'u(id)', on_delete = 'explode'}]\n",
      "on_delete = 'explode' is not an action"),
     ("[tables.t]\ncolumns.a = {type = 'int', nullable = 'yes'}\n", "columns.a.nullable must be true or false"),

@@ -13,15 +13,10 @@ from psycopg import sql
 from ..catalog import Catalog, Table
 from ..errors import ConfigError
 from ..expect.model import TableExpectation
-from ..expect.parse import load_toml
+from ..tomlspec import Doc, Field, Invalid, Spec, one_of, read_toml, string, strings
 from ..findings import Severity
 from .model import DUPLICATES, ROWS, DataCheck, Reference, col
 
-CHECKS_KEYS = {"orphans": ("name", "column", "references", "severity"),
-               "membership": ("name", "table", "columns", "in", "severity"),
-               "rows": ("name", "table", "where", "severity", "hint"),
-               "ranges": ("name", "column", "min", "max", "severity"),
-               "unique": ("name", "table", "columns", "severity")}
 REFERENCE = re.compile(r"^\s*([\w.]+)\s*\(\s*([\w\s,]+)\)\s*$")
 
 
@@ -102,80 +97,111 @@ def from_catalog(catalog: Catalog) -> list[DataCheck]:
     return checks
 
 
-def _reference(text: Any, catalog: Catalog, where: str) -> tuple[Table, tuple[str, ...]]:
-    match = REFERENCE.match(str(text))
-    if not match:
-        raise ConfigError(f"{where}: {text!r} is not table(column, ...)", hint='write "api_keys(id)"')
-    table = catalog.table(match.group(1))
-    if table is None:
-        raise ConfigError(f"{where}: table {match.group(1)} does not exist")
-    return table, tuple(c.strip() for c in match.group(2).split(","))
+def _number(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise Invalid("must be a number (or a string the column's type reads, e.g. a date)")
+    return value
 
 
-def _column(text: Any, catalog: Catalog, where: str) -> tuple[Table, str]:
-    table_name, _, column = str(text).rpartition(".")
-    table = catalog.table(table_name)
-    if table is None or table.column(column) is None:
-        raise ConfigError(f"{where}: column {text!r} does not exist", hint='write "table.column"')
-    return table, column
+SEVERITY = Field(one_of("error", "warning"), "error (default) or warning", "error")
+NAME = Field(string, "what the finding is called", "")
+CHECKS: dict[str, Spec] = {
+    "orphans": {"name": NAME, "column": Field(string, '"table.column"', required=True),
+                "references": Field(string, '"parent(column)"', required=True), "severity": SEVERITY},
+    "membership": {"name": NAME, "table": Field(string, required=True), "columns": Field(strings, required=True),
+                   "in": Field(string, '"parent(column, ...)"', required=True), "severity": SEVERITY},
+    "rows": {"name": NAME, "table": Field(string, required=True),
+             "where": Field(string, "a predicate marking a bad row", required=True), "severity": SEVERITY,
+             "hint": Field(string, "how to fix the rows", "fix the rows")},
+    "ranges": {"name": NAME, "column": Field(string, '"table.column"', required=True), "min": Field(_number),
+               "max": Field(_number), "severity": SEVERITY},
+    "unique": {"name": NAME, "table": Field(string, required=True), "columns": Field(strings, required=True),
+               "severity": SEVERITY},
+}
+
+
+class _Entry:
+    """One ``[[section]]`` entry of a checks file, read against the catalog."""
+
+    def __init__(self, doc: Doc, section: str, index: int, catalog: Catalog) -> None:
+        self.doc, self.keys, self.catalog = doc, (section, index), catalog
+        self.values = doc.table(self.keys, CHECKS[section], label=f"[[{section}]] #{index + 1}",
+                                hint=f"sections: {', '.join(CHECKS)}")
+        self.severity = Severity.WARNING if self.values["severity"] == "warning" else Severity.ERROR
+
+    def fail(self, key: str, message: str, hint: str = "") -> ConfigError:
+        return self.doc.error((*self.keys, key), f"[[{self.keys[0]}]] #{int(self.keys[1]) + 1}: {message}", hint)
+
+    def table(self, key: str = "table") -> Table:
+        table = self.catalog.table(self.values[key])
+        if table is None:
+            raise self.fail(key, f"table {self.values[key]!r} does not exist", "name a table of the database")
+        return table
+
+    def column(self, key: str = "column") -> tuple[Table, str]:
+        table_name, _, column = self.values[key].rpartition(".")
+        table = self.catalog.table(table_name)
+        if table is None or table.column(column) is None:
+            raise self.fail(key, f"column {self.values[key]!r} does not exist", 'write "table.column"')
+        return table, column
+
+    def reference(self, key: str) -> tuple[Table, tuple[str, ...]]:
+        match = REFERENCE.match(self.values[key])
+        if not match:
+            raise self.fail(key, f"{self.values[key]!r} is not table(column, ...)", 'write "api_keys(id)"')
+        table = self.catalog.table(match.group(1))
+        if table is None:
+            raise self.fail(key, f"table {match.group(1)} does not exist", "name a table of the database")
+        return table, tuple(c.strip() for c in match.group(2).split(","))
 
 
 def from_checks_file(path: Path, catalog: Catalog) -> list[DataCheck]:
     """A project's own checks (TOML): orphans, membership, rows, ranges, unique."""
-    data, _ = load_toml(path)
+    doc = read_toml(path, what="checks file", hint="check --checks or [tool.schema_tools.integrity] checks")
     checks: list[DataCheck] = []
-    for section, entries in data.items():
-        if section not in CHECKS_KEYS or not isinstance(entries, list):
-            raise ConfigError(f"{path}: unknown section [[{section}]]", hint=f"sections: {', '.join(CHECKS_KEYS)}")
-        for n, entry in enumerate(entries, start=1):
-            where = f"{path} [[{section}]] #{n}"
-            unknown = sorted(set(entry) - set(CHECKS_KEYS[section])) if isinstance(entry, dict) else ["?"]
-            if unknown:
-                raise ConfigError(f"{where}: unknown key {unknown[0]!r}", hint=f"keys: {', '.join(CHECKS_KEYS[section])}")
-            severity = Severity.WARNING if entry.get("severity") == "warning" else Severity.ERROR
-            checks.append(_entry(section, entry, catalog, where, severity))
+    for section, entries in doc.data.items():
+        if section not in CHECKS or not isinstance(entries, list):
+            raise doc.error((section,), f"unknown section [[{section}]]", hint=f"sections: {', '.join(CHECKS)}")
+        checks += [_check(section, _Entry(doc, section, index, catalog)) for index in range(len(entries))]
     return checks
 
 
-def _entry(section: str, entry: dict[str, Any], catalog: Catalog, where: str, severity: Severity) -> DataCheck:
-    name = str(entry.get("name", ""))
+def _check(section: str, entry: _Entry) -> DataCheck:
+    name, severity, values = entry.values["name"], entry.severity, entry.values
     if section == "orphans":
-        table, column = _column(entry.get("column"), catalog, where)
-        parent, refs = _reference(entry.get("references"), catalog, where)
+        table, column = entry.column()
+        parent, refs = entry.reference("references")
         return DataCheck(name or f"{table.display}.{column} -> {parent.display}", "orphans", table, ROWS,
                          "delete or repair the orphans, then add a foreign key", severity,
                          reference=Reference((column,), parent, refs))
     if section == "membership":
-        member = catalog.table(str(entry.get("table")))
-        if member is None:
-            raise ConfigError(f"{where}: table {entry.get('table')!r} does not exist")
-        parent, refs = _reference(entry.get("in"), catalog, where)
-        cols = tuple(entry.get("columns") or ())
+        member = entry.table()
+        parent, refs = entry.reference("in")
+        cols = values["columns"]
         if len(cols) != len(refs) or not cols:
-            raise ConfigError(f"{where}: columns and in must list as many columns")
+            raise entry.fail("columns", "columns and in must list as many columns",
+                             'write columns = ["tenant_id", "user_id"], in = "tenant_users(tenant_id, user_id)"')
         match = sql.SQL(" AND ").join(sql.SQL("{} = {}").format(col(r, "p"), col(c)) for c, r in zip(cols, refs))
         return DataCheck(name or f"{member.display}({', '.join(cols)}) in {parent.display}", "membership", member, ROWS,
                          "add the missing membership or fix the row", severity,
                          predicate=sql.SQL("NOT EXISTS (SELECT 1 FROM {} p WHERE {})").format(
                              sql.Identifier(parent.schema, parent.name), match))
     if section == "rows":
-        target = catalog.table(str(entry.get("table")))
-        if target is None or not isinstance(entry.get("where"), str):
-            raise ConfigError(f"{where}: needs an existing table and a where predicate")
-        return DataCheck(name or f"{target.display} where {entry['where']}", "rows", target, ROWS,
-                         str(entry.get("hint", "fix the rows")), severity,
-                         predicate=sql.SQL("({})").format(sql.SQL(entry["where"])))  # the project's own SQL
+        target = entry.table()
+        return DataCheck(name or f"{target.display} where {values['where']}", "rows", target, ROWS, values["hint"],
+                         severity, predicate=sql.SQL("({})").format(sql.SQL(values["where"])))  # the project's own SQL
     if section == "ranges":
-        table, column = _column(entry.get("column"), catalog, where)
-        parts = [sql.SQL("{} < {}").format(col(column), sql.Literal(entry[k])) if k == "min" else
-                 sql.SQL("{} > {}").format(col(column), sql.Literal(entry[k])) for k in ("min", "max") if k in entry]
+        table, column = entry.column()
+        parts = [sql.SQL("{} < {}").format(col(column), sql.Literal(values[k])) if k == "min" else
+                 sql.SQL("{} > {}").format(col(column), sql.Literal(values[k])) for k in ("min", "max")
+                 if values[k] is not None]
         if not parts:
-            raise ConfigError(f"{where}: give min and/or max")
+            raise entry.fail("column", "give min and/or max", "write min = 0 (and/or max = ...)")
         return DataCheck(name or f"{table.display}.{column} in range", "range", table, ROWS,
                          "fix the out-of-range values", severity, predicate=sql.SQL(" OR ").join(parts))
-    keyed = catalog.table(str(entry.get("table")))
-    cols = tuple(entry.get("columns") or ())
-    if keyed is None or not cols:
-        raise ConfigError(f"{where}: needs an existing table and columns")
+    keyed = entry.table()
+    cols = values["columns"]
+    if not cols:
+        raise entry.fail("columns", "columns must name at least one column", 'write columns = ["a", "b"]')
     return DataCheck(name or f"{keyed.display}({', '.join(cols)}) unique", "duplicates", keyed, DUPLICATES,
                      "remove or merge the duplicates", severity, columns=cols)

@@ -1,0 +1,336 @@
+"""TOML inputs: read once, checked against declarative field specs, errors at ``file:line``.
+
+Every TOML file the project reads (pyproject's ``[tool.schema_tools]``, expectation files,
+checks files, stories files, fleet files) goes through here:
+
+    doc = read_toml(path, what="checks file", hint="check [tool.schema_tools.integrity] checks")
+    values = doc.table(("orphans", 0), {"name": Field(string), "column": Field(string, required=True)},
+                       label="[[orphans]] #1")
+
+A kind is a function that returns the value (converted) or raises ``Invalid`` with what the
+value must be; ``Doc.table`` refuses unknown keys, applies the kinds and the defaults, and turns
+any problem into a one-line ``ConfigError`` that names the file and the line of the key.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+Keys = tuple[str | int, ...]
+DURATION = re.compile(r"^\d+\s*(ms|s|min|h|d)?$")
+_BARE = re.compile(r"[A-Za-z0-9_-]+")
+
+
+class Invalid(Exception):
+    """A value a kind refuses: ``message`` completes "<key> ..." (e.g. "must be true or false")."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+
+Kind = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class Field:
+    """One key of a table: its kind, whether it must be there, and its default otherwise."""
+
+    kind: Kind
+    help: str = ""
+    default: Any = None
+    required: bool = False
+
+
+Spec = Mapping[str, Field]
+
+
+# --- kinds ---------------------------------------------------------------------------------------
+
+
+def anything(value: Any) -> Any:
+    return value
+
+
+def string(value: Any) -> str:
+    if not isinstance(value, str):
+        raise Invalid("must be a string", 'write key = "..."')
+    return value
+
+
+def nonempty_string(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise Invalid("must be a non-empty string", 'write key = "..."')
+    return value
+
+
+def boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise Invalid("must be true or false", "write key = true")
+    return value
+
+
+def integer(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Invalid("must be a whole number", "write key = 3")
+    return value
+
+
+def non_negative(kind: type) -> Kind:
+    """A number of ``kind`` (int or float) that is not below zero."""
+    def check(value: Any) -> Any:
+        try:
+            number = kind(value)
+        except (TypeError, ValueError):
+            number = -1
+        if isinstance(value, bool) or isinstance(value, str) or number < 0:
+            raise Invalid(f"= {value!r} must be a non-negative {kind.__name__}")
+        return number
+    return check
+
+
+def strings(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise Invalid("must be a list of strings", 'write key = ["..."]')
+    return tuple(value)
+
+
+def duration(value: Any) -> str:
+    text = str(value).strip()
+    if isinstance(value, bool) or not DURATION.match(text):
+        raise Invalid(f"= {value!r} is not a duration",
+                      "write a whole number with a unit: ms, s, min, h or d (for example '5s')")
+    return text
+
+
+def one_of(*choices: str) -> Kind:
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or value.lower() not in choices:
+            raise Invalid(f"= {value!r} is not one of: {', '.join(choices)}", f"use one of: {', '.join(choices)}")
+        return value.lower()
+    return check
+
+
+def table_of(kind: Kind, what: str = "a table") -> Kind:
+    def check(value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise Invalid(f"must be {what}", "write [section] or key = {...}")
+        return {k: kind(v) for k, v in value.items()}
+    return check
+
+
+class Kinds:
+    """The kinds, for code outside this package: ``Field(Kinds.strings, default=())``."""
+
+    anything = staticmethod(anything)
+    string = staticmethod(string)
+    nonempty_string = staticmethod(nonempty_string)
+    boolean = staticmethod(boolean)
+    integer = staticmethod(integer)
+    strings = staticmethod(strings)
+    duration = staticmethod(duration)
+    non_negative = staticmethod(non_negative)
+    one_of = staticmethod(one_of)
+
+
+# --- where each key is ---------------------------------------------------------------------------
+
+
+def _keys(text: str) -> tuple[list[str], str] | None:
+    """A dotted key at the start of ``text`` and what follows it, or None."""
+    keys: list[str] = []
+    rest = text.lstrip()
+    while True:
+        if rest[:1] == '"':
+            match = re.match(r'"((?:[^"\\]|\\.)*)"', rest)
+            if match is None:
+                return None
+            keys.append(match.group(1).encode().decode("unicode_escape") if "\\" in match.group(1) else match.group(1))
+        elif rest[:1] == "'":
+            match = re.match(r"'([^']*)'", rest)
+            if match is None:
+                return None
+            keys.append(match.group(1))
+        else:
+            match = _BARE.match(rest)
+            if match is None:
+                return None
+            keys.append(match.group(0))
+        rest = rest[match.end():].lstrip()
+        if rest[:1] != ".":
+            return keys, rest
+        rest = rest[1:].lstrip()
+
+
+def _scan(text: str, depth: int) -> tuple[int, str | None]:
+    """Bracket depth after ``text`` (strings and comments skipped), and an unclosed ``'''``/``\"\"\"``."""
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if text.startswith(('"""', "'''"), i):
+            close = text.find(text[i:i + 3], i + 3)
+            if close < 0:
+                return depth, text[i:i + 3]
+            i = close + 3
+            continue
+        if ch == '"':
+            match = re.match(r'"(?:[^"\\]|\\.)*"', text[i:])
+            i += match.end() if match else len(text)
+            continue
+        if ch == "'":
+            close = text.find("'", i + 1)
+            i = close + 1 if close >= 0 else len(text)
+            continue
+        if ch == "#":
+            break
+        depth += (ch in "[{") - (ch in "]}")
+        i += 1
+    return max(depth, 0), None
+
+
+def index_lines(text: str) -> dict[Keys, int]:
+    """The 1-based line where each key path (and each prefix of one) first appears; arrays of
+    tables count their elements (``("stories", 2, "migrations")``)."""
+    where: dict[Keys, int] = {}
+    arrays: dict[Keys, int] = {}
+    current: Keys = ()
+    depth, open_string = 0, None
+
+    def resolve(keys: list[str]) -> Keys:
+        path: Keys = ()
+        for key in keys:
+            path = (*path, key)
+            if path in arrays:
+                path = (*path, arrays[path])
+        return path
+
+    def record(path: Keys, line: int) -> None:
+        for n in range(1, len(path) + 1):
+            where.setdefault(path[:n], line)
+
+    for number, line in enumerate(text.splitlines(), start=1):
+        if open_string is not None:
+            if open_string in line:
+                depth, open_string = _scan(line[line.index(open_string) + 3:], depth)
+            continue
+        if depth:
+            depth, open_string = _scan(line, depth)
+            continue
+        stripped = line.strip()
+        if not stripped or stripped[0] == "#":
+            continue
+        if stripped.startswith("[["):
+            parsed = _keys(stripped[2:])
+            if parsed:
+                base = resolve(parsed[0][:-1]) + (parsed[0][-1],)
+                arrays[base] = arrays.get(base, -1) + 1
+                current = (*base, arrays[base])
+                record(current, number)
+            continue
+        if stripped.startswith("["):
+            parsed = _keys(stripped[1:])
+            if parsed:
+                current = resolve(parsed[0])
+                record(current, number)
+            continue
+        parsed = _keys(stripped)
+        if parsed and parsed[1].startswith("="):
+            record((*current, *parsed[0]), number)
+            depth, open_string = _scan(parsed[1][1:], 0)
+    return where
+
+
+# --- documents -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Doc:
+    """A parsed TOML file and where each of its keys is."""
+
+    path: Path
+    data: dict[str, Any]
+    text: str
+    lines: dict[Keys, int] = field(default_factory=dict, repr=False)
+
+    def line(self, keys: Keys) -> int:
+        """The line of ``keys``, else of its longest known prefix, else 1."""
+        for n in range(len(keys), 0, -1):
+            if keys[:n] in self.lines:
+                return self.lines[keys[:n]]
+        return 1
+
+    def error(self, keys: Keys, message: str, hint: str = "") -> ConfigError:
+        """``FILE:LINE: message`` (``FILE: message`` for a document without line positions)."""
+        where = f"{self.path}:{self.line(keys)}" if self.lines else str(self.path)
+        return ConfigError(f"{where}: {message}", hint=hint)
+
+    def get(self, keys: Keys, default: Any = None) -> Any:
+        value: Any = self.data
+        for key in keys:
+            try:
+                value = value[key]
+            except (KeyError, IndexError, TypeError):
+                return default
+        return value
+
+    def check(self, keys: Keys, kind: Kind, label: str, value: Any) -> Any:
+        """``kind(value)``, a refusal reported at the line of ``keys`` as "LABEL must be ..."."""
+        try:
+            return kind(value)
+        except Invalid as problem:
+            name = str(keys[-1]) if keys and isinstance(keys[-1], str) else "key"
+            raise self.error(keys, f"{label} {problem.message}", problem.hint.replace("key = ", f"{name} = ")) from None
+
+    def table(self, keys: Keys, spec: Spec, *, label: str, value: Any = None, hint: str = "",
+              key_prefix: str | None = None) -> dict[str, Any]:
+        """The table at ``keys`` (or ``value``) checked against ``spec``: unknown keys refused,
+        each key's kind applied, defaults filled in for absent keys. Errors call the table
+        ``label`` and its keys ``KEY_PREFIX.key`` (default: ``label.key``)."""
+        prefix = label if key_prefix is None else key_prefix
+        value = self.get(keys, {}) if value is None else value
+        if not isinstance(value, dict):
+            raise self.error(keys, f"{label} must be a table", hint or "write it as a [section] or {key = value}")
+        for key in value:
+            if key not in spec:
+                raise self.error((*keys, key), f"unknown key {key!r} in {label}",
+                                 f"known keys: {', '.join(spec)}" + (f"; {hint}" if hint else ""))
+        out: dict[str, Any] = {}
+        for key, wanted in spec.items():
+            if key in value:
+                out[key] = self.check((*keys, key), wanted.kind, f"{prefix}.{key}" if prefix else key, value[key])
+            elif wanted.required:
+                raise self.error(keys, f"{label} needs {key}" + (f" ({wanted.help})" if wanted.help else ""),
+                                 hint or f"add {key} = ...")
+            else:
+                out[key] = wanted.default
+        return out
+
+
+def parse_toml(text: str, path: Path) -> Doc:
+    """A TOML text, with errors as one line (file, line, what to fix)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}", hint="fix the syntax at that line") from None
+    return Doc(path, data, text, index_lines(text))
+
+
+def read_toml(path: Path, *, what: str, hint: str) -> Doc:
+    """Read and parse a TOML file; ``what`` it is and ``hint`` (how to point at another) go into
+    the error when it does not exist."""
+    if not path.exists():
+        raise ConfigError(f"{path}: no such {what}", hint=hint)
+    if not path.is_file():  # a folder, a FIFO, a device: never opened (a FIFO would block)
+        raise ConfigError(f"{path}: not a regular file, so not a {what}", hint=hint)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc})") from None
+    return parse_toml(text, path)
