@@ -15,7 +15,6 @@ any problem into a one-line ``ConfigError`` that names the file and the line of 
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -315,6 +314,8 @@ class Doc:
 
 def parse_toml(text: str, path: Path) -> Doc:
     """A TOML text, with errors as one line (file, line, what to fix)."""
+    import tomllib  # here: most commands never read a TOML file
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -196,3 +196,76 @@ def test_the_cache_skips_an_unchanged_history_and_relints_an_edited_file(tmp_pat
     changed = lint_migrations(read_migrations(folder), cache=cache)
     assert len(parsed) == 5 and "varchar-n" in {f.rule for f in changed.findings}
     assert lint_migrations(read_migrations(folder)).findings == changed.findings  # the same as without a cache
+
+
+def _history_with_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path, list[str]]:
+    import shutil
+
+    import schema_tools.linter as lint_package
+
+    folder = tmp_path / "m"
+    shutil.copytree(FIXTURES / "history", folder)
+    parsed: list[str] = []
+    real = lint_package.parse_migration
+    monkeypatch.setattr(lint_package, "parse_migration", lambda m: parsed.append(m.id) or real(m))
+    return folder, tmp_path / "cache", parsed
+
+
+def test_the_cache_is_json_data_and_a_bad_entry_is_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from schema_tools.engine.files import read_migrations
+
+    folder, cache, parsed = _history_with_cache(tmp_path, monkeypatch)
+    truth = lint_migrations(read_migrations(folder)).findings
+    assert lint_migrations(read_migrations(folder), cache=cache).findings == truth
+    entries = sorted(cache.iterdir())
+    assert [p.suffix for p in entries] == [".json", ".json"]
+    assert all(json.loads(p.read_text())["format"] for p in entries)  # plain data
+    final = next(p for p in entries if p.name.endswith(".final.json"))
+    state = next(p for p in entries if p.name.endswith(".state.json"))
+    good_final, good_state = final.read_text(), state.read_text()
+    (cache / "planted.pickle").write_bytes(b"cos\nsystem\n(S'touch /tmp/pwned'\ntR.")  # never read; removed
+
+    for damage in ("{not json", json.dumps({"format": 2, "key": "x", "kind": "final", "value": [1, 2, 3]}),
+                   good_final.replace('"line":', '"lines":'), good_final.replace('"error"', '"fatal"')):
+        final.write_text(damage)
+        state.write_text("[]")
+        parsed.clear()
+        assert lint_migrations(read_migrations(folder), cache=cache).findings == truth
+        assert len(parsed) == 5  # nothing trusted: every migration parsed again
+    assert not (cache / "planted.pickle").exists()
+
+    # A final entry written under another key ("foreign") is not taken: the state before the
+    # last migration (valid, rebuilt above) is, so only the last migration is parsed again.
+    other = json.loads(good_state)
+    final.write_text(json.dumps({**json.loads(good_final), "key": other["key"]}))
+    parsed.clear()
+    assert lint_migrations(read_migrations(folder), cache=cache).findings == truth
+    assert parsed == ["0005_backfill"]
+
+
+def test_the_cache_key_follows_sqlglot_s_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlglot
+
+    from schema_tools.engine.files import read_migrations
+    from schema_tools.linter import cache as lint_cache
+
+    folder, cache, parsed = _history_with_cache(tmp_path, monkeypatch)
+    lint_migrations(read_migrations(folder), cache=cache)
+    parsed.clear()
+    lint_cache._code_version.cache_clear()
+    monkeypatch.setattr(sqlglot, "__version__", "0.0.0-other")
+    try:
+        lint_migrations(read_migrations(folder), cache=cache)
+    finally:
+        lint_cache._code_version.cache_clear()
+    assert len(parsed) == 5
+
+
+def test_no_pickle_anywhere_in_the_packages() -> None:
+    from conftest import ROOT
+
+    users = [str(p.relative_to(ROOT)) for folder in ("schema_tools", "ralph") for p in (ROOT / folder).rglob("*.py")
+             if "pickle" in p.read_text()]
+    assert users == []

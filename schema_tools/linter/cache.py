@@ -1,36 +1,187 @@
-"""The lint cache: keyed by the content of every migration up to a point (and by the linter's own
-code and settings), so an unchanged history is never parsed twice.
+"""The lint cache: data, never code. Entries are JSON, keyed by the content of every migration up
+to a point and by what decides the findings: this package's version and source, sqlglot's
+version, the settings that change findings, and the entry format.
 
 Two entries per run: the whole result (for an unchanged history) and the state before the last
 migration (for the common edit: the newest file). Entries live in the project's git-ignored
-state folder, are written atomically, and only the newest few are kept.
+state folder, are written atomically, and only the newest few are kept. An entry that does not
+parse, holds the wrong shape, or was written under another key is ignored and rebuilt.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import hashlib
+import json
 import os
-import pickle
-from collections.abc import Sequence
+import types
+import typing
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..engine.files import Migration
+from ..findings import Finding
+from ..sqlmodel.fold import DeclaredSchema, DraftTable
 
 if TYPE_CHECKING:
     from . import LintState
-    from ..findings import Finding
 
+FORMAT = 2  # raise when the shape of an entry changes
 KEEP = 8
+Covered = dict[tuple[str, int], set[str]]
+Final = tuple[dict[str, list[Finding]], Covered, list[Finding]]
+
+
+class Corrupt(Exception):
+    """An entry that does not have the shape its key promises."""
+
+
+# --- a small codec: dataclasses, enums, tuples, sets and dicts with any keys --------------------
+
+
+def encode(value: Any) -> Any:
+    """``value`` as JSON data (dataclasses as objects, dicts as ``[key, value]`` pairs)."""
+    kind = type(value)
+    encoder = _ENCODERS.get(kind) or _encoder(kind)
+    return encoder(value)
+
+
+def _encoder(kind: type) -> Callable[[Any], Any]:
+    if dataclasses.is_dataclass(kind):
+        names = [f.name for f in dataclasses.fields(kind)]
+        encoder: Callable[[Any], Any] = lambda v: {name: encode(getattr(v, name)) for name in names}  # noqa: E731
+    elif issubclass(kind, enum.Enum):
+        encoder = lambda v: v.value  # noqa: E731
+    elif issubclass(kind, dict):
+        encoder = lambda v: [[encode(k), encode(item)] for k, item in v.items()]  # noqa: E731
+    elif issubclass(kind, (set, frozenset)):
+        encoder = lambda v: [encode(item) for item in sorted(v)]  # noqa: E731
+    elif issubclass(kind, (list, tuple)):
+        encoder = lambda v: [encode(item) for item in v]  # noqa: E731
+    else:
+        encoder = _same
+    _ENCODERS[kind] = encoder
+    return encoder
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+_ENCODERS: dict[type, Callable[[Any], Any]] = {str: _same, int: _same, bool: _same, float: _same, type(None): _same}
+
+
+def decode(kind: Any, data: Any) -> Any:
+    """``data`` (from ``encode``) back as a ``kind``; Corrupt when it does not fit."""
+    return _decoder(kind)(data)
+
+
+@cache
+def _decoder(kind: Any) -> Callable[[Any], Any]:
+    """A function decoding ``kind``, built once per type (entries hold thousands of findings)."""
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if kind is Any:
+        return lambda data: data
+    if origin in (typing.Union, types.UnionType):
+        inner = _decoder(next(a for a in args if a is not type(None)))
+        return lambda data: None if data is None else inner(data)
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+        hints = typing.get_type_hints(kind)
+        # Scalar fields are only type-checked (most fields are): far fewer calls per object.
+        plan = [(f.name, _scalars(hints[f.name]), _decoder(hints[f.name])) for f in dataclasses.fields(kind) if f.init]
+
+        def dataclass_(data: Any) -> Any:
+            if type(data) is not dict or len(data) != len(plan):
+                raise Corrupt(kind.__name__)
+            values = []
+            for name, scalars, field in plan:
+                value = data[name]
+                if scalars is None:
+                    value = field(value)
+                elif type(value) not in scalars:
+                    raise Corrupt(f"{kind.__name__}.{name}")
+                values.append(value)
+            return kind(*values)
+        return dataclass_
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return kind
+    if origin is dict:
+        key, value = _decoder(args[0]), _decoder(args[1])
+        return lambda data: {key(k): value(v) for k, v in _list(data)}
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        item = _decoder(args[0])
+        return lambda data: tuple(item(v) for v in _list(data))
+    if origin is tuple:
+        items = [_decoder(a) for a in args]
+
+        def tuple_(data: Any) -> tuple[Any, ...]:
+            if len(_list(data)) != len(items):
+                raise Corrupt("tuple")
+            return tuple(item(v) for item, v in zip(items, data))
+        return tuple_
+    if origin in (list, set, frozenset):
+        item, make = _decoder(args[0]), origin
+        return lambda data: make(item(v) for v in _list(data))
+    if kind in (str, int, bool, float):
+        def scalar(data: Any) -> Any:
+            if type(data) is not kind:
+                raise Corrupt(f"{kind.__name__}: {type(data).__name__}")
+            return data
+        return scalar
+    raise TypeError(f"no decoder for {kind!r}")
+
+
+def _scalars(kind: Any) -> frozenset[type] | None:
+    """The types a scalar (or optional scalar) field may hold; None for anything else."""
+    options = typing.get_args(kind) if typing.get_origin(kind) in (typing.Union, types.UnionType) else (kind,)
+    return frozenset(options) if all(o in (str, int, bool, float, type(None)) for o in options) else None
+
+
+def _list(data: Any) -> list[Any]:
+    if not isinstance(data, list):
+        raise Corrupt("list")
+    return data
+
+
+SCHEMA_FIELDS: dict[str, Any] = {
+    "tables": dict[str, DraftTable], "index_owner": dict[str, str], "notes": list[Finding],
+    "origins": dict[str, tuple[str, int]], "column_migration": dict[tuple[str, str], str],
+}
+
+
+def encode_schema(schema: DeclaredSchema) -> dict[str, Any]:
+    return {name: encode(getattr(schema, name)) for name in SCHEMA_FIELDS}
+
+
+def decode_schema(data: Any) -> DeclaredSchema:
+    if not isinstance(data, dict):
+        raise Corrupt("schema")
+    schema = DeclaredSchema()
+    for name, kind in SCHEMA_FIELDS.items():
+        setattr(schema, name, decode(kind, data[name]))
+    return schema
+
+
+# --- keys and entries ------------------------------------------------------------------------------
 
 
 @cache
 def _code_version() -> str:
-    """A hash of the code that decides findings: a change of rules invalidates the cache."""
-    digest = hashlib.sha256()
-    package = Path(__file__).resolve().parents[1]
-    for path in sorted(package.rglob("*.py")):
+    """This package's version, its own source (a development checkout changes without a new
+    version), sqlglot's version and the entry format."""
+    import importlib.metadata
+
+    import sqlglot
+
+    try:
+        version = importlib.metadata.version("schema-tools")
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown"
+    digest = hashlib.sha256(f"{FORMAT}|{version}|{sqlglot.__version__}".encode())
+    for path in sorted(Path(__file__).resolve().parents[1].rglob("*.py")):
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
@@ -47,48 +198,63 @@ class LintCache:
             hashes.append(current)
         return hashes
 
-    def _read(self, name: str) -> object | None:
+    def _read(self, key: str, kind: str) -> Any:
+        """The entry's value, or None when it is missing, unreadable, or not the one asked for."""
         try:
-            with open(self.folder / name, "rb") as handle:
-                return pickle.load(handle)
-        except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, ValueError):
+            entry = json.loads((self.folder / f"{key}.{kind}.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
             return None
+        if not isinstance(entry, dict) or entry.get("format") != FORMAT or entry.get("key") != key \
+                or entry.get("kind") != kind:
+            return None
+        return entry.get("value")
 
-    def _write(self, name: str, value: object) -> None:
+    def _write(self, key: str, kind: str, value: Any) -> None:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
+            name = f"{key}.{kind}.json"
             temporary = self.folder / f".{name}.{os.getpid()}.tmp"
-            with open(temporary, "wb") as handle:
-                pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            temporary.write_text(json.dumps({"format": FORMAT, "key": key, "kind": kind, "value": value},
+                                            separators=(",", ":")), encoding="utf-8")
             temporary.replace(self.folder / name)
-            entries = sorted(self.folder.glob("*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
-            for old in entries[KEEP:]:
+            entries = sorted(self.folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+            leftovers = [p for p in self.folder.iterdir() if p.suffix != ".json" and not p.name.startswith(".")]
+            for old in [*entries[KEEP:], *leftovers]:  # leftovers: entries of older versions, never read
                 old.unlink(missing_ok=True)
         except OSError:
             pass  # a cache that cannot be written only costs time
 
-    def load(self, migrations: Sequence[Migration]) -> tuple[dict[str, list[Finding]], dict[tuple[str, int], set[str]],
-                                                            list[Finding]] | None:
+    def load(self, migrations: Sequence[Migration]) -> Final | None:
         """The whole result (findings by file, ignores, schema-level findings) when nothing changed."""
         if not migrations:
             return None
-        value = self._read(f"{self._prefixes(migrations)[-1]}.final.pickle")
-        return value if isinstance(value, tuple) and len(value) == 3 else None  # type: ignore[return-value]
+        value = self._read(self._prefixes(migrations)[-1], "final")
+        try:
+            return decode(tuple[dict[str, list[Finding]], Covered, list[Finding]], value) if value is not None else None
+        except (Corrupt, KeyError, TypeError, ValueError, StopIteration):
+            return None
 
     def resume(self, migrations: Sequence[Migration]) -> tuple[LintState, int] | None:
         """The state after the longest unchanged prefix we kept, and where to continue."""
+        from . import LintState
+
         prefixes = self._prefixes(migrations)
         for index in range(len(prefixes) - 2, -1, -1):
-            value = self._read(f"{prefixes[index]}.state.pickle")
-            if value is not None:
-                return value, index + 1  # type: ignore[return-value]
+            value = self._read(prefixes[index], "state")
+            if value is None:
+                continue
+            try:
+                by_file, covered = decode(tuple[dict[str, list[Finding]], Covered], value["found"])
+                return LintState(decode_schema(value["schema"]), by_file, covered), index + 1
+            except (Corrupt, KeyError, TypeError, ValueError, StopIteration):
+                continue
         return None
 
     def save_state(self, migrations: Sequence[Migration], index: int, state: LintState) -> None:
-        state.schema._current = None  # a parse tree: not needed to resume
-        self._write(f"{self._prefixes(migrations)[index]}.state.pickle", state)
+        self._write(self._prefixes(migrations)[index], "state",
+                    {"schema": encode_schema(state.schema), "found": encode((state.by_file, state.covered))})
 
     def save_final(self, migrations: Sequence[Migration], state: LintState, schema_findings: list[Finding]) -> None:
         """Only findings: reading them back needs neither sqlglot nor the declared schema."""
         if migrations:
-            self._write(f"{self._prefixes(migrations)[-1]}.final.pickle", (state.by_file, state.covered, schema_findings))
+            self._write(self._prefixes(migrations)[-1], "final", encode((state.by_file, state.covered, schema_findings)))

@@ -32,7 +32,9 @@ ACTION_WORDS = {"CASCADE": "cascade", "RESTRICT": "restrict", "SET NULL": "set n
 
 
 @dataclass
-class _Table:
+class DraftTable:
+    """A table as the files declare it so far: mutable while the migrations are folded in."""
+
     schema: str
     name: str
     columns: dict[str, Column] = field(default_factory=dict)
@@ -75,7 +77,7 @@ class DeclaredSchema:
     """The schema as the files declare it, built one statement at a time."""
 
     def __init__(self) -> None:
-        self.tables: dict[str, _Table] = {}
+        self.tables: dict[str, DraftTable] = {}
         self.index_owner: dict[str, str] = {}
         self.notes: list[Finding] = []
         self.origins: dict[str, tuple[str, int]] = {}  # "table.object" -> (file, line) that declared it
@@ -152,14 +154,14 @@ class DeclaredSchema:
         if name in self.tables and if_not_exists:
             return
         table_schema = ident(schema.this.args.get("db")) or "public"
-        t = self.tables[name] = _Table(table_schema, name.split(".")[-1])
+        t = self.tables[name] = DraftTable(table_schema, name.split(".")[-1])
         for item in schema.expressions:
             if isinstance(item, exp.ColumnDef):
                 self._add_column(t, item)
             else:
                 self._add_constraint(t, item)
 
-    def _add_column(self, t: _Table, col: exp.ColumnDef) -> None:
+    def _add_column(self, t: DraftTable, col: exp.ColumnDef) -> None:
         name = ident(col.this)
         kind = col.args.get("kind")
         column = Column(name, pg_type(kind))
@@ -189,7 +191,7 @@ class DeclaredSchema:
             self.column_migration[(f"{t.schema}.{t.name}" if t.schema != "public" else t.name, name)] = \
                 self._current.migration.id
 
-    def _add_constraint(self, t: _Table, item: exp.Expression, not_valid: bool = False) -> None:
+    def _add_constraint(self, t: DraftTable, item: exp.Expression, not_valid: bool = False) -> None:
         given = ident(item.this) if isinstance(item, exp.Constraint) else ""
         parts = item.expressions if isinstance(item, exp.Constraint) else [item]
         for part in parts:
@@ -206,7 +208,7 @@ class DeclaredSchema:
                 default_name = f"{t.name}_{used[0]}_check" if len(used) == 1 else f"{t.name}_check"
                 self._check(t, given or default_name, part.this, used, not_valid)
 
-    def _origin(self, t: _Table, name: str) -> None:
+    def _origin(self, t: DraftTable, name: str) -> None:
         if self._current is not None:
             self.origins[f"{t.name}.{name}"] = (self._current.file, self._current.statement.line)
 
@@ -214,18 +216,18 @@ class DeclaredSchema:
         """Where the files declare an index or constraint."""
         return self.origins.get(f"{table.split('.')[-1]}.{name}")
 
-    def _primary_key(self, t: _Table, name: str, cols: tuple[str, ...]) -> None:
+    def _primary_key(self, t: DraftTable, name: str, cols: tuple[str, ...]) -> None:
         t.pk = PrimaryKey(name, cols)
         for col in cols:
             if col in t.columns:
                 t.columns[col] = replace(t.columns[col], not_null=True)
         self._index(t, Index(name, cols, unique=True, primary=True, constraint=name))
 
-    def _unique(self, t: _Table, name: str, cols: tuple[str, ...]) -> None:
+    def _unique(self, t: DraftTable, name: str, cols: tuple[str, ...]) -> None:
         t.uniques[name] = Unique(name, cols)
         self._index(t, Index(name, cols, unique=True, constraint=name))
 
-    def _foreign_key(self, t: _Table, name: str, cols: tuple[str, ...], ref: exp.Reference, not_valid: bool = False) -> None:
+    def _foreign_key(self, t: DraftTable, name: str, cols: tuple[str, ...], ref: exp.Reference, not_valid: bool = False) -> None:
         target = ref.this
         ref_table = table_name(target.this if isinstance(target, exp.Schema) else target)
         ref_cols = tuple(ident(e) for e in target.expressions) if isinstance(target, exp.Schema) else ()
@@ -237,13 +239,13 @@ class DeclaredSchema:
         t.fks[name] = ForeignKey(name, cols, ref_table, ref_cols, _action(options, "DELETE"), _action(options, "UPDATE"),
                                  deferrable, deferred, not not_valid)
 
-    def _check(self, t: _Table, name: str, expression: exp.Expression, cols: tuple[str, ...], not_valid: bool = False) -> None:
+    def _check(self, t: DraftTable, name: str, expression: exp.Expression, cols: tuple[str, ...], not_valid: bool = False) -> None:
         base, n = name, 1
         while name in t.checks:  # PostgreSQL numbers clashing default names: t_check, t_check1, ...
             name, n = f"{base}{n}", n + 1
         t.checks[name] = CheckConstraint(name, sql_of(expression) or "", cols, not not_valid)
 
-    def _index(self, t: _Table, index: Index) -> None:
+    def _index(self, t: DraftTable, index: Index) -> None:
         self._origin(t, index.name)
         t.indexes[index.name] = index
         self.index_owner[index.name] = f"{t.schema}.{t.name}" if t.schema != "public" else t.name
@@ -286,7 +288,7 @@ class DeclaredSchema:
             else:
                 self._note(p, f"ALTER TABLE action {type(action).__name__} is not modelled")
 
-    def _drop_in_table(self, t: _Table, action: exp.Drop) -> None:
+    def _drop_in_table(self, t: DraftTable, action: exp.Drop) -> None:
         kind = str(action.args.get("kind", "")).upper()
         for target in action.args.get("tables") or []:
             what = ident(target)
@@ -302,7 +304,7 @@ class DeclaredSchema:
                 if t.pk and t.pk.name == what:
                     t.pk = None
 
-    def _alter_column(self, t: _Table, action: exp.AlterColumn) -> None:
+    def _alter_column(self, t: DraftTable, action: exp.AlterColumn) -> None:
         name = ident(action.this)
         column = t.columns.get(name)
         if column is None:
@@ -317,7 +319,7 @@ class DeclaredSchema:
             column = replace(column, default=sql_of(action.args["default"]))
         t.columns[name] = column
 
-    def _rename_column(self, t: _Table, old: str, new: str) -> None:
+    def _rename_column(self, t: DraftTable, old: str, new: str) -> None:
         if old not in t.columns:
             return
         t.columns = {(new if k == old else k): (replace(c, name=new) if k == old else c) for k, c in t.columns.items()}

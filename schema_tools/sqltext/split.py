@@ -9,10 +9,11 @@ replace sqlparse on the apply path: about fifty times faster on migration files.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 
-_TOKEN = re.compile(
+_TOKEN_PATTERN = (
     r"""
       (?P<line>--[^\n]*)
     | (?P<block>/\*)
@@ -24,9 +25,14 @@ _TOKEN = re.compile(
     | (?P<open>\()
     | (?P<close>\))
     | (?P<semi>;)
-    """,
-    re.VERBOSE | re.DOTALL,
+    """
 )
+
+
+@functools.cache
+def _token() -> re.Pattern[str]:
+    """The tokenizer, compiled on first use (about 10 ms: not paid by commands that never split)."""
+    return re.compile(_TOKEN_PATTERN, re.VERBOSE | re.DOTALL)
 
 
 def _block_comment_end(text: str, start: int) -> int:
@@ -56,6 +62,7 @@ def split(text: str) -> Iterator[tuple[int, str]]:
     of the file). Pieces holding only whitespace and comments are yielded as well; the caller
     decides what to do with them.
     """
+    token = _token()
     start = 0
     depth = 0
     begin_depth = 0
@@ -63,7 +70,7 @@ def split(text: str) -> Iterator[tuple[int, str]]:
     pos = 0
     length = len(text)
     while pos < length:
-        match = _TOKEN.search(text, pos)
+        match = token.search(text, pos)
         if match is None:
             break
         kind = match.lastgroup
