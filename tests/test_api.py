@@ -185,3 +185,36 @@ def test_importing_the_package_loads_neither_psycopg_nor_sqlglot(module: str) ->
     script = f"import sys, {module}; print(sorted(m for m in ('psycopg', 'sqlglot') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_importing_any_module_changes_no_global_logging_state() -> None:
+    script = textwrap.dedent("""
+        import importlib, json, logging, pkgutil
+        import schema_tools, ralph
+        def state():
+            log = logging.getLogger("sqlglot")
+            return [log.level, len(log.filters), len(log.handlers), log.disabled, logging.getLogger().level]
+        before = state()
+        for package in (schema_tools, ralph):
+            for m in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+                if not m.name.endswith("__main__"):
+                    importlib.import_module(m.name)
+        print(json.dumps([before, state()]))
+    """)
+    before, after = json.loads(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                                              check=True).stdout)
+    assert after == before
+
+
+def test_a_statement_kept_as_a_command_parses_quietly_and_leaves_the_logger_as_it_was() -> None:
+    script = textwrap.dedent("""
+        import logging
+        from schema_tools.sqltext.meaning import parse_statement
+        node = parse_statement("DO $$ BEGIN PERFORM 1; END $$")
+        log = logging.getLogger("sqlglot")
+        print(type(node).__name__, log.level, len(log.filters))
+        log.warning("the host's own sqlglot warning")
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["Command", "0", "0"]
+    assert done.stderr.strip() == "the host's own sqlglot warning"  # nothing of ours, the host's still shown

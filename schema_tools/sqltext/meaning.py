@@ -12,7 +12,17 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import SqlglotError
 
-logging.getLogger("sqlglot").setLevel(logging.ERROR)  # it warns on every statement it keeps as a Command
+SQLGLOT_LOG = logging.getLogger("sqlglot")
+
+
+class _CommandFallback(logging.Filter):
+    """sqlglot warns on every statement it keeps as a Command (plpgsql, DO, ...): expected here."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Falling back to parsing as a 'Command'" not in record.getMessage()
+
+
+_QUIET = _CommandFallback()
 
 TYPE_ALIASES = {
     "int8": "bigint", "int": "integer", "int4": "integer", "int2": "smallint", "bool": "boolean",
@@ -43,10 +53,13 @@ POSTGRES = Dialect.get_or_raise("postgres")
 
 def parse_statement(sql: str) -> exp.Expression | None:
     """sqlglot's tree for one PostgreSQL statement; None when it cannot parse it."""
+    SQLGLOT_LOG.addFilter(_QUIET)  # only while we parse: the host's logging is its own
     try:
         trees = POSTGRES.parse(sql)
     except (SqlglotError, ValueError, RecursionError, TypeError, AttributeError, KeyError, IndexError):
         return None
+    finally:
+        SQLGLOT_LOG.removeFilter(_QUIET)
     return trees[0] if trees else None  # type: ignore[return-value]  # sqlglot types trees as Expr
 
 
