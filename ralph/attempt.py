@@ -30,7 +30,7 @@ class Outcome:
 def story_problems(story: Story, state: TargetState) -> list[str]:
     """Why the target does not hold the story (empty: it does)."""
     problems = [f"migration {m} is not applied" for m in story.migrations if m not in state.applied]
-    report = verify_catalog(state.catalog, list(story.expectations), invariants=False)
+    report = verify_catalog(state.catalog, story.checked, invariants=False)
     return problems + [f"verify: {f.message}" for f in report.errors]
 
 
@@ -53,7 +53,7 @@ def _shadow(target: Target, story: Story, only: set[str], outcome: Outcome) -> N
                 outcome.findings.append(f"migrate (shadow): {exc.one_line()}")
                 applied_cleanly = False
             catalog = read_schema_on(conn, shadow)
-    report = verify_catalog(catalog, list(story.expectations), disabled=settings.disabled_invariants)
+    report = verify_catalog(catalog, story.checked, disabled=settings.disabled_invariants)
     outcome.checks = len(report.checks)
     outcome.findings += [f"verify: {f.message}" for f in report.errors]
     outcome.verdicts = judge(story.criteria, catalog, applied_cleanly)

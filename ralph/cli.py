@@ -122,9 +122,12 @@ def cmd_import(args: argparse.Namespace) -> int:
     out.write_text(text, encoding="utf-8")
     from .stories import load_stories
 
-    stories = load_stories(out)
+    stories = load_stories(out, runnable=False)
     print(f"wrote {out}: {len(stories)} stories; {checked} criteria became machine checks, "
           f"{unverified} stay unverified (reported, never counted as passed)")
+    for story in stories:
+        if not story.expectations and not story.migrations:
+            print(f"{story.id}: nothing the harness can check yet; add expectations or migrations before ralph run")
     return 0
 
 

@@ -9,6 +9,7 @@ goes to ``.ralph/iterations/``.
 from __future__ import annotations
 
 import json
+import re
 import os
 import signal
 import time
@@ -41,6 +42,15 @@ class RunOptions:
     agent: list[str] | None = None
     agent_timeout: float = 1800.0
     max_identical_failures: int = 3
+
+
+VARYING = re.compile(r"\S*/\S*|\S+\.(?:log|json|md|tmp)\b|\d{4}-\d\d-\d\d[T ][\d:.+-]+|\b(?:pid|port) \d+|\b[0-9a-f]{12,}\b|\b\d{5,}\b")
+
+
+def failure_signature(finding: str) -> str:
+    """A finding without what changes from one run of the same failure to the next: paths, times,
+    process ids, ports, hashes and generated names (so the stop rule can see the failure repeat)."""
+    return VARYING.sub("#", finding)
 
 
 def _terminated(signum: int, frame: object) -> None:
@@ -87,8 +97,6 @@ class Loop:
         problems = {}
         for story in stories:
             found = story_problems(story, state)
-            if not story.expectations and not story.migrations:
-                found.append("nothing machine-checkable: add expectations or migrations to the story")
             problems[story.id] = found
             if story.passes != (not found):
                 set_passes(self.o.stories, story.id, not found)
@@ -128,7 +136,7 @@ class Loop:
                 last, repeats, previous = None, 0, []
                 continue
             self.log.append(stamped(iteration_ended(iteration, "issues")), *map(finding, outcome.findings))
-            signature = (story.id, tuple(sorted(outcome.findings)))
+            signature = (story.id, tuple(sorted({failure_signature(f) for f in outcome.findings})))
             repeats = repeats + 1 if signature == last else 1
             last, previous = signature, outcome.findings
             limit = self.o.max_identical_failures if self.o.agent else 2
@@ -158,7 +166,7 @@ class Loop:
             agent_exit, agent_seconds = result.exit_code, round(result.seconds, 3)
             tampering = guard.restore_changes()
             if result.timed_out:
-                tampering.append(f"agent: timed out after {self.o.agent_timeout:g}s (output in {log.name})")
+                tampering.append(f"agent: timed out after {self.o.agent_timeout:g}s (its output: .ralph/iterations/)")
         outcome, after = attempt(target, story, open_owned)
         outcome.findings = tampering + outcome.findings
         outcome.durations["total"] = round(time.monotonic() - started, 3)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +76,12 @@ class Story:
     def tables(self) -> tuple[str, ...]:
         return tuple(e.table for e in self.expectations)
 
+    @property
+    def checked(self) -> tuple[TableExpectation, ...]:
+        """What the harness verifies: the expectations, where a table that does not declare its
+        triggers must have none (a trigger can change every write the story's checks rely on)."""
+        return tuple(e if e.triggers is not None else replace(e, triggers=()) for e in self.expectations)
+
 
 def _blocks(text: str) -> list[str]:
     """The text of each ``[[stories]]`` block, in order."""
@@ -93,8 +99,9 @@ def _story(doc: TomlDoc, index: int, source: str) -> Story:
                  source)
 
 
-def load_stories(path: Path) -> list[Story]:
-    """Every story, validated: unique ids, known dependencies without cycles, typed fields."""
+def load_stories(path: Path, runnable: bool = True) -> list[Story]:
+    """Every story, validated: unique ids, known dependencies without cycles, typed fields, and
+    (``runnable``) something the harness can check: expectations or migrations."""
     doc = read_toml(path, what="stories file", hint=MISSING_HINT)
     unknown = sorted(set(doc.data) - {"stories"})
     if unknown:
@@ -115,6 +122,11 @@ def load_stories(path: Path) -> list[Story]:
                 raise doc.error(("stories", index, "depends_on"), f"{story.id} depends on {dep}, which is not a story",
                                 "fix depends_on")
     _check_cycles(doc, stories)
+    for index, story in enumerate(stories):
+        if runnable and not story.expectations and not story.migrations:
+            raise doc.error(("stories", index), f"{story.id} has nothing the harness can check, so it could never "
+                            "pass (or would pass on anything)",
+                            "add [stories.expect.tables.NAME] expectations or the migrations it owns")
     return stories
 
 

@@ -11,7 +11,7 @@ from .catalog.model import Catalog, CheckConstraint, Column, ForeignKey, Index, 
 from .commands import (check_reversible, connect, database_url, db_start, db_status, db_stop, declared_schema, drift,
                        exclusive, existing_database_url, integrity, lint, load_expectations, migrate, migrate_on,
                        plan, preflight, read_migrations, read_schema, read_schema_on, repair, rollback,
-                       schema_fingerprint_on, scratch_database, status, status_on, validate, validate_on, verify,
+                       schema_fingerprint_on, scratch_database, scratch_login, status, status_on, validate, validate_on, verify,
                        verify_catalog)
 from .config import Settings, load_settings
 from .console import CommandParser, OneLineParser, run_console
@@ -22,7 +22,8 @@ from .errors import (ConfigError, DatabaseUnavailable, EmbeddedError, LockTimeou
 from .expect.model import ColumnSpec, ForeignKeySpec, IndexSpec, TableExpectation
 from .expect.parse import tables_from
 from .findings import FORMATS, Check, Finding, Report, Severity, render
-from .server.urls import mask_url
+from .server.model import ScratchLogin
+from .server.urls import mask_url, redact
 from .tomlspec import Doc as TomlDoc
 from .tomlspec import Field, Invalid, Kinds, read_toml
 
@@ -33,7 +34,7 @@ __all__ = [
     "schema_fingerprint_on", "status", "status_on", "validate", "validate_on", "verify", "verify_catalog",
     # databases
     "connect", "database_url", "db_start", "db_status", "db_stop", "exclusive", "existing_database_url", "mask_url",
-    "scratch_database",
+    "redact", "scratch_database", "scratch_login", "ScratchLogin",
     # settings and errors
     "Settings", "load_settings", "ConfigError", "DatabaseUnavailable", "EmbeddedError", "LockTimeout",
     "MigrationError", "SchemaToolsError", "ValidationFailed",

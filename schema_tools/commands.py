@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import psycopg
 
     from .server.embedded import Status as ServerStatus
+    from .server.model import ScratchLogin
 
 Progress = Callable[[str], None]
 
@@ -62,6 +63,17 @@ def scratch_database(settings: Settings, *, admin: psycopg.Connection | None = N
 
     with scratch(settings, admin) as url:
         yield url
+
+
+@contextmanager
+def scratch_login(settings: Settings, admin: psycopg.Connection) -> Iterator[ScratchLogin]:
+    """A scratch database and a LOGIN role that reaches only it (random password, no superuser,
+    createdb or createrole), both dropped afterwards: credentials to hand to untrusted code.
+    ``leftovers`` says, after the block, what the role left elsewhere."""
+    from .server.scratch import scratch_login as login
+
+    with login(settings, admin) as created:
+        yield created
 
 
 @contextmanager

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from .server.urls import scrub
+from .server.urls import redact, scrub
 from .config import Settings
 from .errors import SchemaToolsError
 
@@ -19,7 +19,8 @@ class OneLineParser(argparse.ArgumentParser):
     """argparse that reports a usage mistake on one line, exit code 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        # argparse quotes what was typed ("invalid choice: 'postgresql://u:pw@...'"): never a password
+        self.exit(2, f"{self.prog}: error: {redact(message)} (see '{self.prog} --help')\n")
 
 
 class CommandParser(OneLineParser):
@@ -47,7 +48,7 @@ def run_console(argv: Sequence[str] | None, parser: argparse.ArgumentParser, pro
     except SchemaToolsError as exc:
         if getattr(args, "debug", False):
             raise
-        print(f"{prog}: error: {scrub(exc.one_line(), _known_url(args, settings))}", file=sys.stderr)
+        print(f"{prog}: error: {redact(scrub(exc.one_line(), _known_url(args, settings)))}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:  # the reader went away (| head): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -58,7 +59,7 @@ def run_console(argv: Sequence[str] | None, parser: argparse.ArgumentParser, pro
     except Exception as exc:  # a bug: say so on one line, without secrets
         if getattr(args, "debug", False):
             raise
-        detail = scrub(" ".join(str(exc).split()), _known_url(args, settings))
+        detail = redact(scrub(" ".join(str(exc).split()), _known_url(args, settings)))
         print(f"{prog}: internal error: {type(exc).__name__}: {detail} "
               "(run again with --debug for the traceback, and please report it)", file=sys.stderr)
         return 3

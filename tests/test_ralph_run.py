@@ -18,6 +18,7 @@ import pytest
 from conftest import FIXTURES, MIGRATIONS, ROOT
 from ralph.logformat import read_log
 from ralph.stories import load_stories, set_passes
+from schema_tools import ConfigError
 from ralph.summary import summarise
 
 STAMP = r"\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d\]"
@@ -252,7 +253,10 @@ def test_import_a_prd_json(tmp_path: Path, cli) -> None:  # type: ignore[no-unty
     result = cli("import", str(prd), "-o", str(out), program="ralph")
     assert result.code == 0, result.err
     assert "2 criteria became machine checks, 2 stay unverified" in result.out
-    stories = load_stories(out)
+    assert "US-002: nothing the harness can check yet" in result.out
+    with pytest.raises(ConfigError, match="US-002 has nothing the harness can check"):
+        load_stories(out)  # what ralph run does: refused before anything starts
+    stories = load_stories(out, runnable=False)
     assert [s.id for s in stories] == ["US-001", "US-002"] and not stories[0].passes
     exp = stories[0].expectations[0]
     assert exp.table == "tenants" and [c.name for c in exp.columns] == ["id", "name", "plan"]

@@ -64,6 +64,10 @@ INVARIANT_CASES = {
         "CREATE TABLE t (id int PRIMARY KEY, a int); ALTER TABLE t ADD CONSTRAINT a_pos CHECK (a > 0) NOT VALID;"
         "ALTER TABLE t VALIDATE CONSTRAINT a_pos;",
         "a_pos"),
+    "no-rules": (
+        "CREATE TABLE t (id int PRIMARY KEY); CREATE RULE t_swallow AS ON INSERT TO t DO INSTEAD NOTHING;",
+        "CREATE TABLE t (id int PRIMARY KEY); CREATE VIEW v AS SELECT id FROM t;",  # a view's _RETURN is no rule
+        "t.t_swallow"),
 }
 
 
@@ -297,3 +301,29 @@ def test_pytest_plugin_fails_a_users_test_with_the_findings(pytester: pytest.Pyt
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*column users.nickname does not exist*"])
+
+
+TRIGGER_SQL = """
+CREATE TABLE t (id int PRIMARY KEY, at timestamptz);
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.at := now(); RETURN NEW; END $$;
+CREATE TRIGGER t_touch BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION touch();
+CREATE TRIGGER t_audit AFTER DELETE ON t FOR EACH ROW EXECUTE FUNCTION touch();
+ALTER TABLE t DISABLE TRIGGER t_audit;
+"""
+
+
+@pytest.mark.parametrize("declared,problem", [
+    ('["t_touch", "t_audit"]', "t: disabled trigger t_audit"),
+    ('["t_touch"]', "t: unexpected trigger t_audit"),
+    ('["t_touch", "t_audit", "t_gone"]', "t: missing trigger t_gone; disabled trigger t_audit"),
+    ("[]", "t: unexpected trigger t_audit, t_touch"),
+])
+def test_declared_triggers_are_exactly_the_table_s(empty_db_url: str, tmp_path: Path, declared: str, problem: str) -> None:
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute(TRIGGER_SQL)
+    path = tmp_path / "t.toml"
+    path.write_text(f"[tables.t]\ncolumns = ['id']\ntriggers = {declared}\n")
+    report = verify(settings_for(empty_db_url), [path], invariants=False)
+    assert [f.message for f in report.errors] == [problem]
+    path.write_text("[tables.t]\ncolumns = ['id']\n")  # not declared: not checked
+    assert verify(settings_for(empty_db_url), [path], invariants=False).errors == []

@@ -1,8 +1,8 @@
 """The live schema from pg_catalog, as frozen dataclasses."""
 
 from .inventory import inventory
-from .model import Catalog, CheckConstraint, Column, ForeignKey, Index, PrimaryKey, Table, Unique
+from .model import Attached, Catalog, CheckConstraint, Column, ForeignKey, Index, PrimaryKey, Table, Unique
 from .read import BOOKKEEPING, read_catalog
 
-__all__ = ["BOOKKEEPING", "Catalog", "CheckConstraint", "Column", "ForeignKey", "Index", "PrimaryKey", "Table",
+__all__ = ["Attached", "BOOKKEEPING", "Catalog", "CheckConstraint", "Column", "ForeignKey", "Index", "PrimaryKey", "Table",
            "Unique", "inventory", "read_catalog"]

@@ -16,9 +16,16 @@ WITH ns AS (
 )
 SELECT 'schema ' || nspname FROM ns WHERE nspname <> 'public'
 UNION ALL
+SELECT 'grants on schema ' || n.nspname || ' ' || coalesce(n.nspacl, acldefault('n'::"char", n.nspowner))::text
+FROM pg_namespace n JOIN ns ON ns.oid = n.oid
+UNION ALL
 SELECT 'relation ' || ns.nspname || '.' || c.relname || ' kind=' || c.relkind::text
        || coalesce(' index=' || pg_get_indexdef(c.oid), '')
        || coalesce(' view=' || CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END, '')
+       || CASE WHEN c.relrowsecurity THEN ' row-security' ELSE '' END
+       || CASE WHEN c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+               THEN ' grants=' || coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char",
+                                                                   c.relowner))::text ELSE '' END
 FROM pg_class c JOIN ns ON ns.oid = c.relnamespace
 WHERE NOT (c.relname = ANY(%(skip)s)) AND c.relkind <> 't'
   AND NOT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
@@ -41,6 +48,7 @@ LEFT JOIN pg_class c ON c.oid = con.conrelid LEFT JOIN pg_type t ON t.oid = con.
 WHERE NOT (coalesce(c.relname, '') = ANY(%(skip)s))
 UNION ALL
 SELECT 'function ' || p.oid::regprocedure::text || ' ' || md5(pg_get_functiondef(p.oid))
+       || ' grants=' || coalesce(p.proacl, acldefault('f'::"char", p.proowner))::text
 FROM pg_proc p JOIN ns ON ns.oid = p.pronamespace WHERE p.prokind IN ('f', 'p')
 UNION ALL
 SELECT 'type ' || ns.nspname || '.' || t.typname || ' ' || t.typtype::text
@@ -53,6 +61,13 @@ SELECT 'trigger ' || c.relname || '.' || tg.tgname || ' ' || pg_get_triggerdef(t
 FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid JOIN ns ON ns.oid = c.relnamespace WHERE NOT tg.tgisinternal
 UNION ALL
 SELECT 'policy ' || c.relname || '.' || pol.polname FROM pg_policy pol JOIN pg_class c ON c.oid = pol.polrelid
+UNION ALL
+SELECT 'rule ' || c.relname || '.' || r.rulename || ' ' || pg_get_ruledef(r.oid)
+FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN ns ON ns.oid = c.relnamespace
+WHERE r.rulename <> '_RETURN'
+UNION ALL
+SELECT 'event trigger ' || evtname || ' ' || evtevent || ' ' || evtfoid::regproc::text || ' ' || evtenabled::text
+FROM pg_event_trigger
 UNION ALL
 SELECT 'extension ' || extname FROM pg_extension WHERE extname <> 'plpgsql'
 UNION ALL

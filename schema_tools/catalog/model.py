@@ -69,6 +69,16 @@ class Index:
 
 
 @dataclass(frozen=True)
+class Attached:
+    """A trigger, rule or row-level-security policy on a table: what it is and its definition."""
+
+    kind: str  # "trigger" | "rule" | "policy"
+    name: str
+    definition: str
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
 class Table:
     """A table with everything attached to it."""
 
@@ -82,6 +92,7 @@ class Table:
     indexes: tuple[Index, ...] = ()
     comment: str | None = None
     partitioned: bool = False
+    attached: tuple[Attached, ...] = ()  # triggers, rules and policies: they change what queries do
 
     @property
     def display(self) -> str:
@@ -107,6 +118,10 @@ class Table:
                     return values
         return None
 
+    def attached_of(self, kind: str) -> tuple[Attached, ...]:
+        """Its triggers, rules or policies (``kind``)."""
+        return tuple(a for a in self.attached if a.kind == kind)
+
     def indexes_leading_with(self, columns: tuple[str, ...]) -> list[Index]:
         """Every index whose first keys are ``columns``, in that order (valid or not, partial or not)."""
         return [i for i in self.indexes if i.keys[: len(columns)] == columns]
@@ -127,6 +142,7 @@ class Catalog:
     """Tables by display name (``users``, ``billing.invoices``)."""
 
     tables: dict[str, Table] = field(default_factory=dict)
+    event_triggers: tuple[Attached, ...] = ()  # database-wide: they run on DDL
 
     def table(self, name: str) -> Table | None:
         return self.tables.get(name) or self.tables.get(name.removeprefix("public."))

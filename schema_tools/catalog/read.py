@@ -1,4 +1,4 @@
-"""Read the catalog in three pg_catalog queries, whatever the number of tables."""
+"""Read the catalog in four pg_catalog queries, whatever the number of tables."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import psycopg
 
-from .model import Catalog, CheckConstraint, Column, ForeignKey, Index, PrimaryKey, Table, Unique
+from .model import Attached, Catalog, CheckConstraint, Column, ForeignKey, Index, PrimaryKey, Table, Unique
 
 BOOKKEEPING = ("_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock",
                "_schema_tools_migrations", "_schema_tools_events")
@@ -73,6 +73,32 @@ ORDER BY ic.relname
 """
 
 
+ATTACHED_SQL = """
+SELECT tg.tgrelid, 'trigger', tg.tgname, pg_get_triggerdef(tg.oid), tg.tgenabled <> 'D'
+FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE NOT tg.tgisinternal AND """ + SCHEMA_FILTER + """
+UNION ALL
+SELECT r.ev_class, 'rule', r.rulename, pg_get_ruledef(r.oid), r.ev_enabled <> 'D'
+FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE r.rulename <> '_RETURN' AND """ + SCHEMA_FILTER + """
+UNION ALL
+SELECT p.polrelid, 'policy', p.polname,
+       concat_ws(' ', CASE WHEN p.polpermissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END,
+                 'FOR', CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
+                                      WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,
+                 'USING (' || pg_get_expr(p.polqual, p.polrelid) || ')',
+                 'WITH CHECK (' || pg_get_expr(p.polwithcheck, p.polrelid) || ')'),
+       c.relrowsecurity
+FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE """ + SCHEMA_FILTER + """
+UNION ALL
+SELECT NULL, 'event trigger', e.evtname, e.evtevent || ' EXECUTE FUNCTION ' || e.evtfoid::regproc::text,
+       e.evtenabled <> 'D'
+FROM pg_event_trigger e
+ORDER BY 2, 3
+"""
+
+
 def _display(schema: str, name: str) -> str:
     return name if schema == "public" else f"{schema}.{name}"
 
@@ -88,7 +114,7 @@ def _definition(table: str, name: str, unique: bool, method: str, keys: tuple[st
 
 def read_catalog(conn: psycopg.Connection, schemas: Sequence[str] | None = None,
                  include_bookkeeping: bool = False) -> Catalog:
-    """All tables of ``schemas`` (default: every non-system schema), in three queries."""
+    """All tables of ``schemas`` (default: every non-system schema), in four queries."""
     params = {"schemas": list(schemas) if schemas is not None else None,
               "skip": [] if include_bookkeeping else list(BOOKKEEPING)}
     columns: dict[int, list[Column]] = defaultdict(list)
@@ -129,9 +155,13 @@ def read_catalog(conn: psycopg.Connection, schemas: Sequence[str] | None = None,
         definition = _definition(_display(schema, table), name, unique, method, keys, include, predicate)
         indexes[oid].append(Index(name, keys, unique, primary, method, predicate, valid, definition, constraint, include))
 
+    attached: dict[int | None, list[Attached]] = defaultdict(list)
+    for oid, kind, name, definition, enabled in conn.execute(ATTACHED_SQL, params).fetchall():
+        attached[oid].append(Attached(kind, name, definition, enabled))
+
     tables = {}
     for oid, (schema, table, kind, comment) in sorted(heads.items(), key=lambda item: item[1][:2]):
         tables[_display(schema, table)] = Table(
             schema, table, tuple(columns[oid]), pks.get(oid), tuple(fks[oid]), tuple(uniques[oid]),
-            tuple(checks[oid]), tuple(indexes[oid]), comment, kind == "p")
-    return Catalog(tables)
+            tuple(checks[oid]), tuple(indexes[oid]), comment, kind == "p", tuple(attached[oid]))
+    return Catalog(tables, tuple(attached[None]))

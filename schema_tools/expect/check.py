@@ -21,6 +21,7 @@ RULE_FIX = {
     "foreign-key": "drop and re-add the foreign key in a new migration (NOT VALID, then VALIDATE)",
     "allowed-values": "replace the CHECK in a new migration (NOT VALID, then VALIDATE)",
     "index": "rebuild the index in a new migration (CREATE INDEX CONCURRENTLY, then drop the old one)",
+    "triggers": "create or drop the triggers in a new migration, or fix the expectation",
 }
 RULE_HELP = {
     "table": "the expected table exists",
@@ -32,6 +33,7 @@ RULE_HELP = {
     "foreign-key": "the expected foreign key exists with its actions",
     "allowed-values": "a CHECK restricts the column to exactly the expected values",
     "index": "the named index exists with the expected shape",
+    "triggers": "the table has exactly the expected triggers, all enabled",
 }
 
 
@@ -80,7 +82,22 @@ class _Checker:
                      key="allowed_values")
         for index in exp.indexes:
             self.add(f"index {index.name}", "index", self._index(index), index.name, key="indexes")
+        if exp.triggers is not None:
+            self.add(f"{t} triggers: {', '.join(exp.triggers) or 'none'}", "triggers", self._triggers(exp.triggers), t,
+                     key="triggers")
         return self.checks
+
+    def _triggers(self, expected: tuple[str, ...]) -> str | None:
+        if self.table is None:
+            return None
+        triggers = self.table.attached_of("trigger")
+        extra = sorted(t.name for t in triggers if t.name not in expected)
+        missing = sorted(set(expected) - {t.name for t in triggers})
+        disabled = sorted(t.name for t in triggers if t.name in expected and not t.enabled)
+        parts = ([f"unexpected trigger {', '.join(extra)}"] if extra else []) + \
+                ([f"missing trigger {', '.join(missing)}"] if missing else []) + \
+                ([f"disabled trigger {', '.join(disabled)}"] if disabled else [])
+        return f"{self.exp.table}: " + "; ".join(parts) if parts else None
 
     def _column(self, spec: ColumnSpec) -> str | None:
         if self.table is None:

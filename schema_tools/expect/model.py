@@ -53,4 +53,5 @@ class TableExpectation:
     foreign_keys: tuple[ForeignKeySpec, ...] = ()
     allowed_values: dict[str, tuple[str, ...]] = field(default_factory=dict)
     indexes: tuple[IndexSpec, ...] = ()
+    triggers: tuple[str, ...] | None = None  # exactly these (enabled) triggers; None: not checked
     lines: dict[str, int] = field(default_factory=dict)

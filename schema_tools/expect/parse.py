@@ -12,6 +12,7 @@ trailing-comma traps, and the same file format as pyproject.toml and the stories
     allowed_values.role = ["owner", "admin", "member"]      # enforced by a CHECK
     indexes.sessions_expires_at_idx = {keys = ["expires_at"], unique = false}
     only_columns = true                                       # no columns beyond those listed
+    triggers = ["sessions_touch"]                             # exactly these triggers ([]: none)
     # columns: either a list of names that must exist ...
     columns = ["id", "user_id", "tenant_id", "service"]
     # ... or, instead (not both: TOML refuses a key given twice), each with its type:
@@ -76,6 +77,12 @@ def tables_by_name(value: Any) -> dict[str, Any]:
     return value
 
 
+def trigger_names(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise Invalid("must be a list of trigger names (empty: no trigger at all)", 'write triggers = ["set_updated_at"]')
+    return tuple(value)
+
+
 def entries(value: Any) -> list[Any]:
     if not isinstance(value, list):
         raise Invalid("must be a list", "write foreign_keys = [{...}]")
@@ -91,6 +98,7 @@ TABLE = {
     "foreign_keys": Field(entries, "foreign keys with their actions", []),
     "allowed_values": Field(value_sets, "values a CHECK restricts a column to", {}),
     "indexes": Field(tables_by_name, "named indexes with their shape", {}),
+    "triggers": Field(trigger_names, "exactly the triggers the table has"),
 }
 COLUMN = {"type": Field(string), "not_null": Field(boolean), "nullable": Field(boolean), "default": Field(string),
           "identity": Field(boolean)}
@@ -164,6 +172,7 @@ def _table(doc: Doc, keys: Keys, name: str, label: str) -> TableExpectation:
                            for i, fk in enumerate(given["foreign_keys"])),
         allowed_values=given["allowed_values"],
         indexes=indexes,
+        triggers=given["triggers"],
         lines={key: doc.line((*keys, key)) for key in doc.get(keys, {})},
     )
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import fk_indexed, invalid_index, not_valid, primary_key, redundant_index, timestamptz
+from . import fk_indexed, invalid_index, no_rules, not_valid, primary_key, redundant_index, timestamptz
 
-INVARIANTS: tuple[ModuleType, ...] = (fk_indexed, redundant_index, invalid_index, primary_key, timestamptz, not_valid)
+INVARIANTS: tuple[ModuleType, ...] = (fk_indexed, redundant_index, invalid_index, primary_key, timestamptz, not_valid,
+                                      no_rules)
 NAMES = tuple(m.NAME for m in INVARIANTS)

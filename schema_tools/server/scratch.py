@@ -12,7 +12,8 @@ from psycopg import sql
 from ..config import Settings
 from ..errors import DatabaseUnavailable
 from . import connect as db
-from .urls import mask_url, with_dbname
+from .model import ScratchLogin
+from .urls import mask_url, with_dbname, with_login
 
 
 @contextmanager
@@ -36,3 +37,47 @@ def scratch_database(settings: Settings, admin: psycopg.Connection | None = None
         yield with_dbname(url, name)
     finally:
         admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def _sql(conn: psycopg.Connection, template: str, *names: str, **literals: str) -> None:
+    conn.execute(sql.SQL(template).format(*map(sql.Identifier, names),
+                                          **{k: sql.Literal(v) for k, v in literals.items()}))
+
+
+@contextmanager
+def scratch_login(settings: Settings, admin: psycopg.Connection) -> Iterator[ScratchLogin]:
+    """A new LOGIN role (random password; no superuser, createdb, createrole, replication or
+    bypassrls) that owns a new scratch database, which only it may connect to. On exit the
+    database and the role are dropped; sessions the role still had (on any database) are ended,
+    and anything that keeps the role alive is reported in ``leftovers``. ``admin`` needs
+    CREATEROLE and CREATEDB (a superuser has both)."""
+    url = db.database_url(settings)
+    token = secrets.token_hex(6)
+    login = ScratchLogin("", f"schema_tools_scratch_{token}", f"schema_tools_agent_{token}", secrets.token_urlsafe(24))
+    try:
+        _sql(admin, "CREATE ROLE {} LOGIN PASSWORD {password} NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION "
+             "NOBYPASSRLS NOINHERIT CONNECTION LIMIT 50", login.role, password=login.password)
+    except psycopg.errors.InsufficientPrivilege:
+        raise DatabaseUnavailable(f"cannot create a login role for the agent on {mask_url(url)}: permission denied",
+                                  hint="the harness's role needs CREATEROLE and CREATEDB") from None
+    try:
+        try:
+            _sql(admin, "CREATE DATABASE {} OWNER {} TEMPLATE template0", login.database, login.role)
+        except psycopg.errors.InsufficientPrivilege:  # a CREATEROLE (not superuser) role must be able to SET ROLE
+            _sql(admin, "GRANT {} TO CURRENT_USER", login.role)
+            _sql(admin, "CREATE DATABASE {} OWNER {} TEMPLATE template0", login.database, login.role)
+        _sql(admin, "REVOKE ALL ON DATABASE {} FROM PUBLIC", login.database)
+        _sql(admin, "GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}", login.database, login.role)
+        login.url = with_login(url, login.role, login.password, login.database)
+        yield login
+    finally:
+        _sql(admin, "DROP DATABASE IF EXISTS {} WITH (FORCE)", login.database)
+        ended = admin.execute("SELECT datname, pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE usename = %s AND datname IS DISTINCT FROM %s", (login.role, login.database)).fetchall()
+        login.leftovers += [f"the agent's login had a session on database {name}" for name, _ in ended]
+        try:
+            _sql(admin, "DROP ROLE IF EXISTS {}", login.role)
+        except psycopg.errors.DependentObjectsStillExist as exc:
+            detail = " ".join((exc.diag.message_detail or str(exc)).split())
+            login.leftovers.append(f"the agent's login {login.role} still owns or holds something ({detail}); "
+                                   "it was kept for inspection")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 SCHEMES = ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2")
@@ -76,3 +77,29 @@ def with_dbname(url: str, dbname: str) -> str:
 def is_url(text: str) -> bool:
     """True for a postgresql:// (or postgres://, postgresql+psycopg://) URL that parses."""
     return _split(text) is not None
+
+
+URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s/]*@", re.IGNORECASE)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with each secret (raw or URL-quoted) and any password in a URL or a
+    ``password=`` keyword replaced by ``***``."""
+    for secret in secrets:
+        if secret:
+            for form in {secret, quote(secret, safe="")}:
+                text = text.replace(form, "***")
+    return KEYWORD_PASSWORD.sub(r"\1***", URL_PASSWORD.sub(r"\1***@", text))
+
+
+def with_login(url: str, user: str, password: str, dbname: str) -> str:
+    """A URL for the same server as ``url`` with another login and database; nothing of the
+    original credentials (user, password, passfile) carried over."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    params = {k: str(v) for k, v in conninfo_to_dict(libpq_url(url)).items()
+              if k not in ("user", "password", "passfile", "dbname", "service")}
+    host, port = params.pop("host", "localhost"), params.pop("port", "")
+    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{quote(host, safe='') if '/' in host else host}"
+    return urlunsplit(("postgresql", netloc + (f":{port}" if port else ""), "/" + quote(dbname, safe=""),
+                       urlencode(params), ""))
