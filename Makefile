@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench clean sandbox
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed: make PYTHON=python3.11 ...")'
@@ -20,9 +20,16 @@ demo: $(STAMP)
 	$(BIN)/ralph log
 	$(BIN)/schema-tools status
 
-test: $(STAMP)
+test: $(STAMP) sandbox
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest
+
+# ralph run puts the agent in bubblewrap; the tests that play a hostile agent need it.
+sandbox:
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; \
+	  else echo "bubblewrap (bwrap) is needed: sudo apt-get install bubblewrap (or your system's package)"; exit 1; fi; }
 
 bench: $(STAMP)
 	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

@@ -1,19 +1,29 @@
-"""Run the coding agent: an argument list (never a shell string), the prompt on stdin and in a
-file, a timeout, its output kept, and an environment that points at a scratch database."""
+"""Run the coding agent as an attacker would be run: an argument list (never a shell string),
+the prompt on stdin and in a file, its own session, a timeout, an environment with nothing of
+the harness's databases, inside bubblewrap where the machine has it, and nothing of it left
+running afterwards (the harness is a child subreaper, so even a double-forked daemon comes back
+to it and is killed). Its output is kept with every password redacted."""
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import os
 import shlex
+import shutil
 import signal
 import subprocess
+import sys
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from schema_tools import ConfigError
+from schema_tools import ConfigError, redact
 
-SCRUBBED = ("DATABASE_URL", "PGPASSWORD", "PGPASSFILE", "PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGSERVICE")
+PR_SET_CHILD_SUBREAPER = 36
+HARNESS_VARIABLES = ("DATABASE_URL", "PG", "SCHEMA_TOOLS_", "RALPH_")  # names, or prefixes of names
 
 
 @dataclass(frozen=True)
@@ -22,6 +32,16 @@ class AgentResult:
     timed_out: bool
     seconds: float
     log: Path
+    survivors: tuple[str, ...]  # processes that outlived the agent (killed)
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """Where the agent works (``cwd``), may write (``writable``) and must not look (``hidden``)."""
+
+    cwd: Path
+    writable: Path
+    hidden: tuple[Path, ...]
 
 
 def parse_command(text: str) -> list[str]:
@@ -35,36 +55,164 @@ def parse_command(text: str) -> list[str]:
     return argv
 
 
-def run_agent(argv: list[str], prompt: str, cwd: Path, env_extra: dict[str, str], timeout: float, log: Path) -> AgentResult:
-    """Run the agent once; kill its whole process group on timeout or Ctrl-C."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    prompt_file = log.with_name(log.name.replace("-agent.log", "-prompt.md"))
-    prompt_file.write_text(prompt, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
-    env.update(env_extra)
-    env["RALPH_PROMPT_FILE"] = str(prompt_file)
-    started = time.monotonic()
-    with open(log, "wb") as out:
+@functools.cache
+def bubblewrap() -> str | None:
+    """The bwrap executable when it can build a sandbox on this machine (tried once), else None."""
+    found = shutil.which("bwrap")
+    if found is None or not sys.platform.startswith("linux"):
+        return None
+    probe = subprocess.run([found, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid",
+                            "--die-with-parent", "true"], capture_output=True, timeout=30)
+    return found if probe.returncode == 0 else None
+
+
+def sandboxed(argv: list[str], box: Sandbox) -> list[str]:
+    """``argv`` inside bubblewrap: the whole file system read-only, ``box.writable`` writable,
+    ``box.hidden`` replaced by empty folders (or /dev/null for files), its own PID namespace,
+    killed with the harness."""
+    command = [bubblewrap() or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+               "--unshare-pid", "--unshare-ipc", "--die-with-parent", "--new-session"]
+    for path in box.hidden:
+        if path.is_dir():
+            command += ["--tmpfs", str(path)]
+        elif path.exists():
+            command += ["--ro-bind", "/dev/null", str(path)]
+    return command + ["--bind", str(box.writable), str(box.writable), "--chdir", str(box.cwd), "--", *argv]
+
+
+def agent_environment(extra: dict[str, str], secrets: Sequence[str]) -> dict[str, str]:
+    """The harness's environment without anything that reaches a database of the harness's:
+    no DATABASE_URL, no PG* (passwords, passfiles, services), no SCHEMA_TOOLS_* (state
+    folder, binaries), and no variable holding a known secret."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(HARNESS_VARIABLES) and not any(s and s in v for s in secrets)}
+    env.update(extra)
+    return env
+
+
+def _prctl_subreaper(on: bool) -> bool:
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+@contextmanager
+def subreaper() -> Iterator[None]:
+    """While inside, orphans of our descendants become our children instead of init's."""
+    _prctl_subreaper(True)
+    try:
+        yield
+    finally:
+        _prctl_subreaper(False)
+
+
+def _descendants(root: int) -> list[int]:
+    """Every live process below ``root`` (read from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
         try:
-            proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT, cwd=cwd, env=env,
-                                    start_new_session=True)
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if fields[0] != "Z":
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = [], list(children.get(root, []))
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += children.get(pid, [])
+    return found
+
+
+def _describe(pid: int) -> str:
+    try:
+        words = (Path("/proc") / str(pid) / "cmdline").read_bytes().split(b"\0")
+        return f"pid {pid}: {' '.join(w.decode(errors='replace') for w in words if w)[:120]}"
+    except OSError:
+        return f"pid {pid}"
+
+
+def kill_survivors() -> tuple[str, ...]:
+    """Kill (and reap) every process still below the harness; say what they were."""
+    if not Path("/proc").is_dir():
+        return ()
+    seen: list[str] = []
+    for _ in range(5):  # a survivor may fork while we kill: look again
+        pids = _descendants(os.getpid())
+        if not pids:
+            break
+        for pid in pids:
+            seen.append(_describe(pid))
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.05)
+    while True:  # reap the ones that became our children
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            break
+    return tuple(dict.fromkeys(seen))
+
+
+def choose_sandbox(wanted: str) -> bool:
+    """``--sandbox``: auto (bubblewrap when it works here), bubblewrap (required), or none."""
+    if wanted == "none":
+        return False
+    if bubblewrap() is None:
+        if wanted == "bubblewrap":
+            raise ConfigError("--sandbox bubblewrap: bubblewrap (bwrap) is not installed or cannot create namespaces "
+                              "here", hint="install it (apt-get install bubblewrap), or pass --sandbox none")
+        return False
+    return True
+
+
+def run_agent(argv: list[str], prompt: str, prompt_file: Path, log: Path, env: dict[str, str], timeout: float,
+              box: Sandbox, use_sandbox: bool, secrets: Sequence[str]) -> AgentResult:
+    """Run the agent once in ``box.cwd`` (inside bubblewrap when ``use_sandbox``); kill its
+    whole tree on exit, timeout or Ctrl-C; redact ``secrets`` from its output."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    prompt_file.write_text(prompt, encoding="utf-8")
+    cwd = box.cwd
+    command = sandboxed(argv, box) if use_sandbox else argv
+    started = time.monotonic()
+    exit_code, timed_out = None, False
+    with subreaper(), open(log, "wb") as out:
+        try:
+            proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT, cwd=cwd,
+                                    env=env, start_new_session=True)
         except OSError as exc:
             raise ConfigError(f"cannot start the agent {argv[0]!r}: {exc.strerror}",
                               hint="check the --agent command (is it installed and on PATH?)") from None
         try:
             proc.communicate(prompt.encode("utf-8"), timeout=timeout)
-            return AgentResult(proc.returncode, False, time.monotonic() - started, log)
+            exit_code = proc.returncode
         except subprocess.TimeoutExpired:
-            _kill(proc)
-            return AgentResult(None, True, time.monotonic() - started, log)
-        except BaseException:
-            _kill(proc)
+            timed_out = True
+            _kill_group(proc)
+        except BaseException:  # Ctrl-C, SIGTERM: nothing of the agent's stays behind
+            _kill_group(proc)
+            kill_survivors()
             raise
+        survivors = kill_survivors()  # after an exit: whatever it left running, in its group or not
+        _kill_group(proc)
+    log.write_text(redact(log.read_text(encoding="utf-8", errors="replace"), secrets), encoding="utf-8")
+    return AgentResult(exit_code, timed_out, time.monotonic() - started, log, survivors)
 
 
-def _kill(proc: subprocess.Popen[bytes]) -> None:
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
+    except (ProcessLookupError, PermissionError):
         pass
     proc.wait()

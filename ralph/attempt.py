@@ -1,18 +1,25 @@
-"""One attempt at a story, decided by the harness: a fresh shadow database gets every migration,
-the story's expectations, the invariants, its criteria and lint must hold there, and only then
-do the pending migrations reach the target, which is verified again."""
+"""One attempt at a story, decided by the harness: a fresh shadow database gets every migration;
+the story's expectations, the invariants, its criteria and lint must hold there, and every story
+that passes on the target must still pass (no regression). Only then do the pending migrations
+reach the target, verified in the same transaction (or undone with their rollback files), so the
+target ends as it was or verified."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from schema_tools import (SchemaToolsError, Settings, connect, lint, migrate, migrate_on, read_migrations,
-                          read_schema_on, scratch_database, validate_on, verify_catalog)
+from schema_tools import (SchemaToolsError, Settings, VerificationFailed, connect, lint, migrate, migrate_on,
+                          read_migrations, scratch_database, validate_on, verify_catalog)
 
 from .criteria import FAILED, Verdict, judge
 from .stories import Story
-from .target import Target, TargetState
+from .target import Target, TargetState, read_state
+
+if TYPE_CHECKING:
+    import psycopg
 
 
 @dataclass
@@ -28,19 +35,27 @@ class Outcome:
 
 
 def story_problems(story: Story, state: TargetState) -> list[str]:
-    """Why the target does not hold the story (empty: it does)."""
+    """Why a database does not hold the story (empty: it does)."""
     problems = [f"migration {m} is not applied" for m in story.migrations if m not in state.applied]
     report = verify_catalog(state.catalog, story.checked, invariants=False)
     return problems + [f"verify: {f.message}" for f in report.errors]
 
 
-def _lint_findings(settings: Settings, story: Story) -> list[str]:
-    paths = [settings.migrations_dir / f"{m}.sql" for m in story.migrations]
-    report = lint(settings, [p for p in paths if p.exists()])
+def regressions(passing: Sequence[Story], state: TargetState) -> list[str]:
+    """Stories that held before and no longer do on ``state``."""
+    return [f"regression: {s.id} no longer holds: {problem}" for s in passing for problem in story_problems(s, state)]
+
+
+def _lint_findings(settings: Settings, pending: set[str]) -> list[str]:
+    """Lint every migration about to be applied (the story's and any new one it brings)."""
+    paths = [p for p in (settings.migrations_dir / f"{m}.sql" for m in sorted(pending)) if p.exists()]
+    if not paths:
+        return []
+    report = lint(settings, paths, use_cache=False)  # the cache folder is not ours alone
     return [f"lint: {f.file and f.file.rsplit('/', 1)[-1]}:{f.line}: {f.rule}: {f.message}" for f in report.errors]
 
 
-def _shadow(target: Target, story: Story, only: set[str], outcome: Outcome) -> None:
+def _shadow(target: Target, story: Story, passing: Sequence[Story], only: set[str], outcome: Outcome) -> None:
     started = time.monotonic()
     settings = target.settings
     with scratch_database(settings, admin=target.conn) as url:
@@ -52,19 +67,22 @@ def _shadow(target: Target, story: Story, only: set[str], outcome: Outcome) -> N
             except SchemaToolsError as exc:
                 outcome.findings.append(f"migrate (shadow): {exc.one_line()}")
                 applied_cleanly = False
-            catalog = read_schema_on(conn, shadow)
-    report = verify_catalog(catalog, story.checked, disabled=settings.disabled_invariants)
+            state = read_state(conn, shadow)
+    report = verify_catalog(state.catalog, story.checked, disabled=settings.disabled_invariants)
     outcome.checks = len(report.checks)
     outcome.findings += [f"verify: {f.message}" for f in report.errors]
-    outcome.verdicts = judge(story.criteria, catalog, applied_cleanly)
+    outcome.findings += regressions(passing, state)
+    outcome.verdicts = judge(story.criteria, state.catalog, applied_cleanly)
     outcome.findings += [f"criterion: {v.criterion} -- {v.detail}" for v in outcome.verdicts if v.status == FAILED]
     outcome.durations["shadow"] = round(time.monotonic() - started, 3)
 
 
-def attempt(target: Target, story: Story, owned_by_open_stories: set[str]) -> tuple[Outcome, TargetState | None]:
+def attempt(target: Target, story: Story, owned_by_open_stories: set[str],
+            passing: Sequence[Story] = ()) -> tuple[Outcome, TargetState | None]:
     """Shadow first; the target only when everything held there. Migrations that other stories
-    still working own are left out of both (they are those stories' business). Returns the
-    target as read after a promotion (None when nothing reached it)."""
+    still working own are left out of both (they are those stories' business). ``passing``:
+    the stories that hold on the target now, which must keep holding. Returns the target as
+    read after a promotion (None when nothing reached it)."""
     settings = target.settings
     outcome = Outcome()
     try:
@@ -80,17 +98,25 @@ def attempt(target: Target, story: Story, owned_by_open_stories: set[str]) -> tu
     outcome.findings += [f"validate (target): {f.message}" for f in validate_on(target.conn, settings).errors]
     if outcome.findings:
         return outcome, None
-    _shadow(target, story, only, outcome)
-    outcome.findings += _lint_findings(settings, story)
+    _shadow(target, story, passing, only, outcome)
+    outcome.findings += _lint_findings(settings, only - target.read().applied)
     if outcome.findings:
         return outcome, None
     started = time.monotonic()
+
+    def holds(conn: psycopg.Connection) -> list[str]:
+        state = read_state(conn, settings)
+        return story_problems(story, state) + regressions(passing, state)
+
     try:
-        migrate(settings, only=only)  # its own session: nothing a migration sets stays on the run's connection
+        migrate(settings, only=only, verify=holds)  # its own session: nothing a migration sets stays on ours
+    except VerificationFailed as failed:
+        where = "the target is as it was" if failed.restored else "the target could NOT be restored"
+        outcome.findings += [f"target: {p}" for p in failed.problems]
+        outcome.findings.append(f"target: the story did not hold after promotion; {where} ({failed.hint})")
+        return outcome, None
     except SchemaToolsError as exc:
         outcome.findings.append(f"migrate (target): {exc.one_line()}")
         return outcome, None
-    state = target.read()
-    outcome.findings += [f"target: {p}" for p in story_problems(story, state)]
     outcome.durations["target"] = round(time.monotonic() - started, 3)
-    return outcome, state
+    return outcome, target.read()

@@ -105,6 +105,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         agent=parse_command(args.agent) if args.agent else None,
         agent_timeout=args.agent_timeout,
         max_identical_failures=args.max_identical_failures,
+        sandbox=args.sandbox,
     )
     if not options.stories.is_file():
         raise LogMissing(f"{options.stories}: no stories file", hint="pass --stories FILE (see ralph import)")
@@ -161,6 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="per-iteration time limit for the agent (default 1800)")
     p.add_argument("--max-identical-failures", type=_positive(int), default=3, metavar="N",
                    help="with an agent, stop after N identical failures in a row (default 3)")
+    p.add_argument("--sandbox", choices=("auto", "bubblewrap", "none"), default="auto", help=(
+        "where the agent runs: bubblewrap (the file system read-only but for its workspace, the harness's "
+        "credentials hidden), none (as you: changes outside the workspace are detected, not prevented), or auto "
+        "(bubblewrap when it works here; default)"))
     p.add_argument("--database", metavar="URL", help="target database (default: $DATABASE_URL, else the embedded one)")
     p.add_argument("--migrations", metavar="DIR", help="migrations folder (default: from pyproject)")
     p.add_argument("--stories", metavar="FILE", help="stories file (default: ralph/stories.toml)")

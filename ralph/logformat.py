@@ -38,6 +38,7 @@ CONTROL_OR_NEWLINE = re.compile(r"[\x00-\x1f\x7f\x80-\x9f\udc80-\udcff\u2028\u20
 # Event kinds
 RUN_START, RUN_END, ITER_START, ITER_END = "run_start", "run_end", "iteration_start", "iteration_end"
 FINDING, STORY_COMPLETED, BULLET, COMMENT, BLANK = "finding", "story_completed", "bullet", "comment", "blank"
+NOTE = "note"
 UNKNOWN, UNREADABLE = "unknown", "unreadable"
 
 
@@ -98,6 +99,11 @@ def iteration_ended(number: int, outcome: Literal["success", "issues"]) -> str:
     return f"Iteration {number} {OUTCOME_TEXT[outcome]}"
 
 
+def note(text: str) -> str:
+    """``Note: ...``: something a reader of the run should know (the sandbox it had, ...)."""
+    return f"Note: {_clean(text)}"
+
+
 def story_completed(story: str) -> str:
     return f"{story} completed"
 
@@ -140,6 +146,8 @@ def _body(rest: str) -> tuple[str, object, object] | None:
                 return ITER_START, (int(head[:-1]), story), title
     elif rest == "=== Ralph Loop Ended ===":
         return RUN_END, None, None
+    elif rest[:6] == "Note: ":
+        return NOTE, rest[6:].strip(), None
     rest = rest.strip()
     match = ITERATION.match(rest) if rest.startswith("Iteration ") else None
     if match is not None:

@@ -17,18 +17,17 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
-from schema_tools import (ConfigError, SchemaToolsError, Settings, connect, database_url, exclusive, read_migrations,
-                          scratch_database)
+from schema_tools import ConfigError, SchemaToolsError, Settings, connect, database_url, exclusive, read_migrations
 
-from .agent import run_agent
 from .attempt import Outcome, attempt, story_problems
 from .completion import completion_lines
-from .guard import Guard
-from .logformat import (ProgressLog, bullet, finding, iteration_ended, iteration_started, run_ended, run_started, stamp,
-                        stamped, story_completed)
+from .agent import choose_sandbox
+from .logformat import (ProgressLog, bullet, finding, iteration_ended, iteration_started, note, run_ended, run_started,
+                        stamp, stamped, story_completed)
 from .prompt import build_prompt, learnings
 from .stories import Story, load_stories, set_passes
 from .target import Target, TargetState
+from .turn import Turn, TurnFiles, agent_turn
 
 
 @dataclass(frozen=True)
@@ -42,6 +41,7 @@ class RunOptions:
     agent: list[str] | None = None
     agent_timeout: float = 1800.0
     max_identical_failures: int = 3
+    sandbox: str = "auto"  # auto | bubblewrap | none
 
 
 VARYING = re.compile(r"\S*/\S*|\S+\.(?:log|json|md|tmp)\b|\d{4}-\d\d-\d\d[T ][\d:.+-]+|\b(?:pid|port) \d+|\b[0-9a-f]{12,}\b|\b\d{5,}\b")
@@ -63,6 +63,7 @@ class Loop:
         self.log = ProgressLog(options.log)
         self.run_id = datetime.now().strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
         self.attempts: dict[str, int] = {}
+        self.use_sandbox = False
 
     def line(self, body: str) -> None:
         self.log.append(stamped(body))
@@ -74,10 +75,14 @@ class Loop:
             raise ConfigError(f"--story {self.o.story}: no such story in {self.o.stories}",
                               hint=f"stories: {', '.join(s.id for s in stories)}")
         read_migrations(self.o.settings)
+        self.use_sandbox = choose_sandbox(self.o.sandbox) if self.o.agent else False
         settings = self.o.settings.with_database(database_url(self.o.settings))
         with connect(settings, "ralph run") as conn, exclusive(conn, "ralph.run", wait=0, holder="another ralph run"):
             target = Target(settings, conn)
             self.line(run_started(self.o.max_iterations))
+            if self.o.agent and not self.use_sandbox:
+                self.line(note("no sandbox: the agent runs as you, so what it changes outside its workspace is "
+                               "detected and fails the iteration, but is not prevented (install bubblewrap)"))
             reason: str | None = "stopped by an error"
             previous = signal.signal(signal.SIGTERM, _terminated)  # a CI timeout or kill: end the log cleanly
             try:
@@ -129,7 +134,8 @@ class Loop:
                 return 1, f"max iterations ({self.o.max_iterations}) reached; {story.id} still open"
             self.line(iteration_started(iteration, story.id, story.title))
             open_owned = {m for s in stories if s.id != story.id and problems[s.id] for m in s.migrations}
-            outcome, after = self._iteration(target, state, iteration, story, previous, open_owned)
+            outcome, after = self._iteration(target, state, iteration, story, previous, open_owned,
+                                             [s for s in stories if s.id != story.id and not problems[s.id]])
             if outcome.passed and after is not None:
                 self.line(iteration_ended(iteration, "success"))
                 self._complete(target.settings, story, outcome, after)
@@ -147,39 +153,27 @@ class Loop:
 
     # --- one iteration -------------------------------------------------------------------
     def _iteration(self, target: Target, state: TargetState, iteration: int, story: Story, previous: list[str],
-                   open_owned: set[str]) -> tuple[Outcome, TargetState | None]:
+                   open_owned: set[str], passing: list[Story]) -> tuple[Outcome, TargetState | None]:
         started = time.monotonic()
         self.attempts[story.id] = self.attempts.get(story.id, 0) + 1
         settings = target.settings
         before = target.fingerprint()
-        tampering: list[str] = []
-        agent_exit: int | None = None
-        agent_seconds = None
+        turn: Turn | None = None
         if self.o.agent:
-            guard = Guard(self._guarded_files(settings, state), settings.project_root)
             prompt = build_prompt(story, settings.migrations_dir, previous, learnings(self.o.log))
-            log = self.o.state / "iterations" / f"{self.run_id}-{iteration:03d}-agent.log"
-            with scratch_database(settings, admin=target.conn) as scratch:
-                result = run_agent(self.o.agent, prompt, settings.project_root,
-                                   {"DATABASE_URL": scratch, "RALPH_STORY_ID": story.id, "RALPH_ITERATION": str(iteration)},
-                                   self.o.agent_timeout, log)
-            agent_exit, agent_seconds = result.exit_code, round(result.seconds, 3)
-            tampering = guard.restore_changes()
-            if result.timed_out:
-                tampering.append(f"agent: timed out after {self.o.agent_timeout:g}s (its output: .ralph/iterations/)")
-        outcome, after = attempt(target, story, open_owned)
-        outcome.findings = tampering + outcome.findings
+            files = TurnFiles(self.o.stories, self.o.log, self.o.state,
+                              self.o.state / "iterations" / f"{self.run_id}-{iteration:03d}-agent.log")
+            turn = agent_turn(target, state, story, open_owned, self.o.agent, prompt, files, self.o.agent_timeout,
+                              iteration, self.use_sandbox)
+        if turn is not None and turn.findings:  # tampering or refused files: nothing of this iteration is promoted
+            outcome, after = Outcome(findings=list(turn.findings)), None
+        else:
+            outcome, after = attempt(target, story, open_owned, passing)
         outcome.durations["total"] = round(time.monotonic() - started, 3)
-        if agent_seconds is not None:
-            outcome.durations["agent"] = agent_seconds
-        self._record(iteration, story, outcome, before, target.fingerprint(), agent_exit)
+        if turn is not None:
+            outcome.durations["agent"] = turn.seconds
+        self._record(iteration, story, outcome, before, target.fingerprint(), turn)
         return outcome, after
-
-    def _guarded_files(self, settings: Settings, state: TargetState) -> list[Path]:
-        files = [self.o.stories, self.o.log]
-        for mid in sorted(state.applied):
-            files += [settings.migrations_dir / f"{mid}.sql", settings.migrations_dir / f"{mid}.rollback.sql"]
-        return files
 
     def _complete(self, settings: Settings, story: Story, outcome: Outcome, state: TargetState) -> None:
         owned = [m for m in read_migrations(settings) if m.id in story.migrations]
@@ -188,7 +182,7 @@ class Loop:
         set_passes(self.o.stories, story.id, True)
 
     def _record(self, iteration: int, story: Story, outcome: Outcome, before: str, after: str,
-                agent_exit: int | None) -> None:
+                turn: Turn | None) -> None:
         folder = self.o.state / "iterations"
         folder.mkdir(parents=True, exist_ok=True)
         record = {
@@ -196,7 +190,9 @@ class Loop:
             "outcome": "success" if outcome.passed else "issues", "findings": outcome.findings,
             "criteria": [asdict(v) for v in outcome.verdicts],
             "schema_fingerprint_before": before, "schema_fingerprint_after": after,
-            "durations_seconds": outcome.durations, "agent_exit_code": agent_exit, "at": stamp(),
+            "durations_seconds": outcome.durations, "at": stamp(),
+            "agent": None if turn is None else {"exit_code": turn.exit_code, "sandbox": turn.sandbox,
+                                                "taken_back": turn.taken},
         }
         path = folder / f"{self.run_id}-{iteration:03d}.json"
         path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")

@@ -38,9 +38,11 @@ def build_prompt(story: Story, migrations_dir: Path, previous: list[str], learne
         "```toml", story.source.strip(), "```",
         "## Your task",
         f"Write or fix the migration(s): {files}. Use yoyo's SQL format ('-- depends: ID' header). "
-        "Do not edit the stories file, progress.log, or migrations that are already applied: the harness restores "
-        "them and reports the attempt as tampering.",
-        "A scratch database is in $DATABASE_URL for your experiments; it is dropped after this iteration.",
+        "You work in a private copy of the project: the harness takes back only this story's pending migration "
+        f"files in {migrations_dir.name}/ (ID.sql and ID.rollback.sql). Migrations already applied are frozen: "
+        "a change to one fails the iteration; put it in a new migration. Nothing else you write is read.",
+        "A scratch database is in $DATABASE_URL for your experiments (its login reaches only that database); "
+        "it is dropped after this iteration.",
     ]
     if previous:
         parts += ["## The previous attempt failed with", *[f"- {f}" for f in previous]]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import cast
 
-from .logformat import (BLANK, BULLET, COMMENT, FINDING, ITER_END, ITER_START, RUN_END, RUN_START, STORY_COMPLETED,
+from .logformat import (BLANK, BULLET, COMMENT, FINDING, ITER_END, ITER_START, NOTE, RUN_END, RUN_START, STORY_COMPLETED,
                        UNKNOWN, UNREADABLE, Event, parse_stamp)
 
 EXAMPLES_PER_ANOMALY = 20
@@ -254,7 +254,7 @@ class _Summariser:
             s.unreadable_lines += 1
         elif kind == UNKNOWN:
             s.unknown_lines += 1
-        elif kind not in (BLANK, COMMENT):
+        elif kind not in (BLANK, COMMENT, NOTE):
             s.unknown_lines += 1
 
     def finish(self) -> Summary:

@@ -20,6 +20,12 @@ class TargetState:
     applied: frozenset[str]
 
 
+def read_state(conn: psycopg.Connection, settings: Settings) -> TargetState:
+    """A database's catalog and the ids of its applied (or applied and missing) migrations."""
+    applied = frozenset(s.id for s in status_on(conn, settings) if s.state in ("applied", "missing"))
+    return TargetState(read_schema_on(conn, settings), applied)
+
+
 @dataclass(frozen=True)
 class Target:
     settings: Settings  # database_url resolved: never None
@@ -27,9 +33,7 @@ class Target:
 
     def read(self) -> TargetState:
         """The catalog and the applied migrations, read on the run's connection."""
-        catalog = read_schema_on(self.conn, self.settings)
-        applied = frozenset(s.id for s in status_on(self.conn, self.settings) if s.state in ("applied", "missing"))
-        return TargetState(catalog, applied)
+        return read_state(self.conn, self.settings)
 
     def fingerprint(self) -> str:
         return schema_fingerprint_on(self.conn)

@@ -8,8 +8,9 @@ Importing this package loads neither psycopg nor sqlglot; the verbs load what th
 
 
 from .catalog.model import Catalog, CheckConstraint, Column, ForeignKey, Index, PrimaryKey, Table, Unique
-from .commands import (check_reversible, connect, database_url, db_start, db_status, db_stop, declared_schema, drift,
-                       exclusive, existing_database_url, integrity, lint, load_expectations, migrate, migrate_on,
+from .commands import (changes_on, check_reversible, connect, database_url, db_start, db_status, db_stop, declared_schema, drift,
+                       exclusive, existing_database_url, integrity, lint, load_expectations, mark_on, migrate,
+                       migrate_on,
                        plan, preflight, read_migrations, read_schema, read_schema_on, repair, rollback,
                        schema_fingerprint_on, scratch_database, scratch_login, status, status_on, validate, validate_on, verify,
                        verify_catalog)
@@ -18,26 +19,26 @@ from .console import CommandParser, OneLineParser, run_console
 from .engine.files import Migration
 from .engine.model import MigrationState, PlannedMigration, PlannedStatement, RunResult
 from .errors import (ConfigError, DatabaseUnavailable, EmbeddedError, LockTimeout, MigrationError, SchemaToolsError,
-                     ValidationFailed)
+                     ValidationFailed, VerificationFailed)
 from .expect.model import ColumnSpec, ForeignKeySpec, IndexSpec, TableExpectation
 from .expect.parse import tables_from
 from .findings import FORMATS, Check, Finding, Report, Severity, render
-from .server.model import ScratchLogin
-from .server.urls import mask_url, redact
+from .server.model import DatabaseMark, ScratchLogin
+from .server.urls import mask_url, redact, secret_files
 from .tomlspec import Doc as TomlDoc
 from .tomlspec import Field, Invalid, Kinds, read_toml
 
 __all__ = [
     # verbs
-    "check_reversible", "declared_schema", "drift", "integrity", "lint", "load_expectations", "migrate", "migrate_on",
+    "changes_on", "check_reversible", "declared_schema", "drift", "integrity", "lint", "load_expectations", "migrate", "migrate_on",
     "plan", "preflight", "read_migrations", "read_schema", "read_schema_on", "repair", "rollback",
     "schema_fingerprint_on", "status", "status_on", "validate", "validate_on", "verify", "verify_catalog",
     # databases
     "connect", "database_url", "db_start", "db_status", "db_stop", "exclusive", "existing_database_url", "mask_url",
-    "redact", "scratch_database", "scratch_login", "ScratchLogin",
+    "redact", "secret_files", "scratch_database", "scratch_login", "ScratchLogin", "mark_on", "DatabaseMark",
     # settings and errors
     "Settings", "load_settings", "ConfigError", "DatabaseUnavailable", "EmbeddedError", "LockTimeout",
-    "MigrationError", "SchemaToolsError", "ValidationFailed",
+    "MigrationError", "SchemaToolsError", "ValidationFailed", "VerificationFailed",
     # data
     "Catalog", "CheckConstraint", "Column", "ForeignKey", "Index", "PrimaryKey", "Table", "Unique",
     "ColumnSpec", "ForeignKeySpec", "IndexSpec", "TableExpectation", "tables_from",

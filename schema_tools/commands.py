@@ -25,9 +25,10 @@ if TYPE_CHECKING:
     import psycopg
 
     from .server.embedded import Status as ServerStatus
-    from .server.model import ScratchLogin
+    from .server.model import DatabaseMark, ScratchLogin
 
 Progress = Callable[[str], None]
+Verify = Callable[["psycopg.Connection"], list[str]]
 
 
 # --- connections ----------------------------------------------------------------------------
@@ -96,19 +97,23 @@ def read_migrations(settings: Settings) -> list[Migration]:
     return read(settings.migrations_dir)
 
 
-def migrate(settings: Settings, *, only: Collection[str] | None = None, progress: Progress | None = None) -> RunResult:
+def migrate(settings: Settings, *, only: Collection[str] | None = None, progress: Progress | None = None,
+            verify: Verify | None = None) -> RunResult:
     """Apply every pending migration (or only ``only`` and what they depend on), each atomically
-    with its record, under the migration lock; refuse while validate reports an error."""
+    with its record, under the migration lock; refuse while validate reports an error. With
+    ``verify`` (a connection -> problems), the result must pass it before anything stays: all in
+    one transaction when every pending migration is transactional, else undone with the rollback
+    files; VerificationFailed says which."""
     with connect(settings, "schema-tools migrate") as conn:
-        return migrate_on(conn, settings, only=only, progress=progress)
+        return migrate_on(conn, settings, only=only, progress=progress, verify=verify)
 
 
 def migrate_on(conn: psycopg.Connection, settings: Settings, *, only: Collection[str] | None = None,
-               progress: Progress | None = None) -> RunResult:
+               progress: Progress | None = None, verify: Verify | None = None) -> RunResult:
     """``migrate`` on a connection the caller owns."""
     from .engine.runner import migrate_on as run
 
-    return run(conn, settings, progress=progress, only=only)
+    return run(conn, settings, progress=progress, only=only, verify=verify)
 
 
 def rollback(settings: Settings, *, to: str | None = None, everything: bool = False,
@@ -203,6 +208,22 @@ def schema_fingerprint_on(conn: psycopg.Connection) -> str:
     return hashlib.sha256("\n".join(sorted(inventory(conn))).encode()).hexdigest()[:16]
 
 
+def mark_on(conn: psycopg.Connection) -> DatabaseMark:
+    """The database as it is now (schema, history, roles, write and session counters), to ask
+    later what changed since (``changes_on``)."""
+    from .server.watch import mark_on as mark
+
+    return mark(conn, schema_fingerprint_on(conn))
+
+
+def changes_on(conn: psycopg.Connection, before: DatabaseMark, *, strict: bool = False) -> list[str]:
+    """What changed on the database since ``before``, one line each (empty: nothing seen).
+    ``strict``: nothing else used the database meanwhile, so any session or written row counts."""
+    from .server.watch import changes_on as changes
+
+    return changes(conn, before, schema_fingerprint_on(conn), strict)
+
+
 def load_expectations(paths: Iterable[Path]) -> list[TableExpectation]:
     """Every table expectation in the files (expectation files or stories files)."""
     from .expect.parse import load_expectations as load
@@ -233,11 +254,12 @@ def declared_schema(migrations: Sequence[Migration]) -> Catalog:
     return declare(migrations).catalog()
 
 
-def lint(settings: Settings, paths: Sequence[Path] = ()) -> Report:
-    """Dangerous DDL in the migrations folder, or in the given files and folders (no database)."""
+def lint(settings: Settings, paths: Sequence[Path] = (), *, use_cache: bool = True) -> Report:
+    """Dangerous DDL in the migrations folder, or in the given files and folders (no database).
+    ``use_cache=False``: trust nothing stored under the state folder (someone else may write it)."""
     from .linter import lint as run
 
-    return run(settings, paths)
+    return run(settings, paths, use_cache)
 
 
 def drift(settings: Settings, expect_files: Sequence[Path] | None = None) -> Report:

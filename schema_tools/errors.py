@@ -65,3 +65,15 @@ class ValidationFailed(SchemaToolsError):
     def __init__(self, message: str, *, findings: list[object], hint: str = "") -> None:
         super().__init__(message, hint=hint)
         self.findings = findings
+
+
+class VerificationFailed(SchemaToolsError):
+    """Migrations applied, but the result failed the caller's verification; ``restored`` says
+    whether the database is back as it was (exit code 1)."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, problems: list[str], restored: bool, hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.problems = problems
+        self.restored = restored

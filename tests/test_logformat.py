@@ -27,6 +27,7 @@ STAMPED = st.one_of(
     st.builds(lambda n, o: (lf.iteration_ended(n, o), (lf.ITER_END, (n, o), None)),
               st.integers(0, 10**6), st.sampled_from(["success", "issues"])),
     st.builds(lambda s: (lf.story_completed(s), (lf.STORY_COMPLETED, s, None)), STORY),
+    st.builds(lambda t: (lf.note(t), (lf.NOTE, t, None)), CLEAN),
 )
 PLAIN = st.one_of(
     st.builds(lambda t: (lf.finding(t), (lf.FINDING, t, None)), CLEAN),

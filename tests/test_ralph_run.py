@@ -46,6 +46,8 @@ def ralph(root: Path, url: str, *args: str, agent_mode: str | None = None, extra
     if agent_mode:
         env["FAKE_AGENT_MODE"] = agent_mode
         cmd += ["--agent", " ".join(AGENT)]
+        if agent_mode == "sleep":  # its marker file must be visible here: outside a sandbox
+            cmd += ["--sandbox", "none"]
     if not wait:  # SIGINT restored: a shell without job control may have started us with it ignored
         return subprocess.Popen(cmd, cwd=root, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
@@ -163,19 +165,6 @@ def test_max_iterations_ends_the_loop(empty_db_url: str, tmp_path: Path) -> None
     result = ralph(root, empty_db_url, "--max-iterations", "1")
     assert result.returncode == 1
     assert "=== Ralph Loop Ended (max iterations (1) reached; SCHEMA-002 still open) ===" in (root / "progress.log").read_text()
-
-
-def test_the_agent_cannot_fool_the_harness(empty_db_url: str, tmp_path: Path) -> None:
-    root = project(tmp_path, migrations=("0001_users",))
-    stories_before = (root / "ralph" / "stories.toml").read_text()
-    result = ralph(root, empty_db_url, "--max-iterations", "1", agent_mode="tamper")
-    assert result.returncode == 1
-    log = (root / "progress.log").read_text()
-    assert "trust me" not in log and "COMPLETE" not in log
-    assert "tampering: the agent changed ralph/stories.toml, which the harness owns; restored" in log
-    assert "tampering: the agent changed progress.log, which the harness owns; restored" in log
-    assert (root / "ralph" / "stories.toml").read_text() == stories_before
-    assert applied(empty_db_url) == []
 
 
 def wait_for(path: Path, seconds: float = 60) -> None:

@@ -235,3 +235,51 @@ def test_yoyo_cli_keeps_working_on_the_same_database(empty_db_url: str, tmp_path
     assert repair(settings) and validate(settings).findings == []
     commands.rollback(settings)  # and ours rolls back what yoyo applied
     assert "U 0004_by_yoyo" in " ".join(yoyo("list", "--database", yoyo_url, str(folder)).split())
+
+
+def test_a_verified_migrate_keeps_nothing_when_verification_fails(empty_db_url: str, tmp_path: Path) -> None:
+    from schema_tools.errors import VerificationFailed
+
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "0001_t.sql").write_text("CREATE TABLE t (id int PRIMARY KEY);\n")
+    (folder / "0001_t.rollback.sql").write_text("DROP TABLE t;\n")
+    (folder / "0002_u.sql").write_text("-- depends: 0001_t\nCREATE TABLE u (id int PRIMARY KEY);\n")
+    (folder / "0002_u.rollback.sql").write_text("DROP TABLE u;\n")
+    settings = settings_for(empty_db_url, folder)
+    seen: list[object] = []
+
+    def sees_both(conn) -> list[str]:  # type: ignore[no-untyped-def]
+        seen.append(conn.execute("SELECT to_regclass('t') IS NOT NULL AND to_regclass('u') IS NOT NULL").fetchone())
+        return ["not good enough"]
+
+    with pytest.raises(VerificationFailed) as caught:
+        commands.migrate(settings, verify=sees_both)
+    assert caught.value.restored and caught.value.problems == ["not good enough"]
+    assert seen == [(True,)]  # it verified the applied state, inside the one transaction
+    assert applied_ids(empty_db_url) == []
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT to_regclass('t'), to_regclass('u')").fetchone() == (None, None)
+    assert [m for m, _ in commands.migrate(settings, verify=lambda conn: []).done] == ["0001_t", "0002_u"]
+
+
+def test_a_verified_migrate_undoes_non_transactional_ones_with_their_rollbacks(empty_db_url: str, tmp_path: Path) -> None:
+    from schema_tools.errors import VerificationFailed
+
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "0001_t.sql").write_text("CREATE TABLE t (id int PRIMARY KEY, a int);\n")
+    (folder / "0001_t.rollback.sql").write_text("DROP TABLE t;\n")
+    (folder / "0002_i.sql").write_text("-- depends: 0001_t\n-- transactional: false\nCREATE INDEX CONCURRENTLY t_a ON t (a);\n")
+    (folder / "0002_i.rollback.sql").write_text("-- transactional: false\nDROP INDEX CONCURRENTLY t_a;\n")
+    settings = settings_for(empty_db_url, folder)
+    with pytest.raises(VerificationFailed) as caught:
+        commands.migrate(settings, verify=lambda conn: ["no"])
+    assert caught.value.restored and "rolled back with their rollback files: 0002_i, 0001_t" in caught.value.hint
+    assert applied_ids(empty_db_url) == []
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT to_regclass('t'), to_regclass('t_a')").fetchone() == (None, None)
+    (folder / "0002_i.rollback.sql").unlink()  # an undo it cannot do is said, not hidden
+    with pytest.raises(VerificationFailed) as caught:
+        commands.migrate(settings, verify=lambda conn: ["no"])
+    assert not caught.value.restored and "0002_i has no rollback file" in caught.value.hint

@@ -18,13 +18,14 @@ from psycopg import sql
 
 from . import history
 from ..config import Settings
-from ..errors import MigrationError, ValidationFailed
+from ..errors import MigrationError, ValidationFailed, VerificationFailed
 from .lock import migration_lock
 from .files import Migration, Statement, read_migrations, refuse_transaction_control
 from .model import MigrationState, RunResult
 from .validate import validate_on
 
 Progress = Callable[[str], None]
+Verify = Callable[[psycopg.Connection], list[str]]
 RELOCATE_LIMIT_SECONDS = 30.0
 IDENTIFIER = re.compile(r'"((?:[^"]|"")+)"|([A-Za-z_][A-Za-z0-9_$]*)')
 
@@ -84,26 +85,35 @@ class _Failed(Exception):
 
 
 def _transactional(conn: psycopg.Connection, m: Migration, statements: list[Statement], settings: Settings,
-                   record: sql.Composable) -> None:
-    """The statements, the record and the commit in one round trip: one simple-protocol query."""
+                   record: sql.Composable, inside: bool = False) -> None:
+    """The statements, the record and the commit in one round trip: one simple-protocol query.
+    ``inside`` a transaction the caller holds: a savepoint instead, and no commit."""
     lock_timeout, statement_timeout = _timeouts(m, settings)
-    batch = (f"BEGIN;\nSET LOCAL lock_timeout = {sql.Literal(lock_timeout).as_string(conn)};\n"
-             f"SET LOCAL statement_timeout = {sql.Literal(statement_timeout).as_string(conn)};\n")
+    batch = ("" if inside else "BEGIN;\n") + (
+        f"SET LOCAL lock_timeout = {sql.Literal(lock_timeout).as_string(conn)};\n"
+        f"SET LOCAL statement_timeout = {sql.Literal(statement_timeout).as_string(conn)};\n")
     offsets = []
     for stmt in statements:
         offsets.append(len(batch))
         batch += stmt.sql + "\n;\n"
-    batch += record.as_string(conn) + ";\nCOMMIT"
+    batch += record.as_string(conn) + ("" if inside else ";\nCOMMIT")
     started = time.monotonic()
     try:
-        conn.execute(batch.encode(), prepare=False)
+        if inside:
+            with conn.transaction():  # a savepoint: an error leaves the caller's transaction usable
+                conn.execute(batch.encode(), prepare=False)
+        else:
+            conn.execute(batch.encode(), prepare=False)
     except psycopg.Error as exc:
-        conn.execute("ROLLBACK")
+        if not inside:
+            conn.execute("ROLLBACK")
         position = int(exc.diag.statement_position or 0)
         within = [i for i, offset in enumerate(offsets) if offset < position]
         if within:
             stmt = statements[within[-1]]
             raise _Failed(_shifted(stmt, position - offsets[within[-1]]), exc) from None
+        if inside:
+            raise _Failed(None, exc) from None
         raise _locate(conn, m, statements, settings, exc, time.monotonic() - started) from None
 
 
@@ -152,22 +162,26 @@ def _autocommit(conn: psycopg.Connection, m: Migration, statements: list[Stateme
         conn.execute(record.as_string(conn).encode(), prepare=False)
 
 
-def run_migration(conn: psycopg.Connection, m: Migration, settings: Settings, rollback: bool = False) -> int:
-    """Apply or roll back one migration, retrying lock timeouts with backoff."""
+def run_migration(conn: psycopg.Connection, m: Migration, settings: Settings, rollback: bool = False,
+                  inside: bool = False) -> int:
+    """Apply or roll back one migration, retrying lock timeouts with backoff. ``inside`` a
+    transaction the caller holds (transactional migrations only): no retry, no commit."""
     if m.transactional:
         refuse_transaction_control(m)
     statements = m.rollback_statements if rollback else m.statements
     record = history.rollback_record(m.id) if rollback else history.apply_record(m)
-    execute = _transactional if m.transactional else _autocommit
     attempt = 0
     while True:
         started = time.monotonic()
         try:
-            execute(conn, m, statements, settings, record)
+            if m.transactional:
+                _transactional(conn, m, statements, settings, record, inside)
+            else:
+                _autocommit(conn, m, statements, settings, record)
             return int((time.monotonic() - started) * 1000)
         except _Failed as failure:
             lock_timed_out = isinstance(failure.exc, pg_errors.LockNotAvailable)
-            if lock_timed_out and attempt < settings.lock_retries and not failure.committed:
+            if lock_timed_out and attempt < settings.lock_retries and not failure.committed and not inside:
                 attempt += 1
                 time.sleep(min(0.5 * 2**attempt, 8))
                 continue
@@ -209,9 +223,11 @@ def with_dependencies(migrations: list[Migration], ids: Collection[str]) -> set[
 
 
 def migrate_on(conn: psycopg.Connection, settings: Settings, progress: Progress | None = None,
-               only: Collection[str] | None = None) -> RunResult:
+               only: Collection[str] | None = None, verify: Verify | None = None) -> RunResult:
     """Apply every pending migration (or only ``only`` and what they depend on), in order, each
-    atomically with its record."""
+    atomically with its record. With ``verify``: the result must pass it (problems: a list of
+    lines), or the database ends as it was -- one transaction for all when every pending
+    migration is transactional, else their rollback files -- and VerificationFailed is raised."""
     migrations = read_migrations(settings.migrations_dir)
     wanted = with_dependencies(migrations, only) if only is not None else {m.id for m in migrations}
     result = RunResult()
@@ -226,12 +242,59 @@ def migrate_on(conn: psycopg.Connection, settings: Settings, progress: Progress 
                 hint=f"{first.hint}; 'schema-tools validate' lists them all")
         result.notes.extend(f"{f.severity.value}: {f.message} (fix: {f.hint})" for f in report.findings)
         done = history.applied(conn)
-        for m in (m for m in migrations if m.id not in done and m.id in wanted):
+        pending = [m for m in migrations if m.id not in done and m.id in wanted]
+        if verify is not None and pending and all(m.transactional for m in pending):
+            _apply_verified(conn, pending, settings, verify, result)
+            for mid, ms in result.done:
+                if progress:
+                    progress(f"applied {mid} ({ms} ms)")
+            return result
+        for m in pending:
             ms = run_migration(conn, m, settings, rollback=False)
             result.done.append((m.id, ms))
             if progress:
                 progress(f"applied {m.id} ({ms} ms)")
+        if verify is not None and pending:
+            _verify_or_undo(conn, pending, settings, verify)
     return result
+
+
+def _apply_verified(conn: psycopg.Connection, pending: list[Migration], settings: Settings, verify: Verify,
+                    result: RunResult) -> None:
+    """All in one transaction, committed only when ``verify`` finds nothing."""
+    done: list[tuple[str, int]] = []
+    with conn.transaction():
+        for m in pending:
+            done.append((m.id, run_migration(conn, m, settings, inside=True)))
+        problems = verify(conn)
+        if problems:
+            raise VerificationFailed(
+                f"{len(problems)} problem(s) after applying {', '.join(m.id for m in pending)}; first: {problems[0]}",
+                problems=problems, restored=True,
+                hint="nothing was committed: the database is as it was (one transaction)")
+    result.done.extend(done)
+
+
+def _verify_or_undo(conn: psycopg.Connection, pending: list[Migration], settings: Settings, verify: Verify) -> None:
+    """Applied one by one (some are not transactional): on problems, roll back with the rollback files."""
+    problems = verify(conn)
+    if not problems:
+        return
+    undone = []
+    try:
+        for m in reversed(pending):
+            if m.rollback_text is None:
+                raise MigrationError(f"{m.id} has no rollback file", migration_id=m.id)
+            run_migration(conn, m, settings, rollback=True)
+            undone.append(m.id)
+    except MigrationError as exc:
+        raise VerificationFailed(
+            f"{len(problems)} problem(s) after applying {', '.join(m.id for m in pending)}; first: {problems[0]}",
+            problems=problems, restored=False,
+            hint=f"rolling back failed ({exc.one_line()}); rolled back: {', '.join(undone) or 'nothing'}") from None
+    raise VerificationFailed(
+        f"{len(problems)} problem(s) after applying {', '.join(m.id for m in pending)}; first: {problems[0]}",
+        problems=problems, restored=True, hint=f"rolled back with their rollback files: {', '.join(undone)}")
 
 
 def _to_roll_back(migrations: list[Migration], done: dict[str, history.Applied], to: str | None, everything: bool) -> list[Migration]:

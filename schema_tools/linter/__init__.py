@@ -184,8 +184,8 @@ def _targets(settings: Settings, paths: Sequence[Path]) -> tuple[list[Migration]
     return list(migrations.values()), report
 
 
-def lint(settings: Settings, paths: Sequence[Path] = ()) -> Report:
+def lint(settings: Settings, paths: Sequence[Path] = (), use_cache: bool = True) -> Report:
     """Lint the migrations folder, or the given files and folders (with their folder's history)."""
     migrations, report = _targets(settings, [p.resolve() for p in paths])
     return lint_migrations(migrations, report, settings.lint_disable, settings.lint_warn, settings.distribution_column,
-                           cache=settings.state_path / "lint-cache")
+                           cache=settings.state_path / "lint-cache" if use_cache else None)

@@ -14,3 +14,15 @@ class ScratchLogin:
     role: str
     password: str
     leftovers: list[str] = field(default_factory=list)  # what the login left elsewhere (filled on exit)
+
+
+@dataclass(frozen=True)
+class DatabaseMark:
+    """A database as it was at one moment."""
+
+    schema: str  # the fingerprint of its objects
+    history: str
+    roles: str
+    writes: int
+    sessions: int
+    since: str  # the server's clock

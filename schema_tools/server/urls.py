@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from collections.abc import Iterable
 from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
@@ -103,3 +104,15 @@ def with_login(url: str, user: str, password: str, dbname: str) -> str:
     netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{quote(host, safe='') if '/' in host else host}"
     return urlunsplit(("postgresql", netloc + (f":{port}" if port else ""), "/" + quote(dbname, safe=""),
                        urlencode(params), ""))
+
+
+def secret_files(url: str) -> list[Path]:
+    """The files a connection string points at that hold secrets (passfile, client key, service
+    file), to keep them from someone who must not connect as its owner."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        params = conninfo_to_dict(libpq_url(url))
+    except Exception:  # noqa: BLE001 -- not a connection string: it points at nothing
+        return []
+    return [Path(str(params[k])).expanduser() for k in ("passfile", "sslkey", "sslcert", "servicefile") if params.get(k)]

@@ -1,0 +1,145 @@
+"""The agent's turn of an iteration, run as if the agent were an attacker.
+
+1. A private copy of the project (the workspace) and a scratch database with a login that
+   reaches only it; nothing of the harness's credentials in the agent's environment.
+2. The agent runs in bubblewrap where the machine has it (the file system read-only but for the
+   workspace; the harness's state, passfiles and service files hidden), as a child of a
+   subreaper; whatever it leaves running is killed and reported.
+3. Afterwards, sandbox or not: every file the harness reads (its code and its dependencies'
+   included) is compared with its snapshot and restored; the target is compared with its mark.
+4. Only then are the story's own pending migration files taken back from the workspace.
+Any tampering fails the iteration before anything is taken back or promoted.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import site
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from schema_tools import Settings, changes_on, mark_on, scratch_login, secret_files
+
+from .agent import Sandbox, agent_environment, run_agent
+from .guard import Guard, purge_bytecode
+from .stories import Story
+from .target import Target, TargetState
+from .workspace import make_workspace, take_back
+
+DEPENDENCIES = ("schema_tools", "ralph", "psycopg", "psycopg_binary", "sqlglot", "sqlglotc", "tomlkit")
+
+
+@dataclass
+class Turn:
+    """What the agent's turn gave: findings that fail the iteration, and what was taken back."""
+
+    findings: list[str] = field(default_factory=list)
+    taken: list[str] = field(default_factory=list)
+    exit_code: int | None = None
+    seconds: float = 0.0
+    sandbox: str = "none"
+
+
+@dataclass(frozen=True)
+class TurnFiles:
+    """The harness's files: what it reads (guarded) and where the agent's output goes."""
+
+    stories: Path
+    log: Path
+    state: Path
+    agent_log: Path
+
+
+def _package_dir(name: str) -> Path | None:
+    """Where the package this process runs is (an imported module's own file first: a folder of
+    the same name in the current folder must not stand in for it)."""
+    if name == "ralph":
+        return Path(__file__).resolve().parent
+    module = sys.modules.get(name)
+    if module is not None and getattr(module, "__file__", None):
+        return Path(str(module.__file__)).resolve().parent
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.origin or spec.origin == "namespace":
+        return None
+    return Path(spec.origin).resolve().parent
+
+
+def guarded(settings: Settings, files: TurnFiles, sandboxed: bool) -> Guard:
+    """Everything the harness reads: its inputs, its records, its code and (without a sandbox, where
+    the agent could rewrite them) its dependencies' code and the interpreter's start-up hooks."""
+    inputs = [files.stories, files.log, *(p for p in (settings.pyproject, settings.integrity_checks) if p),
+              *settings.expect_files]
+    trees = [(settings.migrations_dir, "*"), (files.state / "iterations", "*")]
+    names = DEPENDENCIES if not sandboxed else ("schema_tools", "ralph")
+    trees += [(folder, "*") for folder in map(_package_dir, names) if folder is not None]
+    # Python code in the project that `python -m ralph` there would import in place of ours.
+    trees += [(settings.project_root / name, "*.py") for name in names]
+    hooks = [(Path(folder), "*.pth") for folder in [*site.getsitepackages(), site.getusersitepackages()]]
+    hooks.append((settings.project_root, "*.py"))
+    return Guard(inputs, trees, settings.project_root, flat=hooks)
+
+
+def hidden_paths(settings: Settings) -> tuple[Path, ...]:
+    """What the sandboxed agent must not see: the harness's state (the embedded server's
+    passfile is there), its records, and the user's libpq password and service files."""
+    home = Path.home()
+    candidates = [settings.state_path, settings.project_root / ".ralph", home / ".pgpass", home / ".pg_service.conf",
+                  home / ".config" / "schema-tools", Path("/var/tmp")]
+    for variable in ("PGPASSFILE", "PGSERVICEFILE"):
+        if os.environ.get(variable):
+            candidates.append(Path(os.environ[variable]))
+    candidates += secret_files(settings.database_url or "")
+    return tuple(dict.fromkeys(c for c in candidates if c.exists()))
+
+
+def agent_turn(target: Target, state: TargetState, story: Story, others: set[str], argv: list[str], prompt: str,
+               files: TurnFiles, timeout: float, iteration: int, use_sandbox: bool) -> Turn:
+    """Run the agent once and bring back what it may give; see the module's docstring."""
+    settings = target.settings
+    turn = Turn(sandbox="bubblewrap" if use_sandbox else "none")
+    workspace = make_workspace(settings.project_root)
+    guard = guarded(settings, files, use_sandbox)
+    started = time.time()
+    try:
+        before = mark_on(target.conn)
+        with scratch_login(settings, target.conn) as login:
+            secrets = [login.password, *_target_secrets(settings)]
+            env = agent_environment({"DATABASE_URL": login.url, "RALPH_PROMPT_FILE": str(workspace.prompt_file),
+                                     "RALPH_STORY_ID": story.id, "RALPH_ITERATION": str(iteration)}, secrets)
+            box = Sandbox(workspace.project, workspace.base, hidden_paths(settings))
+            result = run_agent(argv, prompt, workspace.prompt_file, workspace.base / "agent.log", env, timeout, box,
+                               use_sandbox, secrets)
+        turn.exit_code, turn.seconds = result.exit_code, round(result.seconds, 3)
+        turn.findings += [f"tampering: a process outlived the agent and was killed ({s})" for s in result.survivors]
+        turn.findings += [f"tampering: {left}" for left in login.leftovers]
+        turn.findings += guard.restore_changes()
+        purge_bytecode(guard.folders, started)
+        files.agent_log.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(result.log, files.agent_log)  # after the check: the harness's own new file
+        turn.findings += [f"tampering: on the target, {change} while the agent ran"
+                          for change in changes_on(target.conn, before, strict=turn.sandbox == "none")]
+        if result.timed_out:
+            turn.findings.append(f"agent: timed out after {timeout:g}s (its output: .ralph/iterations/)")
+        if turn.findings:
+            return turn
+        back = take_back(workspace, settings, story.migrations, state.applied, others)
+        turn.taken, turn.findings = back.taken, back.refused
+        return turn
+    finally:
+        workspace.remove()
+
+
+def _target_secrets(settings: Settings) -> list[str]:
+    """The target's password, if its URL carries one (to redact it from the agent's output)."""
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        password = urlsplit(settings.database_url or "").password
+    except ValueError:
+        return []
+    return [unquote(password)] if password else []
+

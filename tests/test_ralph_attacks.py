@@ -1,0 +1,242 @@
+"""ralph run against agents that lie, escape, reach for the target and leave things behind.
+
+Each test plays one attack (tests/fake_agent.py) with a real server, and checks the four
+promises: no false pass, the target unchanged by the agent (or, without a sandbox, the change
+detected and nothing promoted), nothing of the agent running afterwards, and the harness's
+files and code as they were."""
+
+from __future__ import annotations
+
+import json
+import re
+import site
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from conftest import MIGRATIONS, ROOT, Cluster, settings_for
+from schema_tools import commands
+from schema_tools.server import embedded
+from test_ralph_run import AGENT, applied, project
+
+HARNESS_CODE = ROOT / "ralph"
+SITE = Path(site.getsitepackages()[0])
+
+
+def attack(root: Path, url: str, mode: str, *args: str, sandbox: str = "auto", **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {"FAKE_AGENT_SOURCE": str(MIGRATIONS), "FAKE_AGENT_MODE": mode, "FAKE_AGENT_PROJECT": str(root),
+                   "FAKE_AGENT_HARNESS": str(HARNESS_CODE), "FAKE_AGENT_SITE": str(SITE), **env}
+    import os
+    full = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | environment
+    cmd = [sys.executable, "-m", "ralph", "run", "--database", url, "--agent", " ".join(AGENT), "--sandbox", sandbox,
+           *args]
+    return subprocess.run(cmd, cwd=root, env=full, text=True, capture_output=True, timeout=300)
+
+
+def log_of(root: Path) -> str:
+    return (root / "progress.log").read_text()
+
+
+def agent_output(root: Path) -> str:
+    return "\n".join(p.read_text() for p in sorted((root / ".ralph" / "iterations").glob("*-agent.log")))
+
+
+def records(root: Path) -> list[dict]:  # type: ignore[type-arg]
+    return [json.loads(p.read_text()) for p in sorted((root / ".ralph" / "iterations").glob("*[0-9].json"))]
+
+
+def with_schema_001(root: Path, url: str) -> None:
+    """The target already holds SCHEMA-001 (applied by the harness itself, no agent)."""
+    done = subprocess.run([sys.executable, "-m", "ralph", "run", "--database", url, "--story", "SCHEMA-001"],
+                          cwd=root, text=True, capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    files = [root / "ralph" / "stories.toml", root / "pyproject.toml", *sorted((root / "migrations").iterdir())]
+    return {str(p): p.read_bytes() for p in files}
+
+
+@pytest.fixture(autouse=True)
+def harness_code_untouched():  # type: ignore[no-untyped-def]
+    """Whatever an attack does, the harness's code and the interpreter's start-up hooks end as they began."""
+    before = {p: p.read_bytes() for p in HARNESS_CODE.glob("*.py")}
+    yield
+    assert {p: p.read_bytes() for p in HARNESS_CODE.glob("*.py")} == before
+    assert not (HARNESS_CODE / "planted.py").exists() and not (SITE / "zz_planted.pth").exists()
+    assert not list((HARNESS_CODE / "__pycache__").glob("planted*"))
+
+
+def test_the_honest_agent_carries_both_stories_in_the_sandbox(empty_db_url: str, tmp_path: Path) -> None:
+    root = project(tmp_path, migrations=())
+    result = attack(root, empty_db_url, "good")
+    assert result.returncode == 0, log_of(root)
+    assert applied(empty_db_url) == ["0001_users", "0002_core_tables", "0003_api_keys_usage"]
+    assert {r["agent"]["sandbox"] for r in records(root)} == {"bubblewrap"}
+    assert records(root)[0]["agent"]["taken_back"] == ["0001_users.rollback.sql", "0001_users.sql",
+                                                       "0002_core_tables.rollback.sql", "0002_core_tables.sql"]
+
+
+def test_edits_in_its_own_copy_are_never_read(empty_db_url: str, tmp_path: Path) -> None:
+    root = project(tmp_path, migrations=())
+    before = (root / "ralph" / "stories.toml").read_text()
+    result = attack(root, empty_db_url, "tamper", "--story", "SCHEMA-001")
+    assert result.returncode == 0, log_of(root)
+    assert "trust me" not in log_of(root) and "COMPLETE" not in log_of(root)
+    after = (root / "ralph" / "stories.toml").read_text()
+    assert after.count("passes = true") == 1 and after.replace("passes = true", "passes = false", 1) == before
+    assert "SCHEMA-001 completed" in log_of(root)  # passed by the harness's checks, not the agent's word
+
+
+def test_an_edit_of_an_applied_migration_fails_the_iteration(empty_db_url: str, tmp_path: Path) -> None:
+    root = project(tmp_path, migrations=("0001_users", "0002_core_tables"))
+    with_schema_001(root, empty_db_url)
+    files = snapshot(root)
+    result = attack(root, empty_db_url, "edit-applied", "--max-iterations", "1")
+    assert result.returncode == 1
+    assert "the agent changed 0001_users.sql, but 0001_users is applied on the target (frozen)" in log_of(root)
+    assert applied(empty_db_url) == ["0001_users", "0002_core_tables"]  # SCHEMA-002's migration not promoted
+    assert snapshot(root) == files
+
+
+def test_escape_in_the_sandbox_fails_at_every_step(empty_db_url: str, tmp_path: Path) -> None:
+    root = project(tmp_path, migrations=())
+    pyproject = (root / "pyproject.toml").read_bytes()
+    result = attack(root, empty_db_url, "escape", "--story", "SCHEMA-001")
+    output = agent_output(root)
+    assert re.findall(r"attack: .*: done", output) == [], output
+    assert output.count(": failed (") == 8  # the project is not even visible; everything else is read-only
+    assert result.returncode == 0  # what it may give (the story's own migrations) came back, and passed
+    assert (root / "pyproject.toml").read_bytes() == pyproject
+    assert (root / "migrations" / "0001_users.sql").read_bytes() == (MIGRATIONS / "0001_users.sql").read_bytes()
+    assert log_of(root).startswith("[") and "tampering" not in log_of(root)
+
+
+def test_escape_without_a_sandbox_is_undone_and_fails_the_iteration(empty_db_url: str, tmp_path: Path) -> None:
+    root = project(tmp_path, migrations=())
+    files = snapshot(root)
+    result = attack(root, empty_db_url, "escape", "--story", "SCHEMA-001", "--max-iterations", "1", sandbox="none")
+    assert result.returncode == 1
+    log = log_of(root)
+    assert "Note: no sandbox" in log
+    for changed in ("ralph/stories.toml", "pyproject.toml", "progress.log"):
+        assert f"tampering: the agent changed {changed}, which the harness owns; restored" in log
+    assert "tampering: the agent created" in log and "planted.py" in log and "zz_planted.pth" in log
+    assert snapshot(root) == files  # restored; the story's migrations were not taken back
+    assert applied(empty_db_url) == []
+
+
+def test_the_target_is_out_of_reach_in_the_sandbox(cluster: Cluster, empty_db_url: str, tmp_path: Path) -> None:
+    root = project(tmp_path, migrations=("0001_users", "0002_core_tables"))
+    with_schema_001(root, empty_db_url)
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO users (email) VALUES ('a@example.com')")
+        before = commands.schema_fingerprint_on(conn)
+    result = attack(root, empty_db_url, "target", "--max-iterations", "1", FAKE_AGENT_TARGET_URL=empty_db_url)
+    output = agent_output(root)
+    assert "attack: connect to the target as the harness: failed" in output, output
+    assert result.returncode == 0, log_of(root)  # the honest part passes
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM users").fetchone() == (1,)
+        assert conn.execute("SELECT to_regclass('planted'), to_regproc('planted_fn')").fetchone() == (None, None)
+        assert "tampering" not in log_of(root)
+    assert before
+
+
+def test_reaching_the_target_without_a_sandbox_is_detected_and_nothing_is_promoted(empty_db_url: str,
+                                                                                   tmp_path: Path) -> None:
+    root = project(tmp_path, migrations=("0001_users", "0002_core_tables"))
+    with_schema_001(root, empty_db_url)
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO users (email) VALUES ('a@example.com')")
+    result = attack(root, empty_db_url, "target", "--max-iterations", "1", sandbox="none")
+    assert result.returncode == 1
+    output, log = agent_output(root), log_of(root)
+    assert "attack: create a story table on the target: done" in output  # it ran as us: it could
+    for change in ("its schema changed", "its migration history changed", r"\d+ row\(s\) were written"):
+        assert re.search(f"tampering: on the target, {change} while the agent ran", log), log
+    assert applied(empty_db_url) == ["0001_users", "0002_core_tables"]
+
+
+def test_the_scratch_login_gets_nothing_on_the_target(empty_db_url: str, tmp_path: Path) -> None:
+    root = project(tmp_path, migrations=("0001_users", "0002_core_tables"))
+    with_schema_001(root, empty_db_url)
+    target_db = empty_db_url.split("?")[0].rsplit("/", 1)[1]
+    with psycopg.connect(empty_db_url) as conn:
+        before = commands.schema_fingerprint_on(conn)
+    attack(root, empty_db_url, "login-target", "--max-iterations", "1", sandbox="none", FAKE_AGENT_TARGET_DB=target_db)
+    output = agent_output(root)
+    assert "attack: use the scratch login on the target: done" in output  # it connected ...
+    assert re.findall(r"attack: (create|plant|delete|forge).*: done", output) == [], output  # ... and could do nothing
+    with psycopg.connect(empty_db_url) as conn:
+        assert commands.schema_fingerprint_on(conn) == before
+
+
+def test_a_process_left_behind_is_killed_and_fails_the_iteration(empty_db_url: str, tmp_path: Path) -> None:
+    root = project(tmp_path, migrations=())
+    before = (root / "ralph" / "stories.toml").read_text()
+    result = attack(root, empty_db_url, "daemon", "--story", "SCHEMA-001", "--max-iterations", "1", sandbox="none")
+    assert result.returncode == 1
+    assert "tampering: a process outlived the agent and was killed" in log_of(root)
+    time.sleep(1.5)  # when the daemon would have struck
+    assert (root / "ralph" / "stories.toml").read_text() == before
+    assert applied(empty_db_url) == []
+
+
+@pytest.mark.parametrize("mode,finding", [
+    ("regress", "regression: SCHEMA-001 no longer holds: verify: no CHECK restricts tenant_users.role"),
+    ("rule", "verify: table usage_events has rule usage_events_swallow"),
+    ("trigger", "verify: usage_events: unexpected trigger usage_events_noop"),
+])
+def test_a_migration_that_breaks_what_passed_or_hides_writes_is_not_promoted(empty_db_url: str, tmp_path: Path,
+                                                                            mode: str, finding: str) -> None:
+    root = project(tmp_path, migrations=("0001_users", "0002_core_tables"))
+    with_schema_001(root, empty_db_url)
+    result = attack(root, empty_db_url, mode, "--max-iterations", "1")
+    assert result.returncode == 1
+    assert finding in log_of(root), log_of(root)
+    assert applied(empty_db_url) == ["0001_users", "0002_core_tables"]
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_constraint WHERE conname = 'tenant_users_role_check'").fetchone() == (1,)
+
+
+def test_a_migration_that_behaves_differently_on_the_target_is_undone_there(empty_db_url: str, tmp_path: Path) -> None:
+    root = project(tmp_path, migrations=("0001_users", "0002_core_tables"))
+    with_schema_001(root, empty_db_url)
+    result = attack(root, empty_db_url, "two-faced", "--max-iterations", "1")
+    assert result.returncode == 1
+    log = log_of(root)
+    assert "target: verify: nothing makes (key_hash) unique on api_keys" in log, log
+    assert "the target is as it was" in log
+    assert applied(empty_db_url) == ["0001_users", "0002_core_tables"]
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT to_regclass('api_keys')").fetchone() == (None,)
+
+
+def test_the_agent_s_output_keeps_no_password(empty_db_url: str, tmp_path: Path) -> None:
+    root = project(tmp_path, migrations=())
+    attack(root, empty_db_url, "leak", "--story", "SCHEMA-001", "--max-iterations", "1")
+    output = agent_output(root)
+    assert re.search(r"my database: postgresql://schema_tools_agent_\w+:\*\*\*@", output), output
+
+
+def test_identical_timeouts_stop_the_run(empty_db_url: str, tmp_path: Path) -> None:
+    root = project(tmp_path, migrations=())
+    result = attack(root, empty_db_url, "sleep", "--agent-timeout", "1", sandbox="none",
+                    FAKE_AGENT_MARKER=str(tmp_path / "marker"))
+    assert result.returncode == 1
+    log = log_of(root)
+    assert log.count("    - agent: timed out after 1s") == 3
+    assert "failed the same way 3 times in a row" in log
+
+
+def test_a_story_with_nothing_checkable_is_refused_before_the_run(empty_db_url: str, tmp_path: Path) -> None:
+    root = project(tmp_path)
+    (root / "ralph" / "stories.toml").write_text('[[stories]]\nid = "S-1"\ntitle = "vague"\ncriteria = ["works"]\n')
+    result = attack(root, empty_db_url, "good")
+    assert result.returncode == 2 and "S-1 has nothing the harness can check" in result.stderr
+    assert not (root / "progress.log").exists()
