@@ -50,10 +50,9 @@ def records(root: Path) -> list[dict]:  # type: ignore[type-arg]
 
 
 def with_schema_001(root: Path, url: str) -> None:
-    """The target already holds SCHEMA-001 (applied by the harness itself, no agent)."""
-    done = subprocess.run([sys.executable, "-m", "ralph", "run", "--database", url, "--story", "SCHEMA-001"],
-                          cwd=root, text=True, capture_output=True, timeout=300)
-    assert done.returncode == 0, done.stderr
+    """The target already holds SCHEMA-001 (its migrations, the only ones in the project yet)."""
+    assert [m for m, _ in commands.migrate(settings_for(url, root / "migrations")).done] == \
+        ["0001_users", "0002_core_tables"]
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
@@ -100,7 +99,8 @@ def test_an_edit_of_an_applied_migration_fails_the_iteration(empty_db_url: str, 
     assert result.returncode == 1
     assert "the agent changed 0001_users.sql, but 0001_users is applied on the target (frozen)" in log_of(root)
     assert applied(empty_db_url) == ["0001_users", "0002_core_tables"]  # SCHEMA-002's migration not promoted
-    assert snapshot(root) == files
+    assert {k: v for k, v in snapshot(root).items() if "stories" not in k} == \
+        {k: v for k, v in files.items() if "stories" not in k}  # nothing taken back (the harness set passes)
 
 
 def test_escape_in_the_sandbox_fails_at_every_step(empty_db_url: str, tmp_path: Path) -> None:
