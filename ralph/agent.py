@@ -67,10 +67,10 @@ def bubblewrap() -> str | None:
 
 
 def sandboxed(argv: list[str], box: Sandbox) -> list[str]:
-    """``argv`` inside bubblewrap: the whole file system read-only, ``box.writable`` writable,
-    ``box.hidden`` replaced by empty folders (or /dev/null for files), its own PID namespace,
-    killed with the harness."""
-    command = [bubblewrap() or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+    """``argv`` inside bubblewrap: the whole file system read-only, ``box.writable`` writable
+    (its TMPDIR is there), ``box.hidden`` replaced by empty folders (or /dev/null for files), its
+    own PID namespace, killed with the harness."""
+    command = [bubblewrap() or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
                "--unshare-pid", "--unshare-ipc", "--die-with-parent", "--new-session"]
     for path in box.hidden:
         if path.is_dir():

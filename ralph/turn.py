@@ -87,8 +87,7 @@ def hidden_paths(settings: Settings) -> tuple[Path, ...]:
     """What the sandboxed agent must not see: the harness's state (the embedded server's
     passfile is there), its records, and the user's libpq password and service files."""
     home = Path.home()
-    candidates = [settings.state_path, settings.project_root / ".ralph", home / ".pgpass", home / ".pg_service.conf",
-                  home / ".config" / "schema-tools", Path("/var/tmp")]
+    candidates = [settings.state_path, settings.project_root / ".ralph", home / ".pgpass", home / ".pg_service.conf"]
     for variable in ("PGPASSFILE", "PGSERVICEFILE"):
         if os.environ.get(variable):
             candidates.append(Path(os.environ[variable]))
@@ -109,7 +108,8 @@ def agent_turn(target: Target, state: TargetState, story: Story, others: set[str
         with scratch_login(settings, target.conn) as login:
             secrets = [login.password, *_target_secrets(settings)]
             env = agent_environment({"DATABASE_URL": login.url, "RALPH_PROMPT_FILE": str(workspace.prompt_file),
-                                     "RALPH_STORY_ID": story.id, "RALPH_ITERATION": str(iteration)}, secrets)
+                                     "RALPH_STORY_ID": story.id, "RALPH_ITERATION": str(iteration),
+                                     "TMPDIR": str(workspace.temporary)}, secrets)
             box = Sandbox(workspace.project, workspace.base, hidden_paths(settings))
             result = run_agent(argv, prompt, workspace.prompt_file, workspace.base / "agent.log", env, timeout, box,
                                use_sandbox, secrets)

@@ -30,6 +30,11 @@ class Workspace:
     def prompt_file(self) -> Path:
         return self.base / "prompt.md"
 
+    @property
+    def temporary(self) -> Path:
+        """The agent's TMPDIR (the rest of the machine is read-only to it in the sandbox)."""
+        return self.base / "tmp"
+
     def remove(self) -> None:
         shutil.rmtree(self.base, ignore_errors=True)
 
@@ -49,6 +54,7 @@ def make_workspace(root: Path) -> Workspace:
     base.chmod(0o700)
     project = base / "project"
     shutil.copytree(root, project, symlinks=True, ignore=lambda folder, names: [n for n in names if n in SKIPPED])
+    (base / "tmp").mkdir()
     return Workspace(base, project)
 
 
