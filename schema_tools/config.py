@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .tomlspec import (DURATION, Doc, Field, Invalid, Spec, anything, boolean, duration, non_negative, read_toml,
-                       string, strings)
+from .tomlspec import (DURATION, Doc, Field, Invalid, Spec, anything, boolean, duration, duration_problem,
+                       non_negative, read_toml, string, strings)
 
-__all__ = ["DURATION", "Settings", "find_pyproject", "load_settings"]
+__all__ = ["DURATION", "Settings", "duration_problem", "find_pyproject", "load_settings"]
 
 TOP_LEVEL = {
     "migrations": Field(string, "folder of NNNN_name.sql migrations, relative to pyproject.toml"),
@@ -111,7 +111,8 @@ def _inside(doc: Doc | None, root: Path, value: str, key: str) -> Path:
     if not path.is_relative_to(root.resolve()):
         where = f"{doc.path}:{doc.line(('tool', 'schema_tools', *key.split('.')))}" if doc else "settings"
         raise ConfigError(f"{where}: {key} = {value!r} points outside the project ({root})",
-                          hint="keep expectation and check files inside the repository")
+                          hint="keep migrations, expectation and check files inside the repository "
+                               "(or name another folder on the command line: --migrations DIR)")
     return path
 
 
@@ -136,10 +137,10 @@ def load_settings(
         except Invalid as problem:
             raise ConfigError(f"--lock-wait {problem.message}") from None
 
-    if migrations is not None:
+    if migrations is not None:  # given on the command line: wherever the user says
         migrations_dir = (here / Path(migrations)).resolve()
     elif top["migrations"] is not None:
-        migrations_dir = (root / top["migrations"]).resolve()
+        migrations_dir = _inside(doc, root, top["migrations"], "migrations")
     else:
         migrations_dir = root / "migrations"
 

@@ -48,7 +48,10 @@ def run_console(argv: Sequence[str] | None, parser: argparse.ArgumentParser, pro
     except SchemaToolsError as exc:
         if getattr(args, "debug", False):
             raise
-        print(f"{prog}: error: {redact(scrub(exc.one_line(), _known_url(args, settings)))}", file=sys.stderr)
+        url = _known_url(args, settings)
+        print(f"{prog}: error: {redact(scrub(exc.one_line(), url))}", file=sys.stderr)
+        for line in exc.context:  # a statement and its caret, under the one line
+            print(f"  {redact(scrub(line, url))}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:  # the reader went away (| head): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

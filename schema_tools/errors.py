@@ -12,10 +12,11 @@ class SchemaToolsError(Exception):
 
     exit_code = 2
 
-    def __init__(self, message: str, *, hint: str = "") -> None:
+    def __init__(self, message: str, *, hint: str = "", context: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.context = context  # lines shown under the one-line message (a statement and its caret)
 
     def one_line(self) -> str:
         """The message and the hint, on one line."""
@@ -47,10 +48,18 @@ class MigrationError(SchemaToolsError):
         migration_id: str | None = None,
         line: int | None = None,
         hint: str = "",
+        context: tuple[str, ...] = (),
     ) -> None:
-        super().__init__(message, hint=hint)
+        super().__init__(message, hint=hint, context=context)
         self.migration_id = migration_id
         self.line = line
+
+
+class MigrationFailed(MigrationError):
+    """The server refused a migration's statement (the migration is wrong, not the input's
+    form): problems found, exit code 1."""
+
+    exit_code = 1
 
 
 class LockTimeout(SchemaToolsError):

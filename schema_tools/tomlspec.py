@@ -14,6 +14,7 @@ any problem into a one-line ``ConfigError`` that names the file and the line of 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -83,13 +84,13 @@ def integer(value: Any) -> int:
 
 
 def non_negative(kind: type) -> Kind:
-    """A number of ``kind`` (int or float) that is not below zero."""
+    """A finite number of ``kind`` (int or float) that is not below zero."""
     def check(value: Any) -> Any:
         try:
             number = kind(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             number = -1
-        if isinstance(value, bool) or isinstance(value, str) or number < 0:
+        if isinstance(value, bool) or isinstance(value, str) or not math.isfinite(number) or number < 0:
             raise Invalid(f"= {value!r} must be a non-negative {kind.__name__}")
         return number
     return check
@@ -101,11 +102,25 @@ def strings(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+UNIT_MS = {"ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000, None: 1}
+MAX_MS = 2_147_483_647  # PostgreSQL's limit for lock_timeout and statement_timeout
+
+
+def duration_problem(text: str) -> str | None:
+    """Why ``text`` is not a duration PostgreSQL takes for a timeout (None: it is one)."""
+    match = DURATION.match(text.strip())
+    if match is None:
+        return "is not a duration"
+    number = int(re.match(r"\d+", text.strip()).group())  # type: ignore[union-attr]
+    return "is longer than PostgreSQL allows (about 24 days)" if number * UNIT_MS[match.group(1)] > MAX_MS else None
+
+
 def duration(value: Any) -> str:
     text = str(value).strip()
-    if isinstance(value, bool) or not DURATION.match(text):
-        raise Invalid(f"= {value!r} is not a duration",
-                      "write a whole number with a unit: ms, s, min, h or d (for example '5s')")
+    problem = "is not a duration" if isinstance(value, bool) else duration_problem(text)
+    if problem:
+        raise Invalid(f"= {value!r} {problem}",
+                      "write a whole number with a unit: ms, s, min, h or d (for example '5s'), at most 24 days")
     return text
 
 

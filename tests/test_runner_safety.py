@@ -346,8 +346,8 @@ def test_a_failed_non_transactional_migration_says_what_was_left(empty_db_url: s
         "CREATE UNIQUE INDEX CONCURRENTLY t_id_key ON t (id);\n")
     with pytest.raises(MigrationError) as caught:
         commands.migrate(settings_for(empty_db_url, folder))
-    assert caught.value.message.startswith("0002_idx.sql:4: could not create unique index")
-    assert "the statements at lines 3 were committed and stay" in caught.value.hint
+    assert caught.value.message.startswith("0002_idx.sql:4:1: could not create unique index")
+    assert "the statement at line 3 was committed and stays" in caught.value.hint
     with psycopg.connect(empty_db_url) as conn:
         assert conn.execute("SELECT to_regclass('t_plain_idx') IS NOT NULL").fetchone() == (True,)
     assert [s.state for s in commands.status(settings_for(empty_db_url, folder))] == ["applied", "pending"]

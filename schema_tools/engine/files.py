@@ -9,15 +9,17 @@ splits them (``splitter``), which agrees with yoyo's sqlparse on real files and 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 
-from ..config import DURATION
+from ..config import duration_problem
 from ..errors import ConfigError, MigrationError
-from ..sqltext.split import split
+from ..sqltext.split import statements as pieces
 
 TRANSACTION_CONTROL = re.compile(
     r"^(BEGIN|COMMIT|ROLLBACK|END|ABORT|START\s+TRANSACTION)\b(?!\s+(?:ATOMIC|TO)\b)", re.IGNORECASE)
@@ -29,16 +31,25 @@ ROLLBACK_SUFFIX = ".rollback.sql"
 
 @dataclass(frozen=True)
 class Statement:
-    """One SQL statement (leading comments removed) and the file line where it starts."""
+    """One SQL statement (leading comments removed) and the file line and column where it starts."""
 
     sql: str
     line: int
+    column: int = 1
 
     def line_of(self, position: int | None) -> int:
         """The file line of a 1-based character position in ``sql`` (PostgreSQL's error position)."""
+        return self.location(position)[0]
+
+    def location(self, position: int | None) -> tuple[int, int]:
+        """The file line and column of a 1-based character position in ``sql``."""
         if not position:
-            return self.line
-        return self.line + self.sql.count("\n", 0, position - 1)
+            return self.line, self.column
+        before = self.sql[: position - 1]
+        newline = before.rfind("\n")
+        if newline < 0:
+            return self.line, self.column + position - 1
+        return self.line + before.count("\n"), position - 1 - newline
 
 
 def _is_comment_or_blank(line: str) -> bool:
@@ -50,14 +61,14 @@ def split_statements(text: str) -> list[Statement]:
     """The statements of a file, each with its line; pieces holding only comments dropped."""
     statements: list[Statement] = []
     line, counted = 1, 0
-    for offset, piece in split(text):
+    for offset, piece in pieces(text):
         lead = LEADING_NOISE.match(piece).end()  # type: ignore[union-attr]
         body = piece[lead:].rstrip()
         if not body:
             continue
         line += text.count("\n", counted, offset + lead)
         counted = offset + lead
-        statements.append(Statement(body, line))
+        statements.append(Statement(body, line, counted - text.rfind("\n", 0, counted)))
     return statements
 
 
@@ -77,10 +88,11 @@ def parse_directives(text: str, source: str) -> dict[str, str]:
             f"{source}: '-- transactional: {directives['transactional']}' must be true or false",
         )
     for name in ("lock_timeout", "statement_timeout"):
-        if name in directives and not DURATION.match(directives[name]):
+        problem = duration_problem(directives[name]) if name in directives else None
+        if problem:
             raise MigrationError(
-                f"{source}: '-- {name}: {directives[name]}' is not a duration",
-                hint="write a whole number with a unit: ms, s, min, h or d (for example '30s')",
+                f"{source}: '-- {name}: {directives[name]}' {problem}",
+                hint="write a whole number with a unit: ms, s, min, h or d (for example '30s'), at most 24 days",
             )
     return directives
 
@@ -132,12 +144,27 @@ class Migration:
 
 
 def _read_text(path: Path) -> str:
+    """The file's text exactly as PostgreSQL would get it, or a refusal: only regular files
+    (a FIFO is never waited on), UTF-8, no NUL byte (libpq would end the statement there and
+    run the rest as if it were not written). A leading byte-order mark is not SQL: dropped."""
     try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise MigrationError(f"{path}: not UTF-8 text", hint="save the file as UTF-8") from None
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
         raise MigrationError(f"{path}: cannot be read ({exc.strerror})") from None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise MigrationError(f"{path}: not a regular file", hint="a migration is a plain .sql file; remove this one")
+        data = handle.read()
+    try:
+        text = data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise MigrationError(f"{path}:{line}: not UTF-8 text", hint="save the file as UTF-8") from None
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise MigrationError(f"{path}:{line}: a NUL byte", hint="PostgreSQL ends a statement at a NUL byte, so the "
+                             "file cannot run as written: remove it (nothing was applied)")
+    return text
 
 
 def refuse_transaction_control(m: Migration) -> None:
@@ -157,7 +184,7 @@ def read_migration(path: Path) -> Migration:
     migration_id = path.name[: -len(".sql")]
     text = _read_text(path)
     rollback = path.with_name(migration_id + ROLLBACK_SUFFIX)
-    rollback_text = _read_text(rollback) if rollback.is_file() else None
+    rollback_text = _read_text(rollback) if rollback.exists() or rollback.is_symlink() else None
     directives = parse_directives(text, str(path))
     return Migration(migration_id, path, text, rollback_text, directives)
 
@@ -202,6 +229,10 @@ def read_migrations(folder: Path) -> list[Migration]:
             f"{folder / python[0]}: Python migrations are not supported",
             hint="write the migration as SQL (ID.sql with ID.rollback.sql)",
         )
+    odd = sorted(p.name for p in folder.iterdir() if p.suffix.lower() == ".sql" and p.suffix != ".sql")
+    if odd:
+        raise MigrationError(f"{folder / odd[0]}: migrations end in .sql (lower case)",
+                             hint=f"rename it to {Path(odd[0]).stem}.sql, or move it out of the folder")
     files = sorted(p for p in folder.glob("*.sql") if not p.name.endswith(ROLLBACK_SUFFIX))
     ids = {p.name[: -len(".sql")] for p in files}
     for orphan in sorted(folder.glob("*" + ROLLBACK_SUFFIX)):

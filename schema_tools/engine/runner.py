@@ -18,7 +18,7 @@ from psycopg import sql
 
 from . import history
 from ..config import Settings
-from ..errors import MigrationError, ValidationFailed, VerificationFailed
+from ..errors import MigrationError, MigrationFailed, ValidationFailed, VerificationFailed
 from .lock import migration_lock
 from .files import Migration, Statement, read_migrations, refuse_transaction_control
 from .model import MigrationState, RunResult
@@ -60,17 +60,48 @@ def _blockers(conn: psycopg.Connection, sql: str) -> str:
     return "; ".join(f"pid {pid} ({app}, {state}) holds a lock on {rel}" for pid, app, state, rel in rows)
 
 
-def _fail(m: Migration, stmt: Statement | None, exc: psycopg.Error, hint: str) -> MigrationError:
+def _newer_syntax(conn: psycopg.Connection, stmt: Statement) -> str:
+    """When the server cannot read a statement that a newer PostgreSQL's grammar reads, say so."""
+    try:
+        from pglast.parser import ParseError, get_postgresql_version, parse_sql
+    except ImportError:  # pragma: no cover -- no pglast wheel here
+        return ""
+    newest = get_postgresql_version()[0]
+    server = conn.info.server_version // 10000
+    if server >= newest:
+        return ""
+    try:
+        parse_sql(stmt.sql)
+    except (ParseError, ValueError, RecursionError):
+        return ""
+    return f"the statement is valid PostgreSQL {newest} syntax but the server is {server}: it may need a newer server"
+
+
+def _fail(conn: psycopg.Connection, m: Migration, failure: _Failed, hint: str, text: str, file: str,
+          refused: bool) -> MigrationError:
+    """The error as psql would show it: file:line:column, DETAIL, HINT, the line and a caret."""
+    exc, stmt = failure.exc, failure.stmt
     diag = exc.diag
     message = diag.message_primary or str(exc).splitlines()[0]
     if diag.message_detail:
-        message += f" ({diag.message_detail})"
+        message += f" (DETAIL: {diag.message_detail})"
+    if diag.message_hint:
+        hint = f"{diag.message_hint} (PostgreSQL's hint); {hint}"
     if isinstance(exc, pg_errors.ActiveSqlTransaction):
-        hint = f"add '-- transactional: false' to the header of {m.path.name}; " + hint
+        hint = f"add '-- transactional: false' to the header of {file}; " + hint
+    kind = MigrationFailed if refused else MigrationError
     if stmt is None:
-        return MigrationError(f"{m.path.name}: {message}", migration_id=m.id, hint=hint)
-    line = stmt.line_of(int(diag.statement_position) if diag.statement_position else None)
-    return MigrationError(f"{m.path.name}:{line}: {message}", migration_id=m.id, line=line, hint=hint)
+        return kind(f"{file}: {message}", migration_id=m.id, hint=hint)
+    if isinstance(exc, pg_errors.SyntaxError):
+        newer = _newer_syntax(conn, stmt)
+        hint = f"{newer}; {hint}" if newer else hint
+    line, column = stmt.location(failure.position)
+    lines = text.splitlines()
+    context: tuple[str, ...] = ()
+    if failure.position and 0 < line <= len(lines):
+        shown = f"LINE {line}: "
+        context = (shown + lines[line - 1].expandtabs(1), " " * (len(shown) + column - 1) + "^")
+    return kind(f"{file}:{line}:{column}: {message}", migration_id=m.id, line=line, hint=hint, context=context)
 
 
 def _timeouts(m: Migration, settings: Settings) -> tuple[str, str]:
@@ -79,9 +110,12 @@ def _timeouts(m: Migration, settings: Settings) -> tuple[str, str]:
 
 
 class _Failed(Exception):
-    def __init__(self, stmt: Statement | None, exc: psycopg.Error, committed: list[Statement] | None = None):
+    """A statement the server refused: ``position`` (1-based) is PostgreSQL's, within ``stmt``."""
+
+    def __init__(self, stmt: Statement | None, exc: psycopg.Error, committed: list[Statement] | None = None,
+                 position: int | None = None):
         super().__init__(str(exc))
-        self.stmt, self.exc, self.committed = stmt, exc, committed
+        self.stmt, self.exc, self.committed, self.position = stmt, exc, committed, position
 
 
 def _transactional(conn: psycopg.Connection, m: Migration, statements: list[Statement], settings: Settings,
@@ -110,16 +144,10 @@ def _transactional(conn: psycopg.Connection, m: Migration, statements: list[Stat
         position = int(exc.diag.statement_position or 0)
         within = [i for i, offset in enumerate(offsets) if offset < position]
         if within:
-            stmt = statements[within[-1]]
-            raise _Failed(_shifted(stmt, position - offsets[within[-1]]), exc) from None
+            raise _Failed(statements[within[-1]], exc, position=position - offsets[within[-1]]) from None
         if inside:
             raise _Failed(None, exc) from None
         raise _locate(conn, m, statements, settings, exc, time.monotonic() - started) from None
-
-
-def _shifted(stmt: Statement, position: int) -> Statement:
-    """The statement, its line moved to where a position inside it falls."""
-    return Statement(stmt.sql, stmt.line_of(position))
 
 
 def _locate(conn: psycopg.Connection, m: Migration, statements: list[Statement], settings: Settings,
@@ -140,7 +168,7 @@ def _locate(conn: psycopg.Connection, m: Migration, statements: list[Statement],
             except psycopg.Error as again:
                 if type(again) is type(exc):
                     position = again.diag.statement_position
-                    return _Failed(_shifted(stmt, int(position)) if position else stmt, exc)
+                    return _Failed(stmt, exc, position=int(position) if position else None)
                 break
     return _Failed(None, exc)
 
@@ -155,7 +183,9 @@ def _autocommit(conn: psycopg.Connection, m: Migration, statements: list[Stateme
             try:
                 conn.execute(stmt.sql, prepare=False)
             except psycopg.Error as exc:
-                raise _Failed(stmt, exc, committed=statements[:index]) from None
+                position = exc.diag.statement_position
+                raise _Failed(stmt, exc, committed=statements[:index],
+                              position=int(position) if position else None) from None
     finally:
         conn.execute("RESET lock_timeout; RESET statement_timeout")
     with conn.transaction():
@@ -198,16 +228,17 @@ def _explain(conn: psycopg.Connection, m: Migration, failure: _Failed, lock_time
     else:
         hint = f"fix the statement and run {'rollback' if rollback else 'migrate'} again"
     if failure.committed:
-        lines = ", ".join(str(s.line) for s in failure.committed)
-        hint += (f"; {m.id} is not transactional: the statements at lines {lines} were committed "
-                 "and stay, and the whole file runs again next time, so make them idempotent "
+        lines = [str(s.line) for s in failure.committed]
+        what = (f"the statement at line {lines[0]} was committed and stays" if len(lines) == 1
+                else f"the statements at lines {', '.join(lines[:-1])} and {lines[-1]} were committed and stay")
+        hint += (f"; {m.id} is not transactional: {what}, "
+                 "and the whole file runs again next time, so make them idempotent "
                  "(IF [NOT] EXISTS) or undo them; validate lists any invalid index left")
     else:
         hint += f"; nothing of {m.id} was {verb}"
-    error = _fail(m, failure.stmt, failure.exc, hint)
-    if rollback:
-        error.message = error.message.replace(m.path.name, m.rollback_path.name, 1)
-    return error
+    text = (m.rollback_text or "") if rollback else m.text
+    file = m.rollback_path.name if rollback else m.path.name
+    return _fail(conn, m, failure, hint, text, file, refused=not lock_timed_out)
 
 
 def with_dependencies(migrations: list[Migration], ids: Collection[str]) -> set[str]:

@@ -45,9 +45,18 @@ def _roles(conn: psycopg.Connection) -> str:
 
 
 def _counters(conn: psycopg.Connection) -> tuple[int, int]:
+    """Rows written to the database's own tables, and sessions ever opened on it. Our session's
+    pending statistics are flushed first, so that only others' activity moves them later."""
+    try:
+        with conn.transaction():
+            conn.execute("SELECT pg_stat_force_next_flush()")  # PostgreSQL 15+
+    except psycopg.errors.UndefinedFunction:
+        pass
+    conn.execute("SELECT 1")  # an idle point: the flush happens there
     conn.execute("SELECT pg_stat_clear_snapshot()")
-    row = conn.execute("SELECT tup_inserted + tup_updated + tup_deleted, coalesce(sessions, 0) FROM pg_stat_database "
-                       "WHERE datname = current_database()").fetchone()
+    row = conn.execute(
+        "SELECT (SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) FROM pg_stat_user_tables), "
+        "coalesce((SELECT sessions FROM pg_stat_database WHERE datname = current_database()), 0)").fetchone()
     return (int(row[0]), int(row[1])) if row else (0, 0)
 
 

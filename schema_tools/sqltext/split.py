@@ -1,10 +1,12 @@
-"""Split SQL text into statements the way psql does, fast.
+"""Split SQL text into statements exactly as PostgreSQL reads them.
 
-A semicolon ends a statement unless it is inside a quoted string (``'...'``, ``E'...'``),
-a quoted identifier, a dollar-quoted body (``$$ ... $$``, ``$tag$ ... $tag$``), a comment
-(``--``, nested ``/* */``), parentheses (``CREATE RULE ... DO (...; ...)``), or the
-``BEGIN ... END`` body of a ``CREATE FUNCTION/PROCEDURE`` (``BEGIN ATOMIC``). Written to
-replace sqlparse on the apply path: about fifty times faster on migration files.
+``statements`` uses PostgreSQL's own parser (libpg_query, through ``pglast``) when the text
+parses, which is exact by construction. When it does not (a syntax error, which the server will
+report with its line anyway) or pglast is not installed (Windows), ``split`` below does the job
+the way psql does: a semicolon ends a statement unless it is inside a quoted string (``'...'``,
+``E'...'``), a quoted identifier, a dollar-quoted body (``$$ ... $$``, ``$tag$ ... $tag$``), a
+comment (``--``, nested ``/* */``), parentheses (``CREATE RULE ... DO (...; ...)``), or a
+``BEGIN ATOMIC ... END`` routine body.
 """
 
 from __future__ import annotations
@@ -50,6 +52,32 @@ def _block_comment_end(text: str, start: int) -> int:
     return len(text)
 
 
+_NEXT_WORD = re.compile(r"(?:\s+|--[^\n]*|/\*.*?\*/)*([A-Za-z_]+)", re.DOTALL)
+
+
+def _next_word(text: str, pos: int) -> str:
+    match = _NEXT_WORD.match(text, pos)
+    return match.group(1).lower() if match else ""
+
+
+def statements(text: str) -> Iterator[tuple[int, str]]:
+    """``(offset, statement)`` for each statement, PostgreSQL's parser deciding where each ends
+    when it can read the text, else ``split``."""
+    try:
+        from pglast.parser import ParseError
+        from pglast.parser import split as parser_split
+    except ImportError:  # pragma: no cover -- no wheel for this platform
+        yield from split(text)
+        return
+    try:
+        slices = parser_split(text, only_slices=True)
+    except (ParseError, ValueError, RecursionError):
+        yield from split(text)
+        return
+    for part in slices:
+        yield part.start, text[part]
+
+
 def _creates_routine(head: list[str]) -> bool:
     words = head[3:] if head[1:3] == ["or", "replace"] else head[1:2]
     return head[:1] == ["create"] and words[:1] in (["function"], ["procedure"])
@@ -85,7 +113,7 @@ def split(text: str) -> Iterator[tuple[int, str]]:
             if len(head) < 4:
                 head.append(word)
             if _creates_routine(head):
-                if word == "begin":
+                if word == "begin" and depth == 0 and (begin_depth or _next_word(text, end) == "atomic"):
                     begin_depth += 1
                 elif word == "case" and begin_depth:
                     begin_depth += 1
