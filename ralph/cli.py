@@ -61,14 +61,28 @@ def _schema_section(args: argparse.Namespace) -> tuple[Catalog | None, Report | 
     return catalog, report, f"Database {mask_url(url)}: {len(catalog.tables)} tables."
 
 
+def _output_path(value: str) -> Path:
+    """Where to write a file: refused (before any work) when it cannot be written there."""
+    out = Path(value)
+    if not value.strip() or out.is_dir():
+        raise LogMissing(f"-o {value!r}: not a file name", hint="give the file to write, e.g. -o report.html")
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise LogMissing(f"-o {value}: the folder {folder} does not exist", hint="create it first, or write elsewhere")
+    if not os.access(folder, os.W_OK):
+        raise LogMissing(f"-o {value}: the folder {folder} is not writable", hint="write the report elsewhere")
+    return out
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import render_html
 
     path = _log_path(args.file)
+    _output_path(args.output)
     summary: Summary = summarise(read_log(path), str(path), keep_runs=REPORT_RUNS)
     catalog, verify, note = _schema_section(args)
     html = render_html(summary, list(summary.kept_runs), catalog, verify, note)
-    out = Path(args.output)
+    out = _output_path(args.output)
     temporary = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     temporary.write_text(html, encoding="utf-8")
     temporary.replace(out)

@@ -62,6 +62,8 @@ def prd_to_toml(path: Path) -> tuple[str, int, int]:
         data = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid JSON ({exc})", hint="fix the JSON syntax") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to read", hint="a prd.json nests a few levels at most") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
     doc = TomlDoc(path, data if isinstance(data, dict) else {}, text)  # JSON: no line positions

@@ -18,8 +18,8 @@ from .config import Settings, load_settings
 from .console import CommandParser, OneLineParser, run_console
 from .engine.files import Migration
 from .engine.model import MigrationState, PlannedMigration, PlannedStatement, RunResult
-from .errors import (ConfigError, DatabaseUnavailable, EmbeddedError, LockTimeout, MigrationError, SchemaToolsError,
-                     ValidationFailed, VerificationFailed)
+from .errors import (ConfigError, DataLossRefused, DatabaseUnavailable, EmbeddedError, LockTimeout, MigrationError,
+                     MigrationFailed, SchemaToolsError, ValidationFailed, VerificationFailed)
 from .expect.model import ColumnSpec, ForeignKeySpec, IndexSpec, TableExpectation
 from .expect.parse import tables_from
 from .findings import FORMATS, Check, Finding, Report, Severity, render
@@ -37,7 +37,8 @@ __all__ = [
     "connect", "database_url", "db_start", "db_status", "db_stop", "exclusive", "existing_database_url", "mask_url",
     "redact", "secret_files", "scratch_database", "scratch_login", "ScratchLogin", "mark_on", "DatabaseMark",
     # settings and errors
-    "Settings", "load_settings", "ConfigError", "DatabaseUnavailable", "EmbeddedError", "LockTimeout",
+    "Settings", "load_settings", "ConfigError", "DataLossRefused", "DatabaseUnavailable", "EmbeddedError", "LockTimeout",
+    "MigrationFailed",
     "MigrationError", "SchemaToolsError", "ValidationFailed", "VerificationFailed",
     # data
     "Catalog", "CheckConstraint", "Column", "ForeignKey", "Index", "PrimaryKey", "Table", "Unique",

@@ -109,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     group = p.add_mutually_exclusive_group()
     group.add_argument("--to", metavar="ID", help="keep ID applied, roll back everything after it")
     group.add_argument("--all", action="store_true", help="roll back every applied migration")
+    p.add_argument("--yes", action="store_true", help=(
+        "roll back even when rollback files would drop rows (without it: asked on a terminal, refused otherwise)"))
     _lock_wait(p)
 
     p = _command(sub, "status", "list applied and pending migrations", (
@@ -231,8 +233,20 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ask(losses: list[str]) -> bool:
+    """On a terminal: show what a rollback would drop and ask."""
+    if not sys.stdin.isatty():
+        return False
+    print("rolling back would drop data:\n" + "\n".join(f"  {loss}" for loss in losses))
+    try:
+        return input("roll back and lose it? [y/N] ").strip().lower() in ("y", "yes")
+    except EOFError:
+        return False
+
+
 def cmd_rollback(args: argparse.Namespace) -> int:
-    result = commands.rollback(_settings(args), to=args.to, everything=args.all, progress=print)
+    confirm = (lambda losses: True) if args.yes else _ask
+    result = commands.rollback(_settings(args), to=args.to, everything=args.all, progress=print, confirm=confirm)
     print(f"{len(result.done)} migration(s) rolled back" if result.done else "nothing to roll back")
     return 0
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .server.model import DatabaseMark, ScratchLogin
 
 Progress = Callable[[str], None]
+Confirm = Callable[[list[str]], bool]
 Verify = Callable[["psycopg.Connection"], list[str]]
 
 
@@ -117,12 +118,15 @@ def migrate_on(conn: psycopg.Connection, settings: Settings, *, only: Collection
 
 
 def rollback(settings: Settings, *, to: str | None = None, everything: bool = False,
-             progress: Progress | None = None) -> RunResult:
-    """Roll back the last applied migration, every one applied after ``to``, or all."""
+             progress: Progress | None = None, confirm: Confirm | None = None) -> RunResult:
+    """Roll back the last applied migration, every one applied after ``to``, or all. When the
+    rollback files would drop rows (DROP TABLE, TRUNCATE, DROP COLUMN of data), ``confirm`` is
+    shown which and how many and must return True; without it, DataLossRefused and nothing
+    changes."""
     from .engine.runner import rollback_on
 
     with connect(settings, "schema-tools rollback") as conn:
-        return rollback_on(conn, settings, to=to, everything=everything, progress=progress)
+        return rollback_on(conn, settings, to=to, everything=everything, progress=progress, confirm=confirm)
 
 
 def status(settings: Settings) -> list[MigrationState]:

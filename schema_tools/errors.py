@@ -86,3 +86,7 @@ class VerificationFailed(SchemaToolsError):
         super().__init__(message, hint=hint)
         self.problems = problems
         self.restored = restored
+
+
+class DataLossRefused(SchemaToolsError):
+    """A rollback would drop rows and nobody said yes (exit code 2; nothing changed)."""

@@ -335,6 +335,8 @@ def parse_toml(text: str, path: Path) -> Doc:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}", hint="fix the syntax at that line") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to read", hint="no input of ours nests more than a few levels") from None
     return Doc(path, data, text, index_lines(text))
 
 

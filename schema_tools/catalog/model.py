@@ -99,6 +99,13 @@ class Table:
         """``name`` in the public schema, ``schema.name`` elsewhere."""
         return self.name if self.schema == "public" else f"{self.schema}.{self.name}"
 
+    @property
+    def sql(self) -> str:
+        """The table's name as SQL, quoted where needed (for the statements hints suggest)."""
+        from ..sqltext.identifiers import qualified
+
+        return qualified(self.schema, self.name)
+
     @cached_property
     def _by_name(self) -> dict[str, Column]:
         return {c.name: c for c in self.columns}

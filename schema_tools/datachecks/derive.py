@@ -13,6 +13,7 @@ from psycopg import sql
 from ..catalog import Catalog, Table
 from ..errors import ConfigError
 from ..expect.model import TableExpectation
+from ..sqltext.identifiers import quote
 from ..tomlspec import Doc, Field, Invalid, Spec, one_of, read_toml, string, strings
 from ..findings import Severity
 from .model import DUPLICATES, ROWS, DataCheck, Reference, col
@@ -78,7 +79,7 @@ def from_catalog(catalog: Catalog) -> list[DataCheck]:
                 continue
             if not fk.validated:
                 checks.append(DataCheck(f"{fk.name} (NOT VALID)", "orphans", table, ROWS,
-                                        f"repair the orphans, then ALTER TABLE {table.display} VALIDATE CONSTRAINT {fk.name}",
+                                        f"repair the orphans, then ALTER TABLE {table.sql} VALIDATE CONSTRAINT {quote(fk.name)}",
                                         reference=Reference(fk.columns, parent, fk.ref_columns)))
             if (table.column("tenant_id") and parent.column("tenant_id") and "tenant_id" not in fk.columns
                     and len(fk.columns) == 1):
@@ -92,9 +93,23 @@ def from_catalog(catalog: Catalog) -> list[DataCheck]:
         for check in table.checks:
             if not check.validated:
                 checks.append(DataCheck(f"{check.name} (NOT VALID)", "check", table, ROWS,
-                                        f"fix the rows, then ALTER TABLE {table.display} VALIDATE CONSTRAINT {check.name}",
+                                        f"fix the rows, then ALTER TABLE {table.sql} VALIDATE CONSTRAINT {quote(check.name)}",
                                         predicate=sql.SQL("NOT ({})").format(sql.SQL(check.expression))))
     return checks
+
+
+def not_one_expression(predicate: str) -> str | None:
+    """Why ``predicate`` is not a single boolean expression (None: it is one), by PostgreSQL's
+    own parser. Without pglast (Windows) the extended protocol still refuses a second statement."""
+    try:
+        from pglast.parser import ParseError, parse_sql
+    except ImportError:  # pragma: no cover
+        return None
+    try:
+        statements = parse_sql(f"SELECT 1 WHERE ({predicate})")  # as the check embeds it
+    except (ParseError, ValueError, RecursionError) as exc:
+        return str(exc).split(", at index")[0]
+    return None if len(statements) == 1 else "it ends the statement and adds another"
 
 
 def _number(value: Any) -> Any:
@@ -188,6 +203,10 @@ def _check(section: str, entry: _Entry) -> DataCheck:
                              sql.Identifier(parent.schema, parent.name), match))
     if section == "rows":
         target = entry.table()
+        problem = not_one_expression(values["where"])
+        if problem:
+            raise entry.fail("where", f"where must be one SQL expression ({problem})",
+                             'write where = "amount < 0" (a condition on the table\'s columns, nothing else)')
         return DataCheck(name or f"{target.display} where {values['where']}", "rows", target, ROWS, values["hint"],
                          severity, predicate=sql.SQL("({})").format(sql.SQL(values["where"])))  # the project's own SQL
     if section == "ranges":

@@ -45,7 +45,7 @@ def duplicates(conn: psycopg.Connection, check: DataCheck, samples: int) -> Row:
     if conn.info.server_version >= PRESORTED_AGGREGATES and len(check.columns) == 1:
         counts = _extra_rows_sql(check, split)
         if _reads_by_index(conn, counts, check):
-            dirty = [split.ranges[r] for r, extra in conn.execute(counts).fetchall() if extra]
+            dirty = [split.ranges[r] for r, extra in conn.execute(counts, binary=True).fetchall() if extra]
             if not dirty:
                 return 0, 0, []
             split = _Split(split.columns, tuple(dirty))  # look for the values only where they are
@@ -56,7 +56,7 @@ def duplicates(conn: psycopg.Connection, check: DataCheck, samples: int) -> Row:
 
 
 def _fetch(conn: psycopg.Connection, query: sql.Composed) -> Row:
-    groups, count, keys = conn.execute(query).fetchone()  # type: ignore[misc]
+    groups, count, keys = conn.execute(query, binary=True).fetchone()  # type: ignore[misc]
     return int(groups), int(count), list(keys)
 
 

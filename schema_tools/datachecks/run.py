@@ -75,7 +75,7 @@ def run_check(conn: psycopg.Connection, check: DataCheck, samples: int, statemen
             else:
                 query = (_orphans_by_index_walk_sql(check, check.reference, samples)
                          if check.reference is not None and _index_walk_pays(conn, check) else _rows_sql(check, samples))
-                groups, count, keys = conn.execute(query).fetchone()  # type: ignore[misc]
+                groups, count, keys = conn.execute(query, binary=True).fetchone()  # type: ignore[misc]
     except psycopg.Error as exc:
         message = exc.diag.message_primary or str(exc).splitlines()[0]
         return Result(check, 0, (), 0, message)

@@ -18,16 +18,27 @@ from psycopg import sql
 
 from . import history
 from ..config import Settings
-from ..errors import MigrationError, MigrationFailed, ValidationFailed, VerificationFailed
+from ..errors import DataLossRefused, MigrationError, MigrationFailed, ValidationFailed, VerificationFailed
 from .lock import migration_lock
+from ..sqltext.lock_levels import normalise
 from .files import Migration, Statement, read_migrations, refuse_transaction_control
 from .model import MigrationState, RunResult
 from .validate import validate_on
 
 Progress = Callable[[str], None]
 Verify = Callable[[psycopg.Connection], list[str]]
+Confirm = Callable[[list[str]], bool]
 RELOCATE_LIMIT_SECONDS = 30.0
 IDENTIFIER = re.compile(r'"((?:[^"]|"")+)"|([A-Za-z_][A-Za-z0-9_$]*)')
+
+# What a new connection would have: no open cursors, role or settings a migration set, prepared
+# statements, LISTENs, plans or temporary tables. (DISCARD ALL would also free our advisory lock.)
+CLEAN_SESSION = ("CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; DEALLOCATE ALL; UNLISTEN *; "
+                 "DISCARD PLANS; DISCARD SEQUENCES; DISCARD TEMP")
+NAME = r'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
+CONCURRENT_INDEX = re.compile(rf"^CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?"
+                              rf"({NAME}(?:\.{NAME})?)\s+ON\b", re.IGNORECASE)
+INTENT = "index-intent"
 
 BLOCKERS_SQL = """
 SELECT DISTINCT a.pid, coalesce(nullif(a.application_name, ''), '?'), coalesce(a.state, '?'), c.relname
@@ -123,7 +134,7 @@ def _transactional(conn: psycopg.Connection, m: Migration, statements: list[Stat
     """The statements, the record and the commit in one round trip: one simple-protocol query.
     ``inside`` a transaction the caller holds: a savepoint instead, and no commit."""
     lock_timeout, statement_timeout = _timeouts(m, settings)
-    batch = ("" if inside else "BEGIN;\n") + (
+    batch = ("SET SESSION AUTHORIZATION DEFAULT;\nRESET ALL;\n" if inside else "BEGIN;\n") + (
         f"SET LOCAL lock_timeout = {sql.Literal(lock_timeout).as_string(conn)};\n"
         f"SET LOCAL statement_timeout = {sql.Literal(statement_timeout).as_string(conn)};\n")
     offsets = []
@@ -173,14 +184,47 @@ def _locate(conn: psycopg.Connection, m: Migration, statements: list[Statement],
     return _Failed(None, exc)
 
 
+def concurrent_indexes(statements: list[Statement]) -> dict[int, str]:
+    """The named indexes ``CREATE INDEX CONCURRENTLY`` statements build, by statement index."""
+    found = {}
+    for index, stmt in enumerate(statements):
+        match = CONCURRENT_INDEX.match(normalise(stmt.sql))
+        if match:
+            found[index] = match.group(1)
+    return found
+
+
+def _invalid(conn: psycopg.Connection, name: str) -> bool:
+    row = conn.execute("SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", (name,)).fetchone()
+    return bool(row and row[0])
+
+
+def heal(conn: psycopg.Connection, m: Migration) -> list[str]:
+    """Drop the INVALID indexes a failed or killed run of ``m`` left (only those it recorded the
+    intent to build: an INVALID index of someone else's is left for validate to report)."""
+    healed = []
+    for name in concurrent_indexes(m.statements).values():
+        if _invalid(conn, name) and conn.execute(
+                "SELECT 1 FROM _schema_tools_events WHERE operation = %s AND migration_id = %s AND detail = %s",
+                (INTENT, m.id, name)).fetchone():
+            conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.SQL(name)))  # matched as a name
+            history.record_event(conn, "index-healed", m.id, name)
+            healed.append(f"dropped the INVALID index {name} a failed run of {m.id} left; building it again")
+    return healed
+
+
 def _autocommit(conn: psycopg.Connection, m: Migration, statements: list[Statement], settings: Settings,
                 record: sql.Composable) -> None:
-    """Statement by statement outside a transaction, then the record."""
+    """Statement by statement outside a transaction, then the record -- unless an index it
+    builds CONCURRENTLY ended INVALID (an IF NOT EXISTS that met a leftover)."""
     conn.execute("SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false)",
                  _timeouts(m, settings))
+    building = concurrent_indexes(statements) if record_intents(conn) else {}
     try:
         for index, stmt in enumerate(statements):
             try:
+                if index in building:
+                    history.record_event(conn, INTENT, m.id, building[index])
                 conn.execute(stmt.sql, prepare=False)
             except psycopg.Error as exc:
                 position = exc.diag.statement_position
@@ -188,8 +232,19 @@ def _autocommit(conn: psycopg.Connection, m: Migration, statements: list[Stateme
                               position=int(position) if position else None) from None
     finally:
         conn.execute("RESET lock_timeout; RESET statement_timeout")
+    invalid = [name for name in building.values() if _invalid(conn, name)]
+    if invalid:
+        raise MigrationFailed(f"{m.path.name}: index {invalid[0]} is INVALID after the migration ran (a failed "
+                              "concurrent build it met and skipped); the migration was not recorded",
+                              migration_id=m.id, hint=f"run migrate again: it drops the INVALID index and builds it "
+                              f"(or DROP INDEX CONCURRENTLY {invalid[0]}; by hand)")
     with conn.transaction():
         conn.execute(record.as_string(conn).encode(), prepare=False)
+
+
+def record_intents(conn: psycopg.Connection) -> bool:
+    """True when the audit table exists (it does under migrate; a bare connection may lack it)."""
+    return bool(conn.execute("SELECT to_regclass('_schema_tools_events') IS NOT NULL").fetchone()[0])  # type: ignore[index]
 
 
 def run_migration(conn: psycopg.Connection, m: Migration, settings: Settings, rollback: bool = False,
@@ -203,6 +258,10 @@ def run_migration(conn: psycopg.Connection, m: Migration, settings: Settings, ro
     attempt = 0
     while True:
         started = time.monotonic()
+        if not inside:
+            conn.execute(CLEAN_SESSION)
+            if not m.transactional and not rollback and record_intents(conn):
+                heal(conn, m)
         try:
             if m.transactional:
                 _transactional(conn, m, statements, settings, record, inside)
@@ -264,6 +323,10 @@ def migrate_on(conn: psycopg.Connection, settings: Settings, progress: Progress 
     result = RunResult()
     with migration_lock(conn, settings.lock_wait):
         history.ensure_tables(conn)
+        done = history.applied(conn)
+        for m in migrations:  # what a killed run left INVALID would make validate refuse: heal it first
+            if m.id not in done and m.id in wanted and not m.transactional:
+                result.notes += heal(conn, m)
         report = validate_on(conn, settings, migrations)
         if report.errors:
             first = report.errors[0]
@@ -342,9 +405,55 @@ def _to_roll_back(migrations: list[Migration], done: dict[str, history.Applied],
     return list(reversed(applied))[:1]
 
 
+DROP_TABLES = re.compile(rf"^(?:DROP\s+TABLE|TRUNCATE(?:\s+TABLE)?)\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?"
+                         rf"((?:{NAME}(?:\.{NAME})?\s*,\s*)*{NAME}(?:\.{NAME})?)", re.IGNORECASE)
+ALTER_TABLE = re.compile(rf"^ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?({NAME}(?:\.{NAME})?)\s+(.*)$",
+                         re.IGNORECASE | re.DOTALL)
+DROP_COLUMN = re.compile(rf"\bDROP\s+(?:COLUMN\s+)?(?:IF\s+EXISTS\s+)?(?!CONSTRAINT\b)({NAME})", re.IGNORECASE)
+COUNT_CAP = 1_000_000
+
+
+def _rows(conn: psycopg.Connection, table: str, column: str | None = None) -> int:
+    """Rows of ``table`` (holding a value in ``column``), counted up to COUNT_CAP + 1."""
+    if not conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()[0]:  # type: ignore[index]
+        return 0
+    where = sql.SQL(" WHERE {} IS NOT NULL").format(sql.SQL(column)) if column else sql.SQL("")
+    query = sql.SQL("SELECT count(*) FROM (SELECT 1 FROM {}{} LIMIT {}) s").format(
+        sql.SQL(table), where, sql.Literal(COUNT_CAP + 1))  # names as matched from the file: identifiers only
+    try:
+        with conn.transaction():
+            return int(conn.execute(query).fetchone()[0])  # type: ignore[index]
+    except psycopg.Error:  # no such column (yet), or no privilege: nothing to count
+        return 0
+
+
+def data_at_risk(conn: psycopg.Connection, plan: list[Migration]) -> list[str]:
+    """The rows the rollback files of ``plan`` would drop (DROP TABLE, TRUNCATE, DROP COLUMN)."""
+    losses = []
+    for m in plan:
+        for stmt in m.rollback_statements:
+            text = normalise(stmt.sql)
+            targets: list[tuple[str, str | None]] = []
+            dropped = DROP_TABLES.match(text)
+            altered = ALTER_TABLE.match(text)
+            if dropped:
+                targets = [(name.strip(), None) for name in dropped.group(1).split(",")]
+            elif altered:
+                targets = [(altered.group(1), column) for column in DROP_COLUMN.findall(altered.group(2))]
+            for table, column in targets:
+                count = _rows(conn, table, column)
+                if count:
+                    shown = f"more than {COUNT_CAP:,}" if count > COUNT_CAP else f"{count:,}"
+                    what = f"column {table}.{column} holds values in {shown} row(s)" if column else f"{table} holds {shown} row(s)"
+                    losses.append(f"{what} ({m.rollback_path.name}:{stmt.line})")
+    return losses
+
+
 def rollback_on(conn: psycopg.Connection, settings: Settings, *, to: str | None = None, everything: bool = False,
-                progress: Progress | None = None) -> RunResult:
-    """Roll back the last applied migration, or all after ``to``, or all; each atomically."""
+                progress: Progress | None = None, confirm: Confirm | None = None) -> RunResult:
+    """Roll back the last applied migration, or all after ``to``, or all; each atomically. When
+    the rollback files would drop rows, ``confirm`` (shown what) must say yes, else nothing is
+    rolled back (DataLossRefused)."""
     migrations = read_migrations(settings.migrations_dir)
     result = RunResult()
     with migration_lock(conn, settings.lock_wait):
@@ -360,6 +469,10 @@ def rollback_on(conn: psycopg.Connection, settings: Settings, *, to: str | None 
             raise MigrationError(f"{no_rollback[0].id} has no rollback file",
                                  migration_id=no_rollback[0].id,
                                  hint=f"write {no_rollback[0].rollback_path.name}; nothing was rolled back")
+        losses = data_at_risk(conn, plan)
+        if losses and (confirm is None or not confirm(losses)):
+            raise DataLossRefused(f"rolling back would drop data: {'; '.join(losses)}; nothing was rolled back",
+                                  hint="back the data up; pass --yes to roll back anyway (the data is lost)")
         for m in plan:
             ms = run_migration(conn, m, settings, rollback=True)
             result.done.append((m.id, ms))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from ..catalog import Catalog, Table
+from ..sqltext.identifiers import literal, quote
 from ..sqltext.meaning import normal_type, same
 from ..errors import ConfigError
 from ..findings import Check, Finding, Report
@@ -44,6 +45,7 @@ class _Checker:
         self.exp, self.table = exp, table
         self.group = f"{exp.label}: {exp.table}" if exp.label else exp.table
         self.checks: list[Check] = []
+        self.sql_table = table.sql if table is not None else quote(exp.table)
 
     def add(self, name: str, rule: str, problem: str | None, obj: str, hint: str = "", key: str = "") -> None:
         if self.table is None and rule != "table":
@@ -69,16 +71,17 @@ class _Checker:
                      key="primary_key")
         for cols in exp.unique:
             self.add(f"{t} UNIQUE ({', '.join(cols)})", "unique", self._unique(cols), f"{t}({', '.join(cols)})",
-                     f"ALTER TABLE {t} ADD UNIQUE ({', '.join(cols)});", key="unique")
+                     f"ALTER TABLE {self.sql_table} ADD UNIQUE ({', '.join(map(quote, cols))});", key="unique")
         for cols in exp.indexed:
             self.add(f"{t} indexed on ({', '.join(cols)})", "indexed", self._indexed(cols), f"{t}({', '.join(cols)})",
-                     f"CREATE INDEX CONCURRENTLY ON {t} ({', '.join(cols)});", key="indexed")
+                     f"CREATE INDEX CONCURRENTLY ON {self.sql_table} ({', '.join(map(quote, cols))});", key="indexed")
         for fk in exp.foreign_keys:
             self.add(f"{t} FOREIGN KEY ({', '.join(fk.columns)}) REFERENCES {fk.ref_table}({', '.join(fk.ref_columns)})",
                      "foreign-key", self._foreign_key(fk), f"{t}({', '.join(fk.columns)})", key="foreign_keys")
         for name, values in exp.allowed_values.items():
             self.add(f"{t}.{name} IN ({', '.join(values)})", "allowed-values", self._allowed(name, values),
-                     f"{t}.{name}", f"ADD CONSTRAINT ... CHECK ({name} IN ({', '.join(repr(v) for v in values)}))",
+                     f"{t}.{name}", f"ALTER TABLE {self.sql_table} ADD CONSTRAINT ... CHECK ({quote(name)} IN "
+                     f"({', '.join(literal(v) for v in values)}))",
                      key="allowed_values")
         for index in exp.indexes:
             self.add(f"index {index.name}", "index", self._index(index), index.name, key="indexes")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ..catalog import Catalog
 from ..findings import Finding
+from ..sqltext.identifiers import qualified
 
 NAME = "invalid-index"
 HELP = "no index is left INVALID"
@@ -14,5 +15,5 @@ HELP = "no index is left INVALID"
 
 def check(catalog: Catalog) -> list[Finding]:
     return [Finding(NAME, f"index {index.name} on {table.display} is INVALID", object=index.name,
-                    hint=f"DROP INDEX CONCURRENTLY {index.name}; then build it again")
+                    hint=f"DROP INDEX CONCURRENTLY {qualified(table.schema, index.name)}; then build it again")
             for table in catalog.tables.values() for index in table.indexes if not index.valid]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ..catalog import Catalog
 from ..findings import Finding
+from ..sqltext.identifiers import quote
 
 NAME = "no-rules"
 HELP = "no table has a rule (rules rewrite queries silently)"
@@ -16,5 +17,5 @@ HELP = "no table has a rule (rules rewrite queries silently)"
 def check(catalog: Catalog) -> list[Finding]:
     return [Finding(NAME, f"table {table.display} has rule {rule.name}: {' '.join(rule.definition.split())}",
                     object=f"{table.display}.{rule.name}",
-                    hint=f"DROP RULE {rule.name} ON {table.display}; (a trigger, view or constraint says it openly)")
+                    hint=f"DROP RULE {quote(rule.name)} ON {table.sql}; (a trigger, view or constraint says it openly)")
             for table in catalog.tables.values() for rule in table.attached_of("rule")]

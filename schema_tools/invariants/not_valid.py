@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ..catalog import Catalog
 from ..findings import Finding
+from ..sqltext.identifiers import quote
 
 NAME = "not-valid"
 HELP = "no constraint is left NOT VALID"
@@ -19,5 +20,5 @@ def check(catalog: Catalog) -> list[Finding]:
                                       + [(c.name, "check", c.validated) for c in table.checks]):
             if not validated:
                 findings.append(Finding(NAME, f"{kind} {name} on {table.display} is NOT VALID", object=name,
-                                        hint=f"ALTER TABLE {table.display} VALIDATE CONSTRAINT {name};"))
+                                        hint=f"ALTER TABLE {table.sql} VALIDATE CONSTRAINT {quote(name)};"))
     return findings

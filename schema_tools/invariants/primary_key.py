@@ -14,5 +14,5 @@ HELP = "every table has a primary key"
 
 def check(catalog: Catalog) -> list[Finding]:
     return [Finding(NAME, f"table {table.display} has no primary key", object=table.display,
-                    hint=f"ALTER TABLE {table.display} ADD PRIMARY KEY (...);")
+                    hint=f"ALTER TABLE {table.sql} ADD PRIMARY KEY (...);")
             for table in catalog.tables.values() if table.primary_key is None]

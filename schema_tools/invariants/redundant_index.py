@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ..catalog import Catalog, Index
 from ..findings import Finding
+from ..sqltext.identifiers import qualified
 
 NAME = "redundant-index"
 HELP = "no index duplicates another or is a left prefix of another btree index"
@@ -57,5 +58,5 @@ def check(catalog: Catalog) -> list[Finding]:
             what = "duplicates" if same else "is a left prefix of"
             findings.append(Finding(NAME, f"index {index.name} ({', '.join(index.keys)}) {what} {cover.name} "
                                     f"({', '.join(cover.keys)}) on {table.display}", object=index.name,
-                                    hint=f"DROP INDEX CONCURRENTLY {index.name};"))
+                                    hint=f"DROP INDEX CONCURRENTLY {qualified(table.schema, index.name)};"))
     return findings
