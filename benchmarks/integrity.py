@@ -19,7 +19,7 @@ from psycopg import sql
 
 from _common import ROOT, fresh_database
 from schema_tools import load_settings, migrate
-from schema_tools.catalog import read_catalog
+from schema_tools.catalog.read import read_catalog
 from schema_tools.findings import Severity
 from schema_tools.datachecks.derive import from_catalog
 from schema_tools.datachecks.model import DUPLICATES, ROWS, DataCheck, Reference, col

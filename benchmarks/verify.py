@@ -24,7 +24,7 @@ from pathlib import Path
 import psycopg
 
 from _common import BIN, fresh_database, psql_path, run
-from schema_tools.catalog import read_catalog
+from schema_tools.catalog.read import read_catalog
 from schema_tools.expect.check import verify
 from schema_tools.expect.parse import load_expectations
 

@@ -16,8 +16,6 @@ from .config import Settings, load_settings
 from . import commands
 from .console import CommandParser, OneLineParser, run_console
 from .findings import FORMATS, Report, render
-from .invariants import NAMES as INVARIANT_NAMES
-from .linter import RULES as LINT_RULES
 from .server.urls import mask_url
 
 # The verbs import what they use when they run: lint never loads psycopg, migrate never sqlglot.
@@ -152,9 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(sub, "verify", "check expectations and schema invariants against the database", (
         "Check declared expectations (TOML: tables, columns, keys, unique and check constraints, "
-        "indexes; or a stories file) and the schema-wide invariants against pg_catalog, in three "
-        "queries. Invariants: " + ", ".join(INVARIANT_NAMES) + " (switch some off with "
-        "[tool.schema_tools.verify] disable). Exit 1 when anything fails."), cmd_verify)
+        "indexes, triggers; or a stories file) and the schema-wide invariants against pg_catalog, in "
+        "four queries (switch invariants off with [tool.schema_tools.verify] disable). Exit 1 when "
+        "anything fails."), cmd_verify)
+    p.more_help = _invariant_names  # type: ignore[attr-defined]
     _common(p, migrations=False)
     p.add_argument("--expect", action="append", metavar="FILE", type=Path,
                    help="expectation or stories file (repeatable; default: [tool.schema_tools.verify] expect)")
@@ -169,7 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
         "changes, ADD UNIQUE, drops and renames, missing lock_timeout and rollback files, unindexed "
         "foreign keys, redundant indexes, timestamp/varchar(n)/serial columns. Silence one finding "
         "with '-- schema-tools: ignore RULE -- reason' above the statement; switch rules off in "
-        "[tool.schema_tools.lint] disable. Rules: " + ", ".join(LINT_RULES) + "."), cmd_lint)
+        "[tool.schema_tools.lint] disable."), cmd_lint)
+    p.more_help = _lint_rules  # type: ignore[attr-defined]
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="migration files or folders (default: the migrations folder)")
     p.add_argument("--migrations", metavar="DIR", help="migrations folder (default: from pyproject, else ./migrations)")
     _format(p)
@@ -206,6 +206,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=("start", "stop", "status", "url"),
                    help="start (or reuse), stop, report, or print its URL (starting it)")
     return parser
+
+
+def _invariant_names() -> str:
+    from .invariants import NAMES
+
+    return " Invariants: " + ", ".join(NAMES) + "."
+
+
+def _lint_rules() -> str:
+    from .linter import RULES
+
+    return " Rules: " + ", ".join(RULES) + "."
 
 
 def _settings(args: argparse.Namespace) -> Settings:

@@ -14,15 +14,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .catalog.model import Catalog
-from .config import Settings
-from .engine.files import Migration
-from .engine.model import MigrationState, PlannedMigration, RunResult
-from .expect.model import TableExpectation
-from .findings import Report
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: a verb imports what it runs when it runs
     import psycopg
+
+    from .catalog.model import Catalog
+    from .config import Settings
+    from .engine.files import Migration
+    from .engine.model import MigrationState, PlannedMigration, RunResult
+    from .expect.model import TableExpectation
+    from .findings import Report
 
     from .server.embedded import Status as ServerStatus
     from .server.model import DatabaseMark, ScratchLogin

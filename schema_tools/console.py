@@ -24,11 +24,20 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 class CommandParser(OneLineParser):
-    """A subcommand's parser (``parser_class`` of ``add_subparsers``): every command takes --debug."""
+    """A subcommand's parser (``parser_class`` of ``add_subparsers``): every command takes --debug.
+    ``more_help`` is appended to the description only when help is shown (it may import what the
+    command alone needs)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.add_argument("--debug", action="store_true", help="show tracebacks for unexpected errors")
+        self.more_help: Callable[[], str] | None = None
+
+    def format_help(self) -> str:
+        if self.more_help is not None:
+            self.description = f"{self.description or ''}{self.more_help()}"
+            self.more_help = None
+        return super().format_help()
 
 
 def _known_url(args: argparse.Namespace, settings: SettingsFromArgs | None) -> str | None:

@@ -195,7 +195,7 @@ def test_preflight_passes_when_the_data_is_clean(cli, empty_db_url: str, tmp_pat
 
 def test_a_key_unique_on_some_of_its_columns_is_not_read(postgresql: psycopg.Connection, tmp_path: Path) -> None:
     """UNIQUE (idempotency_key) makes (tenant_id, idempotency_key) unique too; a plain index does not."""
-    from schema_tools.catalog import read_catalog
+    from schema_tools.catalog.read import read_catalog
     from schema_tools.expect.parse import load_expectations
     from schema_tools.datachecks.derive import from_expectations
 
@@ -283,7 +283,7 @@ def test_concurrent_session_upserts_keep_one_row_each(db_url: str, postgresql: p
 def test_orphans_walk_the_index_when_values_are_few(postgresql: psycopg.Connection, db_url: str) -> None:
     """Thousands of rows over four key values: the orphan check descends the api_key_id index
     once per value instead of reading the table, and finds exactly what the full scan finds."""
-    from schema_tools.catalog import read_catalog
+    from schema_tools.catalog.read import read_catalog
     from schema_tools.datachecks.model import ROWS, DataCheck, Reference
     from schema_tools.datachecks.run import _index_walk_pays, _orphans_by_index_walk_sql, _rows_sql, run_check
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from schema_tools.catalog import read_catalog
+from schema_tools.catalog.read import read_catalog
 from schema_tools.datachecks import duplicates as dup
 from schema_tools.datachecks.model import DUPLICATES, DataCheck
 from schema_tools.datachecks.run import run_check

@@ -21,7 +21,7 @@ import pytest
 from conftest import FIXTURES, MIGRATIONS, ROOT, Cluster, settings_for
 from schema_tools import commands
 from schema_tools.server import embedded
-from schema_tools.catalog import inventory
+from schema_tools.catalog.inventory import inventory
 from schema_tools.errors import MigrationError, ValidationFailed
 from schema_tools.sqltext.lock_levels import lock_for
 from schema_tools.commands import check_reversible

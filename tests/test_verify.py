@@ -15,7 +15,7 @@ import pytest
 
 from conftest import MIGRATIONS, ROOT, settings_for
 from schema_tools import commands
-from schema_tools.catalog import read_catalog
+from schema_tools.catalog.read import read_catalog
 from schema_tools.errors import ConfigError
 from schema_tools.expect.check import check_invariants
 from schema_tools.expect.parse import load_expectations

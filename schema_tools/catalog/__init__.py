@@ -1,8 +1,8 @@
-"""The live schema from pg_catalog, as frozen dataclasses."""
+"""The live schema from pg_catalog, as frozen dataclasses: the model here; ``read`` (three
+queries) and ``inventory`` (every object as a line) are imported where a connection is used."""
 
-from .inventory import inventory
-from .model import Attached, Catalog, CheckConstraint, Column, ForeignKey, Index, PrimaryKey, Table, Unique
-from .read import BOOKKEEPING, read_catalog
+from .model import (BOOKKEEPING, Attached, Catalog, CheckConstraint, Column, ForeignKey, Index, PrimaryKey, Table,
+                    Unique)
 
-__all__ = ["Attached", "BOOKKEEPING", "Catalog", "CheckConstraint", "Column", "ForeignKey", "Index", "PrimaryKey", "Table",
-           "Unique", "inventory", "read_catalog"]
+__all__ = ["BOOKKEEPING", "Attached", "Catalog", "CheckConstraint", "Column", "ForeignKey", "Index", "PrimaryKey",
+           "Table", "Unique"]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import psycopg
 
-from .read import BOOKKEEPING
+from .model import BOOKKEEPING
 
 INVENTORY_SQL = """
 WITH ns AS (

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+# The history tables of yoyo and of schema-tools: never part of a schema under check.
+BOOKKEEPING = ("_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock",
+               "_schema_tools_migrations", "_schema_tools_events")
+
 
 @dataclass(frozen=True)
 class Column:

@@ -10,10 +10,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import psycopg
 
-from .model import Attached, Catalog, CheckConstraint, Column, ForeignKey, Index, PrimaryKey, Table, Unique
+from .model import BOOKKEEPING, Attached, Catalog, CheckConstraint, Column, ForeignKey, Index, PrimaryKey, Table, Unique
 
-BOOKKEEPING = ("_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock",
-               "_schema_tools_migrations", "_schema_tools_events")
 ACTIONS = {"a": "no action", "r": "restrict", "c": "cascade", "n": "set null", "d": "set default"}
 IDENTITY = {"a": "always", "d": "by default", "": ""}
 

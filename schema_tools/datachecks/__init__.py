@@ -8,7 +8,7 @@ from pathlib import Path
 from ..engine import history
 import psycopg
 
-from ..catalog import read_catalog
+from ..catalog.read import read_catalog
 from ..config import Settings
 from ..expect.model import TableExpectation
 from ..findings import Check, Finding, Report, Severity

@@ -70,9 +70,18 @@ def _cols(columns: tuple[str, ...]) -> sql.Composable:
     return sql.SQL(", ").join(sql.Identifier(c) for c in columns)
 
 
+def _count_name(columns: tuple[str, ...]) -> sql.Identifier:
+    """A name for the group's row count that no key column has (a column may well be called n)."""
+    name = "n"
+    while name in columns:
+        name += "_"
+    return sql.Identifier(name)
+
+
 def _groups_sql(check: DataCheck, columns: tuple[str, ...], narrowed: sql.Composable | None = None) -> sql.Composed:
-    return sql.SQL("SELECT {cols}, count(*) AS n FROM {table} c WHERE {filters} GROUP BY {cols} HAVING count(*) > 1"
-                   ).format(cols=_cols(columns), table=table_ident(check.table), filters=_filters(check, narrowed))
+    return sql.SQL("SELECT {cols}, count(*) AS {n} FROM {table} c WHERE {filters} GROUP BY {cols} HAVING count(*) > 1"
+                   ).format(cols=_cols(columns), n=_count_name(columns), table=table_ident(check.table),
+                            filters=_filters(check, narrowed))
 
 
 def _report_sql(check: DataCheck, columns: tuple[str, ...], groups: sql.Composable, samples: int) -> sql.Composed:
@@ -80,11 +89,11 @@ def _report_sql(check: DataCheck, columns: tuple[str, ...], groups: sql.Composab
     cols = _cols(columns)
     return sql.SQL(
         "WITH dup AS MATERIALIZED ({groups}) "
-        "SELECT (SELECT count(*) FROM dup), (SELECT coalesce(sum(n), 0) FROM dup), "
+        "SELECT (SELECT count(*) FROM dup), (SELECT coalesce(sum({n}), 0) FROM dup), "
         "ARRAY(SELECT {pk} FROM {table} c JOIN (SELECT {cols} FROM dup ORDER BY {cols} LIMIT {limit}) d "
         "USING ({cols}) ORDER BY 1 LIMIT {limit})"
     ).format(groups=groups, pk=pk_text(check.table), table=table_ident(check.table), cols=cols,
-             limit=sql.Literal(samples))
+             n=_count_name(columns), limit=sql.Literal(samples))
 
 
 def _one_pass_sql(check: DataCheck, columns: tuple[str, ...], samples: int) -> sql.Composed:

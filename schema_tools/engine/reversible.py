@@ -6,7 +6,7 @@ from __future__ import annotations
 import psycopg
 
 from . import history
-from ..catalog import inventory
+from ..catalog.inventory import inventory
 from ..config import Settings
 from ..errors import MigrationError
 from ..findings import Check, Finding, Report, Severity

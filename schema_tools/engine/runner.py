@@ -20,7 +20,6 @@ from . import history
 from ..config import Settings
 from ..errors import DataLossRefused, MigrationError, MigrationFailed, ValidationFailed, VerificationFailed
 from .lock import migration_lock
-from ..sqltext.lock_levels import normalise
 from .files import Migration, Statement, read_migrations, refuse_transaction_control
 from .model import MigrationState, RunResult
 from .validate import validate_on
@@ -186,6 +185,8 @@ def _locate(conn: psycopg.Connection, m: Migration, statements: list[Statement],
 
 def concurrent_indexes(statements: list[Statement]) -> dict[int, str]:
     """The named indexes ``CREATE INDEX CONCURRENTLY`` statements build, by statement index."""
+    from ..sqltext.lock_levels import normalise
+
     found = {}
     for index, stmt in enumerate(statements):
         match = CONCURRENT_INDEX.match(normalise(stmt.sql))
@@ -327,7 +328,7 @@ def migrate_on(conn: psycopg.Connection, settings: Settings, progress: Progress 
         for m in migrations:  # what a killed run left INVALID would make validate refuse: heal it first
             if m.id not in done and m.id in wanted and not m.transactional:
                 result.notes += heal(conn, m)
-        report = validate_on(conn, settings, migrations)
+        report = validate_on(conn, settings, migrations, done)
         if report.errors:
             first = report.errors[0]
             raise ValidationFailed(
@@ -335,7 +336,6 @@ def migrate_on(conn: psycopg.Connection, settings: Settings, progress: Progress 
                 findings=list(report.findings),
                 hint=f"{first.hint}; 'schema-tools validate' lists them all")
         result.notes.extend(f"{f.severity.value}: {f.message} (fix: {f.hint})" for f in report.findings)
-        done = history.applied(conn)
         pending = [m for m in migrations if m.id not in done and m.id in wanted]
         if verify is not None and pending and all(m.transactional for m in pending):
             _apply_verified(conn, pending, settings, verify, result)
@@ -429,6 +429,8 @@ def _rows(conn: psycopg.Connection, table: str, column: str | None = None) -> in
 
 def data_at_risk(conn: psycopg.Connection, plan: list[Migration]) -> list[str]:
     """The rows the rollback files of ``plan`` would drop (DROP TABLE, TRUNCATE, DROP COLUMN)."""
+    from ..sqltext.lock_levels import normalise
+
     losses = []
     for m in plan:
         for stmt in m.rollback_statements:

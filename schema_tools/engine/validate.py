@@ -95,10 +95,11 @@ def _database_checks(conn: psycopg.Connection) -> list[Check]:
     return [Check("no invalid index", "database", tuple(invalid)), Check("yoyo lock", "database", tuple(stale))]
 
 
-def validate_on(conn: psycopg.Connection, settings: Settings, migrations: list[Migration] | None = None) -> Report:
-    """Compare the database's history with the migration files (``migrations``: already read)."""
+def validate_on(conn: psycopg.Connection, settings: Settings, migrations: list[Migration] | None = None,
+                done: dict[str, history.Applied] | None = None) -> Report:
+    """Compare the database's history with the migration files (``migrations``, ``done``: already read)."""
     migrations = read_migrations(settings.migrations_dir) if migrations is None else migrations
-    done = history.applied(conn)
+    done = history.applied(conn) if done is None else done
     checks = _history_checks(migrations, done, settings.strict_order) + _database_checks(conn)
     return Report("validate", tuple(checks), RULE_HELP)
 

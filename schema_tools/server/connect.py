@@ -7,7 +7,6 @@ import re
 
 import psycopg
 
-from . import embedded
 from ..config import Settings
 from ..errors import ConfigError, DatabaseUnavailable
 from .urls import is_url, libpq_url, mask_url, scrub
@@ -15,7 +14,11 @@ from .urls import is_url, libpq_url, mask_url, scrub
 
 def database_url(settings: Settings) -> str:
     """The URL to use: the configured one, else the embedded server's (started on demand)."""
-    return settings.database_url or embedded.ensure_running(settings)
+    if settings.database_url:
+        return settings.database_url
+    from . import embedded  # POSIX-only code, and never needed when a URL is given
+
+    return embedded.ensure_running(settings)
 
 
 def _hint_for(reason: str) -> str:
@@ -68,5 +71,7 @@ def existing_database_url(settings: Settings) -> str | None:
     """The configured URL, else the embedded server's if it is already running; never starts one."""
     if settings.database_url:
         return settings.database_url
+    from . import embedded
+
     state = embedded.status(settings)
     return embedded.url_for(settings, state.port) if state.running and state.port else None
