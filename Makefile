@@ -12,6 +12,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[embedded,test,bench]'
+	$(BIN)/python -m compileall -q schema_tools ralph  # an editable install has no byte-code of its own
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import statistics
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from _common import BIN, fresh_database, psql_path, run, timed
@@ -18,7 +19,7 @@ COUNT = int(sys.argv[1]) if len(sys.argv) > 1 else 500
 ROUNDS = 5
 
 
-def generate(folder: Path, count: int) -> None:
+def generate(folder: Path, count: int) -> list[str]:
     previous = None
     for i in range(1, count + 1):
         mid = f"{i:04d}_m{i}"
@@ -35,15 +36,17 @@ CREATE INDEX b{i}_created_at_idx ON b{i} (created_at);
 """)
         (folder / f"{mid}.rollback.sql").write_text(f"DROP TABLE b{i};\nDROP TABLE a{i};\n")
         previous = mid
-    (folder.parent / "all.sql").write_text("".join(
-        f"\\ir migrations/{i:04d}_m{i}.sql\n" for i in range(1, count + 1)))
+    return [f"{i:04d}_m{i}" for i in range(1, count + 1)]
 
 
-def main() -> None:
+def compare(generate: Callable[[Path, int], list[str]], count: int, target: float, what: str) -> None:
+    """Apply the generated migrations with each tool on a fresh database, ROUNDS times, rotating
+    the order; print the best times and the median of each round's ratio to psql."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "migrations"
         folder.mkdir()
-        generate(folder, COUNT)
+        ids = generate(folder, count)
+        (Path(tmp) / "all.sql").write_text("".join(f"\\ir migrations/{mid}.sql\n" for mid in ids))
         psql = psql_path()
         tools = {
             "psql": lambda url: run([psql, url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(Path(tmp) / "all.sql")]),
@@ -64,15 +67,15 @@ def main() -> None:
             for name in ratios:
                 ratios[name].append(this_round[name] / this_round["psql"])
             print(f"round {round_ + 1}: " + ", ".join(f"{n} {t:.2f} s" for n, t in this_round.items()), flush=True)
-    print(f"\n{COUNT} migrations, whole process, fresh database each, {ROUNDS} rounds:")
+    print(f"\n{count} migrations ({what}), whole process, fresh database each, {ROUNDS} rounds:")
     for name, seconds in best.items():
-        print(f"  {name:<13} best {seconds:6.2f} s  {(seconds - best['psql']) / COUNT * 1000:+6.1f} ms/migration vs psql")
+        print(f"  {name:<13} best {seconds:6.2f} s  {(seconds - best['psql']) / count * 1000:+6.1f} ms/migration vs psql")
     for name, values in ratios.items():
         print(f"  {name} / psql, median of the rounds' ratios: {statistics.median(values):.2f} "
               f"(rounds: {', '.join(f'{v:.2f}' for v in values)})")
-    print(f"target: schema-tools within 1.25x of psql; yoyo / schema-tools = "
+    print(f"target: schema-tools within {target}x of psql; yoyo / schema-tools = "
           f"{statistics.median(ratios['yoyo']) / statistics.median(ratios['schema-tools']):.2f}")
 
 
 if __name__ == "__main__":
-    main()
+    compare(generate, COUNT, 1.25, "2 tables, 4 indexes each")

@@ -96,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     _lock_wait(p)
     _fleet_args(p)
+    p.add_argument("--to", metavar="ID", help="stop after this migration (it and those before it are applied)")
     p.add_argument("--preflight", action="store_true", help=(
         "first check that no existing row breaks a UNIQUE, unique index, SET NOT NULL, FOREIGN KEY or CHECK the "
         "pending migrations add; apply nothing (exit 1) if one does"))
@@ -134,6 +135,16 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--forget-missing", action="store_true", help="forget applied migrations whose file is gone")
     _lock_wait(p)
+
+    p = _command(sub, "baseline", "adopt an existing database: record migrations as applied without running them", (
+        "For a database built before schema-tools (by hand, another tool, a dump): compare its live "
+        "schema with what the migration files declare (through --to ID, else all of them), by meaning, "
+        "as drift does. When they match, record those migrations as applied without running them "
+        "(an event each in _schema_tools_events); when they differ, list the differences and record "
+        "nothing (exit 1)."), cmd_baseline)
+    _common(p)
+    p.add_argument("--to", metavar="ID", help="adopt the migrations through this one (default: all)")
+    _format(p)
 
     p = _command(sub, "plan", "show what migrate would do, changing nothing", (
         "The pending migrations in order: transactional or not, their timeouts, each statement "
@@ -238,7 +249,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
             print(render(report, "text"))
             print("preflight: existing rows would make a pending migration fail; nothing was applied")
             return 1
-    result = commands.migrate(settings, progress=print)
+    result = commands.migrate(settings, progress=print, to=args.to)
     for note in result.notes:
         print(note)
     print(f"{len(result.done)} migration(s) applied" if result.done else "nothing to apply: the database is up to date")
@@ -295,6 +306,18 @@ def cmd_repair(args: argparse.Namespace) -> int:
     for action in actions:
         print(action)
     print(f"{len(actions)} repair(s) recorded" if actions else "nothing to repair")
+    return 0
+
+
+def cmd_baseline(args: argparse.Namespace) -> int:
+    report, recorded = commands.baseline(_settings(args), to=args.to)
+    if report.errors:
+        print(render(report, args.format))
+        if args.format == "text":
+            print("baseline: the database differs from what the files declare; nothing was recorded")
+        return 1
+    print(f"recorded {len(recorded)} migration(s) as applied without running them: {', '.join(recorded)}"
+          if recorded else "no migrations to record")
     return 0
 
 

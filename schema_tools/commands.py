@@ -99,22 +99,41 @@ def read_migrations(settings: Settings) -> list[Migration]:
 
 
 def migrate(settings: Settings, *, only: Collection[str] | None = None, progress: Progress | None = None,
-            verify: Verify | None = None) -> RunResult:
+            verify: Verify | None = None, to: str | None = None) -> RunResult:
     """Apply every pending migration (or only ``only`` and what they depend on), each atomically
     with its record, under the migration lock; refuse while validate reports an error. With
     ``verify`` (a connection -> problems), the result must pass it before anything stays: all in
     one transaction when every pending migration is transactional, else undone with the rollback
-    files; VerificationFailed says which."""
+    files; VerificationFailed says which. ``to``: stop after that migration."""
     with connect(settings, "schema-tools migrate") as conn:
-        return migrate_on(conn, settings, only=only, progress=progress, verify=verify)
+        return migrate_on(conn, settings, only=only, progress=progress, verify=verify, to=to)
 
 
 def migrate_on(conn: psycopg.Connection, settings: Settings, *, only: Collection[str] | None = None,
-               progress: Progress | None = None, verify: Verify | None = None) -> RunResult:
+               progress: Progress | None = None, verify: Verify | None = None, to: str | None = None) -> RunResult:
     """``migrate`` on a connection the caller owns."""
     from .engine.runner import migrate_on as run
 
-    return run(conn, settings, progress=progress, only=only, verify=verify)
+    return run(conn, settings, progress=progress, only=only, verify=verify, to=to)
+
+
+def baseline(settings: Settings, *, to: str | None = None) -> tuple[Report, list[str]]:
+    """Adopt a database built without these migrations: when its live schema is what the files
+    (through ``to``) declare, record them as applied without running them. Returns the drift
+    report (errors: nothing was recorded) and the ids recorded."""
+    from .catalog.read import read_catalog
+    from .engine.runner import record_applied_on, up_to
+    from .sqlmodel import declare
+    from .sqlmodel.drift import drift_report
+
+    migrations = read_migrations(settings)
+    chosen = up_to(migrations, to) if to is not None else migrations
+    with connect(settings, "schema-tools baseline") as conn:
+        report = drift_report(declare(chosen), read_catalog(conn, settings.schemas), [])
+        if report.errors:
+            return report, []
+        record_applied_on(conn, settings, chosen, f"baseline: the live schema matched {len(chosen)} migration(s)")
+    return report, [m.id for m in chosen]
 
 
 def rollback(settings: Settings, *, to: str | None = None, everything: bool = False,

@@ -259,3 +259,47 @@ def test_the_lock_wait_is_not_forever_even_when_a_holder_never_lets_go(empty_db_
         with pytest.raises(LockTimeout):
             commands.migrate(settings_for(empty_db_url, folder, lock_wait=0.2))
     stop.set()
+
+
+# --- baseline and --to ------------------------------------------------------------------------------------
+
+def _by_hand(url: str, *mids: str) -> None:
+    """Build what migrations declare without the runner (as psql, another tool or a dump would)."""
+    from conftest import MIGRATIONS
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        for mid in mids:
+            conn.execute((MIGRATIONS / f"{mid}.sql").read_text())
+
+
+def test_baseline_adopts_a_database_that_matches_the_files(cli, empty_db_url: str) -> None:  # type: ignore[no-untyped-def]
+    _by_hand(empty_db_url, "0001_users", "0002_core_tables")
+    result = cli("baseline", "--to", "0002_core_tables", "--database", empty_db_url)
+    assert result.code == 0, result.out + result.err
+    assert "recorded 2 migration(s) as applied without running them: 0001_users, 0002_core_tables" in result.out
+    assert cli("validate", "--database", empty_db_url).code == 0
+    migrated = cli("migrate", "--database", empty_db_url)
+    assert migrated.code == 0 and "applied 0003_api_keys_usage" in migrated.out and "0001_users" not in migrated.out
+    again = cli("baseline", "--database", empty_db_url)
+    assert again.code == 2 and "0001_users is already applied" in again.err
+
+
+def test_baseline_refuses_a_database_that_differs_and_records_nothing(cli, empty_db_url: str) -> None:  # type: ignore[no-untyped-def]
+    _by_hand(empty_db_url, "0001_users", "0002_core_tables")
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("DROP INDEX sessions_expires_at_idx")
+        conn.execute("ALTER TABLE tenants ADD COLUMN plan text")
+    result = cli("baseline", "--to", "0002_core_tables", "--database", empty_db_url)
+    assert result.code == 1 and "nothing was recorded" in result.out
+    assert "sessions_expires_at_idx" in result.out and "plan" in result.out
+    assert count(empty_db_url, "SELECT to_regclass('_yoyo_migration')") is None  # nothing recorded, not even tables
+
+
+def test_migrate_to_stops_after_the_named_migration(cli, empty_db_url: str) -> None:  # type: ignore[no-untyped-def]
+    first = cli("migrate", "--to", "0001_users", "--database", empty_db_url)
+    assert first.code == 0 and "1 migration(s) applied" in first.out
+    assert count(empty_db_url, "SELECT string_agg(migration_id, ',') FROM _yoyo_migration") == "0001_users"
+    unknown = cli("migrate", "--to", "0009_nope", "--database", empty_db_url)
+    assert unknown.code == 2 and "--to 0009_nope: no such migration" in unknown.err
+    rest = cli("migrate", "--database", empty_db_url)
+    assert rest.code == 0 and "2 migration(s) applied" in rest.out

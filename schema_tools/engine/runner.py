@@ -133,7 +133,8 @@ def _transactional(conn: psycopg.Connection, m: Migration, statements: list[Stat
     """The statements, the record and the commit in one round trip: one simple-protocol query.
     ``inside`` a transaction the caller holds: a savepoint instead, and no commit."""
     lock_timeout, statement_timeout = _timeouts(m, settings)
-    batch = ("SET SESSION AUTHORIZATION DEFAULT;\nRESET ALL;\n" if inside else "BEGIN;\n") + (
+    # A clean session first (each of its commands may run in a transaction): no extra round trip.
+    batch = ("" if inside else "BEGIN;\n") + CLEAN_SESSION + ";\n" + (
         f"SET LOCAL lock_timeout = {sql.Literal(lock_timeout).as_string(conn)};\n"
         f"SET LOCAL statement_timeout = {sql.Literal(statement_timeout).as_string(conn)};\n")
     offsets = []
@@ -220,7 +221,8 @@ def _autocommit(conn: psycopg.Connection, m: Migration, statements: list[Stateme
     builds CONCURRENTLY ended INVALID (an IF NOT EXISTS that met a leftover)."""
     conn.execute("SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false)",
                  _timeouts(m, settings))
-    building = concurrent_indexes(statements) if record_intents(conn) else {}
+    building = concurrent_indexes(statements)
+    building = building if building and record_intents(conn) else {}
     try:
         for index, stmt in enumerate(statements):
             try:
@@ -259,9 +261,9 @@ def run_migration(conn: psycopg.Connection, m: Migration, settings: Settings, ro
     attempt = 0
     while True:
         started = time.monotonic()
-        if not inside:
+        if not m.transactional:  # a transactional one cleans the session in its own batch
             conn.execute(CLEAN_SESSION)
-            if not m.transactional and not rollback and record_intents(conn):
+            if not rollback and concurrent_indexes(statements) and record_intents(conn):
                 heal(conn, m)
         try:
             if m.transactional:
@@ -313,14 +315,40 @@ def with_dependencies(migrations: list[Migration], ids: Collection[str]) -> set[
     return wanted
 
 
+def up_to(migrations: list[Migration], to: str) -> list[Migration]:
+    """The migrations in apply order, through ``to``."""
+    ids = [m.id for m in migrations]
+    if to not in ids:
+        raise MigrationError(f"--to {to}: no such migration in the folder",
+                             hint="give the id of a migration file, without .sql (see schema-tools status)")
+    return migrations[: ids.index(to) + 1]
+
+
+def record_applied_on(conn: psycopg.Connection, settings: Settings, migrations: list[Migration], why: str) -> None:
+    """Record ``migrations`` as applied without running them (one transaction, under the lock)."""
+    with migration_lock(conn, settings.lock_wait):
+        history.ensure_tables(conn)
+        done = history.applied(conn)
+        already = [m.id for m in migrations if m.id in done]
+        if already:
+            raise MigrationError(f"{already[0]} is already applied: a baseline adopts migrations no one applied",
+                                 hint="run migrate for the rest, or baseline --to an earlier id")
+        with conn.transaction():
+            for m in migrations:
+                conn.execute(history.apply_record(m))
+                history.record_event(conn, "baseline", m.id, why)
+
+
 def migrate_on(conn: psycopg.Connection, settings: Settings, progress: Progress | None = None,
-               only: Collection[str] | None = None, verify: Verify | None = None) -> RunResult:
+               only: Collection[str] | None = None, verify: Verify | None = None, to: str | None = None) -> RunResult:
     """Apply every pending migration (or only ``only`` and what they depend on), in order, each
     atomically with its record. With ``verify``: the result must pass it (problems: a list of
     lines), or the database ends as it was -- one transaction for all when every pending
     migration is transactional, else their rollback files -- and VerificationFailed is raised."""
     migrations = read_migrations(settings.migrations_dir)
     wanted = with_dependencies(migrations, only) if only is not None else {m.id for m in migrations}
+    if to is not None:
+        wanted &= {m.id for m in up_to(migrations, to)}
     result = RunResult()
     with migration_lock(conn, settings.lock_wait):
         history.ensure_tables(conn)
