@@ -303,3 +303,28 @@ def test_migrate_to_stops_after_the_named_migration(cli, empty_db_url: str) -> N
     assert unknown.code == 2 and "--to 0009_nope: no such migration" in unknown.err
     rest = cli("migrate", "--database", empty_db_url)
     assert rest.code == 0 and "2 migration(s) applied" in rest.out
+
+
+# --- 5. errors as psql shows them --------------------------------------------------------------------------
+
+def test_an_error_inside_a_long_statement_is_reported_at_its_own_line_and_column(cli, empty_db_url: str,  # type: ignore[no-untyped-def]
+                                                                                tmp_path: Path) -> None:
+    body = ("-- a header\n-- of three lines\n\nCREATE TABLE a (id int PRIMARY KEY);\nCREATE TABLE b (\n"
+            "    id int PRIMARY KEY,\n    a_id int REFERENCES a (id),\n    note text,\n    bad nosuchtype DEFAULT 1\n"
+            ");\nCREATE INDEX b_a_id ON b (a_id);\n")
+    folder = folder_with(tmp_path, {"0001_x.sql": body})
+    result = cli("migrate", "--database", empty_db_url, "--migrations", str(folder))
+    error, line, caret = result.err.splitlines()
+    assert result.code == 1 and '0001_x.sql:9:9: type "nosuchtype" does not exist' in error, result.err
+    assert line == "  LINE 9:     bad nosuchtype DEFAULT 1"
+    assert caret.index("^") == line.index("nosuchtype")
+
+
+def test_syntax_only_a_newer_server_reads_is_named(cli, empty_db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    with psycopg.connect(empty_db_url) as conn:
+        server = conn.info.server_version // 10000
+    if server >= 18:  # the test cluster is the machine's own PostgreSQL (15 here)
+        pytest.fail("this test needs a server older than 18; the suite's cluster is newer")
+    folder = folder_with(tmp_path, {"0001_x.sql": "CREATE TABLE t (a int, b int GENERATED ALWAYS AS (a * 2) VIRTUAL);\n"})
+    result = cli("migrate", "--database", empty_db_url, "--migrations", str(folder))
+    assert result.code == 1 and f"valid PostgreSQL 18 syntax but the server is {server}" in result.err, result.err
