@@ -228,3 +228,13 @@ def test_a_statement_kept_as_a_command_parses_quietly_and_leaves_the_logger_as_i
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["Command", "0", "0"]
     assert done.stderr.strip() == "the host's own sqlglot warning"  # nothing of ours, the host's still shown
+
+
+@pytest.mark.parametrize("command", [["status"], ["migrate"], ["validate"]])
+def test_commands_that_parse_no_sql_never_import_sqlglot(command: list[str], empty_db_url: str) -> None:
+    script = ("import sys, contextlib, io\nfrom schema_tools import cli\n"
+              "with contextlib.redirect_stdout(io.StringIO()):\n"
+              f"    code = cli.main({command!r} + ['--database', {empty_db_url!r}])\n"
+              "print(code, 'sqlglot' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT).stdout.split()
+    assert out == ["0", "False"], out
