@@ -219,8 +219,9 @@ def _autocommit(conn: psycopg.Connection, m: Migration, statements: list[Stateme
                 record: sql.Composable) -> None:
     """Statement by statement outside a transaction, then the record -- unless an index it
     builds CONCURRENTLY ended INVALID (an IF NOT EXISTS that met a leftover)."""
-    conn.execute("SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false)",
-                 _timeouts(m, settings))
+    lock_timeout, statement_timeout = _timeouts(m, settings)
+    conn.execute(f"{CLEAN_SESSION}; SET lock_timeout = {sql.Literal(lock_timeout).as_string(conn)}; "
+                 f"SET statement_timeout = {sql.Literal(statement_timeout).as_string(conn)}".encode(), prepare=False)
     building = concurrent_indexes(statements)
     building = building if building and record_intents(conn) else {}
     try:
@@ -233,16 +234,23 @@ def _autocommit(conn: psycopg.Connection, m: Migration, statements: list[Stateme
                 position = exc.diag.statement_position
                 raise _Failed(stmt, exc, committed=statements[:index],
                               position=int(position) if position else None) from None
-    finally:
+    except BaseException:
         conn.execute("RESET lock_timeout; RESET statement_timeout")
+        raise
     invalid = [name for name in building.values() if _invalid(conn, name)]
     if invalid:
+        conn.execute("RESET lock_timeout; RESET statement_timeout")
         raise MigrationFailed(f"{m.path.name}: index {invalid[0]} is INVALID after the migration ran (a failed "
                               "concurrent build it met and skipped); the migration was not recorded",
                               migration_id=m.id, hint=f"run migrate again: it drops the INVALID index and builds it "
                               f"(or DROP INDEX CONCURRENTLY {invalid[0]}; by hand)")
-    with conn.transaction():
-        conn.execute(record.as_string(conn).encode(), prepare=False)
+    # One round trip: the timeouts reset, and the record committed on its own.
+    try:
+        conn.execute(f"RESET lock_timeout; RESET statement_timeout; BEGIN; {record.as_string(conn)}; COMMIT".encode(),
+                     prepare=False)
+    except psycopg.Error:
+        conn.execute("ROLLBACK")  # the record failed: the session must not stay in an aborted transaction
+        raise
 
 
 def record_intents(conn: psycopg.Connection) -> bool:
@@ -261,10 +269,8 @@ def run_migration(conn: psycopg.Connection, m: Migration, settings: Settings, ro
     attempt = 0
     while True:
         started = time.monotonic()
-        if not m.transactional:  # a transactional one cleans the session in its own batch
-            conn.execute(CLEAN_SESSION)
-            if not rollback and concurrent_indexes(statements) and record_intents(conn):
-                heal(conn, m)
+        if attempt and not m.transactional and not rollback and record_intents(conn):
+            heal(conn, m)  # a retry after a lock timeout: what the last attempt left (migrate heals a killed run's)
         try:
             if m.transactional:
                 _transactional(conn, m, statements, settings, record, inside)
