@@ -50,18 +50,20 @@ def compare(generate: Callable[[Path, int], list[str]], count: int, target: floa
         psql = psql_path()
         tools = {
             "psql": lambda url: run([psql, url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(Path(tmp) / "all.sql")]),
+            # The least any Python tool pays before its first statement: the interpreter, psycopg, a connection.
+            "python floor": lambda url: run([sys.executable, "-c", f"import psycopg; psycopg.connect({url!r}).close()"]),
             "yoyo": lambda url: run([str(BIN / "yoyo"), "apply", "--batch", "--database",
                                      url.replace("postgresql://", "postgresql+psycopg://", 1), str(folder)]),
             "schema-tools": lambda url: run([str(BIN / "schema-tools"), "migrate", "--database", url,
                                              "--migrations", str(folder)]),
         }
         best: dict[str, float] = {}
-        ratios: dict[str, list[float]] = {"schema-tools": [], "yoyo": []}
+        ratios: dict[str, list[float]] = {"schema-tools": [], "yoyo": [], "python floor": []}
         names = list(tools)
         for round_ in range(ROUNDS):
             this_round = {}
-            for name in names[round_ % 3:] + names[:round_ % 3]:  # rotate the order: no tool always goes first
-                with fresh_database(f"bench_migrate_{name.replace('-', '_')}") as url:
+            for name in names[round_ % len(names):] + names[:round_ % len(names)]:  # rotate: no tool always first
+                with fresh_database(f"bench_migrate_{name.replace('-', '_').replace(' ', '_')}") as url:
                     this_round[name] = timed(lambda: tools[name](url))
                 best[name] = min(best.get(name, this_round[name]), this_round[name])
             for name in ratios:
@@ -73,8 +75,11 @@ def compare(generate: Callable[[Path, int], list[str]], count: int, target: floa
     for name, values in ratios.items():
         print(f"  {name} / psql, median of the rounds' ratios: {statistics.median(values):.2f} "
               f"(rounds: {', '.join(f'{v:.2f}' for v in values)})")
+    floor = statistics.median(ratios["python floor"])
     print(f"target: schema-tools within {target}x of psql; yoyo / schema-tools = "
           f"{statistics.median(ratios['yoyo']) / statistics.median(ratios['schema-tools']):.2f}")
+    print(f"a Python tool's floor: psql's own time plus the python floor = {1 + floor:.2f}x psql, before any "
+          "work of its own (the same statements cost the server what they cost psql)")
 
 
 if __name__ == "__main__":
