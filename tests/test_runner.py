@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -286,3 +287,25 @@ def test_a_verified_migrate_undoes_non_transactional_ones_with_their_rollbacks(e
     with pytest.raises(VerificationFailed) as caught:
         commands.migrate(settings, verify=lambda conn: ["no"])
     assert not caught.value.restored and "0002_i has no rollback file" in caught.value.hint
+
+
+def test_migrations_sent_together_stop_at_the_first_that_fails(cli, empty_db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "m"
+    folder.mkdir()
+    bodies = ["CREATE TABLE one (id int);", "CREATE TABLE two (id int);", "CREATE TABLE three (id int);\nSELECT 1/0;",
+              "CREATE TABLE four (id int);", "CREATE TABLE five (id int);"]
+    for i, body in enumerate(bodies, start=1):
+        depends = f"-- depends: {i - 1:04d}_m\n" if i > 1 else ""
+        (folder / f"{i:04d}_m.sql").write_text(depends + body + "\n")
+    result = cli("migrate", "--database", empty_db_url, "--migrations", str(folder))
+    assert result.code == 1 and "0003_m.sql:3:1: division by zero" in result.err, result.err
+    assert re.findall(r"applied (\d{4}_m)", result.out) == ["0001_m", "0002_m"]
+    with psycopg.connect(empty_db_url) as conn:
+        recorded = [r[0] for r in conn.execute("SELECT migration_id FROM _yoyo_migration ORDER BY 1").fetchall()]
+    assert recorded == ["0001_m", "0002_m"]
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT to_regclass('two') IS NOT NULL, to_regclass('three'), to_regclass('four'), "
+                            "to_regclass('five')").fetchone() == (True, None, None, None)
+    (folder / "0003_m.sql").write_text("-- depends: 0002_m\nCREATE TABLE three (id int);\n")
+    rest = cli("migrate", "--database", empty_db_url, "--migrations", str(folder))
+    assert rest.code == 0 and re.findall(r"applied (\d{4}_m)", rest.out) == ["0003_m", "0004_m", "0005_m"]

@@ -377,14 +377,71 @@ def migrate_on(conn: psycopg.Connection, settings: Settings, progress: Progress 
                 if progress:
                     progress(f"applied {mid} ({ms} ms)")
             return result
-        for m in pending:
-            ms = run_migration(conn, m, settings, rollback=False)
-            result.done.append((m.id, ms))
-            if progress:
-                progress(f"applied {m.id} ({ms} ms)")
+        def applied(now: list[tuple[str, int]]) -> None:
+            result.done.extend(now)
+            for mid, ms in now:
+                if progress:
+                    progress(f"applied {mid} ({ms} ms)")
+
+        index = 0
+        while index < len(pending):
+            group = _next_group(pending, index)
+            now = _apply_group(conn, group, settings) if len(group) > 1 else []
+            applied(now)
+            if len(now) < len(group):  # alone, or what a group left: the one-by-one path, with its retries
+                m = group[len(now)]
+                applied([(m.id, run_migration(conn, m, settings, rollback=False))])
+                now.append((m.id, 0))
+            index += len(now)
         if verify is not None and pending:
             _verify_or_undo(conn, pending, settings, verify)
     return result
+
+
+GROUP_MAX = 50
+GROUP_BYTES = 256 * 1024
+
+
+def _next_group(pending: list[Migration], start: int) -> list[Migration]:
+    """Transactional migrations that follow each other go to the server together (each still in
+    its own transaction, committed with its record); a non-transactional one goes alone."""
+    group, size = [pending[start]], len(pending[start].text)
+    for m in pending[start + 1:]:
+        if not (group[0].transactional and m.transactional) or len(group) >= GROUP_MAX or size > GROUP_BYTES:
+            break
+        group.append(m)
+        size += len(m.text)
+    return group
+
+
+def _apply_group(conn: psycopg.Connection, group: list[Migration], settings: Settings) -> list[tuple[str, int]]:
+    """Send a group of transactional migrations in one round trip: ``BEGIN; ...; record; COMMIT``
+    for each, back to back. PostgreSQL stops at the first error, whose transaction is rolled back,
+    so the migrations before it are applied and recorded, and none after it ran. Returns those
+    applied, with the duration their records hold; the caller runs the next one alone, which
+    reports its error exactly (or, after a lock timeout, retries)."""
+    for m in group:
+        refuse_transaction_control(m)
+    blocks = []
+    for m in group:
+        lock_timeout, statement_timeout = _timeouts(m, settings)
+        blocks.append(f"BEGIN;\n{CLEAN_SESSION};\nSET LOCAL lock_timeout = {sql.Literal(lock_timeout).as_string(conn)};\n"
+                      f"SET LOCAL statement_timeout = {sql.Literal(statement_timeout).as_string(conn)};\n"
+                      + "".join(f"{stmt.sql}\n;\n" for stmt in m.statements)
+                      + f"{history.apply_record(m).as_string(conn)};\nCOMMIT;\n")
+    try:
+        conn.execute("".join(blocks).encode(), prepare=False)
+    except psycopg.Error:
+        conn.execute("ROLLBACK")  # the failed one's transaction
+    ids = [m.id for m in group]
+    durations: dict[str, int] = dict(conn.execute("SELECT migration_id, duration_ms FROM _schema_tools_migrations "
+                                  "WHERE migration_id = ANY(%s)", (ids,)).fetchall())
+    done = []
+    for mid in ids:  # in order: a later one cannot have run after an earlier one failed
+        if mid not in durations:
+            break
+        done.append((mid, int(durations[mid])))
+    return done
 
 
 def _apply_verified(conn: psycopg.Connection, pending: list[Migration], settings: Settings, verify: Verify,
