@@ -14,7 +14,6 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from ralph.prd import prd_to_toml
 from ralph.logformat import read_events
 from ralph.stories import load_stories
 from ralph.summary import summarise

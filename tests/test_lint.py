@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, MIGRATIONS, ROOT
+from conftest import FIXTURES, ROOT
 from schema_tools.findings import Severity
 from schema_tools.linter import RULES, lint_migrations
 from schema_tools.engine.files import Migration, parse_directives

@@ -20,7 +20,6 @@ import pytest
 
 from conftest import MIGRATIONS, ROOT, Cluster, settings_for
 from schema_tools import commands
-from schema_tools.server import embedded
 from test_ralph_run import AGENT, applied, project
 
 HARNESS_CODE = ROOT / "ralph"
