@@ -77,10 +77,11 @@ def _shadow(target: Target, story: Story, passing: Sequence[Story], only: set[st
     outcome.durations["shadow"] = round(time.monotonic() - started, 3)
 
 
-def attempt(target: Target, story: Story, owned_by_open_stories: set[str],
+def attempt(target: Target, story: Story, owned_by_open_stories: set[str], before: TargetState,
             passing: Sequence[Story] = ()) -> tuple[Outcome, TargetState | None]:
     """Shadow first; the target only when everything held there. Migrations that other stories
-    still working own are left out of both (they are those stories' business). ``passing``:
+    still working own are left out of both (they are those stories' business). ``before``: the
+    target as the iteration found it. ``passing``:
     the stories that hold on the target now, which must keep holding. Returns the target as
     read after a promotion (None when nothing reached it)."""
     settings = target.settings
@@ -99,7 +100,7 @@ def attempt(target: Target, story: Story, owned_by_open_stories: set[str],
     if outcome.findings:
         return outcome, None
     _shadow(target, story, passing, only, outcome)
-    outcome.findings += _lint_findings(settings, only - target.read().applied)
+    outcome.findings += _lint_findings(settings, only - before.applied)
     if outcome.findings:
         return outcome, None
     started = time.monotonic()

@@ -168,7 +168,7 @@ class Loop:
         if turn is not None and turn.findings:  # tampering or refused files: nothing of this iteration is promoted
             outcome, after = Outcome(findings=list(turn.findings)), None
         else:
-            outcome, after = attempt(target, story, open_owned, passing)
+            outcome, after = attempt(target, story, open_owned, state, passing)
         outcome.durations["total"] = round(time.monotonic() - started, 3)
         if turn is not None:
             outcome.durations["agent"] = turn.seconds

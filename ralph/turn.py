@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from schema_tools import Settings, changes_on, mark_on, scratch_login, secret_files
+from schema_tools import Settings, changes_on, mark_on, password_of, scratch_login, secret_files
 
 from .agent import Sandbox, agent_environment, run_agent
 from .guard import Guard, purge_bytecode
@@ -106,7 +106,7 @@ def agent_turn(target: Target, state: TargetState, story: Story, others: set[str
     try:
         before = mark_on(target.conn)
         with scratch_login(settings, target.conn) as login:
-            secrets = [login.password, *_target_secrets(settings)]
+            secrets = [login.password, password_of(settings.database_url or "") or ""]
             env = agent_environment({"DATABASE_URL": login.url, "RALPH_PROMPT_FILE": str(workspace.prompt_file),
                                      "RALPH_STORY_ID": story.id, "RALPH_ITERATION": str(iteration),
                                      "TMPDIR": str(workspace.temporary)}, secrets)
@@ -131,15 +131,3 @@ def agent_turn(target: Target, state: TargetState, story: Story, others: set[str
         return turn
     finally:
         workspace.remove()
-
-
-def _target_secrets(settings: Settings) -> list[str]:
-    """The target's password, if its URL carries one (to redact it from the agent's output)."""
-    from urllib.parse import unquote, urlsplit
-
-    try:
-        password = urlsplit(settings.database_url or "").password
-    except ValueError:
-        return []
-    return [unquote(password)] if password else []
-

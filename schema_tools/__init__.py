@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from .expect.parse import tables_from
     from .findings import FORMATS, Check, Finding, Report, Severity, render
     from .server.model import DatabaseMark, ScratchLogin
-    from .server.urls import mask_url, redact, secret_files
+    from .server.urls import mask_url, password_of, redact, secret_files
     from .tomlspec import Doc as TomlDoc
     from .tomlspec import Field, Invalid, Kinds, read_toml
 
@@ -51,7 +51,7 @@ _MODULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("expect.parse", ("tables_from",)),
     ("findings", ("FORMATS", "Check", "Finding", "Report", "Severity", "render")),
     ("server.model", ("DatabaseMark", "ScratchLogin")),
-    ("server.urls", ("mask_url", "redact", "secret_files")),
+    ("server.urls", ("mask_url", "password_of", "redact", "secret_files")),
     ("tomlspec", ("TomlDoc", "Field", "Invalid", "Kinds", "read_toml")),
 )
 _WHERE = {name: module for module, names in _MODULES for name in names}
@@ -64,7 +64,7 @@ __all__ = [
     "schema_fingerprint_on", "status", "status_on", "validate", "validate_on", "verify", "verify_catalog",
     # databases
     "connect", "database_url", "db_start", "db_status", "db_stop", "exclusive", "existing_database_url", "mask_url",
-    "redact", "secret_files", "scratch_database", "scratch_login", "ScratchLogin", "mark_on", "DatabaseMark",
+    "password_of", "redact", "secret_files", "scratch_database", "scratch_login", "ScratchLogin", "mark_on", "DatabaseMark",
     # settings and errors
     "Settings", "load_settings", "ConfigError", "DataLossRefused", "DatabaseUnavailable", "EmbeddedError", "LockTimeout",
     "MigrationFailed",

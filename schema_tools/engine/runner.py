@@ -128,12 +128,12 @@ class _Failed(Exception):
         self.stmt, self.exc, self.committed, self.position = stmt, exc, committed, position
 
 
-def _transactional(conn: psycopg.Connection, m: Migration, statements: list[Statement], settings: Settings,
-                   record: sql.Composable, inside: bool = False) -> None:
-    """The statements, the record and the commit in one round trip: one simple-protocol query.
-    ``inside`` a transaction the caller holds: a savepoint instead, and no commit."""
+def _batch(conn: psycopg.Connection, m: Migration, statements: list[Statement], settings: Settings,
+           record: sql.Composable, inside: bool = False) -> tuple[str, list[int]]:
+    """One migration as one simple-protocol text: a clean session (each of its commands may run
+    in a transaction), its timeouts, its statements, its record, and (unless ``inside`` a
+    transaction the caller holds) BEGIN and COMMIT around them. Also where each statement starts."""
     lock_timeout, statement_timeout = _timeouts(m, settings)
-    # A clean session first (each of its commands may run in a transaction): no extra round trip.
     batch = ("" if inside else "BEGIN;\n") + CLEAN_SESSION + ";\n" + (
         f"SET LOCAL lock_timeout = {sql.Literal(lock_timeout).as_string(conn)};\n"
         f"SET LOCAL statement_timeout = {sql.Literal(statement_timeout).as_string(conn)};\n")
@@ -141,7 +141,14 @@ def _transactional(conn: psycopg.Connection, m: Migration, statements: list[Stat
     for stmt in statements:
         offsets.append(len(batch))
         batch += stmt.sql + "\n;\n"
-    batch += record.as_string(conn) + ("" if inside else ";\nCOMMIT")
+    return batch + record.as_string(conn) + ("" if inside else ";\nCOMMIT;\n"), offsets
+
+
+def _transactional(conn: psycopg.Connection, m: Migration, statements: list[Statement], settings: Settings,
+                   record: sql.Composable, inside: bool = False) -> None:
+    """The statements, the record and the commit in one round trip: one simple-protocol query.
+    ``inside`` a transaction the caller holds: a savepoint instead, and no commit."""
+    batch, offsets = _batch(conn, m, statements, settings, record, inside)
     started = time.monotonic()
     try:
         if inside:
@@ -422,13 +429,7 @@ def _apply_group(conn: psycopg.Connection, group: list[Migration], settings: Set
     reports its error exactly (or, after a lock timeout, retries)."""
     for m in group:
         refuse_transaction_control(m)
-    blocks = []
-    for m in group:
-        lock_timeout, statement_timeout = _timeouts(m, settings)
-        blocks.append(f"BEGIN;\n{CLEAN_SESSION};\nSET LOCAL lock_timeout = {sql.Literal(lock_timeout).as_string(conn)};\n"
-                      f"SET LOCAL statement_timeout = {sql.Literal(statement_timeout).as_string(conn)};\n"
-                      + "".join(f"{stmt.sql}\n;\n" for stmt in m.statements)
-                      + f"{history.apply_record(m).as_string(conn)};\nCOMMIT;\n")
+    blocks = [_batch(conn, m, m.statements, settings, history.apply_record(m))[0] for m in group]
     try:
         conn.execute("".join(blocks).encode(), prepare=False)
     except psycopg.Error:
