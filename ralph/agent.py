@@ -2,7 +2,8 @@
 the prompt on stdin and in a file, its own session, a timeout, an environment with nothing of
 the harness's databases, inside bubblewrap where the machine has it, and nothing of it left
 running afterwards (the harness is a child subreaper, so even a double-forked daemon comes back
-to it and is killed). Its output is kept with every password redacted."""
+to it and is killed; in the sandbox, its PID 1 says what was left before the namespace ends).
+Its output is kept with every password redacted."""
 
 from __future__ import annotations
 
@@ -62,22 +63,73 @@ def bubblewrap() -> str | None:
     if found is None or not sys.platform.startswith("linux"):
         return None
     probe = subprocess.run([found, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid",
-                            "--die-with-parent", "true"], capture_output=True, timeout=30)
+                            "--as-pid-1", "--die-with-parent", "true"], capture_output=True, timeout=30)
     return found if probe.returncode == 0 else None
 
 
-def sandboxed(argv: list[str], box: Sandbox) -> list[str]:
+# PID 1 of the sandbox (stdlib only): runs the agent, then writes to the report descriptor what
+# the agent left running and exits, and with it the kernel ends every process of the namespace.
+# bubblewrap returns only after that, so nothing is left to race with. As PID 1 it takes no
+# signal from inside the namespace it has no handler for: the agent cannot stop it.
+SUPERVISOR = r"""
+import os, signal, subprocess, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+report = os.fdopen(int(sys.argv[1]), "w")
+try:
+    code = subprocess.call(sys.argv[2:])
+except OSError as exc:
+    print(f"cannot start the agent {sys.argv[2]!r}: {exc.strerror}", file=sys.stderr)
+    code = 127
+while True:
+    try:
+        if os.waitpid(-1, os.WNOHANG)[0] == 0:
+            break
+    except ChildProcessError:
+        break
+left = []
+for name in os.listdir("/proc"):
+    if not name.isdigit() or int(name) == os.getpid():
+        continue
+    try:
+        stat = open(f"/proc/{name}/stat").read()
+        if stat[stat.rindex(")") + 2] in "ZX":
+            continue
+        args = open(f"/proc/{name}/cmdline", "rb").read()
+    except OSError:
+        continue
+    left.append(f"pid {name}: " + " ".join(w.decode(errors="replace") for w in args.split(b"\0") if w)[:120])
+report.write("".join(line + "\n" for line in left[:20]) + (f"{len(left) - 20} more\n" if len(left) > 20 else ""))
+report.write("end\n")
+report.close()
+sys.exit(code if code >= 0 else 128 - code)
+"""
+NO_REPORT = "the sandbox's PID 1 ended without saying what the agent left running"
+
+
+def sandboxed(argv: list[str], box: Sandbox, report_fd: int) -> list[str]:
     """``argv`` inside bubblewrap: the whole file system read-only, ``box.writable`` writable
     (its TMPDIR is there), ``box.hidden`` replaced by empty folders (or /dev/null for files), its
-    own PID namespace, killed with the harness."""
+    own PID namespace whose PID 1 is SUPERVISOR (reporting on ``report_fd``), killed with the
+    harness."""
     command = [bubblewrap() or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-               "--unshare-pid", "--unshare-ipc", "--die-with-parent", "--new-session"]
+               "--unshare-pid", "--as-pid-1", "--unshare-ipc", "--die-with-parent", "--new-session"]
     for path in box.hidden:
         if path.is_dir():
             command += ["--tmpfs", str(path)]
         elif path.exists():
             command += ["--ro-bind", "/dev/null", str(path)]
-    return command + ["--bind", str(box.writable), str(box.writable), "--chdir", str(box.cwd), "--", *argv]
+    return command + ["--bind", str(box.writable), str(box.writable), "--chdir", str(box.cwd), "--",
+                      sys.executable, "-I", "-S", "-c", SUPERVISOR, str(report_fd), *argv]
+
+
+def _read_report(fd: int) -> tuple[str, ...]:
+    """What the sandbox's PID 1 said was left running (written before it exited)."""
+    os.set_blocking(fd, False)
+    try:
+        lines = os.read(fd, 65536).decode(errors="replace").splitlines()
+    except OSError:
+        lines = []
+    return tuple(lines[:-1]) if lines[-1:] == ["end"] else (NO_REPORT,)
 
 
 def agent_environment(extra: dict[str, str], secrets: Sequence[str]) -> dict[str, str]:
@@ -183,20 +235,25 @@ def run_agent(argv: list[str], prompt: str, prompt_file: Path, log: Path, env: d
     whole tree on exit, timeout or Ctrl-C; redact ``secrets`` from its output."""
     log.parent.mkdir(parents=True, exist_ok=True)
     prompt_file.write_text(prompt, encoding="utf-8")
-    cwd = box.cwd
-    command = sandboxed(argv, box) if use_sandbox else argv
+    report_read, report_write = os.pipe()
+    command = sandboxed(argv, box, report_write) if use_sandbox else argv
     started = time.monotonic()
     exit_code, timed_out = None, False
-    with subreaper(), open(log, "wb") as out:
+    left: tuple[str, ...] = ()
+    with subreaper(), open(log, "wb") as out, open(report_read, "rb", buffering=0):
         try:
-            proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT, cwd=cwd,
-                                    env=env, start_new_session=True)
+            proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT,
+                                    cwd=box.cwd, env=env, start_new_session=True,
+                                    pass_fds=(report_write,) if use_sandbox else ())
         except OSError as exc:
             raise ConfigError(f"cannot start the agent {argv[0]!r}: {exc.strerror}",
                               hint="check the --agent command (is it installed and on PATH?)") from None
+        finally:
+            os.close(report_write)
         try:
             proc.communicate(prompt.encode("utf-8"), timeout=timeout)
             exit_code = proc.returncode
+            left = _read_report(report_read) if use_sandbox else ()
         except subprocess.TimeoutExpired:
             timed_out = True
             _kill_group(proc)
@@ -204,7 +261,7 @@ def run_agent(argv: list[str], prompt: str, prompt_file: Path, log: Path, env: d
             _kill_group(proc)
             kill_survivors()
             raise
-        survivors = kill_survivors()  # after an exit: whatever it left running, in its group or not
+        survivors = left + kill_survivors()  # after an exit: whatever it left running, in its group or not
         _kill_group(proc)
     log.write_text(redact(log.read_text(encoding="utf-8", errors="replace"), secrets), encoding="utf-8")
     return AgentResult(exit_code, timed_out, time.monotonic() - started, log, survivors)

@@ -1,0 +1,63 @@
+"""What the agent leaves running inside the sandbox: reported by the sandbox's own PID 1 before
+the namespace ends (it used to be a race: often unreported, and now and then an honest
+iteration failed on bubblewrap's PID 1 still on its way out)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from ralph.agent import NO_REPORT, AgentResult, Sandbox, _read_report, bubblewrap, run_agent
+
+
+def _run(tmp_path: Path, script: str) -> AgentResult:
+    assert bubblewrap() is not None, "bubblewrap must work here: `make test` installs it"
+    box = Sandbox(cwd=tmp_path, writable=tmp_path, hidden=())
+    return run_agent(["sh", "-c", script], "prompt", tmp_path / "prompt", tmp_path / "agent.log",
+                     {"PATH": os.environ["PATH"]}, 60, box, True, [])
+
+
+def _running(marker: str) -> bool:
+    return marker in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+
+
+def test_a_daemon_left_inside_the_sandbox_is_reported_and_gone(tmp_path: Path) -> None:
+    for attempt in range(5):  # every time, not now and then
+        marker = f"sleep 31.{attempt}"
+        result = _run(tmp_path, f"setsid sh -c '{marker}' </dev/null >/dev/null 2>&1 & exit 0")
+        assert result.survivors and NO_REPORT not in result.survivors  # (it may be caught before its exec)
+        assert not _running(marker)
+
+
+def test_the_agent_cannot_stop_the_sandbox_s_pid_1(tmp_path: Path) -> None:
+    marker = "sleep 32.5"
+    result = _run(tmp_path, "kill -INT 1; kill -TERM 1; kill -HUP 1; kill -KILL 1; "
+                            f"setsid sh -c '{marker}' </dev/null >/dev/null 2>&1 & exit 0")
+    assert result.survivors and NO_REPORT not in result.survivors
+    assert not _running(marker)
+
+
+def test_honest_agents_in_the_sandbox_leave_nothing_to_report(tmp_path: Path) -> None:
+    results = [_run(tmp_path, "echo done") for _ in range(20)]
+    assert [s for r in results for s in r.survivors] == []
+    assert {r.exit_code for r in results} == {0}
+    assert (tmp_path / "agent.log").read_text() == "done\n"
+
+
+def test_the_agent_s_exit_code_and_a_missing_command_come_through(tmp_path: Path) -> None:
+    assert _run(tmp_path, "exit 7").exit_code == 7
+    box = Sandbox(cwd=tmp_path, writable=tmp_path, hidden=())
+    result = run_agent(["no-such-agent-xyz"], "p", tmp_path / "prompt", tmp_path / "agent.log",
+                       {"PATH": os.environ["PATH"]}, 60, box, True, [])
+    assert result.exit_code == 127 and "cannot start the agent 'no-such-agent-xyz'" in result.log.read_text()
+
+
+def test_a_report_without_its_end_is_a_finding() -> None:
+    for written, expected in [(b"pid 3: sleep 9\nend\n", ("pid 3: sleep 9",)), (b"pid 3: sleep 9\n", (NO_REPORT,)),
+                              (b"", (NO_REPORT,))]:
+        read, write = os.pipe()
+        os.write(write, written)
+        os.close(write)
+        assert _read_report(read) == expected
+        os.close(read)
