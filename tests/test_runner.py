@@ -309,3 +309,22 @@ def test_migrations_sent_together_stop_at_the_first_that_fails(cli, empty_db_url
     (folder / "0003_m.sql").write_text("-- depends: 0002_m\nCREATE TABLE three (id int);\n")
     rest = cli("migrate", "--database", empty_db_url, "--migrations", str(folder))
     assert rest.code == 0 and re.findall(r"applied (\d{4}_m)", rest.out) == ["0003_m", "0004_m", "0005_m"]
+
+
+def test_each_migration_records_its_own_duration_also_when_sent_in_a_group(empty_db_url: str, tmp_path: Path) -> None:
+    """A group goes to the server as one query, whose statements share one now(): the record
+    must still hold each migration's own time, and a non-transactional one its whole time."""
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "0001_slow.sql").write_text("SELECT pg_sleep(0.4);\n")
+    (folder / "0002_quick.sql").write_text("-- depends: 0001_slow\nCREATE TABLE quick (id int);\n")
+    (folder / "0003_slow_outside.sql").write_text("-- depends: 0002_quick\n-- transactional: false\n"
+                                                  "SELECT pg_sleep(0.4);\nCREATE TABLE outside (id int);\n")
+    done = dict(commands.migrate(settings_for(empty_db_url, folder)).done)
+    with psycopg.connect(empty_db_url) as conn:
+        recorded = dict(conn.execute("SELECT migration_id, duration_ms FROM _schema_tools_migrations").fetchall())
+        leftover = conn.execute("SELECT current_setting('schema_tools.started', true)").fetchone()
+    assert recorded["0001_slow"] >= 400 and recorded["0003_slow_outside"] >= 400
+    assert recorded["0002_quick"] < 300, recorded
+    assert done["0002_quick"] < 300, done
+    assert leftover in ((None,), ("",))

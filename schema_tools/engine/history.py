@@ -106,7 +106,8 @@ WITH yoyo AS (
     VALUES ({log_id}, {hash}, {id}, 'apply', {user}, {host}, NULL, (now() AT TIME ZONE 'UTC'))
 )
 INSERT INTO _schema_tools_migrations (migration_id, checksum, applied_by, duration_ms, transactional)
-VALUES ({id}, {checksum}, {actor}, (extract(epoch FROM clock_timestamp() - now()) * 1000)::integer, {transactional})
+VALUES ({id}, {checksum}, {actor}, (extract(epoch FROM clock_timestamp() - coalesce(
+    nullif(current_setting('schema_tools.started', true), '')::timestamptz, now())) * 1000)::integer, {transactional})
 ON CONFLICT (migration_id) DO UPDATE SET checksum = EXCLUDED.checksum, applied_at = now(),
     applied_by = EXCLUDED.applied_by, duration_ms = EXCLUDED.duration_ms, transactional = EXCLUDED.transactional
 """
@@ -129,9 +130,13 @@ def _who() -> dict[str, sql.Literal]:
             "actor": sql.Literal(who)}
 
 
+STARTED_NOW = "SELECT set_config('schema_tools.started', clock_timestamp()::text, {local})"
+"""Marks when a migration started (each of a group sent in one query shares one now())."""
+
+
 def apply_record(migration: Migration) -> sql.Composed:
     """One statement recording an applied migration in yoyo's tables and ours; run it in the
-    migration's transaction. The duration is the transaction's age when it runs."""
+    migration's transaction. The duration: since STARTED_NOW ran, else the transaction's age."""
     return sql.SQL(RECORD_APPLY_SQL).format(
         hash=sql.Literal(yoyo_hash(migration.id)), id=sql.Literal(migration.id),
         checksum=sql.Literal(migration.checksum), transactional=sql.Literal(migration.transactional), **_who())

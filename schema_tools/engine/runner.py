@@ -38,6 +38,7 @@ NAME = r'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
 CONCURRENT_INDEX = re.compile(rf"^CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?"
                               rf"({NAME}(?:\.{NAME})?)\s+ON\b", re.IGNORECASE)
 INTENT = "index-intent"
+SESSION_RESET = "RESET lock_timeout; RESET statement_timeout; RESET schema_tools.started"
 
 BLOCKERS_SQL = """
 SELECT DISTINCT a.pid, coalesce(nullif(a.application_name, ''), '?'), coalesce(a.state, '?'), c.relname
@@ -134,7 +135,7 @@ def _batch(conn: psycopg.Connection, m: Migration, statements: list[Statement], 
     in a transaction), its timeouts, its statements, its record, and (unless ``inside`` a
     transaction the caller holds) BEGIN and COMMIT around them. Also where each statement starts."""
     lock_timeout, statement_timeout = _timeouts(m, settings)
-    batch = ("" if inside else "BEGIN;\n") + CLEAN_SESSION + ";\n" + (
+    batch = ("" if inside else "BEGIN;\n") + CLEAN_SESSION + ";\n" + history.STARTED_NOW.format(local="true") + ";\n" + (
         f"SET LOCAL lock_timeout = {sql.Literal(lock_timeout).as_string(conn)};\n"
         f"SET LOCAL statement_timeout = {sql.Literal(statement_timeout).as_string(conn)};\n")
     offsets = []
@@ -208,12 +209,19 @@ def _invalid(conn: psycopg.Connection, name: str) -> bool:
     return bool(row and row[0])
 
 
-def heal(conn: psycopg.Connection, m: Migration) -> list[str]:
-    """Drop the INVALID indexes a failed or killed run of ``m`` left (only those it recorded the
-    intent to build: an INVALID index of someone else's is left for validate to report)."""
+def heal(conn: psycopg.Connection, migrations: list[Migration]) -> list[str]:
+    """Drop the INVALID indexes a failed or killed run of these migrations left (only those one
+    recorded the intent to build: an INVALID index of someone else's is left for validate to report)."""
+    building = [(m, name) for m in migrations if not m.transactional
+                for name in concurrent_indexes(m.statements).values()]
+    if not building:
+        return []
+    invalid = {row[0] for row in conn.execute(
+        "SELECT name FROM unnest(%s::text[]) name JOIN pg_index i ON i.indexrelid = to_regclass(name) "
+        "WHERE NOT i.indisvalid", ([name for _, name in building],))}
     healed = []
-    for name in concurrent_indexes(m.statements).values():
-        if _invalid(conn, name) and conn.execute(
+    for m, name in building:
+        if name in invalid and conn.execute(
                 "SELECT 1 FROM _schema_tools_events WHERE operation = %s AND migration_id = %s AND detail = %s",
                 (INTENT, m.id, name)).fetchone():
             conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.SQL(name)))  # matched as a name
@@ -227,7 +235,8 @@ def _autocommit(conn: psycopg.Connection, m: Migration, statements: list[Stateme
     """Statement by statement outside a transaction, then the record -- unless an index it
     builds CONCURRENTLY ended INVALID (an IF NOT EXISTS that met a leftover)."""
     lock_timeout, statement_timeout = _timeouts(m, settings)
-    conn.execute(f"{CLEAN_SESSION}; SET lock_timeout = {sql.Literal(lock_timeout).as_string(conn)}; "
+    conn.execute(f"{CLEAN_SESSION}; {history.STARTED_NOW.format(local='false')}; "
+                 f"SET lock_timeout = {sql.Literal(lock_timeout).as_string(conn)}; "
                  f"SET statement_timeout = {sql.Literal(statement_timeout).as_string(conn)}".encode(), prepare=False)
     building = concurrent_indexes(statements)
     building = building if building and record_intents(conn) else {}
@@ -242,21 +251,21 @@ def _autocommit(conn: psycopg.Connection, m: Migration, statements: list[Stateme
                 raise _Failed(stmt, exc, committed=statements[:index],
                               position=int(position) if position else None) from None
     except BaseException:
-        conn.execute("RESET lock_timeout; RESET statement_timeout")
+        conn.execute(SESSION_RESET)
         raise
     invalid = [name for name in building.values() if _invalid(conn, name)]
     if invalid:
-        conn.execute("RESET lock_timeout; RESET statement_timeout")
+        conn.execute(SESSION_RESET)
         raise MigrationFailed(f"{m.path.name}: index {invalid[0]} is INVALID after the migration ran (a failed "
                               "concurrent build it met and skipped); the migration was not recorded",
                               migration_id=m.id, hint=f"run migrate again: it drops the INVALID index and builds it "
                               f"(or DROP INDEX CONCURRENTLY {invalid[0]}; by hand)")
-    # One round trip: the timeouts reset, and the record committed on its own.
+    # One round trip: the record committed on its own (its duration read from the session), the session reset.
     try:
-        conn.execute(f"RESET lock_timeout; RESET statement_timeout; BEGIN; {record.as_string(conn)}; COMMIT".encode(),
+        conn.execute(f"BEGIN; {record.as_string(conn)}; COMMIT; {SESSION_RESET}".encode(),
                      prepare=False)
     except psycopg.Error:
-        conn.execute("ROLLBACK")  # the record failed: the session must not stay in an aborted transaction
+        conn.execute(f"ROLLBACK; {SESSION_RESET}")  # the record failed: the session must not stay aborted
         raise
 
 
@@ -277,7 +286,7 @@ def run_migration(conn: psycopg.Connection, m: Migration, settings: Settings, ro
     while True:
         started = time.monotonic()
         if attempt and not m.transactional and not rollback and record_intents(conn):
-            heal(conn, m)  # a retry after a lock timeout: what the last attempt left (migrate heals a killed run's)
+            heal(conn, [m])  # a retry after a lock timeout: what the last attempt left (migrate heals a killed run's)
         try:
             if m.transactional:
                 _transactional(conn, m, statements, settings, record, inside)
@@ -366,9 +375,8 @@ def migrate_on(conn: psycopg.Connection, settings: Settings, progress: Progress 
     with migration_lock(conn, settings.lock_wait):
         history.ensure_tables(conn)
         done = history.applied(conn)
-        for m in migrations:  # what a killed run left INVALID would make validate refuse: heal it first
-            if m.id not in done and m.id in wanted and not m.transactional:
-                result.notes += heal(conn, m)
+        # What a killed run left INVALID would make validate refuse: heal it first.
+        result.notes += heal(conn, [m for m in migrations if m.id not in done and m.id in wanted])
         report = validate_on(conn, settings, migrations, done)
         if report.errors:
             first = report.errors[0]
