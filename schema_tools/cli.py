@@ -155,9 +155,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "check-reversible", "apply, roll back and re-apply each migration on a scratch database", (
         "On a scratch database created (and dropped) on the same server, apply each migration, roll "
         "it back, compare every object with the state before, and apply it again. Reports rollbacks "
-        "that fail or leave residue. Needs CREATEDB."), cmd_check_reversible)
+        "that fail or leave residue, each with the objects that differ. A broken round trip does not "
+        "stop the check: the scratch state is rebuilt and the next migration is checked. A migration "
+        "whose header says '-- irreversible: why', or whose rollback file holds only comments, is "
+        "reported as skipped (not passed), as is anything after a migration that does not apply. "
+        "Needs CREATEDB."), cmd_check_reversible)
     _common(p)
     _format(p)
+    p.add_argument("--chain", action="store_true", help=(
+        "check the whole chain instead: apply all, roll back all in reverse (each rollback must restore "
+        "the schema before its migration), apply all again; reports the first place the chain breaks"))
 
     p = _command(sub, "verify", "check expectations and schema invariants against the database", (
         "Check declared expectations (TOML: tables, columns, keys, unique and check constraints, "
@@ -343,7 +350,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_check_reversible(args: argparse.Namespace) -> int:
-    return _report(commands.check_reversible(_settings(args)), args.format)
+    return _report(commands.check_reversible(_settings(args), chain=args.chain), args.format)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

@@ -198,14 +198,22 @@ def preflight(settings: Settings, samples: int | None = None) -> Report:
         return preflight_on(conn, settings, _samples(settings, samples))
 
 
-def check_reversible(settings: Settings) -> Report:
-    """On a scratch database: apply, roll back and re-apply each migration; report rollbacks that
-    fail or leave residue."""
-    from .engine.reversible import check_reversible_on
+def check_reversible(settings: Settings, chain: bool = False) -> Report:
+    """On scratch databases: apply, roll back and re-apply each migration (or, with ``chain``,
+    all of them: apply all, roll back all in reverse, apply all again); report rollbacks that
+    fail or leave residue, and what could not be checked as skipped."""
+    from contextlib import ExitStack
+
+    from .engine.reversible import check_chain, check_steps
     from .server.connect import connect_url
 
-    with scratch_database(settings) as url, connect_url(url, application_name="schema-tools check-reversible") as conn:
-        return check_reversible_on(conn, settings)
+    with connect(settings, "schema-tools check-reversible") as admin, ExitStack() as stack:
+        def fresh() -> psycopg.Connection:
+            stack.close()  # the previous scratch database (and its connection) goes first
+            url = stack.enter_context(scratch_database(settings, admin=admin))
+            return stack.enter_context(connect_url(url, application_name="schema-tools check-reversible"))
+
+        return (check_chain if chain else check_steps)(fresh, settings)
 
 
 # --- the schema -----------------------------------------------------------------------------
@@ -228,7 +236,8 @@ def schema_fingerprint_on(conn: psycopg.Connection) -> str:
     """A short hash of every user-visible object: equal fingerprints, equal schemas."""
     from .catalog.inventory import inventory
 
-    return hashlib.sha256("\n".join(sorted(inventory(conn))).encode()).hexdigest()[:16]
+    lines = sorted(f"{name}\x1f{definition}" for name, definition in inventory(conn).items())
+    return hashlib.sha256("\x1e".join(lines).encode()).hexdigest()[:16]
 
 
 def mark_on(conn: psycopg.Connection) -> DatabaseMark:

@@ -1,8 +1,8 @@
 """Migration files in yoyo's SQL format: reading, header directives, statements, ordering.
 
 A migration is ``ID.sql`` with an optional ``ID.rollback.sql``. Leading comment lines may
-carry directives: yoyo's ``depends`` and ``transactional``, and ours, ``lock_timeout`` and
-``statement_timeout`` (yoyo reads ours as plain comments). Statements are split as psql
+carry directives: yoyo's ``depends`` and ``transactional``, and ours, ``lock_timeout``,
+``statement_timeout`` and ``irreversible: why`` (yoyo reads ours as plain comments). Statements are split as psql
 splits them (``splitter``), which agrees with yoyo's sqlparse on real files and is much faster.
 """
 
@@ -25,7 +25,7 @@ TRANSACTION_CONTROL = re.compile(
     r"^(BEGIN|COMMIT|ROLLBACK|END|ABORT|START\s+TRANSACTION)\b(?!\s+(?:ATOMIC|TO)\b)", re.IGNORECASE)
 LEADING_NOISE = re.compile(r"(?:\s+|--[^\n]*|/\*.*?\*/)*", re.DOTALL)
 DIRECTIVE = re.compile(r"^\s*--\s*([a-z_]+)\s*:\s*(.*?)\s*$")
-KNOWN_DIRECTIVES = ("depends", "transactional", "lock_timeout", "statement_timeout")
+KNOWN_DIRECTIVES = ("depends", "transactional", "lock_timeout", "statement_timeout", "irreversible")
 ROLLBACK_SUFFIX = ".rollback.sql"
 
 
@@ -141,6 +141,16 @@ class Migration:
     @cached_property
     def rollback_statements(self) -> list[Statement]:
         return split_statements(self.rollback_text) if self.rollback_text is not None else []
+
+    @property
+    def irreversible(self) -> str:
+        """Why the migration declares it cannot be rolled back (an ``irreversible`` header, or a
+        rollback file holding only comments while the migration does something), or ''."""
+        if "irreversible" in self.directives:
+            return f"declared irreversible: {self.directives['irreversible'] or 'no reason given'}"
+        if self.rollback_text is not None and not self.rollback_statements and self.statements:
+            return f"declared irreversible: {self.rollback_path.name} holds no statement"
+        return ""
 
 
 def _read_text(path: Path) -> str:

@@ -479,6 +479,8 @@ def _verify_or_undo(conn: psycopg.Connection, pending: list[Migration], settings
         for m in reversed(pending):
             if m.rollback_text is None:
                 raise MigrationError(f"{m.id} has no rollback file", migration_id=m.id)
+            if m.irreversible:
+                raise MigrationError(f"{m.id} cannot be rolled back: {m.irreversible}", migration_id=m.id)
             run_migration(conn, m, settings, rollback=True)
             undone.append(m.id)
     except MigrationError as exc:
@@ -571,6 +573,12 @@ def rollback_on(conn: psycopg.Connection, settings: Settings, *, to: str | None 
             raise MigrationError(f"{no_rollback[0].id} has no rollback file",
                                  migration_id=no_rollback[0].id,
                                  hint=f"write {no_rollback[0].rollback_path.name}; nothing was rolled back")
+        declared = [m for m in plan if m.irreversible]
+        if declared:
+            raise MigrationError(f"{declared[0].id} cannot be rolled back: {declared[0].irreversible}",
+                                 migration_id=declared[0].id,
+                                 hint="nothing was rolled back; undo it with a new migration, or roll back only "
+                                 "the migrations after it (rollback --to " + declared[0].id + ")")
         losses = data_at_risk(conn, plan)
         if losses and (confirm is None or not confirm(losses)):
             raise DataLossRefused(f"rolling back would drop data: {'; '.join(losses)}; nothing was rolled back",

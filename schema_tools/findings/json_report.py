@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
-from .model import Finding, Report, Severity, summary_line
+from .model import Finding, Report, summary_line
 
 
 def render_json(report: Report) -> str:
     """Machine JSON: the checks, each with its findings, and a summary."""
     def finding(f: Finding) -> dict[str, object]:
-        data = {k: v for k, v in asdict(f).items() if v not in (None, "")}
+        data = {k: v for k, v in asdict(f).items() if v not in (None, "", ())}
         data["severity"] = f.severity.value
         return data
 
@@ -19,6 +19,7 @@ def render_json(report: Report) -> str:
         "tool": report.tool,
         "ok": report.exit_code == 0,
         "summary": summary_line(report),
-        "checks": [{"name": c.name, "group": c.group, "passed": not any(f.severity is Severity.ERROR for f in c.findings),
+        "checks": [{"name": c.name, "group": c.group, "passed": c.passed,
+                    **({"skipped": c.skipped} if c.skipped else {}),
                     "findings": [finding(f) for f in c.findings]} for c in report.checks],
     }, indent=2)

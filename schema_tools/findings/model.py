@@ -30,6 +30,7 @@ class Finding:
     file: str | None = None
     line: int | None = None
     column: int | None = None
+    detail: tuple[str, ...] = ()  # a few lines more (what differs), shown under the message
 
     def location(self) -> str:
         """``file:line:col`` where known, else the object's name."""
@@ -45,6 +46,11 @@ class Check:
     name: str
     group: str
     findings: tuple[Finding, ...] = ()
+    skipped: str = ""  # why it could not be checked: never a pass
+
+    @property
+    def passed(self) -> bool:
+        return not self.skipped and not any(f.severity is Severity.ERROR for f in self.findings)
 
 
 @dataclass(frozen=True)
@@ -70,7 +76,9 @@ class Report:
 
 
 def summary_line(report: Report) -> str:
-    """``verify: 107 checks, 2 errors``: the last line of every text report."""
+    """``verify: 107 checks, 2 errors, 3 skipped``: the last line of every text report."""
     counts = {s: sum(1 for f in report.findings if f.severity is s) for s in Severity}
     parts = [f"{n} {s.value}{'s' if n != 1 else ''}" for s, n in counts.items() if n]
+    skipped = sum(1 for c in report.checks if c.skipped)
+    parts += [f"{skipped} skipped (not checked)"] if skipped else []
     return f"{report.tool}: {len(report.checks)} checks, " + (", ".join(parts) if parts else "no problems")
