@@ -182,11 +182,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "lint", "check migration files for dangerous DDL (no database needed)", (
         "Fold the migration files, in order, into the schema they declare (sqlglot, no database) and "
         "check each statement against the schema that existed before its migration: indexes without "
-        "CONCURRENTLY on existing tables, constraints without NOT VALID, SET NOT NULL, rewriting type "
-        "changes, ADD UNIQUE, drops and renames, missing lock_timeout and rollback files, unindexed "
-        "foreign keys, redundant indexes, timestamp/varchar(n)/serial columns. Silence one finding "
-        "with '-- schema-tools: ignore RULE -- reason' above the statement; switch rules off in "
-        "[tool.schema_tools.lint] disable."), cmd_lint)
+        "CONCURRENTLY on existing tables (and DROP INDEX), constraints without NOT VALID, EXCLUDE "
+        "constraints, SET NOT NULL, rewriting type changes and defaults, ADD UNIQUE, drops and renames, "
+        "missing lock_timeout and rollback files, unindexed foreign keys, redundant indexes, "
+        "timestamp/varchar(n)/serial columns, and SQL PostgreSQL's parser cannot read. A table the "
+        "files never declare is treated as existing (and noted). Version-dependent rules follow "
+        "[tool.schema_tools] postgres = N (default: 15, the oldest major supported upstream). Silence "
+        "one finding with '-- schema-tools: ignore RULE -- reason' above the statement; switch rules "
+        "off in [tool.schema_tools.lint] disable."), cmd_lint)
     p.more_help = _lint_rules  # type: ignore[attr-defined]
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="migration files or folders (default: the migrations folder)")
     p.add_argument("--migrations", metavar="DIR", help="migrations folder (default: from pyproject, else ./migrations)")

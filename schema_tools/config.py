@@ -15,7 +15,20 @@ from .errors import ConfigError
 from .tomlspec import (DURATION, Doc, Field, Invalid, Spec, anything, boolean, duration, duration_problem,
                        non_negative, read_toml, string, strings)
 
-__all__ = ["DURATION", "Settings", "duration_problem", "find_pyproject", "load_settings"]
+__all__ = ["DURATION", "POSTGRES_OLDEST", "Settings", "duration_problem", "find_pyproject", "load_settings"]
+
+POSTGRES_OLDEST = 15
+"""The oldest PostgreSQL major still supported upstream (14 reached end of life in November
+2026): what version-dependent lint rules assume unless ``postgres = N`` says otherwise."""
+POSTGRES_KNOWN = range(10, 19)
+
+
+def postgres_major(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value not in POSTGRES_KNOWN:
+        raise Invalid(f"must be a PostgreSQL major version from {POSTGRES_KNOWN[0]} to {POSTGRES_KNOWN[-1]}",
+                      "write postgres = 15 (the oldest server the migrations must run on)")
+    return value
+
 
 TOP_LEVEL = {
     "migrations": Field(string, "folder of NNNN_name.sql migrations, relative to pyproject.toml"),
@@ -24,6 +37,8 @@ TOP_LEVEL = {
     "statement_timeout": Field(duration, "PostgreSQL statement_timeout for each migration, e.g. '10min'", "10min"),
     "lock_retries": Field(non_negative(int), "times a migration is retried after a lock timeout (integer)", 3),
     "strict_order": Field(boolean, "true: a pending migration that sorts before applied ones is an error", False),
+    "postgres": Field(postgres_major, "the oldest PostgreSQL major the migrations must run on: version-dependent "
+                      "lint rules follow it (integer)", POSTGRES_OLDEST),
     "verify": Field(anything, "[tool.schema_tools.verify]", {}),
     "lint": Field(anything, "[tool.schema_tools.lint]", {}),
     "integrity": Field(anything, "[tool.schema_tools.integrity]", {}),
@@ -73,6 +88,7 @@ class Settings:
     integrity_checks: Path | None = None
     integrity_samples: int = 5
     distribution_column: str | None = None
+    postgres: int = POSTGRES_OLDEST
 
     @property
     def state_path(self) -> Path:
@@ -167,4 +183,5 @@ def load_settings(
         integrity_checks=_inside(doc, root, integrity["checks"], "integrity.checks") if integrity["checks"] else None,
         integrity_samples=integrity["samples"],
         distribution_column=sections["distribution"]["column"],
+        postgres=top["postgres"],
     )

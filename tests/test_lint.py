@@ -7,12 +7,14 @@ import json
 import re
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from conftest import FIXTURES, ROOT
+from schema_tools import ConfigError, load_settings
 from schema_tools.findings import Severity
 from schema_tools.linter import RULES, lint_migrations
-from schema_tools.engine.files import Migration, parse_directives
+from schema_tools.engine.files import Migration, parse_directives, read_migrations
 
 LINT_FIXTURES = FIXTURES / "lint"
 SECTION = re.compile(r"^-- migration: (\S+)\s*$")
@@ -269,3 +271,79 @@ def test_no_pickle_anywhere_in_the_packages() -> None:
     users = [str(p.relative_to(ROOT)) for folder in ("schema_tools", "ralph") for p in (ROOT / folder).rglob("*.py")
              if "pickle" in p.read_text()]
     assert users == []
+
+
+def migrations_of(tmp_path: Path, *bodies: str) -> list[Migration]:
+    folder = tmp_path / "m"
+    folder.mkdir(exist_ok=True)
+    for n, body in enumerate(bodies, 1):
+        (folder / f"{n:04d}_m.sql").write_text(body)
+        (folder / f"{n:04d}_m.rollback.sql").write_text("SELECT 1;\n")
+    return read_migrations(folder)
+
+
+def test_renamed_indexes_and_constraints_are_named_by_their_new_names(tmp_path: Path) -> None:
+    migrations = migrations_of(
+        tmp_path,
+        "CREATE TABLE events (id bigint PRIMARY KEY, tenant_id bigint, period date);\n"
+        "CREATE INDEX events_tenant_period_idx ON events (tenant_id, period);\n"
+        "CREATE INDEX events_tenant_idx ON events (tenant_id);\n",
+        "ALTER INDEX events_tenant_idx RENAME TO events_by_tenant;\n"
+        "ALTER TABLE events RENAME CONSTRAINT events_pkey TO events_pk;\n")
+    redundant = [f for f in lint_migrations(migrations).findings if f.rule == "redundant-index"]
+    assert [f.object for f in redundant] == ["events_by_tenant"], redundant
+    assert redundant[0].file is not None and redundant[0].file.endswith("0001_m.sql") and redundant[0].line == 3
+    from schema_tools.sqlmodel import declare
+
+    table = declare(migrations).catalog().tables["events"]
+    assert table.primary_key is not None and table.primary_key.name == "events_pk"
+    assert {i.name for i in table.indexes} == {"events_pk", "events_tenant_period_idx", "events_by_tenant"}
+
+
+def test_version_dependent_rules_follow_the_postgres_setting(tmp_path: Path) -> None:
+    migrations = migrations_of(tmp_path, "CREATE TABLE orders (id bigint PRIMARY KEY);\n",
+                               "-- lock_timeout: 2s\nALTER TABLE orders ADD COLUMN status text DEFAULT 'new';\n")
+    rules = lambda postgres: [f.rule for f in lint_migrations(migrations, postgres=postgres).findings]  # noqa: E731
+    assert "add-column-rewrites-table" in rules(10)
+    assert "add-column-rewrites-table" not in rules(11) and "add-column-rewrites-table" not in rules(15)
+
+
+@pytest.mark.parametrize("value,message", [("9", "from 10 to 18"), ("'15'", "from 10 to 18"), ("true", "from 10 to 18")])
+def test_the_postgres_setting_is_checked(tmp_path: Path, value: str, message: str) -> None:
+    (tmp_path / "pyproject.toml").write_text(f"[tool.schema_tools]\npostgres = {value}\n")
+    with pytest.raises(ConfigError, match=rf"pyproject\.toml:2: .*postgres.*{message}"):
+        load_settings(cwd=tmp_path)
+    (tmp_path / "pyproject.toml").write_text("[tool.schema_tools]\npostgres = 12\n")
+    assert load_settings(cwd=tmp_path).postgres == 12
+
+
+def test_the_rewrite_rule_says_what_the_server_does(db_url: str) -> None:
+    """The rule's claim, checked on the real server: a volatile default (gen_random_uuid() too)
+    gives the table a new file (rewritten); a stable or constant one does not."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE rewrite_probe (id int); INSERT INTO rewrite_probe SELECT generate_series(1, 100)")
+        node = lambda: conn.execute("SELECT relfilenode FROM pg_class WHERE relname = 'rewrite_probe'").fetchone()  # noqa: E731
+        for default, rewrites in [("now()", False), ("'new'", False), ("gen_random_uuid()::text", True),
+                                  ("clock_timestamp()::text", True), ("random()::text", True)]:
+            before = node()
+            conn.execute(f"ALTER TABLE rewrite_probe ADD COLUMN c{abs(hash(default)) % 10**6} text DEFAULT {default}")
+            assert (node() != before) is rewrites, default
+            flagged = lint_migrations(migrations_of_text(
+                "CREATE TABLE t (id int);", f"ALTER TABLE t ADD COLUMN c text DEFAULT {default};")).findings
+            assert any(f.rule == "add-column-rewrites-table" for f in flagged) is rewrites, default
+
+
+def migrations_of_text(*bodies: str) -> list[Migration]:
+    import tempfile
+
+    return migrations_of(Path(tempfile.mkdtemp()), *bodies)
+
+
+def test_sql_that_does_not_parse_is_an_error(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "0001_bad.sql").write_text("CREATE TABLE ok (id int);\nCREATE TABLE (;\n")
+    (folder / "0001_bad.rollback.sql").write_text("DROP TABLE ok;\n")
+    result = cli("lint", "--migrations", str(folder))
+    assert result.code == 1, result.out + result.err
+    assert re.search(r"0001_bad\.sql:2:14: error syntax-error: syntax error at or near \"\(\"", result.out), result.out

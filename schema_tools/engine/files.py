@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..config import duration_problem
 from ..errors import ConfigError, MigrationError
-from ..sqltext.split import statements as pieces
+from ..sqltext.split import checked
 
 TRANSACTION_CONTROL = re.compile(
     r"^(BEGIN|COMMIT|ROLLBACK|END|ABORT|START\s+TRANSACTION)\b(?!\s+(?:ATOMIC|TO)\b)", re.IGNORECASE)
@@ -57,11 +57,30 @@ def _is_comment_or_blank(line: str) -> bool:
     return not stripped or stripped.startswith("--")
 
 
+@dataclass(frozen=True)
+class SyntaxProblem:
+    """Where PostgreSQL's parser stops reading a file."""
+
+    message: str
+    line: int
+    column: int
+
+
 def split_statements(text: str) -> list[Statement]:
     """The statements of a file, each with its line; pieces holding only comments dropped."""
+    return split_checked(text)[0]
+
+
+def split_checked(text: str) -> tuple[list[Statement], SyntaxProblem | None]:
+    """``split_statements``, and the syntax error PostgreSQL's parser finds in the text, if any."""
+    pieces, error = checked(text)
+    problem = None
+    if error is not None:
+        offset, message = error
+        problem = SyntaxProblem(message, text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset))
     statements: list[Statement] = []
     line, counted = 1, 0
-    for offset, piece in pieces(text):
+    for offset, piece in pieces:
         lead = LEADING_NOISE.match(piece).end()  # type: ignore[union-attr]
         body = piece[lead:].rstrip()
         if not body:
@@ -69,7 +88,7 @@ def split_statements(text: str) -> list[Statement]:
         line += text.count("\n", counted, offset + lead)
         counted = offset + lead
         statements.append(Statement(body, line, counted - text.rfind("\n", 0, counted)))
-    return statements
+    return statements, problem
 
 
 def parse_directives(text: str, source: str) -> dict[str, str]:
@@ -135,12 +154,29 @@ class Migration:
         return normalised_checksum(self.text)
 
     @cached_property
+    def _split(self) -> tuple[list[Statement], SyntaxProblem | None]:
+        return split_checked(self.text)
+
+    @property
     def statements(self) -> list[Statement]:
-        return split_statements(self.text)
+        return self._split[0]
+
+    @property
+    def syntax_problem(self) -> SyntaxProblem | None:
+        """The syntax error PostgreSQL's parser finds in the file, if any."""
+        return self._split[1]
 
     @cached_property
+    def _rollback_split(self) -> tuple[list[Statement], SyntaxProblem | None]:
+        return split_checked(self.rollback_text) if self.rollback_text is not None else ([], None)
+
+    @property
     def rollback_statements(self) -> list[Statement]:
-        return split_statements(self.rollback_text) if self.rollback_text is not None else []
+        return self._rollback_split[0]
+
+    @property
+    def rollback_syntax_problem(self) -> SyntaxProblem | None:
+        return self._rollback_split[1]
 
     @property
     def irreversible(self) -> str:

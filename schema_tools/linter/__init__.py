@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..catalog import Catalog
-from ..config import Settings
+from ..config import POSTGRES_OLDEST, Settings
 from ..errors import ConfigError
 from ..findings import Check, Finding, Report, Severity
 from ..invariants import fk_indexed, redundant_index
@@ -23,16 +23,20 @@ from .context import Context
 from .ignores import RULE as IGNORE_RULE
 from .ignores import collect, not_ignored
 from .rules import (add_column_not_null, add_unique_directly, column_type_change, concurrently_in_transaction,
-                    constraint_not_valid, distribution, drop, file_rules, index_not_concurrently, rename, set_not_null,
-                    style)
+                    constraint_not_valid, distribution, drop, drop_index, exclusion, file_rules, index_not_concurrently,
+                    rename, rewrite_default, set_not_null, style)
 
 STATEMENT_RULES = (index_not_concurrently, concurrently_in_transaction, constraint_not_valid, add_column_not_null,
-                   set_not_null, column_type_change, add_unique_directly, drop, rename, style)
+                   set_not_null, column_type_change, add_unique_directly, drop, rename, style, drop_index,
+                   rewrite_default, exclusion)
 FK_NOT_INDEXED = "fk-not-indexed"
+SYNTAX_ERROR = "syntax-error"
+UNKNOWN_TABLE = "unknown-table"
 REDUNDANT_INDEX = "redundant-index"
 RULE_HELP: dict[str, str] = {
     **{m.NAME: m.HELP for m in (index_not_concurrently, concurrently_in_transaction, constraint_not_valid,
-                                add_column_not_null, set_not_null, column_type_change, add_unique_directly, rename)},
+                                add_column_not_null, set_not_null, column_type_change, add_unique_directly, rename,
+                                drop_index, rewrite_default, exclusion)},
     drop.NAME: "DROP COLUMN without an acknowledgement", drop.TABLE_NAME: "DROP TABLE without an acknowledgement",
     **style.HELP, **file_rules.HELP,
     FK_NOT_INDEXED: "foreign key whose columns lead no index in the declared schema",
@@ -40,6 +44,8 @@ RULE_HELP: dict[str, str] = {
     IGNORE_RULE: "inline ignore without a reason",
     **distribution.HELP,
     "not-modelled": "statement that may change tables but is not modelled (a note)",
+    SYNTAX_ERROR: "SQL that PostgreSQL's parser cannot read",
+    UNKNOWN_TABLE: "a statement on a table the files never declare: treated as existing (a note)",
 }
 RULES = tuple(sorted(RULE_HELP))
 
@@ -84,26 +90,44 @@ class LintState:
     schema: DeclaredSchema = field(default_factory=DeclaredSchema)
     by_file: dict[str, list[Finding]] = field(default_factory=dict)
     covered: dict[tuple[str, int], set[str]] = field(default_factory=dict)
+    unknown: set[str] = field(default_factory=set)  # tables the model does not know, noted once
 
 
-def lint_one(state: LintState, m: Migration) -> None:
+def lint_one(state: LintState, m: Migration, postgres: int = POSTGRES_OLDEST) -> None:
     """Fold one migration into the state, checking each statement against what came before."""
     schema = state.schema
-    existing = frozenset(schema.tables)
     notes_before = len(schema.notes)
     parsed = parse_migration(m)
-    found: list[Finding] = []
+    found: list[Finding] = syntax_errors(m)
     for p in parsed:
-        context = Context(p, existing, schema)
+        context = Context(p, schema, postgres)
         for rule in STATEMENT_RULES:
             found += rule.check(context)
+        table = file_rules.target_table(p)
+        if table and table not in schema.tables and table not in schema.created_in and table not in state.unknown:
+            state.unknown.add(table)
+            found.append(context.finding(UNKNOWN_TABLE, f"{table} is not a table these migrations declare (made "
+                                         "outside them, or by a statement the model could not read): the rules treat "
+                                         "it as an existing table", "nothing to do if it exists; else check the "
+                                         "statements that should create it", Severity.NOTE))
         schema.apply(p)
-    found += file_rules.check_file(m, parsed, existing)
+    found += file_rules.check_file(m, parsed, schema)
     found += schema.notes[notes_before:]
     ignores, problems = collect(m.text, str(m.path), [p.statement.line for p in parsed])
     for key, rules in ignores.items():
         state.covered.setdefault(key, set()).update(rules)
     state.by_file.setdefault(str(m.path), []).extend(found + problems)
+
+
+def syntax_errors(m: Migration) -> list[Finding]:
+    """What PostgreSQL's own parser refuses in the migration and its rollback file."""
+    found = []
+    for path, problem in ((m.path, m.syntax_problem), (m.rollback_path, m.rollback_syntax_problem)):
+        if problem is not None:
+            found.append(Finding(SYNTAX_ERROR, f"{problem.message} (PostgreSQL's parser cannot read this file)",
+                                 Severity.ERROR, m.id, "fix the statement: the server would refuse it",
+                                 str(path), problem.line, problem.column))
+    return found
 
 
 def schema_level(state: LintState, distribution_column: str | None) -> list[Finding]:
@@ -139,12 +163,13 @@ def build_report(state: LintState, schema_findings: list[Finding], report_files:
 
 def lint_migrations(migrations: Sequence[Migration], report_files: set[str] | None = None,
                     disabled: Iterable[str] = (), warn: Iterable[str] = (), distribution_column: str | None = None,
-                    cache: Path | None = None) -> Report:
+                    cache: Path | None = None, postgres: int = POSTGRES_OLDEST) -> Report:
     """Lint migrations in order; report findings for ``report_files`` (default: all). With a
     ``distribution_column``, also check the schema can be distributed by it (Citus). With a
-    ``cache`` folder, unchanged prefixes of the history are not parsed again."""
+    ``cache`` folder, unchanged prefixes of the history are not parsed again. ``postgres``: the
+    oldest server major the migrations must run on (version-dependent rules follow it)."""
     _check_rules(disabled, warn)
-    store = LintCache(cache, distribution_column) if cache is not None else None
+    store = LintCache(cache, f"{distribution_column}|{postgres}") if cache is not None else None
     if store is not None:
         hit = store.load(migrations)
         if hit is not None:
@@ -152,7 +177,7 @@ def lint_migrations(migrations: Sequence[Migration], report_files: set[str] | No
             return build_report(LintState(DeclaredSchema(), by_file, covered), schema_findings, report_files, disabled, warn)
     state, start = (store.resume(migrations) if store is not None else None) or (LintState(), 0)
     for index in range(start, len(migrations)):
-        lint_one(state, migrations[index])
+        lint_one(state, migrations[index], postgres)
         if store is not None and index == len(migrations) - 2:
             store.save_state(migrations, index, state)
     schema_findings = schema_level(state, distribution_column)
@@ -188,4 +213,4 @@ def lint(settings: Settings, paths: Sequence[Path] = (), use_cache: bool = True)
     """Lint the migrations folder, or the given files and folders (with their folder's history)."""
     migrations, report = _targets(settings, [p.resolve() for p in paths])
     return lint_migrations(migrations, report, settings.lint_disable, settings.lint_warn, settings.distribution_column,
-                           cache=settings.state_path / "lint-cache" if use_cache else None)
+                           cache=settings.state_path / "lint-cache" if use_cache else None, postgres=settings.postgres)

@@ -187,9 +187,10 @@ def _code_version() -> str:
 
 
 class LintCache:
-    def __init__(self, folder: Path, distribution_column: str | None) -> None:
+    def __init__(self, folder: Path, settings_key: str) -> None:
+        """``settings_key``: the settings that change findings, as text."""
         self.folder = folder
-        self.seed = hashlib.sha256(f"{_code_version()}|{distribution_column}".encode()).hexdigest()
+        self.seed = hashlib.sha256(f"{_code_version()}|{settings_key}".encode()).hexdigest()
 
     def _prefixes(self, migrations: Sequence[Migration]) -> list[str]:
         hashes, current = [], self.seed

@@ -17,16 +17,18 @@ from ..sqlmodel.names import table_name
 @dataclass(frozen=True)
 class Context:
     parsed: Parsed
-    existing: frozenset[str]  # tables declared by earlier migrations
     schema: DeclaredSchema    # the declared schema just before this statement
+    postgres: int = 15        # the oldest PostgreSQL major the migrations must run on
 
     @property
     def node(self) -> exp.Expression | None:
         return self.parsed.node
 
     def is_existing(self, table: str) -> bool:
-        """True for a table an earlier migration created (so it may hold rows and traffic)."""
-        return table in self.existing
+        """True unless this migration created the table: a table an earlier migration created may
+        hold rows and traffic, and so may one the files never declare (made outside them, or by a
+        statement the model could not read): when unsure, the rules speak."""
+        return bool(table) and self.schema.created_in.get(table) != self.parsed.migration.id
 
     def finding(self, rule: str, message: str, hint: str, severity: Severity = Severity.ERROR) -> Finding:
         return Finding(rule, message, severity, self.parsed.migration.id, hint, self.parsed.file,

@@ -1,7 +1,8 @@
 """Fold migration files, in order, into the schema they declare -- no database needed.
 
 Modelled: CREATE TABLE (columns, inline and table constraints), CREATE INDEX, ALTER TABLE
-ADD/DROP/ALTER COLUMN, ADD/DROP CONSTRAINT, RENAME (table, column), DROP TABLE/INDEX.
+ADD/DROP/ALTER COLUMN, ADD/DROP CONSTRAINT, RENAME (table, column with or without COLUMN,
+constraint), ALTER INDEX ... RENAME, DROP TABLE/INDEX.
 Everything else is kept; statements that may change tables but are not modelled (DO blocks,
 plpgsql, ALTER ... that sqlglot keeps as a Command) are reported as ``not-modelled`` notes.
 """
@@ -17,6 +18,7 @@ from ..catalog import Catalog, CheckConstraint, Column, ForeignKey, Index, Prima
 from ..findings import Finding, Severity
 from .names import SERIALS, ident, pg_type, sql_of, table_name
 from .parse import Parsed
+from .renames import Rename, read_rename, unquote
 
 MAY_CHANGE_TABLES = re.compile(r"^(ALTER\s+TABLE|DO\b|CALL\b|EXECUTE\b|ALTER\s+INDEX|CREATE\s+TABLE)", re.IGNORECASE)
 NAME = r'("(?:[^"]|"")+"|[A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)?)'
@@ -51,14 +53,6 @@ class DraftTable:
                      tuple(sorted(self.indexes.values(), key=lambda i: i.name)), self.comment)
 
 
-def _unquote(name: str) -> str:
-    """An identifier from SQL text as PostgreSQL stores it (``public.`` dropped)."""
-    parts = [p[1:-1].replace('""', '"') if p.startswith('"') else p.lower() for p in re.findall(r'"(?:[^"]|"")+"|[^.]+', name)]
-    if len(parts) == 2 and parts[0] == "public":
-        parts = parts[1:]
-    return ".".join(parts)
-
-
 def _action(options: list[object], which: str) -> str:
     for option in options:
         text = str(option).upper()
@@ -83,6 +77,7 @@ class DeclaredSchema:
         self.origins: dict[str, tuple[str, int]] = {}  # "table.object" -> (file, line) that declared it
         self._current: Parsed | None = None
         self.column_migration: dict[tuple[str, str], str] = {}  # (table, column) -> migration that added it
+        self.created_in: dict[str, str] = {}  # table -> the migration whose CREATE TABLE made it (modelled or not)
 
     # --- queries -------------------------------------------------------------------------
     def catalog(self) -> Catalog:
@@ -94,7 +89,10 @@ class DeclaredSchema:
         node = p.node
         self._current = p
         try:
-            if isinstance(node, exp.Create):
+            rename = read_rename(p.statement.sql)
+            if rename is not None:
+                self._rename(rename)
+            elif isinstance(node, exp.Create):
                 self._create(node, p)
             elif isinstance(node, exp.Alter) and str(node.args.get("kind", "")).upper() == "TABLE":
                 self._alter(node, p)
@@ -114,8 +112,8 @@ class DeclaredSchema:
             return
         match = VALIDATE.match(p.statement.sql)
         if match:
-            t = self.tables.get(_unquote(match.group(1)))
-            name = _unquote(match.group(2))
+            t = self.tables.get(unquote(match.group(1)))
+            name = unquote(match.group(2))
             if t is not None:
                 if name in t.fks:
                     t.fks[name] = replace(t.fks[name], validated=True)
@@ -124,8 +122,8 @@ class DeclaredSchema:
             return
         match = USING_INDEX.match(p.statement.sql)
         if match:
-            t = self.tables.get(_unquote(match.group(1)))
-            constraint, kind, index = _unquote(match.group(2)), match.group(3).upper(), _unquote(match.group(4))
+            t = self.tables.get(unquote(match.group(1)))
+            constraint, kind, index = unquote(match.group(2)), match.group(3).upper(), unquote(match.group(4))
             if t is not None and index in t.indexes:
                 old = t.indexes.pop(index)
                 t.indexes[constraint] = replace(old, name=constraint, constraint=constraint, primary=kind == "PRIMARY KEY")
@@ -142,6 +140,10 @@ class DeclaredSchema:
 
     def _create(self, node: exp.Create, p: Parsed) -> None:
         kind = str(node.args.get("kind", "")).upper()
+        if kind == "TABLE":
+            target = node.this.this if isinstance(node.this, exp.Schema) else node.this
+            if isinstance(target, exp.Table):
+                self.created_in[table_name(target)] = p.migration.id
         if kind == "TABLE" and isinstance(node.this, exp.Schema):
             self._create_table(node.this, bool(node.args.get("exists")))
         elif kind == "INDEX" and isinstance(node.this, exp.Index):
@@ -281,11 +283,7 @@ class DeclaredSchema:
                 self._drop_in_table(t, action)
             elif isinstance(action, exp.AlterColumn):
                 self._alter_column(t, action)
-            elif isinstance(action, exp.RenameColumn):
-                self._rename_column(t, ident(action.this), ident(action.args.get("to")))
-            elif isinstance(action, exp.AlterRename):
-                self._rename_table(name, table_name(action.this))
-            else:
+            else:  # a RENAME was read from the text before (sqlglot misreads RENAME without COLUMN)
                 self._note(p, f"ALTER TABLE action {type(action).__name__} is not modelled")
 
     def _drop_in_table(self, t: DraftTable, action: exp.Drop) -> None:
@@ -334,10 +332,64 @@ class DeclaredSchema:
         if t.pk:
             t.pk = replace(t.pk, columns=swap(t.pk.columns))
 
+    def _rename(self, r: Rename) -> None:
+        if r.kind == "index":
+            self._rename_index(r.old, r.new)
+            return
+        t = self.tables.get(r.on)
+        if t is None:
+            if self._current is not None:
+                self._note(self._current, f"renames {r.kind} {r.old} of {r.on}, a table these migrations do not declare")
+            return
+        if r.kind == "table":
+            self._rename_table(r.on, r.new if "." not in r.on else f"{r.on.rsplit('.', 1)[0]}.{r.new}")
+        elif r.kind == "column":
+            self._rename_column(t, r.old, r.new)
+        else:
+            self._rename_constraint(t, r.old, r.new)
+
+    def _rename_index(self, old: str, new: str) -> None:
+        """ALTER INDEX ... RENAME (an index backing a constraint renames the constraint too)."""
+        short = old.split(".")[-1]
+        t = self.tables.get(self.index_owner.get(short, ""))
+        if t is None or short not in t.indexes:
+            return
+        index = t.indexes[short]
+        if index.constraint:
+            self._rename_constraint(t, index.constraint, new)
+            return
+        t.indexes = {(new if n == short else n): (replace(i, name=new) if n == short else i) for n, i in t.indexes.items()}
+        self._moved(t, short, new)
+
+    def _rename_constraint(self, t: DraftTable, old: str, new: str) -> None:
+        if old in t.fks:
+            t.fks[new] = replace(t.fks.pop(old), name=new)
+        if old in t.uniques:
+            t.uniques[new] = replace(t.uniques.pop(old), name=new)
+        if old in t.checks:
+            t.checks[new] = replace(t.checks.pop(old), name=new)
+        if t.pk is not None and t.pk.name == old:
+            t.pk = replace(t.pk, name=new)
+        if old in t.indexes:
+            index = t.indexes.pop(old)
+            t.indexes[new] = replace(index, name=new, constraint=new if index.constraint else index.constraint)
+        self._moved(t, old, new)
+
+    def _moved(self, t: DraftTable, old: str, new: str) -> None:
+        if self.index_owner.get(old) is not None:
+            self.index_owner[new] = self.index_owner.pop(old)
+        if f"{t.name}.{old}" in self.origins:
+            self.origins[f"{t.name}.{new}"] = self.origins.pop(f"{t.name}.{old}")
+
     def _rename_table(self, old: str, new: str) -> None:
         t = self.tables.pop(old)
         t.name = new.split(".")[-1]
         self.tables[new] = t
+        self.created_in[new] = self.created_in.get(old, "")  # the old name keeps its entry: statements before used it
+        for index in t.indexes:
+            self.index_owner[index] = new
+        for key in [k for k in self.origins if k.startswith(f"{old.split('.')[-1]}.")]:
+            self.origins[f"{t.name}.{key.split('.', 1)[1]}"] = self.origins.pop(key)
         for other in self.tables.values():
             other.fks = {n: (replace(f, ref_table=new) if f.ref_table == old else f) for n, f in other.fks.items()}
 

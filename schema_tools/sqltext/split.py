@@ -63,19 +63,25 @@ def _next_word(text: str, pos: int) -> str:
 def statements(text: str) -> Iterator[tuple[int, str]]:
     """``(offset, statement)`` for each statement, PostgreSQL's parser deciding where each ends
     when it can read the text, else ``split``."""
+    yield from checked(text)[0]
+
+
+def checked(text: str) -> tuple[list[tuple[int, str]], tuple[int, str] | None]:
+    """``statements`` as a list, and where PostgreSQL's parser found a syntax error: ``(offset,
+    message)``, or None when the text parses (or pglast is not installed)."""
     try:
         from pglast.parser import ParseError
         from pglast.parser import split as parser_split
     except ImportError:  # pragma: no cover -- no wheel for this platform
-        yield from split(text)
-        return
+        return list(split(text)), None
     try:
         slices = parser_split(text, only_slices=True)
-    except (ParseError, ValueError, RecursionError):
-        yield from split(text)
-        return
-    for part in slices:
-        yield part.start, text[part]
+    except ParseError as exc:
+        offset = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
+        return list(split(text)), (max(0, min(offset, len(text))), str(exc.args[0]))
+    except (ValueError, RecursionError):
+        return list(split(text)), None
+    return [(part.start, text[part]) for part in slices], None
 
 
 def _creates_routine(head: list[str]) -> bool:

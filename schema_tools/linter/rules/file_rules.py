@@ -18,7 +18,7 @@ from sqlglot import exp
 from ...findings import Finding
 from ...sqltext.lock_levels import lock_for
 from ...engine.files import Migration
-from ...sqlmodel import Parsed
+from ...sqlmodel import DeclaredSchema, Parsed
 from ...sqlmodel.names import table_name
 
 MISSING_ROLLBACK = "missing-rollback"
@@ -31,7 +31,8 @@ SETS_LOCK_TIMEOUT = re.compile(r"^\s*(SET\s+(LOCAL\s+|SESSION\s+)?lock_timeout\b
 ALTER_TARGET = re.compile(r'^\s*ALTER\s+TABLE\s+(?:ONLY\s+)?(?:IF\s+EXISTS\s+)?("(?:[^"]|"")+"|[\w$.]+)', re.IGNORECASE)
 
 
-def _target(p: Parsed) -> str | None:
+def target_table(p: Parsed) -> str | None:
+    """The table a statement alters, drops or indexes, when it names one."""
     node = p.node
     if isinstance(node, exp.Alter):
         return table_name(node.this)
@@ -44,7 +45,7 @@ def _target(p: Parsed) -> str | None:
     return match.group(1).strip('"').lower().removeprefix("public.") if match else None
 
 
-def check_file(m: Migration, parsed: list[Parsed], existing: frozenset[str]) -> list[Finding]:
+def check_file(m: Migration, parsed: list[Parsed], schema: DeclaredSchema) -> list[Finding]:
     findings = []
     if m.rollback_text is None:
         findings.append(Finding(MISSING_ROLLBACK, f"{m.id} has no rollback file", object=m.id,
@@ -53,9 +54,9 @@ def check_file(m: Migration, parsed: list[Parsed], existing: frozenset[str]) -> 
     if "lock_timeout" in m.directives or any(SETS_LOCK_TIMEOUT.match(p.statement.sql) for p in parsed):
         return findings
     for p in parsed:
-        table = _target(p)
+        table = target_table(p)
         lock = lock_for(p.statement.sql).lock
-        if table in existing and lock in BLOCKING:
+        if table and schema.created_in.get(table) != m.id and lock in BLOCKING:
             findings.append(Finding(MISSING_LOCK_TIMEOUT, f"this takes a {lock} lock on {table} with no "
                                     "lock_timeout: it can queue behind a long transaction and block traffic to the "
                                     "table meanwhile", object=m.id, hint="add '-- lock_timeout: 3s' to the header "

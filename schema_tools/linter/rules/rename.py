@@ -8,10 +8,8 @@ Good:  ALTER TABLE users ADD COLUMN full_name text;   (backfill, switch readers,
 
 from __future__ import annotations
 
-from sqlglot import exp
-
 from ...findings import Finding
-from ...sqlmodel.names import ident, table_name
+from ...sqlmodel.renames import read_rename
 from ..context import Context
 
 NAME = "rename"
@@ -19,17 +17,15 @@ HELP = "RENAME of an existing column or table"
 
 
 def check(ctx: Context) -> list[Finding]:
-    table = ctx.existing_altered_table()
-    if table is None:
+    rename = read_rename(ctx.parsed.statement.sql)  # from the text: COLUMN is optional, sqlglot misreads it
+    if rename is None or not ctx.is_existing(rename.on):
         return []
-    findings = []
-    for action in ctx.actions():
-        if isinstance(action, exp.RenameColumn):
-            findings.append(ctx.finding(NAME, f"renaming {table}.{ident(action.this)} breaks running code that uses "
-                                        "the old name", "add the new column, backfill, switch readers, drop the old "
-                                        "column in a later migration"))
-        elif isinstance(action, exp.AlterRename):
-            findings.append(ctx.finding(NAME, f"renaming table {table} to {table_name(action.this)} breaks running "
-                                        "code that uses the old name", "create the new table or a view with the new "
-                                        "name first, switch readers, then retire the old name"))
-    return findings
+    if rename.kind == "column":
+        return [ctx.finding(NAME, f"renaming {rename.on}.{rename.old} to {rename.new} breaks running code that uses "
+                            "the old name", "add the new column, backfill, switch readers, drop the old column in a "
+                            "later migration")]
+    if rename.kind == "table":
+        return [ctx.finding(NAME, f"renaming table {rename.on} to {rename.new} breaks running code that uses the old "
+                            "name", "create the new table or a view with the new name first, switch readers, then "
+                            "retire the old name")]
+    return []  # constraint and index names: nothing running uses them

@@ -1,0 +1,29 @@
+"""ADD CONSTRAINT ... EXCLUDE on a table that existed before this migration.
+
+An exclusion constraint builds its index while holding an ACCESS EXCLUSIVE lock on the table,
+and, unlike UNIQUE, cannot be attached from an index built CONCURRENTLY first: every read and
+write waits for the whole build. Add it while the table is small, or in a maintenance window.
+Bad:   ALTER TABLE bookings ADD CONSTRAINT no_overlap EXCLUDE USING gist (room WITH =, during WITH &&);
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from ...findings import Finding
+from ..context import Context
+
+NAME = "exclusion-constraint"
+HELP = "EXCLUDE constraint added to an existing table (its index builds under ACCESS EXCLUSIVE)"
+
+
+def check(ctx: Context) -> list[Finding]:
+    table = ctx.existing_altered_table()
+    if table is None:
+        return []
+    for action in ctx.actions():
+        if isinstance(action, exp.AddConstraint) and any(action.find_all(exp.ExcludeColumnConstraint)):
+            return [ctx.finding(NAME, f"adding an EXCLUDE constraint to {table} builds its index under an ACCESS "
+                                "EXCLUSIVE lock: reads and writes wait for the whole build", "add it when the table "
+                                "is created, or in a maintenance window with a lock_timeout")]
+    return []

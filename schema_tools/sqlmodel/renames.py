@@ -1,0 +1,58 @@
+"""RENAME statements read from their text, the way PostgreSQL's grammar has them.
+
+sqlglot reads ``ALTER TABLE person RENAME preferred_username TO display_name`` (COLUMN is
+optional) as a table rename, and keeps RENAME CONSTRAINT as text; the model must not guess.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+NAME = r'(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)'
+QUALIFIED = rf"({NAME}(?:\s*\.\s*{NAME})?)"
+_TABLE = (rf"^\s*ALTER\s+(?:TABLE|VIEW|MATERIALIZED\s+VIEW|FOREIGN\s+TABLE)\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?"
+          rf"{QUALIFIED}\s*\*?\s+RENAME\s+")
+_END = r"\s*;?\s*$"
+TABLE_RENAME = re.compile(rf"{_TABLE}TO\s+({NAME}){_END}", re.IGNORECASE)
+CONSTRAINT_RENAME = re.compile(rf"{_TABLE}CONSTRAINT\s+({NAME})\s+TO\s+({NAME}){_END}", re.IGNORECASE)
+COLUMN_RENAME = re.compile(rf"{_TABLE}(?:COLUMN\s+)?(?!CONSTRAINT\b|TO\b)({NAME})\s+TO\s+({NAME}){_END}", re.IGNORECASE)
+INDEX_RENAME = re.compile(rf"^\s*ALTER\s+INDEX\s+(?:IF\s+EXISTS\s+)?{QUALIFIED}\s+RENAME\s+TO\s+({NAME}){_END}",
+                          re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Rename:
+    """What a RENAME statement renames: ``kind`` is table, column, constraint or index; ``on``
+    the table (for an index: the index itself); names as PostgreSQL stores them."""
+
+    kind: str
+    on: str
+    old: str
+    new: str
+
+
+def unquote(name: str) -> str:
+    """An identifier from SQL text as PostgreSQL stores it, ``public.`` dropped."""
+    parts = [p[1:-1].replace('""', '"') if p.startswith('"') else p.lower()
+             for p in re.findall(r'"(?:[^"]|"")+"|[^.\s]+', name)]
+    if len(parts) == 2 and parts[0] == "public":
+        parts = parts[1:]
+    return ".".join(parts)
+
+
+def read_rename(sql: str) -> Rename | None:
+    """The rename ``sql`` performs, or None when it is not a RENAME of these forms."""
+    match = INDEX_RENAME.match(sql)
+    if match:
+        return Rename("index", unquote(match.group(1)), unquote(match.group(1)), unquote(match.group(2)))
+    match = TABLE_RENAME.match(sql)
+    if match:
+        return Rename("table", unquote(match.group(1)), unquote(match.group(1)), unquote(match.group(2)))
+    match = CONSTRAINT_RENAME.match(sql)
+    if match:
+        return Rename("constraint", unquote(match.group(1)), unquote(match.group(2)), unquote(match.group(3)))
+    match = COLUMN_RENAME.match(sql)
+    if match:
+        return Rename("column", unquote(match.group(1)), unquote(match.group(2)), unquote(match.group(3)))
+    return None
