@@ -30,7 +30,7 @@ class History:
 
 def _table(i: int, tables: list[_Table]) -> tuple[str, str, _Table]:
     t = _Table(f"account_{i}" if i % 3 else f"event_{i}", ["id", "name", "amount", "status", "created_at"])
-    target = f"{tables[-1].name} (id)" if i % 2 else tables[-1].name if tables else ""  # the key implied, half the time
+    target = "" if not tables else f"{tables[-1].name} (id)" if i % 2 else tables[-1].name  # the key implied, half the time
     parent = f",\n    parent_id bigint REFERENCES {target} ON DELETE CASCADE" if tables else ""
     if parent:
         t.columns.append("parent_id")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..catalog import Catalog, Table
 from ..sqltext.meaning import normal_type
 from ..findings import Finding
-from ..sqltext.meaning import same
+from ..sqltext.meaning import is_null, same
 
 RULE = "drift"
 
@@ -28,7 +28,7 @@ def _columns(name: str, a: Table, b: Table) -> list[Finding]:
         if col.not_null != other.not_null:
             diffs.append("NOT NULL in the files, nullable in the database" if col.not_null else
                          "nullable in the files, NOT NULL in the database")
-        if not same(col.default, other.default):
+        if not same(None if is_null(col.default) else col.default, None if is_null(other.default) else other.default):
             diffs.append(f"default {col.default or 'none'} in the files, {other.default or 'none'} in the database")
         if bool(col.identity) != bool(other.identity):
             diffs.append("identity in the files only" if col.identity else "identity in the database only")

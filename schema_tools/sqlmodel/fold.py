@@ -16,6 +16,7 @@ from sqlglot import exp
 
 from ..catalog import Catalog, CheckConstraint, Column, ForeignKey, Index, PrimaryKey, Table, Unique
 from ..findings import Finding, Severity
+from ..sqltext.meaning import rename_column
 from .names import SERIALS, ident, pg_type, sql_of, table_name
 from .parse import Parsed
 from .renames import Rename, read_rename, unquote
@@ -261,6 +262,7 @@ class DeclaredSchema:
         keys = []
         for ordered in (params.args.get("columns") or []) if params else []:
             key = ordered.this if isinstance(ordered, exp.Ordered) else ordered
+            key = key.this if isinstance(key, exp.Opclass) else key  # like the catalog's keys: no opclass, no order
             keys.append(ident(key) if isinstance(key, exp.Column) else sql_of(key) or "")
         using = params.args.get("using") if params else None
         where = params.args.get("where") if params else None
@@ -323,12 +325,20 @@ class DeclaredSchema:
         t.columns = {(new if k == old else k): (replace(c, name=new) if k == old else c) for k, c in t.columns.items()}
 
         def swap(cols: tuple[str, ...]) -> tuple[str, ...]:
-            return tuple(new if c == old else c for c in cols)
+            return tuple(new if c == old else c if c.isidentifier() or c.startswith('"') else rename_column(c, old, new)
+                         for c in cols)
 
-        t.indexes = {n: replace(i, keys=swap(i.keys)) for n, i in t.indexes.items()}
+        def text(sql: str | None) -> str | None:
+            return rename_column(sql, old, new) if sql else sql
+
+        t.indexes = {n: replace(i, keys=swap(i.keys), predicate=text(i.predicate)) for n, i in t.indexes.items()}
         t.uniques = {n: replace(u, columns=swap(u.columns)) for n, u in t.uniques.items()}
         t.fks = {n: replace(f, columns=swap(f.columns)) for n, f in t.fks.items()}
-        t.checks = {n: replace(c, columns=swap(c.columns)) for n, c in t.checks.items()}
+        t.checks = {n: replace(c, columns=swap(c.columns), expression=text(c.expression) or c.expression)
+                    for n, c in t.checks.items()}
+        for other in self.tables.values():  # foreign keys elsewhere that reference the renamed column
+            other.fks = {n: (replace(f, ref_columns=swap(f.ref_columns)) if f.ref_table == self._key(t) else f)
+                         for n, f in other.fks.items()}
         if t.pk:
             t.pk = replace(t.pk, columns=swap(t.pk.columns))
 
@@ -380,6 +390,10 @@ class DeclaredSchema:
             self.index_owner[new] = self.index_owner.pop(old)
         if f"{t.name}.{old}" in self.origins:
             self.origins[f"{t.name}.{new}"] = self.origins.pop(f"{t.name}.{old}")
+
+    @staticmethod
+    def _key(t: DraftTable) -> str:
+        return t.name if t.schema == "public" else f"{t.schema}.{t.name}"
 
     def _rename_table(self, old: str, new: str) -> None:
         t = self.tables.pop(old)

@@ -74,8 +74,9 @@ TEXT_TYPES = {exp.DataType.Type.TEXT, exp.DataType.Type.VARCHAR, exp.DataType.Ty
 def _rewrite(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.Paren):
         return node.this
-    if isinstance(node, exp.Cast) and node.to.this in TEXT_TYPES and isinstance(node.this, (exp.Literal, exp.Column)):
-        return node.this
+    if isinstance(node, exp.Cast) and (isinstance(node.this, (exp.Literal, exp.Array, exp.Null))
+                                       or (node.to.this in TEXT_TYPES and isinstance(node.this, exp.Column))):
+        return node.this  # PostgreSQL stores '0' as '0'::numeric, NULL as NULL::character varying
     if isinstance(node, exp.EQ) and isinstance(node.expression, exp.Any):
         target = node.expression.this
         target = target.this if isinstance(target, exp.Paren) else target
@@ -93,6 +94,8 @@ def _structure(node: object) -> object:
         return _structure(node.this)
     if isinstance(node, exp.Identifier):
         return ("id", node.this if node.quoted else node.this.lower())
+    if isinstance(node, exp.Literal):
+        return ("literal", node.this)  # DEFAULT 0 and DEFAULT '0' store the same value
     if isinstance(node, exp.Expression):
         return (node.key, tuple((k, _structure(v)) for k, v in sorted(node.args.items())
                                 if v not in (None, False, []) and k != "_type"))
@@ -152,3 +155,23 @@ def in_list(sql: str, column: str) -> tuple[str, ...] | None:
 
 def _is_column(node: exp.Expression, column: str) -> bool:
     return isinstance(node, exp.Column) and (node.name if node.this.quoted else node.name.lower()) == column
+
+
+def is_null(sql: str | None) -> bool:
+    """True for a default that is NULL (``NULL``, ``NULL::character varying``): no default at all."""
+    return sql is not None and canonical(sql) == canonical("NULL")
+
+
+def rename_column(sql: str, old: str, new: str) -> str:
+    """An expression with column ``old`` renamed to ``new`` (as PostgreSQL shows it after a
+    RENAME), or unchanged when it cannot be parsed."""
+    node = parse_statement(f"SELECT {sql}")
+    if not isinstance(node, exp.Select) or len(node.expressions) != 1:
+        return sql
+
+    def swap(n: exp.Expression) -> exp.Expression:
+        if isinstance(n, exp.Column) and not n.table and (n.name if n.this.quoted else n.name.lower()) == old:
+            return exp.column(exp.to_identifier(new, quoted=new != new.lower() or not new.isidentifier()))
+        return n
+
+    return to_sql(node.expressions[0].transform(swap))
