@@ -151,6 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
         "with its line, and the lock it takes."), cmd_plan)
     _common(p)
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--trace", action="store_true", help=(
+        "also run the pending migrations on a scratch copy of the schema (created and dropped on the same "
+        "server; needs CREATEDB) and show the locks each statement was seen to take in pg_locks, flagging "
+        "where they differ from the static table"))
 
     p = _command(sub, "check-reversible", "apply, roll back and re-apply each migration on a scratch database", (
         "On a scratch database created (and dropped) on the same server, apply each migration, roll "
@@ -333,7 +337,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    planned = commands.plan(settings)
+    planned = commands.plan(settings, trace=args.trace)
     checked = commands.preflight(settings)
     if args.json:
         print(json.dumps({"migrations": [asdict(p) for p in planned],
@@ -347,6 +351,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
         for s in p.statements:
             text = s.sql if len(s.sql) <= 70 else s.sql[:67] + "..."
             print(f"  line {s.line:<5} {s.lock:<24} {text}")
+            if s.observed is not None:
+                seen = "; ".join(s.observed) or "no lock on an existing relation"
+                print(f"  {'':<10} observed: {seen}" + ("   <- differs from the static table" if s.traced == "differs" else ""))
+            elif s.traced:
+                print(f"  {'':<10} {s.traced}")
     for f in checked.findings:
         print(f"preflight: {f.message} -- fix: {f.hint}")
     return 0

@@ -182,12 +182,22 @@ def repair(settings: Settings, *, forget_missing: bool = False) -> list[str]:
         return repair_on(conn, settings, forget_missing)
 
 
-def plan(settings: Settings) -> list[PlannedMigration]:
-    """The pending migrations as migrate would apply them, with the lock each statement takes."""
+def plan(settings: Settings, trace: bool = False) -> list[PlannedMigration]:
+    """The pending migrations as migrate would apply them, with the lock each statement takes.
+    With ``trace``: also the locks each one was seen to take on a scratch copy of the schema."""
+    from .engine import history
     from .engine.plan import plan_on
 
     with connect(settings, "schema-tools plan") as conn:
-        return plan_on(conn, settings)
+        planned = plan_on(conn, settings)
+        applied = set(history.applied(conn))
+    if not trace or not planned:
+        return planned
+    from .engine.trace import trace_on
+    from .server.connect import connect_url
+
+    with scratch_database(settings) as url, connect_url(url, application_name="schema-tools plan --trace") as scratch:
+        return trace_on(scratch, settings, applied, planned)
 
 
 def preflight(settings: Settings, samples: int | None = None) -> Report:

@@ -25,11 +25,15 @@ class RunResult:
 
 @dataclass(frozen=True)
 class PlannedStatement:
+    """A statement, the lock the static table says it takes and, when traced, what it took."""
+
     line: int
     sql: str
     kind: str
     lock: str
     note: str
+    observed: tuple[str, ...] | None = None  # traced: "MODE on relation" per lock on a relation that existed before
+    traced: str = ""  # "agrees", "differs", or why it was not traced
 
 
 @dataclass(frozen=True)

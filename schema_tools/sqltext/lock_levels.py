@@ -1,7 +1,8 @@
 """Which lock a statement takes: a table from statement kind to PostgreSQL lock level.
 
 From the PostgreSQL documentation ("Explicit Locking" and each command's page). The first
-matching row wins; text is matched with comments removed and whitespace folded.
+matching row wins; text is matched with comments removed and whitespace folded. An ALTER TABLE
+with several subcommands takes the strongest lock any of them needs.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ LOCK_TABLE: tuple[tuple[str, str, str, str], ...] = (
     (r"^ALTER\s+TABLE\b.*\bADD\s+(?:CONSTRAINT\s+\S+\s+)?FOREIGN\s+KEY\b.*\bNOT\s+VALID\b", "ADD FOREIGN KEY NOT VALID", "SHARE ROW EXCLUSIVE", "brief: no scan; on both tables"),
     (r"^ALTER\s+TABLE\b.*\bADD\s+(?:CONSTRAINT\s+\S+\s+)?FOREIGN\s+KEY\b", "ADD FOREIGN KEY", "SHARE ROW EXCLUSIVE", "blocks writes to both tables while existing rows are checked"),
     (r"^ALTER\s+TABLE\b(?!.*\b(?:ADD|DROP|TYPE|RENAME|OWNER)\b).*\b(?:SET\s+STATISTICS|SET\s*\(|RESET\s*\(|CLUSTER\s+ON|SET\s+WITHOUT\s+CLUSTER)", "ALTER TABLE SET (storage)", "SHARE UPDATE EXCLUSIVE", "reads and writes continue"),
+    (r"^ALTER\s+TABLE\b(?!.*\b(?:ADD|DROP|TYPE|RENAME|OWNER|SET)\b).*\b(?:ENABLE|DISABLE)\s+(?:ALWAYS\s+|REPLICA\s+)?TRIGGER\b",
+     "ALTER TABLE ENABLE/DISABLE TRIGGER", "SHARE ROW EXCLUSIVE", "blocks writes to the table"),
     (r"^ALTER\s+TABLE", "ALTER TABLE", TABLE_LEVEL, "blocks reads and writes of the table"),
     (r"^ALTER\s+INDEX\b.*\bATTACH\s+PARTITION\b", "ALTER INDEX ATTACH PARTITION", "SHARE UPDATE EXCLUSIVE", "reads and writes continue"),
     (r"^ALTER\s+INDEX", "ALTER INDEX", TABLE_LEVEL, "on the index"),
@@ -66,9 +69,45 @@ def normalise(sql: str) -> str:
     return " ".join(_COMMENTS.sub(" ", sql).split())
 
 
+STRENGTH = ("ACCESS SHARE", "ROW SHARE", "ROW EXCLUSIVE", "SHARE UPDATE EXCLUSIVE", "SHARE", "SHARE ROW EXCLUSIVE",
+            "EXCLUSIVE", "ACCESS EXCLUSIVE")
+_ALTER_TABLE = re.compile(r'^(ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?(?:"(?:[^"]|"")+"|[\w$]+)'
+                          r'(?:\s*\.\s*(?:"(?:[^"]|"")+"|[\w$]+))?\s*\*?)\s+(.*)$', re.IGNORECASE | re.DOTALL)
+
+
+def subcommands(text: str) -> list[str]:
+    """The comma-separated parts of a text, commas inside parentheses or quotes left alone."""
+    parts, depth, start, quote = [], 0, 0, ""
+    for i, char in enumerate(text):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+    return [*parts, text[start:].strip()]
+
+
 def lock_for(sql: str) -> LockInfo:
-    """The lock a statement takes, by its kind."""
+    """The lock a statement takes, by its kind (for ALTER TABLE: the strongest its subcommands take)."""
     text = normalise(sql)
+    match = _ALTER_TABLE.match(text)
+    if match:
+        parts = subcommands(match.group(2))
+        if len(parts) > 1:
+            infos = [_lock_of(f"{match.group(1)} {part}") for part in parts]
+            strongest = max(infos, key=lambda i: STRENGTH.index(i.lock) if i.lock in STRENGTH else len(STRENGTH))
+            kinds = " + ".join(dict.fromkeys(i.kind for i in infos))
+            return LockInfo(kinds, strongest.lock, f"the strongest of {len(parts)} subcommands: {strongest.note}")
+    return _lock_of(text)
+
+
+def _lock_of(text: str) -> LockInfo:
     for pattern, kind, lock, note in _COMPILED:
         if pattern.search(text):
             if kind == "LOCK TABLE":

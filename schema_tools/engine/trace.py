@@ -1,0 +1,82 @@
+"""``plan --trace``: run the pending migrations on a scratch copy of the schema and record, from
+pg_locks, the locks each statement takes on relations that existed before its migration (like
+eugene's tracing); compare them with the static lock table.
+
+The scratch database gets the applied migrations from the files (the schema, not the data), then
+each pending migration in turn, committed, so the next one sees it. A statement that runs outside
+a transaction (``-- transactional: false``) releases its locks before anyone can look: not traced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import psycopg
+
+from ..config import Settings
+from ..sqltext.lock_levels import STRENGTH
+from .files import read_migrations
+from .model import PlannedMigration, PlannedStatement
+
+HELD = """SELECT l.mode, c.oid, n.nspname || '.' || c.relname FROM pg_locks l
+JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.granted
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%%'"""
+MODES = {"AccessShareLock": "ACCESS SHARE", "RowShareLock": "ROW SHARE", "RowExclusiveLock": "ROW EXCLUSIVE",
+         "ShareUpdateExclusiveLock": "SHARE UPDATE EXCLUSIVE", "ShareLock": "SHARE",
+         "ShareRowExclusiveLock": "SHARE ROW EXCLUSIVE", "ExclusiveLock": "EXCLUSIVE",
+         "AccessExclusiveLock": "ACCESS EXCLUSIVE"}
+
+
+def _held(conn: psycopg.Connection, existing: set[int]) -> set[tuple[str, str]]:
+    return {(MODES.get(str(mode), str(mode)), str(name)) for mode, oid, name in conn.execute(HELD).fetchall() if oid in existing}
+
+
+def verdict(static: str, observed: set[tuple[str, str]]) -> str:
+    """'agrees' when the strongest observed lock is the static one (or, for a statement the table
+    says takes none on tables, at most ACCESS SHARE); else 'differs'."""
+    strongest = max((STRENGTH.index(mode) for mode, _ in observed if mode in STRENGTH), default=-1)
+    if static in STRENGTH:
+        return "agrees" if strongest == STRENGTH.index(static) else "differs"
+    if static.startswith("none"):
+        return "agrees" if strongest <= 0 else "differs"
+    return "agrees"  # 'not analysed', 'as written': the trace is the answer
+
+
+def _order(observed: set[tuple[str, str]]) -> tuple[str, ...]:
+    ranked = sorted(observed, key=lambda o: (-STRENGTH.index(o[0]) if o[0] in STRENGTH else 0, o[1]))
+    return tuple(f"{mode} on {name}" for mode, name in ranked)
+
+
+def trace_on(conn: psycopg.Connection, settings: Settings, applied: set[str],
+             planned: list[PlannedMigration]) -> list[PlannedMigration]:
+    """``planned`` with what each statement was seen to take on ``conn``: an empty scratch database."""
+    from .runner import migrate_on
+
+    migrate_on(conn, settings, only=applied) if applied else None
+    by_id = {m.id: m for m in read_migrations(settings.migrations_dir)}
+    traced: list[PlannedMigration] = []
+    stopped = ""
+    for plan in planned:
+        m = by_id[plan.id]
+        existing = {row[0] for row in conn.execute("SELECT oid FROM pg_class").fetchall()}
+        statements: list[PlannedStatement] = []
+        for planned_stmt, stmt in zip(plan.statements, m.statements):
+            if stopped:
+                statements.append(replace(planned_stmt, traced=stopped))
+                continue
+            try:
+                if not m.transactional:
+                    conn.execute(stmt.sql.encode(), prepare=False)
+                    statements.append(replace(planned_stmt, traced="not traced: it runs outside a transaction, so its "
+                                              "locks are gone before anyone can look"))
+                    continue
+                with conn.transaction():  # each statement alone: a lock an earlier one holds would hide its own
+                    conn.execute(stmt.sql.encode(), prepare=False)
+                    taken = _held(conn, existing)
+                statements.append(replace(planned_stmt, observed=_order(taken), traced=verdict(planned_stmt.lock, taken)))
+            except psycopg.Error as exc:
+                stopped = f"not traced: line {stmt.line} of {m.id} failed on the scratch copy ({' '.join(str(exc).split())[:160]})"
+                statements.append(replace(planned_stmt, traced=stopped))
+        traced.append(replace(plan, statements=tuple(statements)))
+    return traced
