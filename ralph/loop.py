@@ -24,7 +24,7 @@ from .completion import completion_lines
 from .agent import choose_sandbox
 from .logformat import (ProgressLog, bullet, finding, iteration_ended, iteration_started, note, run_ended, run_started,
                         stamp, stamped, story_completed)
-from .prompt import build_prompt, learnings
+from .prompt import Situation, build_prompt, learnings, next_migration_id
 from .stories import Story, load_stories, set_passes
 from .target import Target, TargetState
 from .turn import Turn, TurnFiles, agent_turn
@@ -135,7 +135,8 @@ class Loop:
             self.line(iteration_started(iteration, story.id, story.title))
             open_owned = {m for s in stories if s.id != story.id and problems[s.id] for m in s.migrations}
             outcome, after = self._iteration(target, state, iteration, story, previous, open_owned,
-                                             [s for s in stories if s.id != story.id and not problems[s.id]])
+                                             [s for s in stories if s.id != story.id and not problems[s.id]],
+                                             problems[story.id])
             if outcome.passed and after is not None:
                 self.line(iteration_ended(iteration, "success"))
                 self._complete(target.settings, story, outcome, after)
@@ -153,14 +154,18 @@ class Loop:
 
     # --- one iteration -------------------------------------------------------------------
     def _iteration(self, target: Target, state: TargetState, iteration: int, story: Story, previous: list[str],
-                   open_owned: set[str], passing: list[Story]) -> tuple[Outcome, TargetState | None]:
+                   open_owned: set[str], passing: list[Story], open_because: list[str]) -> tuple[Outcome, TargetState | None]:
         started = time.monotonic()
         self.attempts[story.id] = self.attempts.get(story.id, 0) + 1
         settings = target.settings
         before = target.fingerprint()
         turn: Turn | None = None
         if self.o.agent:
-            prompt = build_prompt(story, settings.migrations_dir, previous, learnings(self.o.log))
+            situation = Situation(
+                applied=tuple(m.id for m in read_migrations(settings) if m.id in state.applied), catalog=state.catalog,
+                open_because=tuple(open_because), next_id=next_migration_id(settings.migrations_dir, story),
+                passed_before=story.passes, learned=tuple(n for n in learnings(self.o.log, story.id) if n not in previous))
+            prompt = build_prompt(story, settings.migrations_dir, previous, situation)
             files = TurnFiles(self.o.stories, self.o.log, self.o.state,
                               self.o.state / "iterations" / f"{self.run_id}-{iteration:03d}-agent.log")
             turn = agent_turn(target, state, story, open_owned, self.o.agent, prompt, files, self.o.agent_timeout,

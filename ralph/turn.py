@@ -22,7 +22,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from schema_tools import Settings, changes_on, mark_on, password_of, scratch_login, secret_files
+import psycopg
+
+from schema_tools import (SchemaToolsError, Settings, changes_on, connect, mark_on, migrate_on, password_of,
+                          scratch_login, secret_files)
 
 from .agent import Sandbox, agent_environment, run_agent
 from .guard import Guard, purge_bytecode
@@ -95,6 +98,22 @@ def hidden_paths(settings: Settings) -> tuple[Path, ...]:
     return tuple(dict.fromkeys(c for c in candidates if c.exists()))
 
 
+def copy_schema(scratch: Settings, applied: frozenset[str]) -> str:
+    """Apply the target's applied migrations to the agent's scratch database, as the agent's own
+    login (so it owns what they create): the target's schema, none of its data. '' when it
+    worked, else what went wrong."""
+    if not applied:
+        return ""
+    try:
+        with connect(scratch, "ralph scratch copy") as conn:
+            migrate_on(conn, scratch, only=applied)
+    except SchemaToolsError as exc:
+        return exc.one_line()
+    except psycopg.Error as exc:
+        return " ".join(str(exc).split())[:300]
+    return ""
+
+
 def agent_turn(target: Target, state: TargetState, story: Story, others: set[str], argv: list[str], prompt: str,
                files: TurnFiles, timeout: float, iteration: int, use_sandbox: bool) -> Turn:
     """Run the agent once and bring back what it may give; see the module's docstring."""
@@ -106,6 +125,9 @@ def agent_turn(target: Target, state: TargetState, story: Story, others: set[str
     try:
         before = mark_on(target.conn)
         with scratch_login(settings, target.conn) as login:
+            copied = copy_schema(settings.with_database(login.url), state.applied)
+            if copied:
+                prompt += f"\nNote: the scratch database does not hold every applied migration: {copied}\n"
             secrets = [login.password, password_of(settings.database_url or "") or ""]
             env = agent_environment({"DATABASE_URL": login.url, "RALPH_PROMPT_FILE": str(workspace.prompt_file),
                                      "RALPH_STORY_ID": story.id, "RALPH_ITERATION": str(iteration),

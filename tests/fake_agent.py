@@ -4,7 +4,9 @@ It works in its current folder (the harness gives it a copy of the project), kee
 between turns, and knows the story from $RALPH_STORY_ID and the prompt.
 
 Honest:
-  broken-then-fixed  first attempt at a story writes a broken migration, a retry the right one
+  broken-then-fixed  first attempt at a story writes a broken migration (FAKE_AGENT_BREAK, default
+                     0002_core_tables), a retry the right one
+(FAKE_AGENT_ECHO=1: each mode first prints the prompt it got.)
   good               writes the right migration at once
   nothing            does nothing (a stuck agent)
   sleep              writes FAKE_AGENT_MARKER, then sleeps (to be interrupted or killed)
@@ -56,7 +58,8 @@ def write(mid: str, source: Path, target: Path, broken: bool) -> None:
     if broken:
         path = target / f"{mid}.sql"
         path.write_text(path.read_text().replace(
-            "    CONSTRAINT sessions_user_id_tenant_id_service_key UNIQUE (user_id, tenant_id, service),\n", ""))
+            "    CONSTRAINT sessions_user_id_tenant_id_service_key UNIQUE (user_id, tenant_id, service),\n", "").replace(
+            "idempotency_key text NOT NULL UNIQUE CHECK", "idempotency_key text NOT NULL CHECK"))
 
 
 def try_(what: str, action) -> None:  # type: ignore[no-untyped-def]
@@ -134,6 +137,13 @@ def main() -> int:
     assert story in prompt and Path(os.environ["RALPH_PROMPT_FILE"]).read_text() == prompt
     database = os.environ["DATABASE_URL"].split("?")[0].rsplit("/", 1)[-1]
     print(f"fake agent ({mode}) working on {story}; database {database}")
+    if os.environ.get("FAKE_AGENT_ECHO"):
+        print(prompt)
+        import psycopg
+
+        with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
+            names = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")]
+        print("scratch tables: " + " ".join(names))
     source, target = Path(os.environ["FAKE_AGENT_SOURCE"]), Path("migrations")
     attempt = 2 if "## The previous attempt failed with" in prompt else 1  # it keeps nothing between turns
     if mode == "nothing":
@@ -144,7 +154,8 @@ def main() -> int:
         return 0
     for mid in OWNED[story]:
         if not (target / f"{mid}.sql").exists() or mode == "broken-then-fixed":
-            write(mid, source, target, broken=mode == "broken-then-fixed" and attempt == 1 and mid == "0002_core_tables")
+            write(mid, source, target, broken=mode == "broken-then-fixed" and attempt == 1
+                  and mid == os.environ.get("FAKE_AGENT_BREAK", "0002_core_tables"))
     project = Path(os.environ.get("FAKE_AGENT_PROJECT", "."))
     if mode == "tamper":
         stories = Path("ralph/stories.toml")

@@ -15,10 +15,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import FIXTURES, MIGRATIONS, ROOT
+from conftest import FIXTURES, MIGRATIONS, ROOT, settings_for
 from ralph.logformat import read_log
 from ralph.stories import load_stories, set_passes
-from schema_tools import ConfigError
+from schema_tools import ConfigError, commands
 from ralph.summary import summarise
 
 STAMP = r"\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d\]"
@@ -279,3 +279,34 @@ def test_a_run_over_both_stories_opens_few_connections(empty_db_url: str, tmp_pa
     assert labels.count("ralph run") == 1
     assert labels.count("ralph shadow") == 2 and labels.count("schema-tools migrate") == 2
     assert len(opened) == 5, labels
+
+
+def test_the_second_prompt_states_the_situation(empty_db_url: str, tmp_path: Path) -> None:
+    """A scripted agent fails SCHEMA-002 once: the retry's prompt carries the findings, the applied
+    (frozen) migrations, the live definition of the tables the story references, and learnings
+    of this story only, each once; the scratch database holds the target's schema."""
+    root = project(tmp_path)
+    commands.migrate(settings_for(empty_db_url, root / "migrations"), to="0002_core_tables")
+    for suffix in (".sql", ".rollback.sql"):
+        (root / "migrations" / f"0003_api_keys_usage{suffix}").unlink()
+    result = ralph(root, empty_db_url, "--story", "SCHEMA-002", agent_mode="broken-then-fixed",
+                   extra_env={"FAKE_AGENT_BREAK": "0003_api_keys_usage", "FAKE_AGENT_ECHO": "1"})
+    assert result.returncode == 0, result.stderr
+    logs = sorted((root / ".ralph" / "iterations").glob("*-agent.log"))
+    assert len(logs) == 2
+    first, second = (log.read_text() for log in logs)
+    assert "## The previous attempt failed with" not in first
+    failed = second.split("## The previous attempt failed with", 1)[1].split("##", 1)[0]
+    assert "- verify: nothing makes (idempotency_key) unique on usage_events" in failed, failed
+    applied_section = second.split("## Applied on the target: frozen, never edit these (2)", 1)[1].split("##", 1)[0]
+    assert applied_section.split() == ["-", "migrations/0001_users.sql", "-", "migrations/0002_core_tables.sql"]
+    assert "## The story's tables (and those they reference) on the target now" in second
+    assert "api_keys: does not exist yet" in second
+    assert re.search(r"^tenants:\n  id bigint NOT NULL GENERATED ALWAYS AS IDENTITY", second, re.M), second
+    assert "\n\n- " not in second.split("## Acceptance criteria", 1)[1].split("##", 1)[0]  # one line per bullet
+    assert "## Why this story is open" in first and "migration 0003_api_keys_usage is not applied" in first
+    assert "## Earlier attempts" not in second  # its only earlier finding is the previous failure: shown once
+    assert second.count("- verify: nothing makes (idempotency_key) unique on usage_events") == 1
+    assert "database schema_tools_scratch_" in first
+    scratch = next(line for line in first.splitlines() if line.startswith("scratch tables: ")).split()[2:]
+    assert {"tenants", "users", "sessions", "tenant_users"} <= set(scratch) and "api_keys" not in scratch

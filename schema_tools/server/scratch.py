@@ -68,6 +68,9 @@ def scratch_login(settings: Settings, admin: psycopg.Connection) -> Iterator[Scr
             _sql(admin, "CREATE DATABASE {} OWNER {} TEMPLATE template0", login.database, login.role)
         _sql(admin, "REVOKE ALL ON DATABASE {} FROM PUBLIC", login.database)
         _sql(admin, "GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}", login.database, login.role)
+        with db.connect_url(with_dbname(url, login.database), application_name="schema-tools scratch") as inside:
+            # NOINHERIT: the owner does not get pg_database_owner's rights on public; give it the schema
+            _sql(inside, "ALTER SCHEMA public OWNER TO {}", login.role)
         login.url = with_login(url, login.role, login.password, login.database)
         yield login
     finally:
