@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -53,7 +54,22 @@ def parse_command(text: str) -> list[str]:
         raise ConfigError(f"--agent {text!r}: {exc}", hint="quote the command as you would in a shell") from None
     if not argv:
         raise ConfigError("--agent is empty", hint="give the agent's command, e.g. --agent 'claude -p'")
+    shell = Path(argv[0]).name in SHELLS and "-c" in argv[1:]
+    variable = next((m.group(0) for arg in argv[1:] for m in [ENV_REFERENCE.search(arg)] if m), None)
+    if variable and not shell:
+        raise ConfigError(f"--agent {text!r}: no shell runs the command, so the agent would get {variable} literally",
+                          hint=f"let a shell expand it: --agent \"sh -c '{' '.join(argv).replace(chr(39), '')}'\"")
+    if "/" in argv[0]:
+        found = Path(argv[0]).expanduser()
+        if not (found.is_file() and os.access(found, os.X_OK)):
+            raise ConfigError(f"--agent: {argv[0]} is not an executable file", hint="check the path")
+    elif shutil.which(argv[0]) is None:
+        raise ConfigError(f"--agent: {argv[0]!r} is not a command on PATH", hint="install it, or give its full path")
     return argv
+
+
+SHELLS = {"sh", "bash", "dash", "zsh", "ksh"}
+ENV_REFERENCE = re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?")
 
 
 @functools.cache

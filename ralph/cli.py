@@ -107,7 +107,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .agent import parse_command
     from .loop import Loop, RunOptions
 
-    settings = load_settings(database=args.database, migrations=args.migrations)
+    settings = load_settings(database=args.database, migrations=args.migrations, lock_wait=args.lock_wait)
     root = settings.project_root
     options = RunOptions(
         settings=settings,
@@ -120,6 +120,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         agent_timeout=args.agent_timeout,
         max_identical_failures=args.max_identical_failures,
         sandbox=args.sandbox,
+        run_lock_wait=args.lock_wait or 0.0,
     )
     if not options.stories.is_file():
         raise LogMissing(f"{options.stories}: no stories file", hint="pass --stories FILE (see ralph import)")
@@ -166,6 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
         "  ralph run --agent 'claude -p --dangerously-skip-permissions'\n"
         "  ralph run --agent 'codex exec --full-auto -'\n"
         "  ralph run --agent 'amp -x'\n"
+        "  ralph run --agent \"sh -c 'aider --yes-always --message-file \\\"\\$RALPH_PROMPT_FILE\\\"'\"\n"
+        "no shell runs the command: $VARIABLES stay literal unless you run a shell (sh -c '...'), as for aider.\n"
         "stop rules: without an agent, the same failure twice ends the run; with one, N identical\n"
         "failures in a row (--max-identical-failures). exit codes: 0 every story passes, 1 some do\n"
         "not, 2 bad input, 130 interrupted."))
@@ -182,6 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(bubblewrap when it works here; default)"))
     p.add_argument("--database", metavar="URL", help="target database (default: $DATABASE_URL, else the embedded one)")
     p.add_argument("--migrations", metavar="DIR", help="migrations folder (default: from pyproject)")
+    p.add_argument("--lock-wait", type=float, metavar="SECONDS", help=(
+        "how long to wait for another ralph run on the target (default: not at all) and for a migration "
+        "runner's lock when promoting (default: lock_wait from pyproject, else 60)"))
     p.add_argument("--stories", metavar="FILE", help="stories file (default: ralph/stories.toml)")
     p.add_argument("--log", metavar="FILE", help="progress log (default: progress.log)")
     p.set_defaults(handler=cmd_run)

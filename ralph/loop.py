@@ -13,6 +13,7 @@ import re
 import os
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +28,7 @@ from .logformat import (ProgressLog, bullet, finding, iteration_ended, iteration
 from .prompt import Situation, build_prompt, learnings, next_migration_id
 from .stories import Story, load_stories, set_passes
 from .target import Target, TargetState
-from .turn import Turn, TurnFiles, agent_turn
+from .turn import Turn, TurnFiles, agent_tail, agent_turn
 
 
 @dataclass(frozen=True)
@@ -42,9 +43,11 @@ class RunOptions:
     agent_timeout: float = 1800.0
     max_identical_failures: int = 3
     sandbox: str = "auto"  # auto | bubblewrap | none
+    run_lock_wait: float = 0.0  # seconds to wait for another ralph run on the same target
+    say: Callable[[str], None] = print  # a line for the terminal
 
 
-VARYING = re.compile(r"\S*/\S*|\S+\.(?:log|json|md|tmp)\b|\d{4}-\d\d-\d\d[T ][\d:.+-]+|\b(?:pid|port) \d+|\b[0-9a-f]{12,}\b|\b\d{5,}\b")
+VARYING = re.compile(r"schema_tools_(?:scratch|agent)_[0-9a-f]+|\S*/\S*|\S+\.(?:log|json|md|tmp)\b|\d{4}-\d\d-\d\d[T ][\d:.+-]+|\b(?:pid|port) \d+|\b[0-9a-f]{12,}\b|\b\d{5,}\b")
 
 
 def failure_signature(finding: str) -> str:
@@ -77,7 +80,8 @@ class Loop:
         read_migrations(self.o.settings)
         self.use_sandbox = choose_sandbox(self.o.sandbox) if self.o.agent else False
         settings = self.o.settings.with_database(database_url(self.o.settings))
-        with connect(settings, "ralph run") as conn, exclusive(conn, "ralph.run", wait=0, holder="another ralph run"):
+        with connect(settings, "ralph run") as conn, \
+                exclusive(conn, "ralph.run", wait=self.o.run_lock_wait, holder="another ralph run"):
             target = Target(settings, conn)
             self.line(run_started(self.o.max_iterations))
             if self.o.agent and not self.use_sandbox:
@@ -95,6 +99,9 @@ class Loop:
             finally:
                 signal.signal(signal.SIGTERM, previous)
                 self.line(run_ended(reason))
+        passing = sum(s.passes for s in load_stories(self.o.stories))
+        self.o.say(f"ralph: {passing} of {len(stories)} stories pass after {sum(self.attempts.values())} iteration(s)"
+                   + (f"; {reason}" if reason else "") + f" (log: {self.o.log})")
         return code
 
     def _passing(self, stories: list[Story], state: TargetState) -> dict[str, list[str]]:
@@ -137,11 +144,15 @@ class Loop:
             outcome, after = self._iteration(target, state, iteration, story, previous, open_owned,
                                              [s for s in stories if s.id != story.id and not problems[s.id]],
                                              problems[story.id])
+            took = f"{outcome.durations.get('total', 0):.1f} s"
             if outcome.passed and after is not None:
+                self.o.say(f"iteration {iteration}: {story.id} passed ({took})")
                 self.line(iteration_ended(iteration, "success"))
                 self._complete(target.settings, story, outcome, after)
                 last, repeats, previous = None, 0, []
                 continue
+            self.o.say(f"iteration {iteration}: {story.id} failed ({took}): " + "; ".join(outcome.findings[:3])
+                       + (f" (+{len(outcome.findings) - 3} more in progress.log)" if len(outcome.findings) > 3 else ""))
             self.log.append(stamped(iteration_ended(iteration, "issues")), *map(finding, outcome.findings))
             signature = (story.id, tuple(sorted({failure_signature(f) for f in outcome.findings})))
             repeats = repeats + 1 if signature == last else 1
@@ -177,6 +188,13 @@ class Loop:
         outcome.durations["total"] = round(time.monotonic() - started, 3)
         if turn is not None:
             outcome.durations["agent"] = turn.seconds
+            if turn.exit_code not in (0, None):
+                said = agent_tail(turn.log)
+                exited = f"agent: exited with code {turn.exit_code}" + (f"; its last output: {said}" if said else "")
+                if outcome.passed:
+                    self.line(note(exited + " (the harness verified its work all the same)"))
+                else:
+                    outcome.findings.append(exited)
         self._record(iteration, story, outcome, before, target.fingerprint(), turn)
         return outcome, after
 

@@ -45,6 +45,7 @@ class Turn:
     exit_code: int | None = None
     seconds: float = 0.0
     sandbox: str = "none"
+    log: Path | None = None  # its output (secrets redacted), kept by the harness
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,17 @@ def hidden_paths(settings: Settings) -> tuple[Path, ...]:
     return tuple(dict.fromkeys(c for c in candidates if c.exists()))
 
 
+def agent_tail(log: Path | None, lines: int = 3) -> str:
+    """The last non-empty lines of the agent's output, on one line (it is redacted already)."""
+    if log is None or not log.exists():
+        return ""
+    with open(log, "rb") as handle:
+        handle.seek(max(0, log.stat().st_size - 4096))
+        text = handle.read().decode("utf-8", "replace")
+    kept = [" ".join(line.split())[:200] for line in text.splitlines() if line.strip()][-lines:]
+    return " | ".join(kept)
+
+
 def copy_schema(scratch: Settings, applied: frozenset[str]) -> str:
     """Apply the target's applied migrations to the agent's scratch database, as the agent's own
     login (so it owns what they create): the target's schema, none of its data. '' when it
@@ -142,6 +154,7 @@ def agent_turn(target: Target, state: TargetState, story: Story, others: set[str
         purge_bytecode(guard.folders, started)
         files.agent_log.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(result.log, files.agent_log)  # after the check: the harness's own new file
+        turn.log = files.agent_log
         turn.findings += [f"tampering: on the target, {change} while the agent ran"
                           for change in changes_on(target.conn, before, strict=turn.sandbox == "none")]
         if result.timed_out:

@@ -9,6 +9,7 @@ Honest:
 (FAKE_AGENT_ECHO=1: each mode first prints the prompt it got.)
   good               writes the right migration at once
   nothing            does nothing (a stuck agent)
+  fail               prints an error and exits 1 (an invalid API key)
   sleep              writes FAKE_AGENT_MARKER, then sleeps (to be interrupted or killed)
 Hostile (each also writes the right migration, so only the harness's own checks stand in the way):
   tamper        marks the story passing and writes to progress.log in its copy; prints a promise
@@ -148,6 +149,9 @@ def main() -> int:
     attempt = 2 if "## The previous attempt failed with" in prompt else 1  # it keeps nothing between turns
     if mode == "nothing":
         return 0
+    if mode == "fail":
+        print("Error: invalid API key (set ANTHROPIC_API_KEY)")
+        return 1
     if mode == "sleep":
         Path(os.environ["FAKE_AGENT_MARKER"]).write_text("started")
         time.sleep(60)

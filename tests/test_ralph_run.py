@@ -224,6 +224,11 @@ def test_a_second_run_on_the_same_database_refuses(empty_db_url: str, tmp_path: 
         second = ralph(root, empty_db_url)
         assert second.returncode == 2
         assert "another ralph run holds the lock on this database: pid" in second.stderr
+        assert "--lock-wait" in second.stderr
+        waited = time.monotonic()
+        third = ralph(root, empty_db_url, "--lock-wait", "1.5")  # the option the hint names exists
+        assert third.returncode == 2 and "waited 1.5s" in third.stderr, third.stderr
+        assert time.monotonic() - waited >= 1.5
         assert (root / "progress.log").read_text() == before
     finally:
         first.send_signal(signal.SIGINT)
@@ -310,3 +315,82 @@ def test_the_second_prompt_states_the_situation(empty_db_url: str, tmp_path: Pat
     assert "database schema_tools_scratch_" in first
     scratch = next(line for line in first.splitlines() if line.startswith("scratch tables: ")).split()[2:]
     assert {"tenants", "users", "sessions", "tenant_users"} <= set(scratch) and "api_keys" not in scratch
+
+
+STANDIN = """#!{python}
+import os, shutil, sys
+from pathlib import Path
+name = Path(sys.argv[0]).name
+prompt = sys.stdin.read()
+if name == "aider":
+    index = sys.argv.index("--message-file")
+    prompt = Path(sys.argv[index + 1]).read_text()
+print("argv:", repr([name, *sys.argv[1:]]))
+print("prompt starts:", prompt.splitlines()[0] if prompt else "(nothing)")
+source = Path(os.environ["FAKE_AGENT_SOURCE"])
+for mid in ("0001_users", "0002_core_tables"):
+    for suffix in (".sql", ".rollback.sql"):
+        shutil.copy(source / (mid + suffix), Path("migrations") / (mid + suffix))
+"""
+
+
+def documented_agents() -> list[str]:
+    """The --agent examples of `ralph run --help`, as bash passes them (bash itself splits the line)."""
+    out = subprocess.run([sys.executable, "-m", "ralph", "run", "--help"], capture_output=True, text=True).stdout
+    lines = [line.strip() for line in out.splitlines() if line.strip().startswith("ralph run --agent ")]
+    return [subprocess.run(["bash", "-c", f"printf '%s\\0' {line}"], capture_output=True, text=True,
+                           check=True).stdout.split("\0")[3] for line in lines]
+
+
+def test_every_documented_agent_example_runs(empty_db_url: str, tmp_path: Path) -> None:
+    """Each example of --help against a stand-in executable of that name that reports the argv and
+    the prompt it got (on stdin, or for aider the message file a shell expanded)."""
+    examples = documented_agents()
+    assert len(examples) == 4 and any("aider" in e for e in examples)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name in ("claude", "codex", "amp", "aider"):
+        (bin_dir / name).write_text(STANDIN.format(python=sys.executable))
+        (bin_dir / name).chmod(0o755)
+    for n, example in enumerate(examples):
+        root = project(tmp_path / str(n), migrations=())
+        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        env.update(FAKE_AGENT_SOURCE=str(MIGRATIONS), PATH=f"{bin_dir}:{os.environ['PATH']}")
+        done = subprocess.run([sys.executable, "-m", "ralph", "run", "--database", empty_db_url, "--story", "SCHEMA-001",
+                               "--agent", example], cwd=root, env=env, text=True, capture_output=True, timeout=300)
+        assert done.returncode == 0, (example, done.stderr, done.stdout)
+        said = next((root / ".ralph" / "iterations").glob("*-agent.log")).read_text()
+        import shlex
+
+        words = shlex.split(example)
+        expected = words if words[0] != "sh" else ["aider", "--yes-always", "--message-file"]
+        assert f"argv: {expected!r}"[:-1] in said, (example, said)
+        assert "prompt starts: # Story SCHEMA-001" in said, said
+        with psycopg.connect(empty_db_url, autocommit=True) as conn:  # the next example starts from nothing
+            conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+
+
+@pytest.mark.parametrize("agent,message", [
+    ("aider --message-file $RALPH_PROMPT_FILE", "no shell runs the command, so the agent would get $RALPH_PROMPT_FILE"),
+    ("no-such-agent-xyz -p", "'no-such-agent-xyz' is not a command on PATH"),
+    ("/nonexistent/agent", "/nonexistent/agent is not an executable file"),
+])
+def test_a_bad_agent_command_is_refused_before_the_run_starts(empty_db_url: str, tmp_path: Path, agent: str,
+                                                               message: str) -> None:
+    root = project(tmp_path)
+    done = subprocess.run([sys.executable, "-m", "ralph", "run", "--database", empty_db_url, "--agent", agent],
+                          cwd=root, text=True, capture_output=True, timeout=120)
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) <= 2 and "Traceback" not in done.stderr
+    assert not (root / "progress.log").exists()
+
+
+def test_an_agent_that_fails_is_in_the_log_and_the_terminal_shows_each_iteration(empty_db_url: str, tmp_path: Path) -> None:
+    root = project(tmp_path, migrations=())
+    result = ralph(root, empty_db_url, "--max-identical-failures", "2", agent_mode="fail")
+    assert result.returncode == 1
+    log = (root / "progress.log").read_text()
+    assert "    - agent: exited with code 1; its last output: " in log and "invalid API key" in log, log
+    lines = result.stdout.splitlines()
+    assert re.match(r"iteration 1: SCHEMA-001 failed \(\d+\.\d s\): ", lines[0]), result.stdout
+    assert lines[-1].startswith("ralph: 0 of 2 stories pass after 2 iteration(s); stopped: SCHEMA-001 failed the same way")
