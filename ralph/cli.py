@@ -33,32 +33,36 @@ def cmd_log(args: argparse.Namespace) -> int:
     path = _log_path(args.file)
     if args.json:
         writer = JsonRunWriter(sys.stdout)
-        writer.finish(summarise(read_log(path), str(path), on_run=writer))
-        return 0
+        summary = summarise(read_log(path), str(path), on_run=writer)
+        writer.finish(summary)
+        return 1 if args.strict and summary.anomaly_counts else 0
     printer = RunPrinter(sys.stdout)
     summary = summarise(read_log(path), str(path), on_run=printer)
     printer.flush()
     print(tail_text(summary))
-    return 0
+    return 1 if args.strict and summary.anomaly_counts else 0
 
 
 def _schema_section(args: argparse.Namespace) -> tuple[Catalog | None, Report | None, str]:
-    from schema_tools import (connect, existing_database_url, load_expectations, mask_url, read_schema_on,
-                              verify_catalog)
+    from datetime import datetime, timezone
 
+    from schema_tools import connect, load_expectations, mask_url, read_schema_on, verify_catalog
+
+    if not args.database:  # never whatever database happens to be around: it may have nothing to do with the log
+        return None, None, "No database attached (ralph report --database URL adds its ER diagram and verify results)."
     settings = load_settings(database=args.database)
-    url = existing_database_url(settings)
-    if url is None:
-        return None, None, "No database given (--database or DATABASE_URL) and the embedded one is not running: no ER diagram."
-    settings = settings.with_database(url)
+    url = args.database
     try:
         expectations = load_expectations(args.expect if args.expect is not None else settings.expect_files)
         with connect(settings, "ralph report") as conn:
             catalog = read_schema_on(conn, settings)
+            name = conn.info.dbname
         report = verify_catalog(catalog, expectations, disabled=settings.disabled_invariants)
     except SchemaToolsError as exc:
         return None, None, f"Database not reachable or not verifiable: {exc.one_line()}"
-    return catalog, report, f"Database {mask_url(url)}: {len(catalog.tables)} tables."
+    read_at = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return catalog, report, (f"Database {name} ({mask_url(url)}), read {read_at}, when this report was "
+                             f"written, not when the log was: {len(catalog.tables)} tables.")
 
 
 def _output_path(value: str) -> Path:
@@ -210,15 +214,16 @@ def build_parser() -> argparse.ArgumentParser:
         "Any log reads: unknown lines are counted, never fatal."))
     p.add_argument("file", nargs="?", metavar="FILE", help="the log (default: ./progress.log)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--strict", action="store_true", help="exit 1 when the log shows any anomaly (for CI)")
     p.set_defaults(handler=cmd_log)
 
     p = sub.add_parser("report", help="write a self-contained HTML report of a progress.log", description=(
         "One HTML file, no network needed: a timeline of runs and iterations coloured by outcome, "
-        "the per-story table, the anomalies, and -- when a database is reachable (--database, "
-        "$DATABASE_URL, or the embedded one if it is running) -- an ER diagram and the verify results."))
+        "the per-story table, the anomalies, and -- only with --database -- that database's ER diagram "
+        "and verify results, labelled with its name and the time they were read."))
     p.add_argument("file", nargs="?", metavar="FILE", help="the log (default: ./progress.log)")
     p.add_argument("-o", "--output", default="report.html", metavar="HTML", help="where to write (default: report.html)")
-    p.add_argument("--database", metavar="URL", help="database for the ER diagram and verify")
+    p.add_argument("--database", metavar="URL", help="attach this database's ER diagram and verify results")
     p.add_argument("--expect", action="append", type=Path, metavar="FILE",
                    help="expectations for verify (default: [tool.schema_tools.verify] expect)")
     p.set_defaults(handler=cmd_report)

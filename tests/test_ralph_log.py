@@ -169,3 +169,29 @@ def test_report_renders_in_headless_chromium(cli, chromium: str, db_url: str, tm
     shot.parent.mkdir(exist_ok=True)
     taken = headless(chromium, tmp_path / "profile2", f"--screenshot={shot}", out.as_uri())
     assert taken.returncode == 0 and shot.stat().st_size > 50_000, taken.stderr[-500:]
+
+
+def test_strict_fails_ci_on_anomalies_only(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert cli("log", str(SEED), program="ralph").code == 0
+    for extra in ((), ("--json",)):
+        strict = cli("log", str(SEED), "--strict", *extra, program="ralph")
+        assert strict.code == 1, strict.err  # the seed log never ended four runs
+    clean = tmp_path / "clean.log"
+    clean.write_text("[2026-01-01T10:00:00.000000+00:00] === Ralph Loop Started (max 5 iterations) ===\n"
+                     "[2026-01-01T10:00:01.000000+00:00] Iteration 1: S-1 - Title\n"
+                     "[2026-01-01T10:00:02.000000+00:00] Iteration 1 completed successfully\n"
+                     "[2026-01-01T10:00:02.100000+00:00] S-1 completed\n"
+                     "[2026-01-01T10:00:03.000000+00:00] === Ralph Loop Ended ===\n")
+    assert cli("log", str(clean), "--strict", program="ralph").code == 0
+
+
+def test_report_attaches_a_database_only_when_asked(cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The embedded server of the tests is running: an old log must still not get today's database."""
+    out = tmp_path / "plain.html"
+    assert cli("report", str(SEED), "-o", str(out), program="ralph", env={"DATABASE_URL": db_url}).code == 0
+    html = out.read_text()
+    assert "No database attached" in html and 'class="er-table"' not in html and "verify:" not in html
+    asked = tmp_path / "asked.html"
+    assert cli("report", str(SEED), "-o", str(asked), "--database", db_url, program="ralph").code == 0
+    label = re.search(r"Database (\w+) \(postgresql://[^)]*\), read (\d{4}-\d\d-\d\d \d\d:\d\d UTC)", asked.read_text())
+    assert label and label.group(1) == db_url.split("?")[0].rsplit("/", 1)[1], asked.read_text()[:2000]
