@@ -303,6 +303,7 @@ def test_the_second_prompt_states_the_situation(empty_db_url: str, tmp_path: Pat
     assert "## The previous attempt failed with" not in first
     failed = second.split("## The previous attempt failed with", 1)[1].split("##", 1)[0]
     assert "- verify: nothing makes (idempotency_key) unique on usage_events" in failed, failed
+    assert failed.count("nothing makes (idempotency_key) unique on usage_events") == 1, failed  # not again as a criterion
     applied_section = second.split("## Applied on the target: frozen, never edit these (2)", 1)[1].split("##", 1)[0]
     assert applied_section.split() == ["-", "migrations/0001_users.sql", "-", "migrations/0002_core_tables.sql"]
     assert "## The story's tables (and those they reference) on the target now" in second

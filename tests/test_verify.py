@@ -327,3 +327,18 @@ def test_declared_triggers_are_exactly_the_table_s(empty_db_url: str, tmp_path: 
     assert [f.message for f in report.errors] == [problem]
     path.write_text("[tables.t]\ncolumns = ['id']\n")  # not declared: not checked
     assert verify(settings_for(empty_db_url), [path], invariants=False).errors == []
+
+
+def test_a_missing_table_is_one_error_and_its_other_checks_are_skipped_not_passed() -> None:
+    from schema_tools import Catalog, load_expectations, verify_catalog
+    from schema_tools.findings import render
+
+    expectations = load_expectations([ROOT / "ralph" / "stories.toml"])
+    report = verify_catalog(Catalog({}), expectations, invariants=False)
+    missing = [f.message for f in report.errors]
+    tables = sorted({e.table for e in expectations})
+    assert sorted(missing) == sorted(f"table {t} does not exist" for t in tables)  # once each, not once per check
+    skipped = [c for c in report.checks if c.skipped]
+    assert skipped and not any(c.passed for c in report.checks)
+    text = render(report, "text")
+    assert text.count("does not exist") == 2 * len(tables), text  # the error, and the 'not checked' line per table

@@ -48,8 +48,9 @@ class _Checker:
         self.sql_table = table.sql if table is not None else quote(exp.table)
 
     def add(self, name: str, rule: str, problem: str | None, obj: str, hint: str = "", key: str = "") -> None:
-        if self.table is None and rule != "table":
-            problem = f"table {self.exp.table} does not exist"
+        if self.table is None and rule != "table":  # one error says the table is missing; the rest cannot tell
+            self.checks.append(Check(name, self.group, skipped=f"table {self.exp.table} does not exist"))
+            return
         line = self.exp.lines.get(key, self.exp.line)
         finding = (Finding(rule, problem, object=obj, hint=hint or RULE_FIX[rule], file=self.exp.source, line=line),) if problem else ()
         self.checks.append(Check(name, self.group, finding))
