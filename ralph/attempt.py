@@ -72,7 +72,7 @@ def _shadow(target: Target, story: Story, passing: Sequence[Story], only: set[st
     outcome.checks = len(report.checks)
     outcome.findings += [f"verify: {f.message}" for f in report.errors]
     outcome.findings += regressions(passing, state)
-    outcome.verdicts = judge(story.criteria, state.catalog, applied_cleanly)
+    outcome.verdicts = judge(story.criteria, state.catalog, applied_cleanly, story.expectations)
     said = {f.message for f in report.errors}  # a criterion that failed for a reason verify gave already: said once
     outcome.findings += [f"criterion: {v.criterion} -- {v.detail}" for v in outcome.verdicts
                          if v.status == FAILED and v.detail not in said]

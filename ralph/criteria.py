@@ -5,14 +5,16 @@ Understood shapes (the seed log's):
     "Indexes on: tenant_id, key_hash, (tenant_id, period) for usage_events"
     "Migration runs without errors locally"     (proved by the shadow and target applies)
 A criterion in one of the first two shapes becomes a table expectation and is checked by verify,
-like any other. Anything else, or a listing with an item this cannot read, is reported as
+like any other; so does one that quotes a CHECK expression or a foreign key reference
+(``tenants(id)``) of the story's own expectations. Anything else, or a listing with an item this cannot read, is reported as
 unverified, never counted as passed.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from schema_tools import Catalog, ColumnSpec, TableExpectation, verify_catalog
 
@@ -83,11 +85,32 @@ def expectation_of(criterion: str) -> TableExpectation | None:
     return _listing(listing.group(1), listing.group(2), criterion) if listing else None
 
 
-def judge(criteria: tuple[str, ...], catalog: Catalog, applied_cleanly: bool) -> list[Verdict]:
-    """A verdict for each criterion against the catalog."""
+def _folded(text: str) -> str:
+    return " ".join(text.lower().replace("(", " ( ").replace(")", " ) ").split())
+
+
+def stated_by(criterion: str, expectations: Sequence[TableExpectation]) -> TableExpectation | None:
+    """The part of the story's expectations a criterion quotes: a CHECK expression (``amount_cents
+    >= 0``) or a foreign key's reference (``tenants(id)``) written in the criterion's text."""
+    text = _folded(criterion)
+    for e in expectations:
+        for expression in e.checks:
+            if _folded(expression) in text:
+                return replace(TableExpectation(e.table, "criteria", 0, criterion), checks=(expression,))
+        for fk in e.foreign_keys:
+            if _folded(f"{fk.ref_table}({', '.join(fk.ref_columns)})") in text or \
+                    _folded(f"{fk.ref_table}({','.join(fk.ref_columns)})") in text:
+                return replace(TableExpectation(e.table, "criteria", 0, criterion), foreign_keys=(fk,))
+    return None
+
+
+def judge(criteria: tuple[str, ...], catalog: Catalog, applied_cleanly: bool,
+          expectations: Sequence[TableExpectation] = ()) -> list[Verdict]:
+    """A verdict for each criterion against the catalog (a criterion quoting one of the story's
+    expectations is judged by it)."""
     verdicts = []
     for criterion in criteria:
-        expectation = expectation_of(criterion)
+        expectation = expectation_of(criterion) or stated_by(criterion, expectations)
         if expectation is not None:
             problems = [f.message for f in verify_catalog(catalog, [expectation], invariants=False).errors]
         elif RUNS.search(criterion):

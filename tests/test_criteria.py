@@ -58,3 +58,23 @@ def test_wordings_it_cannot_read_are_unverified_never_passed() -> None:
                       "Proper indexes on all frequently queried columns", "Users: id"):
         assert expectation_of(criterion) is None
         assert judge((criterion,), catalog, True)[0].status == UNVERIFIED
+
+
+def test_a_criterion_quoting_the_story_s_own_expectation_is_judged_by_it() -> None:
+    from schema_tools import CheckConstraint, ForeignKeySpec, TableExpectation
+
+    catalog = _declared()
+    usage = catalog.tables["usage_events"]
+    expectations = [TableExpectation("usage_events", "stories", 1, checks=("quantity > 0",),
+                                     foreign_keys=(ForeignKeySpec(("tenant_id",), "tenants", ("id",)),))]
+    criteria = ("Quantities are positive: quantity > 0", "Every usage event belongs to tenants(id)",
+                "Usage is billed monthly")
+    with_check = Catalog({**catalog.tables, "usage_events": replace(
+        usage, checks=(*usage.checks, CheckConstraint("usage_events_quantity_check", "(quantity > 0)", ("quantity",))))})
+    verdicts = [v.status for v in judge(criteria, with_check, True, expectations)]
+    assert verdicts == [VERIFIED, VERIFIED, UNVERIFIED]
+    without = Catalog({**catalog.tables, "usage_events": replace(usage, checks=(), foreign_keys=())})
+    failed = judge(criteria, without, True, expectations)
+    assert [v.status for v in failed] == [FAILED, FAILED, UNVERIFIED]
+    assert failed[0].detail == "no CHECK (quantity > 0) on usage_events"
+    assert [v.status for v in judge(criteria, with_check, True)] == [UNVERIFIED] * 3  # without the story's expectations

@@ -342,3 +342,25 @@ def test_a_missing_table_is_one_error_and_its_other_checks_are_skipped_not_passe
     assert skipped and not any(c.passed for c in report.checks)
     text = render(report, "text")
     assert text.count("does not exist") == 2 * len(tables), text  # the error, and the 'not checked' line per table
+
+
+def test_checks_are_verified_by_meaning_and_must_be_validated(empty_db_url: str, tmp_path: Path) -> None:
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE invoices (id bigint PRIMARY KEY, amount_cents bigint, period_start date, "
+                     "period_end date, CONSTRAINT invoices_amount CHECK (amount_cents >= 0))")
+        conn.execute("ALTER TABLE invoices ADD CONSTRAINT invoices_period CHECK (period_start < period_end) NOT VALID")
+    expect = tmp_path / "expect.toml"
+    expect.write_text('[tables.invoices]\nchecks = ["amount_cents >= 0", "period_end > period_start", '
+                      '"amount_cents < 1000000"]\n')
+    report = commands.verify(settings_for(empty_db_url), expect_files=[expect], invariants=False)
+    problems = sorted(f.message for f in report.errors)
+    assert problems == ["CHECK (period_end > period_start) on invoices is NOT VALID: existing rows were never checked",
+                        "no CHECK (amount_cents < 1000000) on invoices"], problems
+    assert next(f for f in report.errors if f.message.startswith("no CHECK")).line == 2
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE invoices VALIDATE CONSTRAINT invoices_period")
+    again = commands.verify(settings_for(empty_db_url), expect_files=[expect], invariants=False)
+    assert [f.message for f in again.errors] == ["no CHECK (amount_cents < 1000000) on invoices"]
+    expect.write_text('[tables.invoices]\nchecks = "amount_cents >= 0"\n')
+    with pytest.raises(ConfigError, match=r"expect\.toml:2: .*checks must be a list of CHECK expressions"):
+        commands.verify(settings_for(empty_db_url), expect_files=[expect], invariants=False)

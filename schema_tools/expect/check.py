@@ -23,6 +23,7 @@ RULE_FIX = {
     "allowed-values": "replace the CHECK in a new migration (NOT VALID, then VALIDATE)",
     "index": "rebuild the index in a new migration (CREATE INDEX CONCURRENTLY, then drop the old one)",
     "triggers": "create or drop the triggers in a new migration, or fix the expectation",
+    "check": "add the CHECK in a new migration (NOT VALID, then VALIDATE CONSTRAINT)",
 }
 RULE_HELP = {
     "table": "the expected table exists",
@@ -35,6 +36,7 @@ RULE_HELP = {
     "allowed-values": "a CHECK restricts the column to exactly the expected values",
     "index": "the named index exists with the expected shape",
     "triggers": "the table has exactly the expected triggers, all enabled",
+    "check": "a validated CHECK constraint states the expected expression (compared by meaning)",
 }
 
 
@@ -86,10 +88,23 @@ class _Checker:
                      key="allowed_values")
         for index in exp.indexes:
             self.add(f"index {index.name}", "index", self._index(index), index.name, key="indexes")
+        for expression in exp.checks:
+            self.add(f"{t} CHECK ({expression})", "check", self._check(expression), t,
+                     f"ALTER TABLE {self.sql_table} ADD CHECK ({expression}) NOT VALID; then VALIDATE CONSTRAINT",
+                     key="checks")
         if exp.triggers is not None:
             self.add(f"{t} triggers: {', '.join(exp.triggers) or 'none'}", "triggers", self._triggers(exp.triggers), t,
                      key="triggers")
         return self.checks
+
+    def _check(self, expression: str) -> str | None:
+        assert self.table is not None
+        found = [c for c in self.table.checks if same(c.expression, expression)]
+        if not found:
+            return f"no CHECK ({expression}) on {self.exp.table}"
+        if not any(c.validated for c in found):
+            return f"CHECK ({expression}) on {self.exp.table} is NOT VALID: existing rows were never checked"
+        return None
 
     def _triggers(self, expected: tuple[str, ...]) -> str | None:
         if self.table is None:

@@ -54,4 +54,5 @@ class TableExpectation:
     allowed_values: dict[str, tuple[str, ...]] = field(default_factory=dict)
     indexes: tuple[IndexSpec, ...] = ()
     triggers: tuple[str, ...] | None = None  # exactly these (enabled) triggers; None: not checked
+    checks: tuple[str, ...] = ()  # CHECK expressions a validated constraint must state (compared by meaning)
     lines: dict[str, int] = field(default_factory=dict)

@@ -13,6 +13,7 @@ trailing-comma traps, and the same file format as pyproject.toml and the stories
     indexes.sessions_expires_at_idx = {keys = ["expires_at"], unique = false}
     only_columns = true                                       # no columns beyond those listed
     triggers = ["sessions_touch"]                             # exactly these triggers ([]: none)
+    checks = ["expires_at > created_at"]                      # a validated CHECK states each (by meaning)
     # columns: either a list of names that must exist ...
     columns = ["id", "user_id", "tenant_id", "service"]
     # ... or, instead (not both: TOML refuses a key given twice), each with its type:
@@ -34,6 +35,13 @@ from .model import ColumnSpec, ForeignKeySpec, IndexSpec, TableExpectation
 ACTIONS = ("no action", "restrict", "cascade", "set null", "set default")
 REFERENCE = re.compile(r"^\s*([\w.\"]+)\s*\(\s*([^)]*)\)\s*$")
 MISSING_HINT = "check the path given to --expect (or [tool.schema_tools.verify] expect)"
+
+
+def check_expressions(value: Any) -> tuple[str, ...]:
+    """CHECK expressions: non-empty strings, each one SQL expression (checked when compared)."""
+    if isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value):
+        return tuple(v.strip() for v in value)
+    raise Invalid(f"must be a list of CHECK expressions, not {value!r}", 'write checks = ["amount_cents >= 0"]')
 
 
 def names(value: Any) -> tuple[str, ...]:
@@ -99,6 +107,7 @@ TABLE = {
     "allowed_values": Field(value_sets, "values a CHECK restricts a column to", {}),
     "indexes": Field(tables_by_name, "named indexes with their shape", {}),
     "triggers": Field(trigger_names, "exactly the triggers the table has"),
+    "checks": Field(check_expressions, "CHECK expressions a validated constraint must state", ()),
 }
 COLUMN = {"type": Field(string), "not_null": Field(boolean), "nullable": Field(boolean), "default": Field(string),
           "identity": Field(boolean)}
@@ -173,6 +182,7 @@ def _table(doc: Doc, keys: Keys, name: str, label: str) -> TableExpectation:
         allowed_values=given["allowed_values"],
         indexes=indexes,
         triggers=given["triggers"],
+        checks=given["checks"],
         lines={key: doc.line((*keys, key)) for key in doc.get(keys, {})},
     )
 

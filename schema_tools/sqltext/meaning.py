@@ -82,6 +82,9 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         target = target.this if isinstance(target, exp.Paren) else target
         if isinstance(target, exp.Array):
             return exp.In(this=node.this, expressions=list(target.expressions))
+    if isinstance(node, (exp.LT, exp.LTE)):  # b > a, as a < b
+        flipped = exp.GT if isinstance(node, exp.LT) else exp.GTE
+        return flipped(this=node.expression.copy(), expression=node.this.copy())
     if isinstance(node, exp.Between):
         return exp.and_(exp.GTE(this=node.this.copy(), expression=node.args["low"]),  # type: ignore[return-value]
                         exp.LTE(this=node.this.copy(), expression=node.args["high"]))
