@@ -27,7 +27,9 @@ ANOMALY_TITLES = {
     "completed-after-failure": "story reported completed although its last iteration had issues",
     "timezones": "timestamps whose time zones cannot be reconciled",
     "unreadable-lines": "lines that could not be read",
+    "overlapping-runs": "two runs wrote to the log at the same time (lines interleaved)",
 }
+OPEN_RUNS = 4  # runs that may still be writing at once; an older one beyond that is taken as ended (never)
 
 
 def _time(stamp: str) -> datetime | None:
@@ -63,6 +65,9 @@ class Run:
     ended: str = ""
     end_reason: str | None = None
     iterations: list[Iteration] = field(default_factory=list)
+    current: Iteration | None = None  # the iteration last started in this run
+    touched: int = 0  # the line of the last event that belonged to it
+    overlapped: bool = False  # flagged already as overlapping a later run
 
     @property
     def never_ended(self) -> bool:
@@ -125,11 +130,17 @@ class Summary:
 
 
 class _Summariser:
+    """Runs are told apart even when two of them write to one log at the same time: each line
+    goes to the open run it fits (iteration numbers follow each other within a run, an outcome
+    answers its run's open iteration), and findings follow the outcome line they come after."""
+
     def __init__(self, on_run: Callable[[Run], None] | None, keep_runs: int) -> None:
         self.s = Summary(kept_runs=deque(maxlen=keep_runs or None) if keep_runs else deque(maxlen=0))
         self.on_run = on_run
-        self.run: Run | None = None
-        self.iteration: Iteration | None = None
+        self.open: list[Run] = []  # started, not ended; oldest first
+        self.done: dict[int, Run] = {}  # closed, waiting for older runs to close (runs are handed on in order)
+        self.next_index = 1
+        self.last_outcome: Iteration | None = None  # findings after an outcome line belong to it
         self.story_block: StoryStats | None = None
 
     def story(self, story_id: str) -> StoryStats:
@@ -138,29 +149,55 @@ class _Summariser:
             found = self.s.stories[story_id] = StoryStats(story_id)
         return found
 
-    def close_iteration(self) -> None:
-        it = self.iteration
+    def close_iteration(self, run: Run) -> None:
+        it = run.current
         if it is not None and it.outcome is None:
             self.story(it.story).no_outcome += 1
             self.s.flag("iteration-without-outcome", f"iteration {it.number} of {it.story} (started "
-                        f"{it.started}, run {self.run.index if self.run else '?'}) never got an outcome", it.line)
-        self.iteration = None
+                        f"{it.started}, run {run.index}) never got an outcome", it.line)
+        run.current = None
 
-    def close_run(self) -> None:
-        self.close_iteration()
-        run = self.run
-        if run is None:
-            return
+    def close_run(self, run: Run) -> None:
+        self.close_iteration(run)
+        self.open.remove(run)
         if run.never_ended:
             self.s.flag("run-never-ended", f"run {run.index} (started {run.started}, "
                         f"{len(run.iterations)} iteration(s)) never ended", run.line)
         else:
             self.s.runs_ended += 1
-        if self.on_run:
-            self.on_run(run)
-        if self.s.kept_runs.maxlen != 0:
-            self.s.kept_runs.append(run)
-        self.run = None
+        self.done[run.index] = run
+        oldest_open = min((r.index for r in self.open), default=None)
+        for index in sorted(self.done):
+            if oldest_open is not None and index > oldest_open:
+                break
+            finished = self.done.pop(index)
+            if self.on_run:
+                self.on_run(finished)
+            if self.s.kept_runs.maxlen != 0:
+                self.s.kept_runs.append(finished)
+
+    def _touch(self, run: Run, line: int) -> None:
+        """``run`` got a line: when a later run had started meanwhile, the two overlapped."""
+        run.touched = line
+        later = [r for r in self.open if r.index > run.index]
+        if later and not run.overlapped:
+            run.overlapped = True
+            self.s.flag("overlapping-runs", f"run {run.index} (started {run.started}) wrote line {line} after run "
+                        f"{later[0].index} (started {later[0].started}) had started: two runs shared this log", line)
+
+    def _run_for_iteration(self, number: int) -> Run | None:
+        """The open run whose next iteration is ``number`` (the newest such), else the newest."""
+        for run in reversed(self.open):
+            last = run.iterations[-1].number if run.iterations else 0
+            if number == last + 1 and (run.current is None or run.current.outcome is not None):
+                return run
+        return self.open[-1] if self.open else None
+
+    def _run_for_outcome(self, number: int) -> Run | None:
+        for run in reversed(self.open):
+            if run.current is not None and run.current.number == number and run.current.outcome is None:
+                return run
+        return None
 
     def event(self, e: Event) -> None:
         s = self.s
@@ -173,14 +210,18 @@ class _Summariser:
                 s.first_stamp = stamp
             s.last_stamp = stamp
         if kind == ITER_END:
-            it = self.iteration
             number, outcome = cast("tuple[int, str]", a)
-            if it is None or it.number != number:
+            run = self._run_for_outcome(number)
+            if run is None or run.current is None:
                 s.unknown_lines += 1
                 s.flag("iteration-without-outcome", f"outcome for iteration {number} at {stamp} "
                        "matches no started iteration", line)
+                self.last_outcome = None
                 return
+            self._touch(run, line)
+            it = run.current
             it.outcome, it.ended, it.duration = outcome, stamp, _delta(it.started_at, at)
+            self.last_outcome = it
             if b:
                 it.findings.append(str(b))
             story = s.stories.get(it.story) or self.story(it.story)
@@ -195,16 +236,15 @@ class _Summariser:
                     if not story.first_failure_after_success[0]:
                         story.first_failure_after_success = (stamp, line)
         elif kind == ITER_START:
-            if self.iteration is not None and self.iteration.outcome is None:
-                self.close_iteration()
-            self.iteration = None
-            self.story_block = None
+            self.story_block = self.last_outcome = None
             number, story_id = cast("tuple[int, str]", a)
-            if self.run is None:  # an iteration outside any run: count it in an implicit run
-                s.runs += 1
-                self.run = Run(s.runs, stamp, line, 0)
-            self.iteration = Iteration(number, story_id, str(b), stamp, line, at)
-            self.run.iterations.append(self.iteration)
+            run = self._run_for_iteration(number)
+            if run is None:  # an iteration outside any run: count it in an implicit run
+                run = self._start(stamp, line, 0)
+            self._touch(run, line)
+            self.close_iteration(run)
+            run.current = Iteration(number, story_id, str(b), stamp, line, at)
+            run.iterations.append(run.current)
             s.iterations += 1
             story = s.stories.get(story_id) or self.story(story_id)
             story.title = story.title or str(b)
@@ -214,19 +254,21 @@ class _Summariser:
                 story.reruns_after_success += 1
                 story.first_rerun = story.first_rerun if story.first_rerun[0] else (stamp, line)
         elif kind == RUN_START:
-            self.close_run()
-            self.story_block = None
-            s.runs += 1
-            self.run = Run(s.runs, stamp, line, int(a))  # type: ignore[call-overload]
+            self.story_block = self.last_outcome = None
+            self._start(stamp, line, int(a))  # type: ignore[call-overload]
         elif kind == RUN_END:
-            if self.run is None:
+            self.last_outcome = None
+            if not self.open:
                 s.unknown_lines += 1
                 return
-            self.close_iteration()
-            self.run.ended, self.run.end_reason = stamp, a  # type: ignore[assignment]
-            self.close_run()
+            # the run that wrote last ends (it has nothing left to do); ties: the newest
+            run = max(reversed(self.open), key=lambda r: r.touched)
+            self._touch(run, line)
+            self.close_iteration(run)
+            run.ended, run.end_reason = stamp, a  # type: ignore[assignment]
+            self.close_run(run)
         elif kind == FINDING:
-            target = self.iteration if self.iteration and self.iteration.outcome == "issues" else None
+            target = self.last_outcome if self.last_outcome and self.last_outcome.outcome == "issues" else None
             if target is not None:
                 if len(target.findings) < FINDINGS_PER_ITERATION:
                     target.findings.append(str(a))
@@ -235,6 +277,7 @@ class _Summariser:
             else:
                 s.unknown_lines += 1
         elif kind == STORY_COMPLETED:  # inside a run (ralph run writes it there) or after one (the seed)
+            self.last_outcome = None
             story = self.story(str(a))
             story.completed_at = story.completed_at or stamp
             self.story_block = story
@@ -257,8 +300,18 @@ class _Summariser:
         elif kind not in (BLANK, COMMENT, NOTE):
             s.unknown_lines += 1
 
+    def _start(self, stamp: str, line: int, max_iterations: int) -> Run:
+        self.s.runs += 1
+        run = Run(self.next_index, stamp, line, max_iterations, touched=line)
+        self.next_index += 1
+        self.open.append(run)
+        if len(self.open) > OPEN_RUNS:
+            self.close_run(self.open[0])
+        return run
+
     def finish(self) -> Summary:
-        self.close_run()
+        for run in list(self.open):
+            self.close_run(run)
         s = self.s
         for story in s.stories.values():
             if story.reruns_after_success:

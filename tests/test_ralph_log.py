@@ -195,3 +195,38 @@ def test_report_attaches_a_database_only_when_asked(cli, db_url: str, tmp_path: 
     assert cli("report", str(SEED), "-o", str(asked), "--database", db_url, program="ralph").code == 0
     label = re.search(r"Database (\w+) \(postgresql://[^)]*\), read (\d{4}-\d\d-\d\d \d\d:\d\d UTC)", asked.read_text())
     assert label and label.group(1) == db_url.split("?")[0].rsplit("/", 1)[1], asked.read_text()[:2000]
+
+
+def test_two_runs_interleaved_in_one_log_are_told_apart(tmp_path: Path) -> None:
+    """Two ralph runs (on two databases) appended to one log at the same time."""
+    lines = [
+        "=== Ralph Loop Started (max 5 iterations) ===",       # run 1
+        "Iteration 1: S-1 - One",
+        "Iteration 1 completed successfully",
+        "S-1 completed",
+        "=== Ralph Loop Started (max 3 iterations) ===",       # run 2 starts while run 1 goes on
+        "Iteration 2: S-2 - Two",                               # run 1's second
+        "Iteration 1: S-2 - Two",                               # run 2's first
+        "Iteration 2 completed with issues",                    # run 1's
+        "    - verify: table two does not exist",
+        "Iteration 1 completed successfully",                   # run 2's
+        "S-2 completed",
+        "=== Ralph Loop Ended ===",                             # run 2 wrote last
+        "Iteration 3: S-3 - Three",                             # run 1 again
+        "Iteration 3 completed successfully",
+        "=== Ralph Loop Ended (stopped: done) ===",
+    ]
+    log = tmp_path / "progress.log"
+    log.write_text("".join(f"[2026-01-01T10:00:{i:02d}.000000+00:00] {line}\n" if not line.startswith("    ") else
+                           f"{line}\n" for i, line in enumerate(lines)))
+    runs: list = []
+    summary = summarise(read_log(log), str(log), on_run=runs.append)
+    assert [(r.index, r.max_iterations, [(i.number, i.story, i.outcome) for i in r.iterations], bool(r.ended))
+            for r in runs] == [(1, 5, [(1, "S-1", "success"), (2, "S-2", "issues"), (3, "S-3", "success")], True),
+                               (2, 3, [(1, "S-2", "success")], True)]
+    assert runs[0].iterations[1].findings == ["verify: table two does not exist"]
+    assert runs[1].iterations[0].findings == []
+    s2 = summary.stories["S-2"]
+    assert (s2.attempts, s2.successes, s2.issues) == (2, 1, 1)
+    assert summary.anomaly_counts == {"overlapping-runs": 1}, summary.anomalies
+    assert summary.unknown_lines == 0
