@@ -159,15 +159,15 @@ class _Summariser:
 
     def close_run(self, run: Run) -> None:
         self.close_iteration(run)
-        self.open.remove(run)
+        self.open = [r for r in self.open if r is not run]  # by identity: == would compare whole runs
         if run.never_ended:
             self.s.flag("run-never-ended", f"run {run.index} (started {run.started}, "
                         f"{len(run.iterations)} iteration(s)) never ended", run.line)
         else:
             self.s.runs_ended += 1
         self.done[run.index] = run
-        oldest_open = min((r.index for r in self.open), default=None)
-        for index in sorted(self.done):
+        oldest_open = self.open[0].index if self.open else None
+        for index in sorted(self.done) if len(self.done) > 1 else list(self.done):
             if oldest_open is not None and index > oldest_open:
                 break
             finished = self.done.pop(index)
@@ -179,14 +179,17 @@ class _Summariser:
     def _touch(self, run: Run, line: int) -> None:
         """``run`` got a line: when a later run had started meanwhile, the two overlapped."""
         run.touched = line
-        later = [r for r in self.open if r.index > run.index]
-        if later and not run.overlapped:
-            run.overlapped = True
-            self.s.flag("overlapping-runs", f"run {run.index} (started {run.started}) wrote line {line} after run "
-                        f"{later[0].index} (started {later[0].started}) had started: two runs shared this log", line)
+        if run is self.open[-1] or run.overlapped:  # the usual case: the newest run writes
+            return
+        later = next(r for r in self.open if r.index > run.index)
+        run.overlapped = True
+        self.s.flag("overlapping-runs", f"run {run.index} (started {run.started}) wrote line {line} after run "
+                    f"{later.index} (started {later.started}) had started: two runs shared this log", line)
 
     def _run_for_iteration(self, number: int) -> Run | None:
         """The open run whose next iteration is ``number`` (the newest such), else the newest."""
+        if len(self.open) == 1:
+            return self.open[0]
         for run in reversed(self.open):
             last = run.iterations[-1].number if run.iterations else 0
             if number == last + 1 and (run.current is None or run.current.outcome is not None):
