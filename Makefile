@@ -15,10 +15,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m compileall -q schema_tools ralph  # an editable install has no byte-code of its own
 	touch $(STAMP)
 
+# The demo works on its own copy of the stories and a log of its own (.ralph/demo/): the checkout's
+# ralph/stories.toml and progress.log stay as committed, and its log shows this run only.
 demo: $(STAMP)
 	$(BIN)/schema-tools db start
-	$(BIN)/ralph run
-	$(BIN)/ralph log
+	rm -rf .ralph/demo && mkdir -p .ralph/demo && cp ralph/stories.toml .ralph/demo/stories.toml
+	$(BIN)/ralph run --stories .ralph/demo/stories.toml --log .ralph/demo/progress.log
+	$(BIN)/ralph log --strict .ralph/demo/progress.log
 	$(BIN)/schema-tools status
 
 test: $(STAMP) sandbox

@@ -395,3 +395,16 @@ def test_an_agent_that_fails_is_in_the_log_and_the_terminal_shows_each_iteration
     lines = result.stdout.splitlines()
     assert re.match(r"iteration 1: SCHEMA-001 failed \(\d+\.\d s\): ", lines[0]), result.stdout
     assert lines[-1].startswith("ralph: 0 of 2 stories pass after 2 iteration(s); stopped: SCHEMA-001 failed the same way")
+
+
+def test_make_demo_leaves_the_checkout_clean_and_its_log_without_anomalies(empty_db_url: str, cluster) -> None:  # type: ignore[no-untyped-def]
+    committed = {name: (ROOT / name).read_bytes() for name in ("progress.log", "ralph/stories.toml")}
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL")}
+    env.update(DATABASE_URL=empty_db_url, SCHEMA_TOOLS_STATE_DIR=str(cluster.settings.state_path))
+    for _ in range(2):  # twice: a second demo is as clean as the first
+        done = subprocess.run(["make", "-s", "demo"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        assert {name: (ROOT / name).read_bytes() for name in committed} == committed
+        summary = summarise(read_log(ROOT / ".ralph" / "demo" / "progress.log"))
+        assert summary.runs == 1 and summary.runs_ended == 1 and summary.anomaly_counts == {}
+    assert "2 of 2 stories pass" in done.stdout
