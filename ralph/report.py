@@ -20,7 +20,7 @@ STYLE = """
 :root { --ok: #2e7d32; --issues: #e08a00; --none: #9e9e9e; --ink: #1d2330; --line: #d6dae1; }
 * { box-sizing: border-box; }
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink);
-       margin: 0 auto; padding: 24px; max-width: 1200px; }
+       margin: 0 auto; padding: 24px; max-width: 1200px; overflow-wrap: anywhere; }
 h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 10px; border-bottom: 1px solid var(--line); }
 .meta { color: #5b6476; margin: 0 0 12px; }
 .cards { display: flex; gap: 12px; flex-wrap: wrap; }
@@ -32,7 +32,8 @@ h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 10
 .run { display: grid; grid-template-columns: 230px 1fr; gap: 10px; align-items: center; padding: 4px 0;
        border-bottom: 1px dashed var(--line); }
 .run:last-child { border-bottom: 0; }
-.run-label { font-size: 12px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.run-label { font-size: 12px; overflow-wrap: anywhere; }
+.run-label .reason { display: block; color: #5b6476; }
 .run-label .open { color: #b3261e; font-weight: 600; }
 .bars { display: flex; gap: 3px; min-height: 22px; align-items: stretch; }
 .bar { border-radius: 3px; color: #fff; font-size: 11px; padding: 2px 5px; white-space: nowrap; overflow: hidden;
@@ -40,7 +41,11 @@ h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 10
 .bar.success { background: var(--ok); } .bar.issues { background: var(--issues); }
 .bar.none { background: repeating-linear-gradient(45deg, var(--none), var(--none) 5px, #bdbdbd 5px, #bdbdbd 10px); }
 .bar.unended { flex: 0 0 18px; min-width: 18px; background: none; border: 2px dashed #b3261e; }
-table { border-collapse: collapse; width: 100%; font-size: 13px; }
+table { border-collapse: collapse; width: 100%; font-size: 13px; table-layout: fixed; }
+td, th { overflow-wrap: anywhere; }
+#stories th:nth-child(2), #stories td:nth-child(2) { width: 22%; }
+ul.findings { margin: 4px 0 10px; padding-left: 20px; font-size: 13px; }
+ul.findings li { margin: 2px 0; } ul.findings ul { margin: 0; padding-left: 18px; color: #5b3a00; }
 th, td { border-bottom: 1px solid var(--line); padding: 5px 8px; text-align: left; vertical-align: top; }
 th { background: #f4f6f9; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 ul.anomalies li { margin-bottom: 4px; } .kind { font-weight: 600; }
@@ -48,9 +53,11 @@ ul.anomalies li { margin-bottom: 4px; } .kind { font-weight: 600; }
 .er-box { fill: #fff; stroke: #7a8599; } .er-head { fill: #e8edf5; stroke: #7a8599; }
 .er-title { font-weight: 700; font-size: 13px; } .er-col { font-size: 12px; font-family: ui-monospace, monospace; }
 .er-key { fill: #8a5a00; font-weight: 700; } .er-type { fill: #6b7280; }
-.er-fk { stroke: #555; stroke-width: 1.3; fill: none; }
+.er-fk { stroke: #555; stroke-width: 1.3; fill: none; } .er-row { fill: transparent; }
+.er-flag { fill: #3b5b8a; font-size: 10px; font-weight: 700; }
 .fail { color: #b3261e; } .pass { color: var(--ok); }
-@media print { body { padding: 0; max-width: none; } .run { break-inside: avoid; } h2 { break-after: avoid; } }
+@media print { body { padding: 0; max-width: none; } .run { break-inside: avoid; } h2 { break-after: avoid; }
+               .run { grid-template-columns: 170px 1fr; } }
 """
 
 # Measures the rendered page into data attributes, so a headless browser's DOM dump shows
@@ -62,6 +69,17 @@ document.addEventListener('DOMContentLoaded', function () {
            t.dataset.renderedBars = document.querySelectorAll('#timeline .bar').length; }
   var s = document.getElementById('stories');
   if (s) { s.dataset.renderedRows = s.querySelectorAll('tbody tr').length; }
+  var root = document.documentElement;
+  document.body.dataset.overflow = root.scrollWidth > root.clientWidth + 1 ? 'yes' : 'no';
+  var arrows = document.querySelectorAll('path.er-fk'), ok = 0;
+  arrows.forEach(function (path) {
+    var end = path.getPointAtLength(path.getTotalLength());
+    var row = document.querySelector('rect.er-row[data-column="' + path.dataset.to + '"]');
+    if (!row) return;
+    var x = +row.getAttribute('x'), y = +row.getAttribute('y'), w = +row.getAttribute('width'), h = +row.getAttribute('height');
+    if (end.y >= y && end.y <= y + h && (Math.abs(end.x - x) <= 1 || Math.abs(end.x - x - w) <= 1)) ok += 1;
+  });
+  document.body.dataset.erArrows = ok + ' of ' + arrows.length;
   document.body.dataset.rendered = 'yes';
 });
 """
@@ -80,6 +98,8 @@ def _timeline(runs: list[Run], total_runs: int) -> str:
     rows = []
     for run in runs:
         state = (f'ended {escape(run.ended)}' if run.ended else '<span class="open">never ended</span>')
+        if run.end_reason:
+            state += f'<span class="reason">{escape(run.end_reason)}</span>'
         bars = []
         for it in run.iterations:
             cls = {"success": "success", "issues": "issues", None: "none"}[it.outcome]
@@ -90,11 +110,23 @@ def _timeline(runs: list[Run], total_runs: int) -> str:
                         f'{it.number}: {escape(it.story)}</div>')
         if run.never_ended:
             bars.append('<div class="bar unended" title="the run never logged its end"></div>')
-        rows.append(f'<div class="run" data-run="{run.index}"><div class="run-label" title="{escape(run.started)}">'
-                    f'<b>run {run.index}</b> {escape(run.started)}<br>{state}, max {run.max_iterations}</div>'
+        rows.append(f'<div class="run" data-run="{run.index}"><div class="run-label">'
+                    f'<b>run {run.index}</b> {escape(run.started)}, max {run.max_iterations}<br>{state}</div>'
                     f'<div class="bars">{"".join(bars) or "<em>no iteration</em>"}</div></div>')
     note = (f"<p class='meta'>Showing the last {len(runs)} of {total_runs} runs.</p>" if total_runs > len(runs) else "")
     return note + f'<div class="timeline" id="timeline">{"".join(rows) or "<em>no runs</em>"}</div>'
+
+
+def _findings(runs: list[Run]) -> str:
+    """Every iteration with issues and what it found, as text (tooltips are lost in print)."""
+    items = []
+    for run in runs:
+        for it in run.iterations:
+            if it.outcome == "issues":
+                found = "".join(f"<li>{escape(f)}</li>" for f in it.findings) or "<li><em>no finding logged</em></li>"
+                items.append(f"<li>run {run.index}, iteration {it.number}: <b>{escape(it.story)}</b> "
+                             f"<small>({escape(it.ended)})</small><ul>{found}</ul></li>")
+    return f'<ul class="findings" id="findings">{"".join(items)}</ul>' if items else "<p>No iteration had issues.</p>"
 
 
 def _stories(summary: Summary) -> str:
@@ -158,6 +190,7 @@ def render_html(summary: Summary, runs: list[Run], catalog: Catalog | None = Non
 <p class="meta">{escape(summary.path)}: {summary.lines} lines, from {escape(summary.first_stamp or "-")} to {escape(summary.last_stamp or "-")}</p>
 <div class="cards">{cards}</div>
 <h2>Timeline</h2>{legend}{_timeline(runs, summary.runs)}
+<h2>Iterations with issues</h2>{_findings(runs)}
 <h2>Stories</h2>{_stories(summary)}
 <h2>Anomalies</h2>{_anomalies(summary)}
 <h2>Schema</h2>{_database(catalog, verify, database_note)}

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from conftest import FIXTURES, ROOT
@@ -143,10 +144,10 @@ def chromium() -> str:
     return found
 
 
-def headless(chromium: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def headless(chromium: str, profile: Path, *args: str, width: int = 1280) -> subprocess.CompletedProcess[str]:
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--hide-scrollbars", f"--user-data-dir={profile}", "--window-size=1280,2200"]
+             "--hide-scrollbars", f"--user-data-dir={profile}", f"--window-size={width},2200"]
     return subprocess.run([chromium, *flags, *args], capture_output=True, text=True, timeout=120)
 
 
@@ -230,3 +231,29 @@ def test_two_runs_interleaved_in_one_log_are_told_apart(tmp_path: Path) -> None:
     assert (s2.attempts, s2.successes, s2.issues) == (2, 1, 1)
     assert summary.anomaly_counts == {"overlapping-runs": 1}, summary.anomalies
     assert summary.unknown_lines == 0
+
+
+def test_report_at_print_width_and_at_1280_shows_everything_as_text(cli, chromium: str, db_url: str,  # type: ignore[no-untyped-def]
+                                                                     tmp_path: Path) -> None:
+    """A4 width (794 px) and 1280 px: nothing overflows to the right; findings and end reasons are
+    text on the page (not tooltips); every ER arrow ends on the row of the column it references."""
+    log = tmp_path / "progress.log"
+    long_finding = "verify: nothing makes (user_id, tenant_id, service) unique on sessions " + "x" * 150
+    log.write_text(SEED.read_text() + "".join(f"[2026-01-25T10:00:0{i}.000000+00:00] {line}\n" for i, line in enumerate([
+        "=== Ralph Loop Started (max 3 iterations) ===", "Iteration 1: SCHEMA-002 - API keys and usage events",
+        "Iteration 1 completed with issues"])) + f"    - {long_finding}\n" +
+        "[2026-01-25T10:00:05.000000+00:00] === Ralph Loop Ended (stopped: SCHEMA-002 failed the same way twice) ===\n")
+    out = tmp_path / "report.html"
+    assert cli("report", str(log), "-o", str(out), "--database", db_url, program="ralph").code == 0
+    with psycopg.connect(db_url) as conn:
+        fks = conn.execute("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace "
+                           "AND conrelid::regclass::text NOT LIKE '\\_%%'").fetchone()[0]
+    for width in (794, 1280):
+        dom = headless(chromium, tmp_path / f"profile{width}", "--virtual-time-budget=3000", "--dump-dom", out.as_uri(),
+                       width=width)
+        page = dom.stdout
+        assert 'data-rendered="yes"' in page and 'data-overflow="no"' in page, (width, re.findall(r'data-\w+="[^"]*"', page))
+        assert f'data-er-arrows="{fks} of {fks}"' in page, re.findall(r'data-er-arrows="[^"]*"', page)
+        visible = re.sub(r'title="[^"]*"', "", page)  # what is left once tooltips are gone
+        assert long_finding in visible and "stopped: SCHEMA-002 failed the same way twice" in visible
+        assert re.search(r'class="er-flag">[^<]*\bU\b', page) and re.search(r'class="er-flag">[^<]*\bI\b', page)
