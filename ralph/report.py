@@ -87,7 +87,7 @@ document.addEventListener('DOMContentLoaded', function () {
 
 def _bar_flex(duration: timedelta | None, longest: float) -> str:
     if duration is None or longest <= 0:
-        return "flex: 0 0 34px"
+        return "flex: 0 0 auto"  # as wide as its label: a bar without a duration is never clipped
     share = max(duration.total_seconds() / longest, 0.04)
     return f"flex: {share:.3f} 1 0"
 

@@ -348,6 +348,11 @@ def test_every_documented_agent_example_runs(empty_db_url: str, tmp_path: Path) 
     the prompt it got (on stdin, or for aider the message file a shell expanded)."""
     examples = documented_agents()
     assert len(examples) == 4 and any("aider" in e for e in examples)
+    readme = [line.split("#")[0].strip() for line in (ROOT / "README.md").read_text().splitlines()
+              if line.startswith("ralph run --agent ")]
+    assert [line.split(" ", 3)[3] for line in readme] == [line.split(" ", 3)[3] for line in (
+        ln.strip() for ln in subprocess.run([sys.executable, "-m", "ralph", "run", "--help"], capture_output=True,
+                                            text=True).stdout.splitlines() if ln.strip().startswith("ralph run --agent "))]
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for name in ("claude", "codex", "amp", "aider"):
@@ -408,3 +413,22 @@ def test_make_demo_leaves_the_checkout_clean_and_its_log_without_anomalies(empty
         summary = summarise(read_log(ROOT / ".ralph" / "demo" / "progress.log"))
         assert summary.runs == 1 and summary.runs_ended == 1 and summary.anomaly_counts == {}
     assert "2 of 2 stories pass" in done.stdout
+
+
+def test_a_regression_reopens_the_story_and_the_prompt_says_why_with_its_live_tables(empty_db_url: str,
+                                                                                     tmp_path: Path) -> None:
+    root = project(tmp_path)
+    assert ralph(root, empty_db_url).returncode == 0  # both stories pass
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE tenant_users DROP CONSTRAINT tenant_users_role_check")  # someone, by hand
+    result = ralph(root, empty_db_url, "--max-iterations", "1", agent_mode="nothing", extra_env={"FAKE_AGENT_ECHO": "1"})
+    assert result.returncode == 1
+    prompt = next((root / ".ralph" / "iterations").glob("*-agent.log")).read_text()
+    assert "# Story SCHEMA-001" in prompt
+    reopened = prompt.split("## Why this story is open again (it passed before; the target no longer holds it)", 1)[1]
+    assert "verify: " in reopened.split("##", 1)[0] and "role" in reopened.split("##", 1)[0], reopened[:500]
+    applied_ids = prompt.split("## Applied on the target: frozen, never edit these (3)", 1)[1].split("##", 1)[0]
+    assert "migrations/0003_api_keys_usage.sql" in applied_ids
+    live = prompt.split("## The story's tables (and those they reference) on the target now", 1)[1].split("## ", 1)[0]
+    assert re.search(r"^tenant_users:\n  tenant_id bigint NOT NULL", live, re.M), live
+    assert "tenant_users_role_check" not in live  # what the target holds now, not what the files say
