@@ -285,6 +285,6 @@ def read_migrations(folder: Path) -> list[Migration]:
         if orphan.name[: -len(ROLLBACK_SUFFIX)] not in ids:
             raise MigrationError(
                 f"{orphan}: rollback file without a migration",
-                hint=f"rename it to match its migration, or delete it",
+                hint="rename it to match its migration, or delete it",
             )
     return order([read_migration(p) for p in files])
