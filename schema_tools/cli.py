@@ -21,12 +21,12 @@ from .server.urls import mask_url
 # The verbs import what they use when they run: lint never loads psycopg, migrate never sqlglot.
 
 PROG = "schema-tools"
-EPILOG = """\
-database: --database URL, else $DATABASE_URL, else the embedded PostgreSQL that
-schema-tools starts itself in .schema_tools/ (see 'schema-tools db --help').
-migrations: --migrations DIR, else [tool.schema_tools] migrations in pyproject.toml,
-else ./migrations.
-exit codes: 0 clean, 1 problems found, 2 bad input or environment."""
+DATABASE_EPILOG = """database: --database URL, else $DATABASE_URL, else the embedded PostgreSQL that
+schema-tools starts itself in .schema_tools/ (see 'schema-tools db --help')."""
+MIGRATIONS_EPILOG = """migrations: --migrations DIR, else [tool.schema_tools] migrations in pyproject.toml,
+else ./migrations."""
+EXIT_EPILOG = "exit codes: 0 clean, 1 problems found, 2 bad input or environment."
+EPILOG = "\n".join((DATABASE_EPILOG, MIGRATIONS_EPILOG, EXIT_EPILOG))
 
 
 def _common(parser: argparse.ArgumentParser, migrations: bool = True) -> None:
@@ -116,7 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
         "List every migration with its state (applied, pending, or missing: applied but its "
         "file is gone) and when it was applied."), cmd_status)
     _common(p)
-    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--json", action="store_true", help="print JSON (the same as --format json)")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
 
     p = _command(sub, "validate", "check the applied history against the files", (
         "Report migrations edited after they were applied (content checksums), applied migrations "
@@ -193,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
         "files never declare is treated as existing (and noted). Version-dependent rules follow "
         "[tool.schema_tools] postgres = N (default: 15, the oldest major supported upstream). Silence "
         "one finding with '-- schema-tools: ignore RULE -- reason' above the statement; switch rules "
-        "off in [tool.schema_tools.lint] disable."), cmd_lint)
+        "off in [tool.schema_tools.lint] disable."), cmd_lint, epilog="\n".join((MIGRATIONS_EPILOG, EXIT_EPILOG)))
     p.more_help = _lint_rules  # type: ignore[attr-defined]
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="migration files or folders (default: the migrations folder)")
     p.add_argument("--migrations", metavar="DIR", help="migrations folder (default: from pyproject, else ./migrations)")
@@ -216,7 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
         "unique, NULLs where NOT NULL is expected, values outside the allowed set, orphans where a foreign "
         "key is missing), NOT VALID constraints, tenant consistency along foreign keys between tables "
         "that both carry tenant_id, and the project's checks file ([tool.schema_tools.integrity] checks). "
-        "Each finding gives the count and sample primary keys."), cmd_integrity)
+        "Each finding gives the count and sample primary keys."), cmd_integrity,
+        epilog="\n".join((DATABASE_EPILOG, EXIT_EPILOG)))
     _common(p, migrations=False)
     p.add_argument("--checks", type=Path, metavar="FILE", help="checks file (default: [tool.schema_tools.integrity] checks)")
     p.add_argument("--expect", action="append", type=Path, metavar="FILE", help="expectation or stories file")
@@ -263,9 +265,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
             print(render(report, "text"))
             print("preflight: existing rows would make a pending migration fail; nothing was applied")
             return 1
-    result = commands.migrate(settings, progress=print, to=args.to)
-    for note in result.notes:
-        print(note)
+    result = commands.migrate(settings, progress=print, to=args.to)  # its notes come first, through progress
     print(f"{len(result.done)} migration(s) applied" if result.done else "nothing to apply: the database is up to date")
     return 0
 
@@ -292,7 +292,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     settings = _settings(args)
     states = commands.status(settings)
     url = mask_url(commands.database_url(settings))
-    if args.json:
+    if args.json or args.format == "json":
         print(json.dumps({
             "database": url,
             "migrations_dir": str(settings.migrations_dir),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import pytest
 
-from conftest import Cluster
+from conftest import MIGRATIONS, Cluster
 
 SECRET = "Sup3r-Secret_pw"
 
@@ -102,3 +104,24 @@ def test_a_story_pointing_outside_the_migrations_folder_is_refused(cli, tmp_path
     stories.write_text('[[stories]]\nid = "S-1"\ntitle = "x"\nmigrations = ["../../etc/passwd"]\n')
     result = cli("run", "--stories", str(stories), "--database", "postgresql://u@127.0.0.1:1/x", program="ralph")
     assert result.code == 2 and "must be a migration id" in result.err and result.err.count("\n") == 1
+
+
+def test_small_cli_consistencies(cli, empty_db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """status takes --format json like the others; --help names only options the command has; the
+    out-of-order warning comes before what is applied; 'an ACCESS EXCLUSIVE lock'."""
+    as_format = cli("status", "--database", empty_db_url, "--format", "json")
+    as_flag = cli("status", "--database", empty_db_url, "--json")
+    assert as_format.code == as_flag.code == 0 and json.loads(as_format.out) == json.loads(as_flag.out)
+    assert "--database" not in cli("lint", "--help").out
+    assert "--migrations" not in cli("integrity", "--help").out
+    folder = tmp_path / "m"
+    shutil.copytree(MIGRATIONS, folder)
+    assert cli("migrate", "--database", empty_db_url, "--migrations", str(folder)).code == 0
+    (folder / "0001b_late.sql").write_text("-- depends: 0001_users\nCREATE TABLE late (id int PRIMARY KEY);\n")
+    out = cli("migrate", "--database", empty_db_url, "--migrations", str(folder)).out.splitlines()
+    warning = next(i for i, line in enumerate(out) if "out-of-order" in line or "sorts before" in line)
+    applied = next(i for i, line in enumerate(out) if line.startswith("applied 0001b_late"))
+    assert warning < applied, out
+    (folder / "0002b_index.sql").write_text("-- depends: 0001b_late\nALTER TABLE late ADD COLUMN x int;\n")
+    lint = cli("lint", str(folder / "0002b_index.sql"))
+    assert "takes an ACCESS EXCLUSIVE lock" in lint.out and "a ACCESS" not in lint.out, lint.out

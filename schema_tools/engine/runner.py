@@ -385,6 +385,9 @@ def migrate_on(conn: psycopg.Connection, settings: Settings, progress: Progress 
                 findings=list(report.findings),
                 hint=f"{first.hint}; 'schema-tools validate' lists them all")
         result.notes.extend(f"{f.severity.value}: {f.message} (fix: {f.hint})" for f in report.findings)
+        if progress:
+            for note in result.notes:  # said before anything is applied, not after
+                progress(note)
         pending = [m for m in migrations if m.id not in done and m.id in wanted]
         if verify is not None and pending and all(m.transactional for m in pending):
             _apply_verified(conn, pending, settings, verify, result)

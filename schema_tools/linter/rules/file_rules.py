@@ -57,7 +57,8 @@ def check_file(m: Migration, parsed: list[Parsed], schema: DeclaredSchema) -> li
         table = target_table(p)
         lock = lock_for(p.statement.sql).lock
         if table and schema.created_in.get(table) != m.id and lock in BLOCKING:
-            findings.append(Finding(MISSING_LOCK_TIMEOUT, f"this takes a {lock} lock on {table} with no "
+            article = "an" if lock[0] in "AEIOU" else "a"
+            findings.append(Finding(MISSING_LOCK_TIMEOUT, f"this takes {article} {lock} lock on {table} with no "
                                     "lock_timeout: it can queue behind a long transaction and block traffic to the "
                                     "table meanwhile", object=m.id, hint="add '-- lock_timeout: 3s' to the header "
                                     "(or SET lock_timeout = '3s'; first)", file=str(m.path), line=p.statement.line,
