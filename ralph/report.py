@@ -58,12 +58,15 @@ ul.anomalies li { margin-bottom: 4px; } .kind { font-weight: 600; }
 .fail { color: #b3261e; } .pass { color: var(--ok); }
 @media print { body { padding: 0; max-width: none; } .run { break-inside: avoid; } h2 { break-after: avoid; }
                .run { grid-template-columns: 170px 1fr; } }
+/* the print layout on screen (report.html#print), so a headless browser can measure it */
+html.print body { padding: 0; max-width: none; } html.print .run { grid-template-columns: 170px 1fr; }
 """
 
 # Measures the rendered page into data attributes, so a headless browser's DOM dump shows
 # that layout happened (and how wide the timeline is).
 MEASURE = """
 document.addEventListener('DOMContentLoaded', function () {
+  if (location.hash === '#print') document.documentElement.classList.add('print');
   var t = document.getElementById('timeline');
   if (t) { t.dataset.renderedWidth = Math.round(t.getBoundingClientRect().width);
            t.dataset.renderedBars = document.querySelectorAll('#timeline .bar').length; }

@@ -235,7 +235,7 @@ def test_two_runs_interleaved_in_one_log_are_told_apart(tmp_path: Path) -> None:
 
 def test_report_at_print_width_and_at_1280_shows_everything_as_text(cli, chromium: str, db_url: str,  # type: ignore[no-untyped-def]
                                                                      tmp_path: Path) -> None:
-    """A4 width (794 px) and 1280 px: nothing overflows to the right; findings and end reasons are
+    """A4 (its printable 718 px with the print rules, and 794 px) and 1280 px: nothing overflows; findings and end reasons are
     text on the page (not tooltips); every ER arrow ends on the row of the column it references."""
     log = tmp_path / "progress.log"
     long_finding = "verify: nothing makes (user_id, tenant_id, service) unique on sessions " + "x" * 150
@@ -248,10 +248,11 @@ def test_report_at_print_width_and_at_1280_shows_everything_as_text(cli, chromiu
     with psycopg.connect(db_url) as conn:
         fks = conn.execute("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace "
                            "AND conrelid::regclass::text NOT LIKE '\\_%%'").fetchone()[0]
-    for width in (794, 1280):
-        dom = headless(chromium, tmp_path / f"profile{width}", "--virtual-time-budget=3000", "--dump-dom", out.as_uri(),
-                       width=width)
+    for width, layout in ((718, "#print"), (794, ""), (1280, "")):  # 718 px: A4's printable width, print rules
+        dom = headless(chromium, tmp_path / f"profile{width}", "--virtual-time-budget=3000", "--dump-dom",
+                       out.as_uri() + layout, width=width)
         page = dom.stdout
+        assert ('<html lang="en" class="print">' in page) == bool(layout)
         assert 'data-rendered="yes"' in page and 'data-overflow="no"' in page, (width, re.findall(r'data-\w+="[^"]*"', page))
         assert f'data-er-arrows="{fks} of {fks}"' in page, re.findall(r'data-er-arrows="[^"]*"', page)
         visible = re.sub(r'title="[^"]*"', "", page)  # what is left once tooltips are gone
