@@ -9,6 +9,7 @@ from functools import cached_property
 
 from sqlglot import exp
 
+from ..config import POSTGRES_OLDEST
 from ..findings import Finding, Severity
 from ..sqlmodel import DeclaredSchema, Parsed
 from ..sqlmodel.names import table_name
@@ -18,7 +19,7 @@ from ..sqlmodel.names import table_name
 class Context:
     parsed: Parsed
     schema: DeclaredSchema    # the declared schema just before this statement
-    postgres: int = 15        # the oldest PostgreSQL major the migrations must run on
+    postgres: int = POSTGRES_OLDEST  # the oldest PostgreSQL major the migrations must run on
 
     @property
     def node(self) -> exp.Expression | None:
