@@ -41,6 +41,16 @@ def _lock_wait(parser: argparse.ArgumentParser) -> None:
 
 def _format(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    parser.add_argument("--path-root", type=Path, metavar="DIR", help=(
+        "with --format github or sarif, file paths are relative to DIR (default: the git repository "
+        "around the current folder, else the current folder), as code scanning expects"))
+
+
+def _path_root(args: argparse.Namespace) -> Path:
+    if getattr(args, "path_root", None):
+        return Path(args.path_root)
+    here = Path.cwd().resolve()
+    return next((folder for folder in (here, *here.parents) if (folder / ".git").exists()), here)
 
 
 def _fleet_args(parser: argparse.ArgumentParser) -> None:
@@ -66,8 +76,8 @@ def _report_outcome(report: Report) -> tuple[str, str]:
     return (PROBLEMS if report.errors else OK), render(report, "text").splitlines()[-1]
 
 
-def _report(report: Report, fmt: str) -> int:
-    print(render(report, fmt))
+def _report(report: Report, args: argparse.Namespace) -> int:
+    print(render(report, args.format, _path_root(args)))
     return report.exit_code
 
 
@@ -312,7 +322,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     if args.fleet:
         return _fleet(args, lambda s: _report_outcome(commands.validate(s)))
-    return _report(commands.validate(_settings(args)), args.format)
+    return _report(commands.validate(_settings(args)), args)
 
 
 def cmd_repair(args: argparse.Namespace) -> int:
@@ -326,7 +336,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
 def cmd_baseline(args: argparse.Namespace) -> int:
     report, recorded = commands.baseline(_settings(args), to=args.to)
     if report.errors:
-        print(render(report, args.format))
+        print(render(report, args.format, _path_root(args)))
         if args.format == "text":
             print("baseline: the database differs from what the files declare; nothing was recorded")
         return 1
@@ -362,26 +372,26 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_check_reversible(args: argparse.Namespace) -> int:
-    return _report(commands.check_reversible(_settings(args), chain=args.chain), args.format)
+    return _report(commands.check_reversible(_settings(args), chain=args.chain), args)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     invariants = not args.no_invariants
     if args.fleet:
         return _fleet(args, lambda s: _report_outcome(commands.verify(s, args.expect, invariants=invariants)))
-    return _report(commands.verify(_settings(args), args.expect, invariants=invariants), args.format)
+    return _report(commands.verify(_settings(args), args.expect, invariants=invariants), args)
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
-    return _report(commands.lint(_settings(args), args.paths), args.format)
+    return _report(commands.lint(_settings(args), args.paths), args)
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
-    return _report(commands.drift(_settings(args), args.expect), args.format)
+    return _report(commands.drift(_settings(args), args.expect), args)
 
 
 def cmd_integrity(args: argparse.Namespace) -> int:
-    return _report(commands.integrity(_settings(args), args.checks, args.expect, args.samples), args.format)
+    return _report(commands.integrity(_settings(args), args.checks, args.expect, args.samples), args)
 
 
 def cmd_db(args: argparse.Namespace) -> int:

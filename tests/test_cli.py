@@ -125,3 +125,18 @@ def test_small_cli_consistencies(cli, empty_db_url: str, tmp_path: Path) -> None
     (folder / "0002b_index.sql").write_text("-- depends: 0001b_late\nALTER TABLE late ADD COLUMN x int;\n")
     lint = cli("lint", str(folder / "0002b_index.sql"))
     assert "takes an ACCESS EXCLUSIVE lock" in lint.out and "a ACCESS" not in lint.out, lint.out
+
+
+def test_sarif_and_github_paths_are_relative_to_the_repository(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "repo" / "db" / "migrations"
+    folder.mkdir(parents=True)
+    (tmp_path / "repo" / ".git").mkdir()  # a repository root, as code scanning sees it
+    (folder / "0001_a.sql").write_text("CREATE TABLE a (id bigint PRIMARY KEY);\nCREATE TABLE b (id int);\n")
+    sarif = json.loads(cli("lint", str(folder), "--format", "sarif", cwd=tmp_path / "repo" / "db").out)
+    uris = {loc["physicalLocation"]["artifactLocation"]["uri"] for run in sarif["runs"] for r in run["results"]
+            for loc in r.get("locations", [])}
+    assert uris == {"db/migrations/0001_a.sql"}, uris
+    github = cli("lint", str(folder), "--format", "github", cwd=tmp_path / "repo").out
+    assert "file=db/migrations/0001_a.sql," in github and str(tmp_path) not in github
+    chosen = cli("lint", str(folder), "--format", "github", "--path-root", str(folder), cwd=tmp_path).out
+    assert "file=0001_a.sql," in chosen

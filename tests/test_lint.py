@@ -66,7 +66,7 @@ def test_rule_fixture(path: Path) -> None:
 def test_every_rule_has_a_fixture() -> None:
     covered = {rule for p in FIXTURE_FILES for rule in p.stem.split("+")}
     distribution = {r for r in RULES if r.startswith("distribution-")}  # fixture schemas: test_distribution.py
-    assert set(RULES) - covered - distribution == {"not-modelled"}  # a note, exercised by the corpus test
+    assert set(RULES) - covered - distribution == {"not-modelled", "not-read"}  # notes: the corpus and CLI tests
 
 
 def test_every_rule_module_documents_a_bad_and_a_good_example() -> None:
@@ -347,3 +347,17 @@ def test_sql_that_does_not_parse_is_an_error(cli, tmp_path: Path) -> None:  # ty
     result = cli("lint", "--migrations", str(folder))
     assert result.code == 1, result.out + result.err
     assert re.search(r"0001_bad\.sql:2:14: error syntax-error: syntax error at or near \"\(\"", result.out), result.out
+
+
+def test_lint_of_a_file_is_not_refused_for_an_unrelated_python_file(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "0001_a.sql").write_text("CREATE TABLE a (id bigint PRIMARY KEY);\n")
+    (folder / "0001_a.rollback.sql").write_text("DROP TABLE a;\n")
+    (folder / "0002_b.sql").write_text("-- depends: 0001_a\n-- lock_timeout: 2s\nCREATE INDEX a_id ON a (id);\n")
+    (folder / "0002_b.rollback.sql").write_text("DROP INDEX a_id;\n")
+    (folder / "helper.py").write_text("print('a helper, not a migration')\n")
+    result = cli("lint", str(folder / "0002_b.sql"))
+    assert result.code == 1, result.err  # linted, with the history: the index on an existing table is found
+    assert "index-not-concurrently" in result.out and "note not-read: helper.py is a Python file" in result.out
+    assert cli("migrate", "--migrations", str(folder), "--database", "postgresql://nobody@127.0.0.1:1/x").code == 2

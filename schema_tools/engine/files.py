@@ -262,14 +262,20 @@ def order(migrations: list[Migration]) -> list[Migration]:
     return result
 
 
-def read_migrations(folder: Path) -> list[Migration]:
-    """All migrations of a folder, in the order they apply."""
+def python_files(folder: Path) -> list[Path]:
+    """The .py files of a migrations folder (yoyo would run each as a migration)."""
+    return sorted(p for p in folder.glob("*.py") if not p.name.startswith("_"))
+
+
+def read_migrations(folder: Path, skip_python: bool = False) -> list[Migration]:
+    """All migrations of a folder, in the order they apply. A .py file is refused (yoyo would run
+    it as a migration), unless ``skip_python`` (static analysis: the caller says it was not read)."""
     if not folder.is_dir():
         raise ConfigError(
             f"migrations folder {folder} does not exist",
             hint="pass --migrations DIR or set [tool.schema_tools] migrations in pyproject.toml",
         )
-    python = sorted(p.name for p in folder.glob("*.py") if not p.name.startswith("_"))
+    python = [] if skip_python else [p.name for p in python_files(folder)]
     if python:
         raise MigrationError(
             f"{folder / python[0]}: Python migrations are not supported",

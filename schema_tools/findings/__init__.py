@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from .model import Check, Finding, Report, Severity
+from pathlib import Path
+
+from .model import Check, Finding, Report, Severity, relative_paths
 
 FORMATS = ("text", "json", "junit", "github", "sarif")
 
 __all__ = ["FORMATS", "Check", "Finding", "Report", "Severity", "render"]
 
 
-def render(report: Report, fmt: str) -> str:
-    """The report in one of ``FORMATS``."""
+def render(report: Report, fmt: str, path_root: Path | None = None) -> str:
+    """The report in one of ``FORMATS``; for github and sarif, file paths relative to ``path_root``."""
+    if path_root is not None and fmt in ("github", "sarif"):
+        report = relative_paths(report, path_root)
     if fmt == "text":
         from .text import render_text as renderer
     elif fmt == "json":

@@ -6,8 +6,9 @@ findings each produced; the exit code follows from the findings' severities.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
+from pathlib import Path
 
 
 class Severity(str, Enum):
@@ -82,3 +83,21 @@ def summary_line(report: Report) -> str:
     skipped = sum(1 for c in report.checks if c.skipped)
     parts += [f"{skipped} skipped (not checked)"] if skipped else []
     return f"{report.tool}: {len(report.checks)} checks, " + (", ".join(parts) if parts else "no problems")
+
+
+def relative_paths(report: Report, root: Path) -> Report:
+    """The report with each finding's file relative to ``root`` (POSIX separators) where it lies
+    below it: what code scanning and annotations map to a repository's files."""
+    root = root.resolve()
+
+    def relative(file: str | None) -> str | None:
+        if not file:
+            return file
+        path = Path(file)
+        try:
+            return path.resolve().relative_to(root).as_posix() if path.is_absolute() else path.as_posix()
+        except ValueError:
+            return file
+
+    return replace(report, checks=tuple(replace(c, findings=tuple(replace(f, file=relative(f.file)) for f in c.findings))
+                                        for c in report.checks))

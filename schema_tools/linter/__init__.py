@@ -8,15 +8,15 @@ earlier in the same migration. Schema-wide rules run on the final declared schem
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..catalog import Catalog
 from ..config import POSTGRES_OLDEST, Settings
-from ..errors import ConfigError
+from ..errors import ConfigError, SchemaToolsError
 from ..findings import Check, Finding, Report, Severity
 from ..invariants import fk_indexed, redundant_index
-from ..engine.files import Migration, read_migration, read_migrations
+from ..engine.files import Migration, python_files, read_migration, read_migrations
 from ..sqlmodel import DeclaredSchema, parse_migration
 from .cache import LintCache
 from .context import Context
@@ -32,6 +32,7 @@ STATEMENT_RULES = (index_not_concurrently, concurrently_in_transaction, constrai
 FK_NOT_INDEXED = "fk-not-indexed"
 SYNTAX_ERROR = "syntax-error"
 UNKNOWN_TABLE = "unknown-table"
+NOT_READ = "not-read"
 REDUNDANT_INDEX = "redundant-index"
 RULE_HELP: dict[str, str] = {
     **{m.NAME: m.HELP for m in (index_not_concurrently, concurrently_in_transaction, constraint_not_valid,
@@ -46,6 +47,7 @@ RULE_HELP: dict[str, str] = {
     "not-modelled": "statement that may change tables but is not modelled (a note)",
     SYNTAX_ERROR: "SQL that PostgreSQL's parser cannot read",
     UNKNOWN_TABLE: "a statement on a table the files never declare: treated as existing (a note)",
+    NOT_READ: "a Python file in a migrations folder, not read by lint (a note)",
 }
 RULES = tuple(sorted(RULE_HELP))
 
@@ -186,31 +188,41 @@ def lint_migrations(migrations: Sequence[Migration], report_files: set[str] | No
     return build_report(state, schema_findings, report_files, disabled, warn)
 
 
-def _targets(settings: Settings, paths: Sequence[Path]) -> tuple[list[Migration], set[str] | None]:
+def _targets(settings: Settings, paths: Sequence[Path]) -> tuple[list[Migration], set[str] | None, list[Path]]:
+    """The migrations to fold (the given files' folders' whole history), the files to report on
+    (None: all), and the .py files of those folders, which are not read."""
     if not paths:
-        return read_migrations(settings.migrations_dir), None
+        folder = settings.migrations_dir
+        return read_migrations(folder, skip_python=True), None, python_files(folder) if folder.is_dir() else []
     migrations: dict[str, Migration] = {}
     report: set[str] = set()
+    skipped: set[Path] = set()
     for path in paths:
         if path.is_dir():
-            folder = read_migrations(path)
-            migrations.update((str(m.path), m) for m in folder)
-            report.update(str(m.path) for m in folder)
+            found = read_migrations(path, skip_python=True)
+            migrations.update((str(m.path), m) for m in found)
+            report.update(str(m.path) for m in found)
+            skipped.update(python_files(path))
         elif path.is_file() and path.suffix == ".sql" and not path.name.endswith(".rollback.sql"):
             try:
-                folder = read_migrations(path.parent)
-            except ConfigError:
-                folder = [read_migration(path)]
-            migrations.update((str(m.path), m) for m in folder)
+                found = read_migrations(path.parent, skip_python=True)
+                skipped.update(python_files(path.parent))
+            except SchemaToolsError:  # a folder that is not a migration history: the file alone
+                found = [read_migration(path)]
+            migrations.update((str(m.path), m) for m in found)
             report.add(str(path))
         else:
             raise ConfigError(f"{path}: not a migration file or folder",
                               hint="give .sql migration files or folders of them (rollback files are read with their migration)")
-    return list(migrations.values()), report
+    return list(migrations.values()), report, sorted(skipped)
 
 
 def lint(settings: Settings, paths: Sequence[Path] = (), use_cache: bool = True) -> Report:
     """Lint the migrations folder, or the given files and folders (with their folder's history)."""
-    migrations, report = _targets(settings, [p.resolve() for p in paths])
-    return lint_migrations(migrations, report, settings.lint_disable, settings.lint_warn, settings.distribution_column,
-                           cache=settings.state_path / "lint-cache" if use_cache else None, postgres=settings.postgres)
+    migrations, report, python = _targets(settings, [p.resolve() for p in paths])
+    linted = lint_migrations(migrations, report, settings.lint_disable, settings.lint_warn, settings.distribution_column,
+                             cache=settings.state_path / "lint-cache" if use_cache else None, postgres=settings.postgres)
+    notes = tuple(Finding(NOT_READ, f"{p.name} is a Python file: lint does not read it (yoyo would run it as a "
+                          "migration, and schema-tools migrate refuses the folder)", Severity.NOTE, p.name,
+                          "move it out of the migrations folder", str(p), 1, 1) for p in python)
+    return replace(linted, checks=(*linted.checks, Check("python files", "lint", notes))) if notes else linted
