@@ -346,7 +346,7 @@ def read_toml(path: Path, *, what: str, hint: str) -> Doc:
     if not path.exists():
         raise ConfigError(f"{path}: no such {what}", hint=hint)
     if not path.is_file():  # a folder, a FIFO, a device: never opened (a FIFO would block)
-        raise ConfigError(f"{path}: not a regular file, so not a {what}", hint=hint)
+        raise ConfigError(f"{path}: not a regular file, so not {'an' if what[:1] in 'aeiou' else 'a'} {what}", hint=hint)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
