@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -140,3 +141,18 @@ def test_sarif_and_github_paths_are_relative_to_the_repository(cli, tmp_path: Pa
     assert "file=db/migrations/0001_a.sql," in github and str(tmp_path) not in github
     chosen = cli("lint", str(folder), "--format", "github", "--path-root", str(folder), cwd=tmp_path).out
     assert "file=0001_a.sql," in chosen
+
+
+@pytest.mark.parametrize("command", ["status", "verify", "validate", "plan", "drift", "lint"])
+def test_commands_run_where_fcntl_and_pwd_do_not_exist(db_url: str, command: str) -> None:
+    """As on Windows: with a URL given, the embedded server's POSIX-only code is never imported."""
+    import subprocess
+    import sys
+
+    blocked = ("import sys; sys.modules['fcntl'] = None; sys.modules['pwd'] = None\n"
+               "from schema_tools.cli import main\nsys.exit(main(sys.argv[1:]))")
+    args = [command] if command == "lint" else [command, "--database", db_url]
+    done = subprocess.run([sys.executable, "-c", blocked, *args], capture_output=True, text=True, timeout=120,
+                          env={k: v for k, v in os.environ.items() if k != "DATABASE_URL"})
+    assert done.returncode in (0, 1), done.stderr
+    assert "fcntl" not in done.stderr and "pwd" not in done.stderr
