@@ -41,9 +41,22 @@ def _lock_wait(parser: argparse.ArgumentParser) -> None:
 
 def _format(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    parser.add_argument("--output", action="append", default=[], type=_output_spec, metavar="FORMAT=FILE", help=(
+        "also write the report in FORMAT to FILE (repeatable; one run, several formats: "
+        "--output sarif=schema-tools.sarif --output text=summary.txt)"))
     parser.add_argument("--path-root", type=Path, metavar="DIR", help=(
         "with --format github or sarif, file paths are relative to DIR (default: the git repository "
         "around the current folder, else the current folder), as code scanning expects"))
+
+
+def _output_spec(text: str) -> tuple[str, Path]:
+    fmt, _, file = text.partition("=")
+    if fmt not in FORMATS or not file.strip():
+        raise argparse.ArgumentTypeError(f"{text!r}: write FORMAT=FILE, FORMAT one of {', '.join(FORMATS)}")
+    folder = Path(file).parent
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r}: the folder {folder} does not exist")
+    return fmt, Path(file)
 
 
 def _path_root(args: argparse.Namespace) -> Path:
@@ -77,7 +90,10 @@ def _report_outcome(report: Report) -> tuple[str, str]:
 
 
 def _report(report: Report, args: argparse.Namespace) -> int:
-    print(render(report, args.format, _path_root(args)))
+    root = _path_root(args)
+    for fmt, file in getattr(args, "output", []):
+        file.write_text(render(report, fmt, root) + "\n", encoding="utf-8")
+    print(render(report, args.format, root))
     return report.exit_code
 
 

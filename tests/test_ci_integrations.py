@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -62,3 +63,135 @@ def test_the_log_hook_fails_on_anomalies_only_when_the_log_changed(tmp_path: Pat
                                        "[2026-01-01T10:00:01.000000+00:00] === Ralph Loop Ended ===\n")
     clean = run_hook(hook, repo, ["progress.log"])
     assert clean is not None and clean.returncode == 0, clean.stdout + clean.stderr
+
+
+# --- the GitHub Action, run step by step with a stand-in runner ---------------------------------
+
+EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+
+
+class StandInRunner:
+    """What GitHub's runner does with a composite action, as far as this one needs: inputs with
+    defaults, ${{ }} expressions, if: conditions, bash run steps with GITHUB_OUTPUT,
+    GITHUB_STEP_SUMMARY and RUNNER_TEMP, step outputs; `uses:` steps are recorded, not run."""
+
+    def __init__(self, tmp: Path, inputs: dict[str, str], event: str = "push", pr: int | None = None) -> None:
+        action = yaml.safe_load((ROOT / "action.yml").read_text())
+        self.action = action
+        self.inputs = {name: str(spec.get("default", "")) for name, spec in action["inputs"].items()} | inputs
+        self.github = {"action_path": str(ROOT), "token": "stand-in-token", "event_name": event,
+                       "event": {"pull_request": {"number": pr}}}
+        self.steps: dict[str, dict[str, str]] = {}
+        self.used: list[tuple[str, dict[str, str]]] = []
+        self.temp, self.summary = tmp / "runner_temp", tmp / "step_summary.md"
+        self.temp.mkdir()
+        self.stdout = ""
+        self.failed_with: int | None = None
+        self.bin = tmp / "bin"
+        self.bin.mkdir()
+        gh = self.bin / "gh"  # GitHub's CLI, standing in: it records what it was asked
+        gh.write_text(f"#!/bin/sh\nprintf '%s\\n' \"$@\" > {tmp / 'gh-args'}\n")
+        gh.chmod(0o755)
+        self.gh_args = tmp / "gh-args"
+
+    def value(self, path: str) -> object:
+        parts = path.split(".")
+        if parts[0] == "inputs":
+            return self.inputs[parts[1]]
+        if parts[0] == "steps":
+            return self.steps.get(parts[1], {}).get(parts[3], "")
+        node: object = self.github
+        for part in parts[1:]:
+            node = node.get(part, "") if isinstance(node, dict) else ""
+        return node
+
+    def expand(self, text: str) -> str:
+        return EXPRESSION.sub(lambda m: str(self.value(m.group(1))), str(text))
+
+    def condition(self, text: str | None) -> bool:
+        if not text:
+            return True
+        python = re.sub(r"\b(inputs|steps|github)(\.[\w-]+)+", lambda m: repr(str(self.value(m.group(0)))), text)
+        python = python.replace("&&", " and ").replace("||", " or ").replace("always()", "True")
+        return bool(eval(python, {"__builtins__": {}}, {}))  # test code: the action's own conditions
+
+    def run(self, cwd: Path) -> None:
+        for step in self.action["runs"]["steps"]:
+            if not self.condition(step.get("if")):
+                continue
+            if "uses" in step:
+                self.used.append((step["uses"], {k: self.expand(v) for k, v in step.get("with", {}).items()}))
+                continue
+            output = self.temp / f"output-{len(self.steps)}"
+            output.touch()
+            env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
+            env.update({k: self.expand(v) for k, v in step.get("env", {}).items()})
+            env.update(GITHUB_OUTPUT=str(output), GITHUB_STEP_SUMMARY=str(self.summary), RUNNER_TEMP=str(self.temp),
+                       GITHUB_REPOSITORY="owner/repo", PATH=f"{self.bin}{os.pathsep}{BIN}{os.pathsep}{os.environ['PATH']}")
+            where = cwd / self.expand(step.get("working-directory", "."))
+            done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", self.expand(step["run"])],
+                                  cwd=where, env=env, capture_output=True, text=True, timeout=600)
+            self.stdout += done.stdout
+            if "id" in step:
+                self.steps[step["id"]] = dict(line.split("=", 1) for line in output.read_text().splitlines() if "=" in line)
+            if done.returncode != 0:
+                self.failed_with = done.returncode
+                return
+
+
+def repository(tmp_path: Path) -> Path:
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    shutil.copytree(MIGRATIONS, repo / "migrations")
+    (repo / "pyproject.toml").write_text('[tool.schema_tools]\nmigrations = "migrations"\n')
+    return repo
+
+
+def test_the_action_annotates_uploads_sarif_comments_and_fails_on_a_dangerous_migration(tmp_path: Path) -> None:
+    repo = repository(tmp_path)
+    (repo / "migrations" / "0004_index.sql").write_text("-- depends: 0003_api_keys_usage\n-- lock_timeout: 2s\n"
+                                                        "CREATE INDEX users_display_name_idx ON users (display_name);\n")
+    (repo / "migrations" / "0004_index.rollback.sql").write_text("DROP INDEX users_display_name_idx;\n")
+    runner = StandInRunner(tmp_path, {"command": "lint", "install": "false", "comment": "true"}, "pull_request", 7)
+    runner.run(repo)
+    assert runner.steps["run"]["exit-code"] == "1" and runner.failed_with == 1  # the job fails
+    assert "::error file=migrations/0004_index.sql,line=3,col=1,title=index-not-concurrently" in runner.stdout
+    [(uses, given)] = runner.used
+    assert uses.startswith("github/codeql-action/upload-sarif@") and given["category"] == "schema-tools-lint"
+    sarif = json.loads(Path(given["sarif_file"]).read_text())
+    uris = {loc["physicalLocation"]["artifactLocation"]["uri"] for r in sarif["runs"][0]["results"] for loc in r["locations"]}
+    assert "migrations/0004_index.sql" in uris and not any(u.startswith("/") for u in uris)
+    summary = runner.summary.read_text()
+    assert summary.startswith("### schema-tools lint: lint: ") and "index-not-concurrently" in summary
+    assert runner.gh_args.read_text().split("\n")[:5] == ["pr", "comment", "7", "--repo", "owner/repo"]
+
+
+def test_the_action_verifies_against_a_service_database(db_url: str, tmp_path: Path) -> None:
+    repo = repository(tmp_path)
+    runner = StandInRunner(tmp_path, {"command": "verify", "args": f"--expect {ROOT / 'ralph' / 'stories.toml'}",
+                                      "database-url": db_url, "install": "false", "comment": "true"})
+    runner.run(repo)
+    assert runner.steps["run"]["exit-code"] == "0" and runner.failed_with is None, runner.stdout
+    assert "::error" not in runner.stdout and not runner.gh_args.exists()  # a push: no comment
+    assert "verify: " in runner.summary.read_text() and "no problems" in runner.summary.read_text()
+
+
+def test_the_action_refuses_a_command_it_does_not_know(tmp_path: Path) -> None:
+    runner = StandInRunner(tmp_path, {"command": "migrate", "install": "false"})
+    runner.run(repository(tmp_path))
+    assert runner.steps["run"]["exit-code"] == "2" and runner.failed_with == 2
+    assert "::error title=schema-tools action::command 'migrate' is not one of" in runner.stdout
+    assert runner.used == []  # no SARIF to upload
+
+
+def test_the_readme_s_ci_snippets_use_what_exists() -> None:
+    readme = (ROOT / "README.md").read_text().split("## Use in CI", 1)[1].split("\n## ", 1)[0]
+    blocks = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", readme, re.S)]
+    workflow, precommit = blocks
+    inputs = set(yaml.safe_load((ROOT / "action.yml").read_text())["inputs"])
+    ours = [step for job in workflow["jobs"].values() for step in job["steps"] if "schema-tools@" in step.get("uses", "")]
+    assert len(ours) == 2 and all(set(step["with"]) <= inputs for step in ours)
+    assert {step["with"]["command"] for step in ours} <= {"lint", "verify", "validate", "check-reversible", "drift",
+                                                          "integrity"}
+    ids = {hook["id"] for repo in precommit["repos"] for hook in repo["hooks"]}
+    assert ids == set(hooks())
