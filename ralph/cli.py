@@ -153,7 +153,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog=PROG, description="The Ralph loop over schema stories, and its progress.log.",
-                           formatter_class=argparse.RawDescriptionHelpFormatter,
+                           formatter_class=argparse.RawDescriptionHelpFormatter, add_version=True,
                            epilog="exit codes: 0 done, 1 stories not passing, 2 bad input or environment.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
     sub.required = True

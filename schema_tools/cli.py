@@ -111,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Versioned PostgreSQL migrations you can trust, schema verification and data checks.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        add_version=True,
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
     sub.required = True

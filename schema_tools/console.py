@@ -16,7 +16,13 @@ SettingsFromArgs = Callable[[argparse.Namespace], Settings]
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """argparse that reports a usage mistake on one line, exit code 2."""
+    """argparse that reports a usage mistake on one line, exit code 2. ``add_version``: a
+    ``--version`` option printing ``PROG X.Y.Z`` (the installed package's version)."""
+
+    def __init__(self, *args: Any, add_version: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if add_version:
+            self.add_argument("--version", action="version", version=f"{self.prog} {_installed_version()}")
 
     def error(self, message: str) -> NoReturn:
         # argparse quotes what was typed ("invalid choice: 'postgresql://u:pw@...'"): never a password
@@ -75,3 +81,12 @@ def run_console(argv: Sequence[str] | None, parser: argparse.ArgumentParser, pro
         print(f"{prog}: internal error: {type(exc).__name__}: {detail} "
               "(run again with --debug for the traceback, and please report it)", file=sys.stderr)
         return 3
+
+
+def _installed_version() -> str:
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("schema-tools")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"

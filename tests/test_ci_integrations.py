@@ -195,3 +195,116 @@ def test_the_readme_s_ci_snippets_use_what_exists() -> None:
                                                           "integrity"}
     ids = {hook["id"] for repo in precommit["repos"] for hook in repo["hooks"]}
     assert ids == set(hooks())
+
+
+# --- the wheel, installed outside the checkout --------------------------------------------------
+
+
+def test_the_wheel_works_outside_the_checkout(cluster, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """pip wheel builds; installed alone into a fresh virtualenv (as pipx would), the console
+    scripts work from an unrelated folder: --version, lint, db start/stop, ralph log."""
+    import zipfile
+
+    from schema_tools.server import embedded
+
+    dist = tmp_path / "dist"
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(dist)],
+                           capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr[-1500:]
+    [wheel] = dist.glob("schema_tools-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "schema_tools/py.typed" in names and "ralph/cli.py" in names
+    assert not [n for n in names if n.startswith(("tests/", "benchmarks/", "migrations/"))]
+    venv = tmp_path / "isolated"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    installed = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", str(wheel)],
+                               capture_output=True, text=True, timeout=600)
+    assert installed.returncode == 0, installed.stderr[-1500:]
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "m").mkdir(parents=True)
+    (elsewhere / "m" / "0001_a.sql").write_text("CREATE TABLE a (id bigint PRIMARY KEY);\n")
+    (elsewhere / "m" / "0001_a.rollback.sql").write_text("DROP TABLE a;\n")
+    status = embedded.status(cluster.settings)
+    assert status.binaries is not None
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "VIRTUAL_ENV", "PYTHONPATH")}
+    env.update(SCHEMA_TOOLS_STATE_DIR=str(tmp_path / "state"), SCHEMA_TOOLS_PG_BINDIR=str(status.binaries.bindir))
+
+    def run(*cmd: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(venv / "bin" / cmd[0]), *cmd[1:]], cwd=elsewhere, env=env, capture_output=True,
+                              text=True, timeout=300)
+
+    version = run("schema-tools", "--version")
+    assert version.returncode == 0 and version.stdout.strip() == "schema-tools 0.1.0", version.stdout + version.stderr
+    assert run("ralph", "--version").stdout.strip() == "ralph 0.1.0"
+    lint = run("schema-tools", "lint", "m")
+    assert lint.returncode == 0 and "lint: 1 checks, no problems" in lint.stdout, lint.stdout + lint.stderr
+    try:
+        started = run("schema-tools", "db", "start")
+        assert started.returncode == 0, started.stderr
+        assert run("schema-tools", "migrate", "--migrations", "m").returncode == 0
+        assert "0001_a" in run("schema-tools", "status", "--migrations", "m").stdout
+    finally:
+        run("schema-tools", "db", "stop")
+    (elsewhere / "progress.log").write_text("[2026-01-01T10:00:00.000000+00:00] === Ralph Loop Started (max 1 iterations) ===\n")
+    assert "never ended" in run("ralph", "log").stdout
+
+
+# --- the README's examples --------------------------------------------------------------------
+
+README = (ROOT / "README.md").read_text()
+
+
+def readme_blocks(lang: str) -> list[str]:
+    return re.findall(rf"```{lang}\n(.*?)```", README, re.S)
+
+
+def test_every_readme_toml_block_is_accepted_by_what_reads_it(tmp_path: Path) -> None:
+    import tomllib
+
+    from schema_tools import load_expectations, load_settings
+    from schema_tools.fleet import read_fleet
+
+    blocks = readme_blocks("toml")
+    assert len(blocks) >= 4
+    for n, block in enumerate(blocks):
+        data = tomllib.loads(block)  # parses
+        file = tmp_path / f"block{n}" / ("pyproject.toml" if "tool" in data else "example.toml")
+        file.parent.mkdir()
+        file.write_text(block)
+        if "tables" in data:
+            assert load_expectations([file])
+        elif "databases" in data or "template" in data:
+            assert read_fleet(file)
+        elif "tool" in data:
+            settings = load_settings(cwd=file.parent)
+            assert settings.pyproject == file
+        else:
+            raise AssertionError(f"README toml block {n} is read by nothing this test knows: {block[:80]}")
+
+
+def test_every_readme_sh_line_names_options_its_command_has() -> None:
+    helps: dict[tuple[str, str], str] = {}
+    checked = 0
+    for block in readme_blocks("sh"):
+        lines: list[str] = []
+        for line in block.splitlines():  # an indented line continues the command above it
+            if line.startswith(" ") and lines:
+                lines[-1] += " " + line.strip()
+            elif line.strip():
+                lines.append(line.strip())
+        for line in lines:
+            code = re.sub(r"'[^']*'|\"(?:[^\"\\\\]|\\\\.)*\"", "", line.split(" #", 1)[0])  # quoted: another program's
+            words = code.split()
+            if words[0] == "make":
+                assert re.search(rf"^{words[1]}:", (ROOT / "Makefile").read_text(), re.M), line
+                continue
+            assert words[0] in ("schema-tools", "ralph"), line
+            key = (words[0], words[1])
+            if key not in helps:
+                done = subprocess.run([str(BIN / words[0]), words[1], "--help"], capture_output=True, text=True, timeout=60)
+                assert done.returncode == 0, (line, done.stderr)
+                helps[key] = done.stdout
+            for flag in re.findall(r"--[a-z][a-z-]*", code):
+                assert flag in helps[key], f"README: `{line}` names {flag}, which `{' '.join(key)} --help` does not list"
+                checked += 1
+    assert checked >= 20
