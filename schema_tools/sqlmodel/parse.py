@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlglot import exp
@@ -33,6 +34,12 @@ class Parsed:
         return " ".join(self.statement.sql.split()).upper()
 
 
+NOT_READ = re.compile(r"^(?:INSERT|UPDATE|DELETE|MERGE|SELECT|WITH|VALUES|COPY|COMMENT|GRANT|REVOKE|SET|RESET|ANALY[SZ]E|"
+                      r"VACUUM|CREATE\s+(?:OR\s+REPLACE\s+)?(?:FUNCTION|PROCEDURE|VIEW|TRIGGER|AGGREGATE))\b", re.IGNORECASE)
+"""Statements neither the model nor a rule reads as a tree: kept as text, never parsed (a plpgsql
+body costs sqlglot a parse attempt and ends as a Command anyway)."""
+
+
 def parse_migration(m: Migration) -> list[Parsed]:
-    """Every statement of a migration, parsed."""
-    return [Parsed(m, stmt, parse_statement(stmt.sql)) for stmt in m.statements]
+    """Every statement of a migration, parsed (those NOT_READ kept as text)."""
+    return [Parsed(m, stmt, None if NOT_READ.match(stmt.sql) else parse_statement(stmt.sql)) for stmt in m.statements]
