@@ -4,6 +4,7 @@ built once (pytest-postgresql ``postgresql_noproc`` + ``load``), and a fresh cop
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -28,6 +29,22 @@ pytest_plugins = ["pytester"]
 ROOT = Path(__file__).resolve().parents[1]
 MIGRATIONS = ROOT / "migrations"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def _harness_copy() -> Path:
+    """The packages as they are when the session starts, copied: every subprocess the tests start
+    imports them from here (PYTHONPATH comes before the editable install). ralph's guard restores
+    the code it runs after each agent turn; pointed at the checkout, it would undo a developer's
+    edits made while the suite runs."""
+    copy = Path(tempfile.mkdtemp(prefix="schema-tools-harness-"))
+    for package in ("schema_tools", "ralph"):
+        shutil.copytree(ROOT / package, copy / package)  # byte-code too: copy2 keeps the times it is checked by
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, (str(copy), os.environ.get("PYTHONPATH"))))
+    atexit.register(shutil.rmtree, copy, ignore_errors=True)
+    return copy
+
+
+HARNESS = _harness_copy()
 
 
 @dataclass(frozen=True)

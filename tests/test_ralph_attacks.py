@@ -18,11 +18,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import MIGRATIONS, ROOT, Cluster, settings_for
+from conftest import HARNESS, MIGRATIONS, ROOT, Cluster, settings_for
 from schema_tools import commands
 from test_ralph_run import AGENT, applied, project
 
-HARNESS_CODE = ROOT / "ralph"
+HARNESS_CODE = HARNESS / "ralph"  # the code the ralph subprocesses run (conftest: a copy of the checkout's)
 SITE = Path(site.getsitepackages()[0])
 
 

@@ -432,3 +432,17 @@ def test_a_regression_reopens_the_story_and_the_prompt_says_why_with_its_live_ta
     live = prompt.split("## The story's tables (and those they reference) on the target now", 1)[1].split("## ", 1)[0]
     assert re.search(r"^tenant_users:\n  tenant_id bigint NOT NULL", live, re.M), live
     assert "tenant_users_role_check" not in live  # what the target holds now, not what the files say
+
+
+def test_the_suite_s_ralph_runs_guard_a_copy_of_the_code_not_the_checkout(empty_db_url: str, tmp_path: Path) -> None:
+    """A developer edits while the suite runs: an agent turn must not restore the checkout's files."""
+    import importlib.util
+
+    from conftest import HARNESS
+
+    root = project(tmp_path)
+    done = subprocess.run([sys.executable, "-c", "import ralph, schema_tools; print(ralph.__file__); "
+                           "print(schema_tools.__file__)"], capture_output=True, text=True, cwd=root, check=True)
+    assert done.stdout.split() == [str(HARNESS / "ralph" / "__init__.py"), str(HARNESS / "schema_tools" / "__init__.py")]
+    spec = importlib.util.find_spec("ralph")
+    assert spec is not None and spec.origin == str(ROOT / "ralph" / "__init__.py")  # this process: the checkout

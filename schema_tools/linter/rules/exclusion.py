@@ -4,6 +4,8 @@ An exclusion constraint builds its index while holding an ACCESS EXCLUSIVE lock 
 and, unlike UNIQUE, cannot be attached from an index built CONCURRENTLY first: every read and
 write waits for the whole build. Add it while the table is small, or in a maintenance window.
 Bad:   ALTER TABLE bookings ADD CONSTRAINT no_overlap EXCLUDE USING gist (room WITH =, during WITH &&);
+Good:  CREATE TABLE bookings (..., CONSTRAINT no_overlap EXCLUDE USING gist (room WITH =, during WITH &&));
+       (in the migration that creates the table; later, only in a window, with '-- lock_timeout: 3s')
 """
 
 from __future__ import annotations
