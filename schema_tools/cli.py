@@ -225,6 +225,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.more_help = _lint_rules  # type: ignore[attr-defined]
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="migration files or folders (default: the migrations folder)")
     p.add_argument("--migrations", metavar="DIR", help="migrations folder (default: from pyproject, else ./migrations)")
+    p.add_argument("--trace-locks", metavar="URL", help=(
+        "when a database is at hand: run the migrations pending there on a scratch copy of its schema (on its "
+        "server; needs CREATEDB) and report where the locks pg_locks saw differ from the static table "
+        "(lock-differs); see 'schema-tools plan --trace'"))
     _format(p)
 
     p = _command(sub, "drift", "compare the schema the files declare with the database", (
@@ -400,7 +404,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
-    return _report(commands.lint(_settings(args), args.paths), args)
+    return _report(commands.lint(_settings(args), args.paths, trace_locks=args.trace_locks), args)
 
 
 def cmd_drift(args: argparse.Namespace) -> int:

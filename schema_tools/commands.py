@@ -296,12 +296,26 @@ def declared_schema(migrations: Sequence[Migration]) -> Catalog:
     return declare(migrations).catalog()
 
 
-def lint(settings: Settings, paths: Sequence[Path] = (), *, use_cache: bool = True) -> Report:
+def lint(settings: Settings, paths: Sequence[Path] = (), *, use_cache: bool = True,
+         trace_locks: str | None = None) -> Report:
     """Dangerous DDL in the migrations folder, or in the given files and folders (no database).
-    ``use_cache=False``: trust nothing stored under the state folder (someone else may write it)."""
+    ``use_cache=False``: trust nothing stored under the state folder (someone else may write it).
+    ``trace_locks``: a database URL; the migrations pending there are run on a scratch copy of its
+    schema, and where the locks seen differ from the static table, that is a finding too."""
+    from dataclasses import replace
+
+    from .findings import Check, Finding, Severity
+    from .linter import LOCK_DIFFERS
     from .linter import lint as run
 
-    return run(settings, paths, use_cache)
+    report = run(settings, paths, use_cache)
+    if trace_locks is None:
+        return report
+    found = [Finding(LOCK_DIFFERS, f"observed {'; '.join(s.observed or ())}, where the static lock table says {s.lock}",
+                     Severity.WARNING, p.id, "trust the observed lock: plan for it (lock_timeout, a quieter time, "
+                     "or another form of the statement)", p.file, s.line, 1)
+             for p in plan(settings.with_database(trace_locks), trace=True) for s in p.statements if s.traced == "differs"]
+    return replace(report, checks=(*report.checks, Check("observed locks", "lint", tuple(found))))
 
 
 def drift(settings: Settings, expect_files: Sequence[Path] | None = None) -> Report:

@@ -113,7 +113,7 @@ def test_small_cli_consistencies(cli, empty_db_url: str, tmp_path: Path) -> None
     as_format = cli("status", "--database", empty_db_url, "--format", "json")
     as_flag = cli("status", "--database", empty_db_url, "--json")
     assert as_format.code == as_flag.code == 0 and json.loads(as_format.out) == json.loads(as_flag.out)
-    assert "--database" not in cli("lint", "--help").out
+    assert "--database" not in cli("lint", "--help").out  # lint takes --trace-locks URL, and no implicit database
     assert "--migrations" not in cli("integrity", "--help").out
     folder = tmp_path / "m"
     shutil.copytree(MIGRATIONS, folder)

@@ -66,7 +66,7 @@ def test_rule_fixture(path: Path) -> None:
 def test_every_rule_has_a_fixture() -> None:
     covered = {rule for p in FIXTURE_FILES for rule in p.stem.split("+")}
     distribution = {r for r in RULES if r.startswith("distribution-")}  # fixture schemas: test_distribution.py
-    assert set(RULES) - covered - distribution == {"not-modelled", "not-read"}  # notes: the corpus and CLI tests
+    assert set(RULES) - covered - distribution == {"not-modelled", "not-read", "lock-differs"}  # with a database
 
 
 def test_every_rule_module_documents_a_bad_and_a_good_example() -> None:
@@ -362,3 +362,23 @@ def test_lint_of_a_file_is_not_refused_for_an_unrelated_python_file(cli, tmp_pat
     assert result.code == 1, result.err  # linted, with the history: the index on an existing table is found
     assert "index-not-concurrently" in result.out and "note not-read: helper.py is a Python file" in result.out
     assert cli("migrate", "--migrations", str(folder), "--database", "postgresql://nobody@127.0.0.1:1/x").code == 2
+
+
+def test_lint_with_a_database_at_hand_reports_locks_the_static_table_gets_wrong(cli, empty_db_url: str,  # type: ignore[no-untyped-def]
+                                                                                 tmp_path: Path) -> None:
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "0001_base.sql").write_text(
+        "CREATE TABLE team (id bigint PRIMARY KEY);\nCREATE TABLE person (id bigint PRIMARY KEY);\n"
+        "CREATE FUNCTION guard() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN LOCK TABLE team IN EXCLUSIVE MODE; "
+        "RETURN NEW; END $$;\nCREATE TRIGGER person_guard BEFORE INSERT ON person FOR EACH ROW EXECUTE FUNCTION guard();\n")
+    (folder / "0002_seed.sql").write_text("-- depends: 0001_base\n-- lock_timeout: 2s\nINSERT INTO person VALUES (1);\n")
+    for name in ("0001_base", "0002_seed"):
+        (folder / f"{name}.rollback.sql").write_text("SELECT 1;\n")
+    assert cli("migrate", "--database", empty_db_url, "--migrations", str(folder), "--to", "0001_base").code == 0
+    plain = cli("lint", "--migrations", str(folder))
+    assert "lock-differs" not in plain.out
+    traced = cli("lint", "--migrations", str(folder), "--trace-locks", empty_db_url)
+    assert traced.code == 0, traced.err  # a warning
+    assert re.search(r"0002_seed\.sql:3:1: warning lock-differs: observed EXCLUSIVE on public\.team; ROW EXCLUSIVE on "
+                     r"public\.person, where the static lock table says ROW EXCLUSIVE", traced.out), traced.out

@@ -33,6 +33,7 @@ FK_NOT_INDEXED = "fk-not-indexed"
 SYNTAX_ERROR = "syntax-error"
 UNKNOWN_TABLE = "unknown-table"
 NOT_READ = "not-read"
+LOCK_DIFFERS = "lock-differs"
 REDUNDANT_INDEX = "redundant-index"
 RULE_HELP: dict[str, str] = {
     **{m.NAME: m.HELP for m in (index_not_concurrently, concurrently_in_transaction, constraint_not_valid,
@@ -48,6 +49,7 @@ RULE_HELP: dict[str, str] = {
     SYNTAX_ERROR: "SQL that PostgreSQL's parser cannot read",
     UNKNOWN_TABLE: "a statement on a table the files never declare: treated as existing (a note)",
     NOT_READ: "a Python file in a migrations folder, not read by lint (a note)",
+    LOCK_DIFFERS: "with --trace-locks: the lock a statement was seen to take differs from the static table",
 }
 RULES = tuple(sorted(RULE_HELP))
 
