@@ -71,24 +71,22 @@ class _Grid:
         """The free lane above grid row ``row``."""
         return self.row_top[row] - (GAP if row else MARGIN) / 2
 
-    def row_y(self, table: Table, name: str, column: str) -> tuple[int, int]:
-        """The top of ``column``'s row in ``name``'s box, and its index."""
+    def row_y(self, table: Table, name: str, column: str) -> int:
+        """The top of ``column``'s row in ``name``'s box."""
         index = next((i for i, c in enumerate(table.columns) if c.name == column), 0)
-        return self.box[name][1] + HEADER + index * ROW, index
+        return self.box[name][1] + HEADER + index * ROW
 
 
 def _arrow(grid: _Grid, catalog: Catalog, source: str, fk_columns: tuple[str, ...], target: str,
-           ref_columns: tuple[str, ...], lane: int) -> tuple[str, float, float]:
-    """The path's ``d``, and where it ends."""
+           ref_columns: tuple[str, ...], lane: int) -> str:
+    """The path's ``d``: from the referencing column's row to the referenced one's."""
     (sc, _), (tc, tr) = grid.place[source], grid.place[target]
     sx, _, _ = grid.box[source]
     tx, _, _ = grid.box[target]
-    top, _ = grid.row_y(catalog.tables[source], source, fk_columns[0])
-    sy = top + ROW / 2
+    sy = grid.row_y(catalog.tables[source], source, fk_columns[0]) + ROW / 2
     ref = ref_columns[0] if ref_columns else (catalog.tables[target].primary_key.columns[0]  # type: ignore[union-attr]
                                               if catalog.tables[target].primary_key else "")
-    ttop, _ = grid.row_y(catalog.tables[target], target, ref)
-    ey = ttop + ROW / 2
+    ey = grid.row_y(catalog.tables[target], target, ref) + ROW / 2
     shift = (lane % 5) * 4 - 8  # arrows sharing a lane sit side by side
     if tc > sc:
         start_x, out = sx + BOX_WIDTH, grid.gutter(sc + 1) + shift
@@ -100,11 +98,8 @@ def _arrow(grid: _Grid, catalog: Catalog, source: str, fk_columns: tuple[str, ..
         start_x, out = sx, grid.gutter(sc) + shift
         end_x, into = tx, out
     if out == into:
-        d = f"M {start_x} {sy} H {out} V {ey} H {end_x}"
-    else:
-        lane_y = grid.row_gap(tr) + shift
-        d = f"M {start_x} {sy} H {out} V {lane_y} H {into} V {ey} H {end_x}"
-    return d, end_x, ey
+        return f"M {start_x} {sy} H {out} V {ey} H {end_x}"
+    return f"M {start_x} {sy} H {out} V {grid.row_gap(tr) + shift} H {into} V {ey} H {end_x}"
 
 
 def er_svg(catalog: Catalog) -> str:
@@ -142,7 +137,7 @@ def er_svg(catalog: Catalog) -> str:
         for fk in table.foreign_keys:
             if fk.ref_table not in grid.box:
                 continue
-            d, _, _ = _arrow(grid, catalog, name, fk.columns, fk.ref_table, fk.ref_columns, lane)
+            d = _arrow(grid, catalog, name, fk.columns, fk.ref_table, fk.ref_columns, lane)
             lane += 1
             ref = fk.ref_columns[0] if fk.ref_columns else ""
             parts.append(f'<path class="er-fk" d="{d}" marker-end="url(#arrow)" data-from="{escape(name)}.'

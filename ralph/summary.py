@@ -167,7 +167,7 @@ class _Summariser:
             self.s.runs_ended += 1
         self.done[run.index] = run
         oldest_open = self.open[0].index if self.open else None
-        for index in sorted(self.done) if len(self.done) > 1 else list(self.done):
+        for index in sorted(self.done):
             if oldest_open is not None and index > oldest_open:
                 break
             finished = self.done.pop(index)

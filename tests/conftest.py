@@ -47,6 +47,21 @@ def _harness_copy() -> Path:
 HARNESS = _harness_copy()
 
 
+def write_migration(folder: Path, name: str, up: str, down: str | None = "SELECT 1;\n") -> None:
+    """``name.sql`` (and ``name.rollback.sql`` unless ``down`` is None) in ``folder``, made if needed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.sql").write_text(up)
+    if down is not None:
+        (folder / f"{name}.rollback.sql").write_text(down)
+
+
+LOCKING_TRIGGER = ("CREATE TABLE team (id bigint PRIMARY KEY);\nCREATE TABLE person (id bigint PRIMARY KEY);\n"
+                   "CREATE FUNCTION guard() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN LOCK TABLE team IN EXCLUSIVE "
+                   "MODE; RETURN NEW; END $$;\nCREATE TRIGGER person_guard BEFORE INSERT ON person FOR EACH ROW "
+                   "EXECUTE FUNCTION guard();\n")
+"""An INSERT into person takes a lock on team that no static lock table can see."""
+
+
 @dataclass(frozen=True)
 class Cluster:
     """The session's embedded server."""

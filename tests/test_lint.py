@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import FIXTURES, ROOT
+from conftest import FIXTURES, LOCKING_TRIGGER, ROOT, write_migration
 from schema_tools import ConfigError, load_settings
 from schema_tools.findings import Severity
 from schema_tools.linter import RULES, lint_migrations
@@ -352,11 +352,9 @@ def test_sql_that_does_not_parse_is_an_error(cli, tmp_path: Path) -> None:  # ty
 
 def test_lint_of_a_file_is_not_refused_for_an_unrelated_python_file(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     folder = tmp_path / "m"
-    folder.mkdir()
-    (folder / "0001_a.sql").write_text("CREATE TABLE a (id bigint PRIMARY KEY);\n")
-    (folder / "0001_a.rollback.sql").write_text("DROP TABLE a;\n")
-    (folder / "0002_b.sql").write_text("-- depends: 0001_a\n-- lock_timeout: 2s\nCREATE INDEX a_id ON a (id);\n")
-    (folder / "0002_b.rollback.sql").write_text("DROP INDEX a_id;\n")
+    write_migration(folder, "0001_a", "CREATE TABLE a (id bigint PRIMARY KEY);\n", "DROP TABLE a;\n")
+    write_migration(folder, "0002_b", "-- depends: 0001_a\n-- lock_timeout: 2s\nCREATE INDEX a_id ON a (id);\n",
+                    "DROP INDEX a_id;\n")
     (folder / "helper.py").write_text("print('a helper, not a migration')\n")
     result = cli("lint", str(folder / "0002_b.sql"))
     assert result.code == 1, result.err  # linted, with the history: the index on an existing table is found
@@ -367,14 +365,8 @@ def test_lint_of_a_file_is_not_refused_for_an_unrelated_python_file(cli, tmp_pat
 def test_lint_with_a_database_at_hand_reports_locks_the_static_table_gets_wrong(cli, empty_db_url: str,  # type: ignore[no-untyped-def]
                                                                                  tmp_path: Path) -> None:
     folder = tmp_path / "m"
-    folder.mkdir()
-    (folder / "0001_base.sql").write_text(
-        "CREATE TABLE team (id bigint PRIMARY KEY);\nCREATE TABLE person (id bigint PRIMARY KEY);\n"
-        "CREATE FUNCTION guard() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN LOCK TABLE team IN EXCLUSIVE MODE; "
-        "RETURN NEW; END $$;\nCREATE TRIGGER person_guard BEFORE INSERT ON person FOR EACH ROW EXECUTE FUNCTION guard();\n")
-    (folder / "0002_seed.sql").write_text("-- depends: 0001_base\n-- lock_timeout: 2s\nINSERT INTO person VALUES (1);\n")
-    for name in ("0001_base", "0002_seed"):
-        (folder / f"{name}.rollback.sql").write_text("SELECT 1;\n")
+    write_migration(folder, "0001_base", LOCKING_TRIGGER)
+    write_migration(folder, "0002_seed", "-- depends: 0001_base\n-- lock_timeout: 2s\nINSERT INTO person VALUES (1);\n")
     assert cli("migrate", "--database", empty_db_url, "--migrations", str(folder), "--to", "0001_base").code == 0
     plain = cli("lint", "--migrations", str(folder))
     assert "lock-differs" not in plain.out

@@ -8,7 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import settings_for
+from conftest import LOCKING_TRIGGER, settings_for, write_migration
 from schema_tools import commands
 from schema_tools.sqltext.lock_levels import lock_for
 
@@ -55,13 +55,9 @@ def test_the_trace_sees_what_the_server_takes_and_agrees_with_the_table(empty_db
 def test_the_trace_flags_a_lock_the_table_cannot_see(empty_db_url: str, tmp_path: Path) -> None:
     """An INSERT whose trigger locks another table: the static table says ROW EXCLUSIVE."""
     folder = tmp_path / "m"
-    folder.mkdir()
-    (folder / "0001_base.sql").write_text(
-        "CREATE TABLE team (id bigint PRIMARY KEY);\nCREATE TABLE person (id bigint PRIMARY KEY);\n"
-        "CREATE FUNCTION guard() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN LOCK TABLE team IN EXCLUSIVE MODE; "
-        "RETURN NEW; END $$;\nCREATE TRIGGER person_guard BEFORE INSERT ON person FOR EACH ROW EXECUTE FUNCTION guard();\n")
-    (folder / "0002_seed.sql").write_text("-- depends: 0001_base\nINSERT INTO person VALUES (1);\n"
-                                          "ALTER TABLE person DISABLE TRIGGER USER;\n")
+    write_migration(folder, "0001_base", LOCKING_TRIGGER)
+    write_migration(folder, "0002_seed", "-- depends: 0001_base\nINSERT INTO person VALUES (1);\n"
+                    "ALTER TABLE person DISABLE TRIGGER USER;\n")
     settings = settings_for(empty_db_url, folder)
     commands.migrate(settings, to="0001_base")
     insert, disable = commands.plan(settings, trace=True)[0].statements

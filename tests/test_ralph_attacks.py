@@ -18,7 +18,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import HARNESS, MIGRATIONS, ROOT, Cluster, settings_for
+from conftest import HARNESS, MIGRATIONS, Cluster, settings_for
 from schema_tools import commands
 from test_ralph_run import AGENT, applied, project
 

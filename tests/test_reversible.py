@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import settings_for
+from conftest import settings_for, write_migration
 from schema_tools import commands
 from schema_tools.errors import MigrationError
 from schema_tools.findings import Report, render
@@ -91,22 +91,16 @@ def test_the_chain_names_a_residue_with_what_is_left(db_url: str, tmp_path: Path
     assert any(line.startswith("left behind: column ") and "legacy_40" in line for line in finding.detail)
 
 
-def write(folder: Path, name: str, up: str, down: str | None) -> None:
-    (folder / f"{name}.sql").write_text(up)
-    if down is not None:
-        (folder / f"{name}.rollback.sql").write_text(down)
-
-
 def test_a_changed_definition_is_shown_as_the_lines_that_differ(db_url: str, tmp_path: Path) -> None:
     folder = tmp_path / "m"
     folder.mkdir()
     columns = ",\n".join(f"    c{i} integer" for i in range(40))
-    write(folder, "0001_t", f"CREATE TABLE t (\n{columns}\n);\nCREATE VIEW v AS SELECT * FROM t WHERE c1 > 0;\n"
+    write_migration(folder, "0001_t", f"CREATE TABLE t (\n{columns}\n);\nCREATE VIEW v AS SELECT * FROM t WHERE c1 > 0;\n"
           "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;\n", "DROP VIEW v;\nDROP FUNCTION f();\nDROP TABLE t;\n")
-    write(folder, "0002_v", "-- depends: 0001_t\nCREATE OR REPLACE VIEW v AS SELECT * FROM t WHERE c1 > 1;\n"
+    write_migration(folder, "0002_v", "-- depends: 0001_t\nCREATE OR REPLACE VIEW v AS SELECT * FROM t WHERE c1 > 1;\n"
           "CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 2 $$;\n",
           "SELECT 1;\n")  # forgets to restore both
-    write(folder, "0003_comment", "-- depends: 0002_v\nALTER TABLE t ADD COLUMN note text;\n"
+    write_migration(folder, "0003_comment", "-- depends: 0002_v\nALTER TABLE t ADD COLUMN note text;\n"
           "COMMENT ON COLUMN t.note IS 'why';\n", "ALTER TABLE t DROP COLUMN note;\n")
     report = commands.check_reversible(settings_for(db_url, folder))
     assert by_rule(report) == {"0002_v": ["rollback-residue"]}  # the comment, re-added on a new attnum, is the same
@@ -120,9 +114,9 @@ def test_a_changed_definition_is_shown_as_the_lines_that_differ(db_url: str, tmp
 def test_a_migration_that_does_not_apply_leaves_the_rest_skipped_not_passed(db_url: str, tmp_path: Path) -> None:
     folder = tmp_path / "m"
     folder.mkdir()
-    write(folder, "0001_ok", "CREATE TABLE a (id int);\n", "DROP TABLE a;\n")
-    write(folder, "0002_bad", "-- depends: 0001_ok\nALTER TABLE nope ADD COLUMN x int;\n", "SELECT 1;\n")
-    write(folder, "0003_later", "-- depends: 0002_bad\nCREATE TABLE b (id int);\n", "DROP TABLE b;\n")
+    write_migration(folder, "0001_ok", "CREATE TABLE a (id int);\n", "DROP TABLE a;\n")
+    write_migration(folder, "0002_bad", "-- depends: 0001_ok\nALTER TABLE nope ADD COLUMN x int;\n", "SELECT 1;\n")
+    write_migration(folder, "0003_later", "-- depends: 0002_bad\nCREATE TABLE b (id int);\n", "DROP TABLE b;\n")
     report = commands.check_reversible(settings_for(db_url, folder))
     assert [(c.name, c.passed, c.skipped) for c in report.checks] == [
         ("0001_ok", True, ""), ("0002_bad", False, ""), ("0003_later", False, "0002_bad before them does not apply")]
@@ -132,8 +126,8 @@ def test_a_migration_that_does_not_apply_leaves_the_rest_skipped_not_passed(db_u
 def test_rollback_refuses_a_declared_irreversible_migration(empty_db_url: str, tmp_path: Path) -> None:
     folder = tmp_path / "m"
     folder.mkdir()
-    write(folder, "0001_t", "CREATE TABLE t (id int, legacy int);\n", "DROP TABLE t;\n")
-    write(folder, "0002_drop", "-- depends: 0001_t\nALTER TABLE t DROP COLUMN legacy;\n", "-- Not reversible\n")
+    write_migration(folder, "0001_t", "CREATE TABLE t (id int, legacy int);\n", "DROP TABLE t;\n")
+    write_migration(folder, "0002_drop", "-- depends: 0001_t\nALTER TABLE t DROP COLUMN legacy;\n", "-- Not reversible\n")
     settings = settings_for(empty_db_url, folder)
     commands.migrate(settings)
     with pytest.raises(MigrationError, match="0002_drop cannot be rolled back: declared irreversible"):

@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import MIGRATIONS, settings_for
+from conftest import MIGRATIONS, settings_for, write_migration
 from schema_tools import commands
 from schema_tools.errors import ConfigError, LockTimeout, MigrationError
 from schema_tools.engine.lock import LOCK_KEY
@@ -245,11 +245,8 @@ def test_a_verified_migrate_keeps_nothing_when_verification_fails(empty_db_url: 
     from schema_tools.errors import VerificationFailed
 
     folder = tmp_path / "m"
-    folder.mkdir()
-    (folder / "0001_t.sql").write_text("CREATE TABLE t (id int PRIMARY KEY);\n")
-    (folder / "0001_t.rollback.sql").write_text("DROP TABLE t;\n")
-    (folder / "0002_u.sql").write_text("-- depends: 0001_t\nCREATE TABLE u (id int PRIMARY KEY);\n")
-    (folder / "0002_u.rollback.sql").write_text("DROP TABLE u;\n")
+    write_migration(folder, "0001_t", "CREATE TABLE t (id int PRIMARY KEY);\n", "DROP TABLE t;\n")
+    write_migration(folder, "0002_u", "-- depends: 0001_t\nCREATE TABLE u (id int PRIMARY KEY);\n", "DROP TABLE u;\n")
     settings = settings_for(empty_db_url, folder)
     seen: list[object] = []
 
@@ -271,11 +268,9 @@ def test_a_verified_migrate_undoes_non_transactional_ones_with_their_rollbacks(e
     from schema_tools.errors import VerificationFailed
 
     folder = tmp_path / "m"
-    folder.mkdir()
-    (folder / "0001_t.sql").write_text("CREATE TABLE t (id int PRIMARY KEY, a int);\n")
-    (folder / "0001_t.rollback.sql").write_text("DROP TABLE t;\n")
-    (folder / "0002_i.sql").write_text("-- depends: 0001_t\n-- transactional: false\nCREATE INDEX CONCURRENTLY t_a ON t (a);\n")
-    (folder / "0002_i.rollback.sql").write_text("-- transactional: false\nDROP INDEX CONCURRENTLY t_a;\n")
+    write_migration(folder, "0001_t", "CREATE TABLE t (id int PRIMARY KEY, a int);\n", "DROP TABLE t;\n")
+    write_migration(folder, "0002_i", "-- depends: 0001_t\n-- transactional: false\nCREATE INDEX CONCURRENTLY t_a ON t (a);\n",
+                    "-- transactional: false\nDROP INDEX CONCURRENTLY t_a;\n")
     settings = settings_for(empty_db_url, folder)
     with pytest.raises(VerificationFailed) as caught:
         commands.migrate(settings, verify=lambda conn: ["no"])

@@ -4,6 +4,7 @@ as it stood before the statement's migration began."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TypeVar
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -13,6 +14,9 @@ from ..config import POSTGRES_OLDEST
 from ..findings import Finding, Severity
 from ..sqlmodel import DeclaredSchema, Parsed
 from ..sqlmodel.names import table_name
+
+
+Action = TypeVar("Action", bound=exp.Expression)
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,13 @@ class Context:
         """The table of an ALTER TABLE when an earlier migration created it (else None)."""
         table = self._altered
         return table if table is not None and self.is_existing(table) else None
+
+    def existing_actions(self, kind: type[Action]) -> tuple[str, list[Action]]:
+        """The table of an ALTER TABLE an earlier migration created, and the statement's actions of
+        ``kind`` (ColumnDef, AlterColumn, AddConstraint...); ``("", [])`` for anything else. What
+        every rule about changing an existing table starts from."""
+        table = self.existing_altered_table()
+        return (table, [a for a in self.actions() if isinstance(a, kind)]) if table is not None else ("", [])
 
     def actions(self) -> Iterator[exp.Expression]:
         node = self.node

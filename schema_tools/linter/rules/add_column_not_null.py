@@ -19,13 +19,9 @@ HELP = "ADD COLUMN NOT NULL without a default on an existing table"
 
 
 def check(ctx: Context) -> list[Finding]:
-    table = ctx.existing_altered_table()
-    if table is None:
-        return []
+    table, added = ctx.existing_actions(exp.ColumnDef)
     findings = []
-    for action in ctx.actions():
-        if not isinstance(action, exp.ColumnDef):
-            continue
+    for action in added:
         kinds = [c.kind for c in action.constraints]
         not_null = any(isinstance(k, exp.NotNullColumnConstraint) and not k.args.get("allow_null") for k in kinds)
         filled = any(isinstance(k, (exp.DefaultColumnConstraint, exp.GeneratedAsIdentityColumnConstraint,

@@ -20,13 +20,9 @@ HELP = "UNIQUE or PRIMARY KEY added to an existing table without a concurrently 
 
 
 def check(ctx: Context) -> list[Finding]:
-    table = ctx.existing_altered_table()
-    if table is None:
-        return []
+    table, added = ctx.existing_actions(exp.AddConstraint)
     findings = []
-    for action in ctx.actions():
-        if not isinstance(action, exp.AddConstraint):
-            continue
+    for action in added:
         for item in action.expressions:
             for part in item.expressions if isinstance(item, exp.Constraint) else [item]:
                 kind = "UNIQUE" if isinstance(part, exp.UniqueColumnConstraint) else \
@@ -35,10 +31,8 @@ def check(ctx: Context) -> list[Finding]:
                     findings.append(ctx.finding(NAME, f"adding {kind} to {table} builds its index under an ACCESS "
                                                 "EXCLUSIVE lock", f"CREATE UNIQUE INDEX CONCURRENTLY first, then ADD "
                                                 f"CONSTRAINT ... {kind} USING INDEX"))
-    for action in ctx.actions():
-        if isinstance(action, exp.ColumnDef) and any(isinstance(c.kind, (exp.UniqueColumnConstraint,
-                                                                          exp.PrimaryKeyColumnConstraint))
-                                                      for c in action.constraints):
+    for column in ctx.existing_actions(exp.ColumnDef)[1]:
+        if any(isinstance(c.kind, (exp.UniqueColumnConstraint, exp.PrimaryKeyColumnConstraint)) for c in column.constraints):
             findings.append(ctx.finding(NAME, f"adding a UNIQUE column to {table} builds its index under an ACCESS "
                                         "EXCLUSIVE lock", "add the column, then CREATE UNIQUE INDEX CONCURRENTLY and "
                                         "ADD CONSTRAINT ... UNIQUE USING INDEX"))

@@ -38,13 +38,11 @@ def binary_compatible(old: str, new: str) -> bool:
 
 
 def check(ctx: Context) -> list[Finding]:
-    table = ctx.existing_altered_table()
-    if table is None:
-        return []
+    table, altered = ctx.existing_actions(exp.AlterColumn)
     findings = []
     declared = ctx.schema.tables.get(table)
-    for action in ctx.actions():
-        if isinstance(action, exp.AlterColumn) and action.args.get("dtype") is not None:
+    for action in altered:
+        if action.args.get("dtype") is not None:
             column = ident(action.this)
             new = pg_type(action.args["dtype"])
             old = declared.columns[column].type if declared and column in declared.columns else ""

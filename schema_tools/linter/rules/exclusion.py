@@ -20,11 +20,9 @@ HELP = "EXCLUDE constraint added to an existing table (its index builds under AC
 
 
 def check(ctx: Context) -> list[Finding]:
-    table = ctx.existing_altered_table()
-    if table is None:
-        return []
-    for action in ctx.actions():
-        if isinstance(action, exp.AddConstraint) and any(action.find_all(exp.ExcludeColumnConstraint)):
+    table, added = ctx.existing_actions(exp.AddConstraint)
+    for action in added:
+        if any(action.find_all(exp.ExcludeColumnConstraint)):
             return [ctx.finding(NAME, f"adding an EXCLUDE constraint to {table} builds its index under an ACCESS "
                                 "EXCLUSIVE lock: reads and writes wait for the whole build", "add it when the table "
                                 "is created, or in a maintenance window with a lock_timeout")]

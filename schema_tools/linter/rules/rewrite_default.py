@@ -48,15 +48,12 @@ def _why(ctx: Context, column: exp.ColumnDef) -> str:
 
 
 def check(ctx: Context) -> list[Finding]:
-    table = ctx.existing_altered_table()
-    if table is None:
-        return []
+    table, added = ctx.existing_actions(exp.ColumnDef)
     findings = []
-    for action in ctx.actions():
-        if isinstance(action, exp.ColumnDef):
-            why = _why(ctx, action)
-            if why:
-                findings.append(ctx.finding(NAME, f"adding column {ident(action.this)} rewrites {table} under an ACCESS "
-                                            f"EXCLUSIVE lock: {why}", "add the column without it (nullable, or with a "
-                                            "constant default), backfill in batches, then SET DEFAULT for new rows"))
+    for action in added:
+        why = _why(ctx, action)
+        if why:
+            findings.append(ctx.finding(NAME, f"adding column {ident(action.this)} rewrites {table} under an ACCESS "
+                                        f"EXCLUSIVE lock: {why}", "add the column without it (nullable, or with a "
+                                        "constant default), backfill in batches, then SET DEFAULT for new rows"))
     return findings

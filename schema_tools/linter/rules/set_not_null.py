@@ -30,12 +30,10 @@ def _proven(ctx: Context, table: str, column: str) -> bool:
 
 
 def check(ctx: Context) -> list[Finding]:
-    table = ctx.existing_altered_table()
-    if table is None:
-        return []
+    table, altered = ctx.existing_actions(exp.AlterColumn)
     findings = []
-    for action in ctx.actions():
-        if isinstance(action, exp.AlterColumn) and action.args.get("allow_null") is False:
+    for action in altered:
+        if action.args.get("allow_null") is False:
             column = ident(action.this)
             if not _proven(ctx, table, column):
                 findings.append(ctx.finding(NAME, f"SET NOT NULL on {table}.{column} scans the table under an "
