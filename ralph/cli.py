@@ -125,6 +125,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         max_identical_failures=args.max_identical_failures,
         sandbox=args.sandbox,
         run_lock_wait=args.lock_wait or 0.0,
+        generate=args.generate,
     )
     if not options.stories.is_file():
         raise LogMissing(f"{options.stories}: no stories file", hint="pass --stories FILE (see ralph import)")
@@ -179,6 +180,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-iterations", type=_positive(int), default=10, metavar="N", help="at most N iterations (default 10)")
     p.add_argument("--story", metavar="ID", help="work on this story only")
     p.add_argument("--agent", metavar="CMD", help="agent command (split like a shell would; no shell runs it)")
+    p.add_argument("--generate", action="store_true", help=(
+        "draft each open story's migration with schema-tools generate (from its expectations, proven on a "
+        "scratch database) before any agent: a complete draft is attempted as is and the story can pass with "
+        "no agent; otherwise the draft and what it could not express start the agent's prompt"))
     p.add_argument("--agent-timeout", type=_positive(float), default=1800.0, metavar="SECONDS",
                    help="per-iteration time limit for the agent (default 1800)")
     p.add_argument("--max-identical-failures", type=_positive(int), default=3, metavar="N",

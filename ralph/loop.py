@@ -22,6 +22,7 @@ from schema_tools import ConfigError, SchemaToolsError, Settings, connect, datab
 
 from .attempt import Outcome, attempt, story_problems
 from .completion import completion_lines
+from .drafting import StoryDraft, draft_story, write_draft
 from .agent import choose_sandbox
 from .logformat import (ProgressLog, bullet, finding, iteration_ended, iteration_started, note, run_ended, run_started,
                         stamp, stamped, story_completed)
@@ -44,6 +45,7 @@ class RunOptions:
     max_identical_failures: int = 3
     sandbox: str = "auto"  # auto | bubblewrap | none
     run_lock_wait: float = 0.0  # seconds to wait for another ralph run on the same target
+    generate: bool = False  # draft each story's migration with schema-tools generate first
     say: Callable[[str], None] = print  # a line for the terminal
 
 
@@ -171,12 +173,22 @@ class Loop:
         settings = target.settings
         before = target.fingerprint()
         turn: Turn | None = None
+        drafted = draft_story(settings, self.o.stories, story.id) if self.o.generate else None
+        if drafted is not None and (drafted.usable or not self.o.agent):
+            outcome, after = self._drafted(target, state, story, drafted, open_owned, passing)
+            if outcome.passed or not self.o.agent:
+                outcome.durations["total"] = round(time.monotonic() - started, 3)
+                self._record(iteration, story, outcome, before, target.fingerprint(), None)
+                return outcome, after
+            previous = outcome.findings  # the agent starts from the draft and why it failed
         if self.o.agent:
             situation = Situation(
                 applied=tuple(m.id for m in read_migrations(settings) if m.id in state.applied), catalog=state.catalog,
                 open_because=tuple(open_because), next_id=next_migration_id(settings.migrations_dir, story),
                 passed_before=story.passes, learned=tuple(n for n in learnings(self.o.log, story.id) if n not in previous))
             prompt = build_prompt(story, settings.migrations_dir, previous, situation)
+            if drafted is not None:
+                prompt += "\n" + drafted.prompt_section(settings.migrations_dir.name) + "\n"
             files = TurnFiles(self.o.stories, self.o.log, self.o.state,
                               self.o.state / "iterations" / f"{self.run_id}-{iteration:03d}-agent.log")
             turn = agent_turn(target, state, story, open_owned, self.o.agent, prompt, files, self.o.agent_timeout,
@@ -197,6 +209,16 @@ class Loop:
                     outcome.findings.append(exited)
         self._record(iteration, story, outcome, before, target.fingerprint(), turn)
         return outcome, after
+
+    def _drafted(self, target: Target, state: TargetState, story: Story, drafted: StoryDraft, open_owned: set[str],
+                 passing: list[Story]) -> tuple[Outcome, TargetState | None]:
+        """A complete draft is written and attempted like the agent's work; an incomplete one fails."""
+        if not drafted.usable:
+            return Outcome(findings=drafted.findings()), None
+        written = write_draft(target.settings.migrations_dir, drafted)
+        self.line(note(f"generate: drafted {', '.join(n for n in written if not n.endswith('.rollback.sql'))} "
+                       "from the story's expectations (proven on a scratch database)"))
+        return attempt(target, story, open_owned, state, passing)
 
     def _complete(self, settings: Settings, story: Story, outcome: Outcome, state: TargetState) -> None:
         owned = [m for m in read_migrations(settings) if m.id in story.migrations]

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .catalog.model import Catalog, CheckConstraint, Column, ForeignKey, Index, PrimaryKey, Table, Unique
     from .commands import (baseline, changes_on, check_reversible, connect, database_url, db_start, db_status, db_stop,
-                           declared_schema, drift, exclusive, existing_database_url, integrity, lint, load_expectations,
-                           mark_on, migrate, migrate_on, plan, preflight, read_migrations, read_schema, read_schema_on,
+                           declared_schema, drift, exclusive, existing_database_url, generate, integrity, lint,
+                           load_expectations, mark_on, migrate, migrate_on, plan, preflight, read_migrations, read_schema, read_schema_on,
                            repair, rollback, schema_fingerprint_on, scratch_database, scratch_login, status, status_on,
                            validate, validate_on, verify, verify_catalog)
     from .config import Settings, load_settings
@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 _MODULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("catalog.model", ("Catalog", "CheckConstraint", "Column", "ForeignKey", "Index", "PrimaryKey", "Table", "Unique")),
     ("commands", ("baseline", "changes_on", "check_reversible", "connect", "database_url", "db_start", "db_status", "db_stop",
-         "declared_schema", "drift", "exclusive", "existing_database_url", "integrity", "lint", "load_expectations",
+         "declared_schema", "drift", "exclusive", "existing_database_url", "generate", "integrity", "lint",
+         "load_expectations",
          "mark_on", "migrate", "migrate_on", "plan", "preflight", "read_migrations", "read_schema", "read_schema_on",
          "repair", "rollback", "schema_fingerprint_on", "scratch_database", "scratch_login", "status", "status_on",
          "validate", "validate_on", "verify", "verify_catalog")),
@@ -59,7 +60,7 @@ _RENAMED = {"TomlDoc": "Doc"}  # public name -> the module's own
 
 __all__ = [
     # verbs
-    "baseline", "changes_on", "check_reversible", "declared_schema", "drift", "integrity", "lint", "load_expectations", "migrate", "migrate_on",
+    "baseline", "changes_on", "check_reversible", "declared_schema", "drift", "generate", "integrity", "lint", "load_expectations", "migrate", "migrate_on",
     "plan", "preflight", "read_migrations", "read_schema", "read_schema_on", "repair", "rollback",
     "schema_fingerprint_on", "status", "status_on", "validate", "validate_on", "verify", "verify_catalog",
     # databases

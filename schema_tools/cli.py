@@ -242,6 +242,29 @@ def build_parser() -> argparse.ArgumentParser:
                    help="expectation or stories file (default: [tool.schema_tools.verify] expect)")
     _format(p)
 
+    p = _command(sub, "generate", "write the next migration from expectations, in lock-safe steps", (
+        "Compare what the expectations declare (tables, columns with type, nullability, default and "
+        "identity, primary keys, foreign keys with actions, unique keys, checks, allowed values, named and "
+        "plain indexes) with the schema the migration files declare (no database needed), and write the "
+        "next NNNN_slug.sql and its rollback. A table the files already have may be large and busy: an "
+        "index is built CONCURRENTLY (in a second migration, outside a transaction), a foreign key or check "
+        "is added NOT VALID and validated there, NOT NULL goes through a validated CHECK, UNIQUE through a "
+        "concurrent unique index and USING INDEX, under a lock_timeout. New tables get plain DDL.\n\n"
+        "Before writing, the files are proven on a scratch database (needs CREATEDB): they lint clean, "
+        "each rolls back to the schema before it and applies again to the same schema, and verify passes "
+        "on the result. What cannot be said safely (a backfill, a type change, a drop without --allow-drop) "
+        "is printed, never guessed. Exit 0 written and proven, 1 something is left to do by hand (or the "
+        "proof failed: nothing written), 2 bad input.\n\n"
+        "  schema-tools generate --expect ralph/stories.toml --story SCHEMA-002"), cmd_generate)
+    _common(p)
+    p.add_argument("--expect", action="append", required=True, metavar="FILE", type=Path,
+                   help="expectation or stories file (repeatable)")
+    p.add_argument("--story", metavar="ID", help="only this story's expectations (its missing migrations name the files)")
+    p.add_argument("--name", metavar="SLUG", help="the new file's name after its number (default: the story id)")
+    p.add_argument("--allow-drop", action="store_true", help="also drop what the expectations make unwanted: "
+                   "columns beyond only_columns (irreversible: the data is lost) and indexes a new one makes redundant")
+    p.add_argument("--no-check", action="store_true", help="write without proving on a scratch database")
+
     p = _command(sub, "integrity", "check the data: duplicates, orphans, NULLs, values, tenants", (
         "Set-based checks on live data, each one read-only scan with statement_timeout honoured: what "
         "the expectations promise but the database does not enforce (duplicates on a key that should be "
@@ -409,6 +432,38 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
 def cmd_drift(args: argparse.Namespace) -> int:
     return _report(commands.drift(_settings(args), args.expect), args)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    result = commands.generate(settings, args.expect, story=args.story, name=args.name,
+                               live=args.database is not None, allow_drop=args.allow_drop, check=not args.no_check)
+    proof = result.proof
+    if result.draft.empty:
+        print("nothing to generate: the migration files already declare what the expectations ask"
+              + (" (except what is listed below)" if result.draft.unexpressed else ""))
+    elif proof is not None and not proof.holds:
+        print("generate: the draft did not prove out, nothing was written:")
+        print("\n".join(f"  {p}" for p in proof.problems))
+        for file in result.files:
+            print(f"\n-- {file.id}.sql (not written)\n{file.sql}")
+    else:
+        for file in result.files:
+            how = "in one transaction" if file.transactional else "outside a transaction, statement by statement"
+            print(f"wrote {settings.migrations_dir.name}/{file.id}.sql and its rollback ({how})")
+        print("\n".join(f"  - {c.what}" for c in result.draft.changes))
+        if proof is None:
+            print("not proven (--no-check): run schema-tools lint, check-reversible and verify before applying")
+        else:
+            print(f"proven on a scratch database: lint clean; each migration rolls back to the schema before it and "
+                  f"applies again to the same schema; verify: {proof.checks - len(proof.remaining)} of {proof.checks} "
+                  "checks pass" + ("" if proof.remaining else " (all)"))
+            for remaining in proof.remaining:
+                print(f"  still open: {remaining}")
+    if result.draft.unexpressed:
+        print("could not express (write these by hand):")
+        print("\n".join(f"  - {u}" for u in result.draft.unexpressed))
+    return 0 if result.clean or (result.draft.empty and not result.draft.unexpressed) else 1
 
 
 def cmd_integrity(args: argparse.Namespace) -> int:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # annotations only: a verb imports what it runs when it runs
     from .engine.model import MigrationState, PlannedMigration, RunResult
     from .expect.model import TableExpectation
     from .findings import Report
+    from .generator import Generated
 
     from .server.embedded import Status as ServerStatus
     from .server.model import DatabaseMark, ScratchLogin
@@ -316,6 +317,53 @@ def lint(settings: Settings, paths: Sequence[Path] = (), *, use_cache: bool = Tr
                      "or another form of the statement)", p.file, s.line, 1)
              for p in plan(settings.with_database(trace_locks), trace=True) for s in p.statements if s.traced == "differs"]
     return replace(report, checks=(*report.checks, Check("observed locks", "lint", tuple(found))))
+
+
+def generate(settings: Settings, expect_files: Sequence[Path], *, story: str | None = None, name: str | None = None,
+             live: bool = False, allow_drop: bool = False, check: bool = True, write: bool = True) -> Generated:
+    """Write the next migration(s) that take the schema the files declare (with ``live``: the
+    settings' database, which must match the files) to what the expectations declare (only
+    ``story``'s with a story id), in lock-safe steps; proven on a scratch database first unless
+    ``check`` is False; ``write=False``: only return them. What it could not express is in
+    ``.draft.unexpressed``."""
+    from .catalog.read import read_catalog
+    from .errors import ConfigError
+    from .generator import GenerateRefused, generate_files
+    from .sqlmodel import declare
+    from .sqlmodel.drift import drift_report
+
+    expectations = load_expectations(expect_files)
+    reserved: tuple[str, ...] = ()
+    if story is not None:
+        expectations = [e for e in expectations if e.label == story]
+        if not expectations:
+            raise ConfigError(f"--story {story}: no expectations for that story in {', '.join(map(str, expect_files))}",
+                              hint="give the id of a story with [stories.expect.tables.NAME] sections")
+        reserved = next((owned for path in expect_files if (owned := _owned(path, story))), ())
+    elif not expectations:
+        raise ConfigError(f"no table expectations in {', '.join(map(str, expect_files))}",
+                          hint="write [tables.NAME] sections (see schema-tools verify --help)")
+    declared = declare(read_migrations(settings))
+    base = declared.catalog()
+    if live:
+        with connect(settings, "schema-tools generate") as conn:
+            base = read_catalog(conn, settings.schemas)
+        differs = drift_report(declared, base, []).errors
+        if differs:
+            raise GenerateRefused(f"the database differs from what the migration files declare ({len(differs)} "
+                                  f"difference(s), first: {differs[0].message})", list(differs))
+    return generate_files(settings, expectations, base, name=name or (story or "generated"), reserved=reserved,
+                          allow_drop=allow_drop, check=check, write_files=write)
+
+
+def _owned(path: Path, story: str) -> tuple[str, ...]:
+    from .errors import ConfigError
+    from .generator import story_migrations
+
+    try:
+        return story_migrations(path, story)
+    except ConfigError:
+        return ()
 
 
 def drift(settings: Settings, expect_files: Sequence[Path] | None = None) -> Report:

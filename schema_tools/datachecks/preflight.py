@@ -11,6 +11,8 @@ from sqlglot import exp
 from ..catalog import Catalog
 from ..engine.files import Migration
 from ..sqlmodel import parse_migration
+from ..sqlmodel.fold import VALIDATE
+from ..sqlmodel.renames import unquote
 from ..sqlmodel.names import ident, table_name
 from ..sqltext.meaning import to_sql
 from .model import DUPLICATES, ROWS, DataCheck, Reference, col
@@ -26,21 +28,50 @@ class Planned:
     check: DataCheck
 
 
-def _constraints(node: exp.Alter) -> list[tuple[exp.Expression, bool]]:
+def _constraints(node: exp.Alter) -> list[tuple[exp.Expression, bool, str]]:
+    """(constraint, added NOT VALID, its name or '') for each constraint the ALTER adds."""
     found = []
     for action in node.args.get("actions") or []:
         if isinstance(action, exp.AddConstraint):
             for item in action.expressions:
-                found += [(part, bool(node.args.get("not_valid")))
+                name = ident(item.this) if isinstance(item, exp.Constraint) else ""
+                found += [(part, bool(node.args.get("not_valid")), name)
                           for part in (item.expressions if isinstance(item, exp.Constraint) else [item])]
         elif isinstance(action, exp.AlterColumn) and action.args.get("allow_null") is False:
-            found.append((action, False))
+            found.append((action, False, ""))
     return found
+
+
+def _validated(sql_text: str, catalog: Catalog, not_valid: dict[tuple[str, str], exp.Expression], name: str) -> list[DataCheck]:
+    """The checks a VALIDATE CONSTRAINT needs: of a constraint a pending migration added NOT VALID,
+    or of one the database holds NOT VALID."""
+    match = VALIDATE.match(sql_text)
+    if match is None:
+        return []
+    table_key, constraint = unquote(match.group(1)), unquote(match.group(2))
+    table = catalog.table(table_key)
+    if table is None:
+        return []
+    part = not_valid.get((table_key, constraint))
+    if part is not None:  # on a column a pending migration adds, there are no old rows to check
+        return _for_constraint(part, False, table, catalog, name) if all(table.column(c) for c in _columns_used(part)) else []
+    for fk in table.foreign_keys:
+        if fk.name == constraint and not fk.validated:
+            parent = catalog.table(fk.ref_table)
+            return [] if parent is None else [DataCheck(name, "preflight-foreign-key", table, ROWS, "delete or repair "
+                                                        "the orphans before this migration runs",
+                                                        reference=Reference(fk.columns, parent, fk.ref_columns))]
+    for check in table.checks:
+        if check.name == constraint and not check.validated:
+            return [DataCheck(name, "preflight-check", table, ROWS, "fix the rows before this migration runs",
+                              predicate=sql.SQL("NOT ({})").format(sql.SQL(check.expression)))]
+    return []
 
 
 def plan_checks(pending: list[Migration], catalog: Catalog) -> list[Planned]:
     """The data checks the pending migrations' constraint-adding statements need."""
     planned: list[Planned] = []
+    not_valid: dict[tuple[str, str], exp.Expression] = {}  # (table, constraint) added NOT VALID -> its definition
     for m in pending:
         for p in parse_migration(m):
             node = p.node
@@ -61,11 +92,16 @@ def plan_checks(pending: list[Migration], catalog: Catalog) -> list[Planned]:
                 table = catalog.table(table_name(node.this))
                 if table is None:
                     continue
-                for part, not_valid in _constraints(node):
+                for part, skips_rows, name in _constraints(node):
+                    if skips_rows and name:
+                        not_valid[(table_name(node.this), name)] = part
                     if not all(table.column(c) for c in _columns_used(part)):
                         continue  # a column a pending migration adds: it holds no old rows yet
                     planned += [Planned(m, p.statement.line, short, found)
-                                for found in _for_constraint(part, not_valid, table, catalog, f"{m.id}: {short}")]
+                                for found in _for_constraint(part, skips_rows, table, catalog, f"{m.id}: {short}")]
+            else:
+                planned += [Planned(m, p.statement.line, short, found)
+                            for found in _validated(p.statement.sql, catalog, not_valid, f"{m.id}: {short}")]
     return planned
 
 

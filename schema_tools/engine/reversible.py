@@ -132,7 +132,7 @@ def _round_trip(conn: psycopg.Connection, m: Migration, settings: Settings, befo
     return _Trip(Check(m.id, STEP, tuple(findings)), settled=not findings, state=again)
 
 
-def _prepare(conn: psycopg.Connection) -> psycopg.Connection:
+def prepare_scratch(conn: psycopg.Connection) -> psycopg.Connection:
     history.ensure_tables(conn)
     conn.execute("ANALYZE")  # a new database's catalog has no statistics: the inventory query is 8x slower
     return conn
@@ -142,7 +142,7 @@ def _rebuild(fresh: Fresh, settings: Settings, through: Migration) -> psycopg.Co
     """A new scratch database holding every migration up to ``through``, applied forward."""
     from .runner import migrate_on
 
-    conn = _prepare(fresh())
+    conn = prepare_scratch(fresh())
     migrate_on(conn, settings, to=through.id)
     return conn
 
@@ -151,7 +151,7 @@ def check_steps(fresh: Fresh, settings: Settings) -> Report:
     """Step mode: every migration's round trip, each on the exact state its predecessors leave."""
     migrations = read_migrations(settings.migrations_dir)
     checks: list[Check] = []
-    conn = _prepare(fresh())
+    conn = prepare_scratch(fresh())
     blocked, state = "", None
     for index, m in enumerate(migrations):
         if blocked:
@@ -176,7 +176,7 @@ def check_chain(fresh: Fresh, settings: Settings) -> Report:
     before its migration; apply all again, each compared with the first apply. Stops at the
     first break of each pass; what lies beyond it is skipped."""
     migrations = read_migrations(settings.migrations_dir)
-    conn = _prepare(fresh())
+    conn = prepare_scratch(fresh())
     states = [inventory(conn)]
     for m in migrations:
         try:
@@ -240,3 +240,17 @@ def check_chain(fresh: Fresh, settings: Settings) -> Report:
             continue
         up.append(Check(m.id, APPLY_AGAIN))
     return Report("check-reversible", tuple(down + up), RULE_HELP)
+
+
+def round_trips(conn: psycopg.Connection, settings: Settings, migrations: list[Migration]) -> list[Check]:
+    """The step round trip of each of ``migrations``, in order, on ``conn`` (which holds what
+    comes before them); stops at the first that does not apply."""
+    checks: list[Check] = []
+    state = None
+    for m in migrations:
+        trip = _round_trip(conn, m, settings, inventory(conn) if state is None else state)
+        checks.append(trip.check)
+        if not trip.applied or not trip.settled:
+            break
+        state = trip.state
+    return checks

@@ -1,0 +1,64 @@
+"""``ralph run --generate``: the harness drafts a story's migration itself with ``schema-tools
+generate`` (from the story's expectations, proven on a scratch database). A draft that is
+complete is written and attempted like any migration, with no agent; otherwise the draft and
+what it could not express go into the agent's prompt as its starting point."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from schema_tools import SchemaToolsError, Settings, generate
+
+
+@dataclass
+class StoryDraft:
+    files: list[tuple[str, str, str]] = field(default_factory=list)  # (id, sql, rollback)
+    unexpressed: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # the proof failed, or verify still finds these
+
+    @property
+    def usable(self) -> bool:
+        return bool(self.files) and not self.unexpressed and not self.problems
+
+    def findings(self) -> list[str]:
+        return ([f"generate: could not express: {u}" for u in self.unexpressed]
+                + [f"generate: {p}" for p in self.problems])
+
+    def prompt_section(self, folder: str) -> str:
+        """The draft for the agent: its files, then what it leaves to do."""
+        parts = ["## A draft from `schema-tools generate` (start from it; fix what it left)"]
+        for mid, sql, rollback in self.files:
+            parts.append(f"{folder}/{mid}.sql:\n```sql\n{sql.rstrip()}\n```\n{folder}/{mid}.rollback.sql:\n"
+                         f"```sql\n{rollback.rstrip()}\n```")
+        if self.unexpressed:
+            parts.append("It could not express (write these yourself):\n" + "\n".join(f"- {u}" for u in self.unexpressed))
+        if self.problems:
+            parts.append("Its proof found:\n" + "\n".join(f"- {p}" for p in self.problems))
+        return "\n\n".join(parts)
+
+
+def draft_story(settings: Settings, stories: Path, story_id: str) -> StoryDraft | None:
+    """The story's draft, not written; None when the migration files already declare it all."""
+    try:
+        result = generate(settings, [stories], story=story_id, write=False)
+    except SchemaToolsError as exc:
+        return StoryDraft(problems=[exc.one_line()])
+    if result.draft.empty and not result.draft.unexpressed:
+        return None
+    proof = result.proof
+    return StoryDraft([(f.id, f.sql, f.rollback) for f in result.files], list(result.draft.unexpressed),
+                      (proof.problems + proof.remaining) if proof is not None else [])
+
+
+def write_draft(folder: Path, draft: StoryDraft) -> list[str]:
+    """Write the draft's files (never over an existing file); the names written."""
+    written = []
+    for mid, sql, rollback in draft.files:
+        for name, text in ((f"{mid}.sql", sql), (f"{mid}.rollback.sql", rollback)):
+            fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            written.append(name)
+    return written

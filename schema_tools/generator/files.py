@@ -1,0 +1,105 @@
+"""A draft as migration files: names, headers (``depends``, ``transactional``, ``lock_timeout``)
+and rollback files that undo each change in reverse order."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .draft import Change, Draft
+
+NUMBERED = re.compile(r"^(\d+)_.*\.sql$")
+ROLLBACK_SUFFIX = ".rollback.sql"
+LOCK_TIMEOUT = "5s"
+
+
+@dataclass(frozen=True)
+class GeneratedFile:
+    """One migration: its id, its SQL and its rollback's SQL."""
+
+    id: str
+    sql: str
+    rollback: str
+    transactional: bool
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:40]
+
+
+def migration_ids(folder: Path, count: int, name: str, reserved: tuple[str, ...] = ()) -> list[str]:
+    """``count`` new ids: the ``reserved`` ones first (a story's migrations whose files do not
+    exist yet), then ``NNNN_name`` one past the highest number in the folder."""
+    existing = [p.name for p in folder.glob("*.sql") if not p.name.endswith(ROLLBACK_SUFFIX)] if folder.is_dir() else []
+    free = [r for r in reserved if f"{r}.sql" not in existing]
+    numbers = [(int(m.group(1)), len(m.group(1))) for n in existing + [f"{r}.sql" for r in free]
+               if (m := NUMBERED.match(n))]
+    width = max((w for _, w in numbers), default=4)
+    top = max((n for n, _ in numbers), default=0)
+    ids = free[:count]
+    while len(ids) < count:
+        top += 1
+        suffix = "" if len(ids) == 0 else "_online" if len(ids) == 1 else f"_{len(ids)}"
+        ids.append(f"{top:0{width}d}_{name}{suffix}")
+    return ids
+
+
+def _header(depends: str | None, transactional: bool, lock_timeout: bool, about: str, drops: list[str]) -> list[str]:
+    lines = [f"-- depends: {depends}"] if depends else []
+    lines += [] if transactional else ["-- transactional: false"]
+    lines += [f"-- lock_timeout: {LOCK_TIMEOUT}"] if lock_timeout else []
+    lines += [f"-- irreversible: it drops data ({'; '.join(drops)})"] if drops else []
+    return lines + [f"-- {about}"]
+
+
+def _body(changes: list[Change], phase: str) -> list[str]:
+    out: list[str] = []
+    for change in changes:
+        statements = getattr(change, phase)
+        if statements:
+            out += ["", f"-- {change.what}", *statements]
+    return out
+
+
+def _undo(changes: list[Change], phase: str) -> list[str]:
+    out: list[str] = []
+    for change in reversed(changes):
+        out += getattr(change, f"{phase}_undo")
+    return out
+
+
+def render(draft: Draft, ids: list[str], depends: str | None, about: str) -> list[GeneratedFile]:
+    """The draft's files: one transactional migration, and one outside a transaction after it when
+    some statement must run there (CONCURRENTLY, VALIDATE on its own commit)."""
+    phases = [p for p in ("tx", "outside") if any(getattr(c, p) for c in draft.changes)]
+    files: list[GeneratedFile] = []
+    for phase, mid in zip(phases, ids):
+        drops = [c.what for c in draft.changes if c.drops_data and getattr(c, phase)]
+        transactional = phase == "tx"
+        head = _header(files[-1].id if files else depends, transactional, draft.existing_touched, about, drops)
+        sql = "\n".join([*head, *_body(draft.changes, phase)]) + "\n"
+        if drops:
+            rollback = "-- irreversible: the data of what it drops cannot come back\n"
+        else:
+            rollback = "\n".join([f"-- undoes {mid}", *_undo(draft.changes, phase)]) + "\n"
+        files.append(GeneratedFile(mid, sql, rollback, transactional))
+    return files
+
+
+def write(folder: Path, files: list[GeneratedFile]) -> list[Path]:
+    """Write the files (never over an existing one); their paths."""
+    paths = []
+    for f in files:
+        for path in (folder / f"{f.id}.sql", folder / f"{f.id}{ROLLBACK_SUFFIX}"):
+            if path.exists():
+                from ..errors import ConfigError
+
+                raise ConfigError(f"{path} exists already: generate never overwrites a migration",
+                                  hint="give another --name, or remove the file")
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in files:
+        for path, text in ((folder / f"{f.id}.sql", f.sql), (folder / f"{f.id}{ROLLBACK_SUFFIX}", f.rollback)):
+            path.write_text(text, encoding="utf-8")
+            paths.append(path)
+    return paths

@@ -1,0 +1,79 @@
+"""Prove a draft before it is written: in a copy of the migrations folder with the new files,
+lint them; on a scratch database holding every migration before them, apply each, roll it back
+(the schema must be as before), apply it again (as after the first apply); then verify the
+expectations and the invariants on the result."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ..config import Settings
+from ..expect.model import TableExpectation
+from .files import GeneratedFile, write
+
+
+@dataclass
+class Proof:
+    problems: list[str] = field(default_factory=list)  # the draft is wrong: nothing is written
+    remaining: list[str] = field(default_factory=list)  # verify findings still open after the draft
+    checks: int = 0  # verify checks run on the result
+
+    @property
+    def holds(self) -> bool:
+        return not self.problems
+
+
+def _copy(settings: Settings, files: list[GeneratedFile], into: Path) -> Settings:
+    folder = into / "migrations"
+    folder.mkdir()
+    if settings.migrations_dir.is_dir():
+        for path in settings.migrations_dir.glob("*.sql"):
+            if path.is_file():
+                shutil.copyfile(path, folder / path.name)
+    write(folder, files)
+    return replace(settings, migrations_dir=folder)
+
+
+def prove(settings: Settings, files: list[GeneratedFile], before: str | None,
+          expectations: Sequence[TableExpectation]) -> Proof:
+    """See the module. ``before``: the last migration before the new ones (None: there is none)."""
+    from ..catalog.read import read_catalog
+    from ..engine.files import read_migrations
+    from ..engine.reversible import prepare_scratch, round_trips
+    from ..engine.runner import migrate_on
+    from ..errors import SchemaToolsError
+    from ..expect.check import verify
+    from ..linter import lint as lint_files
+    from ..server.connect import connect, connect_url
+    from ..server.scratch import scratch_database
+
+    proof = Proof()
+    with tempfile.TemporaryDirectory(prefix="schema-tools-generate-") as tmp:
+        copied = _copy(settings, files, Path(tmp))
+        paths = [copied.migrations_dir / f"{f.id}.sql" for f in files]
+        lint = lint_files(copied, paths, use_cache=False)
+        proof.problems += [f"lint: {Path(f.file or '').name}:{f.line}: {f.rule}: {f.message}" for f in lint.errors]
+        new = {f.id for f in files}
+        migrations = [m for m in read_migrations(copied.migrations_dir) if m.id in new]
+        with connect(settings, "schema-tools generate") as admin, scratch_database(settings, admin) as url, \
+                connect_url(url, application_name="schema-tools generate") as conn:
+            prepare_scratch(conn)
+            try:
+                if before is not None:
+                    migrate_on(conn, copied, to=before)
+            except SchemaToolsError as exc:
+                proof.problems.append(f"the migrations before the new ones do not apply: {exc.one_line()}")
+                return proof
+            for check in round_trips(conn, copied, migrations):
+                proof.problems += [f"check-reversible: {f.message}" for f in check.findings]
+            if proof.problems:
+                return proof
+            catalog = read_catalog(conn, settings.schemas)
+    report = verify(catalog, expectations, settings.disabled_invariants)
+    proof.checks = len(report.checks)
+    proof.remaining = [f.message for f in report.errors]
+    return proof

@@ -1,0 +1,259 @@
+"""``schema-tools generate``: expectations to migrations that lint clean, roll back exactly and
+verify; the safe forms on tables that may hold rows (with pre-flight before they run); hostile
+fragments refused; what cannot be said safely listed, never guessed."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from conftest import MIGRATIONS, ROOT, settings_for
+from schema_tools import commands
+from schema_tools.catalog.inventory import inventory
+from schema_tools.errors import ConfigError
+
+STORIES = ROOT / "ralph" / "stories.toml"
+
+
+def project_with(tmp_path: Path, *ids: str) -> Path:
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    for mid in ids:
+        for path in MIGRATIONS.glob(f"{mid}*.sql"):
+            shutil.copyfile(path, folder / path.name)
+    return folder
+
+
+def test_the_stories_are_generated_from_the_first_migration_alone(empty_db_url: str, tmp_path: Path) -> None:
+    folder = project_with(tmp_path, "0001_users")
+    settings = settings_for(empty_db_url, folder)
+    first = commands.generate(settings, [STORIES], story="SCHEMA-001")
+    second = commands.generate(settings, [STORIES], story="SCHEMA-002")
+    # the stories' own migration ids name the files, so the stories find them
+    assert [f.id for f in first.files] == ["0002_core_tables"] and [f.id for f in second.files] == ["0003_api_keys_usage"]
+    for result in (first, second):
+        assert result.clean and result.proof is not None and result.proof.holds and not result.proof.remaining
+        assert result.proof.checks > 50
+    assert "-- depends: 0002_core_tables" in (folder / "0003_api_keys_usage.sql").read_text()
+
+    # independently of the proof: lint, check-reversible, and verify after migrate are clean
+    assert not commands.lint(settings, use_cache=False).errors
+    reversible = commands.check_reversible(settings)
+    assert [c.name for c in reversible.checks if c.passed] == ["0001_users", "0002_core_tables", "0003_api_keys_usage"]
+    commands.migrate(settings)
+    report = commands.verify(settings, [STORIES])
+    assert not report.errors and len(report.checks) > 100
+    # nothing left to generate
+    again = commands.generate(settings, [STORIES])
+    assert again.draft.empty and not again.draft.unexpressed and not again.files
+
+
+SAFE_STORY = """
+[tables.api_keys]
+columns.owner_id = "bigint null"
+columns.quota_limit = "bigint not null"
+unique = [["tenant_id", "name"]]
+indexed = [["tenant_id", "created_at"]]
+foreign_keys = [{columns = ["owner_id"], references = "users(id)", on_delete = "set null"}]
+"""
+
+
+def _seed(conn: psycopg.Connection, keys: int = 50) -> None:
+    conn.execute("INSERT INTO users (email) VALUES ('a@b.example')")
+    conn.execute("INSERT INTO tenants (name) VALUES ('acme')")
+    conn.execute("INSERT INTO api_keys (tenant_id, key_hash, key_prefix, name, quota_limit) "
+                 "SELECT 1, md5(i::text) || md5(i::text), 'pre' || i, 'key ' || i, i FROM generate_series(1, %s) i",
+                 (keys,))
+
+
+def test_an_existing_table_with_rows_gets_the_safe_forms_and_preflight_runs_first(db_url: str, tmp_path: Path) -> None:
+    folder = project_with(tmp_path, "0001", "0002", "0003")
+    settings = settings_for(db_url, folder)
+    expect = tmp_path / "expect.toml"
+    expect.write_text(SAFE_STORY)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        _seed(conn)
+    result = commands.generate(settings, [expect], name="api_key_owner", live=True, allow_drop=True)
+    assert result.clean, (result.draft.unexpressed, result.proof)
+    inside, outside = (folder / "0004_api_key_owner.sql").read_text(), (folder / "0005_api_key_owner_online.sql").read_text()
+    assert "-- lock_timeout: 5s" in inside and "-- transactional: false" in outside and "-- lock_timeout" in outside
+    assert "FOREIGN KEY (owner_id) REFERENCES users (id) ON DELETE SET NULL NOT VALID;" in inside
+    assert "CHECK (quota_limit IS NOT NULL) NOT VALID;" in inside
+    for statement in ("VALIDATE CONSTRAINT api_keys_owner_id_fkey;", "VALIDATE CONSTRAINT api_keys_quota_limit_not_null;",
+                      "ALTER COLUMN quota_limit SET NOT NULL;",
+                      "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS api_keys_tenant_id_name_key ON api_keys (tenant_id, name);",
+                      "ADD CONSTRAINT api_keys_tenant_id_name_key UNIQUE USING INDEX api_keys_tenant_id_name_key;",
+                      "CREATE INDEX CONCURRENTLY IF NOT EXISTS api_keys_tenant_id_created_at_idx",
+                      "CREATE INDEX CONCURRENTLY IF NOT EXISTS api_keys_owner_id_idx",
+                      "DROP INDEX CONCURRENTLY IF EXISTS api_keys_tenant_id_idx;"):  # made redundant: --allow-drop
+        assert statement in outside, statement
+    statements = [line for line in inside.splitlines() if not line.startswith("--")]
+    assert not any("CONCURRENTLY" in line or "VALIDATE" in line for line in statements)
+
+    # rows that would make it fail: pre-flight names them and nothing is applied
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO api_keys (tenant_id, key_hash, key_prefix, name) VALUES (1, repeat('e', 64), 'dupe', 'key 7')")
+    checked = commands.preflight(settings)
+    assert sorted({f.rule for f in checked.errors}) == ["preflight-check", "preflight-not-null", "preflight-unique"]
+    assert [s.state for s in commands.status(settings)][-2:] == ["pending", "pending"]
+
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("DELETE FROM api_keys WHERE key_prefix = 'dupe'")
+    assert not commands.preflight(settings).errors
+    commands.migrate(settings)
+    assert not commands.verify(settings, [expect]).errors
+
+
+def test_preflight_follows_a_not_valid_foreign_key_to_its_validate(empty_db_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "migrations"
+    write = {"0001_base": ("CREATE TABLE parent (id bigint PRIMARY KEY);\n"
+                           "CREATE TABLE child (id bigint PRIMARY KEY, parent_id bigint);\n"
+                           "CREATE INDEX child_parent_id_idx ON child (parent_id);\n", "DROP TABLE child, parent;\n")}
+    folder.mkdir()
+    for mid, (up, down) in write.items():
+        (folder / f"{mid}.sql").write_text(up)
+        (folder / f"{mid}.rollback.sql").write_text(down)
+    settings = settings_for(empty_db_url, folder)
+    commands.migrate(settings)
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO parent VALUES (1); INSERT INTO child VALUES (1, 1), (2, 99)")
+    expect = tmp_path / "expect.toml"
+    expect.write_text('[tables.child]\nforeign_keys = [{columns = ["parent_id"], references = "parent(id)"}]\n')
+    assert commands.generate(settings, [expect], name="child_parent", live=True).clean
+    found = commands.preflight(settings).errors
+    assert [f.rule for f in found] == ["preflight-foreign-key"] and "VALIDATE CONSTRAINT child_parent_id_fkey" in found[0].message
+    with pytest.raises(Exception):  # applied anyway, the VALIDATE fails: nothing half-recorded
+        commands.migrate(settings)
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("DELETE FROM child WHERE id = 2")
+    commands.migrate(settings)
+    assert not commands.verify(settings, [expect]).errors
+
+
+def test_ralph_run_generate_carries_both_stories_with_no_agent(empty_db_url: str, tmp_path: Path) -> None:
+    from test_ralph_run import project, ralph
+
+    root = project(tmp_path, ("0001_users",))
+    result = ralph(root, empty_db_url, "--generate")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 of 2 stories pass" in result.stdout
+    log = (root / "progress.log").read_text()
+    assert "Note: generate: drafted 0002_core_tables.sql" in log and "Note: generate: drafted 0003_api_keys_usage.sql" in log
+    assert "SCHEMA-001 completed" in log and "SCHEMA-002 completed" in log
+    settings = settings_for(empty_db_url, root / "migrations")
+    assert not commands.lint(settings, use_cache=False).errors
+    assert all(c.passed for c in commands.check_reversible(settings).checks)
+    assert not commands.verify(settings, [root / "ralph" / "stories.toml"]).errors
+
+
+NEEDS_BACKFILL = """
+[[stories]]
+id = "SCHEMA-003"
+title = "Tenants get a plan"
+priority = 3
+depends_on = ["SCHEMA-002"]
+criteria = ["tenants.plan: text not null"]
+
+[stories.expect.tables.tenants]
+columns.plan = "text not null"
+"""
+
+
+def test_what_generate_cannot_express_fails_without_an_agent_and_starts_the_agent_s_prompt(
+        empty_db_url: str, tmp_path: Path) -> None:
+    from test_ralph_run import project, ralph
+
+    root = project(tmp_path)
+    stories = root / "ralph" / "stories.toml"
+    stories.write_text(stories.read_text() + NEEDS_BACKFILL)
+    alone = ralph(root, empty_db_url, "--generate")
+    assert alone.returncode == 1
+    log = (root / "progress.log").read_text()
+    assert "generate: could not express: column tenants.plan: NOT NULL without a default on a table that may hold rows" in log
+    assert sorted(p.name for p in (root / "migrations").glob("0004*")) == []  # nothing half-drafted is left
+
+    (stories).write_text(stories.read_text().replace('columns.plan = "text not null"',
+                                                     'columns.plan = "text not null"\nindexed = ["name"]'))
+    echoed = ralph(root, empty_db_url, "--generate", "--story", "SCHEMA-003", "--max-iterations", "1",
+                   agent_mode="nothing", extra_env={"FAKE_AGENT_ECHO": "1"})
+    assert echoed.returncode == 1
+    prompt = "".join(p.read_text() for p in (root / ".ralph" / "iterations").glob("*-agent.log"))
+    assert "## A draft from `schema-tools generate`" in prompt
+    assert "CREATE INDEX CONCURRENTLY IF NOT EXISTS tenants_name_idx ON tenants (name);" in prompt
+    assert "It could not express (write these yourself):\n- column tenants.plan: NOT NULL without a default" in prompt
+
+
+HOSTILE = {
+    "default": 'columns.note = {type = "text", default = "\'x\'); DROP TABLE users; --"}',
+    "type": 'columns.note = "text; DROP TABLE users"',
+    "comment in a check": 'checks = ["id > 0 -- and the rest of the line is gone"]',
+    "index key": 'indexes.evil = {keys = ["lower(email)); DROP TABLE users; --"]}',
+    "where": 'indexes.evil = {keys = ["email"], where = "true; DROP TABLE users"}',
+    "line break": 'columns.note = {type = "text", default = "\'a\'\\nNOT NULL"}',
+}
+
+
+@pytest.mark.parametrize("what", sorted(HOSTILE))
+def test_a_hostile_fragment_is_refused_never_written_into_ddl(empty_db_url: str, tmp_path: Path, what: str) -> None:
+    folder = project_with(tmp_path, "0001_users")
+    expect = tmp_path / "expect.toml"
+    expect.write_text(f"[tables.users]\n{HOSTILE[what]}\n")
+    result = commands.generate(settings_for(empty_db_url, folder), [expect], name="evil")
+    assert result.draft.unexpressed and not result.clean
+    assert "is not one SQL" in " ".join(result.draft.unexpressed)
+    assert not any("DROP TABLE users" in f.sql for f in result.files)
+    assert sorted(p.name for p in folder.iterdir()) == ["0001_users.rollback.sql", "0001_users.sql"]
+
+
+def test_the_cli_says_what_it_wrote_what_it_proved_and_what_it_could_not(cli, empty_db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = project_with(tmp_path, "0001_users", "0002_core_tables", "0003_api_keys_usage")
+    expect = tmp_path / "expect.toml"
+    expect.write_text('[tables.tenants]\ncolumns.plan = "text not null"\ncolumns.region = {type = "text", '
+                      'not_null = true, default = "\'eu\'"}\nindexed = ["region"]\n')
+    done = cli("generate", "--expect", str(expect), "--migrations", str(folder), "--name", "tenant_region")
+    assert done.code == 1, done.err
+    assert "wrote migrations/0004_tenant_region.sql and its rollback (in one transaction)" in done.out
+    assert "wrote migrations/0005_tenant_region_online.sql and its rollback (outside a transaction" in done.out
+    assert "proven on a scratch database: lint clean" in done.out
+    assert "could not express (write these by hand):\n  - column tenants.plan: NOT NULL without a default" in done.out
+    assert "ALTER TABLE tenants ADD COLUMN region text NOT NULL DEFAULT 'eu';" in (folder / "0004_tenant_region.sql").read_text()
+
+    again = cli("generate", "--expect", str(expect), "--migrations", str(folder))
+    assert again.code == 1 and "nothing to generate" in again.out and "tenants.plan" in again.out
+
+    for args, message in (((str(tmp_path / "missing.toml"),), "missing.toml"),
+                          ((str(STORIES), "--story", "SCHEMA-999"), "--story SCHEMA-999")):
+        bad = cli("generate", "--expect", *args, "--migrations", str(folder))
+        assert bad.code == 2 and message in bad.err and "Traceback" not in bad.err
+        assert len(bad.err.strip().splitlines()) == 1
+
+
+def test_with_a_database_that_differs_from_the_files_it_refuses(cli, empty_db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = project_with(tmp_path, "0001_users")
+    commands.migrate(settings_for(empty_db_url, folder))
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE users ADD COLUMN nickname text")  # by hand
+    refused = cli("generate", "--expect", str(STORIES), "--story", "SCHEMA-001", "--migrations", str(folder),
+                  "--database", empty_db_url)
+    assert refused.code == 1, refused.err
+    assert "the database differs from what the migration files declare" in refused.err
+    assert "users.nickname" in refused.err
+    assert sorted(p.name for p in folder.iterdir()) == ["0001_users.rollback.sql", "0001_users.sql"]
+
+
+def test_the_readme_example_prints_what_the_readme_says(cli, empty_db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    section = (ROOT / "README.md").read_text().split("### `schema-tools generate`", 1)[1].split("\n### ", 1)[0]
+    toml, printed, sql = (re.search(rf"```{lang}\n(.*?)```", section, re.S).group(1)  # type: ignore[union-attr]
+                          for lang in ("toml", "text", "sql"))
+    folder = project_with(tmp_path, "0001_users", "0002_core_tables", "0003_api_keys_usage")
+    (tmp_path / "owner.toml").write_text(toml)
+    done = cli("generate", "--expect", "owner.toml", "--name", "api_key_owner", "--allow-drop",
+               "--migrations", str(folder), cwd=tmp_path)
+    assert done.code == 0, done.err
+    assert done.out == printed
+    assert (folder / "0005_api_key_owner_online.sql").read_text() == sql
