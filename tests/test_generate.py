@@ -257,3 +257,18 @@ def test_the_readme_example_prints_what_the_readme_says(cli, empty_db_url: str, 
     assert done.code == 0, done.err
     assert done.out == printed
     assert (folder / "0005_api_key_owner_online.sql").read_text() == sql
+
+
+def test_verify_checks_table_and_column_comments_exactly(tmp_path: Path) -> None:
+    from schema_tools import Catalog, Column, Table
+
+    expect = tmp_path / "expect.toml"
+    expect.write_text('[tables.notes]\ncomment = "Free text"\ncolumns.body = {type = "text", comment = "what was said"}\n')
+    expectations = commands.load_expectations([expect])
+    right = Table("public", "notes", (Column("body", "text", comment="what was said"),), comment="Free text")
+    wrong = Table("public", "notes", (Column("body", "text", comment="What was said"),))
+    assert not commands.verify_catalog(Catalog({"notes": right}), expectations, invariants=False).errors
+    found = commands.verify_catalog(Catalog({"notes": wrong}), expectations, invariants=False).errors
+    assert sorted(f.rule for f in found) == ["column", "comment"]
+    assert "has the comment 'What was said', expected 'what was said'" in found[0].message + found[1].message
+    assert "notes has no comment" in found[0].message + found[1].message

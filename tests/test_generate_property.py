@@ -17,6 +17,11 @@ from schema_tools.catalog.inventory import inventory
 TYPES = {"bigint": "7", "integer": "0", "text": "'x'", "timestamptz": "now()", "boolean": "false",
          "numeric(10,2)": "1.50", "jsonb": "'{}'::jsonb", "date": "CURRENT_DATE"}
 ACTIONS = ["no action", "cascade", "restrict"]
+COMMENTS = st.sampled_from([None, "a note", "it's quoted", 'say "hi"; -- not SQL', "\u00e9t\u00e9"])
+
+
+def _string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 @st.composite
@@ -30,8 +35,9 @@ def columns(draw: st.DrawFn, prefix: str, count: int) -> list[tuple[str, str, bo
     return found
 
 
-def _column_toml(name: str, type_: str, not_null: bool, default: str | None) -> str:
+def _column_toml(name: str, type_: str, not_null: bool, default: str | None, comment: str | None = None) -> str:
     fields = [f'type = "{type_}"', f"not_null = {str(not_null).lower()}"] + ([f'default = "{default}"'] if default else [])
+    fields += [f"comment = {_string(comment)}"] if comment else []
     return f"columns.{name} = {{{', '.join(fields)}}}"
 
 
@@ -40,7 +46,9 @@ def _table_toml(table: str, cols: list[tuple[str, str, bool, str | None]], draw:
     lines = [f"[tables.{table}]"]
     if identity:
         lines += ['columns.id = {type = "bigint", identity = true}', 'primary_key = ["id"]']
-    lines += [_column_toml(*c) for c in cols]
+    lines += [_column_toml(*c, draw(COMMENTS)) for c in cols]
+    comment = draw(COMMENTS)
+    lines += [f"comment = {_string(comment)}"] if comment else []
     plain = [c[0] for c in cols if c[1] not in ("jsonb",)]
     if plain and draw(st.booleans()):
         unique = draw(st.lists(st.sampled_from(plain), min_size=1, max_size=2, unique=True))

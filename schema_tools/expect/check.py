@@ -24,6 +24,7 @@ RULE_FIX = {
     "index": "rebuild the index in a new migration (CREATE INDEX CONCURRENTLY, then drop the old one)",
     "triggers": "create or drop the triggers in a new migration, or fix the expectation",
     "check": "add the CHECK in a new migration (NOT VALID, then VALIDATE CONSTRAINT)",
+    "comment": "set it in a new migration (COMMENT ON TABLE ... IS '...')",
 }
 RULE_HELP = {
     "table": "the expected table exists",
@@ -37,6 +38,7 @@ RULE_HELP = {
     "index": "the named index exists with the expected shape",
     "triggers": "the table has exactly the expected triggers, all enabled",
     "check": "a validated CHECK constraint states the expected expression (compared by meaning)",
+    "comment": "the table's comment is exactly the expected text",
 }
 
 
@@ -92,6 +94,11 @@ class _Checker:
             self.add(f"{t} CHECK ({expression})", "check", self._check(expression), t,
                      f"ALTER TABLE {self.sql_table} ADD CHECK ({expression}) NOT VALID; then VALIDATE CONSTRAINT",
                      key="checks")
+        if exp.comment is not None:
+            actual = self.table.comment if self.table is not None else None
+            self.add(f"{t} comment", "comment", None if actual == exp.comment else
+                     f"{t}'s comment is {actual!r}, expected {exp.comment!r}" if actual else f"{t} has no comment",
+                     t, key="comment")
         if exp.triggers is not None:
             self.add(f"{t} triggers: {', '.join(exp.triggers) or 'none'}", "triggers", self._triggers(exp.triggers), t,
                      key="triggers")
@@ -133,6 +140,9 @@ class _Checker:
             problems.append(f"defaults to {col.default or 'nothing'}, expected {spec.default}")
         if spec.identity is not None and spec.identity != bool(col.identity):
             problems.append("is not an identity column" if spec.identity else "is an identity column")
+        if spec.comment is not None and spec.comment != col.comment:
+            problems.append(f"has the comment {col.comment!r}, expected {spec.comment!r}" if col.comment else
+                            f"has no comment, expected {spec.comment!r}")
         return f"column {self.exp.table}.{spec.name} " + "; ".join(problems) if problems else None
 
     def _primary_key(self) -> str | None:

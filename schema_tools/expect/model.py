@@ -14,6 +14,7 @@ class ColumnSpec:
     not_null: bool | None = None
     default: str | None = None
     identity: bool | None = None
+    comment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,4 +56,5 @@ class TableExpectation:
     indexes: tuple[IndexSpec, ...] = ()
     triggers: tuple[str, ...] | None = None  # exactly these (enabled) triggers; None: not checked
     checks: tuple[str, ...] = ()  # CHECK expressions a validated constraint must state (compared by meaning)
+    comment: str | None = None  # the table's comment (COMMENT ON TABLE), exactly
     lines: dict[str, int] = field(default_factory=dict)

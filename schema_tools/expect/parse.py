@@ -14,6 +14,7 @@ trailing-comma traps, and the same file format as pyproject.toml and the stories
     only_columns = true                                       # no columns beyond those listed
     triggers = ["sessions_touch"]                             # exactly these triggers ([]: none)
     checks = ["expires_at > created_at"]                      # a validated CHECK states each (by meaning)
+    comment = "Login sessions"                                # COMMENT ON TABLE, exactly (columns: comment = "...")
     # columns: either a list of names that must exist ...
     columns = ["id", "user_id", "tenant_id", "service"]
     # ... or, instead (not both: TOML refuses a key given twice), each with its type:
@@ -108,9 +109,10 @@ TABLE = {
     "indexes": Field(tables_by_name, "named indexes with their shape", {}),
     "triggers": Field(trigger_names, "exactly the triggers the table has"),
     "checks": Field(check_expressions, "CHECK expressions a validated constraint must state", ()),
+    "comment": Field(string, "the table's comment (COMMENT ON TABLE), exactly"),
 }
 COLUMN = {"type": Field(string), "not_null": Field(boolean), "nullable": Field(boolean), "default": Field(string),
-          "identity": Field(boolean)}
+          "identity": Field(boolean), "comment": Field(string)}
 FOREIGN_KEY = {"columns": Field(names, required=True), "references": Field(reference, 'references = "table(column)"',
                                                                           required=True),
                "on_delete": Field(action), "on_update": Field(action), "deferrable": Field(boolean)}
@@ -149,7 +151,7 @@ def _columns(doc: Doc, keys: Keys, table: str, value: Any) -> tuple[ColumnSpec, 
         given = doc.table(here, COLUMN, label=f"columns.{name}", key_prefix=f"{table}.columns.{name}", value=spec)
         not_null = given["not_null"] if given["not_null"] is not None else (
             None if given["nullable"] is None else not given["nullable"])
-        found.append(ColumnSpec(name, given["type"], not_null, given["default"], given["identity"]))
+        found.append(ColumnSpec(name, given["type"], not_null, given["default"], given["identity"], given["comment"]))
     return tuple(found)
 
 
@@ -183,6 +185,7 @@ def _table(doc: Doc, keys: Keys, name: str, label: str) -> TableExpectation:
         indexes=indexes,
         triggers=given["triggers"],
         checks=given["checks"],
+        comment=given["comment"],
         lines={key: doc.line((*keys, key)) for key in doc.get(keys, {})},
     )
 

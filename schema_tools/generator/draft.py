@@ -204,11 +204,31 @@ class _Planner:
         wanted = list(exp.indexed) + [fk.columns for fk in self.tables[name].foreign_keys]
         for columns in sorted(dict.fromkeys(wanted), key=len, reverse=True):
             self._indexed(name, columns)
+        self._comments(name, exp)
         if exp.triggers is not None:
             have = {a.name for a in self.tables[name].attached_of("trigger")}
             if set(exp.triggers) != have:
                 self.unexpressed(f"table {exp.table}: triggers {', '.join(sorted(set(exp.triggers) ^ have))} "
                                  "differ: a trigger needs its function, write it by hand")
+
+    def _comments(self, name: str, exp: TableExpectation) -> None:
+        """COMMENT ON TABLE / COLUMN where the expected text differs (metadata only: no lock on rows)."""
+        table = self.tables[name]
+        wanted = [("TABLE", table.sql, table.comment, exp.comment, "")]
+        wanted += [("COLUMN", f"{table.sql}.{quote(c.name)}", column.comment, c.comment, c.name)
+                   for c in exp.columns if (column := table.column(c.name)) is not None]
+        for kind, target, current, comment, column_name in wanted:
+            if comment is None or comment == current:
+                continue
+            undo = [] if name in self.created else [f"COMMENT ON {kind} {target} IS "
+                                                    f"{literal(current) if current is not None else 'NULL'};"]
+            self.add(Change(f"comment on {kind.lower()} {table.display}" + (f".{column_name}" if column_name else ""),
+                            [f"COMMENT ON {kind} {target} IS {literal(comment)};"], undo), name)
+            column = self.tables[name].column(column_name)
+            if column is None:
+                self._set(name, comment=comment)
+            else:
+                self._replace_column(name, replace(column, comment=comment))
 
     def _set(self, name: str, **changes: object) -> Table:
         self.tables[name] = replace(self.tables[name], **changes)  # type: ignore[arg-type]

@@ -2,7 +2,7 @@
 
 Modelled: CREATE TABLE (columns, inline and table constraints), CREATE INDEX, ALTER TABLE
 ADD/DROP/ALTER COLUMN, ADD/DROP CONSTRAINT, RENAME (table, column with or without COLUMN,
-constraint), ALTER INDEX ... RENAME, DROP TABLE/INDEX.
+constraint), ALTER INDEX ... RENAME, DROP TABLE/INDEX, COMMENT ON TABLE/COLUMN (a plain string or NULL).
 Everything else is kept; statements that may change tables but are not modelled (DO blocks,
 plpgsql, ALTER ... that sqlglot keeps as a Command) are reported as ``not-modelled`` notes.
 """
@@ -30,6 +30,9 @@ USING_INDEX = re.compile(rf"^\s*ALTER\s+TABLE\s+(?:ONLY\s+)?(?:IF\s+EXISTS\s+)?{
 HARMLESS_ALTER = re.compile(r"\b(OWNER\s+TO|(ENABLE|DISABLE|FORCE|NO\s+FORCE)\s+ROW\s+LEVEL\s+SECURITY|SET\s+STATISTICS|"
                             r"CLUSTER\s+ON|SET\s+WITHOUT\s+CLUSTER|(ENABLE|DISABLE)\s+(ALWAYS\s+|REPLICA\s+)?TRIGGER|"
                             r"REPLICA\s+IDENTITY|SET\s*\(|RESET\s*\()")
+PART = r'(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)'
+COMMENT_ON = re.compile(rf"^\s*COMMENT\s+ON\s+(TABLE|COLUMN)\s+({PART}(?:\s*\.\s*{PART}){{0,2}})\s+IS\s+"
+                        r"(NULL|'(?:[^']|'')*')\s*;?\s*$", re.IGNORECASE | re.DOTALL)
 ACTION_WORDS = {"CASCADE": "cascade", "RESTRICT": "restrict", "SET NULL": "set null", "SET DEFAULT": "set default",
                 "NO ACTION": "no action"}
 
@@ -91,8 +94,11 @@ class DeclaredSchema:
         self._current = p
         try:
             rename = read_rename(p.statement.sql)
+            comment = COMMENT_ON.match(p.statement.sql) if node is None else None
             if rename is not None:
                 self._rename(rename)
+            elif comment is not None:
+                self._comment(comment)
             elif isinstance(node, exp.Create):
                 self._create(node, p)
             elif isinstance(node, exp.Alter) and str(node.args.get("kind", "")).upper() == "TABLE":
@@ -341,6 +347,19 @@ class DeclaredSchema:
                          for n, f in other.fks.items()}
         if t.pk:
             t.pk = replace(t.pk, columns=swap(t.pk.columns))
+
+    def _comment(self, match: re.Match[str]) -> None:
+        """COMMENT ON TABLE / COLUMN with a plain string literal (or NULL)."""
+        kind, target, value = match.group(1).upper(), unquote(re.sub(r"\s*\.\s*", ".", match.group(2))), match.group(3)
+        text = None if value.upper() == "NULL" else value[1:-1].replace("''", "'")
+        table_name_, _, column = target.rpartition(".") if kind == "COLUMN" else (target, "", "")
+        t = self.tables.get(unquote(table_name_) if kind == "COLUMN" else target)
+        if t is None:
+            return
+        if kind == "TABLE":
+            t.comment = text
+        elif column in t.columns:
+            t.columns[column] = replace(t.columns[column], comment=text)
 
     def _rename(self, r: Rename) -> None:
         if r.kind == "index":
