@@ -272,3 +272,29 @@ def test_verify_checks_table_and_column_comments_exactly(tmp_path: Path) -> None
     assert sorted(f.rule for f in found) == ["column", "comment"]
     assert "has the comment 'What was said', expected 'what was said'" in found[0].message + found[1].message
     assert "notes has no comment" in found[0].message + found[1].message
+
+
+def test_a_planted_symlink_or_a_hostile_story_id_never_sends_the_files_elsewhere(empty_db_url: str, tmp_path: Path) -> None:
+    from schema_tools import SchemaToolsError
+
+    folder = project_with(tmp_path, "0001_users")
+    settings = settings_for(empty_db_url, folder)
+    stories = tmp_path / "stories.toml"
+    stories.write_text(STORIES.read_text().replace('migrations = ["0001_users", "0002_core_tables"]',
+                                                   'migrations = ["0001_users", "../../escaped"]'))
+    result = commands.generate(settings, [stories], story="SCHEMA-001", check=False, write=False)
+    assert [f.id for f in result.files] == ["0002_schema_001"]  # the hostile id is not taken as a file name
+
+    outside = tmp_path / "outside.sql"
+    (folder / "0002_core_tables.rollback.sql").symlink_to(outside)  # dangling: exists() says False
+    with pytest.raises(SchemaToolsError, match="rollback file without a migration"):  # refused as it is read
+        commands.generate(settings, [STORIES], story="SCHEMA-001", check=False)
+    from schema_tools.generator.files import GeneratedFile, write  # should one appear meanwhile: never written through
+    with pytest.raises(SchemaToolsError, match="exists already"):
+        write(folder, [GeneratedFile("0002_core_tables", "SELECT 1;\n", "SELECT 1;\n", True)])
+    (folder / "0002_core_tables.rollback.sql").unlink()
+    (folder / "0002_core_tables.sql").symlink_to(outside)
+    with pytest.raises(SchemaToolsError):  # the folder itself is refused before anything is written
+        commands.generate(settings, [STORIES], story="SCHEMA-001", check=False)
+    assert not outside.exists() and sorted(p.name for p in folder.iterdir()) == [
+        "0001_users.rollback.sql", "0001_users.sql", "0002_core_tables.sql"]

@@ -3,6 +3,7 @@ and rollback files that undo each change in reverse order."""
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +29,13 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:40]
 
 
+SAFE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+
 def migration_ids(folder: Path, count: int, name: str, reserved: tuple[str, ...] = ()) -> list[str]:
     """``count`` new ids: the ``reserved`` ones first (a story's migrations whose files do not
-    exist yet), then ``NNNN_name`` one past the highest number in the folder."""
+    exist yet; only plain file names), then ``NNNN_name`` one past the highest number in the folder."""
+    reserved = tuple(r for r in reserved if SAFE_ID.match(r) and ".." not in r)
     existing = [p.name for p in folder.glob("*.sql") if not p.name.endswith(ROLLBACK_SUFFIX)] if folder.is_dir() else []
     free = [r for r in reserved if f"{r}.sql" not in existing]
     numbers = [(int(m.group(1)), len(m.group(1))) for n in existing + [f"{r}.sql" for r in free]
@@ -88,18 +93,19 @@ def render(draft: Draft, ids: list[str], depends: str | None, about: str) -> lis
 
 
 def write(folder: Path, files: list[GeneratedFile]) -> list[Path]:
-    """Write the files (never over an existing one); their paths."""
-    paths = []
-    for f in files:
-        for path in (folder / f"{f.id}.sql", folder / f"{f.id}{ROLLBACK_SUFFIX}"):
-            if path.exists():
-                from ..errors import ConfigError
+    """Write the files, each created new (never over an existing file, nor through a symlink
+    planted where it goes); their paths."""
+    from ..errors import ConfigError
 
-                raise ConfigError(f"{path} exists already: generate never overwrites a migration",
-                                  hint="give another --name, or remove the file")
     folder.mkdir(parents=True, exist_ok=True)
-    for f in files:
-        for path, text in ((folder / f"{f.id}.sql", f.sql), (folder / f"{f.id}{ROLLBACK_SUFFIX}", f.rollback)):
-            path.write_text(text, encoding="utf-8")
-            paths.append(path)
-    return paths
+    texts = [(folder / f"{f.id}{suffix}", text) for f in files
+             for suffix, text in ((".sql", f.sql), (ROLLBACK_SUFFIX, f.rollback))]
+    for path, _ in texts:
+        if path.exists() or path.is_symlink():
+            raise ConfigError(f"{path} exists already: generate never overwrites a migration",
+                              hint="give another --name, or remove the file")
+    for path, text in texts:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    return [path for path, _ in texts]
