@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from schema_tools import (SchemaToolsError, Settings, VerificationFailed, connect, lint, migrate, migrate_on,
+from schema_tools import (SchemaToolsError, Settings, VerificationFailed, connect, lint, migrate, migrate_on, preflight_on,
                           read_migrations, scratch_database, validate_on, verify_catalog)
 
 from .criteria import FAILED, Verdict, judge
@@ -53,6 +53,14 @@ def _lint_findings(settings: Settings, pending: set[str]) -> list[str]:
         return []
     report = lint(settings, paths, use_cache=False)  # the cache folder is not ours alone
     return [f"lint: {f.file and f.file.rsplit('/', 1)[-1]}:{f.line}: {f.rule}: {f.message}" for f in report.errors]
+
+
+def _preflight_findings(target: Target, pending: set[str]) -> list[str]:
+    """Rows on the target that would make a pending migration's new constraint fail (its UNIQUE,
+    NOT NULL, FOREIGN KEY or CHECK, VALIDATE included): found before anything is applied there."""
+    report = preflight_on(target.conn, target.settings)
+    return [f"preflight (target): {f.message} -- {f.hint}" for f in report.errors
+            if f.message.split(":", 1)[0] in pending]
 
 
 def _shadow(target: Target, story: Story, passing: Sequence[Story], only: set[str], outcome: Outcome) -> None:
@@ -104,6 +112,9 @@ def attempt(target: Target, story: Story, owned_by_open_stories: set[str], befor
         return outcome, None
     _shadow(target, story, passing, only, outcome)
     outcome.findings += _lint_findings(settings, only - before.applied)
+    if outcome.findings:
+        return outcome, None
+    outcome.findings += _preflight_findings(target, only - before.applied)
     if outcome.findings:
         return outcome, None
     started = time.monotonic()

@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     from .catalog.model import Catalog, CheckConstraint, Column, ForeignKey, Index, PrimaryKey, Table, Unique
     from .commands import (baseline, changes_on, check_reversible, connect, database_url, db_start, db_status, db_stop,
                            declared_schema, drift, exclusive, existing_database_url, generate, integrity, lint,
-                           load_expectations, mark_on, migrate, migrate_on, plan, preflight, read_migrations, read_schema, read_schema_on,
-                           repair, rollback, schema_fingerprint_on, scratch_database, scratch_login, status, status_on,
+                           load_expectations, mark_on, migrate, migrate_on, plan, preflight, preflight_on,
+                           read_migrations, read_schema, read_schema_on, repair, rollback, schema_fingerprint_on, scratch_database, scratch_login, status, status_on,
                            validate, validate_on, verify, verify_catalog)
     from .config import Settings, load_settings
     from .console import CommandParser, OneLineParser, run_console
@@ -39,7 +39,8 @@ _MODULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("commands", ("baseline", "changes_on", "check_reversible", "connect", "database_url", "db_start", "db_status", "db_stop",
          "declared_schema", "drift", "exclusive", "existing_database_url", "generate", "integrity", "lint",
          "load_expectations",
-         "mark_on", "migrate", "migrate_on", "plan", "preflight", "read_migrations", "read_schema", "read_schema_on",
+         "mark_on", "migrate", "migrate_on", "plan", "preflight", "preflight_on", "read_migrations", "read_schema",
+         "read_schema_on",
          "repair", "rollback", "schema_fingerprint_on", "scratch_database", "scratch_login", "status", "status_on",
          "validate", "validate_on", "verify", "verify_catalog")),
     ("config", ("Settings", "load_settings")),
@@ -61,7 +62,7 @@ _RENAMED = {"TomlDoc": "Doc"}  # public name -> the module's own
 __all__ = [
     # verbs
     "baseline", "changes_on", "check_reversible", "declared_schema", "drift", "generate", "integrity", "lint", "load_expectations", "migrate", "migrate_on",
-    "plan", "preflight", "read_migrations", "read_schema", "read_schema_on", "repair", "rollback",
+    "plan", "preflight", "preflight_on", "read_migrations", "read_schema", "read_schema_on", "repair", "rollback",
     "schema_fingerprint_on", "status", "status_on", "validate", "validate_on", "verify", "verify_catalog",
     # databases
     "connect", "database_url", "db_start", "db_status", "db_stop", "exclusive", "existing_database_url", "mask_url",

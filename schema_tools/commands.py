@@ -203,10 +203,15 @@ def plan(settings: Settings, trace: bool = False) -> list[PlannedMigration]:
 
 def preflight(settings: Settings, samples: int | None = None) -> Report:
     """Rows that would make a pending migration's new constraint fail; changes nothing."""
-    from .datachecks import preflight_on
-
     with connect(settings, "schema-tools preflight") as conn:
-        return preflight_on(conn, settings, _samples(settings, samples))
+        return preflight_on(conn, settings, samples)
+
+
+def preflight_on(conn: psycopg.Connection, settings: Settings, samples: int | None = None) -> Report:
+    """``preflight`` on a connection the caller owns."""
+    from .datachecks import preflight_on as run
+
+    return run(conn, settings, _samples(settings, samples))
 
 
 def check_reversible(settings: Settings, chain: bool = False) -> Report:

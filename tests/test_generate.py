@@ -298,3 +298,51 @@ def test_a_planted_symlink_or_a_hostile_story_id_never_sends_the_files_elsewhere
         commands.generate(settings, [STORIES], story="SCHEMA-001", check=False)
     assert not outside.exists() and sorted(p.name for p in folder.iterdir()) == [
         "0001_users.rollback.sql", "0001_users.sql", "0002_core_tables.sql"]
+
+
+OWNER_STORY = """
+[[stories]]
+id = "SCHEMA-003"
+title = "API keys have unique, short names"
+priority = 3
+depends_on = ["SCHEMA-002"]
+criteria = ["UNIQUE(name, tenant_id) on api_keys", "api_keys names are at most 100 characters"]
+
+[stories.expect.tables.api_keys]
+unique = [["name", "tenant_id"]]
+checks = ["length(name) <= 100"]
+indexed = ["last_used_at"]
+"""
+
+
+def test_ralph_generate_on_a_target_with_rows_runs_preflight_before_touching_it(empty_db_url: str, tmp_path: Path) -> None:
+    from test_ralph_run import applied, project, ralph
+
+    root = project(tmp_path)
+    assert ralph(root, empty_db_url).returncode == 0
+    stories = root / "ralph" / "stories.toml"
+    stories.write_text(stories.read_text() + OWNER_STORY)
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        _seed(conn, keys=20)
+        conn.execute("INSERT INTO api_keys (tenant_id, key_hash, key_prefix, name) VALUES (1, repeat('e', 64), 'dupe', 'key 7')")
+        conn.execute("UPDATE api_keys SET name = repeat('n', 150) WHERE key_prefix = 'pre3'")
+    before = applied(empty_db_url)
+    blocked = ralph(root, empty_db_url, "--generate", "--story", "SCHEMA-003")
+    assert blocked.returncode == 1
+    log = (root / "progress.log").read_text()
+    assert "preflight (target): 0005_schema_003_online: CREATE UNIQUE INDEX CONCURRENTLY" in log
+    assert "2 rows share 1 duplicated value(s)" in log
+    assert "VALIDATE CONSTRAINT api_keys_check: 1 row(s); e.g. primary keys 3 -- fix the rows before" in log
+    assert applied(empty_db_url) == before  # nothing reached the target
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM api_keys").fetchone()[0] == 21
+        assert conn.execute("SELECT to_regclass('api_keys_name_tenant_id_key')").fetchone()[0] is None
+
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("DELETE FROM api_keys WHERE key_prefix = 'dupe' OR key_prefix = 'pre3'")
+    done = ralph(root, empty_db_url, "--generate", "--story", "SCHEMA-003")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert applied(empty_db_url) == before + ["0004_schema_003", "0005_schema_003_online"]
+    online = (root / "migrations" / "0005_schema_003_online.sql").read_text()
+    assert "USING INDEX" in online and "VALIDATE CONSTRAINT api_keys_check" in online
+    assert "CREATE INDEX CONCURRENTLY IF NOT EXISTS api_keys_last_used_at_idx" in online
