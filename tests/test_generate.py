@@ -69,7 +69,8 @@ def _seed(conn: psycopg.Connection, keys: int = 50) -> None:
                  (keys,))
 
 
-def test_an_existing_table_with_rows_gets_the_safe_forms_and_preflight_runs_first(db_url: str, tmp_path: Path) -> None:
+def test_an_existing_table_with_rows_gets_the_safe_forms_and_preflight_runs_first(cli, db_url: str,  # type: ignore[no-untyped-def]
+                                                                                  tmp_path: Path) -> None:
     folder = project_with(tmp_path, "0001", "0002", "0003")
     settings = settings_for(db_url, folder)
     expect = tmp_path / "expect.toml"
@@ -100,10 +101,16 @@ def test_an_existing_table_with_rows_gets_the_safe_forms_and_preflight_runs_firs
     assert sorted({f.rule for f in checked.errors}) == ["preflight-check", "preflight-not-null", "preflight-unique"]
     assert [s.state for s in commands.status(settings)][-2:] == ["pending", "pending"]
 
+    refused = cli("migrate", "--preflight", "--migrations", str(folder), "--database", db_url)
+    assert refused.code == 1 and "duplicated value" in refused.out + refused.err, refused
+    assert [s.state for s in commands.status(settings)][-2:] == ["pending", "pending"]
+
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute("DELETE FROM api_keys WHERE key_prefix = 'dupe'")
     assert not commands.preflight(settings).errors
-    commands.migrate(settings)
+    done = cli("migrate", "--preflight", "--migrations", str(folder), "--database", db_url)
+    assert done.code == 0, done
+    assert [s.state for s in commands.status(settings)][-2:] == ["applied", "applied"]
     assert not commands.verify(settings, [expect]).errors
 
 
