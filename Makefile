@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Test workers: one per core, at most 4 (each starts its own PostgreSQL; the tests wait on the
+# server more than they compute, so two cores run two workers well). JOBS=1 runs serially.
+JOBS   ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
 
 .PHONY: demo test bench clean sandbox
 
@@ -26,7 +29,7 @@ demo: $(STAMP)
 
 test: $(STAMP) sandbox
 	$(BIN)/python -m mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(JOBS)
 
 # ralph run puts the agent in bubblewrap; the tests that play a hostile agent need it.
 sandbox:
