@@ -245,8 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "generate", "write the next migration from expectations, in lock-safe steps", (
         "Compare what the expectations declare (tables, columns with type, nullability, default and "
         "identity, primary keys, foreign keys with actions, unique keys, checks, allowed values, named and "
-        "plain indexes) with the schema the migration files declare (no database needed), and write the "
-        "next NNNN_slug.sql and its rollback. A table the files already have may be large and busy: an "
+        "plain indexes, comments) with the schema the migration files declare (no database needed; with "
+        "--database, the live schema, which must match the files), and write the next NNNN_slug.sql and "
+        "its rollback. A table the files already have may be large and busy: an "
         "index is built CONCURRENTLY (in a second migration, outside a transaction), a foreign key or check "
         "is added NOT VALID and validated there, NOT NULL goes through a validated CHECK, UNIQUE through a "
         "concurrent unique index and USING INDEX, under a lock_timeout. New tables get plain DDL.\n\n"
