@@ -460,7 +460,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
                   f"applies again to the same schema; verify: {proof.checks - len(proof.remaining)} of {proof.checks} "
                   "checks pass" + ("" if proof.remaining else " (all)"))
             for remaining in proof.remaining:
-                print(f"  still open: {remaining}")
+                print(f"  still open{' (before this draft too)' if remaining in proof.already else ''}: {remaining}")
     if result.draft.unexpressed:
         print("could not express (write these by hand):")
         print("\n".join(f"  - {u}" for u in result.draft.unexpressed))

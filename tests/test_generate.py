@@ -353,3 +353,66 @@ def test_ralph_generate_on_a_target_with_rows_runs_preflight_before_touching_it(
     online = (root / "migrations" / "0005_schema_003_online.sql").read_text()
     assert "USING INDEX" in online and "VALIDATE CONSTRAINT api_keys_check" in online
     assert "CREATE INDEX CONCURRENTLY IF NOT EXISTS api_keys_last_used_at_idx" in online
+
+
+def _expectations_of(catalog: object) -> str:
+    """TOML stating every table of ``catalog`` exactly as it is (what verify can check)."""
+    import json
+
+    def q(value: object) -> str:
+        return json.dumps(value)
+
+    lines: list[str] = []
+    for name, t in sorted(catalog.tables.items()):  # type: ignore[attr-defined]
+        lines.append(f"[tables.{name}]")
+        for c in t.columns:
+            fields = [f"type = {q(c.type)}", f"not_null = {str(c.not_null).lower()}"]
+            fields += ["identity = true"] if c.identity else [f"default = {q(c.default)}"] if c.default else []
+            fields += [f"comment = {q(c.comment)}"] if c.comment else []
+            lines.append(f"columns.{c.name} = {{{', '.join(fields)}}}")
+        lines += [f"primary_key = {q(list(t.primary_key.columns))}"] if t.primary_key else []
+        lines += [f"unique = {q([list(u.columns) for u in t.uniques])}"] if t.uniques else []
+        fks = [f'{{columns = {q(list(fk.columns))}, references = "{fk.ref_table}({", ".join(fk.ref_columns)})", '
+               f'on_delete = "{fk.on_delete}"}}' for fk in t.foreign_keys]
+        lines += [f"foreign_keys = [{', '.join(fks)}]"] if fks else []
+        lines += [f"checks = {q([c.expression for c in t.checks])}"] if t.checks else []
+        lines += [f"indexes.{i.name} = {{keys = {q(list(i.keys))}, unique = {str(i.unique).lower()}"
+                  + (f", where = {q(i.predicate)}" if i.predicate else "") + "}"
+                  for i in t.indexes if not i.primary and not i.constraint]
+        lines += [f"comment = {q(t.comment)}"] if t.comment else []
+        lines.append("")
+    return "\n".join(lines)
+
+
+def test_on_a_real_shaped_history_the_draft_is_exactly_what_was_asked(empty_db_url: str, tmp_path: Path) -> None:
+    """Renames without COLUMN, renamed indexes and constraints, comments, views, functions,
+    triggers and enums in 80 migrations: the files' model must equal the live schema in everything
+    an expectation can state, or generate would draft changes nobody asked for."""
+    from dataclasses import replace
+
+    from shapes import write_history
+
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    write_history(folder, 80)
+    settings = settings_for(empty_db_url, folder)
+    commands.migrate(settings)
+    exact = tmp_path / "exact.toml"
+    exact.write_text(_expectations_of(commands.read_schema(settings)))
+    quiet = replace(settings, disabled_invariants=("fk-indexed",))
+    same = commands.generate(quiet, [exact], live=True, write=False)
+    assert same.draft.empty and not same.draft.unexpressed, [c.what for c in same.draft.changes] + same.draft.unexpressed
+
+    target = next(t for t in sorted(commands.read_schema(settings).tables) if t.startswith("account_")
+                  and not commands.read_schema(settings).tables[t].is_indexed_on(("created_at",)))
+    asked = tmp_path / "asked.toml"
+    asked.write_text(exact.read_text().replace(
+        f"[tables.{target}]\n", f"[tables.{target}]\ncolumns.tier = {{type = \"text\", not_null = true, default = "
+        f"\"'free'\"}}\nindexed = [\"created_at\"]\n", 1))
+    result = commands.generate(quiet, [asked], live=True, name="tier")
+    assert [c.what for c in result.draft.changes] == [f"add column {target}.tier",
+                                                      f"index on {target}(created_at) (CONCURRENTLY)"]
+    assert result.proof is not None and result.proof.holds
+    assert set(result.proof.remaining) == result.proof.already  # only what the history had already
+    commands.migrate(settings)
+    assert not {f.message for f in commands.verify(quiet, [asked]).errors} - result.proof.already

@@ -68,7 +68,8 @@ def generate_files(settings: Settings, expectations: Sequence[TableExpectation],
     from ..engine.files import read_migrations
 
     assert isinstance(base, Catalog)
-    planned = draft(expectations, base, allow_drop=allow_drop)
+    planned = draft(expectations, base, allow_drop=allow_drop,
+                    index_foreign_keys="fk-indexed" not in settings.disabled_invariants)
     result = Generated(planned)
     if planned.empty:
         return result

@@ -60,10 +60,11 @@ def _columns_sql(columns: Iterable[str]) -> str:
 
 
 class _Planner:
-    def __init__(self, base: Catalog, allow_drop: bool) -> None:
+    def __init__(self, base: Catalog, allow_drop: bool, index_foreign_keys: bool) -> None:
         self.tables: dict[str, Table] = dict(base.tables)
         self.existing = set(base.tables)  # tables that may hold rows: the safe forms apply
         self.allow_drop = allow_drop
+        self.index_foreign_keys = index_foreign_keys
         self.draft = Draft()
         self.names = {i.name for t in base.tables.values() for i in t.indexes} | {t.name for t in base.tables.values()}
         self.created: dict[str, tuple[Change, list[str]]] = {}  # tables this draft creates: their CREATE and its lines
@@ -201,7 +202,7 @@ class _Planner:
             self._check(name, text)
         for index in exp.indexes:
             self._named_index(name, index)
-        wanted = list(exp.indexed) + [fk.columns for fk in self.tables[name].foreign_keys]
+        wanted = list(exp.indexed) + ([fk.columns for fk in exp.foreign_keys] if self.index_foreign_keys else [])
         for columns in sorted(dict.fromkeys(wanted), key=len, reverse=True):
             self._indexed(name, columns)
         self._comments(name, exp)
@@ -576,6 +577,9 @@ def _creation_order(expectations: Sequence[TableExpectation]) -> list[TableExpec
     return done
 
 
-def draft(expectations: Sequence[TableExpectation], schema: Catalog, *, allow_drop: bool = False) -> Draft:
-    """The changes that take ``schema`` to what ``expectations`` declare (see the module)."""
-    return _Planner(schema, allow_drop).plan(expectations)
+def draft(expectations: Sequence[TableExpectation], schema: Catalog, *, allow_drop: bool = False,
+          index_foreign_keys: bool = True) -> Draft:
+    """The changes that take ``schema`` to what ``expectations`` declare (see the module).
+    ``index_foreign_keys``: the columns of each expected foreign key lead an index (the
+    ``fk-indexed`` invariant), made when none does."""
+    return _Planner(schema, allow_drop, index_foreign_keys).plan(expectations)

@@ -20,6 +20,7 @@ from .files import GeneratedFile, write
 class Proof:
     problems: list[str] = field(default_factory=list)  # the draft is wrong: nothing is written
     remaining: list[str] = field(default_factory=list)  # verify findings still open after the draft
+    already: set[str] = field(default_factory=set)  # those of them open before the draft too
     checks: int = 0  # verify checks run on the result
 
     @property
@@ -68,6 +69,8 @@ def prove(settings: Settings, files: list[GeneratedFile], before: str | None,
             except SchemaToolsError as exc:
                 proof.problems.append(f"the migrations before the new ones do not apply: {exc.one_line()}")
                 return proof
+            open_before = verify(read_catalog(conn, settings.schemas), expectations, settings.disabled_invariants)
+            proof.already = {f.message for f in open_before.errors}
             for check in round_trips(conn, copied, migrations):
                 proof.problems += [f"check-reversible: {f.message}" for f in check.findings]
             if proof.problems:
@@ -76,4 +79,5 @@ def prove(settings: Settings, files: list[GeneratedFile], before: str | None,
     report = verify(catalog, expectations, settings.disabled_invariants)
     proof.checks = len(report.checks)
     proof.remaining = [f.message for f in report.errors]
+    proof.already &= set(proof.remaining)
     return proof
