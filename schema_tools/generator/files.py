@@ -58,12 +58,17 @@ def _header(depends: str | None, transactional: bool, lock_timeout: bool, about:
     return lines + [f"-- {about}"]
 
 
+def comment_text(text: str) -> str:
+    """``text`` safe after ``--``: a line break in a name must not end the comment and start SQL."""
+    return "".join(" " if ord(ch) < 32 or ord(ch) == 127 else ch for ch in text)
+
+
 def _body(changes: list[Change], phase: str) -> list[str]:
     out: list[str] = []
     for change in changes:
         statements = getattr(change, phase)
         if statements:
-            out += ["", f"-- {change.what}", *statements]
+            out += ["", f"-- {comment_text(change.what)}", *statements]
     return out
 
 
