@@ -418,17 +418,22 @@ def test_on_a_real_shaped_history_the_draft_is_exactly_what_was_asked(empty_db_u
     assert not {f.message for f in commands.verify(quiet, [asked]).errors} - result.proof.already
 
 
-def test_a_line_break_in_a_name_cannot_end_a_comment_and_start_sql(empty_db_url: str, tmp_path: Path) -> None:
+def test_a_name_with_a_line_break_or_a_nul_is_refused_never_written(empty_db_url: str, tmp_path: Path) -> None:
     folder = project_with(tmp_path, "0001_users")
     expect = tmp_path / "expect.toml"
     expect.write_text('[tables."evil\\nDROP TABLE users;\\n--"]\ncolumns.id = {type = "bigint", identity = true}\n'
-                      'primary_key = ["id"]\ncolumns.note = {type = "text", comment = "a\\nDROP TABLE users;"}\n')
+                      'primary_key = ["id"]\n[tables.nul]\ncolumns."a\\u0000b" = "text"\n'
+                      '[tables.users]\ncomment = "a\\u0000b"\n'
+                      '[tables.fine]\ncolumns.id = {type = "bigint", identity = true}\nprimary_key = ["id"]\n'
+                      'comment = "two\\nlines; DROP TABLE users;"\n')
     settings = settings_for(empty_db_url, folder)
     result = commands.generate(settings, [expect], name="evil")
-    assert result.clean, (result.draft.unexpressed, result.proof)
+    assert [u.split(":")[0] for u in result.draft.unexpressed] == [
+        "table 'evil\\nDROP TABLE users;\\n--'", "table 'nul'", "comment on users"]
+    assert result.proof is not None and result.proof.holds
     migration = next(m for m in commands.read_migrations(settings) if m.id == "0002_evil")
     assert [s.sql.split()[0].upper() for s in migration.statements] == ["CREATE", "COMMENT"]
     commands.migrate(settings)
     with psycopg.connect(empty_db_url) as conn:
         assert conn.execute("SELECT to_regclass('users')").fetchone()[0] is not None
-        assert conn.execute("SELECT to_regclass(%s)", ('"evil\nDROP TABLE users;\n--"',)).fetchone()[0] is not None
+        assert conn.execute("SELECT obj_description('fine'::regclass)").fetchone()[0] == "two\nlines; DROP TABLE users;"

@@ -27,6 +27,7 @@ class Planner(KeyPlanner):
     checks, indexes and comments."""
 
     def plan(self, expectations: Sequence[TableExpectation]) -> Draft:
+        expectations = [e for e in expectations if self._plain_names(e)]
         new = [e for e in expectations if self._find(e.table) is None]
         created: set[str] = set()
         for exp in _creation_order(new):
@@ -38,6 +39,15 @@ class Planner(KeyPlanner):
                 self._alter(exp, name)
         self.draft.planned = Catalog(dict(self.tables))
         return self.draft
+
+    def _plain_names(self, exp: TableExpectation) -> bool:
+        """Names with a NUL or another control character are refused (a file holding one is refused
+        by every reader, and a line break in a name is a trap for whoever reads the SQL)."""
+        names = [exp.table, *(c.name for c in exp.columns), *(i.name for i in exp.indexes)]
+        bad = [n for n in names if any(ord(ch) < 32 or ord(ch) == 127 for ch in n)]
+        if bad:
+            self.unexpressed(f"table {exp.table!r}: the name {bad[0]!r} holds a control character: rename it")
+        return not bad
 
     def _create(self, exp: TableExpectation) -> bool:
         untyped = [c.name for c in exp.columns if c.type is None]
