@@ -424,12 +424,14 @@ def test_a_name_with_a_line_break_or_a_nul_is_refused_never_written(empty_db_url
     expect.write_text('[tables."evil\\nDROP TABLE users;\\n--"]\ncolumns.id = {type = "bigint", identity = true}\n'
                       'primary_key = ["id"]\n[tables.nul]\ncolumns."a\\u0000b" = "text"\n'
                       '[tables.users]\ncomment = "a\\u0000b"\n'
+                      '[tables.tenants]\ncolumns.id = {type = "bigint", identity = true}\nprimary_key = ["id"]\n'
+                      'columns.kind = "text"\nallowed_values.kind = ["a", "b\\u0000"]\n'
                       '[tables.fine]\ncolumns.id = {type = "bigint", identity = true}\nprimary_key = ["id"]\n'
                       'comment = "two\\nlines; DROP TABLE users;"\n')
     settings = settings_for(empty_db_url, folder)
     result = commands.generate(settings, [expect], name="evil")
     assert [u.split(":")[0] for u in result.draft.unexpressed] == [
-        "table 'evil\\nDROP TABLE users;\\n--'", "table 'nul'", "comment on users"]
+        "table 'evil\\nDROP TABLE users;\\n--'", "table 'nul'", "comment on users", "create table tenants"]
     assert result.proof is not None and result.proof.holds
     migration = next(m for m in commands.read_migrations(settings) if m.id == "0002_evil")
     assert [s.sql.split()[0].upper() for s in migration.statements] == ["CREATE", "COMMENT"]

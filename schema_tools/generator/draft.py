@@ -38,7 +38,19 @@ class Planner(KeyPlanner):
             if name is not None:
                 self._alter(exp, name)
         self.draft.planned = Catalog(dict(self.tables))
+        self._drop_nul_changes()
         return self.draft
+
+    def _drop_nul_changes(self) -> None:
+        """A value from the expectations with a NUL byte (a check's allowed value, say): no SQL text
+        may hold one, and every reader refuses such a file, so that change is not written."""
+        kept = []
+        for change in self.draft.changes:
+            if any("\x00" in s for s in (*change.tx, *change.tx_undo, *change.outside, *change.outside_undo)):
+                self.unexpressed(f"{change.what}: a value holds a NUL byte, which no SQL text may hold")
+            else:
+                kept.append(change)
+        self.draft.changes = kept
 
     def _plain_names(self, exp: TableExpectation) -> bool:
         """Names with a NUL or another control character are refused (a file holding one is refused
