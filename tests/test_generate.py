@@ -431,7 +431,7 @@ def test_a_name_with_a_line_break_or_a_nul_is_refused_never_written(empty_db_url
     settings = settings_for(empty_db_url, folder)
     result = commands.generate(settings, [expect], name="evil")
     assert [u.split(":")[0] for u in result.draft.unexpressed] == [
-        "table 'evil\\nDROP TABLE users;\\n--'", "table 'nul'", "comment on users", "create table tenants"]
+        "table 'evil\\nDROP TABLE users;\\n--'", "table 'nul'", "create table tenants", "comment on table users"]
     assert result.proof is not None and result.proof.holds
     migration = next(m for m in commands.read_migrations(settings) if m.id == "0002_evil")
     assert [s.sql.split()[0].upper() for s in migration.statements] == ["CREATE", "COMMENT"]

@@ -42,10 +42,6 @@ class ColumnPlanner(PlanState):
         for kind, target, current, comment, column_name in wanted:
             if comment is None or comment == current:
                 continue
-            if "\x00" in comment:
-                self.unexpressed(f"comment on {table.display}{'.' + column_name if column_name else ''}: a NUL byte "
-                                 "cannot be stored in text")
-                continue
             undo = [] if name in self.created else [f"COMMENT ON {kind} {target} IS "
                                                     f"{literal(current) if current is not None else 'NULL'};"]
             self.add(Change(f"comment on {kind.lower()} {table.display}" + (f".{column_name}" if column_name else ""),
