@@ -348,11 +348,19 @@ def generate(settings: Settings, expect_files: Sequence[Path], *, story: str | N
     elif not expectations:
         raise ConfigError(f"no table expectations in {', '.join(map(str, expect_files))}",
                           hint="write [tables.NAME] sections (see schema-tools verify --help)")
-    declared = declare(read_migrations(settings))
+    migrations = read_migrations(settings)
+    declared = declare(migrations)
     base = declared.catalog()
     if live:
+        from .engine import history
+
         with connect(settings, "schema-tools generate") as conn:
+            pending = [m.id for m in migrations if m.id not in history.applied(conn)]
             base = read_catalog(conn, settings.schemas)
+        if pending:
+            raise GenerateRefused(f"{len(pending)} migration(s) are not applied on the database (first: {pending[0]}), "
+                                  "so its schema is not what the files declare", [],
+                                  hint="apply them first (schema-tools migrate), or generate without --database")
         differs = drift_report(declared, base, []).errors
         if differs:
             raise GenerateRefused(f"the database differs from what the migration files declare ({len(differs)} "

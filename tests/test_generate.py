@@ -439,3 +439,14 @@ def test_a_name_with_a_line_break_or_a_nul_is_refused_never_written(empty_db_url
     with psycopg.connect(empty_db_url) as conn:
         assert conn.execute("SELECT to_regclass('users')").fetchone()[0] is not None
         assert conn.execute("SELECT obj_description('fine'::regclass)").fetchone()[0] == "two\nlines; DROP TABLE users;"
+
+
+def test_with_a_database_that_has_pending_migrations_it_says_to_migrate_first(cli, empty_db_url: str,  # type: ignore[no-untyped-def]
+                                                                              tmp_path: Path) -> None:
+    folder = project_with(tmp_path, "0001_users", "0002_core_tables")
+    commands.migrate(settings_for(empty_db_url, folder), to="0001_users")
+    refused = cli("generate", "--expect", str(STORIES), "--story", "SCHEMA-002", "--migrations", str(folder),
+                  "--database", empty_db_url)
+    assert refused.code == 1
+    assert "1 migration(s) are not applied on the database (first: 0002_core_tables)" in refused.err
+    assert "schema-tools migrate" in refused.err and len(refused.err.strip().splitlines()) == 1

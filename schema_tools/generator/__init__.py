@@ -25,9 +25,9 @@ class GenerateRefused(SchemaToolsError):
 
     exit_code = 1
 
-    def __init__(self, message: str, findings: list[Finding]) -> None:
-        super().__init__(message, hint="bring the database in line with the files first (schema-tools drift "
-                                       "lists the differences), or generate without --database",
+    def __init__(self, message: str, findings: list[Finding], hint: str = "") -> None:
+        super().__init__(message, hint=hint or "bring the database in line with the files first (schema-tools "
+                                               "drift lists the differences), or generate without --database",
                          context=tuple(f"  drift: {f.message}" for f in findings[:20]))
         self.findings = findings
 
