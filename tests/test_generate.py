@@ -12,8 +12,6 @@ import pytest
 
 from conftest import MIGRATIONS, ROOT, settings_for
 from schema_tools import commands
-from schema_tools.catalog.inventory import inventory
-from schema_tools.errors import ConfigError
 
 STORIES = ROOT / "ralph" / "stories.toml"
 

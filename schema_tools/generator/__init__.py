@@ -21,7 +21,8 @@ __all__ = ["Change", "Draft", "GeneratedFile", "Generated", "GenerateRefused", "
 
 
 class GenerateRefused(SchemaToolsError):
-    """The live database differs from what the files declare: a draft from either would be wrong."""
+    """The live database is not what the files declare (it drifted, or migrations are pending): a
+    draft from either would be wrong. ``findings``: the differences."""
 
     exit_code = 1
 
@@ -41,7 +42,7 @@ class Generated:
 
     @property
     def clean(self) -> bool:
-        """Written, proven (or not asked to be), and nothing left that it could not express."""
+        """Files made, proven (or not asked to be), verify clean after them, nothing left unexpressed."""
         return bool(self.files) and not self.draft.unexpressed and (
             self.proof is None or (self.proof.holds and not self.proof.remaining))
 
