@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from conftest import MIGRATIONS, ROOT, settings_for
+from schema_tools.catalog.inventory import inventory
 from schema_tools import commands
 
 STORIES = ROOT / "ralph" / "stories.toml"
@@ -448,3 +449,33 @@ def test_with_a_database_that_has_pending_migrations_it_says_to_migrate_first(cl
     assert refused.code == 1
     assert "1 migration(s) are not applied on the database (first: 0002_core_tables)" in refused.err
     assert "schema-tools migrate" in refused.err and len(refused.err.strip().splitlines()) == 1
+
+
+def test_a_changed_value_set_or_foreign_key_action_replaces_the_constraint_safely(empty_db_url: str,
+                                                                                   tmp_path: Path) -> None:
+    """New constraint NOT VALID, validated outside the transaction, the old one dropped only then;
+    the rollback brings the old one back, validated, exactly as it was."""
+    folder = project_with(tmp_path, "0001_users", "0002_core_tables", "0003_api_keys_usage")
+    settings = settings_for(empty_db_url, folder)
+    commands.migrate(settings)
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        _seed(conn, keys=5)
+        before = inventory(conn)
+    expect = tmp_path / "expect.toml"
+    expect.write_text('[tables.api_keys]\nallowed_values.status = ["active", "revoked", "paused"]\n'
+                      'foreign_keys = [{columns = ["tenant_id"], references = "tenants(id)", on_delete = "restrict"}]\n')
+    result = commands.generate(settings, [expect], name="key_status", live=True)
+    assert result.clean, (result.draft.unexpressed, result.proof)
+    inside, outside = (folder / "0004_key_status.sql").read_text(), (folder / "0005_key_status_online.sql").read_text()
+    assert "ADD CONSTRAINT api_keys_status_check1 CHECK (status IN ('active', 'revoked', 'paused')) NOT VALID;" in inside
+    assert "ADD CONSTRAINT api_keys_tenant_id_fkey1 FOREIGN KEY (tenant_id) REFERENCES tenants (id) ON DELETE RESTRICT NOT VALID;" in inside
+    order = [line for line in outside.splitlines() if line.startswith("ALTER")]
+    assert order == ["ALTER TABLE api_keys VALIDATE CONSTRAINT api_keys_tenant_id_fkey1;",
+                     "ALTER TABLE api_keys DROP CONSTRAINT api_keys_tenant_id_fkey;",
+                     "ALTER TABLE api_keys VALIDATE CONSTRAINT api_keys_status_check1;",
+                     "ALTER TABLE api_keys DROP CONSTRAINT api_keys_status_check;"]
+    commands.migrate(settings)
+    assert not commands.verify(settings, [expect]).errors
+    commands.rollback(settings, to="0003_api_keys_usage")
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        assert inventory(conn) == before

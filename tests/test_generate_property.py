@@ -56,8 +56,9 @@ def _table_toml(table: str, cols: list[tuple[str, str, bool, str | None]], draw:
     if plain and draw(st.booleans()):
         lines.append(f'indexed = [["{draw(st.sampled_from(plain))}"]]')
     texts = [c[0] for c in cols if c[1] == "text"]
-    if texts and draw(st.booleans()):
-        lines.append(f'allowed_values.{texts[0]} = ["x", "y"]')
+    if texts and draw(st.booleans()):  # a second round may change the set: the CHECK is replaced
+        values = ["x", "y"] if not label else draw(st.sampled_from([["x", "y"], ["x", "y", "z"], ["y"]]))
+        lines.append(f'allowed_values.{texts[0]} = {values}'.replace("'", '"'))
     numbers = [c[0] for c in cols if c[1] in ("bigint", "integer", "numeric(10,2)")]
     if numbers and draw(st.booleans()):
         lines.append(f'checks = ["{numbers[0]} >= 0"]')

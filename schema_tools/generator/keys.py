@@ -8,7 +8,7 @@ from dataclasses import replace
 from ..catalog import CheckConstraint, ForeignKey, Index, PrimaryKey, Unique
 from ..expect.model import ForeignKeySpec, IndexSpec
 from ..sqltext.identifiers import literal, quote
-from ..sqltext.meaning import same
+from ..sqltext.meaning import in_list, same
 from .columns import ColumnPlanner
 from .fragments import Unsafe, expression
 from .state import Change, columns_sql, key_sql
@@ -88,13 +88,11 @@ class KeyPlanner(ColumnPlanner):
     def _foreign_key(self, name: str, spec: ForeignKeySpec) -> None:
         table = self.tables[name]
         found = [fk for fk in table.foreign_keys if fk.columns == spec.columns]
-        if found:
-            fk = found[0]
-            if (fk.ref_table != spec.ref_table.removeprefix("public.") or fk.ref_columns != spec.ref_columns
-                    or any(getattr(spec, a) is not None and getattr(spec, a) != getattr(fk, a)
-                           for a in ("on_delete", "on_update", "deferrable"))):
-                self.unexpressed(f"foreign key {fk.name} on {table.display} differs from the expectation: replace it "
-                                 "by hand (drop it, then add the new one NOT VALID and VALIDATE it)")
+        replaced = found[0] if found else None
+        if replaced is not None and not (
+                replaced.ref_table != spec.ref_table.removeprefix("public.") or replaced.ref_columns != spec.ref_columns
+                or any(getattr(spec, a) is not None and getattr(spec, a) != getattr(replaced, a)
+                       for a in ("on_delete", "on_update", "deferrable"))):
             return
         ref = self._find(spec.ref_table)
         ref_columns = spec.ref_columns
@@ -115,6 +113,20 @@ class KeyPlanner(ColumnPlanner):
         self._set(name, foreign_keys=(*table.foreign_keys, ForeignKey(
             constraint, spec.columns, self.tables[ref].name if self.tables[ref].schema == "public" else ref, ref_columns,
             spec.on_delete or "no action", spec.on_update or "no action", bool(spec.deferrable))))
+        if replaced is not None:
+            self._retire_constraint(name, replaced.name, _fk_body(replaced), replaced.validated, constraint)
+
+    def _retire_constraint(self, name: str, old: str, body: str, validated: bool, by: str) -> None:
+        """Drop the constraint ``by`` replaces, once ``by`` holds (after its VALIDATE); the rollback
+        adds the old one back as it was (validated: that scans the table, as a rollback may)."""
+        table = self.tables[name]
+        readd = f"ALTER TABLE {table.sql} ADD CONSTRAINT {quote(old)} {body}" + ("" if validated else " NOT VALID") + ";"
+        drop = [f"ALTER TABLE {table.sql} DROP CONSTRAINT {quote(old)};"]
+        what = f"drop {old} on {table.display}, replaced by {by}"
+        self.add(Change(what, outside=drop, outside_undo=[readd]) if name in self.existing else
+                 Change(what, drop, [readd]), name)
+        self._set(name, foreign_keys=tuple(f for f in table.foreign_keys if f.name != old),
+                  checks=tuple(c for c in table.checks if c.name != old))
 
     def _add_check(self, name: str, text: str, columns: tuple[str, ...], what: str) -> None:
         table = self.tables[name]
@@ -130,13 +142,12 @@ class KeyPlanner(ColumnPlanner):
         actual = table.allowed_values(column)
         if actual is not None and set(actual) == set(values):
             return
-        if actual is not None:
-            self.unexpressed(f"{table.display}.{column}: a CHECK allows ({', '.join(actual)}), expected "
-                             f"({', '.join(values)}): replace that CHECK by hand (add the new one NOT VALID, "
-                             "VALIDATE it, drop the old)")
-            return
+        replaced = next((c for c in table.checks if c.columns == (column,) and in_list(c.expression, column)), None)
         text = f"{quote(column)} IN ({', '.join(literal(v) for v in values)})"
         self._add_check(name, text, (column,), f"check {table.display}.{column} in ({', '.join(values)})")
+        if replaced is not None:
+            self._retire_constraint(name, replaced.name, f"CHECK ({replaced.expression})", replaced.validated,
+                                    self.tables[name].checks[-1].name)
 
     def _check(self, name: str, text: str) -> None:
         table = self.tables[name]
@@ -235,3 +246,11 @@ class KeyPlanner(ColumnPlanner):
         self.add(Change(f"drop index {old.name}, made redundant by {by}", outside=[
             f"DROP INDEX CONCURRENTLY IF EXISTS {index_sql};"], outside_undo=[rebuild]), name)
         self._set(name, indexes=tuple(i for i in self.tables[name].indexes if i.name != old.name))
+
+
+def _fk_body(fk: ForeignKey) -> str:
+    """A foreign key's definition as SQL, from the catalog's reading of it."""
+    ref = ".".join(quote(part) for part in fk.ref_table.split(".", 1))
+    return (f"FOREIGN KEY ({columns_sql(fk.columns)}) REFERENCES {ref} ({columns_sql(fk.ref_columns)})"
+            f" ON DELETE {fk.on_delete.upper()} ON UPDATE {fk.on_update.upper()}"
+            + (" DEFERRABLE" + (" INITIALLY DEFERRED" if fk.deferred else "") if fk.deferrable else ""))
