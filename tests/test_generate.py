@@ -479,3 +479,31 @@ def test_a_changed_value_set_or_foreign_key_action_replaces_the_constraint_safel
     commands.rollback(settings, to="0003_api_keys_usage")
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
         assert inventory(conn) == before
+
+
+def test_a_named_index_with_another_shape_is_rebuilt_concurrently_and_swapped(empty_db_url: str, tmp_path: Path) -> None:
+    folder = project_with(tmp_path, "0001_users", "0002_core_tables")
+    settings = settings_for(empty_db_url, folder)
+    commands.migrate(settings)
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO users (email) VALUES ('a@b.example'), ('c@d.example')")
+        before = inventory(conn)
+    expect = tmp_path / "expect.toml"
+    expect.write_text('[tables.sessions]\nindexes.sessions_expires_at_idx = {keys = ["expires_at", "user_id"]}\n'
+                      '[tables.users]\nindexes.users_email_lower_key = {keys = ["lower(email)"], unique = true, '
+                      'where = "email <> \'\'"}\n'
+                      '[tables.tenant_users]\nindexes.tenant_users_pkey = {keys = ["user_id"]}\n')
+    result = commands.generate(settings, [expect], name="reshape", live=True)
+    assert result.draft.unexpressed == ["index tenant_users_pkey on tenant_users backs constraint tenant_users_pkey: "
+                                        "change that constraint by hand"]
+    online = (folder / "0003_reshape.sql").read_text()
+    assert ("CREATE INDEX CONCURRENTLY sessions_sessions_expires_at_idx_rebuild ON sessions (expires_at, user_id);\n"
+            "DROP INDEX CONCURRENTLY sessions_expires_at_idx;\n"
+            "ALTER INDEX sessions_sessions_expires_at_idx_rebuild RENAME TO sessions_expires_at_idx;") in online
+    assert "CREATE UNIQUE INDEX CONCURRENTLY users_users_email_lower_key_rebuild ON users ((lower(email))) WHERE (email <> '');" in online
+    commands.migrate(settings)
+    report = commands.verify(settings, [expect], invariants=False)
+    assert [f.message for f in report.errors] == ["index tenant_users_pkey is on (tenant_id, user_id)"]
+    commands.rollback(settings, to="0002_core_tables")
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        assert inventory(conn) == before

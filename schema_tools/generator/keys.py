@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..catalog import CheckConstraint, ForeignKey, Index, PrimaryKey, Unique
+from ..catalog import CheckConstraint, ForeignKey, Index, PrimaryKey, Table, Unique
 from ..expect.model import ForeignKeySpec, IndexSpec
 from ..sqltext.identifiers import literal, quote
 from ..sqltext.meaning import in_list, same
@@ -188,14 +188,14 @@ class KeyPlanner(ColumnPlanner):
 
     def _named_index(self, name: str, spec: IndexSpec) -> None:
         table = self.tables[name]
-        if any(i.name == spec.name for i in table.indexes):
-            found = next(i for i in table.indexes if i.name == spec.name)
+        found = next((i for i in table.indexes if i.name == spec.name), None)
+        if found is not None:
             if spec.keys is not None and (len(spec.keys) != len(found.keys) or
                                           not all(same(a, b) for a, b in zip(spec.keys, found.keys))) \
                     or spec.unique is not None and spec.unique != found.unique \
+                    or spec.method is not None and spec.method.lower() != found.method \
                     or spec.where is not None and not same(spec.where, found.predicate):
-                self.unexpressed(f"index {spec.name} on {table.display} exists with another shape: rebuild it by hand "
-                                 "(CREATE INDEX CONCURRENTLY under a new name, then drop the old one)")
+                self._rebuild_index(name, found, spec)
             return
         if not spec.keys:
             self.unexpressed(f"index {spec.name} on {table.display}: no keys declared")
@@ -212,6 +212,44 @@ class KeyPlanner(ColumnPlanner):
         self.names.add(spec.name)
         index = Index(spec.name, spec.keys, bool(spec.unique), method=method, predicate=where)
         self._create_index(name, index, keys_sql, f"index {spec.name} on {table.display}")
+
+    def _index_ddl(self, table: Table, index: Index, concurrently: bool, name: str | None = None) -> str:
+        """CREATE INDEX for ``index`` (under ``name`` when given); Unsafe when a key is not one expression."""
+        keys = ", ".join(key_sql(k, table) for k in index.keys)
+        where = f" WHERE ({expression(index.predicate, f'WHERE of index {index.name}')})" if index.predicate else ""
+        using = f" USING {index.method}" if index.method != "btree" else ""
+        return (f"CREATE {'UNIQUE ' if index.unique else ''}INDEX {'CONCURRENTLY ' if concurrently else ''}"
+                f"{quote(name or index.name)} ON {table.sql}{using} ({keys}){where};")
+
+    def _rebuild_index(self, name: str, old: Index, spec: IndexSpec) -> None:
+        """A named index with another shape: built anew under a temporary name (CONCURRENTLY on a
+        table that may hold rows), the old one dropped, the new one renamed; the rollback does the
+        same back to the old shape."""
+        table = self.tables[name]
+        if old.constraint or old.primary:
+            self.unexpressed(f"index {old.name} on {table.display} backs constraint {old.constraint or 'the primary key'}"
+                             ": change that constraint by hand")
+            return
+        method = spec.method.lower() if spec.method else old.method
+        new = Index(old.name, spec.keys or old.keys, old.unique if spec.unique is None else spec.unique, method=method,
+                    predicate=old.predicate if spec.where is None else spec.where)
+        if not method.isidentifier():
+            self.unexpressed(f"index {spec.name}: method {spec.method!r} is not an access method name")
+            return
+        online = name in self.existing
+        temporary = self.name(table.name, [old.name[:30]], "rebuild")
+        index_sql = self._index_sql(table, old.name)
+        drop = f"DROP INDEX {'CONCURRENTLY ' if online else ''}{index_sql};"
+        rename = f"ALTER INDEX {self._index_sql(table, temporary)} RENAME TO {quote(old.name)};"
+        try:
+            forward = [self._index_ddl(table, new, online, temporary), drop, rename]
+            back = [self._index_ddl(table, old, online, temporary), drop, rename]
+        except Unsafe as exc:
+            self.unexpressed(str(exc))
+            return
+        what = f"rebuild index {old.name} on {table.display} in its new shape" + (" (CONCURRENTLY)" if online else "")
+        self.add(Change(what, outside=forward, outside_undo=back) if online else Change(what, forward, back), name)
+        self._set(name, indexes=tuple(new if i.name == old.name else i for i in table.indexes))
 
     def _indexed(self, name: str, columns: tuple[str, ...]) -> None:
         table = self.tables[name]
