@@ -64,7 +64,8 @@ def _table_toml(table: str, cols: list[tuple[str, str, bool, str | None]], draw:
         lines.append(f'checks = ["{numbers[0]} >= 0"]')
     if texts and draw(st.booleans()):
         unique = str(draw(st.booleans())).lower()
-        lines.append(f'indexes.{table}_{texts[-1]}_lower{label} = {{keys = ["lower({texts[-1]})"], unique = {unique}, '
+        name = f"{table}_lower{label if draw(st.booleans()) else ''}"  # the same name again: rebuilt in its new shape
+        lines.append(f'indexes.{name} = {{keys = ["lower({texts[-1]})"], unique = {unique}, '
                      f'where = "{texts[-1]} IS NOT NULL"}}')
     refs = [c[0] for c in cols if c[1] == "bigint" and not c[3] and (fk_from is None or c[0] in fk_from)]
     if earlier and refs and draw(st.booleans()):
