@@ -507,3 +507,20 @@ def test_a_named_index_with_another_shape_is_rebuilt_concurrently_and_swapped(em
     commands.rollback(settings, to="0002_core_tables")
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
         assert inventory(conn) == before
+
+
+def test_what_is_safe_follows_the_oldest_postgres_the_project_supports(empty_db_url: str, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    folder = project_with(tmp_path, "0001_users", "0002_core_tables")
+    expect = tmp_path / "expect.toml"
+    expect.write_text('[tables.tenants]\ncolumns.region = {type = "text", not_null = true, default = "\'eu\'"}\n'
+                      'columns.global_quota_limit = "bigint not null"\n')
+    settings = settings_for(empty_db_url, folder)
+    old = commands.generate(replace(settings, postgres=10), [expect], name="old", check=False, write=False)
+    assert [u.split(":")[0] for u in old.draft.unexpressed] == ["column tenants.region",
+                                                                "column tenants.global_quota_limit"]
+    assert "before PostgreSQL 11 (postgres = 10) a default is written to every row" in old.draft.unexpressed[0]
+    assert "before PostgreSQL 12 (postgres = 10) SET NOT NULL scans" in old.draft.unexpressed[1]
+    current = commands.generate(settings, [expect], name="current", check=False, write=False)
+    assert not current.draft.unexpressed and len(current.draft.changes) == 2

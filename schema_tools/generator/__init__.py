@@ -69,7 +69,7 @@ def generate_files(settings: Settings, expectations: Sequence[TableExpectation],
     from ..engine.files import read_migrations
 
     planned = draft(expectations, base, allow_drop=allow_drop,
-                    index_foreign_keys="fk-indexed" not in settings.disabled_invariants)
+                    index_foreign_keys="fk-indexed" not in settings.disabled_invariants, postgres=settings.postgres)
     result = Generated(planned)
     if planned.empty:
         return result

@@ -7,11 +7,13 @@ from dataclasses import replace
 
 from ..catalog import Column
 from ..expect.model import ColumnSpec, TableExpectation
-from ..linter.rules.rewrite_default import VOLATILE
+from ..linter.rules.rewrite_default import NO_REWRITE_SINCE, VOLATILE
 from ..sqltext.identifiers import literal, quote
 from ..sqltext.meaning import normal_type, same
 from .fragments import Unsafe, expression, sql_type
 from .state import Change, PlanState
+
+NOT_NULL_PROVEN_SINCE = 12  # a validated CHECK (col IS NOT NULL) lets SET NOT NULL skip its scan
 
 
 class ColumnPlanner(PlanState):
@@ -88,6 +90,11 @@ class ColumnPlanner(PlanState):
             self.unexpressed(f"column {where}: its default {spec.default} is volatile, so adding it rewrites "
                              f"{table.display}: add the column without a default, backfill in batches, then SET DEFAULT")
             return
+        if existing and spec.default is not None and self.postgres < NO_REWRITE_SINCE:
+            self.unexpressed(f"column {where}: before PostgreSQL {NO_REWRITE_SINCE} (postgres = {self.postgres}) a "
+                             f"default is written to every row of {table.display}: add the column without one, "
+                             "backfill in batches, then SET DEFAULT")
+            return
         if existing and spec.not_null and spec.default is None:
             self.unexpressed(f"column {where}: NOT NULL without a default on a table that may hold rows needs a "
                              "backfill: add it nullable, fill it, then set NOT NULL (or declare a default)")
@@ -118,6 +125,12 @@ class ColumnPlanner(PlanState):
         elif name not in self.existing:
             self.add(Change(f"make {table.display}.{column.name} NOT NULL", [f"{alter} SET NOT NULL;"],
                             [f"{alter} DROP NOT NULL;"]), name)
+        elif self.postgres < NOT_NULL_PROVEN_SINCE:
+            self.unexpressed(f"column {table.display}.{column.name}: before PostgreSQL {NOT_NULL_PROVEN_SINCE} "
+                             f"(postgres = {self.postgres}) SET NOT NULL scans the table under an ACCESS EXCLUSIVE "
+                             "lock even after a validated CHECK: keep a validated CHECK (col IS NOT NULL) instead, "
+                             "or set it in a maintenance window")
+            return
         else:  # proven by a validated CHECK first: SET NOT NULL then needs no scan under its lock
             check = self.constraint_name(table, [column.name], "not_null")
             add = f"ALTER TABLE {table.sql} ADD CONSTRAINT {quote(check)} CHECK ({quote(column.name)} IS NOT NULL) NOT VALID;"

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from ..catalog import Catalog, Table
+from ..config import POSTGRES_OLDEST
 from ..expect.model import TableExpectation
 from .fragments import Unsafe
 from .keys import KeyPlanner
@@ -147,8 +148,9 @@ def _creation_order(expectations: Sequence[TableExpectation]) -> list[TableExpec
 
 
 def draft(expectations: Sequence[TableExpectation], schema: Catalog, *, allow_drop: bool = False,
-          index_foreign_keys: bool = True) -> Draft:
+          index_foreign_keys: bool = True, postgres: int = POSTGRES_OLDEST) -> Draft:
     """The changes that take ``schema`` to what ``expectations`` declare (see the module).
     ``index_foreign_keys``: the columns of each expected foreign key lead an index (the
-    ``fk-indexed`` invariant), made when none does."""
-    return Planner(schema, allow_drop, index_foreign_keys).plan(expectations)
+    ``fk-indexed`` invariant), made when none does. ``postgres``: the oldest major the migrations
+    must run on (before 11 a default rewrites the table; before 12 SET NOT NULL scans it anyway)."""
+    return Planner(schema, allow_drop, index_foreign_keys, postgres).plan(expectations)

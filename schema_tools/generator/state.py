@@ -54,11 +54,12 @@ def columns_sql(columns: Iterable[str]) -> str:
 class PlanState:
     """The schema as planned so far, the names taken, the draft being written."""
 
-    def __init__(self, base: Catalog, allow_drop: bool, index_foreign_keys: bool) -> None:
+    def __init__(self, base: Catalog, allow_drop: bool, index_foreign_keys: bool, postgres: int) -> None:
         self.tables: dict[str, Table] = dict(base.tables)
         self.existing = set(base.tables)  # tables that may hold rows: the safe forms apply
         self.allow_drop = allow_drop
         self.index_foreign_keys = index_foreign_keys
+        self.postgres = postgres  # the oldest major the migrations must run on (what is safe depends on it)
         self.draft = Draft()
         self.names = {i.name for t in base.tables.values() for i in t.indexes} | {t.name for t in base.tables.values()}
         self.created: dict[str, tuple[Change, list[str]]] = {}  # tables this draft creates: their CREATE and its lines
