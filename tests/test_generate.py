@@ -524,3 +524,36 @@ def test_what_is_safe_follows_the_oldest_postgres_the_project_supports(empty_db_
     assert "before PostgreSQL 12 (postgres = 10) SET NOT NULL scans" in old.draft.unexpressed[1]
     current = commands.generate(settings, [expect], name="current", check=False, write=False)
     assert not current.draft.unexpressed and len(current.draft.changes) == 2
+
+
+def test_a_primary_key_on_an_existing_table_goes_through_not_null_and_a_concurrent_index(empty_db_url: str,
+                                                                                          tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "0001_legacy.sql").write_text("CREATE TABLE legacy (id bigint, name text);\n")
+    (folder / "0001_legacy.rollback.sql").write_text("DROP TABLE legacy;\n")
+    settings = settings_for(empty_db_url, folder)
+    commands.migrate(settings)
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO legacy SELECT i, 'n' || i FROM generate_series(1, 100) i")
+        before = inventory(conn)
+    expect = tmp_path / "expect.toml"
+    expect.write_text('[tables.legacy]\nprimary_key = ["id"]\n')
+    old = commands.generate(replace(settings, postgres=11), [expect], check=False, write=False)
+    assert [u.split(":")[0] for u in old.draft.unexpressed] == ["column legacy.id", "table legacy"] and old.draft.empty
+    result = commands.generate(settings, [expect], name="legacy_pk", live=True)
+    assert result.clean, (result.draft.unexpressed, result.proof)
+    online = (folder / "0003_legacy_pk_online.sql").read_text()
+    statements = [line for line in online.splitlines() if line and not line.startswith("--")]
+    assert statements == ["ALTER TABLE legacy VALIDATE CONSTRAINT legacy_id_not_null;",
+                          "ALTER TABLE legacy ALTER COLUMN id SET NOT NULL;",
+                          "ALTER TABLE legacy DROP CONSTRAINT legacy_id_not_null;",
+                          "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS legacy_pkey ON legacy (id);",
+                          "ALTER TABLE legacy ADD CONSTRAINT legacy_pkey PRIMARY KEY USING INDEX legacy_pkey;"]
+    commands.migrate(settings)
+    assert not commands.verify(settings, [expect]).errors
+    commands.rollback(settings, to="0001_legacy")
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        assert inventory(conn) == before

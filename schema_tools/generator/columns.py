@@ -36,7 +36,7 @@ class ColumnPlanner(PlanState):
         return text, Column(spec.name, type_, not_null, default, "always" if spec.identity else "")
 
     def _comments(self, name: str, exp: TableExpectation) -> None:
-        """COMMENT ON TABLE / COLUMN where the expected text differs (metadata only: no lock on rows)."""
+        """COMMENT ON TABLE / COLUMN where the expected text differs (metadata only: a brief lock, no scan)."""
         table = self.tables[name]
         wanted = [("TABLE", table.sql, table.comment, exp.comment, "")]
         wanted += [("COLUMN", f"{table.sql}.{quote(c.name)}", column.comment, c.comment, c.name)

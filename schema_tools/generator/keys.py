@@ -41,6 +41,9 @@ class KeyPlanner(ColumnPlanner):
             if current is not None and not current.not_null:
                 self._nullability(name, current, True)
         table = self.tables[name]
+        if any(not c.not_null for c in table.columns if c.name in columns):  # it could not be made NOT NULL safely
+            self.unexpressed(f"table {table.display}: a primary key on ({', '.join(columns)}) needs them NOT NULL first")
+            return
         pkey = self.name(table.name, [], "pkey")
         clause = f"CONSTRAINT {quote(pkey)} PRIMARY KEY ({columns_sql(columns)})"
         if name in self.existing:
