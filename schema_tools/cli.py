@@ -15,6 +15,7 @@ from pathlib import Path
 from .config import Settings, load_settings
 from . import commands
 from .console import CommandParser, OneLineParser, run_console
+from .errors import ConfigError
 from .findings import FORMATS, Report, render
 from .server.urls import mask_url
 
@@ -258,8 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
         "proof failed: nothing written), 2 bad input.\n\n"
         "  schema-tools generate --expect ralph/stories.toml --story SCHEMA-002"), cmd_generate)
     _common(p)
-    p.add_argument("--expect", action="append", required=True, metavar="FILE", type=Path,
-                   help="expectation or stories file (repeatable)")
+    p.add_argument("--expect", action="append", metavar="FILE", type=Path,
+                   help="expectation or stories file (repeatable; default: [tool.schema_tools.verify] expect)")
     p.add_argument("--story", metavar="ID", help="only this story's expectations (its missing migrations name the files)")
     p.add_argument("--name", metavar="SLUG", help="the new file's name after its number (default: the story id)")
     p.add_argument("--allow-drop", action="store_true", help="also drop what the expectations make unwanted: "
@@ -437,7 +438,11 @@ def cmd_drift(args: argparse.Namespace) -> int:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    result = commands.generate(settings, args.expect, story=args.story, name=args.name,
+    expect = args.expect or list(settings.expect_files)
+    if not expect:
+        raise ConfigError("no expectations to generate from", hint="pass --expect FILE, or set [tool.schema_tools.verify] "
+                          "expect = [\"...\"] in pyproject.toml")
+    result = commands.generate(settings, expect, story=args.story, name=args.name,
                                live=args.database is not None, allow_drop=args.allow_drop, check=not args.no_check)
     proof = result.proof
     if result.draft.empty:

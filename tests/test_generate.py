@@ -557,3 +557,20 @@ def test_a_primary_key_on_an_existing_table_goes_through_not_null_and_a_concurre
     commands.rollback(settings, to="0001_legacy")
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
         assert inventory(conn) == before
+
+
+def test_the_expectations_default_to_the_project_s_and_none_at_all_is_one_line(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    root = tmp_path / "project"
+    (root / "ralph").mkdir(parents=True)
+    project_with(root, "0001_users")
+    shutil.copyfile(STORIES, root / "ralph" / "stories.toml")
+    (root / "pyproject.toml").write_text('[tool.schema_tools]\nmigrations = "migrations"\n'
+                                         '[tool.schema_tools.verify]\nexpect = ["ralph/stories.toml"]\n')
+    done = cli("generate", "--story", "SCHEMA-001", cwd=root)
+    assert done.code == 0, done.err
+    assert "wrote migrations/0002_core_tables.sql and its rollback (in one transaction)" in done.out
+    (root / "pyproject.toml").write_text('[tool.schema_tools]\nmigrations = "migrations"\n')
+    bare = cli("generate", cwd=root)
+    assert bare.code == 2 and bare.err.strip() == (
+        'schema-tools: error: no expectations to generate from -- pass --expect FILE, or set '
+        '[tool.schema_tools.verify] expect = ["..."] in pyproject.toml')
