@@ -574,3 +574,22 @@ def test_the_expectations_default_to_the_project_s_and_none_at_all_is_one_line(c
     assert bare.code == 2 and bare.err.strip() == (
         'schema-tools: error: no expectations to generate from -- pass --expect FILE, or set '
         '[tool.schema_tools.verify] expect = ["..."] in pyproject.toml')
+
+
+def test_a_draft_that_fails_on_the_target_hands_the_agent_the_draft_and_why(empty_db_url: str, tmp_path: Path) -> None:
+    from test_ralph_run import project, ralph
+
+    root = project(tmp_path)
+    assert ralph(root, empty_db_url).returncode == 0
+    stories = root / "ralph" / "stories.toml"
+    stories.write_text(stories.read_text() + OWNER_STORY)
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        _seed(conn, keys=3)
+        conn.execute("INSERT INTO api_keys (tenant_id, key_hash, key_prefix, name) VALUES (1, repeat('e', 64), 'dupe', 'key 2')")
+    run = ralph(root, empty_db_url, "--generate", "--story", "SCHEMA-003", "--max-iterations", "1",
+                agent_mode="nothing", extra_env={"FAKE_AGENT_ECHO": "1"})
+    assert run.returncode == 1
+    prompt = "".join(p.read_text() for p in (root / ".ralph" / "iterations").glob("*-agent.log"))
+    assert "## The previous attempt failed with\n- preflight (target): 0005_schema_003_online: CREATE UNIQUE INDEX" in prompt
+    assert "## A draft from `schema-tools generate`" in prompt and "migrations/0005_schema_003_online.sql:" in prompt
+    assert (root / "migrations" / "0005_schema_003_online.sql").exists()  # the draft stays, for the agent to fix
