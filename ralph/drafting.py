@@ -5,16 +5,15 @@ what it could not express go into the agent's prompt as its starting point."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from schema_tools import SchemaToolsError, Settings, generate
+from schema_tools import GeneratedFile, SchemaToolsError, Settings, generate, write_generated
 
 
 @dataclass
 class StoryDraft:
-    files: list[tuple[str, str, str]] = field(default_factory=list)  # (id, sql, rollback)
+    files: list[GeneratedFile] = field(default_factory=list)
     unexpressed: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # the proof failed, or verify still finds these
 
@@ -29,9 +28,9 @@ class StoryDraft:
     def prompt_section(self, folder: str) -> str:
         """The draft for the agent: its files, then what it leaves to do."""
         parts = ["## A draft from `schema-tools generate` (start from it; fix what it left)"]
-        for mid, sql, rollback in self.files:
-            parts.append(f"{folder}/{mid}.sql:\n```sql\n{sql.rstrip()}\n```\n{folder}/{mid}.rollback.sql:\n"
-                         f"```sql\n{rollback.rstrip()}\n```")
+        for f in self.files:
+            parts.append(f"{folder}/{f.id}.sql:\n```sql\n{f.sql.rstrip()}\n```\n{folder}/{f.id}.rollback.sql:\n"
+                         f"```sql\n{f.rollback.rstrip()}\n```")
         if self.unexpressed:
             parts.append("It could not express (write these yourself):\n" + "\n".join(f"- {u}" for u in self.unexpressed))
         if self.problems:
@@ -48,17 +47,10 @@ def draft_story(settings: Settings, stories: Path, story_id: str) -> StoryDraft 
     if result.draft.empty and not result.draft.unexpressed:
         return None
     proof = result.proof
-    return StoryDraft([(f.id, f.sql, f.rollback) for f in result.files], list(result.draft.unexpressed),
+    return StoryDraft(list(result.files), list(result.draft.unexpressed),
                       (proof.problems + proof.remaining) if proof is not None else [])
 
 
-def write_draft(folder: Path, draft: StoryDraft) -> list[str]:
-    """Write the draft's files (never over an existing file); the names written."""
-    written = []
-    for mid, sql, rollback in draft.files:
-        for name, text in ((f"{mid}.sql", sql), (f"{mid}.rollback.sql", rollback)):
-            fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            written.append(name)
-    return written
+def write_draft(settings: Settings, draft: StoryDraft) -> list[str]:
+    """Write the draft's files into the migrations folder (each new); the names written."""
+    return [path.name for path in write_generated(settings, draft.files)]

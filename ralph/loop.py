@@ -215,7 +215,7 @@ class Loop:
         """A complete draft is written and attempted like the agent's work; an incomplete one fails."""
         if not drafted.usable:
             return Outcome(findings=drafted.findings()), None
-        written = write_draft(target.settings.migrations_dir, drafted)
+        written = write_draft(target.settings, drafted)
         self.line(note(f"generate: drafted {', '.join(n for n in written if not n.endswith('.rollback.sql'))} "
                        "from the story's expectations (proven on a scratch database)"))
         return attempt(target, story, open_owned, state, passing)

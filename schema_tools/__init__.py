@@ -19,7 +19,7 @@ if TYPE_CHECKING:
                            declared_schema, drift, exclusive, existing_database_url, generate, integrity, lint,
                            load_expectations, mark_on, migrate, migrate_on, plan, preflight, preflight_on,
                            read_migrations, read_schema, read_schema_on, repair, rollback, schema_fingerprint_on, scratch_database, scratch_login, status, status_on,
-                           validate, validate_on, verify, verify_catalog)
+                           validate, validate_on, verify, verify_catalog, write_generated)
     from .config import Settings, load_settings
     from .console import CommandParser, OneLineParser, run_console
     from .engine.files import Migration
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .expect.model import ColumnSpec, ForeignKeySpec, IndexSpec, TableExpectation
     from .expect.parse import tables_from
     from .findings import FORMATS, Check, Finding, Report, Severity, render
+    from .generator import Generated, GeneratedFile
     from .server.model import DatabaseMark, ScratchLogin
     from .server.urls import mask_url, password_of, redact, secret_files
     from .tomlspec import Doc as TomlDoc
@@ -42,7 +43,7 @@ _MODULES: tuple[tuple[str, tuple[str, ...]], ...] = (
          "mark_on", "migrate", "migrate_on", "plan", "preflight", "preflight_on", "read_migrations", "read_schema",
          "read_schema_on",
          "repair", "rollback", "schema_fingerprint_on", "scratch_database", "scratch_login", "status", "status_on",
-         "validate", "validate_on", "verify", "verify_catalog")),
+         "validate", "validate_on", "verify", "verify_catalog", "write_generated")),
     ("config", ("Settings", "load_settings")),
     ("console", ("CommandParser", "OneLineParser", "run_console")),
     ("engine.files", ("Migration",)),
@@ -52,6 +53,7 @@ _MODULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("expect.model", ("ColumnSpec", "ForeignKeySpec", "IndexSpec", "TableExpectation")),
     ("expect.parse", ("tables_from",)),
     ("findings", ("FORMATS", "Check", "Finding", "Report", "Severity", "render")),
+    ("generator", ("Generated", "GeneratedFile")),
     ("server.model", ("DatabaseMark", "ScratchLogin")),
     ("server.urls", ("mask_url", "password_of", "redact", "secret_files")),
     ("tomlspec", ("TomlDoc", "Field", "Invalid", "Kinds", "read_toml")),
@@ -64,6 +66,7 @@ __all__ = [
     "baseline", "changes_on", "check_reversible", "declared_schema", "drift", "generate", "integrity", "lint", "load_expectations", "migrate", "migrate_on",
     "plan", "preflight", "preflight_on", "read_migrations", "read_schema", "read_schema_on", "repair", "rollback",
     "schema_fingerprint_on", "status", "status_on", "validate", "validate_on", "verify", "verify_catalog",
+    "write_generated",
     # databases
     "connect", "database_url", "db_start", "db_status", "db_stop", "exclusive", "existing_database_url", "mask_url",
     "password_of", "redact", "secret_files", "scratch_database", "scratch_login", "ScratchLogin", "mark_on", "DatabaseMark",
@@ -74,7 +77,7 @@ __all__ = [
     # data
     "Catalog", "CheckConstraint", "Column", "ForeignKey", "Index", "PrimaryKey", "Table", "Unique",
     "ColumnSpec", "ForeignKeySpec", "IndexSpec", "TableExpectation", "tables_from",
-    "Migration", "MigrationState", "PlannedMigration", "PlannedStatement", "RunResult",
+    "Migration", "MigrationState", "PlannedMigration", "PlannedStatement", "RunResult", "Generated", "GeneratedFile",
     "FORMATS", "Check", "Finding", "Report", "Severity", "render",
     # TOML inputs checked against field specs, errors at file:line
     "Field", "Invalid", "Kinds", "TomlDoc", "read_toml",

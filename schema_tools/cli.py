@@ -36,6 +36,11 @@ def _common(parser: argparse.ArgumentParser, migrations: bool = True) -> None:
         parser.add_argument("--migrations", metavar="DIR", help="migrations folder (default: from pyproject, else ./migrations)")
 
 
+def _expect(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--expect", action="append", metavar="FILE", type=Path,
+                        help="expectation or stories file (repeatable; default: [tool.schema_tools.verify] expect)")
+
+
 def _lock_wait(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lock-wait", type=float, metavar="SECONDS", help="how long to wait for another runner (default 60)")
 
@@ -206,8 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
         "anything fails."), cmd_verify)
     p.more_help = _invariant_names  # type: ignore[attr-defined]
     _common(p, migrations=False)
-    p.add_argument("--expect", action="append", metavar="FILE", type=Path,
-                   help="expectation or stories file (repeatable; default: [tool.schema_tools.verify] expect)")
+    _expect(p)
     p.add_argument("--no-invariants", action="store_true", help="check only the expectations")
     _format(p)
     _fleet_args(p)
@@ -239,8 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
         "= ANY (ARRAY[...]), casts and parentheses ignored). Both sides are also checked against the "
         "expectations. Exit 1 when anything differs."), cmd_drift)
     _common(p)
-    p.add_argument("--expect", action="append", metavar="FILE", type=Path,
-                   help="expectation or stories file (default: [tool.schema_tools.verify] expect)")
+    _expect(p)
     _format(p)
 
     p = _command(sub, "generate", "write the next migration from expectations, in lock-safe steps", (
@@ -259,8 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
         "proof failed: nothing written), 2 bad input.\n\n"
         "  schema-tools generate --expect ralph/stories.toml --story SCHEMA-002"), cmd_generate)
     _common(p)
-    p.add_argument("--expect", action="append", metavar="FILE", type=Path,
-                   help="expectation or stories file (repeatable; default: [tool.schema_tools.verify] expect)")
+    _expect(p)
     p.add_argument("--story", metavar="ID", help="only this story's expectations (its missing migrations name the files)")
     p.add_argument("--name", metavar="SLUG", help="the new file's name after its number (default: the story id)")
     p.add_argument("--allow-drop", action="store_true", help="also drop what the expectations make unwanted: "
@@ -277,7 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="\n".join((DATABASE_EPILOG, EXIT_EPILOG)))
     _common(p, migrations=False)
     p.add_argument("--checks", type=Path, metavar="FILE", help="checks file (default: [tool.schema_tools.integrity] checks)")
-    p.add_argument("--expect", action="append", type=Path, metavar="FILE", help="expectation or stories file")
+    _expect(p)
     p.add_argument("--samples", type=int, metavar="N", help="sample primary keys per finding (default 5)")
     _format(p)
 

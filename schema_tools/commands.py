@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # annotations only: a verb imports what it runs when it runs
     from .engine.model import MigrationState, PlannedMigration, RunResult
     from .expect.model import TableExpectation
     from .findings import Report
-    from .generator import Generated
+    from .generator import Generated, GeneratedFile
 
     from .server.embedded import Status as ServerStatus
     from .server.model import DatabaseMark, ScratchLogin
@@ -365,8 +365,17 @@ def generate(settings: Settings, expect_files: Sequence[Path], *, story: str | N
         if differs:
             raise GenerateRefused(f"the database differs from what the migration files declare ({len(differs)} "
                                   f"difference(s), first: {differs[0].message})", list(differs))
-    return generate_files(settings, expectations, base, name=name or (story or "generated"), reserved=reserved,
+    return generate_files(settings, expectations, base, name=name or (story or "generated"),
+                          before=migrations[-1].id if migrations else None, reserved=reserved,
                           allow_drop=allow_drop, check=check, write_files=write)
+
+
+def write_generated(settings: Settings, files: Sequence[GeneratedFile]) -> list[Path]:
+    """Write generated migrations (``generate(..., write=False).files``) into the settings'
+    migrations folder, each file created new: never over an existing file or through a symlink."""
+    from .generator import write
+
+    return write(settings.migrations_dir, list(files))
 
 
 def _owned(path: Path, story: str) -> tuple[str, ...]:

@@ -321,16 +321,27 @@ indexed = ["last_used_at"]
 """
 
 
-def test_ralph_generate_on_a_target_with_rows_runs_preflight_before_touching_it(empty_db_url: str, tmp_path: Path) -> None:
-    from test_ralph_run import applied, project, ralph
+def _owner_story_target(tmp_path: Path, url: str, keys: int, duplicate_of: str) -> Path:
+    """A project whose first two stories pass on ``url``, with SCHEMA-003 added and ``keys`` api
+    keys plus one more named ``duplicate_of`` (a duplicate for its UNIQUE (name, tenant_id))."""
+    from test_ralph_run import project, ralph
 
     root = project(tmp_path)
-    assert ralph(root, empty_db_url).returncode == 0
+    assert ralph(root, url).returncode == 0
     stories = root / "ralph" / "stories.toml"
     stories.write_text(stories.read_text() + OWNER_STORY)
+    with psycopg.connect(url, autocommit=True) as conn:
+        _seed(conn, keys=keys)
+        conn.execute("INSERT INTO api_keys (tenant_id, key_hash, key_prefix, name) VALUES (1, repeat('e', 64), 'dupe', %s)",
+                     (duplicate_of,))
+    return root
+
+
+def test_ralph_generate_on_a_target_with_rows_runs_preflight_before_touching_it(empty_db_url: str, tmp_path: Path) -> None:
+    from test_ralph_run import applied, ralph
+
+    root = _owner_story_target(tmp_path, empty_db_url, keys=20, duplicate_of="key 7")
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
-        _seed(conn, keys=20)
-        conn.execute("INSERT INTO api_keys (tenant_id, key_hash, key_prefix, name) VALUES (1, repeat('e', 64), 'dupe', 'key 7')")
         conn.execute("UPDATE api_keys SET name = repeat('n', 150) WHERE key_prefix = 'pre3'")
     before = applied(empty_db_url)
     blocked = ralph(root, empty_db_url, "--generate", "--story", "SCHEMA-003")
@@ -577,15 +588,9 @@ def test_the_expectations_default_to_the_project_s_and_none_at_all_is_one_line(c
 
 
 def test_a_draft_that_fails_on_the_target_hands_the_agent_the_draft_and_why(empty_db_url: str, tmp_path: Path) -> None:
-    from test_ralph_run import project, ralph
+    from test_ralph_run import ralph
 
-    root = project(tmp_path)
-    assert ralph(root, empty_db_url).returncode == 0
-    stories = root / "ralph" / "stories.toml"
-    stories.write_text(stories.read_text() + OWNER_STORY)
-    with psycopg.connect(empty_db_url, autocommit=True) as conn:
-        _seed(conn, keys=3)
-        conn.execute("INSERT INTO api_keys (tenant_id, key_hash, key_prefix, name) VALUES (1, repeat('e', 64), 'dupe', 'key 2')")
+    root = _owner_story_target(tmp_path, empty_db_url, keys=3, duplicate_of="key 2")
     run = ralph(root, empty_db_url, "--generate", "--story", "SCHEMA-003", "--max-iterations", "1",
                 agent_mode="nothing", extra_env={"FAKE_AGENT_ECHO": "1"})
     assert run.returncode == 1

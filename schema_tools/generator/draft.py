@@ -38,7 +38,6 @@ class Planner(KeyPlanner):
             name = self._find(exp.table)
             if name is not None:
                 self._alter(exp, name)
-        self.draft.planned = Catalog(dict(self.tables))
         self._drop_nul_changes()
         return self.draft
 

@@ -82,9 +82,8 @@ def _undo(changes: list[Change], phase: str) -> list[str]:
 def render(draft: Draft, ids: list[str], depends: str | None, about: str) -> list[GeneratedFile]:
     """The draft's files: one transactional migration, and one outside a transaction after it when
     some statement must run there (CONCURRENTLY, VALIDATE on its own commit)."""
-    phases = [p for p in ("tx", "outside") if any(getattr(c, p) for c in draft.changes)]
     files: list[GeneratedFile] = []
-    for phase, mid in zip(phases, ids):
+    for phase, mid in zip(draft.phases, ids):
         drops = [c.what for c in draft.changes if c.drops_data and getattr(c, phase)]
         transactional = phase == "tx"
         head = _header(files[-1].id if files else depends, transactional, draft.existing_touched, about, drops)

@@ -17,13 +17,18 @@ from .state import Change, columns_sql, key_sql
 class KeyPlanner(ColumnPlanner):
     """Primary and unique keys, foreign keys, checks, allowed values and indexes."""
 
-    def _unique_index(self, name: str, index: str, columns: tuple[str, ...], kind: str) -> Change:
-        """A concurrent unique index, then the constraint over it (brief ACCESS EXCLUSIVE, no scan)."""
+    def _add_key(self, name: str, key: str, columns: tuple[str, ...], kind: str) -> None:
+        """A PRIMARY KEY or UNIQUE constraint: inline in a table this draft creates; on a table that
+        may hold rows, a concurrent unique index, then the constraint over it (brief ACCESS
+        EXCLUSIVE, no scan)."""
         table = self.tables[name]
-        return Change(f"{kind} ({', '.join(columns)}) on {table.display}", outside=[
-            f"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {quote(index)} ON {table.sql} ({columns_sql(columns)});",
-            f"ALTER TABLE {table.sql} ADD CONSTRAINT {quote(index)} {kind} USING INDEX {quote(index)};"],
-            outside_undo=[f"ALTER TABLE {table.sql} DROP CONSTRAINT {quote(index)};"])
+        if name not in self.existing:  # a table is either there already or created by this draft
+            self._inline(name, f"CONSTRAINT {quote(key)} {kind} ({columns_sql(columns)})")
+            return
+        self.add(Change(f"{kind} ({', '.join(columns)}) on {table.display}", outside=[
+            f"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {quote(key)} ON {table.sql} ({columns_sql(columns)});",
+            f"ALTER TABLE {table.sql} ADD CONSTRAINT {quote(key)} {kind} USING INDEX {quote(key)};"],
+            outside_undo=[f"ALTER TABLE {table.sql} DROP CONSTRAINT {quote(key)};"]), name)
 
     def _primary_key(self, name: str, columns: tuple[str, ...]) -> None:
         table = self.tables[name]
@@ -45,12 +50,7 @@ class KeyPlanner(ColumnPlanner):
             self.unexpressed(f"table {table.display}: a primary key on ({', '.join(columns)}) needs them NOT NULL first")
             return
         pkey = self.name(table.name, [], "pkey")
-        clause = f"CONSTRAINT {quote(pkey)} PRIMARY KEY ({columns_sql(columns)})"
-        if name in self.existing:
-            self.add(self._unique_index(name, pkey, columns, "PRIMARY KEY"), name)
-        elif not self._inline(name, clause):
-            self.add(Change(f"primary key on {table.display}", [f"ALTER TABLE {table.sql} ADD {clause};"],
-                            [f"ALTER TABLE {table.sql} DROP CONSTRAINT {quote(pkey)};"]), name)
+        self._add_key(name, pkey, columns, "PRIMARY KEY")
         self._set(name, primary_key=PrimaryKey(pkey, columns),
                   indexes=(*table.indexes, Index(pkey, columns, unique=True, primary=True, constraint=pkey)))
         self._retire_prefixes(name, self.tables[name].indexes[-1])
@@ -64,12 +64,7 @@ class KeyPlanner(ColumnPlanner):
             self.unexpressed(f"table {table.display}: unique column {', '.join(missing)} does not exist")
             return
         key = self.name(table.name, columns, "key")
-        clause = f"CONSTRAINT {quote(key)} UNIQUE ({columns_sql(columns)})"
-        if name in self.existing:
-            self.add(self._unique_index(name, key, columns, "UNIQUE"), name)
-        elif not self._inline(name, clause):
-            self.add(Change(f"unique ({', '.join(columns)}) on {table.display}", [f"ALTER TABLE {table.sql} ADD {clause};"],
-                            [f"ALTER TABLE {table.sql} DROP CONSTRAINT {quote(key)};"]), name)
+        self._add_key(name, key, columns, "UNIQUE")
         self._set(name, uniques=(*table.uniques, Unique(key, columns)),
                   indexes=(*table.indexes, Index(key, columns, unique=True, constraint=key)))
         self._retire_prefixes(name, self.tables[name].indexes[-1])

@@ -31,11 +31,15 @@ class Draft:
     changes: list[Change] = field(default_factory=list)
     unexpressed: list[str] = field(default_factory=list)
     existing_touched: bool = False  # a table that may hold rows is changed: a lock_timeout is needed
-    planned: Catalog = field(default_factory=Catalog)  # the schema after the draft, as planned
 
     @property
     def empty(self) -> bool:
         return not self.changes
+
+    @property
+    def phases(self) -> list[str]:
+        """The phases some change has statements in, in order: one migration file each."""
+        return [p for p in ("tx", "outside") if any(getattr(c, p) for c in self.changes)]
 
 
 def key_sql(key: str, table: Table) -> str:

@@ -19,6 +19,9 @@ CONSTRAINT_RENAME = re.compile(rf"{_TABLE}CONSTRAINT\s+({NAME})\s+TO\s+({NAME}){
 COLUMN_RENAME = re.compile(rf"{_TABLE}(?:COLUMN\s+)?(?!CONSTRAINT\b|TO\b)({NAME})\s+TO\s+({NAME}){_END}", re.IGNORECASE)
 INDEX_RENAME = re.compile(rf"^\s*ALTER\s+INDEX\s+(?:IF\s+EXISTS\s+)?{QUALIFIED}\s+RENAME\s+TO\s+({NAME}){_END}",
                           re.IGNORECASE)
+# kind, pattern, and the groups holding (table, old name, new name): an index or a table is its own table
+FORMS = (("index", INDEX_RENAME, (1, 1, 2)), ("table", TABLE_RENAME, (1, 1, 2)),
+         ("constraint", CONSTRAINT_RENAME, (1, 2, 3)), ("column", COLUMN_RENAME, (1, 2, 3)))
 
 
 @dataclass(frozen=True)
@@ -43,16 +46,8 @@ def unquote(name: str) -> str:
 
 def read_rename(sql: str) -> Rename | None:
     """The rename ``sql`` performs, or None when it is not a RENAME of these forms."""
-    match = INDEX_RENAME.match(sql)
-    if match:
-        return Rename("index", unquote(match.group(1)), unquote(match.group(1)), unquote(match.group(2)))
-    match = TABLE_RENAME.match(sql)
-    if match:
-        return Rename("table", unquote(match.group(1)), unquote(match.group(1)), unquote(match.group(2)))
-    match = CONSTRAINT_RENAME.match(sql)
-    if match:
-        return Rename("constraint", unquote(match.group(1)), unquote(match.group(2)), unquote(match.group(3)))
-    match = COLUMN_RENAME.match(sql)
-    if match:
-        return Rename("column", unquote(match.group(1)), unquote(match.group(2)), unquote(match.group(3)))
+    for kind, pattern, groups in FORMS:
+        match = pattern.match(sql)
+        if match:
+            return Rename(kind, *(unquote(match.group(g)) for g in groups))
     return None
