@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from schema_tools import (SchemaToolsError, Settings, VerificationFailed, connect, lint, migrate, migrate_on, preflight_on,
-                          read_migrations, scratch_database, validate_on, verify_catalog)
+from schema_tools import (Migration, SchemaToolsError, Settings, VerificationFailed, connect, lint, migrate, migrate_on,
+                          preflight_on, reaches, read_migrations, scratch_login, validate_on, verify_catalog)
 
 from .criteria import FAILED, Verdict, judge
 from .stories import Story
@@ -55,6 +55,22 @@ def _lint_findings(settings: Settings, pending: set[str]) -> list[str]:
     return [f"lint: {f.file and f.file.rsplit('/', 1)[-1]}:{f.line}: {f.rule}: {f.message}" for f in report.errors]
 
 
+def reach_findings(migrations: Sequence[Migration], pending: set[str]) -> list[str]:
+    """What the pending migrations (rollbacks included) could do outside their database: run a
+    program or touch files on the server, manage roles, hide statements in dynamic SQL... Found
+    from the text before any of it runs, in the shadow or on the target (where a statement that
+    checks where it runs would do what the shadow never saw)."""
+    found = []
+    for m in migrations:
+        if m.id not in pending:
+            continue
+        for path, statements in ((m.path, m.statements), (m.rollback_path, m.rollback_statements)):
+            for stmt in statements:
+                found += [f"server reach: {path.name}:{stmt.line}: {what}; the harness runs agent-written SQL only "
+                          "when it stays inside its database" for what in reaches(stmt.sql)]
+    return found
+
+
 def _preflight_findings(target: Target, pending: set[str]) -> list[str]:
     """Rows on the target that would make a pending migration's new constraint fail (its UNIQUE,
     NOT NULL, FOREIGN KEY or CHECK, VALIDATE included): found before anything is applied there."""
@@ -63,19 +79,29 @@ def _preflight_findings(target: Target, pending: set[str]) -> list[str]:
             if f.message.split(":", 1)[0] in pending]
 
 
-def _shadow(target: Target, story: Story, passing: Sequence[Story], only: set[str], outcome: Outcome) -> None:
+def _shadow(target: Target, story: Story, passing: Sequence[Story], only: set[str], applied: set[str],
+            outcome: Outcome) -> None:
+    """Build the shadow: what the target ran already (``applied``) through the harness's role,
+    then the rest -- agent-written SQL -- through a login without superuser, CREATEROLE or
+    CREATEDB that owns everything there: whatever that SQL tries beyond its own database fails."""
     started = time.monotonic()
     settings = target.settings
-    with scratch_database(settings, admin=target.conn) as url:
-        shadow = settings.with_database(url)
-        with connect(shadow, "ralph shadow") as conn:
-            try:
-                migrate_on(conn, shadow, only=only)
-                applied_cleanly = True
-            except SchemaToolsError as exc:
-                outcome.findings.append(f"migrate (shadow): {exc.one_line()}")
-                applied_cleanly = False
-            state = read_state(conn, shadow)
+    state = None
+    try:
+        with scratch_login(settings, target.conn, trusted=only & applied) as login:
+            shadow = settings.with_database(login.url)
+            with connect(shadow, "ralph shadow") as conn:
+                try:
+                    migrate_on(conn, shadow, only=only)
+                    applied_cleanly = True
+                except SchemaToolsError as exc:
+                    outcome.findings.append(f"migrate (shadow): {exc.one_line()}")
+                    applied_cleanly = False
+                state = read_state(conn, shadow)
+    except SchemaToolsError as exc:  # the part the target ran already did not apply here
+        outcome.findings.append(f"migrate (shadow, applied migrations): {exc.one_line()}")
+    if state is None:
+        return
     report = verify_catalog(state.catalog, story.checked, disabled=settings.disabled_invariants)
     outcome.checks = len(report.checks)
     outcome.findings += [f"verify: {f.message}" for f in report.errors]
@@ -98,19 +124,21 @@ def attempt(target: Target, story: Story, owned_by_open_stories: set[str], befor
     settings = target.settings
     outcome = Outcome()
     try:
-        migrations = {m.id for m in read_migrations(settings)}
+        files = read_migrations(settings)
     except SchemaToolsError as exc:
         outcome.findings.append(f"migrations: {exc.one_line()}")
         return outcome, None
+    migrations = {m.id for m in files}
     only = (migrations - owned_by_open_stories) | set(story.migrations)
     outcome.findings += [f"migration {m}.sql is missing from {settings.migrations_dir.name}/"
                          for m in story.migrations if m not in migrations]
     if outcome.findings:
         return outcome, None
     outcome.findings += [f"validate (target): {f.message}" for f in validate_on(target.conn, settings).errors]
+    outcome.findings += reach_findings(files, only - before.applied)
     if outcome.findings:
         return outcome, None
-    _shadow(target, story, passing, only, outcome)
+    _shadow(target, story, passing, only, set(before.applied), outcome)
     outcome.findings += _lint_findings(settings, only - before.applied)
     if outcome.findings:
         return outcome, None

@@ -69,13 +69,18 @@ def scratch_database(settings: Settings, *, admin: psycopg.Connection | None = N
 
 
 @contextmanager
-def scratch_login(settings: Settings, admin: psycopg.Connection) -> Iterator[ScratchLogin]:
+def scratch_login(settings: Settings, admin: psycopg.Connection, *, trusted: Collection[str] = ()) -> Iterator[ScratchLogin]:
     """A scratch database and a LOGIN role that reaches only it (random password, no superuser,
     createdb or createrole), both dropped afterwards: credentials to hand to untrusted code.
-    ``leftovers`` says, after the block, what the role left elsewhere."""
+    ``leftovers`` says, after the block, what the role left elsewhere. ``trusted``: migrations
+    applied first as the admin's role (ones the target ran already: a statement among them that
+    needs more than an owner's rights still runs), whose objects are then handed to the login."""
     from .server.scratch import scratch_login as login
 
-    with login(settings, admin) as created:
+    def apply_trusted(conn: psycopg.Connection) -> None:
+        migrate_on(conn, settings, only=trusted)
+
+    with login(settings, admin, apply_trusted if trusted else None) as created:
         yield created
 
 

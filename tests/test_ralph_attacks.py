@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import site
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -239,3 +241,77 @@ def test_a_story_with_nothing_checkable_is_refused_before_the_run(empty_db_url: 
     result = attack(root, empty_db_url, "good")
     assert result.returncode == 2 and "S-1 has nothing the harness can check" in result.stderr
     assert not (root / "progress.log").exists()
+
+
+@pytest.mark.parametrize("mode", ["server-code", "two-faced-code"])
+def test_a_migration_never_runs_programs_on_the_server_nor_makes_roles(empty_db_url: str, tmp_path: Path,
+                                                                        mode: str) -> None:
+    """Agent-written SQL runs a program as the server's account (outside any sandbox) and makes a
+    superuser: in the shadow, or only on the target, where the shadow cannot see it."""
+    root = project(tmp_path, migrations=("0001_users", "0002_core_tables"))
+    with_schema_001(root, empty_db_url)
+    reachable = Path(tempfile.mkdtemp(prefix="ralph-marker-"))
+    reachable.chmod(0o777)  # the server's account could write the marker here
+    marker = reachable / "the-server-ran-it"
+    try:
+        result = attack(root, empty_db_url, mode, "--max-iterations", "1", FAKE_AGENT_MARKER=str(marker))
+        assert not marker.exists()
+        with psycopg.connect(empty_db_url) as conn:
+            assert conn.execute("SELECT count(*) FROM pg_roles WHERE rolname = 'planted_superuser'").fetchone() == (0,)
+        assert result.returncode == 1, log_of(root)
+        assert "0004_extra" in log_of(root) and "server" in log_of(root), log_of(root)
+        assert applied(empty_db_url) == ["0001_users", "0002_core_tables"]
+    finally:
+        with psycopg.connect(empty_db_url, autocommit=True) as conn:
+            conn.execute("DROP ROLE IF EXISTS planted_superuser")
+        shutil.rmtree(reachable, ignore_errors=True)
+
+
+def test_agent_written_sql_runs_in_the_shadow_without_superuser(empty_db_url: str, tmp_path: Path) -> None:
+    """What no deny-list names (here CREATE DATABASE; as a superuser it could as well drop the
+    target's database WITH (FORCE)) fails in the shadow, whose login owns only its own database."""
+    root = project(tmp_path, migrations=("0001_users", "0002_core_tables"))
+    with_schema_001(root, empty_db_url)
+    try:
+        result = attack(root, empty_db_url, "other-database", "--max-iterations", "1")
+        with psycopg.connect(empty_db_url) as conn:
+            assert conn.execute("SELECT count(*) FROM pg_database WHERE datname = 'planted_db'").fetchone() == (0,)
+        assert result.returncode == 1, log_of(root)
+        assert "permission denied to create database" in log_of(root), log_of(root)
+        assert applied(empty_db_url) == ["0001_users", "0002_core_tables"]
+    finally:
+        with psycopg.connect(empty_db_url, autocommit=True) as conn:
+            conn.execute("DROP DATABASE IF EXISTS planted_db")
+
+
+def test_the_shadow_login_owns_what_the_applied_migrations_made_and_nothing_more(empty_db_url: str,
+                                                                                 tmp_path: Path) -> None:
+    """Applied migrations run as the harness's role (one that only a superuser may run included),
+    then the login owns every object they made: the agent's SQL can alter them all, and nothing
+    outside its database."""
+    from conftest import settings_for
+
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "0001_base.sql").write_text(
+        "COMMENT ON EXTENSION plpgsql IS 'only its owner may';\n"
+        "CREATE SCHEMA app;\nCREATE TABLE app.item (id serial PRIMARY KEY, name text);\n"
+        "CREATE TABLE t (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY);\n"
+        "CREATE TYPE mood AS ENUM ('sad');\nCREATE DOMAIN positive AS integer CHECK (VALUE > 0);\n"
+        "CREATE VIEW v AS SELECT id FROM t;\nCREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1';\n")
+    settings = settings_for(empty_db_url, folder)
+    with psycopg.connect(empty_db_url, autocommit=True) as admin:
+        with commands.scratch_login(settings, admin, trusted={"0001_base"}) as login:
+            with psycopg.connect(login.url, autocommit=True) as conn:
+                for change in ("ALTER TABLE app.item ADD COLUMN note text", "ALTER TABLE t ADD COLUMN at timestamptz",
+                               "ALTER TYPE mood ADD VALUE 'happy'", "ALTER DOMAIN positive SET DEFAULT 1",
+                               "CREATE OR REPLACE VIEW v AS SELECT id, at FROM t",
+                               "CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 2'",
+                               "CREATE TABLE app.more (id int)", "INSERT INTO app.item (name) VALUES ('x')",
+                               "DELETE FROM _yoyo_migration"):
+                    conn.execute(change)
+                for outside in ("COPY (SELECT 1) TO PROGRAM 'true'", "CREATE DATABASE planted_db",
+                                "CREATE ROLE planted_superuser SUPERUSER", "ALTER SYSTEM SET work_mem = '1MB'",
+                                "CREATE EXTENSION dblink", "COMMENT ON EXTENSION plpgsql IS 'mine'"):
+                    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                        conn.execute(outside)

@@ -263,7 +263,8 @@ def test_import_a_prd_json(tmp_path: Path, cli) -> None:  # type: ignore[no-unty
 def test_a_run_over_both_stories_opens_few_connections(empty_db_url: str, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """One connection to the target for the whole run (it reads the catalog and the history,
-    holds the run lock, creates the shadows), one per shadow, one per promotion: 5 here."""
+    holds the run lock, creates the shadows), two per shadow (the harness's role prepares it and
+    hands it over; its own login applies the agent's SQL), one per promotion: 7 here."""
     from ralph import cli as ralph_cli
 
     opened: list[str] = []
@@ -283,7 +284,8 @@ def test_a_run_over_both_stories_opens_few_connections(empty_db_url: str, tmp_pa
     labels = [re.sub(r" pid=\d+", "", label) for label in opened]
     assert labels.count("ralph run") == 1
     assert labels.count("ralph shadow") == 2 and labels.count("schema-tools migrate") == 2
-    assert len(opened) == 5, labels
+    assert labels.count("schema-tools scratch") == 2
+    assert len(opened) == 7, labels
 
 
 def test_the_second_prompt_states_the_situation(empty_db_url: str, tmp_path: Path) -> None:

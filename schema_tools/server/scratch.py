@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import psycopg
@@ -45,12 +45,14 @@ def _sql(conn: psycopg.Connection, template: str, *names: str, **literals: str) 
 
 
 @contextmanager
-def scratch_login(settings: Settings, admin: psycopg.Connection) -> Iterator[ScratchLogin]:
+def scratch_login(settings: Settings, admin: psycopg.Connection,
+                  prepare: Callable[[psycopg.Connection], None] | None = None) -> Iterator[ScratchLogin]:
     """A new LOGIN role (random password; no superuser, createdb, createrole, replication or
     bypassrls) that owns a new scratch database, which only it may connect to. On exit the
     database and the role are dropped; sessions the role still had (on any database) are ended,
     and anything that keeps the role alive is reported in ``leftovers``. ``admin`` needs
-    CREATEROLE and CREATEDB (a superuser has both)."""
+    CREATEROLE and CREATEDB (a superuser has both). ``prepare`` runs first on a connection to the
+    new database as ``admin``'s role; what it makes is then handed to the login (``hand_over``)."""
     url = db.database_url(settings)
     token = secrets.token_hex(6)
     login = ScratchLogin("", f"schema_tools_scratch_{token}", f"schema_tools_agent_{token}", secrets.token_urlsafe(24))
@@ -71,6 +73,9 @@ def scratch_login(settings: Settings, admin: psycopg.Connection) -> Iterator[Scr
         with db.connect_url(with_dbname(url, login.database), application_name="schema-tools scratch") as inside:
             # NOINHERIT: the owner does not get pg_database_owner's rights on public; give it the schema
             _sql(inside, "ALTER SCHEMA public OWNER TO {}", login.role)
+            if prepare is not None:
+                prepare(inside)
+                hand_over(inside, login.role)
         login.url = with_login(url, login.role, login.password, login.database)
         yield login
     finally:
@@ -84,3 +89,45 @@ def scratch_login(settings: Settings, admin: psycopg.Connection) -> Iterator[Scr
             detail = " ".join((exc.diag.message_detail or str(exc)).split())
             login.leftovers.append(f"the agent's login {login.role} still owns or holds something ({detail}); "
                                    "it was kept for inspection")
+
+
+HAND_OVER_SQL = r"""
+SELECT kind, name FROM (
+    SELECT CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'f' THEN 'FOREIGN TABLE'
+                          WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END AS kind, c.oid::regclass::text AS name, 1 AS rank
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relowner = current_user::regrole AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+      AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                      AND d.deptype IN ('e', 'a', 'i'))  -- extension members; sequences that follow their table
+      AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%'
+    UNION ALL
+    SELECT CASE p.prokind WHEN 'a' THEN 'AGGREGATE' ELSE 'ROUTINE' END, p.oid::regprocedure::text, 2
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE p.proowner = current_user::regrole AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+      AND n.nspname NOT LIKE 'pg\_%'
+      AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+    UNION ALL
+    SELECT CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, t.oid::regtype::text, 3
+    FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+    WHERE t.typowner = current_user::regrole AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+      AND n.nspname NOT LIKE 'pg\_%' AND (t.typtype IN ('e', 'd', 'r')
+           OR (t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c'))
+      AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e')
+    UNION ALL
+    SELECT 'SCHEMA', quote_ident(n.nspname), 0
+    FROM pg_namespace n
+    WHERE n.nspowner = current_user::regrole AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+      AND n.nspname NOT LIKE 'pg\_%'
+      AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass AND d.objid = n.oid AND d.deptype = 'e')
+) objects ORDER BY rank, name
+"""
+
+
+def hand_over(conn: psycopg.Connection, role: str) -> None:
+    """Give ``role`` the schemas, tables, views, sequences, routines and types of the connected
+    database that the connected role owns (extension members aside): after it, ``role`` may alter
+    what the connected role made, as their owner."""
+    objects = conn.execute(HAND_OVER_SQL).fetchall()  # names as PostgreSQL quotes them (regclass, regtype...)
+    with conn.transaction():
+        for kind, name in objects:
+            conn.execute(sql.SQL(f"ALTER {kind} {name} OWNER TO {{}}").format(sql.Identifier(role)))  # type: ignore[arg-type]
