@@ -308,9 +308,10 @@ def declared_schema(migrations: Sequence[Migration]) -> Catalog:
 
 
 def lint(settings: Settings, paths: Sequence[Path] = (), *, use_cache: bool = True,
-         trace_locks: str | None = None) -> Report:
+         trace_locks: str | None = None, inline_ignores: bool = True) -> Report:
     """Dangerous DDL in the migrations folder, or in the given files and folders (no database).
     ``use_cache=False``: trust nothing stored under the state folder (someone else may write it).
+    ``inline_ignores=False``: the files' ``-- schema-tools: ignore`` comments silence nothing.
     ``trace_locks``: a database URL; the migrations pending there are run on a scratch copy of its
     schema, and where the locks seen differ from the static table, that is a finding too."""
     from dataclasses import replace
@@ -319,7 +320,7 @@ def lint(settings: Settings, paths: Sequence[Path] = (), *, use_cache: bool = Tr
     from .linter import LOCK_DIFFERS
     from .linter import lint as run
 
-    report = run(settings, paths, use_cache)
+    report = run(settings, paths, use_cache, inline_ignores)
     if trace_locks is None:
         return report
     found = [Finding(LOCK_DIFFERS, f"observed {'; '.join(s.observed or ())}, where the static lock table says {s.lock}",

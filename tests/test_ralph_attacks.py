@@ -315,3 +315,35 @@ def test_the_shadow_login_owns_what_the_applied_migrations_made_and_nothing_more
                                 "CREATE EXTENSION dblink", "COMMENT ON EXTENSION plpgsql IS 'mine'"):
                     with pytest.raises(psycopg.errors.InsufficientPrivilege):
                         conn.execute(outside)
+
+
+def test_the_agent_cannot_silence_lint_with_its_own_ignore_comments(empty_db_url: str, tmp_path: Path) -> None:
+    """An ignore comment in agent-written SQL vouches for nothing: the drop of a table no story
+    names (rows in it) fails the iteration instead of reaching the target."""
+    root = project(tmp_path, migrations=("0001_users", "0002_core_tables"))
+    with_schema_001(root, empty_db_url)
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE audit_trail (id int PRIMARY KEY); INSERT INTO audit_trail VALUES (1), (2)")
+    result = attack(root, empty_db_url, "silenced", "--max-iterations", "1")
+    assert result.returncode == 1, log_of(root)
+    assert "lint: 0004_extra.sql:3: drop-table: DROP TABLE audit_trail deletes its data for good" in log_of(root), \
+        log_of(root)
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM audit_trail").fetchone() == (2,)
+    assert applied(empty_db_url) == ["0001_users", "0002_core_tables"]
+
+
+def test_a_migration_that_deletes_rows_on_the_target_is_undone_there(empty_db_url: str, tmp_path: Path) -> None:
+    """Story checks read the schema; rows deleted by a pending migration are caught before the
+    commit on the target, which ends as it was."""
+    root = project(tmp_path, migrations=("0001_users", "0002_core_tables"))
+    with_schema_001(root, empty_db_url)
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE audit_trail (id int PRIMARY KEY); INSERT INTO audit_trail VALUES (1), (2)")
+    result = attack(root, empty_db_url, "delete", "--max-iterations", "1")
+    assert result.returncode == 1, log_of(root)
+    assert "target: audit_trail: 2 of its 2 row(s) would be deleted" in log_of(root), log_of(root)
+    assert "the target is as it was" in log_of(root)
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM audit_trail").fetchone() == (2,)
+    assert applied(empty_db_url) == ["0001_users", "0002_core_tables"]

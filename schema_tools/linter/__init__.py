@@ -151,7 +151,7 @@ def _check_rules(disabled: Iterable[str], warn: Iterable[str]) -> None:
 
 
 def build_report(state: LintState, schema_findings: list[Finding], report_files: set[str] | None,
-                 disabled: Iterable[str], warn: Iterable[str]) -> Report:
+                 disabled: Iterable[str], warn: Iterable[str], inline_ignores: bool = True) -> Report:
     by_file = {file: list(findings) for file, findings in state.by_file.items()}
     for f in schema_findings:
         by_file.setdefault(f.file or "(schema)", []).append(f)
@@ -159,7 +159,7 @@ def build_report(state: LintState, schema_findings: list[Finding], report_files:
     for file, findings in by_file.items():
         if report_files is not None and file not in report_files and file != "(schema)":
             continue
-        findings = _configured(not_ignored(findings, state.covered), set(disabled), set(warn))
+        findings = _configured(not_ignored(findings, state.covered if inline_ignores else {}), set(disabled), set(warn))
         findings.sort(key=lambda f: (f.line or 0, f.rule))
         checks.append(Check(file, "lint", tuple(findings)))
     return Report("lint", tuple(checks), RULE_HELP, layout="flat")
@@ -167,18 +167,21 @@ def build_report(state: LintState, schema_findings: list[Finding], report_files:
 
 def lint_migrations(migrations: Sequence[Migration], report_files: set[str] | None = None,
                     disabled: Iterable[str] = (), warn: Iterable[str] = (), distribution_column: str | None = None,
-                    cache: Path | None = None, postgres: int = POSTGRES_OLDEST) -> Report:
+                    cache: Path | None = None, postgres: int = POSTGRES_OLDEST, inline_ignores: bool = True) -> Report:
     """Lint migrations in order; report findings for ``report_files`` (default: all). With a
     ``distribution_column``, also check the schema can be distributed by it (Citus). With a
     ``cache`` folder, unchanged prefixes of the history are not parsed again. ``postgres``: the
-    oldest server major the migrations must run on (version-dependent rules follow it)."""
+    oldest server major the migrations must run on (version-dependent rules follow it).
+    ``inline_ignores=False``: the files' own ``-- schema-tools: ignore`` comments silence nothing
+    (their author is not trusted to vouch for them)."""
     _check_rules(disabled, warn)
     store = LintCache(cache, f"{distribution_column}|{postgres}") if cache is not None else None
     if store is not None:
         hit = store.load(migrations)
         if hit is not None:
             by_file, covered, schema_findings = hit
-            return build_report(LintState(DeclaredSchema(), by_file, covered), schema_findings, report_files, disabled, warn)
+            return build_report(LintState(DeclaredSchema(), by_file, covered), schema_findings, report_files, disabled,
+                                warn, inline_ignores)
     state, start = (store.resume(migrations) if store is not None else None) or (LintState(), 0)
     for index in range(start, len(migrations)):
         lint_one(state, migrations[index], postgres)
@@ -187,7 +190,7 @@ def lint_migrations(migrations: Sequence[Migration], report_files: set[str] | No
     schema_findings = schema_level(state, distribution_column)
     if store is not None:
         store.save_final(migrations, state, schema_findings)
-    return build_report(state, schema_findings, report_files, disabled, warn)
+    return build_report(state, schema_findings, report_files, disabled, warn, inline_ignores)
 
 
 def _targets(settings: Settings, paths: Sequence[Path]) -> tuple[list[Migration], set[str] | None, list[Path]]:
@@ -219,11 +222,12 @@ def _targets(settings: Settings, paths: Sequence[Path]) -> tuple[list[Migration]
     return list(migrations.values()), report, sorted(skipped)
 
 
-def lint(settings: Settings, paths: Sequence[Path] = (), use_cache: bool = True) -> Report:
+def lint(settings: Settings, paths: Sequence[Path] = (), use_cache: bool = True, inline_ignores: bool = True) -> Report:
     """Lint the migrations folder, or the given files and folders (with their folder's history)."""
     migrations, report, python = _targets(settings, [p.resolve() for p in paths])
     linted = lint_migrations(migrations, report, settings.lint_disable, settings.lint_warn, settings.distribution_column,
-                             cache=settings.state_path / "lint-cache" if use_cache else None, postgres=settings.postgres)
+                             cache=settings.state_path / "lint-cache" if use_cache else None, postgres=settings.postgres,
+                             inline_ignores=inline_ignores)
     notes = tuple(Finding(NOT_READ, f"{p.name} is a Python file: lint does not read it (yoyo would run it as a "
                           "migration, and schema-tools migrate refuses the folder)", Severity.NOTE, p.name,
                           "move it out of the migrations folder", str(p), 1, 1) for p in python)
