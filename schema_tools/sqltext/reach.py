@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .split import _block_comment_end, _token
+from .split import block_comment_end, token_pattern
 
 TRUSTED_EXTENSIONS = frozenset({
     "btree_gin", "btree_gist", "citext", "cube", "dict_int", "fuzzystrmatch", "hstore", "intarray", "isn", "lo",
@@ -50,14 +50,14 @@ def _string_content(quoted: str) -> str:
 
 
 def _tokens(text: str, depth: int = 0) -> Iterator[_Token]:
-    """Words, strings, quoted identifiers and punctuation; comments are skipped. A string that
-    holds code (a dollar-quoted body, or the string after DO or AS) is followed by its own
-    tokens, a level deeper; other strings are data (comments, values) and are not read as SQL."""
-    token, pos, previous = _token(), 0, ""
+    """Words, strings, quoted identifiers and punctuation; comments are skipped. Each string but
+    a comment's (``COMMENT ON ... IS '...'``) is followed by its own tokens, a level deeper: a
+    function or DO body is SQL too, however it is quoted."""
+    token, pos, previous = token_pattern(), 0, ""
     while (match := token.search(text, pos)) is not None:
         kind, end = match.lastgroup, match.end()
         if kind == "block":
-            end = _block_comment_end(text, match.start())
+            end = block_comment_end(text, match.start())
         elif kind == "dollar":
             close = text.find(match.group(), end)
             end = len(text) if close < 0 else close + len(match.group())
@@ -67,14 +67,14 @@ def _tokens(text: str, depth: int = 0) -> Iterator[_Token]:
         elif kind in ("string", "estring", "dollar"):
             content = _string_content(text[match.start():end])
             yield _Token("string", content, depth)
-            if depth < 4 and (kind == "dollar" or previous in ("do", "as")):
+            if depth < 4 and previous != "is":
                 yield from _tokens(content, depth + 1)
         elif kind == "ident":
             yield _Token("ident", match.group()[1:-1].replace('""', '"'), depth)
         elif kind in ("open", "close", "semi"):
             yield _Token("punct", match.group(), depth)
-        if kind not in ("line", "block"):
-            previous = previous if kind == "word" else ""
+        if kind not in ("word", "line", "block"):
+            previous = ""
         pos = end
 
 
@@ -90,8 +90,7 @@ def reaches(text: str) -> list[str]:
         nxt = tokens[i + 1] if i + 1 < len(tokens) else None
         if t.text in ("to", "from") and _program(tokens, i) and _copying(tokens, i):
             found.append("runs a program on the database server (COPY ... PROGRAM)")
-        elif t.text in ("to", "from") and nxt is not None and nxt.kind == "string" and nxt.depth == t.depth \
-                and _copying(tokens, i):
+        elif t.text in ("to", "from") and _string_at(tokens, i + 1) and _copying(tokens, i):
             found.append("reads or writes a file on the database server (COPY ... FROM/TO 'file')")
         elif t.text == "alter" and after[:1] == ["system"]:
             found.append("changes the server's configuration (ALTER SYSTEM)")
@@ -126,9 +125,16 @@ def _statement_start(tokens: list[_Token], i: int) -> int:
     return j
 
 
+def _string_at(tokens: list[_Token], j: int) -> bool:
+    """A string constant starts at ``j``: ``'...'``, ``E'...'``, ``$$...$$`` or ``U&'...'``."""
+    if j + 1 < len(tokens) and tokens[j].text == "u" and tokens[j + 1].kind == "string":
+        return True
+    return j < len(tokens) and tokens[j].kind == "string"
+
+
 def _program(tokens: list[_Token], i: int) -> bool:
     """``TO PROGRAM 'command'`` (the command a string, as PostgreSQL requires)."""
-    return len(tokens) > i + 2 and tokens[i + 1].text == "program" and tokens[i + 2].kind == "string"
+    return i + 1 < len(tokens) and tokens[i + 1].text == "program" and _string_at(tokens, i + 2)
 
 
 def _copying(tokens: list[_Token], i: int) -> bool:

@@ -32,12 +32,12 @@ _TOKEN_PATTERN = (
 
 
 @functools.cache
-def _token() -> re.Pattern[str]:
+def token_pattern() -> re.Pattern[str]:
     """The tokenizer, compiled on first use (about 10 ms: not paid by commands that never split)."""
     return re.compile(_TOKEN_PATTERN, re.VERBOSE | re.DOTALL)
 
 
-def _block_comment_end(text: str, start: int) -> int:
+def block_comment_end(text: str, start: int) -> int:
     """Index just after the nested ``/* ... */`` comment opening at ``start``."""
     depth, i = 0, start
     while i < len(text):
@@ -96,7 +96,7 @@ def split(text: str) -> Iterator[tuple[int, str]]:
     of the file). Pieces holding only whitespace and comments are yielded as well; the caller
     decides what to do with them.
     """
-    token = _token()
+    token = token_pattern()
     start = 0
     depth = 0
     begin_depth = 0
@@ -110,7 +110,7 @@ def split(text: str) -> Iterator[tuple[int, str]]:
         kind = match.lastgroup
         end = match.end()
         if kind == "block":
-            end = _block_comment_end(text, match.start())
+            end = block_comment_end(text, match.start())
         elif kind == "dollar":
             close = text.find(match.group(), end)
             end = length if close < 0 else close + len(match.group())
