@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from schema_tools import (Migration, SchemaToolsError, Settings, VerificationFailed, connect, lint, migrate, migrate_on,
-                          preflight_on, reaches, read_migrations, scratch_login, validate_on, verify_catalog)
+                          preflight_on, reaches, read_migrations, schema_inventory_on, scratch_login, validate_on,
+                          verify_catalog)
 
 from .criteria import FAILED, Verdict, judge
+from .scope import out_of_scope
 from .stories import Story
 from .target import Target, TargetState, read_state
 
@@ -113,9 +115,11 @@ def _shadow(target: Target, story: Story, passing: Sequence[Story], only: set[st
         with scratch_login(settings, target.conn, trusted=only & applied) as login:
             shadow = settings.with_database(login.url)
             with connect(shadow, "ralph shadow") as conn:
+                objects = schema_inventory_on(conn)
                 try:
                     migrate_on(conn, shadow, only=only)
                     applied_cleanly = True
+                    outcome.findings += out_of_scope(objects, schema_inventory_on(conn), story.id, story.tables)
                 except SchemaToolsError as exc:
                     outcome.findings.append(f"migrate (shadow): {exc.one_line()}")
                     applied_cleanly = False

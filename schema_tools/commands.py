@@ -261,6 +261,14 @@ def schema_fingerprint_on(conn: psycopg.Connection) -> str:
     return hashlib.sha256("\x1e".join(lines).encode()).hexdigest()[:16]
 
 
+def schema_inventory_on(conn: psycopg.Connection) -> dict[str, str]:
+    """Every user-visible object (``column public.users.email``, ``trigger public.t.name``...) ->
+    its definition: compare two of them to see what changed, object by object."""
+    from .catalog.inventory import inventory
+
+    return inventory(conn)
+
+
 def mark_on(conn: psycopg.Connection) -> DatabaseMark:
     """The database as it is now (schema, history, roles, write and session counters), to ask
     later what changed since (``changes_on``)."""

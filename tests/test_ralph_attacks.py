@@ -347,3 +347,38 @@ def test_a_migration_that_deletes_rows_on_the_target_is_undone_there(empty_db_ur
     with psycopg.connect(empty_db_url) as conn:
         assert conn.execute("SELECT count(*) FROM audit_trail").fetchone() == (2,)
     assert applied(empty_db_url) == ["0001_users", "0002_core_tables"]
+
+
+def test_a_migration_that_changes_a_table_its_story_does_not_name_is_not_promoted(empty_db_url: str,
+                                                                                  tmp_path: Path) -> None:
+    """No check of either story reads grants: GRANT ALL ON users TO PUBLIC in SCHEMA-002's work
+    is out of its scope, and never reaches the target."""
+    root = project(tmp_path, migrations=("0001_users", "0002_core_tables"))
+    with_schema_001(root, empty_db_url)
+    result = attack(root, empty_db_url, "grant", "--max-iterations", "1")
+    assert result.returncode == 1, log_of(root)
+    assert ("scope: the pending migrations change table public.users (relation public.users changed), which "
+            "SCHEMA-002 does not name") in log_of(root), log_of(root)
+    assert applied(empty_db_url) == ["0001_users", "0002_core_tables"]
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT has_table_privilege('public', 'users', 'DELETE')").fetchone() == (False,)
+
+
+def test_scope_names_what_changed_outside_the_story() -> None:
+    from ralph.scope import out_of_scope, table_of
+
+    before = {"relation public.users": "kind=r grants={a}", "column public.users.email": "text",
+              "relation public.t": "kind=r", "function public.f()": "grants=... old", "type public.mood": "e labels=a"}
+    after = {**before, "relation public.users": "kind=r grants={a,=arwdDxt/a}", "column public.t.x": "integer",
+             "relation public.t_x_idx": "kind=i index=CREATE INDEX t_x_idx ON public.t USING btree (x)",
+             "function public.f()": "grants=... new", "function public.g()": "new", "relation public.n": "kind=r",
+             "trigger public.n.tg": "CREATE TRIGGER ...", "type public.mood": "e labels=a,b"}
+    assert table_of("relation public.t_x_idx", after["relation public.t_x_idx"]) == "public.t"
+    assert table_of("policy users.p", "") == "public.users"
+    assert out_of_scope(before, after, "S-1", ["t"]) == [
+        "scope: the pending migrations change function public.f() (changed), which S-1 does not name; a story "
+        "changes only the tables it declares and what it creates",
+        "scope: the pending migrations change table public.users (relation public.users changed), which S-1 does not "
+        "name; a story changes only the tables it declares and what it creates",
+        "scope: the pending migrations change type public.mood (changed), which S-1 does not name; a story changes "
+        "only the tables it declares and what it creates"]
