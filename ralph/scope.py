@@ -1,7 +1,7 @@
 """A story's migrations change only the story's own tables and what they create: between the
 shadow before and after the pending migrations, every changed object of a table that existed
-before must belong to a table the story names, and no function, type, schema or event trigger
-that existed before may change. What the story's checks cannot see (a trigger, a rule, a grant to
+before must belong to a table the story names; no function, type or schema that existed before
+may change, and no event trigger or default privileges may appear. What the story's checks cannot see (a trigger, a rule, a grant to
 PUBLIC on another story's or nobody's table) is caught here."""
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def out_of_scope(before: dict[str, str], after: dict[str, str], story: str, tabl
         what = "added" if name not in before else "removed" if name not in after else "changed"
         table = table_of(name, after.get(name) or before.get(name) or "")
         if table is None:
-            if what != "added" or name.startswith("event trigger "):
+            if what != "added" or name.startswith(("event trigger ", "default privileges ")):
                 found.setdefault(name, []).append(what)
         elif table in existed and table not in named:
             found.setdefault(f"table {table}", []).append(f"{name} {what}")

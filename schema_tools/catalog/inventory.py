@@ -22,6 +22,11 @@ UNION ALL
 SELECT 'relation ' || ns.nspname || '.' || c.relname, 'kind=' || c.relkind::text
        || coalesce(' index=' || pg_get_indexdef(c.oid), '')
        || CASE WHEN c.relrowsecurity THEN ' row-security' ELSE '' END
+       || CASE WHEN c.relforcerowsecurity THEN ' forced' ELSE '' END
+       || CASE WHEN c.relpersistence = 'u' THEN ' unlogged' ELSE '' END
+       || CASE WHEN c.relkind IN ('r', 'p', 'm') AND c.relreplident <> 'd' THEN ' replica-identity=' || c.relreplident::text
+               ELSE '' END
+       || coalesce(' options=' || c.reloptions::text, '')
        || CASE WHEN c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
                THEN ' grants=' || coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char",
                                                                    c.relowner))::text ELSE '' END
@@ -40,6 +45,9 @@ UNION ALL
 SELECT 'column ' || ns.nspname || '.' || c.relname || '.' || a.attname, format_type(a.atttypid, a.atttypmod)
        || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
        || coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), '')
+       || CASE WHEN a.attcollation <> 0 AND a.attcollation IS DISTINCT FROM (SELECT typcollation FROM pg_type
+               WHERE oid = a.atttypid) THEN ' collate ' || a.attcollation::regcollation::text ELSE '' END
+       || coalesce(' grants=' || a.attacl::text, '')
 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN ns ON ns.oid = c.relnamespace
 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'c')
@@ -61,7 +69,8 @@ SELECT 'type ' || ns.nspname || '.' || t.typname, t.typtype::text
 FROM pg_type t JOIN ns ON ns.oid = t.typnamespace
 WHERE t.typtype IN ('e', 'd', 'r', 'm') OR (t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c')
 UNION ALL
-SELECT 'trigger ' || ns.nspname || '.' || c.relname || '.' || tg.tgname, pg_get_triggerdef(tg.oid)
+SELECT 'trigger ' || ns.nspname || '.' || c.relname || '.' || tg.tgname,
+       pg_get_triggerdef(tg.oid) || CASE WHEN tg.tgenabled <> 'O' THEN ' enabled=' || tg.tgenabled::text ELSE '' END
 FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid JOIN ns ON ns.oid = c.relnamespace WHERE NOT tg.tgisinternal
 UNION ALL
 SELECT 'policy ' || c.relname || '.' || pol.polname, pol.polcmd::text || ' ' || pol.polpermissive::text || ' '
@@ -76,6 +85,10 @@ SELECT 'event trigger ' || evtname, evtevent || ' ' || evtfoid::regproc::text ||
 FROM pg_event_trigger
 UNION ALL
 SELECT 'extension ' || extname, '' FROM pg_extension WHERE extname <> 'plpgsql'
+UNION ALL
+SELECT 'default privileges of ' || pg_get_userbyid(da.defaclrole) || coalesce(' in ' || n.nspname, '') || ' on '
+       || da.defaclobjtype::text, da.defaclacl::text
+FROM pg_default_acl da LEFT JOIN pg_namespace n ON n.oid = da.defaclnamespace
 UNION ALL
 SELECT 'comment on ' || ns.nspname || '.' || c.relname || coalesce('.' || a.attname, ''), d.description
 FROM pg_description d JOIN pg_class c ON c.oid = d.objoid AND d.classoid = 'pg_class'::regclass
