@@ -7,7 +7,7 @@ target ends as it was or verified."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -16,6 +16,7 @@ from schema_tools import (Migration, SchemaToolsError, Settings, VerificationFai
                           verify_catalog)
 
 from .criteria import FAILED, Verdict, judge
+from .data_guard import data_lost, snapshot
 from .scope import out_of_scope
 from .stories import Story
 from .target import Target, TargetState, read_state
@@ -72,27 +73,6 @@ def reach_findings(migrations: Sequence[Migration], pending: set[str]) -> list[s
                 found += [f"server reach: {path.name}:{stmt.line}: {what}; the harness runs agent-written SQL only "
                           "when it stays inside its database" for what in reaches(stmt.sql)]
     return found
-
-
-def row_counts(conn: psycopg.Connection, tables: Iterable[str]) -> dict[str, int]:
-    """How many rows each table holds (``schema.name``, or ``name`` in public)."""
-    from psycopg import sql
-
-    counts = {}
-    for table in tables:
-        if conn.execute("SELECT to_regclass(%s)", (table,)).fetchone() == (None,):
-            continue
-        query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(*table.split(".")))
-        counts[table] = int(conn.execute(query).fetchone()[0])  # type: ignore[index]
-    return counts
-
-
-def rows_lost(conn: psycopg.Connection, before: dict[str, int]) -> list[str]:
-    """Tables holding fewer rows than ``before`` (dropped and renamed ones are other checks' business)."""
-    now = row_counts(conn, before)
-    return [f"{table}: {before[table] - count} of its {before[table]} row(s) would be deleted; the harness does not "
-            "promote the loss of data (a person applies such a migration)" for table, count in now.items()
-            if count < before[table]]
 
 
 def _preflight_findings(target: Target, pending: set[str]) -> list[str]:
@@ -172,11 +152,11 @@ def attempt(target: Target, story: Story, owned_by_open_stories: set[str], befor
     if outcome.findings:
         return outcome, None
     started = time.monotonic()
-    counts = row_counts(target.conn, before.catalog.tables)
+    data = snapshot(target.conn, before.catalog)
 
     def holds(conn: psycopg.Connection) -> list[str]:
         state = read_state(conn, settings)
-        return story_problems(story, state) + regressions(passing, state) + rows_lost(conn, counts)
+        return story_problems(story, state) + regressions(passing, state) + data_lost(conn, data, state.catalog)
 
     try:
         migrate(settings, only=only, verify=holds)  # its own session: nothing a migration sets stays on ours

@@ -33,6 +33,7 @@ Hostile (each also writes the right migration, so only the harness's own checks 
   grant         (SCHEMA-002) a migration that grants everything on users (SCHEMA-001's) to PUBLIC
   quiet-grants  (SCHEMA-002) the same, quieter: a column grant, default privileges, a table option
   delete        (SCHEMA-002) a migration that deletes the rows of a table no story names (where it exists)
+  update        (SCHEMA-002) the same, changing their values instead
   other-database (SCHEMA-002) a migration that creates a database of its own (a superuser could drop the target's)
 """
 
@@ -59,6 +60,7 @@ EXTRA = {
                        "  COPY (SELECT 1) TO PROGRAM 'touch {marker}'; END IF; END $$;\n"),
     "other-database": "-- transactional: false\nCREATE DATABASE planted_db;\n",
     "grant": "GRANT ALL ON users TO PUBLIC;\n",
+    "update": "DO $$ BEGIN IF to_regclass('audit_trail') IS NOT NULL THEN UPDATE audit_trail SET id = -id; END IF; END $$;\n",
     "quiet-grants": ("GRANT SELECT (email) ON users TO PUBLIC;\nALTER DEFAULT PRIVILEGES GRANT ALL ON TABLES TO PUBLIC;\n"
                      "ALTER TABLE tenants SET (autovacuum_enabled = false);\n"),
     "delete": "DO $$ BEGIN IF to_regclass('audit_trail') IS NOT NULL THEN DELETE FROM audit_trail; END IF; END $$;\n",
@@ -74,6 +76,7 @@ UNDO = {
     "other-database": "-- transactional: false\nDROP DATABASE planted_db;\n",
     "silenced": "SELECT 1;\n",
     "delete": "SELECT 1;\n",
+    "update": "SELECT 1;\n",
     "grant": "REVOKE ALL ON users FROM PUBLIC;\n",
     "quiet-grants": ("REVOKE SELECT (email) ON users FROM PUBLIC;\nALTER DEFAULT PRIVILEGES REVOKE ALL ON TABLES FROM "
                      "PUBLIC;\nALTER TABLE tenants RESET (autovacuum_enabled);\n"),

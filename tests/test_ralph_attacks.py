@@ -333,22 +333,52 @@ def test_the_agent_cannot_silence_lint_with_its_own_ignore_comments(empty_db_url
     assert applied(empty_db_url) == ["0001_users", "0002_core_tables"]
 
 
-def test_a_migration_that_deletes_rows_on_the_target_is_undone_there(empty_db_url: str, tmp_path: Path) -> None:
-    """Story checks read the schema; rows deleted by a pending migration are caught before the
-    commit on the target, which ends as it was."""
+@pytest.mark.parametrize("mode", ["delete", "update"])
+def test_a_migration_that_deletes_or_changes_rows_on_the_target_is_undone_there(empty_db_url: str, tmp_path: Path,
+                                                                                  mode: str) -> None:
+    """Story checks read the schema; rows a pending migration deletes or changes (only where the
+    table exists: not in the shadow) are caught before the commit on the target, which ends as it was."""
     root = project(tmp_path, migrations=("0001_users", "0002_core_tables"))
     with_schema_001(root, empty_db_url)
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
         conn.execute("CREATE TABLE audit_trail (id int PRIMARY KEY); INSERT INTO audit_trail VALUES (1), (2)")
-    result = attack(root, empty_db_url, "delete", "--max-iterations", "1")
+    result = attack(root, empty_db_url, mode, "--max-iterations", "1")
     assert result.returncode == 1, log_of(root)
-    assert "target: audit_trail: 2 of its 2 row(s) would be deleted" in log_of(root), log_of(root)
+    assert "target: audit_trail: 2 of its 2 row(s) would be deleted or changed (in id)" in log_of(root), log_of(root)
     assert "the target is as it was" in log_of(root)
     with psycopg.connect(empty_db_url) as conn:
-        assert conn.execute("SELECT count(*) FROM audit_trail").fetchone() == (2,)
+        assert conn.execute("SELECT array_agg(id ORDER BY id) FROM audit_trail").fetchone() == ([1, 2],)
     assert applied(empty_db_url) == ["0001_users", "0002_core_tables"]
 
 
+def test_the_data_guard_allows_new_columns_and_rows_and_nothing_else(empty_db_url: str,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from ralph import data_guard
+    from ralph.data_guard import data_lost, snapshot
+    from schema_tools import read_schema_on
+
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE t (id int PRIMARY KEY, at timestamptz, doc jsonb, tags text[], n numeric(6,2)); "
+                     "INSERT INTO t SELECT i, CASE WHEN i = 50 THEN 'infinity' ELSE '2026-01-01 12:00+00' END::timestamptz, "
+                     "'{\"a\": 1}', '{x,y}', i FROM generate_series(1, 50) i")
+        before = snapshot(conn, read_schema_on(conn, settings_for(empty_db_url)))
+
+        def after(change: str) -> list[str]:
+            with conn.transaction(force_rollback=True):
+                conn.execute("SET LOCAL TIME ZONE 'Asia/Kolkata'; SET LOCAL DateStyle = 'German'")
+                conn.execute(change)
+                return data_lost(conn, before, read_schema_on(conn, settings_for(empty_db_url)))
+
+        assert after("ALTER TABLE t ADD COLUMN note text; UPDATE t SET note = 'x'; INSERT INTO t (id) VALUES (99)") == []
+        assert after("ALTER TABLE t ALTER COLUMN n TYPE numeric(8,3); UPDATE t SET n = n * 2") == []  # another type
+        assert after("UPDATE t SET at = at + interval '1 second' WHERE id = 7")[0].startswith(
+            "t: 1 of its 50 row(s) would be deleted or changed (in id, at, doc, tags, n)")
+        assert after("DELETE FROM t WHERE id <= 3")[0].startswith("t: 3 of its 50 row(s) would be deleted or changed")
+        assert after("UPDATE t SET doc = '{\"a\": 2}' WHERE id = 1")[0].startswith("t: 1 of its 50")
+        monkeypatch.setattr(data_guard, "CELLS", 100)  # too many values to hold: counted only
+        before = snapshot(conn, read_schema_on(conn, settings_for(empty_db_url)))
+        assert before["t"].cells is None
+        assert after("DELETE FROM t WHERE id <= 3")[0].startswith("t: 3 of its 50 row(s) would be deleted;")
 @pytest.mark.parametrize("mode, changes", [
     ("grant", ["table public.users (relation public.users changed)"]),
     ("quiet-grants", ["table public.tenants (relation public.tenants changed)",
