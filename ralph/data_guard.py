@@ -1,6 +1,7 @@
 """The loop never deletes or changes data on the target: every row of a table that existed before
 the promotion must still be there, with the same values in every column that kept its name and
-type (new columns may be filled; new rows may be added). Values are compared as text written
+type (new columns may be filled; new rows may be added), and no sequence goes back (the next
+insert would collide with a row that holds its value). Values are compared as text written
 under fixed settings (a migration's time zone or date style cannot make equal values differ),
 one hash per cell.
 A table too large to hold in memory that way is compared by its row count only."""
@@ -52,8 +53,22 @@ def _count(conn: psycopg.Connection, table: str) -> int | None:
         sql.Identifier(*table.split(".")))).fetchone()[0])
 
 
-def snapshot(conn: psycopg.Connection, catalog: Catalog, tables: Iterable[str] | None = None) -> dict[str, TableData]:
-    """The data of the catalog's tables (or of ``tables``), as the guard compares it."""
+@dataclass(frozen=True)
+class Snapshot:
+    tables: dict[str, TableData]
+    sequences: dict[str, int]  # where each sequence that was used stands
+
+
+SEQUENCES_SQL = "SELECT schemaname || '.' || sequencename, last_value FROM pg_sequences WHERE last_value IS NOT NULL"
+
+
+def _sequences(conn: psycopg.Connection) -> dict[str, int]:
+    return {str(name): int(value) for name, value in conn.execute(SEQUENCES_SQL).fetchall()}
+
+
+def snapshot(conn: psycopg.Connection, catalog: Catalog, tables: Iterable[str] | None = None) -> Snapshot:
+    """The data of the catalog's tables (or of ``tables``) and where each sequence stands, as the
+    guard compares them."""
     counted = {name: rows for name in (catalog.tables if tables is None else tables)
                if (rows := _count(conn, name)) is not None}
     taken, budget = {}, CELLS
@@ -61,13 +76,16 @@ def snapshot(conn: psycopg.Connection, catalog: Catalog, tables: Iterable[str] |
         columns = tuple((c.name, c.type) for c in catalog.tables[name].columns)
         taken[name] = _read(conn, name, columns, counted[name], budget)
         budget -= len(taken[name].cells or ()) * len(columns)
-    return taken
+    return Snapshot(taken, _sequences(conn))
 
 
-def data_lost(conn: psycopg.Connection, before: dict[str, TableData], after: Catalog) -> list[str]:
-    """One line per table whose earlier rows are not all still there, unchanged."""
-    problems = []
-    for name, old in before.items():
+def data_lost(conn: psycopg.Connection, before: Snapshot, after: Catalog) -> list[str]:
+    """One line per table whose earlier rows are not all still there, unchanged, and per sequence
+    set back."""
+    positions = _sequences(conn)
+    problems = [f"sequence {name}: it would go back from {value} to {positions.get(name, 'its start')}"
+                for name, value in before.sequences.items() if positions.get(name, 0) < value]
+    for name, old in before.tables.items():
         table = after.tables.get(name)
         rows = _count(conn, name)
         if table is None or rows is None:
@@ -78,12 +96,13 @@ def data_lost(conn: psycopg.Connection, before: dict[str, TableData], after: Cat
             if rows < old.rows:
                 problems.append(f"{name}: {old.rows - rows} of its {old.rows} row(s) would be deleted")
             continue
-        now = _read(conn, name, tuple(old.columns[i] for i in same), rows).cells or ()
+        kept_rows = _read(conn, name, tuple(old.columns[i] for i in same), rows).cells or ()
         missing = Counter(tuple(row[i] for i in same) for row in old.cells)
-        missing.subtract(Counter(now))
+        missing.subtract(Counter(kept_rows))
         lost = sum(n for n in missing.values() if n > 0)
         if lost:
             names = ", ".join(old.columns[i][0] for i in same)
             problems.append(f"{name}: {lost} of its {old.rows} row(s) would be deleted or changed (in {names})")
     return [f"{p}; the harness does not promote the loss or change of data (a person applies such a migration)"
             for p in problems]
+

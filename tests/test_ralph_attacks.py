@@ -374,9 +374,15 @@ def test_the_data_guard_allows_new_columns_and_rows_and_nothing_else(empty_db_ur
             "t: 1 of its 50 row(s) would be deleted or changed (in id, at, doc, tags, n)")
         assert after("DELETE FROM t WHERE id <= 3")[0].startswith("t: 3 of its 50 row(s) would be deleted or changed")
         assert after("UPDATE t SET doc = '{\"a\": 2}' WHERE id = 1")[0].startswith("t: 1 of its 50")
+        conn.execute("CREATE TABLE s (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY); INSERT INTO s DEFAULT VALUES; "
+                     "INSERT INTO s DEFAULT VALUES")
+        before = snapshot(conn, read_schema_on(conn, settings_for(empty_db_url)))
+        assert after("SELECT setval('s_id_seq', 5)") == []
+        assert after("SELECT setval('s_id_seq', 1)")[0].startswith("sequence public.s_id_seq: it would go back from 2 to 1")
+        assert after("ALTER SEQUENCE s_id_seq RESTART")[0].startswith("sequence public.s_id_seq: it would go back from 2 to")
         monkeypatch.setattr(data_guard, "CELLS", 100)  # too many values to hold: counted only
         before = snapshot(conn, read_schema_on(conn, settings_for(empty_db_url)))
-        assert before["t"].cells is None
+        assert before.tables["t"].cells is None
         assert after("DELETE FROM t WHERE id <= 3")[0].startswith("t: 3 of its 50 row(s) would be deleted;")
 def test_a_migration_that_changes_a_table_its_story_does_not_name_is_not_promoted(empty_db_url: str,
                                                                                   tmp_path: Path) -> None:
