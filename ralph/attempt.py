@@ -83,6 +83,13 @@ def _preflight_findings(target: Target, pending: set[str]) -> list[str]:
             if f.message.split(":", 1)[0] in pending]
 
 
+def _privileges_note(error: str) -> str:
+    if "permission denied" not in error and "must be owner" not in error:
+        return ""
+    return (" (the shadow runs agent-written migrations as a role without superuser, CREATEDB or CREATEROLE: what "
+            "needs more, such as an extension only a superuser may create, a person applies first)")
+
+
 def _shadow(target: Target, story: Story, passing: Sequence[Story], only: set[str], applied: set[str],
             outcome: Outcome) -> None:
     """Build the shadow: what the target ran already (``applied``) through the harness's role,
@@ -101,11 +108,11 @@ def _shadow(target: Target, story: Story, passing: Sequence[Story], only: set[st
                     applied_cleanly = True
                     outcome.findings += out_of_scope(objects, schema_inventory_on(conn), story.id, story.tables)
                 except SchemaToolsError as exc:
-                    outcome.findings.append(f"migrate (shadow): {exc.one_line()}")
+                    outcome.findings.append(f"migrate (shadow): {exc.one_line()}{_privileges_note(exc.one_line())}")
                     applied_cleanly = False
                 state = read_state(conn, shadow)
-    except SchemaToolsError as exc:  # the part the target ran already did not apply here
-        outcome.findings.append(f"migrate (shadow, applied migrations): {exc.one_line()}")
+    except SchemaToolsError as exc:  # the shadow could not be made, or the target's applied migrations failed there
+        outcome.findings.append(f"shadow: {exc.one_line()}")
     if state is None:
         return
     report = verify_catalog(state.catalog, story.checked, disabled=settings.disabled_invariants)

@@ -278,6 +278,7 @@ def test_agent_written_sql_runs_in_the_shadow_without_superuser(empty_db_url: st
             assert conn.execute("SELECT count(*) FROM pg_database WHERE datname = 'planted_db'").fetchone() == (0,)
         assert result.returncode == 1, log_of(root)
         assert "permission denied to create database" in log_of(root), log_of(root)
+        assert "the shadow runs agent-written migrations as a role without superuser" in log_of(root)
         assert applied(empty_db_url) == ["0001_users", "0002_core_tables"]
     finally:
         with psycopg.connect(empty_db_url, autocommit=True) as conn:
