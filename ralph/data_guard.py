@@ -9,7 +9,6 @@ A table too large to hold in memory that way is compared by its row count only."
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -45,12 +44,19 @@ def _read(conn: psycopg.Connection, table: str, columns: tuple[tuple[str, str], 
 
 
 def _count(conn: psycopg.Connection, table: str) -> int | None:
+    """The table's rows; None when it is gone, or when the harness's role may not read it (then
+    the migrations, run as that role, may not write it either)."""
+    import psycopg
     from psycopg import sql
 
     if conn.execute("SELECT to_regclass(%s)", (table,)).fetchone() == (None,):
         return None
-    return int(conn.execute(sql.SQL("SELECT count(*) FROM {}").format(  # type: ignore[index]
-        sql.Identifier(*table.split(".")))).fetchone()[0])
+    try:
+        with conn.transaction():
+            return int(conn.execute(sql.SQL("SELECT count(*) FROM {}").format(  # type: ignore[index]
+                sql.Identifier(*table.split(".")))).fetchone()[0])
+    except psycopg.errors.InsufficientPrivilege:
+        return None
 
 
 @dataclass(frozen=True)
@@ -66,11 +72,9 @@ def _sequences(conn: psycopg.Connection) -> dict[str, int]:
     return {str(name): int(value) for name, value in conn.execute(SEQUENCES_SQL).fetchall()}
 
 
-def snapshot(conn: psycopg.Connection, catalog: Catalog, tables: Iterable[str] | None = None) -> Snapshot:
-    """The data of the catalog's tables (or of ``tables``) and where each sequence stands, as the
-    guard compares them."""
-    counted = {name: rows for name in (catalog.tables if tables is None else tables)
-               if (rows := _count(conn, name)) is not None}
+def snapshot(conn: psycopg.Connection, catalog: Catalog) -> Snapshot:
+    """The data of the catalog's tables and where each sequence stands, as the guard compares them."""
+    counted = {name: rows for name in catalog.tables if (rows := _count(conn, name)) is not None}
     taken, budget = {}, CELLS
     for name in sorted(counted, key=lambda n: counted[n] * len(catalog.tables[n].columns)):
         columns = tuple((c.name, c.type) for c in catalog.tables[name].columns)
