@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from schema_tools import (Migration, SchemaToolsError, Settings, VerificationFailed, connect, lint, migrate, migrate_on,
-                          preflight_on, reaches, read_migrations, schema_inventory_on, scratch_login, validate_on,
-                          verify_catalog)
+                          preflight_on, reaches, read_migrations, rollback_on, schema_inventory_on, scratch_login,
+                          validate_on, verify_catalog)
 
 from .criteria import FAILED, Verdict, judge
 from .data_guard import data_lost, snapshot
@@ -90,8 +90,28 @@ def _privileges_note(error: str) -> str:
             "needs more, such as an extension only a superuser may create, a person applies first)")
 
 
+def _undo_findings(conn: psycopg.Connection, shadow: Settings, pending: Sequence[Migration],
+                   before: dict[str, str]) -> list[str]:
+    """The pending migrations' rollback files, run in the shadow (the last first), must bring its
+    schema back to what it was before them: the harness runs them on the target to undo a
+    promotion that could not run in one transaction. Declared irreversible ones are not run."""
+    if not pending or any(m.irreversible for m in pending):
+        return []
+    try:
+        for _ in pending:
+            rollback_on(conn, shadow, confirm=lambda losses: True)  # the shadow's rows are nobody's
+    except SchemaToolsError as exc:
+        return [f"rollback (shadow): {exc.one_line()}"]
+    after = schema_inventory_on(conn)
+    changed = sorted(name for name in set(before) | set(after) if before.get(name) != after.get(name))
+    if not changed:
+        return []
+    return [f"rollback (shadow): rolling back the pending migrations does not restore the schema ({', '.join(changed[:4])}"
+            f"{', ...' if len(changed) > 4 else ''} differ)"]
+
+
 def _shadow(target: Target, story: Story, passing: Sequence[Story], only: set[str], applied: set[str],
-            outcome: Outcome) -> None:
+            pending: Sequence[Migration], outcome: Outcome) -> None:
     """Build the shadow: what the target ran already (``applied``) through the harness's role,
     then the rest -- agent-written SQL -- through a login without superuser, CREATEROLE or
     CREATEDB that owns everything there: whatever that SQL tries beyond its own database fails."""
@@ -111,6 +131,8 @@ def _shadow(target: Target, story: Story, passing: Sequence[Story], only: set[st
                     outcome.findings.append(f"migrate (shadow): {exc.one_line()}{_privileges_note(exc.one_line())}")
                     applied_cleanly = False
                 state = read_state(conn, shadow)
+                if applied_cleanly:
+                    outcome.findings += _undo_findings(conn, shadow, pending, objects)
     except SchemaToolsError as exc:  # the shadow could not be made, or the target's applied migrations failed there
         outcome.findings.append(f"shadow: {exc.one_line()}")
     if state is None:
@@ -151,7 +173,8 @@ def attempt(target: Target, story: Story, owned_by_open_stories: set[str], befor
     outcome.findings += reach_findings(files, only - before.applied)
     if outcome.findings:
         return outcome, None
-    _shadow(target, story, passing, only, set(before.applied), outcome)
+    _shadow(target, story, passing, only, set(before.applied),
+            [m for m in files if m.id in only and m.id not in before.applied], outcome)
     outcome.findings += _lint_findings(settings, only - before.applied)
     if outcome.findings:
         return outcome, None

@@ -148,10 +148,16 @@ def rollback(settings: Settings, *, to: str | None = None, everything: bool = Fa
     rollback files would drop rows (DROP TABLE, TRUNCATE, DROP COLUMN of data), ``confirm`` is
     shown which and how many and must return True; without it, DataLossRefused and nothing
     changes."""
-    from .engine.runner import rollback_on
-
     with connect(settings, "schema-tools rollback") as conn:
         return rollback_on(conn, settings, to=to, everything=everything, progress=progress, confirm=confirm)
+
+
+def rollback_on(conn: psycopg.Connection, settings: Settings, *, to: str | None = None, everything: bool = False,
+                progress: Progress | None = None, confirm: Confirm | None = None) -> RunResult:
+    """``rollback`` on a connection the caller owns."""
+    from .engine.runner import rollback_on as run
+
+    return run(conn, settings, to=to, everything=everything, progress=progress, confirm=confirm)
 
 
 def status(settings: Settings) -> list[MigrationState]:

@@ -34,6 +34,8 @@ Hostile (each also writes the right migration, so only the harness's own checks 
                 it, and default privileges, and sets an option of tenants
   delete        (SCHEMA-002) a migration that deletes one row of a table no story names and changes the other
                 (where the table exists: not in a scratch database)
+  rollback-drop (SCHEMA-002) a harmless migration whose rollback drops SCHEMA-001's tenant_users (the harness runs
+                rollback files on the target to undo a promotion that cannot run in one transaction)
   other-database (SCHEMA-002) a migration that creates a database of its own (a superuser could drop the target's)
 """
 
@@ -59,6 +61,7 @@ EXTRA = {
                        "pg_roles WHERE rolname = current_user) THEN\n"
                        "  COPY (SELECT 1) TO PROGRAM 'touch {marker}'; END IF; END $$;\n"),
     "other-database": "-- transactional: false\nCREATE DATABASE planted_db;\n",
+    "rollback-drop": "SELECT 1;\n",
     "grant": ("GRANT ALL ON users TO PUBLIC;\nGRANT SELECT (email) ON users TO PUBLIC;\n"
               "ALTER DEFAULT PRIVILEGES GRANT ALL ON TABLES TO PUBLIC;\nALTER TABLE tenants SET (autovacuum_enabled = false);\n"),
     "delete": ("DO $$ BEGIN IF to_regclass('audit_trail') IS NOT NULL THEN DELETE FROM audit_trail WHERE id = 1;\n"
@@ -75,6 +78,7 @@ UNDO = {
     "other-database": "-- transactional: false\nDROP DATABASE planted_db;\n",
     "silenced": "SELECT 1;\n",
     "delete": "SELECT 1;\n",
+    "rollback-drop": "DROP TABLE tenant_users CASCADE;\n",
     "grant": ("REVOKE ALL ON users FROM PUBLIC;\nALTER DEFAULT PRIVILEGES REVOKE ALL ON TABLES FROM PUBLIC;\n"
               "ALTER TABLE tenants RESET (autovacuum_enabled);\n"),
 }

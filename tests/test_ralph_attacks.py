@@ -430,3 +430,15 @@ def test_scope_names_what_changed_outside_the_story() -> None:
         "name; a story changes only the tables it declares and what it creates",
         "scope: the pending migrations change type public.mood (changed), which S-1 does not name; a story changes "
         "only the tables it declares and what it creates"]
+
+
+def test_rollback_files_that_do_not_undo_their_migration_are_not_promoted(empty_db_url: str, tmp_path: Path) -> None:
+    """The harness may run a story's rollback files on the target (to undo a promotion that cannot
+    run in one transaction): in the shadow they must bring the schema back exactly."""
+    root = project(tmp_path, migrations=("0001_users", "0002_core_tables"))
+    with_schema_001(root, empty_db_url)
+    result = attack(root, empty_db_url, "rollback-drop", "--max-iterations", "1")
+    assert result.returncode == 1, log_of(root)
+    assert re.search(r"rollback \(shadow\): rolling back the pending migrations does not restore the schema \(.*"
+                     r"public\.tenant_users", log_of(root)), log_of(root)
+    assert applied(empty_db_url) == ["0001_users", "0002_core_tables"]
