@@ -1,8 +1,9 @@
 """A story's migrations change only the story's own tables and what they create: between the
 shadow before and after the pending migrations, every changed object of a table that existed
 before must belong to a table the story names; no function, type or schema that existed before
-may change, and no event trigger or default privileges may appear. What the story's checks cannot see (a trigger, a rule, a grant to
-PUBLIC on another story's or nobody's table) is caught here."""
+may change, and no event trigger or default privileges may appear. What the story's checks
+cannot see (a trigger, a rule, a grant to PUBLIC on another story's or nobody's table) is
+caught here."""
 
 from __future__ import annotations
 

@@ -371,6 +371,8 @@ def test_the_data_guard_allows_new_columns_and_rows_and_nothing_else(empty_db_ur
 
         assert after("ALTER TABLE t ADD COLUMN note text; UPDATE t SET note = 'x'; INSERT INTO t (id) VALUES (99)") == []
         assert after("ALTER TABLE t ALTER COLUMN n TYPE numeric(8,3); UPDATE t SET n = n * 2") == []  # another type
+        assert after("ALTER TABLE t RENAME id TO key; ALTER TABLE t RENAME at TO at2; ALTER TABLE t RENAME doc TO d; "
+                     "ALTER TABLE t RENAME tags TO t2; ALTER TABLE t RENAME n TO n2") == []  # nothing kept: counted
         assert after("UPDATE t SET at = at + interval '1 second' WHERE id = 7")[0].startswith(
             "t: 1 of its 50 row(s) would be deleted or changed (in id, at, doc, tags, n)")
         assert after("DELETE FROM t WHERE id <= 3")[0].startswith("t: 3 of its 50 row(s) would be deleted or changed")
