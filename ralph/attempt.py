@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from schema_tools import (Migration, SchemaToolsError, Settings, VerificationFailed, connect, lint, migrate, migrate_on,
-                          preflight_on, reaches, read_migrations, rollback_on, schema_inventory_on, scratch_login,
-                          validate_on, verify_catalog)
+                          preflight_on, reaches, read_migrations, rollback_on, schema_differences, schema_inventory_on,
+                          scratch_login, validate_on, verify_catalog)
 
 from .criteria import FAILED, Verdict, judge
 from .data_guard import data_lost, snapshot
@@ -103,11 +103,11 @@ def _undo_findings(conn: psycopg.Connection, shadow: Settings, pending: Sequence
     except SchemaToolsError as exc:
         return [f"rollback (shadow): {exc.one_line()}"]
     after = schema_inventory_on(conn)
-    changed = sorted(name for name in set(before) | set(after) if before.get(name) != after.get(name))
-    if not changed:
+    if after == before:
         return []
-    return [f"rollback (shadow): rolling back the pending migrations does not restore the schema ({', '.join(changed[:4])}"
-            f"{', ...' if len(changed) > 4 else ''} differ)"]
+    summary, detail = schema_differences(before, after)
+    return [f"rollback (shadow): rolling back the pending migrations does not restore the schema ({summary}: "
+            f"{'; '.join(line.strip() for line in detail[:3])})"]
 
 
 def _shadow(target: Target, story: Story, passing: Sequence[Story], only: set[str], applied: set[str],

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from .commands import (baseline, changes_on, check_reversible, connect, database_url, db_start, db_status, db_stop,
                            declared_schema, drift, exclusive, existing_database_url, generate, integrity, lint,
                            load_expectations, mark_on, migrate, migrate_on, plan, preflight, preflight_on,
-                           read_migrations, read_schema, read_schema_on, repair, rollback, rollback_on, schema_fingerprint_on, schema_inventory_on, scratch_database, scratch_login, status, status_on,
+                           read_migrations, read_schema, read_schema_on, repair, rollback, rollback_on, schema_differences, schema_fingerprint_on, schema_inventory_on, scratch_database, scratch_login, status, status_on,
                            validate, validate_on, verify, verify_catalog, write_generated)
     from .config import Settings, load_settings
     from .console import CommandParser, OneLineParser, run_console
@@ -43,7 +43,7 @@ _MODULES: tuple[tuple[str, tuple[str, ...]], ...] = (
          "load_expectations",
          "mark_on", "migrate", "migrate_on", "plan", "preflight", "preflight_on", "read_migrations", "read_schema",
          "read_schema_on",
-         "repair", "rollback", "rollback_on", "schema_fingerprint_on", "schema_inventory_on", "scratch_database", "scratch_login", "status", "status_on",
+         "repair", "rollback", "rollback_on", "schema_differences", "schema_fingerprint_on", "schema_inventory_on", "scratch_database", "scratch_login", "status", "status_on",
          "validate", "validate_on", "verify", "verify_catalog", "write_generated")),
     ("config", ("Settings", "load_settings")),
     ("console", ("CommandParser", "OneLineParser", "run_console")),
@@ -67,7 +67,7 @@ __all__ = [
     # verbs
     "baseline", "changes_on", "check_reversible", "declared_schema", "drift", "generate", "integrity", "lint", "load_expectations", "migrate", "migrate_on",
     "plan", "preflight", "preflight_on", "reaches", "read_migrations", "read_schema", "read_schema_on", "repair", "rollback", "rollback_on",
-    "schema_fingerprint_on", "schema_inventory_on", "status", "status_on", "validate", "validate_on", "verify", "verify_catalog",
+    "schema_differences", "schema_fingerprint_on", "schema_inventory_on", "status", "status_on", "validate", "validate_on", "verify", "verify_catalog",
     "write_generated",
     # databases
     "connect", "database_url", "db_start", "db_status", "db_stop", "exclusive", "existing_database_url", "mask_url",

@@ -275,6 +275,14 @@ def schema_inventory_on(conn: psycopg.Connection) -> dict[str, str]:
     return inventory(conn)
 
 
+def schema_differences(before: dict[str, str], after: dict[str, str]) -> tuple[str, tuple[str, ...]]:
+    """What changed between two ``schema_inventory_on`` results: a summary ("1 not restored, 2
+    changed") and a few lines naming the objects, as check-reversible words them."""
+    from .engine.reversible import differences
+
+    return differences(before, after)
+
+
 def mark_on(conn: psycopg.Connection) -> DatabaseMark:
     """The database as it is now (schema, history, roles, write and session counters), to ask
     later what changed since (``changes_on``)."""

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import MIGRATIONS, ROOT, settings_for
 from schema_tools.catalog.inventory import inventory
-from schema_tools import commands
+from schema_tools import Settings, commands
 
 STORIES = ROOT / "ralph" / "stories.toml"
 
@@ -24,6 +24,21 @@ def project_with(tmp_path: Path, *ids: str) -> Path:
         for path in MIGRATIONS.glob(f"{mid}*.sql"):
             shutil.copyfile(path, folder / path.name)
     return folder
+
+
+def assert_rolls_back_to(settings: Settings, url: str, to: str, before: dict[str, str]) -> None:
+    """Rolling back to ``to`` leaves the schema exactly as ``before``."""
+    commands.rollback(settings, to=to)
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert inventory(conn) == before
+
+
+def assert_applies_verifies_and_rolls_back(settings: Settings, expect: Path, url: str, to: str,
+                                           before: dict[str, str]) -> None:
+    """The drafted migrations apply, the expectations hold, and their rollbacks restore ``before``."""
+    commands.migrate(settings)
+    assert not commands.verify(settings, [expect]).errors
+    assert_rolls_back_to(settings, url, to, before)
 
 
 def test_the_stories_are_generated_from_the_first_migration_alone(empty_db_url: str, tmp_path: Path) -> None:
@@ -485,11 +500,7 @@ def test_a_changed_value_set_or_foreign_key_action_replaces_the_constraint_safel
                      "ALTER TABLE api_keys DROP CONSTRAINT api_keys_tenant_id_fkey;",
                      "ALTER TABLE api_keys VALIDATE CONSTRAINT api_keys_status_check1;",
                      "ALTER TABLE api_keys DROP CONSTRAINT api_keys_status_check;"]
-    commands.migrate(settings)
-    assert not commands.verify(settings, [expect]).errors
-    commands.rollback(settings, to="0003_api_keys_usage")
-    with psycopg.connect(empty_db_url, autocommit=True) as conn:
-        assert inventory(conn) == before
+    assert_applies_verifies_and_rolls_back(settings, expect, empty_db_url, "0003_api_keys_usage", before)
 
 
 def test_a_named_index_with_another_shape_is_rebuilt_concurrently_and_swapped(empty_db_url: str, tmp_path: Path) -> None:
@@ -515,9 +526,7 @@ def test_a_named_index_with_another_shape_is_rebuilt_concurrently_and_swapped(em
     commands.migrate(settings)
     report = commands.verify(settings, [expect], invariants=False)
     assert [f.message for f in report.errors] == ["index tenant_users_pkey is on (tenant_id, user_id)"]
-    commands.rollback(settings, to="0002_core_tables")
-    with psycopg.connect(empty_db_url, autocommit=True) as conn:
-        assert inventory(conn) == before
+    assert_rolls_back_to(settings, empty_db_url, "0002_core_tables", before)
 
 
 def test_what_is_safe_follows_the_oldest_postgres_the_project_supports(empty_db_url: str, tmp_path: Path) -> None:
@@ -563,11 +572,7 @@ def test_a_primary_key_on_an_existing_table_goes_through_not_null_and_a_concurre
                           "ALTER TABLE legacy DROP CONSTRAINT legacy_id_not_null;",
                           "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS legacy_pkey ON legacy (id);",
                           "ALTER TABLE legacy ADD CONSTRAINT legacy_pkey PRIMARY KEY USING INDEX legacy_pkey;"]
-    commands.migrate(settings)
-    assert not commands.verify(settings, [expect]).errors
-    commands.rollback(settings, to="0001_legacy")
-    with psycopg.connect(empty_db_url, autocommit=True) as conn:
-        assert inventory(conn) == before
+    assert_applies_verifies_and_rolls_back(settings, expect, empty_db_url, "0001_legacy", before)
 
 
 def test_the_expectations_default_to_the_project_s_and_none_at_all_is_one_line(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

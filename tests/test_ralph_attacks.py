@@ -318,13 +318,20 @@ def test_the_shadow_login_owns_what_the_applied_migrations_made_and_nothing_more
                         conn.execute(outside)
 
 
+def target_with_audit_trail(tmp_path: Path, url: str) -> Path:
+    """A project whose target holds SCHEMA-001 and, outside any migration, a table no story names
+    with two rows (1 and 2)."""
+    root = project(tmp_path, migrations=("0001_users", "0002_core_tables"))
+    with_schema_001(root, url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE audit_trail (id int PRIMARY KEY); INSERT INTO audit_trail VALUES (1), (2)")
+    return root
+
+
 def test_the_agent_cannot_silence_lint_with_its_own_ignore_comments(empty_db_url: str, tmp_path: Path) -> None:
     """An ignore comment in agent-written SQL vouches for nothing: the drop of a table no story
     names (rows in it) fails the iteration instead of reaching the target."""
-    root = project(tmp_path, migrations=("0001_users", "0002_core_tables"))
-    with_schema_001(root, empty_db_url)
-    with psycopg.connect(empty_db_url, autocommit=True) as conn:
-        conn.execute("CREATE TABLE audit_trail (id int PRIMARY KEY); INSERT INTO audit_trail VALUES (1), (2)")
+    root = target_with_audit_trail(tmp_path, empty_db_url)
     result = attack(root, empty_db_url, "silenced", "--max-iterations", "1")
     assert result.returncode == 1, log_of(root)
     assert "lint: 0004_extra.sql:3: drop-table: DROP TABLE audit_trail deletes its data for good" in log_of(root), \
@@ -338,10 +345,7 @@ def test_a_migration_that_deletes_or_changes_rows_on_the_target_is_undone_there(
                                                                                   tmp_path: Path) -> None:
     """Story checks read the schema; rows a pending migration deletes or changes (only where the
     table exists: not in the shadow) are caught before the commit on the target, which ends as it was."""
-    root = project(tmp_path, migrations=("0001_users", "0002_core_tables"))
-    with_schema_001(root, empty_db_url)
-    with psycopg.connect(empty_db_url, autocommit=True) as conn:
-        conn.execute("CREATE TABLE audit_trail (id int PRIMARY KEY); INSERT INTO audit_trail VALUES (1), (2)")
+    root = target_with_audit_trail(tmp_path, empty_db_url)
     result = attack(root, empty_db_url, "delete", "--max-iterations", "1")
     assert result.returncode == 1, log_of(root)
     assert "target: audit_trail: 2 of its 2 row(s) would be deleted or changed (in id)" in log_of(root), log_of(root)
