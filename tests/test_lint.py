@@ -217,6 +217,8 @@ def _history_with_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tupl
 def test_the_cache_is_json_data_and_a_bad_entry_is_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import json
 
+    from schema_tools.linter.cache import FORMAT
+
     from schema_tools.engine.files import read_migrations
 
     folder, cache, parsed = _history_with_cache(tmp_path, monkeypatch)
@@ -230,8 +232,11 @@ def test_the_cache_is_json_data_and_a_bad_entry_is_rebuilt(tmp_path: Path, monke
     good_final, good_state = final.read_text(), state.read_text()
     (cache / "planted.pickle").write_bytes(b"cos\nsystem\n(S'touch /tmp/pwned'\ntR.")  # never read; removed
 
-    for damage in ("{not json", json.dumps({"format": 2, "key": "x", "kind": "final", "value": [1, 2, 3]}),
-                   good_final.replace('"line":', '"lines":'), good_final.replace('"error"', '"fatal"')):
+    short = json.loads(good_final)  # a finding one field short
+    first = next(findings for _, findings in short["value"][0] if findings)
+    first[0].pop()
+    for damage in ("{not json", json.dumps({"format": FORMAT, "key": "x", "kind": "final", "value": [1, 2, 3]}),
+                   json.dumps(short), good_final.replace('"error"', '"fatal"')):
         final.write_text(damage)
         state.write_text("[]")
         parsed.clear()
@@ -248,8 +253,8 @@ def test_the_cache_is_json_data_and_a_bad_entry_is_rebuilt(tmp_path: Path, monke
     assert parsed == ["0005_backfill"]
 
 
-def test_the_cache_key_follows_sqlglot_s_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import sqlglot
+def test_the_cache_key_follows_the_parser_s_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pglast
 
     from schema_tools.engine.files import read_migrations
     from schema_tools.linter import cache as lint_cache
@@ -258,7 +263,7 @@ def test_the_cache_key_follows_sqlglot_s_version(tmp_path: Path, monkeypatch: py
     lint_migrations(read_migrations(folder), cache=cache)
     parsed.clear()
     lint_cache._code_version.cache_clear()
-    monkeypatch.setattr(sqlglot, "__version__", "0.0.0-other")
+    monkeypatch.setattr(pglast, "__version__", "v0.0-other")
     try:
         lint_migrations(read_migrations(folder), cache=cache)
     finally:
@@ -374,3 +379,14 @@ def test_lint_with_a_database_at_hand_reports_locks_the_static_table_gets_wrong(
     assert traced.code == 0, traced.err  # a warning
     assert re.search(r"0002_seed\.sql:3:1: warning lock-differs: observed EXCLUSIVE on public\.team; ROW EXCLUSIVE on "
                      r"public\.person, where the static lock table says ROW EXCLUSIVE", traced.out), traced.out
+
+
+@pytest.mark.parametrize("depth", [400, 2000])
+def test_a_statement_nested_too_deeply_is_noted_never_a_crash_and_later_findings_still_come(tmp_path: Path,
+                                                                                           depth: int) -> None:
+    nested = "1" + "+(1" * depth + ")" * depth  # PostgreSQL accepts it; the tree is deeper than Python recurses
+    report = lint_migrations(migrations_of(tmp_path, "CREATE TABLE t (id int, x int);\n",
+                                           f"ALTER TABLE t ADD COLUMN c int DEFAULT ({nested});\n"
+                                           "CREATE INDEX t_x ON t (x);\n"))
+    found = {(f.rule, f.line) for f in report.findings}
+    assert ("not-modelled", 1) in found and ("index-not-concurrently", 2) in found

@@ -3,6 +3,7 @@ KEY or a CHECK to a table that already has rows, find the rows that would make i
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from psycopg import sql
@@ -11,11 +12,15 @@ from sqlglot import exp
 from ..catalog import Catalog
 from ..engine.files import Migration
 from ..sqlmodel import parse_migration
-from ..sqlmodel.fold import VALIDATE
 from ..sqlmodel.renames import unquote
 from ..sqlmodel.names import ident, table_name
 from ..sqltext.meaning import to_sql
 from .model import DUPLICATES, ROWS, DataCheck, Reference, col
+
+
+NAME = r'("(?:[^"]|"")+"|[A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)?)'
+VALIDATE = re.compile(rf"^\s*ALTER\s+TABLE\s+(?:ONLY\s+)?(?:IF\s+EXISTS\s+)?{NAME}\s+VALIDATE\s+CONSTRAINT\s+{NAME}",
+                      re.IGNORECASE)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from ..catalog import Column
 from ..expect.model import ColumnSpec, TableExpectation
-from ..linter.rules.rewrite_default import NO_REWRITE_SINCE, VOLATILE
+from ..linter.rules.rewrite_default import NO_REWRITE_SINCE, volatile_default
 from ..sqltext.identifiers import literal, quote
 from ..sqltext.meaning import normal_type, same
 from .fragments import Unsafe, expression, sql_type
@@ -86,7 +86,7 @@ class ColumnPlanner(PlanState):
             self.unexpressed(f"column {where}: adding an identity column rewrites {table.display} (every row "
                              "gets a value): add a nullable bigint, backfill it, then make it an identity by hand")
             return
-        if existing and spec.default and VOLATILE.search(spec.default):
+        if existing and spec.default and volatile_default(spec.default):
             self.unexpressed(f"column {where}: its default {spec.default} is volatile, so adding it rewrites "
                              f"{table.display}: add the column without a default, backfill in batches, then SET DEFAULT")
             return

@@ -30,6 +30,7 @@ STATEMENT_RULES = (index_not_concurrently, concurrently_in_transaction, constrai
                    set_not_null, column_type_change, add_unique_directly, drop, rename, style, drop_index,
                    rewrite_default, exclusion)
 FK_NOT_INDEXED = "fk-not-indexed"
+NOT_MODELLED = "not-modelled"
 SYNTAX_ERROR = "syntax-error"
 UNKNOWN_TABLE = "unknown-table"
 NOT_READ = "not-read"
@@ -45,7 +46,7 @@ RULE_HELP: dict[str, str] = {
     REDUNDANT_INDEX: "index made redundant by another in the declared schema",
     IGNORE_RULE: "inline ignore without a reason",
     **distribution.HELP,
-    "not-modelled": "statement that may change tables but is not modelled (a note)",
+    NOT_MODELLED: "statement that may change tables but is not modelled or not checked (a note)",
     SYNTAX_ERROR: "SQL that PostgreSQL's parser cannot read",
     UNKNOWN_TABLE: "a statement on a table the files never declare: treated as existing (a note)",
     NOT_READ: "a Python file in a migrations folder, not read by lint (a note)",
@@ -105,8 +106,12 @@ def lint_one(state: LintState, m: Migration, postgres: int = POSTGRES_OLDEST) ->
     found: list[Finding] = syntax_errors(m)
     for p in parsed:
         context = Context(p, schema, postgres)
-        for rule in STATEMENT_RULES:
-            found += rule.check(context)
+        try:
+            for rule in STATEMENT_RULES:
+                found += rule.check(context)
+        except RecursionError:
+            found.append(context.finding(NOT_MODELLED, "this statement is nested too deeply for the rules to read: "
+                                         "not checked", "check it by hand, or split the expression", Severity.NOTE))
         table = file_rules.target_table(p)
         if table and table not in schema.tables and table not in schema.created_in and table not in state.unknown:
             state.unknown.add(table)

@@ -14,6 +14,7 @@ import dataclasses
 import enum
 import hashlib
 import json
+import operator
 import os
 import types
 import typing
@@ -29,7 +30,7 @@ from ..sqlmodel.fold import DeclaredSchema, DraftTable
 if TYPE_CHECKING:
     from . import LintState
 
-FORMAT = 2  # raise when the shape of an entry changes
+FORMAT = 3  # raise when the shape of an entry changes
 KEEP = 8
 Covered = dict[tuple[str, int], set[str]]
 Final = tuple[dict[str, list[Finding]], Covered, list[Finding]]
@@ -43,16 +44,32 @@ class Corrupt(Exception):
 
 
 def encode(value: Any) -> Any:
-    """``value`` as JSON data (dataclasses as objects, dicts as ``[key, value]`` pairs)."""
+    """``value`` as JSON data (dataclasses as arrays of their fields, dicts as ``[key, value]``
+    pairs, tuples as they are: ``json.dumps`` writes them as arrays)."""
     kind = type(value)
     encoder = _ENCODERS.get(kind) or _encoder(kind)
     return encoder(value)
 
 
+def _plain(hint: Any) -> bool:
+    """True for a type ``json.dumps`` writes as it is: scalars, str enums, tuples of those."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return all(_plain(a) for a in args)
+    if origin is tuple:
+        return len(args) == 2 and args[1] is Ellipsis and _plain(args[0])
+    return hint in (str, int, bool, float, type(None)) or (isinstance(hint, type) and issubclass(hint, enum.Enum)
+                                                          and issubclass(hint, str))
+
+
 def _encoder(kind: type) -> Callable[[Any], Any]:
     if dataclasses.is_dataclass(kind):
-        names = [f.name for f in dataclasses.fields(kind)]
-        encoder: Callable[[Any], Any] = lambda v: {name: encode(getattr(v, name)) for name in names}  # noqa: E731
+        names = [f.name for f in dataclasses.fields(kind) if f.init]  # what the decoder passes back
+        hints = typing.get_type_hints(kind)
+        if len(names) > 1 and all(_plain(hints[name]) for name in names):
+            encoder: Callable[[Any], Any] = operator.attrgetter(*names)  # the fields' tuple, in one C call
+        else:
+            encoder = lambda v: [encode(getattr(v, name)) for name in names]  # noqa: E731
     elif issubclass(kind, enum.Enum):
         encoder = lambda v: v.value  # noqa: E731
     elif issubclass(kind, dict):
@@ -94,11 +111,10 @@ def _decoder(kind: Any) -> Callable[[Any], Any]:
         plan = [(f.name, _scalars(hints[f.name]), _decoder(hints[f.name])) for f in dataclasses.fields(kind) if f.init]
 
         def dataclass_(data: Any) -> Any:
-            if type(data) is not dict or len(data) != len(plan):
+            if type(data) is not list or len(data) != len(plan):
                 raise Corrupt(kind.__name__)
             values = []
-            for name, scalars, field in plan:
-                value = data[name]
+            for (name, scalars, field), value in zip(plan, data):
                 if scalars is None:
                     value = field(value)
                 elif type(value) not in scalars:
@@ -170,19 +186,19 @@ def decode_schema(data: Any) -> DeclaredSchema:
 
 @cache
 def _code_version() -> str:
-    """This package's version, its own source (a development checkout changes without a new
-    version), sqlglot's version and the entry format."""
-    import importlib.metadata
+    """This package's own source (which any new version changes), the versions of the parsers
+    the findings come from (pglast; sqlglot for the rare expression pglast alone prints) and
+    the entry format. Nothing is imported for it: sqlglot's version is read from its file."""
+    import importlib.util
 
-    import sqlglot
+    import pglast
 
-    try:
-        version = importlib.metadata.version("schema-tools")
-    except importlib.metadata.PackageNotFoundError:
-        version = "unknown"
-    digest = hashlib.sha256(f"{FORMAT}|{version}|{sqlglot.__version__}".encode())
-    for path in sorted(Path(__file__).resolve().parents[1].rglob("*.py")):
-        digest.update(path.read_bytes())
+    spec = importlib.util.find_spec("sqlglot")
+    sqlglot_version = Path(spec.origin).with_name("_version.py") if spec is not None and spec.origin else None
+    digest = hashlib.sha256(f"{FORMAT}|{pglast.__version__}".encode())
+    for path in [*sorted(Path(__file__).resolve().parents[1].rglob("*.py")), sqlglot_version]:
+        if path is not None and path.is_file():
+            digest.update(path.read_bytes())
     return digest.hexdigest()
 
 

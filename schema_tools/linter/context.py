@@ -1,22 +1,15 @@
-"""What a lint rule sees of one statement: the statement, its tree, and the declared schema
-as it stood before the statement's migration began."""
+"""What a lint rule sees of one statement: the statement, PostgreSQL's parse tree of it, and
+the declared schema as it stood before the statement's migration began."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TypeVar
 from dataclasses import dataclass
 from functools import cached_property
-
-from sqlglot import exp
 
 from ..config import POSTGRES_OLDEST
 from ..findings import Finding, Severity
 from ..sqlmodel import DeclaredSchema, Parsed
-from ..sqlmodel.names import table_name
-
-
-Action = TypeVar("Action", bound=exp.Expression)
+from ..sqlmodel.pgtree import Node, body, relation
 
 
 @dataclass(frozen=True)
@@ -26,8 +19,14 @@ class Context:
     postgres: int = POSTGRES_OLDEST  # the oldest PostgreSQL major the migrations must run on
 
     @property
-    def node(self) -> exp.Expression | None:
-        return self.parsed.node
+    def kind(self) -> str:
+        """The statement's node type (``CreateStmt``, ``AlterTableStmt``...); "" when not parsed."""
+        return self.parsed.kind
+
+    @property
+    def tree(self) -> Node:
+        """The statement's fields ({} when not parsed)."""
+        return body(self.parsed.tree)
 
     def is_existing(self, table: str) -> bool:
         """True unless this migration created the table: a table an earlier migration created may
@@ -39,34 +38,31 @@ class Context:
         return Finding(rule, message, severity, self.parsed.migration.id, hint, self.parsed.file,
                        self.parsed.statement.line, 1)
 
-    def altered_table(self) -> str | None:
-        """The table of an ALTER TABLE the parser understood."""
-        return self._altered
-
     @cached_property
-    def _altered(self) -> str | None:
-        node = self.node
-        if isinstance(node, exp.Alter) and str(node.args.get("kind", "")).upper() == "TABLE":
-            return table_name(node.this)
+    def altered_table(self) -> str | None:
+        """The table of an ALTER TABLE."""
+        if self.kind == "AlterTableStmt" and self.tree.get("objtype") == "OBJECT_TABLE":
+            return relation(self.tree.get("relation"))
         return None
 
     def existing_altered_table(self) -> str | None:
         """The table of an ALTER TABLE when an earlier migration created it (else None)."""
-        table = self._altered
+        table = self.altered_table
         return table if table is not None and self.is_existing(table) else None
 
-    def existing_actions(self, kind: type[Action]) -> tuple[str, list[Action]]:
-        """The table of an ALTER TABLE an earlier migration created, and the statement's actions of
-        ``kind`` (ColumnDef, AlterColumn, AddConstraint...); ``("", [])`` for anything else. What
-        every rule about changing an existing table starts from."""
+    @cached_property
+    def actions(self) -> list[Node]:
+        """The subcommands of an ALTER TABLE (each an AlterTableCmd's fields)."""
+        return [body(c) for c in self.tree.get("cmds") or ()] if self.altered_table is not None else []
+
+    def existing_actions(self, *subtypes: str) -> tuple[str, list[Node]]:
+        """The table of an ALTER TABLE an earlier migration created, and the statement's subcommands
+        of these ``subtypes`` (AT_AddColumn, AT_AddConstraint...); ``("", [])`` for anything else.
+        What every rule about changing an existing table starts from."""
         table = self.existing_altered_table()
-        return (table, [a for a in self.actions() if isinstance(a, kind)]) if table is not None else ("", [])
+        return (table, [a for a in self.actions if a.get("subtype") in subtypes]) if table is not None else ("", [])
 
-    def actions(self) -> Iterator[exp.Expression]:
-        node = self.node
-        if isinstance(node, exp.Alter):
-            yield from node.args.get("actions") or []
-
-    @property
-    def not_valid(self) -> bool:
-        return bool(isinstance(self.node, exp.Alter) and self.node.args.get("not_valid"))
+    def added_constraints(self, *contypes: str) -> tuple[str, list[Node]]:
+        """``existing_actions`` for ADD CONSTRAINT, as the constraints' fields, of these ``contypes``."""
+        table, added = self.existing_actions("AT_AddConstraint")
+        return table, [c for a in added if (c := body(a.get("def"), "Constraint")).get("contype") in contypes]

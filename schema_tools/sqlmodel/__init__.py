@@ -1,4 +1,4 @@
-"""The schema the migration files declare, built with sqlglot, no database needed."""
+"""The schema the migration files declare, read with PostgreSQL's own parser, no database needed."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from collections.abc import Iterable
 
 from ..engine.files import Migration
 from .fold import DeclaredSchema
-from .parse import Parsed, parse_migration, parse_statement
+from .parse import Parsed, parse_migration
 
-__all__ = ["DeclaredSchema", "Parsed", "declare", "parse_migration", "parse_statement"]
+__all__ = ["DeclaredSchema", "Parsed", "declare", "parse_migration"]
 
 
 def declare(migrations: Iterable[Migration]) -> DeclaredSchema:

@@ -1,40 +1,33 @@
 """Fold migration files, in order, into the schema they declare -- no database needed.
 
-Modelled: CREATE TABLE (columns, inline and table constraints), CREATE INDEX, ALTER TABLE
-ADD/DROP/ALTER COLUMN, ADD/DROP CONSTRAINT, RENAME (table, column with or without COLUMN,
-constraint), ALTER INDEX ... RENAME, DROP TABLE/INDEX, COMMENT ON TABLE/COLUMN (a plain string or NULL).
-Everything else is kept; statements that may change tables but are not modelled (DO blocks,
-plpgsql, ALTER ... that sqlglot keeps as a Command) are reported as ``not-modelled`` notes.
+Read from PostgreSQL's own parse trees. Modelled: CREATE TABLE (columns, inline and table
+constraints), CREATE INDEX, ALTER TABLE ADD/DROP/ALTER COLUMN, ADD/DROP/VALIDATE CONSTRAINT,
+ADD ... USING INDEX, RENAME (table, column, constraint, index), DROP TABLE/INDEX, COMMENT ON
+TABLE/COLUMN. Everything else is kept; statements that may change tables but are not modelled
+(DO blocks, CALL, other ALTER TABLE forms...) are reported as ``not-modelled`` notes.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
-
-from sqlglot import exp
+from typing import Any
 
 from ..catalog import Catalog, CheckConstraint, Column, ForeignKey, Index, PrimaryKey, Table, Unique
 from ..findings import Finding, Severity
-from ..sqltext.meaning import rename_column
-from .names import SERIALS, ident, pg_type, sql_of, table_name
 from .parse import Parsed
-from .renames import Rename, read_rename, unquote
+from .pgtree import SERIALS, Node, body, column_refs, expression_sql, qualified, relation, rename_column, strings, tag, \
+    type_base, type_text
+from .renames import Rename, rename_of
 
-MAY_CHANGE_TABLES = re.compile(r"^(ALTER\s+TABLE|DO\b|CALL\b|EXECUTE\b|ALTER\s+INDEX|CREATE\s+TABLE)", re.IGNORECASE)
-NAME = r'("(?:[^"]|"")+"|[A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)?)'
-VALIDATE = re.compile(rf"^\s*ALTER\s+TABLE\s+(?:ONLY\s+)?(?:IF\s+EXISTS\s+)?{NAME}\s+VALIDATE\s+CONSTRAINT\s+{NAME}",
-                      re.IGNORECASE)
-USING_INDEX = re.compile(rf"^\s*ALTER\s+TABLE\s+(?:ONLY\s+)?(?:IF\s+EXISTS\s+)?{NAME}\s+ADD\s+CONSTRAINT\s+{NAME}\s+"
-                         rf"(UNIQUE|PRIMARY\s+KEY)\s+USING\s+INDEX\s+{NAME}", re.IGNORECASE)
-HARMLESS_ALTER = re.compile(r"\b(OWNER\s+TO|(ENABLE|DISABLE|FORCE|NO\s+FORCE)\s+ROW\s+LEVEL\s+SECURITY|SET\s+STATISTICS|"
-                            r"CLUSTER\s+ON|SET\s+WITHOUT\s+CLUSTER|(ENABLE|DISABLE)\s+(ALWAYS\s+|REPLICA\s+)?TRIGGER|"
-                            r"REPLICA\s+IDENTITY|SET\s*\(|RESET\s*\()")
-PART = r'(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)'
-COMMENT_ON = re.compile(rf"^\s*COMMENT\s+ON\s+(TABLE|COLUMN)\s+({PART}(?:\s*\.\s*{PART}){{0,2}})\s+IS\s+"
-                        r"(NULL|'(?:[^']|'')*')\s*;?\s*$", re.IGNORECASE | re.DOTALL)
-ACTION_WORDS = {"CASCADE": "cascade", "RESTRICT": "restrict", "SET NULL": "set null", "SET DEFAULT": "set default",
-                "NO ACTION": "no action"}
+ACTIONS = {"a": "no action", "r": "restrict", "c": "cascade", "n": "set null", "d": "set default"}
+HARMLESS = {"AT_ChangeOwner", "AT_EnableRowSecurity", "AT_DisableRowSecurity", "AT_ForceRowSecurity",
+            "AT_NoForceRowSecurity", "AT_SetStatistics", "AT_ClusterOn", "AT_DropCluster", "AT_EnableTrig",
+            "AT_EnableAlwaysTrig", "AT_EnableReplicaTrig", "AT_DisableTrig", "AT_EnableTrigAll", "AT_DisableTrigAll",
+            "AT_EnableTrigUser", "AT_DisableTrigUser", "AT_ReplicaIdentity", "AT_SetRelOptions", "AT_ResetRelOptions",
+            "AT_SetOptions", "AT_ResetOptions", "AT_SetStorage", "AT_SetCompression", "AT_EnableRule",
+            "AT_EnableAlwaysRule", "AT_EnableReplicaRule", "AT_DisableRule"}
+"""ALTER TABLE subcommands that change nothing the model holds."""
+MAY_CHANGE_TABLES = {"DoStmt", "CallStmt", "ExecuteStmt"}
 
 
 @dataclass
@@ -57,20 +50,6 @@ class DraftTable:
                      tuple(sorted(self.indexes.values(), key=lambda i: i.name)), self.comment)
 
 
-def _action(options: list[object], which: str) -> str:
-    for option in options:
-        text = str(option).upper()
-        if text.startswith(f"ON {which} "):
-            return ACTION_WORDS.get(text[len(which) + 4:], text[len(which) + 4:].lower())
-    return "no action"
-
-
-def _flags(options: list[object]) -> tuple[bool, bool]:
-    words = " ".join(str(o).upper() for o in options)
-    deferrable = "DEFERRABLE" in words and "NOT DEFERRABLE" not in words
-    return deferrable, "INITIALLY DEFERRED" in words
-
-
 class DeclaredSchema:
     """The schema as the files declare it, built one statement at a time."""
 
@@ -90,132 +69,125 @@ class DeclaredSchema:
     # --- folding -------------------------------------------------------------------------
     def apply(self, p: Parsed) -> None:
         """Fold one statement in; never raises."""
-        node = p.node
         self._current = p
+        kind, s = p.kind, body(p.tree)
+        if p.unread:
+            self._note(p, "this statement could not be read: it is not modelled")
+            return
         try:
-            rename = read_rename(p.statement.sql)
-            comment = COMMENT_ON.match(p.statement.sql) if node is None else None
+            rename = rename_of(p.tree)
             if rename is not None:
                 self._rename(rename)
-            elif comment is not None:
-                self._comment(comment)
-            elif isinstance(node, exp.Create):
-                self._create(node, p)
-            elif isinstance(node, exp.Alter) and str(node.args.get("kind", "")).upper() == "TABLE":
-                self._alter(node, p)
-            elif isinstance(node, exp.Drop):
-                self._drop(node)
-            elif p.is_command and p.command_text.startswith("ALTER TABLE"):
-                self._alter_command(p)
-            elif p.is_command and MAY_CHANGE_TABLES.match(p.command_text):
-                self._note(p, "this statement may change tables but is not modelled (kept as text)")
-        except (AttributeError, KeyError, TypeError, ValueError, IndexError) as exc:  # sqlglot shapes we did not expect
+            elif kind == "CreateStmt":
+                self._create_table(s, p)
+            elif kind == "CreateTableAsStmt" and body(s.get("into")).get("rel") and s.get("objtype") == "OBJECT_TABLE":
+                self.created_in[relation(s["into"]["rel"])] = p.migration.id
+                self._note(p, "CREATE TABLE ... AS is not modelled")
+            elif kind == "IndexStmt":
+                self._create_index(s)
+            elif kind == "AlterTableStmt" and s.get("objtype") == "OBJECT_TABLE":
+                self._alter(s, p)
+            elif kind == "AlterTableStmt" and s.get("objtype") == "OBJECT_INDEX":
+                if any(body(c).get("subtype") not in HARMLESS for c in s.get("cmds") or ()):
+                    self._note(p, "this ALTER INDEX form is not modelled")
+            elif kind == "DropStmt":
+                self._drop(s)
+            elif kind == "CommentStmt":
+                self._comment(s)
+            elif kind in MAY_CHANGE_TABLES:
+                self._note(p, "this statement may change tables but is not modelled")
+        except (AttributeError, KeyError, TypeError, ValueError, IndexError, RecursionError) as exc:  # unexpected shapes
             self._note(p, f"not modelled ({type(exc).__name__})")
-
-    def _alter_command(self, p: Parsed) -> None:
-        """ALTER TABLE forms sqlglot keeps as text: the two the safe recipes use are modelled."""
-        text = p.command_text
-        if HARMLESS_ALTER.search(text):
-            return
-        match = VALIDATE.match(p.statement.sql)
-        if match:
-            t = self.tables.get(unquote(match.group(1)))
-            name = unquote(match.group(2))
-            if t is not None:
-                if name in t.fks:
-                    t.fks[name] = replace(t.fks[name], validated=True)
-                if name in t.checks:
-                    t.checks[name] = replace(t.checks[name], validated=True)
-            return
-        match = USING_INDEX.match(p.statement.sql)
-        if match:
-            t = self.tables.get(unquote(match.group(1)))
-            constraint, kind, index = unquote(match.group(2)), match.group(3).upper(), unquote(match.group(4))
-            if t is not None and index in t.indexes:
-                old = t.indexes.pop(index)
-                t.indexes[constraint] = replace(old, name=constraint, constraint=constraint, primary=kind == "PRIMARY KEY")
-                if kind == "PRIMARY KEY":
-                    t.pk = PrimaryKey(constraint, old.keys)
-                else:
-                    t.uniques[constraint] = Unique(constraint, old.keys)
-            return
-        self._note(p, "this ALTER TABLE form is not modelled (kept as text)")
 
     def _note(self, p: Parsed, message: str) -> None:
         self.notes.append(Finding("not-modelled", message, Severity.NOTE, p.migration.id, "",
                                   p.file, p.statement.line, 1))
 
-    def _create(self, node: exp.Create, p: Parsed) -> None:
-        kind = str(node.args.get("kind", "")).upper()
-        if kind == "TABLE":
-            target = node.this.this if isinstance(node.this, exp.Schema) else node.this
-            if isinstance(target, exp.Table):
-                self.created_in[table_name(target)] = p.migration.id
-        if kind == "TABLE" and isinstance(node.this, exp.Schema):
-            self._create_table(node.this, bool(node.args.get("exists")))
-        elif kind == "INDEX" and isinstance(node.this, exp.Index):
-            self._create_index(node.this, bool(node.args.get("unique")))
-        elif kind == "TABLE":
-            self._note(p, "CREATE TABLE without a column list (AS / LIKE / PARTITION OF) is not modelled")
+    def _expression(self, node: Node) -> str:
+        return expression_sql(node, self._current.statement.sql if self._current else "")
 
-    def _create_table(self, schema: exp.Schema, if_not_exists: bool) -> None:
-        name = table_name(schema.this)
-        if name in self.tables and if_not_exists:
+    def _create_table(self, s: Node, p: Parsed) -> None:
+        name = relation(s.get("relation"))
+        self.created_in[name] = p.migration.id
+        elements = s.get("tableElts") or []
+        if s.get("partbound") or s.get("ofTypename") or any(tag(e) == "TableLikeClause" for e in elements):
+            self._note(p, "CREATE TABLE without a column list (LIKE / PARTITION OF / OF) is not modelled")
             return
-        table_schema = ident(schema.this.args.get("db")) or "public"
-        t = self.tables[name] = DraftTable(table_schema, name.split(".")[-1])
-        for item in schema.expressions:
-            if isinstance(item, exp.ColumnDef):
-                self._add_column(t, item)
-            else:
-                self._add_constraint(t, item)
+        if name in self.tables and s.get("if_not_exists"):
+            return
+        t = self.tables[name] = DraftTable(s["relation"].get("schemaname") or "public", name.split(".")[-1])
+        for item in elements:
+            if tag(item) == "ColumnDef":
+                self._add_column(t, body(item))
+        for item in elements:
+            if tag(item) == "Constraint":
+                self._add_constraint(t, body(item))
 
-    def _add_column(self, t: DraftTable, col: exp.ColumnDef) -> None:
-        name = ident(col.this)
-        kind = col.args.get("kind")
-        column = Column(name, pg_type(kind))
-        if kind is not None and kind.this in SERIALS:
-            column = replace(column, not_null=True, default=f"nextval('{t.name}_{name}_seq'::regclass)")
-        for constraint in col.constraints:
-            c = constraint.kind
-            if isinstance(c, exp.NotNullColumnConstraint):
-                column = replace(column, not_null=not c.args.get("allow_null"))
-            elif isinstance(c, exp.DefaultColumnConstraint):
-                column = replace(column, default=sql_of(c.this))
-            elif isinstance(c, exp.GeneratedAsIdentityColumnConstraint):
-                column = replace(column, identity="always" if c.this else "by default", not_null=True)
-            elif isinstance(c, exp.ComputedColumnConstraint):
-                column = replace(column, generated=sql_of(c.this))
-            elif isinstance(c, exp.PrimaryKeyColumnConstraint):
-                column = replace(column, not_null=True)
-                self._primary_key(t, f"{t.name}_pkey", (name,))
-            elif isinstance(c, exp.UniqueColumnConstraint):
-                self._unique(t, f"{t.name}_{name}_key", (name,))
-            elif isinstance(c, exp.Reference):
-                self._foreign_key(t, f"{t.name}_{name}_fkey", (name,), c)
-            elif isinstance(c, exp.CheckColumnConstraint):
-                self._check(t, f"{t.name}_{name}_check", c.this, (name,))
-        t.columns[name] = column
+    def _add_column(self, t: DraftTable, col: Node) -> None:
+        name = col["colname"]
+        type_name = col.get("typeName") or {}
+        fields: dict[str, Any] = {}
+        if type_base(type_name) in SERIALS and len(strings(type_name.get("names"))) == 1:
+            fields.update(not_null=True, default=f"nextval('{t.name}_{name}_seq'::regclass)")
+        constraints = [body(c) for c in col.get("constraints") or ()]
+        for c in constraints:
+            contype = c.get("contype")
+            if contype in ("CONSTR_NOTNULL", "CONSTR_PRIMARY"):
+                fields["not_null"] = True
+            elif contype == "CONSTR_NULL":
+                fields["not_null"] = False
+            elif contype == "CONSTR_DEFAULT":
+                fields["default"] = self._expression(c["raw_expr"])
+            elif contype == "CONSTR_IDENTITY":
+                fields.update(identity="always" if c.get("generated_when") == "a" else "by default", not_null=True)
+            elif contype == "CONSTR_GENERATED":
+                fields["generated"] = self._expression(c["raw_expr"])
+        t.columns[name] = Column(name, type_text(type_name), **fields)
+        for n, c in enumerate(constraints):
+            contype = c.get("contype")
+            if contype == "CONSTR_PRIMARY":
+                self._primary_key(t, c.get("conname") or f"{t.name}_pkey", (name,))
+            elif contype == "CONSTR_UNIQUE":
+                self._unique(t, c.get("conname") or f"{t.name}_{name}_key", (name,))
+            elif contype == "CONSTR_FOREIGN":
+                attributes = {x.get("contype") for x in constraints[n + 1:n + 3]}
+                deferrable = "CONSTR_ATTR_DEFERRABLE" in attributes or bool(c.get("deferrable"))
+                deferred = "CONSTR_ATTR_DEFERRED" in attributes or bool(c.get("initdeferred"))
+                self._foreign_key(t, c.get("conname") or f"{t.name}_{name}_fkey", (name,), c, deferrable, deferred)
+            elif contype == "CONSTR_CHECK":
+                self._check(t, c.get("conname") or f"{t.name}_{name}_check", c, (name,))
         if self._current is not None:
             self.column_migration[(f"{t.schema}.{t.name}" if t.schema != "public" else t.name, name)] = \
                 self._current.migration.id
 
-    def _add_constraint(self, t: DraftTable, item: exp.Expression, not_valid: bool = False) -> None:
-        given = ident(item.this) if isinstance(item, exp.Constraint) else ""
-        parts = item.expressions if isinstance(item, exp.Constraint) else [item]
-        for part in parts:
-            if isinstance(part, exp.PrimaryKey):
-                self._primary_key(t, given or f"{t.name}_pkey", tuple(ident(e) for e in part.expressions))
-            elif isinstance(part, exp.UniqueColumnConstraint):
-                cols = tuple(ident(e) for e in part.this.expressions) if part.this is not None else ()
-                self._unique(t, given or f"{t.name}_{'_'.join(cols)}_key", cols)
-            elif isinstance(part, exp.ForeignKey):
-                cols = tuple(ident(e) for e in part.expressions)
-                self._foreign_key(t, given or f"{t.name}_{'_'.join(cols)}_fkey", cols, part.args["reference"], not_valid)
-            elif isinstance(part, exp.CheckColumnConstraint):
-                used = tuple(sorted({ident(c) for c in part.this.find_all(exp.Column)} & set(t.columns)))
-                default_name = f"{t.name}_{used[0]}_check" if len(used) == 1 else f"{t.name}_check"
-                self._check(t, given or default_name, part.this, used, not_valid)
+    def _add_constraint(self, t: DraftTable, c: Node) -> None:
+        contype, given = c.get("contype"), c.get("conname", "")
+        keys = tuple(strings(c.get("keys")))
+        if c.get("indexname"):
+            self._using_index(t, given, contype == "CONSTR_PRIMARY", c["indexname"])
+        elif contype == "CONSTR_PRIMARY":
+            self._primary_key(t, given or f"{t.name}_pkey", keys)
+        elif contype == "CONSTR_UNIQUE":
+            self._unique(t, given or f"{t.name}_{'_'.join(keys)}_key", keys)
+        elif contype == "CONSTR_FOREIGN":
+            cols = tuple(strings(c.get("fk_attrs")))
+            self._foreign_key(t, given or f"{t.name}_{'_'.join(cols)}_fkey", cols, c, bool(c.get("deferrable")),
+                              bool(c.get("initdeferred")))
+        elif contype == "CONSTR_CHECK":
+            used = tuple(sorted(set(column_refs(c.get("raw_expr"))) & set(t.columns)))
+            self._check(t, given or (f"{t.name}_{used[0]}_check" if len(used) == 1 else f"{t.name}_check"), c, used)
+
+    def _using_index(self, t: DraftTable, constraint: str, primary: bool, index: str) -> None:
+        """ADD CONSTRAINT ... UNIQUE / PRIMARY KEY USING INDEX: the index becomes the constraint's."""
+        if index not in t.indexes:
+            return
+        old = t.indexes.pop(index)
+        constraint = constraint or index
+        t.indexes[constraint] = replace(old, name=constraint, constraint=constraint, primary=primary)
+        if primary:
+            t.pk = PrimaryKey(constraint, old.keys)
+        else:
+            t.uniques[constraint] = Unique(constraint, old.keys)
 
     def _origin(self, t: DraftTable, name: str) -> None:
         if self._current is not None:
@@ -236,93 +208,95 @@ class DeclaredSchema:
         t.uniques[name] = Unique(name, cols)
         self._index(t, Index(name, cols, unique=True, constraint=name))
 
-    def _foreign_key(self, t: DraftTable, name: str, cols: tuple[str, ...], ref: exp.Reference, not_valid: bool = False) -> None:
-        target = ref.this
-        ref_table = table_name(target.this if isinstance(target, exp.Schema) else target)
-        ref_cols = tuple(ident(e) for e in target.expressions) if isinstance(target, exp.Schema) else ()
+    def _foreign_key(self, t: DraftTable, name: str, cols: tuple[str, ...], c: Node, deferrable: bool,
+                     deferred: bool) -> None:
+        ref_table = relation(c.get("pktable"))
+        ref_cols = tuple(strings(c.get("pk_attrs")))
         if not ref_cols and ref_table in self.tables and self.tables[ref_table].pk:
             ref_cols = self.tables[ref_table].pk.columns  # type: ignore[union-attr]
-        options = ref.args.get("options") or []
-        deferrable, deferred = _flags(options)
         self._origin(t, name)
-        t.fks[name] = ForeignKey(name, cols, ref_table, ref_cols, _action(options, "DELETE"), _action(options, "UPDATE"),
-                                 deferrable, deferred, not not_valid)
+        t.fks[name] = ForeignKey(name, cols, ref_table, ref_cols, ACTIONS.get(c.get("fk_del_action", "a"), "no action"),
+                                 ACTIONS.get(c.get("fk_upd_action", "a"), "no action"), deferrable, deferred,
+                                 not c.get("skip_validation"))
 
-    def _check(self, t: DraftTable, name: str, expression: exp.Expression, cols: tuple[str, ...], not_valid: bool = False) -> None:
+    def _check(self, t: DraftTable, name: str, c: Node, cols: tuple[str, ...]) -> None:
         base, n = name, 1
         while name in t.checks:  # PostgreSQL numbers clashing default names: t_check, t_check1, ...
             name, n = f"{base}{n}", n + 1
-        t.checks[name] = CheckConstraint(name, sql_of(expression) or "", cols, not not_valid)
+        t.checks[name] = CheckConstraint(name, self._expression(c["raw_expr"]), cols, not c.get("skip_validation"))
 
     def _index(self, t: DraftTable, index: Index) -> None:
         self._origin(t, index.name)
         t.indexes[index.name] = index
         self.index_owner[index.name] = f"{t.schema}.{t.name}" if t.schema != "public" else t.name
 
-    def _create_index(self, node: exp.Index, unique: bool) -> None:
-        table = table_name(node.args.get("table"))
-        t = self.tables.get(table)
+    def _create_index(self, s: Node) -> None:
+        t = self.tables.get(relation(s.get("relation")))
         if t is None:
             return
-        params = node.args.get("params")
         keys = []
-        for ordered in (params.args.get("columns") or []) if params else []:
-            key = ordered.this if isinstance(ordered, exp.Ordered) else ordered
-            key = key.this if isinstance(key, exp.Opclass) else key  # like the catalog's keys: no opclass, no order
-            keys.append(ident(key) if isinstance(key, exp.Column) else sql_of(key) or "")
-        using = params.args.get("using") if params else None
-        where = params.args.get("where") if params else None
-        name = ident(node.this) or f"{t.name}_{'_'.join(k for k in keys if k.isidentifier())}_idx"
-        method = using.name.lower() if using is not None else "btree"
-        self._index(t, Index(name, tuple(keys), unique, False, method, sql_of(where.this) if where else None))
+        for element in s.get("indexParams") or ():
+            e = body(element, "IndexElem")  # like the catalog's keys: no opclass, no order
+            keys.append(e["name"] if "name" in e else self._expression(e["expr"]))
+        name = s.get("idxname") or f"{t.name}_{'_'.join(k for k in keys if k.isidentifier())}_idx"
+        where = s.get("whereClause")
+        self._index(t, Index(name, tuple(keys), bool(s.get("unique")), False, s.get("accessMethod") or "btree",
+                             self._expression(where) if where is not None else None))
 
-    def _alter(self, node: exp.Alter, p: Parsed) -> None:
-        name = table_name(node.this)
-        t = self.tables.get(name)
+    def _alter(self, s: Node, p: Parsed) -> None:
+        t = self.tables.get(relation(s.get("relation")))
         if t is None:
             return
-        for action in node.args.get("actions") or []:
-            if isinstance(action, exp.ColumnDef):
-                self._add_column(t, action)
-            elif isinstance(action, exp.AddConstraint):
-                for item in action.expressions:
-                    self._add_constraint(t, item, bool(node.args.get("not_valid")))
-            elif isinstance(action, exp.Drop):
-                self._drop_in_table(t, action)
-            elif isinstance(action, exp.AlterColumn):
-                self._alter_column(t, action)
-            else:  # a RENAME was read from the text before (sqlglot misreads RENAME without COLUMN)
-                self._note(p, f"ALTER TABLE action {type(action).__name__} is not modelled")
+        for command in s.get("cmds") or ():
+            cmd = body(command)
+            subtype, name, definition = cmd.get("subtype"), cmd.get("name", ""), cmd.get("def")
+            if subtype == "AT_AddColumn":
+                if not (cmd.get("missing_ok") and body(definition).get("colname") in t.columns):
+                    self._add_column(t, body(definition))
+            elif subtype == "AT_AddConstraint":
+                self._add_constraint(t, body(definition))
+            elif subtype == "AT_DropColumn":
+                self._drop_column(t, name)
+            elif subtype == "AT_DropConstraint":
+                self._drop_constraint(t, name)
+            elif subtype == "AT_ValidateConstraint":
+                if name in t.fks:
+                    t.fks[name] = replace(t.fks[name], validated=True)
+                if name in t.checks:
+                    t.checks[name] = replace(t.checks[name], validated=True)
+            elif subtype in ("AT_AlterColumnType", "AT_ColumnDefault", "AT_SetNotNull", "AT_DropNotNull"):
+                self._alter_column(t, subtype, name, definition)
+            elif subtype not in HARMLESS:
+                self._note(p, f"this ALTER TABLE form ({str(subtype).removeprefix('AT_')}) is not modelled")
 
-    def _drop_in_table(self, t: DraftTable, action: exp.Drop) -> None:
-        kind = str(action.args.get("kind", "")).upper()
-        for target in action.args.get("tables") or []:
-            what = ident(target)
-            if kind == "COLUMN":
-                t.columns.pop(what, None)
-                t.indexes = {n: i for n, i in t.indexes.items() if what not in i.keys}
-                t.uniques = {n: u for n, u in t.uniques.items() if what not in u.columns}
-                t.fks = {n: f for n, f in t.fks.items() if what not in f.columns}
-                t.checks = {n: c for n, c in t.checks.items() if what not in c.columns}
-            elif kind == "CONSTRAINT":
-                for store in (t.fks, t.uniques, t.checks, t.indexes):
-                    store.pop(what, None)
-                if t.pk and t.pk.name == what:
-                    t.pk = None
+    def _drop_column(self, t: DraftTable, what: str) -> None:
+        t.columns.pop(what, None)
+        t.indexes = {n: i for n, i in t.indexes.items() if what not in i.keys}
+        t.uniques = {n: u for n, u in t.uniques.items() if what not in u.columns}
+        t.fks = {n: f for n, f in t.fks.items() if what not in f.columns}
+        t.checks = {n: c for n, c in t.checks.items() if what not in c.columns}
+        if t.pk and what in t.pk.columns:
+            t.pk = None
 
-    def _alter_column(self, t: DraftTable, action: exp.AlterColumn) -> None:
-        name = ident(action.this)
+    @staticmethod
+    def _drop_constraint(t: DraftTable, what: str) -> None:
+        for store in (t.fks, t.uniques, t.checks, t.indexes):
+            store.pop(what, None)  # type: ignore[attr-defined]
+        if t.pk and t.pk.name == what:
+            t.pk = None
+
+    def _alter_column(self, t: DraftTable, subtype: str, name: str, definition: Node | None) -> None:
         column = t.columns.get(name)
         if column is None:
             return
-        if action.args.get("dtype") is not None:
-            column = replace(column, type=pg_type(action.args["dtype"]))
-        if action.args.get("allow_null") is not None:
-            column = replace(column, not_null=not action.args["allow_null"])
-        if action.args.get("drop") and action.args.get("default") is None and action.args.get("allow_null") is None:
-            column = replace(column, default=None)
-        if action.args.get("default") is not None:
-            column = replace(column, default=sql_of(action.args["default"]))
+        if subtype == "AT_AlterColumnType":
+            column = replace(column, type=type_text(body(definition).get("typeName")))
+        elif subtype == "AT_SetNotNull":
+            column = replace(column, not_null=True)
+        elif subtype == "AT_DropNotNull":
+            column = replace(column, not_null=False)
+        else:  # SET DEFAULT, or DROP DEFAULT without an expression
+            column = replace(column, default=self._expression(definition) if definition is not None else None)
         t.columns[name] = column
 
     def _rename_column(self, t: DraftTable, old: str, new: str) -> None:
@@ -348,18 +322,17 @@ class DeclaredSchema:
         if t.pk:
             t.pk = replace(t.pk, columns=swap(t.pk.columns))
 
-    def _comment(self, match: re.Match[str]) -> None:
-        """COMMENT ON TABLE / COLUMN with a plain string literal (or NULL)."""
-        kind, target, value = match.group(1).upper(), unquote(re.sub(r"\s*\.\s*", ".", match.group(2))), match.group(3)
-        text = None if value.upper() == "NULL" else value[1:-1].replace("''", "'")
-        table_name_, _, column = target.rpartition(".") if kind == "COLUMN" else (target, "", "")
-        t = self.tables.get(unquote(table_name_) if kind == "COLUMN" else target)
-        if t is None:
-            return
-        if kind == "TABLE":
-            t.comment = text
-        elif column in t.columns:
-            t.columns[column] = replace(t.columns[column], comment=text)
+    def _comment(self, c: Node) -> None:
+        """COMMENT ON TABLE / COLUMN (a string or NULL)."""
+        names, text = strings(c.get("object")), c.get("comment")
+        if c.get("objtype") == "OBJECT_TABLE":
+            t = self.tables.get(qualified(names))
+            if t is not None:
+                t.comment = text
+        elif c.get("objtype") == "OBJECT_COLUMN" and len(names) >= 2:
+            t = self.tables.get(qualified(names[:-1]))
+            if t is not None and names[-1] in t.columns:
+                t.columns[names[-1]] = replace(t.columns[names[-1]], comment=text)
 
     def _rename(self, r: Rename) -> None:
         if r.kind == "index":
@@ -426,13 +399,13 @@ class DeclaredSchema:
         for other in self.tables.values():
             other.fks = {n: (replace(f, ref_table=new) if f.ref_table == old else f) for n, f in other.fks.items()}
 
-    def _drop(self, node: exp.Drop) -> None:
-        kind = str(node.args.get("kind", "")).upper()
-        for target in node.args.get("tables") or []:
-            name = table_name(target)
-            if kind == "TABLE":
+    def _drop(self, s: Node) -> None:
+        kind = s.get("removeType")
+        for target in s.get("objects") or ():
+            name = qualified(strings(target))
+            if kind == "OBJECT_TABLE":
                 self.tables.pop(name, None)
-            elif kind == "INDEX":
+            elif kind == "OBJECT_INDEX":
                 owner = self.tables.get(self.index_owner.get(name.split(".")[-1], ""))
                 if owner is not None:
                     owner.indexes.pop(name.split(".")[-1], None)

@@ -1,45 +1,62 @@
-"""Parse migration statements with sqlglot, one at a time, never raising."""
+"""Parse migration statements with PostgreSQL's own parser, one at a time, never raising."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-
-from sqlglot import exp
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from ..engine.files import Migration, Statement
-from ..sqltext.meaning import parse_statement
+from .pgtree import Node, parse_tree, tag
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+
 
 @dataclass(frozen=True)
 class Parsed:
-    """A statement of a migration file and what sqlglot made of it (None: it could not parse it)."""
+    """A statement of a migration file and PostgreSQL's parse tree of it (None: not parsed,
+    or the parser refused it)."""
 
     migration: Migration
     statement: Statement
-    node: exp.Expression | None
+    tree: Node | None
     rollback: bool = False
+    kind: str = field(init=False, default="")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", tag(self.tree))
 
     @property
     def file(self) -> str:
         return str(self.migration.rollback_path if self.rollback else self.migration.path)
 
     @property
-    def is_command(self) -> bool:
-        """sqlglot kept the text unparsed (DO blocks, plpgsql functions, VALIDATE CONSTRAINT...)."""
-        return self.node is None or isinstance(self.node, exp.Command)
+    def unread(self) -> bool:
+        """A statement the model should read whose tree PostgreSQL's parser did not give (a syntax
+        error, or nesting deeper than the parser's JSON can carry)."""
+        return self.tree is None and not NOT_READ.match(self.statement.sql)
 
     @property
     def command_text(self) -> str:
-        """The statement's text, upper-cased and folded, for commands sqlglot does not model."""
+        """The statement's text, upper-cased and folded."""
         return " ".join(self.statement.sql.split()).upper()
 
+    @cached_property
+    def node(self) -> exp.Expression | None:
+        """sqlglot's tree of the statement (for the commands that reason with sqlglot), parsed on
+        first use: lint and the model never need it."""
+        from ..sqltext.meaning import parse_statement
 
-NOT_READ = re.compile(r"^(?:INSERT|UPDATE|DELETE|MERGE|SELECT|WITH|VALUES|COPY|COMMENT|GRANT|REVOKE|SET|RESET|ANALY[SZ]E|"
+        return parse_statement(self.statement.sql)
+
+
+NOT_READ = re.compile(r"^(?:INSERT|UPDATE|DELETE|MERGE|SELECT|WITH|VALUES|COPY|GRANT|REVOKE|SET|RESET|ANALY[SZ]E|"
                       r"VACUUM|CREATE\s+(?:OR\s+REPLACE\s+)?(?:FUNCTION|PROCEDURE|VIEW|TRIGGER|AGGREGATE))\b", re.IGNORECASE)
-"""Statements neither the model nor a rule reads as a tree: kept as text, never parsed (a plpgsql
-body costs sqlglot a parse attempt and ends as a Command anyway)."""
+"""Statements neither the model nor a rule reads as a tree: kept as text, never parsed."""
 
 
 def parse_migration(m: Migration) -> list[Parsed]:
     """Every statement of a migration, parsed (those NOT_READ kept as text)."""
-    return [Parsed(m, stmt, None if NOT_READ.match(stmt.sql) else parse_statement(stmt.sql)) for stmt in m.statements]
+    return [Parsed(m, stmt, None if NOT_READ.match(stmt.sql) else parse_tree(stmt.sql)) for stmt in m.statements]

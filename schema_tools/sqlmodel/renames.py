@@ -1,27 +1,16 @@
-"""RENAME statements read from their text, the way PostgreSQL's grammar has them.
-
-sqlglot reads ``ALTER TABLE person RENAME preferred_username TO display_name`` (COLUMN is
-optional) as a table rename, and keeps RENAME CONSTRAINT as text; the model must not guess.
-"""
+"""RENAME statements, read from PostgreSQL's parse tree (``ALTER TABLE person RENAME a TO b``
+renames a column: COLUMN is optional)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
-NAME = r'(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)'
-QUALIFIED = rf"({NAME}(?:\s*\.\s*{NAME})?)"
-_TABLE = (rf"^\s*ALTER\s+(?:TABLE|VIEW|MATERIALIZED\s+VIEW|FOREIGN\s+TABLE)\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?"
-          rf"{QUALIFIED}\s*\*?\s+RENAME\s+")
-_END = r"\s*;?\s*$"
-TABLE_RENAME = re.compile(rf"{_TABLE}TO\s+({NAME}){_END}", re.IGNORECASE)
-CONSTRAINT_RENAME = re.compile(rf"{_TABLE}CONSTRAINT\s+({NAME})\s+TO\s+({NAME}){_END}", re.IGNORECASE)
-COLUMN_RENAME = re.compile(rf"{_TABLE}(?:COLUMN\s+)?(?!CONSTRAINT\b|TO\b)({NAME})\s+TO\s+({NAME}){_END}", re.IGNORECASE)
-INDEX_RENAME = re.compile(rf"^\s*ALTER\s+INDEX\s+(?:IF\s+EXISTS\s+)?{QUALIFIED}\s+RENAME\s+TO\s+({NAME}){_END}",
-                          re.IGNORECASE)
-# kind, pattern, and the groups holding (table, old name, new name): an index or a table is its own table
-FORMS = (("index", INDEX_RENAME, (1, 1, 2)), ("table", TABLE_RENAME, (1, 1, 2)),
-         ("constraint", CONSTRAINT_RENAME, (1, 2, 3)), ("column", COLUMN_RENAME, (1, 2, 3)))
+from .pgtree import body, relation
+
+KINDS = {"OBJECT_TABLE": "table", "OBJECT_VIEW": "table", "OBJECT_MATVIEW": "table", "OBJECT_FOREIGN_TABLE": "table",
+         "OBJECT_COLUMN": "column", "OBJECT_TABCONSTRAINT": "constraint", "OBJECT_INDEX": "index"}
 
 
 @dataclass(frozen=True)
@@ -44,10 +33,12 @@ def unquote(name: str) -> str:
     return ".".join(parts)
 
 
-def read_rename(sql: str) -> Rename | None:
-    """The rename ``sql`` performs, or None when it is not a RENAME of these forms."""
-    for kind, pattern, groups in FORMS:
-        match = pattern.match(sql)
-        if match:
-            return Rename(kind, *(unquote(match.group(g)) for g in groups))
-    return None
+def rename_of(tree: Any) -> Rename | None:
+    """The rename a statement's tree performs, or None when it is not a RENAME of these kinds."""
+    r = body(tree, "RenameStmt")
+    kind = KINDS.get(r.get("renameType", ""))
+    if kind is None or not r.get("relation"):
+        return None
+    on = relation(r["relation"])
+    old = on.split(".")[-1] if kind in ("table", "index") else r.get("subname", "")
+    return Rename(kind, on, old, r.get("newname", ""))

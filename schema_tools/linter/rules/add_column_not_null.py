@@ -8,10 +8,8 @@ Good:  ALTER TABLE users ADD COLUMN plan text NOT NULL DEFAULT 'free';
 
 from __future__ import annotations
 
-from sqlglot import exp
-
 from ...findings import Finding
-from ...sqlmodel.names import ident
+from ...sqlmodel.pgtree import body
 from ..context import Context
 
 NAME = "add-column-not-null-no-default"
@@ -19,15 +17,14 @@ HELP = "ADD COLUMN NOT NULL without a default on an existing table"
 
 
 def check(ctx: Context) -> list[Finding]:
-    table, added = ctx.existing_actions(exp.ColumnDef)
+    table, added = ctx.existing_actions("AT_AddColumn")
     findings = []
     for action in added:
-        kinds = [c.kind for c in action.constraints]
-        not_null = any(isinstance(k, exp.NotNullColumnConstraint) and not k.args.get("allow_null") for k in kinds)
-        filled = any(isinstance(k, (exp.DefaultColumnConstraint, exp.GeneratedAsIdentityColumnConstraint,
-                                    exp.ComputedColumnConstraint)) for k in kinds)
-        if not_null and not filled:
-            findings.append(ctx.finding(NAME, f"adding NOT NULL column {ident(action.this)} without a default fails "
+        column = body(action.get("def"))
+        kinds = [body(c).get("contype") for c in column.get("constraints") or ()]
+        filled = {"CONSTR_DEFAULT", "CONSTR_IDENTITY", "CONSTR_GENERATED"} & set(kinds)
+        if "CONSTR_NOTNULL" in kinds and not filled:
+            findings.append(ctx.finding(NAME, f"adding NOT NULL column {column.get('colname')} without a default fails "
                                         f"if {table} has rows", "give it a DEFAULT, or add it nullable, backfill, "
                                         "then add the NOT NULL (see set-not-null)"))
     return findings

@@ -10,9 +10,8 @@ Good:  -- transactional: false
 
 from __future__ import annotations
 
-from sqlglot import exp
-
 from ...findings import Finding
+from ...sqlmodel.pgtree import body
 from ..context import Context
 
 NAME = "add-unique-directly"
@@ -20,19 +19,18 @@ HELP = "UNIQUE or PRIMARY KEY added to an existing table without a concurrently 
 
 
 def check(ctx: Context) -> list[Finding]:
-    table, added = ctx.existing_actions(exp.AddConstraint)
+    table, added = ctx.added_constraints("CONSTR_UNIQUE", "CONSTR_PRIMARY")
     findings = []
-    for action in added:
-        for item in action.expressions:
-            for part in item.expressions if isinstance(item, exp.Constraint) else [item]:
-                kind = "UNIQUE" if isinstance(part, exp.UniqueColumnConstraint) else \
-                    "PRIMARY KEY" if isinstance(part, exp.PrimaryKey) else None
-                if kind:
-                    findings.append(ctx.finding(NAME, f"adding {kind} to {table} builds its index under an ACCESS "
-                                                "EXCLUSIVE lock", f"CREATE UNIQUE INDEX CONCURRENTLY first, then ADD "
-                                                f"CONSTRAINT ... {kind} USING INDEX"))
-    for column in ctx.existing_actions(exp.ColumnDef)[1]:
-        if any(isinstance(c.kind, (exp.UniqueColumnConstraint, exp.PrimaryKeyColumnConstraint)) for c in column.constraints):
+    for constraint in added:
+        if constraint.get("indexname"):
+            continue  # USING INDEX: the index was built before
+        kind = "UNIQUE" if constraint["contype"] == "CONSTR_UNIQUE" else "PRIMARY KEY"
+        findings.append(ctx.finding(NAME, f"adding {kind} to {table} builds its index under an ACCESS "
+                                    "EXCLUSIVE lock", f"CREATE UNIQUE INDEX CONCURRENTLY first, then ADD "
+                                    f"CONSTRAINT ... {kind} USING INDEX"))
+    for action in ctx.existing_actions("AT_AddColumn")[1]:
+        kinds = {body(c).get("contype") for c in body(action.get("def")).get("constraints") or ()}
+        if kinds & {"CONSTR_UNIQUE", "CONSTR_PRIMARY"}:
             findings.append(ctx.finding(NAME, f"adding a UNIQUE column to {table} builds its index under an ACCESS "
                                         "EXCLUSIVE lock", "add the column, then CREATE UNIQUE INDEX CONCURRENTLY and "
                                         "ADD CONSTRAINT ... UNIQUE USING INDEX"))

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import re
 
-from sqlglot import exp
-
 from ...findings import Finding
-from ...sqlmodel.names import ident, pg_type
+from ...sqlmodel.pgtree import body, type_text
 from ..context import Context
 
 NAME = "column-type-change"
@@ -38,17 +36,16 @@ def binary_compatible(old: str, new: str) -> bool:
 
 
 def check(ctx: Context) -> list[Finding]:
-    table, altered = ctx.existing_actions(exp.AlterColumn)
+    table, altered = ctx.existing_actions("AT_AlterColumnType")
     findings = []
     declared = ctx.schema.tables.get(table)
     for action in altered:
-        if action.args.get("dtype") is not None:
-            column = ident(action.this)
-            new = pg_type(action.args["dtype"])
-            old = declared.columns[column].type if declared and column in declared.columns else ""
-            if old and binary_compatible(old, new):
-                continue
-            findings.append(ctx.finding(NAME, f"changing {table}.{column} from {old or 'its type'} to {new} rewrites "
-                                        "the table under an ACCESS EXCLUSIVE lock", "add a new column, backfill it in "
-                                        "batches and switch over in a later migration"))
+        column = action.get("name", "")
+        new = type_text(body(action.get("def")).get("typeName"))
+        old = declared.columns[column].type if declared and column in declared.columns else ""
+        if old and binary_compatible(old, new):
+            continue
+        findings.append(ctx.finding(NAME, f"changing {table}.{column} from {old or 'its type'} to {new} rewrites "
+                                    "the table under an ACCESS EXCLUSIVE lock", "add a new column, backfill it in "
+                                    "batches and switch over in a later migration"))
     return findings

@@ -10,27 +10,31 @@ Good:  -- transactional: false
 
 from __future__ import annotations
 
-import re
-
-from sqlglot import exp
-
 from ...findings import Finding
+from ...sqlmodel.pgtree import body
 from ..context import Context
 
 NAME = "concurrently-in-transaction"
 HELP = "CONCURRENTLY in a migration that runs in a transaction"
-CONCURRENT_COMMAND = re.compile(r"^(REINDEX\b.*\bCONCURRENTLY\b|ALTER\s+TABLE\b.*\bDETACH\s+PARTITION\b.*\bCONCURRENTLY\b|"
-                                r"(CREATE|DROP)\s+(UNIQUE\s+)?INDEX\s+CONCURRENTLY\b|REFRESH\s+MATERIALIZED\s+VIEW\s+CONCURRENTLY)")
-
-
 def check(ctx: Context) -> list[Finding]:
     if not ctx.parsed.migration.transactional:
         return []
-    node = ctx.node
-    concurrent = (isinstance(node, (exp.Create, exp.Drop)) and bool(node.args.get("concurrently"))) or (
-        ctx.parsed.is_command and bool(CONCURRENT_COMMAND.match(ctx.parsed.command_text)))
-    if not concurrent or ctx.parsed.command_text.startswith("REFRESH"):
+    if not _concurrent(ctx):
         return []
     return [ctx.finding(NAME, "CONCURRENTLY cannot run inside the transaction this migration runs in",
                         "add '-- transactional: false' to the migration's header (and keep it to the "
                         "concurrent statements)")]
+
+
+def _concurrent(ctx: Context) -> bool:
+    """CREATE / DROP INDEX, REINDEX and DETACH PARTITION ... CONCURRENTLY (REFRESH MATERIALIZED
+    VIEW CONCURRENTLY may run in a transaction)."""
+    tree = ctx.tree
+    if ctx.kind in ("IndexStmt", "DropStmt"):
+        return bool(tree.get("concurrent"))
+    if ctx.kind == "ReindexStmt":
+        return any(body(p).get("defname") == "concurrently" for p in tree.get("params") or ())
+    if ctx.kind == "AlterTableStmt":
+        return any(body(c).get("subtype") == "AT_DetachPartition" and body(body(c).get("def")).get("concurrent")
+                   for c in tree.get("cmds") or ())
+    return False

@@ -11,9 +11,8 @@ Good:  ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (custome
 
 from __future__ import annotations
 
-from sqlglot import exp
-
 from ...findings import Finding
+from ...sqlmodel.pgtree import body
 from ..context import Context
 
 NAME = "constraint-not-valid"
@@ -22,27 +21,23 @@ HELP = "FOREIGN KEY or CHECK added to an existing table without NOT VALID"
 
 def check(ctx: Context) -> list[Finding]:
     table = ctx.existing_altered_table()
-    if table is None or ctx.not_valid:
+    if table is None:
         return []
     findings = []
-    for action in ctx.actions():
-        if isinstance(action, exp.ColumnDef):  # ADD COLUMN ... REFERENCES / CHECK validates every row too
-            kinds = {type(c.kind) for c in action.constraints}
-            if kinds & {exp.Reference, exp.CheckColumnConstraint}:
-                what = "FOREIGN KEY" if exp.Reference in kinds else "CHECK"
+    for action in ctx.actions:
+        subtype, definition = action.get("subtype"), action.get("def")
+        if subtype == "AT_AddColumn":  # ADD COLUMN ... REFERENCES / CHECK validates every row too
+            kinds = {body(c).get("contype") for c in body(definition).get("constraints") or ()}
+            if kinds & {"CONSTR_FOREIGN", "CONSTR_CHECK"}:
+                what = "FOREIGN KEY" if "CONSTR_FOREIGN" in kinds else "CHECK"
                 findings.append(ctx.finding(NAME, f"adding a column with a {what} to {table} checks every existing "
                                             "row under a lock that blocks writes", "add the column alone, then add "
                                             "the constraint NOT VALID and VALIDATE CONSTRAINT separately"))
-            continue
-        if not isinstance(action, exp.AddConstraint):
-            continue
-        for item in action.expressions:
-            parts = item.expressions if isinstance(item, exp.Constraint) else [item]
-            for part in parts:
-                kind = "FOREIGN KEY" if isinstance(part, exp.ForeignKey) else "CHECK" if isinstance(
-                    part, exp.CheckColumnConstraint) else None
-                if kind:
-                    findings.append(ctx.finding(NAME, f"adding a {kind} to {table} checks every existing row under a "
-                                                "lock that blocks writes", "add it NOT VALID, then VALIDATE CONSTRAINT "
-                                                "in a separate statement"))
+        elif subtype == "AT_AddConstraint":
+            constraint = body(definition, "Constraint")
+            kind = {"CONSTR_FOREIGN": "FOREIGN KEY", "CONSTR_CHECK": "CHECK"}.get(constraint.get("contype", ""))
+            if kind and not constraint.get("skip_validation"):
+                findings.append(ctx.finding(NAME, f"adding a {kind} to {table} checks every existing row under a "
+                                            "lock that blocks writes", "add it NOT VALID, then VALIDATE CONSTRAINT "
+                                            "in a separate statement"))
     return findings

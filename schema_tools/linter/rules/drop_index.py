@@ -9,10 +9,8 @@ Good:  -- transactional: false
 
 from __future__ import annotations
 
-from sqlglot import exp
-
 from ...findings import Finding
-from ...sqlmodel.names import table_name
+from ...sqlmodel.pgtree import qualified, strings
 from ..context import Context
 
 NAME = "drop-index-not-concurrently"
@@ -20,14 +18,11 @@ HELP = "DROP INDEX without CONCURRENTLY on a table that existed before this migr
 
 
 def check(ctx: Context) -> list[Finding]:
-    node = ctx.node
-    if not (isinstance(node, exp.Drop) and str(node.args.get("kind", "")).upper() == "INDEX"):
-        return []
-    if node.args.get("concurrently"):
+    if ctx.kind != "DropStmt" or ctx.tree.get("removeType") != "OBJECT_INDEX" or ctx.tree.get("concurrent"):
         return []
     findings = []
-    for target in node.args.get("tables") or []:
-        index = table_name(target)
+    for target in ctx.tree.get("objects") or ():
+        index = qualified(strings(target))
         owner = ctx.schema.index_owner.get(index.split(".")[-1], "")
         if owner and not ctx.is_existing(owner):
             continue  # its table was created in this migration

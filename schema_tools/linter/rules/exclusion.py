@@ -10,8 +10,6 @@ Good:  CREATE TABLE bookings (..., CONSTRAINT no_overlap EXCLUDE USING gist (roo
 
 from __future__ import annotations
 
-from sqlglot import exp
-
 from ...findings import Finding
 from ..context import Context
 
@@ -20,10 +18,9 @@ HELP = "EXCLUDE constraint added to an existing table (its index builds under AC
 
 
 def check(ctx: Context) -> list[Finding]:
-    table, added = ctx.existing_actions(exp.AddConstraint)
-    for action in added:
-        if any(action.find_all(exp.ExcludeColumnConstraint)):
-            return [ctx.finding(NAME, f"adding an EXCLUDE constraint to {table} builds its index under an ACCESS "
+    table, added = ctx.added_constraints("CONSTR_EXCLUSION")
+    if added:
+        return [ctx.finding(NAME, f"adding an EXCLUDE constraint to {table} builds its index under an ACCESS "
                                 "EXCLUSIVE lock: reads and writes wait for the whole build", "add it when the table "
                                 "is created, or in a maintenance window with a lock_timeout")]
     return []

@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import re
 
-from sqlglot import exp
-
 from ...findings import Finding
 from ...sqltext.lock_levels import lock_for
 from ...engine.files import Migration
 from ...sqlmodel import DeclaredSchema, Parsed
-from ...sqlmodel.names import table_name
+from ...sqlmodel.pgtree import body, qualified, relation, strings
 
 MISSING_ROLLBACK = "missing-rollback"
 MISSING_LOCK_TIMEOUT = "missing-lock-timeout"
@@ -33,14 +31,12 @@ ALTER_TARGET = re.compile(r'^\s*ALTER\s+TABLE\s+(?:ONLY\s+)?(?:IF\s+EXISTS\s+)?(
 
 def target_table(p: Parsed) -> str | None:
     """The table a statement alters, drops or indexes, when it names one."""
-    node = p.node
-    if isinstance(node, exp.Alter):
-        return table_name(node.this)
-    if isinstance(node, exp.Drop) and str(node.args.get("kind", "")).upper() == "TABLE":
-        tables = node.args.get("tables") or []
-        return table_name(tables[0]) if tables else None
-    if isinstance(node, exp.Create) and isinstance(node.this, exp.Index):
-        return table_name(node.this.args.get("table"))
+    tree = body(p.tree)
+    if p.kind in ("AlterTableStmt", "IndexStmt"):
+        return relation(tree.get("relation"))
+    if p.kind == "DropStmt" and tree.get("removeType") == "OBJECT_TABLE":
+        objects = tree.get("objects") or ()
+        return qualified(strings(objects[0])) if objects else None
     match = ALTER_TARGET.match(p.statement.sql)
     return match.group(1).strip('"').lower().removeprefix("public.") if match else None
 
@@ -55,8 +51,10 @@ def check_file(m: Migration, parsed: list[Parsed], schema: DeclaredSchema) -> li
         return findings
     for p in parsed:
         table = target_table(p)
+        if not table or schema.created_in.get(table) == m.id:
+            continue
         lock = lock_for(p.statement.sql).lock
-        if table and schema.created_in.get(table) != m.id and lock in BLOCKING:
+        if lock in BLOCKING:
             article = "an" if lock[0] in "AEIOU" else "a"
             findings.append(Finding(MISSING_LOCK_TIMEOUT, f"this takes {article} {lock} lock on {table} with no "
                                     "lock_timeout: it can queue behind a long transaction and block traffic to the "

@@ -10,10 +10,8 @@ Good:  -- transactional: false
 
 from __future__ import annotations
 
-from sqlglot import exp
-
 from ...findings import Finding
-from ...sqlmodel.names import table_name
+from ...sqlmodel.pgtree import relation
 from ..context import Context
 
 NAME = "index-not-concurrently"
@@ -21,12 +19,9 @@ HELP = "index built without CONCURRENTLY on a table that existed before this mig
 
 
 def check(ctx: Context) -> list[Finding]:
-    node = ctx.node
-    if not (isinstance(node, exp.Create) and str(node.args.get("kind", "")).upper() == "INDEX"):
+    if ctx.kind != "IndexStmt" or ctx.tree.get("concurrent"):
         return []
-    if node.args.get("concurrently"):
-        return []
-    table = table_name(node.this.args.get("table")) if isinstance(node.this, exp.Index) else ""
+    table = relation(ctx.tree.get("relation"))
     if not ctx.is_existing(table):
         return []
     return [ctx.finding(NAME, f"CREATE INDEX on {table} blocks writes to it while the index builds",

@@ -9,7 +9,7 @@ Good:  ALTER TABLE users ADD COLUMN full_name text;   (backfill, switch readers,
 from __future__ import annotations
 
 from ...findings import Finding
-from ...sqlmodel.renames import read_rename
+from ...sqlmodel.renames import rename_of
 from ..context import Context
 
 NAME = "rename"
@@ -17,7 +17,7 @@ HELP = "RENAME of an existing column or table"
 
 
 def check(ctx: Context) -> list[Finding]:
-    rename = read_rename(ctx.parsed.statement.sql)  # from the text: COLUMN is optional, sqlglot misreads it
+    rename = rename_of(ctx.parsed.tree)
     if rename is None or not ctx.is_existing(rename.on):
         return []
     if rename.kind == "column":

@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import re
 
-from sqlglot import exp
-
 from ...findings import Finding
-from ...sqlmodel.names import ident
 from ..context import Context
 
 NAME = "set-not-null"
@@ -30,13 +27,12 @@ def _proven(ctx: Context, table: str, column: str) -> bool:
 
 
 def check(ctx: Context) -> list[Finding]:
-    table, altered = ctx.existing_actions(exp.AlterColumn)
+    table, altered = ctx.existing_actions("AT_SetNotNull")
     findings = []
     for action in altered:
-        if action.args.get("allow_null") is False:
-            column = ident(action.this)
-            if not _proven(ctx, table, column):
-                findings.append(ctx.finding(NAME, f"SET NOT NULL on {table}.{column} scans the table under an "
-                                            "ACCESS EXCLUSIVE lock", f"first ADD CONSTRAINT ... CHECK ({column} IS NOT "
-                                            "NULL) NOT VALID, then VALIDATE CONSTRAINT, then SET NOT NULL"))
+        column = action.get("name", "")
+        if not _proven(ctx, table, column):
+            findings.append(ctx.finding(NAME, f"SET NOT NULL on {table}.{column} scans the table under an "
+                                        "ACCESS EXCLUSIVE lock", f"first ADD CONSTRAINT ... CHECK ({column} IS NOT "
+                                        "NULL) NOT VALID, then VALIDATE CONSTRAINT, then SET NOT NULL"))
     return findings

@@ -7,11 +7,8 @@ serial.                Bad: id serial PRIMARY KEY         Good: id bigint GENERA
 
 from __future__ import annotations
 
-from sqlglot import exp
-
 from ...findings import Finding, Severity
-from ...sqlmodel.names import ident
-from ...sqltext.meaning import to_sql
+from ...sqlmodel.pgtree import SERIALS, Node, body, strings, type_base, type_text
 from ..context import Context
 
 TIMESTAMP = "timestamp-without-tz"
@@ -19,40 +16,35 @@ VARCHAR = "varchar-n"
 SERIAL = "serial"
 HELP = {TIMESTAMP: "timestamp without time zone", VARCHAR: "varchar(n) where text serves",
         SERIAL: "serial where an identity column serves"}
-SERIALS = {exp.DataType.Type.SERIAL, exp.DataType.Type.BIGSERIAL, exp.DataType.Type.SMALLSERIAL}
 
 
-def _types(node: exp.Expression) -> list[tuple[str, exp.DataType]]:
+def _types(ctx: Context) -> list[tuple[str, Node]]:
     """Column types a CREATE TABLE or ALTER TABLE states (walking only the column list)."""
-    if isinstance(node, exp.Create) and isinstance(node.this, exp.Schema):
-        items = node.this.expressions
-    elif isinstance(node, exp.Alter):
-        items = node.args.get("actions") or []
-    else:
-        return []
+    if ctx.kind == "CreateStmt":
+        columns = [body(e, "ColumnDef") for e in ctx.tree.get("tableElts") or ()]
+        return [(c["colname"], c["typeName"]) for c in columns if c.get("typeName")]
     found = []
-    for item in items:
-        if isinstance(item, exp.ColumnDef) and item.args.get("kind") is not None:
-            found.append((ident(item.this), item.args["kind"]))
-        elif isinstance(item, exp.AlterColumn) and item.args.get("dtype") is not None:
-            found.append((ident(item.this), item.args["dtype"]))
+    for action in ctx.actions:
+        definition = body(action.get("def"), "ColumnDef")
+        if action.get("subtype") in ("AT_AddColumn", "AT_AlterColumnType") and definition.get("typeName"):
+            found.append((definition.get("colname") or action.get("name", ""), definition["typeName"]))
     return found
 
 
 def check(ctx: Context) -> list[Finding]:
-    if not isinstance(ctx.node, (exp.Create, exp.Alter)):
-        return []
     findings = []
-    for column, kind in _types(ctx.node):
-        if kind.this == exp.DataType.Type.TIMESTAMP:
+    for column, type_name in _types(ctx):
+        names, base = strings(type_name.get("names")), type_base(type_name)
+        builtin = len(names) == 1 or names[0] == "pg_catalog"
+        if builtin and base == "timestamp":
             findings.append(ctx.finding(TIMESTAMP, f"{column} is timestamp without time zone: its meaning depends on "
                                         "the writer's time zone", "use timestamptz", Severity.WARNING))
-        elif kind.this == exp.DataType.Type.VARCHAR and kind.expressions:
-            findings.append(ctx.finding(VARCHAR, f"{column} is {to_sql(kind).lower()}: changing the "
+        elif builtin and base == "varchar" and type_name.get("typmods"):
+            findings.append(ctx.finding(VARCHAR, f"{column} is {type_text(type_name)}: changing the "
                                         "limit later rewrites or locks the table", "use text with a CHECK "
                                         "(length(...) <= n)", Severity.WARNING))
-        elif kind.this in SERIALS:
-            findings.append(ctx.finding(SERIAL, f"{column} is {kind.this.value.lower()}: its sequence is a separate "
+        elif len(names) == 1 and base in SERIALS:
+            findings.append(ctx.finding(SERIAL, f"{column} is {base}: its sequence is a separate "
                                         "object with its own ownership and permissions", "use "
                                         "GENERATED ALWAYS AS IDENTITY", Severity.WARNING))
     return findings

@@ -1,0 +1,99 @@
+"""The model reads PostgreSQL's own parse trees: expressions printed from a tree read back as the
+same tree, types come out in format_type's spelling (checked against a real server), and forms
+the printer does not know are printed by pglast's deparser, never guessed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+import pytest
+
+from schema_tools.sqlmodel.pgtree import Unprintable, body, expression_sql, parse_tree, rename_column, sql, type_text
+
+EXPRESSIONS = [
+    "0", "-1", "1.5", "'it''s'", "NULL", "true", "false", "B'0101'", "X'1F'", "now()", "CURRENT_TIMESTAMP",
+    "CURRENT_TIMESTAMP(3)", "CURRENT_DATE", "LOCALTIMESTAMP", "CURRENT_USER", "'{}'::jsonb", "'[]'::json",
+    "'{}'::integer[]", "'x'::character varying(10)", "ARRAY[]::text[]", "interval '1 day'", "now() + interval '1 hour'",
+    "gen_random_uuid()", "public.uuid_generate_v4()", "nextval('s_id_seq'::regclass)", "lower(email)",
+    "count(*)", "count(DISTINCT a)", "a > 0", "a >= 0 AND a < 10", "a = 1 OR b = 2 AND c = 3", "(a = 1 OR b = 2) AND c = 3",
+    "NOT (a AND b)", "a IS NULL", "a IS NOT NULL", "(a > 0) IS TRUE", "a IS DISTINCT FROM b", "a IS NOT DISTINCT FROM b",
+    "a IN ('x', 'y')", "a NOT IN (1, 2)", "a = ANY (ARRAY[1, 2])", "a <> ALL (ARRAY['x'])", "a BETWEEN 1 AND 2",
+    "a NOT BETWEEN 1 AND 2", "a LIKE 'x%'", "a NOT ILIKE '%y'", "NULLIF(a, '')", "COALESCE(a, b, 0)",
+    "GREATEST(a, 1)", "LEAST(a, b)", "CASE WHEN a > 0 THEN 'p' WHEN a < 0 THEN 'n' ELSE 'z' END",
+    "CASE a WHEN 1 THEN 'one' END", "length(name) <= 100", "char_length(code) BETWEEN 2 AND 8",
+    "\"Order\" > 0", "\"user\" IS NOT NULL", "t.\"select\" = 1", "\"ünïcødé\" <> ''", "-a", "a::text = 'x'",
+    "(a + b) * c", "a - (b - c)", "a || '-' || b", "a OPERATOR(pg_catalog.+) 1", "status::text = ANY (ARRAY['a'::text, 'b'::text])",
+]
+DEPARSED = ["EXTRACT(year FROM created_at) > 2000", "a[1] = 0", "ROW(a, b) IS NOT NULL", "EXISTS (SELECT 1)",
+            "sum(a) FILTER (WHERE a > 0)", "substring(name FROM 2)", "a COLLATE \"C\" > 'b'"]
+
+
+def _expression(text: str) -> Any:
+    targets = body(parse_tree(f"SELECT {text}"), "SelectStmt")["targetList"]
+    assert len(targets) == 1, text
+    return body(targets[0], "ResTarget")["val"]
+
+
+POSITIONS = ("location", "rexpr_list_start", "rexpr_list_end", "list_start", "list_end")
+
+
+def _without_positions(value: Any, *ignored: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_positions(v, *ignored) for k, v in value.items() if k not in POSITIONS + ignored}
+    return [_without_positions(v, *ignored) for v in value] if isinstance(value, list) else value
+
+
+@pytest.mark.parametrize("text", EXPRESSIONS)
+def test_a_printed_expression_reads_back_as_the_same_tree(text: str) -> None:
+    tree = _expression(text)
+    printed = sql(tree)
+    assert _without_positions(_expression(printed)) == _without_positions(tree), printed
+
+
+@pytest.mark.parametrize("text", DEPARSED)
+def test_forms_the_printer_does_not_know_are_deparsed_by_pglast_not_guessed(text: str) -> None:
+    tree = _expression(text)
+    with pytest.raises(Unprintable):
+        sql(tree)
+    printed = expression_sql(tree, f"SELECT {text}")
+    # pglast may print SQL syntax as the call it stands for: substring(name FROM 2) as substring(name, 2)
+    assert _without_positions(_expression(printed), "funcformat") == _without_positions(tree, "funcformat"), printed
+
+
+def test_a_non_ascii_statement_still_finds_its_deparsed_expression() -> None:
+    statement = "SELECT 'ünïcødé', '名前', EXTRACT(year FROM \"größe\")"
+    tree = body(body(parse_tree(statement), "SelectStmt")["targetList"][2], "ResTarget")["val"]
+    assert expression_sql(tree, statement).lower() == 'extract(year from "größe")'
+
+
+@pytest.mark.parametrize(("text", "old", "new", "expected"), [
+    ("a > 0 AND b > a", "a", "c", "c > 0 AND b > c"),
+    ("lower(email)", "email", "Mail", 'lower("Mail")'),
+    ("t.a > 0", "a", "c", "t.a > 0"),  # qualified: another table's column
+    ("EXTRACT(year FROM a) > 2000", "a", "c", "EXTRACT(year FROM c) > 2000"),
+])
+def test_a_renamed_column_is_renamed_in_expressions(text: str, old: str, new: str, expected: str) -> None:
+    assert _without_positions(_expression(rename_column(text, old, new))) == _without_positions(_expression(expected))
+
+
+TYPES = ["bigint", "int8", "int", "integer", "int4", "smallint", "int2", "serial", "bigserial", "smallserial",
+         "real", "float4", "double precision", "float8", "float", "numeric", "numeric(10,2)", "decimal(5)", "boolean",
+         "bool", "text", "varchar", "varchar(40)", "character varying(3)", "char", "char(2)", "character(5)",
+         "timestamp", "timestamp(3)", "timestamp without time zone", "timestamptz", "timestamp(6) with time zone",
+         "time", "time(2) with time zone", "timetz", "date", "interval", "uuid", "jsonb", "json", "bytea", "inet",
+         "cidr", "macaddr", "bit(3)", "bit varying(8)", "varbit", "tsvector", "money", "xml", "point", "int[]",
+         "text[][]", "varchar(5)[]", "citext_like", "public.citext_like", "\"Mixed Case\"", "s.thing", "integer ARRAY"]
+
+
+def test_types_come_out_as_format_type_spells_them(postgresql: psycopg.Connection) -> None:
+    postgresql.autocommit = True
+    postgresql.execute("CREATE DOMAIN citext_like AS text; CREATE DOMAIN \"Mixed Case\" AS int; CREATE SCHEMA s; "
+                       "CREATE DOMAIN s.thing AS text")
+    columns = ", ".join(f"c{i} {t}" for i, t in enumerate(TYPES))
+    statement = f"CREATE TABLE typed ({columns})"
+    postgresql.execute(statement)
+    stored: dict[str, str] = dict(postgresql.execute("SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                                     "WHERE attrelid = 'typed'::regclass AND attnum > 0").fetchall())
+    ours = {body(e)["colname"]: type_text(body(e)["typeName"]) for e in body(parse_tree(statement))["tableElts"]}
+    assert ours == stored
