@@ -233,7 +233,7 @@ def test_the_cache_is_json_data_and_a_bad_entry_is_rebuilt(tmp_path: Path, monke
     (cache / "planted.pickle").write_bytes(b"cos\nsystem\n(S'touch /tmp/pwned'\ntR.")  # never read; removed
 
     short = json.loads(good_final)  # a finding one field short
-    first = next(findings for _, findings in short["value"][0] if findings)
+    first = next(findings for findings in short["value"][0].values() if findings)
     first[0].pop()
     for damage in ("{not json", json.dumps({"format": FORMAT, "key": "x", "kind": "final", "value": [1, 2, 3]}),
                    json.dumps(short), good_final.replace('"error"', '"fatal"')):

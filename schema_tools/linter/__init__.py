@@ -7,7 +7,9 @@ earlier in the same migration. Schema-wide rules run on the final declared schem
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import gc
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -29,6 +31,9 @@ from .rules import (add_column_not_null, add_unique_directly, column_type_change
 STATEMENT_RULES = (index_not_concurrently, concurrently_in_transaction, constraint_not_valid, add_column_not_null,
                    set_not_null, column_type_change, add_unique_directly, drop, rename, style, drop_index,
                    rewrite_default, exclusion)
+RULES_BY_KIND = {kind: tuple(rule for rule in STATEMENT_RULES if kind in rule.KINDS)
+                 for kind in set().union(*(rule.KINDS for rule in STATEMENT_RULES))}
+"""The statement rules each node type needs (a rule never sees a statement it does not read)."""
 FK_NOT_INDEXED = "fk-not-indexed"
 NOT_MODELLED = "not-modelled"
 SYNTAX_ERROR = "syntax-error"
@@ -107,7 +112,7 @@ def lint_one(state: LintState, m: Migration, postgres: int = POSTGRES_OLDEST) ->
     for p in parsed:
         context = Context(p, schema, postgres)
         try:
-            for rule in STATEMENT_RULES:
+            for rule in RULES_BY_KIND.get(p.kind, ()):
                 found += rule.check(context)
         except RecursionError:
             found.append(context.finding(NOT_MODELLED, "this statement is nested too deeply for the rules to read: "
@@ -180,6 +185,25 @@ def lint_migrations(migrations: Sequence[Migration], report_files: set[str] | No
     ``inline_ignores=False``: the files' own ``-- schema-tools: ignore`` comments silence nothing
     (their author is not trusted to vouch for them)."""
     _check_rules(disabled, warn)
+    with _no_cycle_collection():
+        return _lint(migrations, report_files, disabled, warn, distribution_column, cache, postgres, inline_ignores)
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Lint makes a great many small objects and no reference cycles worth collecting: the cycle
+    collector would walk the growing heap again and again for nothing (a tenth of the time)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _lint(migrations: Sequence[Migration], report_files: set[str] | None, disabled: Iterable[str], warn: Iterable[str],
+          distribution_column: str | None, cache: Path | None, postgres: int, inline_ignores: bool) -> Report:
     store = LintCache(cache, f"{distribution_column}|{postgres}") if cache is not None else None
     if store is not None:
         hit = store.load(migrations)

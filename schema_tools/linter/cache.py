@@ -43,56 +43,53 @@ class Corrupt(Exception):
 # --- a small codec: dataclasses, enums, tuples, sets and dicts with any keys --------------------
 
 
-def encode(value: Any) -> Any:
-    """``value`` as JSON data (dataclasses as arrays of their fields, dicts as ``[key, value]``
-    pairs, tuples as they are: ``json.dumps`` writes them as arrays)."""
+def to_json(value: Any) -> str:
+    """``value`` as JSON text: dataclasses as arrays of their fields, sets as sorted arrays, dicts
+    with keys other than strings as ``[key, value]`` pairs; the rest as json writes it (tuples as
+    arrays, str enums as strings), by json's own C encoder."""
+    return json.dumps(_keyed(value), default=_default, separators=(",", ":"))
+
+
+def _keyed(value: Any) -> Any:
+    """``value`` with every dict whose keys are not all strings as pairs (outside dataclasses:
+    the model's dataclasses hold only string-keyed dicts)."""
     kind = type(value)
-    encoder = _ENCODERS.get(kind) or _encoder(kind)
-    return encoder(value)
-
-
-def _plain(hint: Any) -> bool:
-    """True for a type ``json.dumps`` writes as it is: scalars, str enums, tuples of those."""
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        return all(_plain(a) for a in args)
-    if origin is tuple:
-        return len(args) == 2 and args[1] is Ellipsis and _plain(args[0])
-    return hint in (str, int, bool, float, type(None)) or (isinstance(hint, type) and issubclass(hint, enum.Enum)
-                                                          and issubclass(hint, str))
-
-
-def _encoder(kind: type) -> Callable[[Any], Any]:
-    if dataclasses.is_dataclass(kind):
-        names = [f.name for f in dataclasses.fields(kind) if f.init]  # what the decoder passes back
-        hints = typing.get_type_hints(kind)
-        if len(names) > 1 and all(_plain(hints[name]) for name in names):
-            encoder: Callable[[Any], Any] = operator.attrgetter(*names)  # the fields' tuple, in one C call
-        else:
-            encoder = lambda v: [encode(getattr(v, name)) for name in names]  # noqa: E731
-    elif issubclass(kind, enum.Enum):
-        encoder = lambda v: v.value  # noqa: E731
-    elif issubclass(kind, dict):
-        encoder = lambda v: [[encode(k), encode(item)] for k, item in v.items()]  # noqa: E731
-    elif issubclass(kind, (set, frozenset)):
-        encoder = lambda v: [encode(item) for item in sorted(v)]  # noqa: E731
-    elif issubclass(kind, (list, tuple)):
-        encoder = lambda v: [encode(item) for item in v]  # noqa: E731
-    else:
-        encoder = _same
-    _ENCODERS[kind] = encoder
-    return encoder
-
-
-def _same(value: Any) -> Any:
+    if kind is dict:
+        if all(type(k) is str for k in value):
+            return {k: _keyed(v) for k, v in value.items()} if any(type(v) in _CONTAINERS for v in value.values()) \
+                else value
+        return [[_keyed(k), _keyed(v)] for k, v in value.items()]
+    if kind in (list, tuple):
+        return [_keyed(v) for v in value] if any(type(v) in _CONTAINERS for v in value) else value
     return value
 
 
-_ENCODERS: dict[type, Callable[[Any], Any]] = {str: _same, int: _same, bool: _same, float: _same, type(None): _same}
+_CONTAINERS = (dict, list, tuple)
+
+
+def _default(value: Any) -> Any:
+    """What json cannot write itself: a dataclass, a set, an enum."""
+    kind = type(value)
+    getter = _GETTERS.get(kind)
+    if getter is None:
+        if dataclasses.is_dataclass(kind):
+            names = [f.name for f in dataclasses.fields(kind) if f.init]  # what the decoder passes back
+            getter = operator.attrgetter(*names) if len(names) > 1 else lambda v: (getattr(v, names[0]),)
+        elif issubclass(kind, (set, frozenset)):
+            getter = sorted
+        elif issubclass(kind, enum.Enum):
+            getter = operator.attrgetter("value")
+        else:
+            raise TypeError(f"not cached: {kind.__name__}")
+        _GETTERS[kind] = getter
+    return getter(value)
+
+
+_GETTERS: dict[type, Callable[[Any], Any]] = {}
 
 
 def decode(kind: Any, data: Any) -> Any:
-    """``data`` (from ``encode``) back as a ``kind``; Corrupt when it does not fit."""
+    """``data`` (read from ``to_json``'s text) back as a ``kind``; Corrupt when it does not fit."""
     return _decoder(kind)(data)
 
 
@@ -126,7 +123,12 @@ def _decoder(kind: Any) -> Callable[[Any], Any]:
         return kind
     if origin is dict:
         key, value = _decoder(args[0]), _decoder(args[1])
-        return lambda data: {key(k): value(v) for k, v in _list(data)}
+
+        def dict_(data: Any) -> dict[Any, Any]:
+            if type(data) is dict and (args[0] is str or not data):  # string keys (or none): a JSON object
+                return {k: value(v) for k, v in data.items()}
+            return {key(k): value(v) for k, v in _list(data)}
+        return dict_
     if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
         item = _decoder(args[0])
         return lambda data: tuple(item(v) for v in _list(data))
@@ -168,8 +170,8 @@ SCHEMA_FIELDS: dict[str, Any] = {
 }
 
 
-def encode_schema(schema: DeclaredSchema) -> dict[str, Any]:
-    return {name: encode(getattr(schema, name)) for name in SCHEMA_FIELDS}
+def schema_fields(schema: DeclaredSchema) -> dict[str, Any]:
+    return {name: getattr(schema, name) for name in SCHEMA_FIELDS}
 
 
 def decode_schema(data: Any) -> DeclaredSchema:
@@ -231,14 +233,14 @@ class LintCache:
             self.folder.mkdir(parents=True, exist_ok=True)
             name = f"{key}.{kind}.json"
             temporary = self.folder / f".{name}.{os.getpid()}.tmp"
-            temporary.write_text(json.dumps({"format": FORMAT, "key": key, "kind": kind, "value": value},
-                                            separators=(",", ":")), encoding="utf-8")
+            temporary.write_text(to_json({"format": FORMAT, "key": key, "kind": kind, "value": value}),
+                                 encoding="utf-8")
             temporary.replace(self.folder / name)
             entries = sorted(self.folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
             leftovers = [p for p in self.folder.iterdir() if p.suffix != ".json" and not p.name.startswith(".")]
             for old in [*entries[KEEP:], *leftovers]:  # leftovers: entries of older versions, never read
                 old.unlink(missing_ok=True)
-        except OSError:
+        except (OSError, TypeError, ValueError):
             pass  # a cache that cannot be written only costs time
 
     def load(self, migrations: Sequence[Migration]) -> Final | None:
@@ -269,9 +271,9 @@ class LintCache:
 
     def save_state(self, migrations: Sequence[Migration], index: int, state: LintState) -> None:
         self._write(self._prefixes(migrations)[index], "state",
-                    {"schema": encode_schema(state.schema), "found": encode((state.by_file, state.covered))})
+                    {"schema": schema_fields(state.schema), "found": (state.by_file, state.covered)})
 
     def save_final(self, migrations: Sequence[Migration], state: LintState, schema_findings: list[Finding]) -> None:
         """Only findings: reading them back needs neither sqlglot nor the declared schema."""
         if migrations:
-            self._write(self._prefixes(migrations)[-1], "final", encode((state.by_file, state.covered, schema_findings)))
+            self._write(self._prefixes(migrations)[-1], "final", (state.by_file, state.covered, schema_findings))

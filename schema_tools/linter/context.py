@@ -3,30 +3,26 @@ the declared schema as it stood before the statement's migration began."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cached_property
-
 from ..config import POSTGRES_OLDEST
 from ..findings import Finding, Severity
 from ..sqlmodel import DeclaredSchema, Parsed
 from ..sqlmodel.pgtree import Node, body, relation
 
 
-@dataclass(frozen=True)
 class Context:
-    parsed: Parsed
-    schema: DeclaredSchema    # the declared schema just before this statement
-    postgres: int = POSTGRES_OLDEST  # the oldest PostgreSQL major the migrations must run on
+    """One statement as the rules see it (built once per statement: the rules read it many times)."""
 
-    @property
-    def kind(self) -> str:
-        """The statement's node type (``CreateStmt``, ``AlterTableStmt``...); "" when not parsed."""
-        return self.parsed.kind
+    __slots__ = ("parsed", "schema", "postgres", "kind", "tree", "altered_table", "actions")
 
-    @property
-    def tree(self) -> Node:
-        """The statement's fields ({} when not parsed)."""
-        return body(self.parsed.tree)
+    def __init__(self, parsed: Parsed, schema: DeclaredSchema, postgres: int = POSTGRES_OLDEST) -> None:
+        self.parsed = parsed
+        self.schema = schema  # the declared schema just before this statement
+        self.postgres = postgres  # the oldest PostgreSQL major the migrations must run on
+        self.kind = parsed.kind  # the statement's node type (CreateStmt, AlterTableStmt...); "" when not parsed
+        self.tree = parsed.fields  # the statement's fields ({} when not parsed)
+        altered = self.kind == "AlterTableStmt" and self.tree.get("objtype") == "OBJECT_TABLE"
+        self.altered_table: str | None = relation(self.tree.get("relation")) if altered else None  # of an ALTER TABLE
+        self.actions: list[Node] = [body(c) for c in self.tree.get("cmds") or ()] if altered else []  # its subcommands
 
     def is_existing(self, table: str) -> bool:
         """True unless this migration created the table: a table an earlier migration created may
@@ -38,27 +34,17 @@ class Context:
         return Finding(rule, message, severity, self.parsed.migration.id, hint, self.parsed.file,
                        self.parsed.statement.line, 1)
 
-    @cached_property
-    def altered_table(self) -> str | None:
-        """The table of an ALTER TABLE."""
-        if self.kind == "AlterTableStmt" and self.tree.get("objtype") == "OBJECT_TABLE":
-            return relation(self.tree.get("relation"))
-        return None
-
     def existing_altered_table(self) -> str | None:
         """The table of an ALTER TABLE when an earlier migration created it (else None)."""
         table = self.altered_table
         return table if table is not None and self.is_existing(table) else None
 
-    @cached_property
-    def actions(self) -> list[Node]:
-        """The subcommands of an ALTER TABLE (each an AlterTableCmd's fields)."""
-        return [body(c) for c in self.tree.get("cmds") or ()] if self.altered_table is not None else []
-
     def existing_actions(self, *subtypes: str) -> tuple[str, list[Node]]:
         """The table of an ALTER TABLE an earlier migration created, and the statement's subcommands
         of these ``subtypes`` (AT_AddColumn, AT_AddConstraint...); ``("", [])`` for anything else.
         What every rule about changing an existing table starts from."""
+        if not self.actions:
+            return "", []
         table = self.existing_altered_table()
         return (table, [a for a in self.actions if a.get("subtype") in subtypes]) if table is not None else ("", [])
 

@@ -70,7 +70,7 @@ class DeclaredSchema:
     def apply(self, p: Parsed) -> None:
         """Fold one statement in; never raises."""
         self._current = p
-        kind, s = p.kind, body(p.tree)
+        kind, s = p.kind, p.fields
         if p.unread:
             self._note(p, "this statement could not be read: it is not modelled")
             return

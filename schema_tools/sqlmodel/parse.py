@@ -8,7 +8,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from ..engine.files import Migration, Statement
-from .pgtree import Node, parse_tree, tag
+from .pgtree import Node, body, parse_tree, tag
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -23,10 +23,12 @@ class Parsed:
     statement: Statement
     tree: Node | None
     rollback: bool = False
-    kind: str = field(init=False, default="")
+    kind: str = field(init=False, default="")  # the tree's node type: CreateStmt, AlterTableStmt...
+    fields: Node = field(init=False, default_factory=dict)  # the tree's fields
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", tag(self.tree))
+        object.__setattr__(self, "fields", body(self.tree))
 
     @property
     def file(self) -> str:

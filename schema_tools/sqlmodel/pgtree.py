@@ -6,6 +6,7 @@ are left out, as libpg_query's JSON does.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -14,18 +15,25 @@ from typing import Any
 Node = dict[str, Any]
 
 
+try:
+    from pglast.parser import ParseError, parse_sql_json
+except ImportError:  # pragma: no cover -- no wheel for this platform
+    parse_sql_json = None  # type: ignore[assignment]
+
+
 def parse_tree(sql: str) -> Node | None:
     """The tree of one statement, or None when PostgreSQL's parser refuses it (or pglast is
     not installed)."""
-    try:
-        from pglast.parser import ParseError, parse_sql_json
-    except ImportError:  # pragma: no cover -- no wheel for this platform
+    if parse_sql_json is None:  # pragma: no cover
         return None
     try:
-        stmts = json.loads(parse_sql_json(sql)).get("stmts") or []
+        stmts = _loads(parse_sql_json(sql)).get("stmts") or []
     except (ParseError, ValueError, RecursionError):
         return None
     return stmts[0].get("stmt") if len(stmts) == 1 else None
+
+
+_loads = json.JSONDecoder().decode
 
 
 def tag(node: Any) -> str:
@@ -116,7 +124,8 @@ def type_text(type_name: Node | None) -> str:
         text = INTERNAL.get(base) or identifier(base)
     else:
         text = ".".join(identifier(n) for n in names if n != "public" or len(names) == 1)
-    mods = [constant(m) for m in type_name.get("typmods") or ()]
+    typmods = type_name.get("typmods")
+    mods = [constant(m) for m in typmods] if typmods else []
     if mods and all(isinstance(m, int) for m in mods) and base != "interval":  # interval's are field masks
         if text == "numeric" and len(mods) == 1:
             mods.append(0)
@@ -138,6 +147,7 @@ class Unprintable(ValueError):
 _SIMPLE = re.compile(r"^[a-z_][a-z0-9_$]*$")
 
 
+@functools.lru_cache(maxsize=4096)
 def identifier(name: str) -> str:
     """A name as SQL text: quoted unless PostgreSQL would read it back unchanged."""
     from pglast.keywords import RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS

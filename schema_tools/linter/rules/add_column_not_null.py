@@ -14,6 +14,7 @@ from ..context import Context
 
 NAME = "add-column-not-null-no-default"
 HELP = "ADD COLUMN NOT NULL without a default on an existing table"
+KINDS = {"AlterTableStmt"}  # the statements it reads (node types)
 
 
 def check(ctx: Context) -> list[Finding]:

@@ -16,6 +16,7 @@ from ..context import Context
 
 NAME = "add-unique-directly"
 HELP = "UNIQUE or PRIMARY KEY added to an existing table without a concurrently built index"
+KINDS = {"AlterTableStmt"}  # the statements it reads (node types)
 
 
 def check(ctx: Context) -> list[Finding]:

@@ -18,6 +18,7 @@ from ..context import Context
 
 NAME = "column-type-change"
 HELP = "column type change that rewrites the table"
+KINDS = {"AlterTableStmt"}  # the statements it reads (node types)
 
 
 def binary_compatible(old: str, new: str) -> bool:

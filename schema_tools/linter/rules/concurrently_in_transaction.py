@@ -24,6 +24,7 @@ def check(ctx: Context) -> list[Finding]:
     return [ctx.finding(NAME, "CONCURRENTLY cannot run inside the transaction this migration runs in",
                         "add '-- transactional: false' to the migration's header (and keep it to the "
                         "concurrent statements)")]
+KINDS = {"IndexStmt", "DropStmt", "ReindexStmt", "AlterTableStmt"}  # the statements it reads (node types)
 
 
 def _concurrent(ctx: Context) -> bool:

@@ -17,6 +17,7 @@ from ..context import Context
 
 NAME = "constraint-not-valid"
 HELP = "FOREIGN KEY or CHECK added to an existing table without NOT VALID"
+KINDS = {"AlterTableStmt"}  # the statements it reads (node types)
 
 
 def check(ctx: Context) -> list[Finding]:

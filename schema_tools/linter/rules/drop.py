@@ -16,6 +16,7 @@ from ..context import Context
 NAME = "drop-column"
 TABLE_NAME = "drop-table"
 HELP = "DROP COLUMN / DROP TABLE without an acknowledgement"
+KINDS = {"DropStmt", "AlterTableStmt"}  # the statements it reads (node types)
 
 
 def check(ctx: Context) -> list[Finding]:

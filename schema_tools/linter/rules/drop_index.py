@@ -15,6 +15,7 @@ from ..context import Context
 
 NAME = "drop-index-not-concurrently"
 HELP = "DROP INDEX without CONCURRENTLY on a table that existed before this migration"
+KINDS = {"DropStmt"}  # the statements it reads (node types)
 
 
 def check(ctx: Context) -> list[Finding]:

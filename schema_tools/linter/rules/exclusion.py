@@ -15,6 +15,7 @@ from ..context import Context
 
 NAME = "exclusion-constraint"
 HELP = "EXCLUDE constraint added to an existing table (its index builds under ACCESS EXCLUSIVE)"
+KINDS = {"AlterTableStmt"}  # the statements it reads (node types)
 
 
 def check(ctx: Context) -> list[Finding]:

@@ -17,7 +17,7 @@ from ...findings import Finding
 from ...sqltext.lock_levels import lock_for
 from ...engine.files import Migration
 from ...sqlmodel import DeclaredSchema, Parsed
-from ...sqlmodel.pgtree import body, qualified, relation, strings
+from ...sqlmodel.pgtree import qualified, relation, strings
 
 MISSING_ROLLBACK = "missing-rollback"
 MISSING_LOCK_TIMEOUT = "missing-lock-timeout"
@@ -31,7 +31,7 @@ ALTER_TARGET = re.compile(r'^\s*ALTER\s+TABLE\s+(?:ONLY\s+)?(?:IF\s+EXISTS\s+)?(
 
 def target_table(p: Parsed) -> str | None:
     """The table a statement alters, drops or indexes, when it names one."""
-    tree = body(p.tree)
+    tree = p.fields
     if p.kind in ("AlterTableStmt", "IndexStmt"):
         return relation(tree.get("relation"))
     if p.kind == "DropStmt" and tree.get("removeType") == "OBJECT_TABLE":

@@ -16,6 +16,7 @@ from ..context import Context
 
 NAME = "index-not-concurrently"
 HELP = "index built without CONCURRENTLY on a table that existed before this migration"
+KINDS = {"IndexStmt"}  # the statements it reads (node types)
 
 
 def check(ctx: Context) -> list[Finding]:

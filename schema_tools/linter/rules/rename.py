@@ -14,6 +14,7 @@ from ..context import Context
 
 NAME = "rename"
 HELP = "RENAME of an existing column or table"
+KINDS = {"RenameStmt"}  # the statements it reads (node types)
 
 
 def check(ctx: Context) -> list[Finding]:

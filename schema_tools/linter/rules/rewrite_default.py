@@ -21,6 +21,7 @@ HELP = "ADD COLUMN whose default is computed per row (volatile, identity, serial
 VOLATILE = {"clock_timestamp", "random", "gen_random_uuid", "uuid_generate_v1", "uuid_generate_v1mc",
             "uuid_generate_v4", "timeofday", "nextval", "setseed", "random_normal", "txid_current", "pg_current_xact_id"}
 NO_REWRITE_SINCE = 11
+KINDS = {"AlterTableStmt"}  # the statements it reads (node types)
 
 
 def volatile_call(expression: object) -> str | None:

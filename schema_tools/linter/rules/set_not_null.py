@@ -18,6 +18,7 @@ from ..context import Context
 
 NAME = "set-not-null"
 HELP = "SET NOT NULL on an existing column without a validated IS NOT NULL check"
+KINDS = {"AlterTableStmt"}  # the statements it reads (node types)
 
 
 def _proven(ctx: Context, table: str, column: str) -> bool:

@@ -16,6 +16,7 @@ VARCHAR = "varchar-n"
 SERIAL = "serial"
 HELP = {TIMESTAMP: "timestamp without time zone", VARCHAR: "varchar(n) where text serves",
         SERIAL: "serial where an identity column serves"}
+KINDS = {"CreateStmt", "AlterTableStmt"}  # the statements it reads (node types)
 
 
 def _types(ctx: Context) -> list[tuple[str, Node]]:
