@@ -1,7 +1,8 @@
 """Lint 5,000 generated statements in 500 migration files: our whole process against squawk's
 (`--reporter json`), best of ROUNDS, in the same run. Ours three ways: cold (no cache), warm
 (nothing changed since the last run), and after an edit of the newest file (the usual case
-while writing a migration).
+while writing a migration). Each round runs all four one after the other, so a burst of noise
+on a shared machine falls on every contender alike rather than on one contender's rounds.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from _common import BIN
 
 FILES = int(sys.argv[1]) if len(sys.argv) > 1 else 500
-ROUNDS = 3
+ROUNDS = 7
 
 
 def generate(folder: Path, files: int) -> int:
@@ -52,14 +53,10 @@ def generate(folder: Path, files: int) -> int:
     return statements
 
 
-def best(cmd: list[str], before=lambda: None, env: dict[str, str] | None = None) -> float:  # type: ignore[no-untyped-def]
-    times = []
-    for _ in range(ROUNDS):
-        before()
-        started = time.perf_counter()
-        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        times.append(time.perf_counter() - started)
-    return min(times)
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> float:
+    started = time.perf_counter()
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    return time.perf_counter() - started
 
 
 def main() -> None:
@@ -74,13 +71,17 @@ def main() -> None:
         state = Path(tmp) / "state"
         env = {**os.environ, "SCHEMA_TOOLS_STATE_DIR": str(state)}
         cmd = [str(BIN / "schema-tools"), "lint", "--migrations", str(folder)]
-        cold = best(cmd, lambda: shutil.rmtree(state, ignore_errors=True), env)
-        warm = best(cmd, env=env)
         newest = folder / f"{FILES:04d}_m{FILES}.sql"
-        edits = iter(range(1000))
-        edited = best(cmd, lambda: newest.write_text(newest.read_text() + f"-- edit {next(edits)}\n"), env)
-        theirs = best([squawk, "--reporter", "json", *files])
-        startup = best([str(BIN / "schema-tools"), "--help"])
+        runs: dict[str, list[float]] = {"cold": [], "warm": [], "edited": [], "squawk": [], "startup": []}
+        for n in range(ROUNDS):
+            shutil.rmtree(state, ignore_errors=True)
+            runs["cold"].append(timed(cmd, env))
+            runs["warm"].append(timed(cmd, env))
+            newest.write_text(newest.read_text() + f"-- edit {n}\n")
+            runs["edited"].append(timed(cmd, env))
+            runs["squawk"].append(timed([squawk, "--reporter", "json", *files]))
+            runs["startup"].append(timed([str(BIN / "schema-tools"), "--help"]))
+        cold, warm, edited, theirs, startup = (min(runs[k]) for k in ("cold", "warm", "edited", "squawk", "startup"))
     print(f"{count} statements in {FILES} files, whole process, best of {ROUNDS}:")
     print(f"  schema-tools lint, cold (no cache)       {cold:6.2f} s  {cold / theirs:5.1f}x squawk")
     print(f"  schema-tools lint, warm (no change)      {warm:6.2f} s  {warm / theirs:5.1f}x squawk")

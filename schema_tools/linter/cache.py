@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 import hashlib
-import json
 import operator
 import os
 import types
@@ -22,6 +21,8 @@ from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from ..engine.files import Migration
 from ..findings import Finding
@@ -43,11 +44,11 @@ class Corrupt(Exception):
 # --- a small codec: dataclasses, enums, tuples, sets and dicts with any keys --------------------
 
 
-def to_json(value: Any) -> str:
-    """``value`` as JSON text: dataclasses as arrays of their fields, sets as sorted arrays, dicts
-    with keys other than strings as ``[key, value]`` pairs; the rest as json writes it (tuples as
-    arrays, str enums as strings), by json's own C encoder."""
-    return json.dumps(_keyed(value), default=_default, separators=(",", ":"))
+def to_json(value: Any) -> bytes:
+    """``value`` as JSON: dataclasses as arrays of their fields, sets as sorted arrays, dicts with
+    keys other than strings as ``[key, value]`` pairs; the rest as orjson writes it (tuples as
+    arrays, str enums as strings)."""
+    return orjson.dumps(_keyed(value), default=_default, option=orjson.OPT_PASSTHROUGH_DATACLASS)
 
 
 def _keyed(value: Any) -> Any:
@@ -68,7 +69,7 @@ _CONTAINERS = (dict, list, tuple)
 
 
 def _default(value: Any) -> Any:
-    """What json cannot write itself: a dataclass, a set, an enum."""
+    """What orjson is not to write itself: a dataclass (as its fields), a set, an enum."""
     kind = type(value)
     getter = _GETTERS.get(kind)
     if getter is None:
@@ -220,7 +221,7 @@ class LintCache:
     def _read(self, key: str, kind: str) -> Any:
         """The entry's value, or None when it is missing, unreadable, or not the one asked for."""
         try:
-            entry = json.loads((self.folder / f"{key}.{kind}.json").read_text(encoding="utf-8"))
+            entry = orjson.loads((self.folder / f"{key}.{kind}.json").read_bytes())
         except (OSError, ValueError):
             return None
         if not isinstance(entry, dict) or entry.get("format") != FORMAT or entry.get("key") != key \
@@ -233,8 +234,7 @@ class LintCache:
             self.folder.mkdir(parents=True, exist_ok=True)
             name = f"{key}.{kind}.json"
             temporary = self.folder / f".{name}.{os.getpid()}.tmp"
-            temporary.write_text(to_json({"format": FORMAT, "key": key, "kind": kind, "value": value}),
-                                 encoding="utf-8")
+            temporary.write_bytes(to_json({"format": FORMAT, "key": key, "kind": kind, "value": value}))
             temporary.replace(self.folder / name)
             entries = sorted(self.folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
             leftovers = [p for p in self.folder.iterdir() if p.suffix != ".json" and not p.name.startswith(".")]

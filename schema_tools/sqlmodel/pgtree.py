@@ -7,10 +7,11 @@ are left out, as libpg_query's JSON does.
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Iterator
 from typing import Any
+
+import orjson
 
 Node = dict[str, Any]
 
@@ -27,13 +28,11 @@ def parse_tree(sql: str) -> Node | None:
     if parse_sql_json is None:  # pragma: no cover
         return None
     try:
-        stmts = _loads(parse_sql_json(sql)).get("stmts") or []
+        stmts = orjson.loads(parse_sql_json(sql)).get("stmts") or []
     except (ParseError, ValueError, RecursionError):
         return None
     return stmts[0].get("stmt") if len(stmts) == 1 else None
 
-
-_loads = json.JSONDecoder().decode
 
 
 def tag(node: Any) -> str:
