@@ -16,7 +16,7 @@ from ..catalog import Catalog, CheckConstraint, Column, ForeignKey, Index, Prima
 from ..findings import Finding, Severity
 from .parse import Parsed
 from .pgtree import SERIALS, Node, body, column_refs, expression_sql, qualified, relation, rename_column, strings, tag, \
-    type_base, type_text
+    type_text
 from .renames import Rename, rename_of
 
 ACTIONS = {"a": "no action", "r": "restrict", "c": "cascade", "n": "set null", "d": "set default"}
@@ -75,7 +75,7 @@ class DeclaredSchema:
             self._note(p, "this statement could not be read: it is not modelled")
             return
         try:
-            rename = rename_of(p.tree)
+            rename = rename_of(p.tree) if kind == "RenameStmt" else None
             if rename is not None:
                 self._rename(rename)
             elif kind == "CreateStmt":
@@ -127,8 +127,10 @@ class DeclaredSchema:
         name = col["colname"]
         type_name = col.get("typeName") or {}
         fields: dict[str, Any] = {}
-        if type_base(type_name) in SERIALS and len(strings(type_name.get("names"))) == 1:
-            fields.update(not_null=True, default=f"nextval('{t.name}_{name}_seq'::regclass)")
+        names = strings(type_name.get("names"))
+        if len(names) == 1 and names[0] in SERIALS:
+            sequence = f"{t.name}_{name}_seq" if t.schema == "public" else f"{t.schema}.{t.name}_{name}_seq"
+            fields.update(not_null=True, default=f"nextval('{sequence}'::regclass)")
         constraints = [body(c) for c in col.get("constraints") or ()]
         for c in constraints:
             contype = c.get("contype")
@@ -150,7 +152,11 @@ class DeclaredSchema:
             elif contype == "CONSTR_UNIQUE":
                 self._unique(t, c.get("conname") or f"{t.name}_{name}_key", (name,))
             elif contype == "CONSTR_FOREIGN":
-                attributes = {x.get("contype") for x in constraints[n + 1:n + 3]}
+                attributes = set()  # DEFERRABLE / INITIALLY DEFERRED apply to the constraint right before them
+                for following in constraints[n + 1:]:
+                    if not str(following.get("contype", "")).startswith("CONSTR_ATTR_"):
+                        break
+                    attributes.add(following["contype"])
                 deferrable = "CONSTR_ATTR_DEFERRABLE" in attributes or bool(c.get("deferrable"))
                 deferred = "CONSTR_ATTR_DEFERRED" in attributes or bool(c.get("initdeferred"))
                 self._foreign_key(t, c.get("conname") or f"{t.name}_{name}_fkey", (name,), c, deferrable, deferred)

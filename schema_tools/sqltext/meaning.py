@@ -83,19 +83,31 @@ def to_sql(node: exp.Expression) -> str:
 
 
 TEXT_TYPES = {exp.DataType.Type.TEXT, exp.DataType.Type.VARCHAR, exp.DataType.Type.CHAR}
+NUMBER_TYPES = {exp.DataType.Type.SMALLINT, exp.DataType.Type.INT, exp.DataType.Type.BIGINT, exp.DataType.Type.DECIMAL,
+                exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT}
 
 
 def _rewrite(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.Paren):
         return node.this
+    if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal) and not node.this.is_string:
+        return exp.Literal(this=f"-{node.this.this}", is_string=False)  # -1 is stored as '-1'::integer
     if isinstance(node, exp.Cast) and (isinstance(node.this, (exp.Literal, exp.Array, exp.Null))
-                                       or (node.to.this in TEXT_TYPES and isinstance(node.this, exp.Column))):
-        return node.this  # PostgreSQL stores '0' as '0'::numeric, NULL as NULL::character varying
+                                       or (node.to.this in TEXT_TYPES | NUMBER_TYPES and isinstance(node.this, exp.Column))):
+        # PostgreSQL stores '0' as '0'::numeric, NULL as NULL::character varying, and a check on a
+        # column whose type changed as (col)::old_type
+        return node.this
     if isinstance(node, exp.EQ) and isinstance(node.expression, exp.Any):
         target = node.expression.this
         target = target.this if isinstance(target, exp.Paren) else target
         if isinstance(target, exp.Array):
             return exp.In(this=node.this, expressions=list(target.expressions))
+    if isinstance(node, exp.NEQ) and isinstance(node.expression, exp.Anonymous) and node.expression.name.upper() == "ALL" \
+            and len(node.expression.expressions) == 1:  # NOT IN (...) is stored as <> ALL (ARRAY[...])
+        target = node.expression.expressions[0]
+        target = target.this if isinstance(target, exp.Paren) else target
+        if isinstance(target, exp.Array):
+            return exp.Not(this=exp.In(this=node.this, expressions=list(target.expressions)))
     if isinstance(node, (exp.LT, exp.LTE)):  # b > a, as a < b
         flipped = exp.GT if isinstance(node, exp.LT) else exp.GTE
         return flipped(this=node.expression.copy(), expression=node.this.copy())
@@ -111,8 +123,10 @@ def _structure(node: object) -> object:
         return _structure(node.this)
     if isinstance(node, exp.Identifier):
         return ("id", node.this if node.quoted else node.this.lower())
-    if isinstance(node, exp.Literal):
-        return ("literal", node.this)  # DEFAULT 0 and DEFAULT '0' store the same value
+    if isinstance(node, (exp.Literal, exp.BitString)):
+        return ("literal", node.this)  # DEFAULT 0 and DEFAULT '0' store the same value, B'101' as '101'::bit
+    if isinstance(node, exp.Var):
+        return ("literal", node.this.lower())  # date_trunc('day', ...): sqlglot reads the quoted unit as a word
     if isinstance(node, exp.Expression):
         return (node.key, tuple((k, _structure(v)) for k, v in sorted(node.args.items())
                                 if v not in (None, False, []) and k != "_type"))
