@@ -27,8 +27,10 @@ class Parsed:
     fields: Node = field(init=False, default_factory=dict)  # the tree's fields
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "kind", tag(self.tree))
-        object.__setattr__(self, "fields", body(self.tree))
+        kind = tag(self.tree)
+        if kind:
+            object.__setattr__(self, "kind", kind)
+            object.__setattr__(self, "fields", body(self.tree))
 
     @property
     def file(self) -> str:

@@ -8,7 +8,7 @@ serial.                Bad: id serial PRIMARY KEY         Good: id bigint GENERA
 from __future__ import annotations
 
 from ...findings import Finding, Severity
-from ...sqlmodel.pgtree import SERIALS, Node, body, strings, type_base, type_text
+from ...sqlmodel.pgtree import SERIALS, Node, body, strings, type_text
 from ..context import Context
 
 TIMESTAMP = "timestamp-without-tz"
@@ -35,8 +35,9 @@ def _types(ctx: Context) -> list[tuple[str, Node]]:
 def check(ctx: Context) -> list[Finding]:
     findings = []
     for column, type_name in _types(ctx):
-        names, base = strings(type_name.get("names")), type_base(type_name)
-        builtin = len(names) == 1 or names[0] == "pg_catalog"
+        names = strings(type_name.get("names"))
+        base = names[-1] if names else ""
+        builtin = len(names) == 1 or names[:1] == ["pg_catalog"]
         if builtin and base == "timestamp":
             findings.append(ctx.finding(TIMESTAMP, f"{column} is timestamp without time zone: its meaning depends on "
                                         "the writer's time zone", "use timestamptz", Severity.WARNING))
