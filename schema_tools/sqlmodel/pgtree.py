@@ -300,32 +300,32 @@ def _deparsed(node: Any, statement: str) -> str:
     raise Unprintable(f"{kind} not found")
 
 
+def nodes(value: object, kind: str) -> Iterator[Node]:
+    """The fields of every ``kind`` node within a tree, outermost first."""
+    if isinstance(value, dict):
+        if kind in value and len(value) == 1 and isinstance(value[kind], dict):
+            yield value[kind]
+        for inner in value.values():
+            yield from nodes(inner, kind)
+    elif isinstance(value, list):
+        for item in value:
+            yield from nodes(item, kind)
+
+
 def calls(node: object) -> Iterator[str]:
     """The names of the functions an expression calls (the last part of each name)."""
-    if isinstance(node, dict):
-        if tag(node) == "FuncCall":
-            names = strings(body(node).get("funcname"))
-            if names:
-                yield names[-1]
-        for value in node.values():
-            yield from calls(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from calls(item)
+    for call in nodes(node, "FuncCall"):
+        names = strings(call.get("funcname"))
+        if names:
+            yield names[-1]
 
 
-def column_refs(node: Any) -> Iterator[str]:
+def column_refs(node: object) -> Iterator[str]:
     """The unqualified column names an expression reads."""
-    if isinstance(node, dict):
-        if tag(node) == "ColumnRef":
-            fields = body(node).get("fields") or ()
-            if fields and tag(fields[-1]) == "String":
-                yield body(fields[-1]).get("sval", "")
-        for value in node.values():
-            yield from column_refs(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from column_refs(item)
+    for ref in nodes(node, "ColumnRef"):
+        fields = ref.get("fields") or ()
+        if fields and tag(fields[-1]) == "String":
+            yield body(fields[-1]).get("sval", "")
 
 
 def rename_column(text: str, old: str, new: str) -> str:
