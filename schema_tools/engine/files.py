@@ -281,16 +281,17 @@ def read_migrations(folder: Path, skip_python: bool = False) -> list[Migration]:
             f"{folder / python[0]}: Python migrations are not supported",
             hint="write the migration as SQL (ID.sql with ID.rollback.sql)",
         )
-    odd = sorted(p.name for p in folder.iterdir() if p.suffix.lower() == ".sql" and p.suffix != ".sql")
+    names = sorted(os.listdir(folder))  # one listing (a history may hold thousands of files)
+    odd = [n for n in names if os.path.splitext(n)[1].lower() == ".sql" and os.path.splitext(n)[1] != ".sql"]
     if odd:
         raise MigrationError(f"{folder / odd[0]}: migrations end in .sql (lower case)",
                              hint=f"rename it to {Path(odd[0]).stem}.sql, or move it out of the folder")
-    files = sorted(p for p in folder.glob("*.sql") if not p.name.endswith(ROLLBACK_SUFFIX))
-    ids = {p.name[: -len(".sql")] for p in files}
-    for orphan in sorted(folder.glob("*" + ROLLBACK_SUFFIX)):
-        if orphan.name[: -len(ROLLBACK_SUFFIX)] not in ids:
+    files = [n for n in names if n.endswith(".sql") and not n.endswith(ROLLBACK_SUFFIX)]
+    ids = {n[: -len(".sql")] for n in files}
+    for orphan in (n for n in names if n.endswith(ROLLBACK_SUFFIX)):
+        if orphan[: -len(ROLLBACK_SUFFIX)] not in ids:
             raise MigrationError(
-                f"{orphan}: rollback file without a migration",
+                f"{folder / orphan}: rollback file without a migration",
                 hint="rename it to match its migration, or delete it",
             )
-    return order([read_migration(p) for p in files])
+    return order([read_migration(folder / n) for n in files])
