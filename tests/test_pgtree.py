@@ -81,7 +81,8 @@ TYPES = ["bigint", "int8", "int", "integer", "int4", "smallint", "int2", "serial
          "real", "float4", "double precision", "float8", "float", "numeric", "numeric(10,2)", "decimal(5)", "boolean",
          "bool", "text", "varchar", "varchar(40)", "character varying(3)", "char", "char(2)", "character(5)",
          "timestamp", "timestamp(3)", "timestamp without time zone", "timestamptz", "timestamp(6) with time zone",
-         "time", "time(2) with time zone", "timetz", "date", "interval", "uuid", "jsonb", "json", "bytea", "inet",
+         "time", "time(2) with time zone", "timetz", "date", "interval", "interval(2)", "interval year",
+         "interval day to second(3)", "interval hour to minute", "interval second(1)", "interval year to month", "uuid", "jsonb", "json", "bytea", "inet",
          "cidr", "macaddr", "bit(3)", "bit varying(8)", "varbit", "tsvector", "money", "xml", "point", "int[]",
          "text[][]", "varchar(5)[]", "citext_like", "public.citext_like", "\"Mixed Case\"", "s.thing", "integer ARRAY"]
 

@@ -125,7 +125,9 @@ def type_text(type_name: Node | None) -> str:
         text = ".".join(identifier(n) for n in names if n != "public" or len(names) == 1)
     typmods = type_name.get("typmods")
     mods = [constant(m) for m in typmods] if typmods else []
-    if mods and all(isinstance(m, int) for m in mods) and base != "interval":  # interval's are field masks
+    if mods and base == "interval" and builtin:
+        return _interval(mods) + ("[]" if type_name.get("arrayBounds") else "")
+    if mods and all(isinstance(m, int) for m in mods):
         if text == "numeric" and len(mods) == 1:
             mods.append(0)
         args = f"({','.join(str(m) for m in mods)})"
@@ -134,6 +136,19 @@ def type_text(type_name: Node | None) -> str:
     if type_name.get("arrayBounds"):
         text += "[]"
     return text
+
+
+_INTERVAL_FIELDS = {4: " year", 2: " month", 8: " day", 1024: " hour", 2048: " minute", 4096: " second",
+                    6: " year to month", 1032: " day to hour", 3080: " day to minute", 7176: " day to second",
+                    3072: " hour to minute", 7168: " hour to second", 6144: " minute to second", 32767: ""}
+"""interval's first modifier is a mask of its fields (PostgreSQL's INTERVAL_MASK bits)."""
+
+
+def _interval(mods: list[Any]) -> str:
+    """``interval day to second(3)`` from its modifiers: the fields mask, then the precision."""
+    fields = _INTERVAL_FIELDS.get(mods[0], "") if isinstance(mods[0], int) else ""
+    precision = f"({mods[1]})" if len(mods) > 1 and isinstance(mods[1], int) else ""
+    return f"interval{precision}" if not fields else f"interval{fields}{precision}"
 
 
 # --- expressions --------------------------------------------------------------------------------
