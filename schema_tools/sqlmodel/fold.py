@@ -270,10 +270,21 @@ class DeclaredSchema:
                     t.fks[name] = replace(t.fks[name], validated=True)
                 if name in t.checks:
                     t.checks[name] = replace(t.checks[name], validated=True)
-            elif subtype in ("AT_AlterColumnType", "AT_ColumnDefault", "AT_SetNotNull", "AT_DropNotNull"):
+            elif subtype in ("AT_AlterColumnType", "AT_ColumnDefault", "AT_SetNotNull", "AT_DropNotNull",
+                             "AT_AddIdentity", "AT_SetIdentity", "AT_DropIdentity", "AT_DropExpression"):
                 self._alter_column(t, subtype, name, definition)
+            elif subtype == "AT_AlterConstraint":
+                self._alter_constraint(t, body(definition, "ATAlterConstraint"))
             elif subtype not in HARMLESS:
                 self._note(p, f"this ALTER TABLE form ({str(subtype).removeprefix('AT_')}) is not modelled")
+
+    @staticmethod
+    def _alter_constraint(t: DraftTable, change: Node) -> None:
+        """ALTER CONSTRAINT ... [NOT] DEFERRABLE [INITIALLY DEFERRED] (of a foreign key)."""
+        name = change.get("conname", "")
+        if change.get("alterDeferrability") and name in t.fks:
+            t.fks[name] = replace(t.fks[name], deferrable=bool(change.get("deferrable")),
+                                  deferred=bool(change.get("initdeferred")))
 
     def _drop_column(self, t: DraftTable, what: str) -> None:
         t.columns.pop(what, None)
@@ -301,6 +312,18 @@ class DeclaredSchema:
             column = replace(column, not_null=True)
         elif subtype == "AT_DropNotNull":
             column = replace(column, not_null=False)
+        elif subtype == "AT_AddIdentity":
+            always = body(definition, "Constraint").get("generated_when") == "a"
+            column = replace(column, identity="always" if always else "by default", not_null=True)
+        elif subtype == "AT_SetIdentity":  # SET GENERATED ALWAYS / BY DEFAULT (and sequence options)
+            for option in body(definition, "List").get("items") or ():
+                if body(option, "DefElem").get("defname") == "generated":
+                    always = body(body(option, "DefElem").get("arg"), "Integer").get("ival") == ord("a")
+                    column = replace(column, identity="always" if always else "by default")
+        elif subtype == "AT_DropIdentity":
+            column = replace(column, identity="")
+        elif subtype == "AT_DropExpression":
+            column = replace(column, generated=None)
         else:  # SET DEFAULT, or DROP DEFAULT without an expression
             column = replace(column, default=self._expression(definition) if definition is not None else None)
         t.columns[name] = column
