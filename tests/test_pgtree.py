@@ -98,3 +98,45 @@ def test_types_come_out_as_format_type_spells_them(postgresql: psycopg.Connectio
                                      "WHERE attrelid = 'typed'::regclass AND attnum > 0").fetchall())
     ours = {body(e)["colname"]: type_text(body(e)["typeName"]) for e in body(parse_tree(statement))["tableElts"]}
     assert ours == stored
+
+
+LONG = "a_table_name_long_enough_that_postgresql_must_shorten_it_when_naming"
+DEFAULT_NAMES = f"""\
+CREATE TABLE {LONG} (
+    identifier_of_this_row_which_is_itself_a_rather_long_column_name serial PRIMARY KEY,
+    parent bigint REFERENCES {LONG},
+    first_column_with_a_long_name integer UNIQUE CHECK (first_column_with_a_long_name > 0),
+    second_column_with_a_long_name integer,
+    email text,
+    UNIQUE (first_column_with_a_long_name, second_column_with_a_long_name),
+    CHECK (first_column_with_a_long_name < second_column_with_a_long_name),
+    CHECK (second_column_with_a_long_name > 0 OR first_column_with_a_long_name > 0)
+);
+CREATE INDEX ON {LONG} (second_column_with_a_long_name);
+CREATE INDEX ON {LONG} (second_column_with_a_long_name);
+CREATE INDEX ON {LONG} (lower(email), (email || 'x'), (email::varchar));
+CREATE TABLE short (a int, b int, "ünïcødé_ünïcødé_ünïcødé_ünïcødé" int);
+CREATE INDEX ON short (a, a, b) INCLUDE ("ünïcødé_ünïcødé_ünïcødé_ünïcødé");
+ALTER TABLE short ADD FOREIGN KEY (a, b) REFERENCES short (a, b) NOT VALID, ADD UNIQUE (a, b);
+"""
+
+
+def test_unnamed_constraints_indexes_and_sequences_are_named_as_postgresql_names_them(
+        empty_db_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Default names shortened to 63 bytes (the longer part first, never half a character),
+    numbered on a clash, made of figured names for expressions: the model must find them by the
+    names later migrations use to drop or rename them."""
+    from schema_tools.engine.files import read_migrations
+    from schema_tools.sqlmodel import declare
+
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute(DEFAULT_NAMES)
+        stored = {row[0] for row in conn.execute(
+            "SELECT conname FROM pg_constraint WHERE connamespace = 'public'::regnamespace UNION "
+            "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('i', 'S')")}
+    (tmp_path / "0001_names.sql").write_text(DEFAULT_NAMES)
+    schema = declare(read_migrations(tmp_path))
+    ours = {name for t in schema.tables.values() for store in (t.indexes, t.fks, t.uniques, t.checks) for name in store}
+    ours |= {c.default.split("'")[1] for t in schema.tables.values() for c in t.columns.values()
+             if c.default and c.default.startswith("nextval(")}
+    assert ours == stored

@@ -30,6 +30,69 @@ HARMLESS = {"AT_ChangeOwner", "AT_EnableRowSecurity", "AT_DisableRowSecurity", "
 MAY_CHANGE_TABLES = {"DoStmt", "CallStmt", "ExecuteStmt"}
 
 
+NAMEDATALEN = 64  # PostgreSQL's names are at most NAMEDATALEN - 1 bytes
+FIGURED = {"CoalesceExpr": "coalesce", "CaseExpr": "case", "A_ArrayExpr": "array", "NullIfExpr": "nullif"}
+
+
+def default_name(name1: str, name2: str | None, label: str) -> str:
+    """The name PostgreSQL makes for an unnamed constraint, index or sequence (makeObjectName):
+    ``name1_name2_label``, the longer of name1 and name2 shortened first to fit 63 bytes."""
+    overhead = len(label.encode()) + 1 + (1 if name2 is not None else 0)
+    first, second = name1.encode(), (name2 or "").encode()
+    keep1, keep2 = len(first), len(second)
+    while keep1 + keep2 > NAMEDATALEN - 1 - overhead:
+        if keep1 > keep2:
+            keep1 -= 1
+        else:
+            keep2 -= 1
+    part1 = first[:keep1].decode(errors="ignore")  # never half a character (pg_mbcliplen)
+    part2 = second[:keep2].decode(errors="ignore")
+    return f"{part1}_{part2}_{label}" if name2 is not None else f"{part1}_{label}"
+
+
+def name_addition(columns: list[str] | tuple[str, ...]) -> str:
+    """The column part of a default name (ChooseIndexNameAddition): names joined by ``_``, stopped
+    once 63 bytes are reached."""
+    joined = b""
+    for column in columns:
+        joined += (b"_" if joined else b"") + column.encode()[:NAMEDATALEN - 1]
+        if len(joined) >= NAMEDATALEN:
+            break
+    return joined.decode(errors="ignore")
+
+
+def _figured(expression: Node) -> str:
+    """The column name PostgreSQL figures for an index expression (FigureIndexColname)."""
+    kind, fields = tag(expression), body(expression)
+    if kind == "FuncCall":
+        return (strings(fields.get("funcname")) or ["expr"])[-1]
+    if kind == "ColumnRef":
+        last = (fields.get("fields") or [None])[-1]
+        return body(last, "String").get("sval", "expr")
+    if kind == "TypeCast":  # the operand's name, else the type's
+        inner = _figured(fields.get("arg") or {})
+        return inner if inner not in ("expr", "case") else (strings((fields.get("typeName") or {}).get("names")) or
+                                                             ["expr"])[-1]
+    if kind == "MinMaxExpr":
+        return "greatest" if fields.get("op") == "IS_GREATEST" else "least"
+    return FIGURED.get(kind, "expr")
+
+
+def _index_column_names(elements: list[Node]) -> list[str]:
+    """The names an unnamed index's default name is made of (ChooseIndexColumnNames): each key's
+    column or figured name, a repeated one numbered."""
+    names: list[str] = []
+    for element in elements:
+        original = element["name"] if "name" in element else _figured(element.get("expr") or {})
+        name, n = original, 1
+        while name in names:
+            suffix = str(n)
+            name = original.encode()[:NAMEDATALEN - 1 - len(suffix)].decode(errors="ignore") + suffix
+            n += 1
+        names.append(name)
+    return names
+
+
 @dataclass
 class DraftTable:
     """A table as the files declare it so far: mutable while the migrations are folded in."""
@@ -129,7 +192,8 @@ class DeclaredSchema:
         fields: dict[str, Any] = {}
         names = strings(type_name.get("names"))
         if len(names) == 1 and names[0] in SERIALS:
-            sequence = f"{t.name}_{name}_seq" if t.schema == "public" else f"{t.schema}.{t.name}_{name}_seq"
+            sequence = default_name(t.name, name, "seq")
+            sequence = sequence if t.schema == "public" else f"{t.schema}.{sequence}"
             fields.update(not_null=True, default=f"nextval('{sequence}'::regclass)")
         constraints = [body(c) for c in col.get("constraints") or ()]
         for c in constraints:
@@ -148,9 +212,9 @@ class DeclaredSchema:
         for n, c in enumerate(constraints):
             contype = c.get("contype")
             if contype == "CONSTR_PRIMARY":
-                self._primary_key(t, c.get("conname") or f"{t.name}_pkey", (name,))
+                self._primary_key(t, c.get("conname") or self._unused(t, None, "pkey"), (name,))
             elif contype == "CONSTR_UNIQUE":
-                self._unique(t, c.get("conname") or f"{t.name}_{name}_key", (name,))
+                self._unique(t, c.get("conname") or self._unused(t, name, "key"), (name,))
             elif contype == "CONSTR_FOREIGN":
                 attributes = set()  # DEFERRABLE / INITIALLY DEFERRED apply to the constraint right before them
                 for following in constraints[n + 1:]:
@@ -159,9 +223,10 @@ class DeclaredSchema:
                     attributes.add(following["contype"])
                 deferrable = "CONSTR_ATTR_DEFERRABLE" in attributes or bool(c.get("deferrable"))
                 deferred = "CONSTR_ATTR_DEFERRED" in attributes or bool(c.get("initdeferred"))
-                self._foreign_key(t, c.get("conname") or f"{t.name}_{name}_fkey", (name,), c, deferrable, deferred)
+                self._foreign_key(t, c.get("conname") or self._unused(t, name, "fkey"), (name,), c, deferrable,
+                                  deferred)
             elif contype == "CONSTR_CHECK":
-                self._check(t, c.get("conname") or f"{t.name}_{name}_check", c, (name,))
+                self._check(t, c.get("conname"), name, c, (name,))
         if self._current is not None:
             self.column_migration[(f"{t.schema}.{t.name}" if t.schema != "public" else t.name, name)] = \
                 self._current.migration.id
@@ -172,16 +237,29 @@ class DeclaredSchema:
         if c.get("indexname"):
             self._using_index(t, given, contype == "CONSTR_PRIMARY", c["indexname"])
         elif contype == "CONSTR_PRIMARY":
-            self._primary_key(t, given or f"{t.name}_pkey", keys)
+            self._primary_key(t, given or self._unused(t, None, "pkey"), keys)
         elif contype == "CONSTR_UNIQUE":
-            self._unique(t, given or f"{t.name}_{'_'.join(keys)}_key", keys)
+            self._unique(t, given or self._unused(t, name_addition(keys), "key"), keys)
         elif contype == "CONSTR_FOREIGN":
             cols = tuple(strings(c.get("fk_attrs")))
-            self._foreign_key(t, given or f"{t.name}_{'_'.join(cols)}_fkey", cols, c, bool(c.get("deferrable")),
+            self._foreign_key(t, given or self._unused(t, name_addition(cols), "fkey"), cols, c, bool(c.get("deferrable")),
                               bool(c.get("initdeferred")))
         elif contype == "CONSTR_CHECK":
             used = tuple(sorted(set(column_refs(c.get("raw_expr"))) & set(t.columns)))
-            self._check(t, given or (f"{t.name}_{used[0]}_check" if len(used) == 1 else f"{t.name}_check"), c, used)
+            self._check(t, given, used[0] if len(used) == 1 else None, c, used)
+
+    def _unused(self, t: DraftTable, addition: str | None, label: str) -> str:
+        """The default name PostgreSQL gives, numbered (label1, label2...) while it is taken by a
+        relation (indexes: pkey, key, idx) or by a constraint of the table (fkey, check)."""
+        def taken(name: str) -> bool:
+            if label in ("fkey", "check"):
+                return name in t.fks or name in t.checks or name in t.uniques or (t.pk is not None and t.pk.name == name)
+            return name in self.index_owner or name in t.indexes or name in self.tables
+
+        name, n = default_name(t.name, addition, label), 1
+        while taken(name):
+            name, n = default_name(t.name, addition, f"{label}{n}"), n + 1
+        return name
 
     def _using_index(self, t: DraftTable, constraint: str, primary: bool, index: str) -> None:
         """ADD CONSTRAINT ... UNIQUE / PRIMARY KEY USING INDEX: the index becomes the constraint's."""
@@ -225,10 +303,10 @@ class DeclaredSchema:
                                  ACTIONS.get(c.get("fk_upd_action", "a"), "no action"), deferrable, deferred,
                                  not c.get("skip_validation"))
 
-    def _check(self, t: DraftTable, name: str, c: Node, cols: tuple[str, ...]) -> None:
-        base, n = name, 1
-        while name in t.checks:  # PostgreSQL numbers clashing default names: t_check, t_check1, ...
-            name, n = f"{base}{n}", n + 1
+    def _check(self, t: DraftTable, given: str | None, column: str | None, c: Node, cols: tuple[str, ...]) -> None:
+        """A CHECK, named as given or as PostgreSQL names it: t_col_check, numbered on a clash
+        (t_check, t_check1, ...)."""
+        name = given or self._unused(t, column, "check")
         t.checks[name] = CheckConstraint(name, self._expression(c["raw_expr"]), cols, not c.get("skip_validation"))
 
     def _index(self, t: DraftTable, index: Index) -> None:
@@ -240,11 +318,13 @@ class DeclaredSchema:
         t = self.tables.get(relation(s.get("relation")))
         if t is None:
             return
-        keys = []
-        for element in s.get("indexParams") or ():
-            e = body(element, "IndexElem")  # like the catalog's keys: no opclass, no order
-            keys.append(e["name"] if "name" in e else self._expression(e["expr"]))
-        name = s.get("idxname") or f"{t.name}_{'_'.join(k for k in keys if k.isidentifier())}_idx"
+        elements = [body(e, "IndexElem") for e in s.get("indexParams") or ()]
+        keys = [e["name"] if "name" in e else self._expression(e["expr"]) for e in elements]  # no opclass, no order
+        name = s.get("idxname")
+        if not name:  # as PostgreSQL names it, numbered when the name is taken in the schema
+            addition = name_addition(_index_column_names(elements + [body(e, "IndexElem")
+                                                                     for e in s.get("indexIncludingParams") or ()]))
+            name = self._unused(t, addition, "idx")
         where = s.get("whereClause")
         self._index(t, Index(name, tuple(keys), bool(s.get("unique")), False, s.get("accessMethod") or "btree",
                              self._expression(where) if where is not None else None))
@@ -433,7 +513,9 @@ class DeclaredSchema:
         for target in s.get("objects") or ():
             name = qualified(strings(target))
             if kind == "OBJECT_TABLE":
-                self.tables.pop(name, None)
+                dropped = self.tables.pop(name, None)
+                for index in dropped.indexes if dropped is not None else ():
+                    self.index_owner.pop(index, None)  # its names are free again
             elif kind == "OBJECT_INDEX":
                 owner = self.tables.get(self.index_owner.get(name.split(".")[-1], ""))
                 if owner is not None:
