@@ -157,6 +157,8 @@ class DeclaredSchema:
                 self._drop(s)
             elif kind == "CommentStmt":
                 self._comment(s)
+            elif kind == "AlterObjectSchemaStmt" and s.get("objectType") == "OBJECT_TABLE":
+                self._move_table(relation(s.get("relation")), s.get("newschema", ""))
             elif kind in MAY_CHANGE_TABLES:
                 self._note(p, "this statement may change tables but is not modelled")
         except (AttributeError, KeyError, TypeError, ValueError, IndexError, RecursionError) as exc:  # unexpected shapes
@@ -507,6 +509,20 @@ class DeclaredSchema:
             self.origins[f"{t.name}.{key.split('.', 1)[1]}"] = self.origins.pop(key)
         for other in self.tables.values():
             other.fks = {n: (replace(f, ref_table=new) if f.ref_table == old else f) for n, f in other.fks.items()}
+
+    def _move_table(self, old: str, schema: str) -> None:
+        """ALTER TABLE ... SET SCHEMA: the table moves, with its indexes, constraints and the
+        sequences its serial columns own."""
+        t = self.tables.get(old)
+        if t is None or not schema:
+            return
+        self._rename_table(old, t.name if schema == "public" else f"{schema}.{t.name}")
+        t.schema = schema
+        for name, column in t.columns.items():
+            sequence = default_name(t.name, name, "seq")
+            if column.default and column.default.endswith(f"{sequence}'::regclass)"):
+                moved = sequence if schema == "public" else f"{schema}.{sequence}"
+                t.columns[name] = replace(column, default=f"nextval('{moved}'::regclass)")
 
     def _drop(self, s: Node) -> None:
         kind = s.get("removeType")
