@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from schema_tools import (Migration, SchemaToolsError, Settings, VerificationFailed, connect, lint, migrate, migrate_on,
-                          preflight_on, reaches, read_migrations, rollback_on, schema_differences, schema_inventory_on,
-                          scratch_login, validate_on, verify_catalog)
+from schema_tools import (Migration, SchemaToolsError, Settings, VerificationFailed, changes_rows, connect, lint, migrate,
+                          migrate_on, preflight_on, reaches, read_migrations, rollback_on, schema_differences,
+                          schema_inventory_on, scratch_login, validate_on, verify_catalog)
 
 from .criteria import FAILED, Verdict, judge
-from .data_guard import data_lost, snapshot
+from .data_guard import Snapshot, data_lost, snapshot
 from .scope import out_of_scope
 from .stories import Story
 from .target import Target, TargetState, read_state
@@ -73,6 +73,30 @@ def reach_findings(migrations: Sequence[Migration], pending: set[str]) -> list[s
                 found += [f"server reach: {path.name}:{stmt.line}: {what}; the harness runs agent-written SQL only "
                           "when it stays inside its database" for what in reaches(stmt.sql)]
     return found
+
+
+def unguarded_undo_findings(pending: Sequence[Migration]) -> list[str]:
+    """A promotion that cannot run in one transaction is undone with the rollback files, each
+    statement committed as it runs, where the data guard cannot hold it back: those files may
+    change the schema only (the shadow proves they restore it), never rows."""
+    if all(m.transactional for m in pending):
+        return []
+    return [f"rollback (unguarded): {m.rollback_path.name}:{stmt.line}: {what} in a rollback file of a promotion that "
+            "cannot run in one transaction (it would run on the target outside the data guard): rollback files there "
+            "may only change the schema" for m in pending for stmt in m.rollback_statements
+            if (what := changes_rows(stmt.sql))]
+
+
+def _not_restored(target: Target, inventory: dict[str, str], data: Snapshot) -> list[str]:
+    """After rollback files undid a promotion on the target: what differs from before it (schema
+    and rows). A rollback file proven in the shadow may still meet what only the target has."""
+    found = []
+    after = schema_inventory_on(target.conn)
+    if after != inventory:
+        summary, detail = schema_differences(inventory, after)
+        found.append(f"the rollback files did not restore the schema ({summary}: "
+                     f"{'; '.join(line.strip() for line in detail[:3])})")
+    return found + data_lost(target.conn, data, read_state(target.conn, target.settings).catalog)
 
 
 def _preflight_findings(target: Target, pending: set[str]) -> list[str]:
@@ -170,11 +194,11 @@ def attempt(target: Target, story: Story, owned_by_open_stories: set[str], befor
     if outcome.findings:
         return outcome, None
     outcome.findings += [f"validate (target): {f.message}" for f in validate_on(target.conn, settings).errors]
-    outcome.findings += reach_findings(files, only - before.applied)
+    pending = [m for m in files if m.id in only and m.id not in before.applied]
+    outcome.findings += reach_findings(files, only - before.applied) + unguarded_undo_findings(pending)
     if outcome.findings:
         return outcome, None
-    _shadow(target, story, passing, only, set(before.applied),
-            [m for m in files if m.id in only and m.id not in before.applied], outcome)
+    _shadow(target, story, passing, only, set(before.applied), pending, outcome)
     outcome.findings += _lint_findings(settings, only - before.applied)
     if outcome.findings:
         return outcome, None
@@ -183,6 +207,7 @@ def attempt(target: Target, story: Story, owned_by_open_stories: set[str], befor
         return outcome, None
     started = time.monotonic()
     data = snapshot(target.conn, before.catalog)
+    inventory = schema_inventory_on(target.conn) if not all(m.transactional for m in pending) else {}
 
     def holds(conn: psycopg.Connection) -> list[str]:
         state = read_state(conn, settings)
@@ -191,8 +216,9 @@ def attempt(target: Target, story: Story, owned_by_open_stories: set[str], befor
     try:
         migrate(settings, only=only, verify=holds)  # its own session: nothing a migration sets stays on ours
     except VerificationFailed as failed:
-        where = "the target is as it was" if failed.restored else "the target could NOT be restored"
-        outcome.findings += [f"target: {p}" for p in failed.problems]
+        left = _not_restored(target, inventory, data) if failed.restored and inventory else []
+        where = "the target is as it was" if failed.restored and not left else "the target could NOT be restored"
+        outcome.findings += [f"target: {p}" for p in failed.problems + left]
         outcome.findings.append(f"target: the story did not hold after promotion; {where} ({failed.hint})")
         return outcome, None
     except SchemaToolsError as exc:

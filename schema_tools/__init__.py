@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .generator import Generated, GeneratedFile
     from .server.model import DatabaseMark, ScratchLogin
     from .server.urls import mask_url, password_of, redact, secret_files
+    from .sqlmodel.pgtree import changes_rows
     from .sqltext.reach import reaches
     from .tomlspec import Doc as TomlDoc
     from .tomlspec import Field, Invalid, Kinds, read_toml
@@ -57,6 +58,7 @@ _MODULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("generator", ("Generated", "GeneratedFile")),
     ("server.model", ("DatabaseMark", "ScratchLogin")),
     ("server.urls", ("mask_url", "password_of", "redact", "secret_files")),
+    ("sqlmodel.pgtree", ("changes_rows",)),
     ("sqltext.reach", ("reaches",)),
     ("tomlspec", ("TomlDoc", "Field", "Invalid", "Kinds", "read_toml")),
 )
@@ -66,7 +68,7 @@ _RENAMED = {"TomlDoc": "Doc"}  # public name -> the module's own
 __all__ = [
     # verbs
     "baseline", "changes_on", "check_reversible", "declared_schema", "drift", "generate", "integrity", "lint", "load_expectations", "migrate", "migrate_on",
-    "plan", "preflight", "preflight_on", "reaches", "read_migrations", "read_schema", "read_schema_on", "repair", "rollback", "rollback_on",
+    "plan", "preflight", "preflight_on", "reaches", "changes_rows", "read_migrations", "read_schema", "read_schema_on", "repair", "rollback", "rollback_on",
     "schema_differences", "schema_fingerprint_on", "schema_inventory_on", "status", "status_on", "validate", "validate_on", "verify", "verify_catalog",
     "write_generated",
     # databases

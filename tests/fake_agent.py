@@ -37,6 +37,10 @@ Hostile (each also writes the right migration, so only the harness's own checks 
   rollback-drop (SCHEMA-002) a harmless migration whose rollback drops SCHEMA-001's tenant_users (the harness runs
                 rollback files on the target to undo a promotion that cannot run in one transaction)
   other-database (SCHEMA-002) a migration that creates a database of its own (a superuser could drop the target's)
+  undo-unrestored (SCHEMA-002) a non-transactional migration that drops SCHEMA-001's role CHECK only outside scratch
+                databases: the story fails there, the rollback files run, and they cannot bring the CHECK back
+  undo-delete   (SCHEMA-002) a harmless non-transactional migration whose rollback deletes the rows of a table no
+                story names (where it exists): rollback files undo such a promotion outside any transaction
 """
 
 from __future__ import annotations
@@ -62,6 +66,9 @@ EXTRA = {
                        "  COPY (SELECT 1) TO PROGRAM 'touch {marker}'; END IF; END $$;\n"),
     "other-database": "-- transactional: false\nCREATE DATABASE planted_db;\n",
     "rollback-drop": "SELECT 1;\n",
+    "undo-unrestored": ("-- transactional: false\nDO $$ BEGIN IF current_database() NOT LIKE 'schema_tools_scratch%' THEN\n"
+                        "  ALTER TABLE tenant_users DROP CONSTRAINT tenant_users_role_check; END IF; END $$;\n"),
+    "undo-delete": "-- transactional: false\nSELECT 1;\n",
     "grant": ("GRANT ALL ON users TO PUBLIC;\nGRANT SELECT (email) ON users TO PUBLIC;\n"
               "ALTER DEFAULT PRIVILEGES GRANT ALL ON TABLES TO PUBLIC;\nALTER TABLE tenants SET (autovacuum_enabled = false);\n"),
     "delete": ("DO $$ BEGIN IF to_regclass('audit_trail') IS NOT NULL THEN DELETE FROM audit_trail WHERE id = 1;\n"
@@ -79,6 +86,8 @@ UNDO = {
     "silenced": "SELECT 1;\n",
     "delete": "SELECT 1;\n",
     "rollback-drop": "DROP TABLE tenant_users CASCADE;\n",
+    "undo-unrestored": "COMMENT ON TABLE tenants IS NULL;\n",
+    "undo-delete": "DO $$ BEGIN IF to_regclass('audit_trail') IS NOT NULL THEN DELETE FROM audit_trail; END IF; END $$;\n",
     "grant": ("REVOKE ALL ON users FROM PUBLIC;\nALTER DEFAULT PRIVILEGES REVOKE ALL ON TABLES FROM PUBLIC;\n"
               "ALTER TABLE tenants RESET (autovacuum_enabled);\n"),
 }

@@ -140,3 +140,17 @@ def test_unnamed_constraints_indexes_and_sequences_are_named_as_postgresql_names
     ours |= {c.default.split("'")[1] for t in schema.tables.values() for c in t.columns.values()
              if c.default and c.default.startswith("nextval(")}
     assert ours == stored
+
+
+@pytest.mark.parametrize(("sql", "what"), [
+    ("DELETE FROM t", "DELETE"), ("TRUNCATE t", "TRUNCATE"), ("UPDATE t SET a = 1", "UPDATE"),
+    ("DO $$ BEGIN NULL; END $$", "a DO block"), ("SELECT wipe()", "a SELECT (its functions may write)"),
+    ("CALL p()", "CALL"), ("WITH d AS (DELETE FROM t RETURNING 1) SELECT 1", "a SELECT (its functions may write)"),
+    ("CREATE TABLE x AS SELECT wipe()", "CREATE TABLE ... AS (its query's functions may write)"),
+    ("DROP INDEX CONCURRENTLY IF EXISTS i", ""), ("ALTER TABLE t DROP COLUMN a", ""), ("COMMENT ON TABLE t IS NULL", ""),
+    ("DELETE FROM", "a statement PostgreSQL's parser cannot read"),
+])
+def test_what_a_statement_may_do_to_rows(sql: str, what: str) -> None:
+    from schema_tools import changes_rows
+
+    assert changes_rows(sql) == what

@@ -448,3 +448,33 @@ def test_rollback_files_that_do_not_undo_their_migration_are_not_promoted(empty_
     assert re.search(r"rollback \(shadow\): rolling back the pending migrations does not restore the schema \(.*"
                      r"public\.tenant_users", log_of(root)), log_of(root)
     assert applied(empty_db_url) == ["0001_users", "0002_core_tables"]
+
+
+def test_a_promotion_undone_by_rollback_files_is_checked_against_the_target_before_it(empty_db_url: str,
+                                                                                      tmp_path: Path) -> None:
+    """A promotion that cannot run in one transaction is undone with the rollback files. Those were
+    proven in the shadow, but a migration that acts only outside scratch databases leaves on the
+    target what they cannot restore: the harness compares the target with itself before the
+    promotion and says so (before: "the target is as it was")."""
+    root = project(tmp_path, migrations=("0001_users", "0002_core_tables"))
+    with_schema_001(root, empty_db_url)
+    result = attack(root, empty_db_url, "undo-unrestored", "--max-iterations", "1")
+    assert result.returncode == 1, log_of(root)
+    log = log_of(root)
+    assert "the target could NOT be restored" in log and "the target is as it was" not in log, log
+    assert re.search(r"target: the rollback files did not restore the schema \(.*tenant_users_role_check", log), log
+
+
+def test_rollback_files_of_a_promotion_outside_a_transaction_may_not_touch_rows(empty_db_url: str,
+                                                                                 tmp_path: Path) -> None:
+    """Undoing such a promotion runs the rollback files statement by statement on the target, out
+    of the data guard's reach: one that deletes rows where a table exists (a DO block the shadow
+    sees doing nothing) is refused before anything runs."""
+    root = target_with_audit_trail(tmp_path, empty_db_url)
+    result = attack(root, empty_db_url, "undo-delete", "--max-iterations", "1")
+    assert result.returncode == 1, log_of(root)
+    assert ("rollback (unguarded): 0004_extra.rollback.sql:1: a DO block in a rollback file of a promotion that cannot "
+            "run in one transaction") in log_of(root), log_of(root)
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM audit_trail").fetchone() == (2,)
+    assert applied(empty_db_url) == ["0001_users", "0002_core_tables"]

@@ -367,3 +367,16 @@ def rename_column(text: str, old: str, new: str) -> str:
         from ..sqltext.meaning import rename_column as by_sqlglot  # forms printed by pglast alone
 
         return by_sqlglot(text, old, new)
+
+
+ROW_STATEMENTS = {"InsertStmt": "INSERT", "UpdateStmt": "UPDATE", "DeleteStmt": "DELETE", "MergeStmt": "MERGE",
+                  "TruncateStmt": "TRUNCATE", "CopyStmt": "COPY", "DoStmt": "a DO block", "CallStmt": "CALL",
+                  "SelectStmt": "a SELECT (its functions may write)", "ExecuteStmt": "EXECUTE",
+                  "CreateTableAsStmt": "CREATE TABLE ... AS (its query's functions may write)"}
+
+
+def changes_rows(sql: str) -> str:
+    """What a statement may do to rows, in words ("DELETE", "a DO block"...), or "" for schema
+    changes; a statement PostgreSQL's parser cannot read is taken to change rows."""
+    kind = tag(parse_tree(sql))
+    return ROW_STATEMENTS.get(kind, "") if kind else "a statement PostgreSQL's parser cannot read"
