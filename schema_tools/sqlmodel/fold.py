@@ -39,6 +39,8 @@ def default_name(name1: str, name2: str | None, label: str) -> str:
     ``name1_name2_label``, the longer of name1 and name2 shortened first to fit 63 bytes."""
     overhead = len(label.encode()) + 1 + (1 if name2 is not None else 0)
     first, second = name1.encode(), (name2 or "").encode()
+    if len(first) + len(second) <= NAMEDATALEN - 1 - overhead:  # the usual case: nothing to shorten
+        return f"{name1}_{name2}_{label}" if name2 is not None else f"{name1}_{label}"
     keep1, keep2 = len(first), len(second)
     while keep1 + keep2 > NAMEDATALEN - 1 - overhead:
         if keep1 > keep2:
