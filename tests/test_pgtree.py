@@ -115,6 +115,7 @@ CREATE TABLE {LONG} (
 CREATE INDEX ON {LONG} (second_column_with_a_long_name);
 CREATE INDEX ON {LONG} (second_column_with_a_long_name);
 CREATE INDEX ON {LONG} (lower(email), (email || 'x'), (email::varchar));
+CREATE INDEX ON {LONG} ((NULLIF(email, '')), (COALESCE(email, '')), (GREATEST(parent, 0)));
 CREATE TABLE short (a int, b int, "ünïcødé_ünïcødé_ünïcødé_ünïcødé" int);
 CREATE INDEX ON short (a, a, b) INCLUDE ("ünïcødé_ünïcødé_ünïcødé_ünïcødé");
 ALTER TABLE short ADD FOREIGN KEY (a, b) REFERENCES short (a, b) NOT VALID, ADD UNIQUE (a, b);

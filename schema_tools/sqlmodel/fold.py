@@ -31,7 +31,7 @@ MAY_CHANGE_TABLES = {"DoStmt", "CallStmt", "ExecuteStmt"}
 
 
 NAMEDATALEN = 64  # PostgreSQL's names are at most NAMEDATALEN - 1 bytes
-FIGURED = {"CoalesceExpr": "coalesce", "CaseExpr": "case", "A_ArrayExpr": "array", "NullIfExpr": "nullif"}
+FIGURED = {"CoalesceExpr": "coalesce", "CaseExpr": "case", "A_ArrayExpr": "array"}
 
 
 def default_name(name1: str, name2: str | None, label: str) -> str:
@@ -77,6 +77,8 @@ def _figured(expression: Node) -> str:
                                                              ["expr"])[-1]
     if kind == "MinMaxExpr":
         return "greatest" if fields.get("op") == "IS_GREATEST" else "least"
+    if kind == "A_Expr" and fields.get("kind") == "AEXPR_NULLIF":
+        return "nullif"
     return FIGURED.get(kind, "expr")
 
 
