@@ -149,7 +149,8 @@ def test_unnamed_constraints_indexes_and_sequences_are_named_as_postgresql_names
     ("CALL p()", "CALL"), ("WITH d AS (DELETE FROM t RETURNING 1) SELECT 1", "a SELECT (its functions may write)"),
     ("CREATE TABLE x AS SELECT wipe()", "CREATE TABLE ... AS (its query's functions may write)"),
     ("DROP INDEX CONCURRENTLY IF EXISTS i", ""), ("ALTER TABLE t DROP COLUMN a", ""), ("COMMENT ON TABLE t IS NULL", ""),
-    ("DELETE FROM", "a statement PostgreSQL's parser cannot read"),
+    ("DELETE FROM", "a statement PostgreSQL's parser cannot read"), ("SELECT 1", ""),
+    ("SELECT count(*) FROM t", "a SELECT (its functions may write)"), ("SELECT * INTO copy FROM t", "a SELECT (its functions may write)"),
 ])
 def test_what_a_statement_may_do_to_rows(sql: str, what: str) -> None:
     from schema_tools import changes_rows

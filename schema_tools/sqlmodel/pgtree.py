@@ -375,8 +375,21 @@ ROW_STATEMENTS = {"InsertStmt": "INSERT", "UpdateStmt": "UPDATE", "DeleteStmt": 
                   "CreateTableAsStmt": "CREATE TABLE ... AS (its query's functions may write)"}
 
 
+WRITES = ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt")
+
+
 def changes_rows(sql: str) -> str:
     """What a statement may do to rows, in words ("DELETE", "a DO block"...), or "" for schema
-    changes; a statement PostgreSQL's parser cannot read is taken to change rows."""
-    kind = tag(parse_tree(sql))
-    return ROW_STATEMENTS.get(kind, "") if kind else "a statement PostgreSQL's parser cannot read"
+    changes and for a SELECT that calls nothing and writes nothing (``SELECT 1``); a statement
+    PostgreSQL's parser cannot read is taken to change rows."""
+    tree = parse_tree(sql)
+    kind = tag(tree)
+    if not kind:
+        return "a statement PostgreSQL's parser cannot read"
+    try:
+        if kind == "SelectStmt" and not body(tree).get("intoClause") and not any(calls(tree)) \
+                and not any(any(nodes(tree, write)) for write in WRITES):
+            return ""
+    except RecursionError:
+        return "a statement nested too deeply to read"
+    return ROW_STATEMENTS.get(kind, "")
