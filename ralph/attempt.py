@@ -75,11 +75,16 @@ def reach_findings(migrations: Sequence[Migration], pending: set[str]) -> list[s
     return found
 
 
+def undone_by_files(pending: Sequence[Migration]) -> bool:
+    """True when the promotion cannot run in one transaction: on failure its rollback files undo it."""
+    return not all(m.transactional for m in pending)
+
+
 def unguarded_undo_findings(pending: Sequence[Migration]) -> list[str]:
-    """A promotion that cannot run in one transaction is undone with the rollback files, each
-    statement committed as it runs, where the data guard cannot hold it back: those files may
-    change the schema only (the shadow proves they restore it), never rows."""
-    if all(m.transactional for m in pending):
+    """A promotion undone with the rollback files runs them statement by statement, each committed
+    as it runs, where the data guard cannot hold it back: those files may change the schema only
+    (the shadow proves they restore it), never rows."""
+    if not undone_by_files(pending):
         return []
     return [f"rollback (unguarded): {m.rollback_path.name}:{stmt.line}: {what} in a rollback file of a promotion that "
             "cannot run in one transaction (it would run on the target outside the data guard): rollback files there "
@@ -93,9 +98,7 @@ def _not_restored(target: Target, inventory: dict[str, str], data: Snapshot) -> 
     found = []
     after = schema_inventory_on(target.conn)
     if after != inventory:
-        summary, detail = schema_differences(inventory, after)
-        found.append(f"the rollback files did not restore the schema ({summary}: "
-                     f"{'; '.join(line.strip() for line in detail[:3])})")
+        found.append(f"the rollback files did not restore the schema ({_difference(inventory, after)})")
     return found + data_lost(target.conn, data, read_state(target.conn, target.settings).catalog)
 
 
@@ -129,9 +132,14 @@ def _undo_findings(conn: psycopg.Connection, shadow: Settings, pending: Sequence
     after = schema_inventory_on(conn)
     if after == before:
         return []
+    return [f"rollback (shadow): rolling back the pending migrations does not restore the schema "
+            f"({_difference(before, after)})"]
+
+
+def _difference(before: dict[str, str], after: dict[str, str]) -> str:
+    """Two schema inventories' difference, in a line: its summary and its first three details."""
     summary, detail = schema_differences(before, after)
-    return [f"rollback (shadow): rolling back the pending migrations does not restore the schema ({summary}: "
-            f"{'; '.join(line.strip() for line in detail[:3])})"]
+    return f"{summary}: {'; '.join(line.strip() for line in detail[:3])}"
 
 
 def _shadow(target: Target, story: Story, passing: Sequence[Story], only: set[str], applied: set[str],
@@ -195,19 +203,20 @@ def attempt(target: Target, story: Story, owned_by_open_stories: set[str], befor
         return outcome, None
     outcome.findings += [f"validate (target): {f.message}" for f in validate_on(target.conn, settings).errors]
     pending = [m for m in files if m.id in only and m.id not in before.applied]
-    outcome.findings += reach_findings(files, only - before.applied) + unguarded_undo_findings(pending)
+    pending_ids = {m.id for m in pending}
+    outcome.findings += reach_findings(files, pending_ids) + unguarded_undo_findings(pending)
     if outcome.findings:
         return outcome, None
     _shadow(target, story, passing, only, set(before.applied), pending, outcome)
-    outcome.findings += _lint_findings(settings, only - before.applied)
+    outcome.findings += _lint_findings(settings, pending_ids)
     if outcome.findings:
         return outcome, None
-    outcome.findings += _preflight_findings(target, only - before.applied)
+    outcome.findings += _preflight_findings(target, pending_ids)
     if outcome.findings:
         return outcome, None
     started = time.monotonic()
     data = snapshot(target.conn, before.catalog)
-    inventory = schema_inventory_on(target.conn) if not all(m.transactional for m in pending) else {}
+    inventory = schema_inventory_on(target.conn) if undone_by_files(pending) else {}
 
     def holds(conn: psycopg.Connection) -> list[str]:
         state = read_state(conn, settings)

@@ -282,7 +282,7 @@ def read_migrations(folder: Path, skip_python: bool = False) -> list[Migration]:
             hint="write the migration as SQL (ID.sql with ID.rollback.sql)",
         )
     names = sorted(os.listdir(folder))  # one listing (a history may hold thousands of files)
-    odd = [n for n in names if os.path.splitext(n)[1].lower() == ".sql" and os.path.splitext(n)[1] != ".sql"]
+    odd = [n for n in names if (suffix := os.path.splitext(n)[1]) != ".sql" and suffix.lower() == ".sql"]
     if odd:
         raise MigrationError(f"{folder / odd[0]}: migrations end in .sql (lower case)",
                              hint=f"rename it to {Path(odd[0]).stem}.sql, or move it out of the folder")

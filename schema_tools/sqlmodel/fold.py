@@ -38,17 +38,17 @@ def default_name(name1: str, name2: str | None, label: str) -> str:
     """The name PostgreSQL makes for an unnamed constraint, index or sequence (makeObjectName):
     ``name1_name2_label``, the longer of name1 and name2 shortened first to fit 63 bytes."""
     overhead = len(label.encode()) + 1 + (1 if name2 is not None else 0)
-    first, second = name1.encode(), (name2 or "").encode()
-    if len(first) + len(second) <= NAMEDATALEN - 1 - overhead:  # the usual case: nothing to shorten
-        return f"{name1}_{name2}_{label}" if name2 is not None else f"{name1}_{label}"
+    part1, part2 = name1, name2 or ""
+    first, second = part1.encode(), part2.encode()
     keep1, keep2 = len(first), len(second)
-    while keep1 + keep2 > NAMEDATALEN - 1 - overhead:
-        if keep1 > keep2:
-            keep1 -= 1
-        else:
-            keep2 -= 1
-    part1 = first[:keep1].decode(errors="ignore")  # never half a character (pg_mbcliplen)
-    part2 = second[:keep2].decode(errors="ignore")
+    if keep1 + keep2 > NAMEDATALEN - 1 - overhead:  # else, the usual case: nothing to shorten
+        while keep1 + keep2 > NAMEDATALEN - 1 - overhead:
+            if keep1 > keep2:
+                keep1 -= 1
+            else:
+                keep2 -= 1
+        part1 = first[:keep1].decode(errors="ignore")  # never half a character (pg_mbcliplen)
+        part2 = second[:keep2].decode(errors="ignore")
     return f"{part1}_{part2}_{label}" if name2 is not None else f"{part1}_{label}"
 
 
