@@ -19,7 +19,7 @@ from pathlib import Path
 
 from _common import BIN
 from schema_tools.linter import lint_migrations
-from schema_tools.engine.files import read_migration
+from schema_tools.migration_files.yoyo import read_migration
 
 SHARED = {  # ours -> squawk's
     "index-not-concurrently": {"require-concurrent-index-creation"},

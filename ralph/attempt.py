@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from schema_tools import (Migration, SchemaToolsError, Settings, VerificationFailed, changes_rows, connect, lint, migrate,
-                          migrate_on, preflight_on, reaches, read_migrations, rollback_on, schema_differences,
+from schema_tools import (Migration, SchemaToolsError, Settings, VerificationFailed, connect, lint, migrate,
+                          migrate_on, preflight_on, read_migrations, rollback_on, schema_differences,
                           schema_inventory_on, scratch_login, validate_on, verify_catalog)
 
 from .criteria import FAILED, Verdict, judge
@@ -71,7 +71,7 @@ def reach_findings(migrations: Sequence[Migration], pending: set[str]) -> list[s
         for path, statements in ((m.path, m.statements), (m.rollback_path, m.rollback_statements)):
             for stmt in statements:
                 found += [f"server reach: {path.name}:{stmt.line}: {what}; the harness runs agent-written SQL only "
-                          "when it stays inside its database" for what in reaches(stmt.sql)]
+                          "when it stays inside its database" for what in stmt.reach]
     return found
 
 
@@ -89,7 +89,7 @@ def unguarded_undo_findings(pending: Sequence[Migration]) -> list[str]:
     return [f"rollback (unguarded): {m.rollback_path.name}:{stmt.line}: {what} in a rollback file of a promotion that "
             "cannot run in one transaction (it would run on the target outside the data guard): rollback files there "
             "may only change the schema" for m in pending for stmt in m.rollback_statements
-            if (what := changes_rows(stmt.sql))]
+            if (what := stmt.changes_rows)]
 
 
 def _not_restored(target: Target, inventory: dict[str, str], data: Snapshot) -> list[str]:

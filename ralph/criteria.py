@@ -21,7 +21,6 @@ from schema_tools import Catalog, ColumnSpec, TableExpectation, verify_catalog
 TABLE_LIST = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s*:\s*(.+)$")
 INDEXES = re.compile(r"^\s*Indexes on:\s*(.+?)\s+for\s+(\w+)\s*$", re.IGNORECASE)
 RUNS = re.compile(r"\bruns?\b.*\bwithout errors\b", re.IGNORECASE)
-UNIQUE = re.compile(r"^UNIQUE\s*\((.+)\)$", re.IGNORECASE)
 COLUMN = re.compile(r"^(\w+)\s*(?:\((.*)\))?$")
 VERIFIED, FAILED, UNVERIFIED = "verified", "failed", "unverified"
 JSON_TYPES = "json | jsonb"
@@ -56,13 +55,12 @@ def _listing(table: str, text: str, criterion: str) -> TableExpectation | None:
     unique: list[tuple[str, ...]] = []
     allowed: dict[str, tuple[str, ...]] = {}
     for item in _items(text):
-        pair = UNIQUE.match(item)
         match = COLUMN.match(item)
-        if pair:
-            unique.append(_names(pair.group(1)))
-            continue
         if match is None:
             return None
+        if match.group(1).upper() == "UNIQUE" and match.group(2) is not None:  # UNIQUE(a, b)
+            unique.append(_names(match.group(2)))
+            continue
         name, note = match.group(1), (match.group(2) or "").strip()
         if note.upper() == "UNIQUE":
             unique.append((name,))

@@ -7,10 +7,10 @@ caught here."""
 
 from __future__ import annotations
 
-import re
+import json
 from collections.abc import Iterable
 
-ON_TABLE = re.compile(r" ON (?:ONLY )?((?:\"(?:[^\"]|\"\")+\"|[^\s.(]+)\.(?:\"(?:[^\"]|\"\")+\"|[^\s(]+))")
+INDEX_TABLE = (" table=", 6)  # an index's entry: "kind=i table=<its table as a JSON string> ..."
 TABLE_BOUND = ("column ", "constraint ", "trigger ", "rule ", "comment on ")
 
 
@@ -18,8 +18,11 @@ def table_of(name: str, definition: str) -> str | None:
     """The table (``schema.table``) an inventory entry belongs to; None for functions, types,
     schemas, extensions and event triggers."""
     if name.startswith("relation "):
-        index = ON_TABLE.search(definition) if " index=" in definition else None
-        return index.group(1).replace('"', "") if index else name.removeprefix("relation ")
+        marker, at = INDEX_TABLE
+        if definition[at:].startswith(marker):  # after "kind=i" or "kind=I"
+            table, _ = json.JSONDecoder().raw_decode(definition, at + len(marker))
+            return str(table)
+        return name.removeprefix("relation ")
     if name.startswith("policy "):
         return "public." + name.removeprefix("policy ").rsplit(".", 1)[0]
     for prefix in TABLE_BOUND:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
                            validate, validate_on, verify, verify_catalog, write_generated)
     from .config import Settings, load_settings
     from .console import CommandParser, OneLineParser, run_console
-    from .engine.files import Migration
+    from .migration_files.model import Migration
     from .engine.model import MigrationState, PlannedMigration, PlannedStatement, RunResult
     from .errors import (ConfigError, DataLossRefused, DatabaseUnavailable, EmbeddedError, LockTimeout, MigrationError,
                          MigrationFailed, SchemaToolsError, ValidationFailed, VerificationFailed)
@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     from .generator import Generated, GeneratedFile
     from .server.model import DatabaseMark, ScratchLogin
     from .server.urls import mask_url, password_of, redact, secret_files
-    from .sqlmodel.pgtree import changes_rows
-    from .sqltext.reach import reaches
+    from .sql.effects import changes_rows
+    from .sql.reach import reaches
     from .tomlspec import Doc as TomlDoc
     from .tomlspec import Field, Invalid, Kinds, read_toml
 
@@ -48,7 +48,7 @@ _MODULES: tuple[tuple[str, tuple[str, ...]], ...] = (
          "validate", "validate_on", "verify", "verify_catalog", "write_generated")),
     ("config", ("Settings", "load_settings")),
     ("console", ("CommandParser", "OneLineParser", "run_console")),
-    ("engine.files", ("Migration",)),
+    ("migration_files.model", ("Migration",)),
     ("engine.model", ("MigrationState", "PlannedMigration", "PlannedStatement", "RunResult")),
     ("errors", ("ConfigError", "DataLossRefused", "DatabaseUnavailable", "EmbeddedError", "LockTimeout",
          "MigrationError", "MigrationFailed", "SchemaToolsError", "ValidationFailed", "VerificationFailed")),
@@ -58,8 +58,8 @@ _MODULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("generator", ("Generated", "GeneratedFile")),
     ("server.model", ("DatabaseMark", "ScratchLogin")),
     ("server.urls", ("mask_url", "password_of", "redact", "secret_files")),
-    ("sqlmodel.pgtree", ("changes_rows",)),
-    ("sqltext.reach", ("reaches",)),
+    ("sql.effects", ("changes_rows",)),
+    ("sql.reach", ("reaches",)),
     ("tomlspec", ("TomlDoc", "Field", "Invalid", "Kinds", "read_toml")),
 )
 _WHERE = {name: module for module, names in _MODULES for name in names}

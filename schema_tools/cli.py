@@ -317,13 +317,14 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     if args.fleet:
         return _fleet(args, lambda s: ("ok", f"{len(commands.migrate(s).done)} migration(s) applied"))
     settings = _settings(args)
+    migrations = commands.read_migrations(settings)  # once for the whole run
     if args.preflight:
-        report = commands.preflight(settings)
+        report = commands.preflight(settings, migrations=migrations)
         if report.errors:
             print(render(report, "text"))
             print("preflight: existing rows would make a pending migration fail; nothing was applied")
             return 1
-    result = commands.migrate(settings, progress=print, to=args.to)  # its notes come first, through progress
+    result = commands.migrate(settings, progress=print, to=args.to, migrations=migrations)  # notes come first
     print(f"{len(result.done)} migration(s) applied" if result.done else "nothing to apply: the database is up to date")
     return 0
 
@@ -395,8 +396,9 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    planned = commands.plan(settings, trace=args.trace)
-    checked = commands.preflight(settings)
+    migrations = commands.read_migrations(settings)  # once for the whole run
+    planned = commands.plan(settings, trace=args.trace, migrations=migrations)
+    checked = commands.preflight(settings, migrations=migrations)
     if args.json:
         print(json.dumps({"migrations": [asdict(p) for p in planned],
                           "preflight": json.loads(render(checked, "json"))}, indent=2))

@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # annotations only: a verb imports what it runs when it runs
 
     from .catalog.model import Catalog
     from .config import Settings
-    from .engine.files import Migration
+    from .migration_files.model import Migration, Migrations
     from .engine.model import MigrationState, PlannedMigration, RunResult
     from .expect.model import TableExpectation
     from .findings import Report
@@ -78,7 +78,7 @@ def scratch_login(settings: Settings, admin: psycopg.Connection, *, trusted: Col
     from .server.scratch import scratch_login as login
 
     def apply_trusted(conn: psycopg.Connection) -> None:
-        migrate_on(conn, settings, only=trusted)
+        migrate_on(conn, settings, only=trusted)  # reads the folder: once, here
 
     with login(settings, admin, apply_trusted if trusted else None) as created:
         yield created
@@ -97,30 +97,36 @@ def exclusive(conn: psycopg.Connection, name: str, *, wait: float, holder: str) 
 # --- migrations -----------------------------------------------------------------------------
 
 
-def read_migrations(settings: Settings) -> list[Migration]:
-    """The migrations of the settings' folder, in the order they apply."""
-    from .engine.files import read_migrations as read
+def read_migrations(settings: Settings) -> Migrations:
+    """The migrations of the settings' folder, in the order they apply: read once per command
+    and handed down (pass them to the ``_on`` verbs that take ``migrations``)."""
+    from .migration_files.read import read_migrations as read
 
     return read(settings.migrations_dir)
 
 
 def migrate(settings: Settings, *, only: Collection[str] | None = None, progress: Progress | None = None,
-            verify: Verify | None = None, to: str | None = None) -> RunResult:
+            verify: Verify | None = None, to: str | None = None,
+            migrations: Sequence[Migration] | None = None) -> RunResult:
     """Apply every pending migration (or only ``only`` and what they depend on), each atomically
     with its record, under the migration lock; refuse while validate reports an error. With
     ``verify`` (a connection -> problems), the result must pass it before anything stays: all in
     one transaction when every pending migration is transactional, else undone with the rollback
-    files; VerificationFailed says which. ``to``: stop after that migration."""
+    files; VerificationFailed says which. ``to``: stop after that migration. ``migrations``: the
+    folder, already read (else read here)."""
+    migrations = read_migrations(settings) if migrations is None else migrations
     with connect(settings, "schema-tools migrate") as conn:
-        return migrate_on(conn, settings, only=only, progress=progress, verify=verify, to=to)
+        return migrate_on(conn, settings, only=only, progress=progress, verify=verify, to=to, migrations=migrations)
 
 
 def migrate_on(conn: psycopg.Connection, settings: Settings, *, only: Collection[str] | None = None,
-               progress: Progress | None = None, verify: Verify | None = None, to: str | None = None) -> RunResult:
-    """``migrate`` on a connection the caller owns."""
+               progress: Progress | None = None, verify: Verify | None = None, to: str | None = None,
+               migrations: Sequence[Migration] | None = None) -> RunResult:
+    """``migrate`` on a connection the caller owns (``migrations``: the folder, already read)."""
     from .engine.runner import migrate_on as run
 
-    return run(conn, settings, progress=progress, only=only, verify=verify, to=to)
+    migrations = read_migrations(settings) if migrations is None else migrations
+    return run(conn, settings, migrations, progress=progress, only=only, verify=verify, to=to)
 
 
 def baseline(settings: Settings, *, to: str | None = None) -> tuple[Report, list[str]]:
@@ -128,7 +134,8 @@ def baseline(settings: Settings, *, to: str | None = None) -> tuple[Report, list
     (through ``to``) declare, record them as applied without running them. Returns the drift
     report (errors: nothing was recorded) and the ids recorded."""
     from .catalog.read import read_catalog
-    from .engine.runner import record_applied_on, up_to
+    from .engine.baseline import record_applied_on
+    from .engine.choose import up_to
     from .sqlmodel import declare
     from .sqlmodel.drift import drift_report
 
@@ -153,11 +160,13 @@ def rollback(settings: Settings, *, to: str | None = None, everything: bool = Fa
 
 
 def rollback_on(conn: psycopg.Connection, settings: Settings, *, to: str | None = None, everything: bool = False,
-                progress: Progress | None = None, confirm: Confirm | None = None) -> RunResult:
-    """``rollback`` on a connection the caller owns."""
+                progress: Progress | None = None, confirm: Confirm | None = None,
+                migrations: Sequence[Migration] | None = None) -> RunResult:
+    """``rollback`` on a connection the caller owns (``migrations``: the folder, already read)."""
     from .engine.runner import rollback_on as run
 
-    return run(conn, settings, to=to, everything=everything, progress=progress, confirm=confirm)
+    migrations = read_migrations(settings) if migrations is None else migrations
+    return run(conn, settings, migrations, to=to, everything=everything, progress=progress, confirm=confirm)
 
 
 def status(settings: Settings) -> list[MigrationState]:
@@ -170,7 +179,7 @@ def status_on(conn: psycopg.Connection, settings: Settings) -> list[MigrationSta
     """``status`` on a connection the caller owns."""
     from .engine.runner import status_on as states
 
-    return states(conn, settings)
+    return states(conn, read_migrations(settings))
 
 
 def validate(settings: Settings) -> Report:
@@ -183,25 +192,28 @@ def validate_on(conn: psycopg.Connection, settings: Settings) -> Report:
     """``validate`` on a connection the caller owns."""
     from .engine.validate import validate_on as check
 
-    return check(conn, settings)
+    return check(conn, settings, read_migrations(settings))
 
 
 def repair(settings: Settings, *, forget_missing: bool = False) -> list[str]:
     """Re-record checksums of deliberately edited files (and forget missing ones); each logged."""
     from .engine.validate import repair_on
 
+    migrations = read_migrations(settings)
     with connect(settings, "schema-tools repair") as conn:
-        return repair_on(conn, settings, forget_missing)
+        return repair_on(conn, settings, migrations, forget_missing)
 
 
-def plan(settings: Settings, trace: bool = False) -> list[PlannedMigration]:
+def plan(settings: Settings, trace: bool = False, *,
+         migrations: Sequence[Migration] | None = None) -> list[PlannedMigration]:
     """The pending migrations as migrate would apply them, with the lock each statement takes.
     With ``trace``: also the locks each one was seen to take on a scratch copy of the schema."""
     from .engine import history
     from .engine.plan import plan_on
 
+    migrations = read_migrations(settings) if migrations is None else migrations
     with connect(settings, "schema-tools plan") as conn:
-        planned = plan_on(conn, settings)
+        planned = plan_on(conn, settings, migrations)
         applied = set(history.applied(conn))
     if not trace or not planned:
         return planned
@@ -209,20 +221,23 @@ def plan(settings: Settings, trace: bool = False) -> list[PlannedMigration]:
     from .server.connect import connect_url
 
     with scratch_database(settings) as url, connect_url(url, application_name="schema-tools plan --trace") as scratch:
-        return trace_on(scratch, settings, applied, planned)
+        return trace_on(scratch, settings, migrations, applied, planned)
 
 
-def preflight(settings: Settings, samples: int | None = None) -> Report:
+def preflight(settings: Settings, samples: int | None = None, *,
+              migrations: Sequence[Migration] | None = None) -> Report:
     """Rows that would make a pending migration's new constraint fail; changes nothing."""
     with connect(settings, "schema-tools preflight") as conn:
-        return preflight_on(conn, settings, samples)
+        return preflight_on(conn, settings, samples, migrations=migrations)
 
 
-def preflight_on(conn: psycopg.Connection, settings: Settings, samples: int | None = None) -> Report:
-    """``preflight`` on a connection the caller owns."""
+def preflight_on(conn: psycopg.Connection, settings: Settings, samples: int | None = None, *,
+                 migrations: Sequence[Migration] | None = None) -> Report:
+    """``preflight`` on a connection the caller owns (``migrations``: the folder, already read)."""
     from .datachecks import preflight_on as run
 
-    return run(conn, settings, _samples(settings, samples))
+    migrations = read_migrations(settings) if migrations is None else migrations
+    return run(conn, settings, migrations, _samples(settings, samples))
 
 
 def check_reversible(settings: Settings, chain: bool = False) -> Report:
@@ -234,13 +249,14 @@ def check_reversible(settings: Settings, chain: bool = False) -> Report:
     from .engine.reversible import check_chain, check_steps
     from .server.connect import connect_url
 
+    migrations = read_migrations(settings)
     with connect(settings, "schema-tools check-reversible") as admin, ExitStack() as stack:
         def fresh() -> psycopg.Connection:
             stack.close()  # the previous scratch database (and its connection) goes first
             url = stack.enter_context(scratch_database(settings, admin=admin))
             return stack.enter_context(connect_url(url, application_name="schema-tools check-reversible"))
 
-        return (check_chain if chain else check_steps)(fresh, settings)
+        return (check_chain if chain else check_steps)(fresh, settings, migrations)
 
 
 # --- the schema -----------------------------------------------------------------------------

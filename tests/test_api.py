@@ -27,28 +27,36 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "findings": (),
     "tomlspec": ("errors",),
     "config": ("errors", "tomlspec"),
-    "sqltext": (),
+    "sql": (),
+    "migration_files": ("config", "errors", "sql"),
     "server": ("config", "errors"),
-    "catalog": ("sqltext.meaning", "sqltext.identifiers"),
-    "invariants": ("catalog", "findings", "sqltext.identifiers"),
-    "expect": ("catalog", "errors", "findings", "invariants", "sqltext", "tomlspec"),
-    "engine": ("catalog", "config", "errors", "findings", "sqltext"),
-    "sqlmodel": ("catalog", "engine.files", "errors", "expect", "findings", "sqltext"),
-    "linter": ("catalog", "config", "engine.files", "errors", "findings", "invariants", "sqlmodel", "sqltext"),
-    "datachecks": ("catalog", "config", "engine.files", "engine.history", "errors", "expect", "findings", "sqlmodel",
-                  "sqltext", "tomlspec"),
-    "generator": ("catalog", "config", "engine", "errors", "expect", "findings", "linter", "server", "sqltext",
-                  "tomlspec"),
+    "catalog": ("sql.meaning", "sql.identifiers"),
+    "invariants": ("catalog", "findings", "sql.identifiers"),
+    "expect": ("catalog", "errors", "findings", "invariants", "sql", "tomlspec"),
+    "engine": ("catalog", "config", "errors", "findings", "migration_files", "sql"),
+    "sqlmodel": ("catalog", "errors", "expect", "findings", "migration_files", "sql"),
+    "linter": ("catalog", "config", "errors", "findings", "invariants", "migration_files", "sqlmodel", "sql"),
+    "datachecks": ("catalog", "config", "engine.history", "errors", "expect", "findings", "migration_files", "sqlmodel",
+                   "sql", "tomlspec"),
+    "generator": ("catalog", "config", "engine", "errors", "expect", "findings", "linter", "migration_files", "server",
+                  "sql", "tomlspec"),
     "console": ("config", "errors", "server.urls"),
     "fleet": ("config", "errors", "server.urls", "tomlspec"),
     "commands": ("catalog", "config", "engine", "errors", "expect", "findings", "datachecks", "generator", "linter",
-                 "server", "sqlmodel"),
+                 "migration_files", "server", "sqlmodel"),
     "pytest_plugin": ("catalog.read", "commands", "findings", "server.connect"),
     "cli": ("commands", "config", "console", "errors", "findings", "fleet", "invariants", "linter", "server.urls"),
     "__main__": ("cli",),
     "__init__": (),  # at run time it imports nothing of ours (its imports are for mypy, names load on use)
 }
-PURE = ("findings", "tomlspec", "sqltext", "catalog.model", "invariants", "expect", "sqlmodel", "linter")
+PURE = ("findings", "tomlspec", "sql", "migration_files", "catalog.model", "invariants", "expect", "sqlmodel", "linter")
+SQL_PARSERS = ("pglast", "sqlglot")
+SQL_WORDS = frozenset("""
+select insert update delete merge create alter drop table index begin commit rollback savepoint set reset grant
+revoke truncate validate constraint concurrently unique references foreign check default values copy vacuum analyze
+analyse reindex cluster comment lock transaction prepare discard listen notify execute call do returns function
+procedure trigger view sequence extension owner rename column only""".split())
+"""Words that make a regular expression one that reads SQL."""
 
 
 def _modules() -> list[tuple[str, Path]]:
@@ -105,6 +113,53 @@ def test_imports_run_one_way() -> None:
             if not any(target == a or target.startswith(a + ".") for a in allowed):
                 problems.append(f"{module} imports {target}")
     assert problems == []
+
+
+def test_only_the_sql_package_imports_sql_parsers() -> None:
+    """pglast and sqlglot are read through ``schema_tools.sql`` alone (and nothing in ralph)."""
+    problems = [f"{module} imports {name}" for module, path in _modules() if module.split(".")[0] != "sql"
+                for name in _runtime_imports(path, module) if name.split(".")[0] in SQL_PARSERS]
+    for path in sorted((ROOT / "ralph").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            problems += [f"{path.name} imports {n}" for n in names if n.split(".")[0] in SQL_PARSERS]
+    assert problems == []
+
+
+def _regex_literals(path: Path) -> list[tuple[int, str]]:
+    """Every string given to ``re``'s functions (``re.compile(...)``, ``re.match(...)``...)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                isinstance(node.func.value, ast.Name) and node.func.value.id == "re" and node.args:
+            pattern = node.args[0]
+            parts = [pattern] if isinstance(pattern, ast.Constant) else \
+                [v for v in ast.walk(pattern) if isinstance(v, ast.Constant)]
+            found += [(node.lineno, p.value) for p in parts if isinstance(p.value, str)]
+    return found
+
+
+def test_no_module_outside_the_sql_package_reads_sql_with_a_regex() -> None:
+    """SQL is read by PostgreSQL's parser, through ``schema_tools.sql``: a regular expression
+    holding an SQL keyword anywhere else is a second reader that will disagree with the first."""
+    import re
+
+    problems = []
+    for path in sorted([*PACKAGE.rglob("*.py"), *(ROOT / "ralph").rglob("*.py")]):
+        if path.is_relative_to(PACKAGE / "sql"):
+            continue
+        for line, pattern in _regex_literals(path):
+            words = {w.lower() for w in re.findall(r"[A-Za-z_]+", pattern)} & SQL_WORDS
+            if words:
+                problems.append(f"{path.relative_to(ROOT)}:{line}: {sorted(words)} in {pattern!r}")
+    assert problems == []
+
+
+def test_the_regex_check_sees_a_keyword_regex(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text('import re\nX = re.compile(r"^ALTER\\s+TABLE\\b", re.I)\nY = re.match(rf"{1}DROP", "x")\n')
+    assert [line for line, _ in _regex_literals(sample)] == [2, 3]
 
 
 def test_pure_packages_never_import_psycopg() -> None:
@@ -221,7 +276,7 @@ def test_importing_any_module_changes_no_global_logging_state() -> None:
 def test_a_statement_kept_as_a_command_parses_quietly_and_leaves_the_logger_as_it_was() -> None:
     script = textwrap.dedent("""
         import logging
-        from schema_tools.sqltext.meaning import parse_statement
+        from schema_tools.sql.meaning import parse_statement
         node = parse_statement("DO $$ BEGIN PERFORM 1; END $$")
         log = logging.getLogger("sqlglot")
         print(type(node).__name__, log.level, len(log.filters))

@@ -21,7 +21,8 @@ from schema_tools import cli
 from schema_tools.config import load_settings
 from schema_tools.errors import SchemaToolsError
 from schema_tools.expect.parse import load_expectations
-from schema_tools.engine.files import read_migration, split_statements
+from schema_tools.migration_files.yoyo import read_migration
+from schema_tools.sql.script import read_script
 
 BUDGET = settings(max_examples=150, deadline=None, derandomize=True,
                   suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -112,7 +113,7 @@ def test_migration_files_and_headers(text: str, tmp_path: Path) -> None:
     path = tmp_path / "0001_x.sql"
     path.write_text(text, encoding="utf-8", errors="surrogateescape")
     accept(lambda: read_migration(path))
-    statements = split_statements(text)
+    statements = read_script(text).statements
     assert all(s.line >= 1 for s in statements)
 
 

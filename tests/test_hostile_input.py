@@ -13,9 +13,10 @@ import pytest
 
 from conftest import settings_for
 from schema_tools import commands
-from schema_tools.engine.files import read_migrations, split_statements
+from schema_tools.migration_files.read import read_migrations
 from schema_tools.errors import DataLossRefused, MigrationError
-from schema_tools.sqltext.split import split, statements
+from schema_tools.sql.scanner import folded, split
+from schema_tools.sql.script import read_script
 
 
 def folder_with(tmp_path: Path, files: dict[str, str | bytes]) -> Path:
@@ -65,10 +66,8 @@ COMMIT;
 
 
 def test_the_parser_and_the_scanner_agree_on_tricky_text() -> None:
-    from schema_tools.sqltext.lock_levels import normalise
-
-    parsed = [normalise(s) for _, s in statements(TRICKY)]
-    scanned = [normalise(s) for _, s in split(TRICKY) if normalise(s)]
+    parsed = [folded(s.sql) for s in read_script(TRICKY).statements]
+    scanned = [folded(s) for _, s in split(TRICKY) if folded(s)]
     assert len(parsed) == 5 and parsed[0].startswith("CREATE FUNCTION f(begin int)") and parsed[-1] == "COMMIT"
     assert scanned == parsed
 
@@ -83,7 +82,7 @@ def test_a_begin_parameter_does_not_hide_a_later_commit(empty_db_url: str, tmp_p
 
 def test_statement_lines_and_columns_follow_the_file(tmp_path: Path) -> None:
     text = "-- header\nCREATE TABLE a (id int); CREATE TABLE b (\n  id int\n);\n\n/* c */ SELECT 1"
-    assert [(s.line, s.column) for s in split_statements(text)] == [(2, 1), (2, 26), (6, 9)]
+    assert [(s.line, s.column) for s in read_script(text).statements] == [(2, 1), (2, 26), (6, 9)]
 
 
 # --- 3. sessions ------------------------------------------------------------------------------------

@@ -14,7 +14,9 @@ from conftest import FIXTURES, LOCKING_TRIGGER, ROOT, write_migration
 from schema_tools import ConfigError, load_settings
 from schema_tools.findings import Severity
 from schema_tools.linter import RULES, lint_migrations
-from schema_tools.engine.files import Migration, parse_directives, read_migrations
+from schema_tools.migration_files.model import Migration
+from schema_tools.migration_files.read import read_migrations
+from schema_tools.migration_files.yoyo import parse_directives
 
 LINT_FIXTURES = FIXTURES / "lint"
 SECTION = re.compile(r"^-- migration: (\S+)\s*$")
@@ -132,7 +134,7 @@ def test_lint_never_raises_on_sql_postgresql_accepts(empty_db_url: str, tmp_path
     folder.mkdir()
     (folder / "0001_corpus.sql").write_text(CORPUS)
     (folder / "0001_corpus.rollback.sql").write_text("SELECT 1;\n")
-    from schema_tools.engine.files import read_migrations
+    from schema_tools.migration_files.read import read_migrations
 
     report = lint_migrations(read_migrations(folder))
     notes = [f for f in report.findings if f.severity is Severity.NOTE]
@@ -172,7 +174,7 @@ def test_the_cache_skips_an_unchanged_history_and_relints_an_edited_file(tmp_pat
     import shutil
 
     import schema_tools.linter as lint_package
-    from schema_tools.engine.files import read_migrations
+    from schema_tools.migration_files.read import read_migrations
 
     folder = tmp_path / "m"
     shutil.copytree(FIXTURES / "history", folder)
@@ -219,7 +221,7 @@ def test_the_cache_is_json_data_and_a_bad_entry_is_rebuilt(tmp_path: Path, monke
 
     from schema_tools.linter.cache import FORMAT
 
-    from schema_tools.engine.files import read_migrations
+    from schema_tools.migration_files.read import read_migrations
 
     folder, cache, parsed = _history_with_cache(tmp_path, monkeypatch)
     truth = lint_migrations(read_migrations(folder)).findings
@@ -256,7 +258,7 @@ def test_the_cache_is_json_data_and_a_bad_entry_is_rebuilt(tmp_path: Path, monke
 def test_the_cache_key_follows_the_parser_s_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import pglast
 
-    from schema_tools.engine.files import read_migrations
+    from schema_tools.migration_files.read import read_migrations
     from schema_tools.linter import cache as lint_cache
 
     folder, cache, parsed = _history_with_cache(tmp_path, monkeypatch)

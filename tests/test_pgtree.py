@@ -9,7 +9,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from schema_tools.sqlmodel.pgtree import Unprintable, body, expression_sql, parse_tree, rename_column, sql, type_text
+from schema_tools.sql.printer import Unprintable, expression_sql, rename_column, sql
+from schema_tools.sql.statement import Statement
+from schema_tools.sql.tree import body, parse_tree
+from schema_tools.sql.typenames import type_text
 
 EXPRESSIONS = [
     "0", "-1", "1.5", "'it''s'", "NULL", "true", "false", "B'0101'", "X'1F'", "now()", "CURRENT_TIMESTAMP",
@@ -127,7 +130,7 @@ def test_unnamed_constraints_indexes_and_sequences_are_named_as_postgresql_names
     """Default names shortened to 63 bytes (the longer part first, never half a character),
     numbered on a clash, made of figured names for expressions: the model must find them by the
     names later migrations use to drop or rename them."""
-    from schema_tools.engine.files import read_migrations
+    from schema_tools.migration_files.read import read_migrations
     from schema_tools.sqlmodel import declare
 
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
@@ -153,6 +156,4 @@ def test_unnamed_constraints_indexes_and_sequences_are_named_as_postgresql_names
     ("SELECT count(*) FROM t", "a SELECT (its functions may write)"), ("SELECT * INTO copy FROM t", "a SELECT (its functions may write)"),
 ])
 def test_what_a_statement_may_do_to_rows(sql: str, what: str) -> None:
-    from schema_tools import changes_rows
-
-    assert changes_rows(sql) == what
+    assert Statement(sql).changes_rows == what

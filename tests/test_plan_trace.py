@@ -10,7 +10,7 @@ import pytest
 
 from conftest import LOCKING_TRIGGER, settings_for, write_migration
 from schema_tools import commands
-from schema_tools.sqltext.lock_levels import lock_for
+from schema_tools.sql.locks import lock_for
 
 SHAPES = [
     ("ALTER TABLE person ALTER COLUMN name SET NOT NULL, ADD CONSTRAINT person_team_fk FOREIGN KEY (team_id) "

@@ -424,7 +424,7 @@ def test_scope_names_what_changed_outside_the_story() -> None:
     before = {"relation public.users": "kind=r grants={a}", "column public.users.email": "text",
               "relation public.t": "kind=r", "function public.f()": "grants=... old", "type public.mood": "e labels=a"}
     after = {**before, "relation public.users": "kind=r grants={a,=arwdDxt/a}", "column public.t.x": "integer",
-             "relation public.t_x_idx": "kind=i index=CREATE INDEX t_x_idx ON public.t USING btree (x)",
+             "relation public.t_x_idx": 'kind=i table="public.t" index=CREATE INDEX t_x_idx ON public.t USING btree (x)',
              "function public.f()": "grants=... new", "function public.g()": "new", "relation public.n": "kind=r",
              "trigger public.n.tg": "CREATE TRIGGER ...", "type public.mood": "e labels=a,b"}
     assert table_of("relation public.t_x_idx", after["relation public.t_x_idx"]) == "public.t"

@@ -133,7 +133,7 @@ def test_fake_agent_fixes_a_broken_migration_and_the_target_never_sees_it(empty_
         checksum = conn.execute("SELECT checksum FROM _schema_tools_migrations WHERE migration_id = '0002_core_tables'").fetchone()[0]
         uniques = conn.execute("SELECT count(*) FROM pg_constraint WHERE conname = 'sessions_user_id_tenant_id_service_key'").fetchone()
         logged = conn.execute("SELECT count(*) FROM \"_yoyo_log\" WHERE migration_id = '0002_core_tables'").fetchone()
-    from schema_tools.engine.files import normalised_checksum
+    from schema_tools.migration_files.model import normalised_checksum
     assert checksum == normalised_checksum((MIGRATIONS / "0002_core_tables.sql").read_text())
     assert uniques == (1,) and logged == (1,)  # applied once, the fixed version
     agent_logs = sorted((root / ".ralph" / "iterations").glob("*-agent.log"))

@@ -1,11 +1,11 @@
-"""reaches(): SQL that acts outside its database is found, in bodies and behind conditions too,
+"""What SQL can reach (``Statement.reach``): SQL that acts outside its database is found, in bodies and behind conditions too,
 and the ordinary DDL of real histories is not."""
 
 from __future__ import annotations
 
 import pytest
 
-from schema_tools import reaches
+from schema_tools.sql.reach import reaches
 
 OUTSIDE = [
     "COPY (SELECT 1) TO PROGRAM 'touch /tmp/x'",
@@ -70,3 +70,13 @@ def test_each_finding_says_what_it_would_do() -> None:
     assert reaches("COPY (SELECT 1) TO PROGRAM 'id'") == ["runs a program on the database server (COPY ... PROGRAM)"]
     assert reaches("DO $$ BEGIN EXECUTE 'SELECT 1'; END $$") == [
         "runs dynamic SQL (EXECUTE in a body): what it runs cannot be checked"]
+
+
+@pytest.mark.parametrize("sql", [
+    'SELECT "pg_read_file"(\'/etc/passwd\')', 'SELECT "dblink_exec"(\'x\', \'y\')', 'SET "role" = postgres',
+    'CREATE EXTENSION "file_fdw"', 'CREATE FUNCTION f() RETURNS int LANGUAGE "plpython3u" AS $$ return 1 $$',
+])
+def test_a_quoted_name_reaches_as_far_as_the_name_it_quotes(sql: str) -> None:
+    from schema_tools.sql.statement import Statement
+
+    assert Statement(sql).reach, sql

@@ -22,7 +22,7 @@ from schema_tools import commands
 from schema_tools.server import embedded
 from schema_tools.catalog.inventory import inventory
 from schema_tools.errors import MigrationError, ValidationFailed
-from schema_tools.sqltext.lock_levels import lock_for
+from schema_tools.sql.locks import lock_for
 from schema_tools.commands import check_reversible
 from schema_tools.commands import repair, validate
 

@@ -20,6 +20,9 @@ SELECT 'grants on schema ' || n.nspname, coalesce(n.nspacl, acldefault('n'::"cha
 FROM pg_namespace n JOIN ns ON ns.oid = n.oid
 UNION ALL
 SELECT 'relation ' || ns.nspname || '.' || c.relname, 'kind=' || c.relkind::text
+       || coalesce(' table=' || (SELECT to_json(tn.nspname || '.' || t.relname)::text FROM pg_index i
+                   JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace tn ON tn.oid = t.relnamespace
+                   WHERE i.indexrelid = c.oid), '')
        || coalesce(' index=' || pg_get_indexdef(c.oid), '')
        || CASE WHEN c.relrowsecurity THEN ' row-security' ELSE '' END
        || CASE WHEN c.relforcerowsecurity THEN ' forced' ELSE '' END

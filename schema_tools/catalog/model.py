@@ -106,7 +106,7 @@ class Table:
     @property
     def sql(self) -> str:
         """The table's name as SQL, quoted where needed (for the statements hints suggest)."""
-        from ..sqltext.identifiers import qualified
+        from ..sql.identifiers import qualified
 
         return qualified(self.schema, self.name)
 
@@ -120,7 +120,7 @@ class Table:
     def allowed_values(self, column: str, validated_only: bool = False) -> tuple[str, ...] | None:
         """The values a CHECK on ``column`` alone restricts it to (``IN``, ``= ANY (ARRAY[...])``,
         ``=``, ``OR``-ed ``=``), or None when no CHECK does."""
-        from ..sqltext.meaning import in_list
+        from ..sql.meaning import in_list
 
         for check in self.checks:
             if check.columns == (column,) and (check.validated or not validated_only):

@@ -12,7 +12,7 @@ from ..catalog.read import read_catalog
 from ..config import Settings
 from ..expect.model import TableExpectation
 from ..findings import Check, Finding, Report, Severity
-from ..engine.files import read_migrations
+from ..migration_files.model import Migration
 from .derive import from_catalog, from_checks_file, from_expectations
 from .model import DataCheck, Result
 from .preflight import plan_checks
@@ -60,9 +60,8 @@ def integrity_on(conn: psycopg.Connection, settings: Settings, expectations: Seq
     return _report("integrity", results)
 
 
-def preflight_on(conn: psycopg.Connection, settings: Settings, samples: int) -> Report:
+def preflight_on(conn: psycopg.Connection, settings: Settings, migrations: Sequence[Migration], samples: int) -> Report:
     """The rows that would make a pending migration's new constraint fail; changes nothing."""
-    migrations = read_migrations(settings.migrations_dir)
     done = history.applied(conn)
     pending = [m for m in migrations if m.id not in done]
     catalog = read_catalog(conn, settings.schemas)

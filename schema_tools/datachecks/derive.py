@@ -13,7 +13,8 @@ from psycopg import sql
 from ..catalog import Catalog, Table
 from ..errors import ConfigError
 from ..expect.model import TableExpectation
-from ..sqltext.identifiers import quote
+from ..sql.fragments import not_one_expression
+from ..sql.identifiers import quote
 from ..tomlspec import Doc, Field, Invalid, Spec, one_of, read_toml, string, strings
 from ..findings import Severity
 from .model import DUPLICATES, ROWS, DataCheck, Reference, col
@@ -96,20 +97,6 @@ def from_catalog(catalog: Catalog) -> list[DataCheck]:
                                         f"fix the rows, then ALTER TABLE {table.sql} VALIDATE CONSTRAINT {quote(check.name)}",
                                         predicate=sql.SQL("NOT ({})").format(sql.SQL(check.expression))))
     return checks
-
-
-def not_one_expression(predicate: str) -> str | None:
-    """Why ``predicate`` is not a single boolean expression (None: it is one), by PostgreSQL's
-    own parser. Without pglast (Windows) the extended protocol still refuses a second statement."""
-    try:
-        from pglast.parser import ParseError, parse_sql
-    except ImportError:  # pragma: no cover
-        return None
-    try:
-        statements = parse_sql(f"SELECT 1 WHERE ({predicate})")  # as the check embeds it
-    except (ParseError, ValueError, RecursionError) as exc:
-        return str(exc).split(", at index")[0]
-    return None if len(statements) == 1 else "it ends the statement and adds another"
 
 
 def _number(value: Any) -> Any:

@@ -17,7 +17,8 @@ from datetime import datetime, timezone
 import psycopg
 from psycopg import sql
 
-from .files import Migration, yoyo_hash
+from ..migration_files.model import Migration
+from ..migration_files.yoyo import yoyo_hash
 
 TABLES = ("_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock", "_schema_tools_migrations", "_schema_tools_events")
 

@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-from . import history
+from collections.abc import Sequence
+
 import psycopg
 
 from ..config import Settings
-from ..sqltext.lock_levels import lock_for, normalise
-from .files import Migration, read_migrations
+from ..migration_files.model import Migration
+from . import history
+from .execute import timeouts
 from .model import PlannedMigration, PlannedStatement
 
 
 def planned(m: Migration, settings: Settings) -> PlannedMigration:
     """One migration as plan shows it: its statements and the lock each takes."""
-    statements = []
-    for stmt in m.statements:
-        info = lock_for(stmt.sql)
-        statements.append(PlannedStatement(stmt.line, normalise(stmt.sql), info.kind, info.lock, info.note))
-    return PlannedMigration(m.id, str(m.path), m.transactional,
-                            m.directives.get("lock_timeout", settings.lock_timeout),
-                            m.directives.get("statement_timeout", settings.statement_timeout),
-                            tuple(statements))
+    statements = tuple(PlannedStatement(s.line, s.folded, s.lock.kind, s.lock.lock, s.lock.note) for s in m.statements)
+    lock_timeout, statement_timeout = timeouts(m, settings)
+    return PlannedMigration(m.id, str(m.path), m.transactional, lock_timeout, statement_timeout, statements)
 
 
-def plan_on(conn: psycopg.Connection, settings: Settings) -> list[PlannedMigration]:
+def plan_on(conn: psycopg.Connection, settings: Settings, migrations: Sequence[Migration]) -> list[PlannedMigration]:
     """The pending migrations, in the order migrate would apply them."""
-    migrations = read_migrations(settings.migrations_dir)
     done = history.applied(conn)
     return [planned(m, settings) for m in migrations if m.id not in done]

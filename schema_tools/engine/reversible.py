@@ -13,18 +13,18 @@ rollback file holding only comments) is reported as skipped with its reason, nev
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import psycopg
 
-from . import history
 from ..catalog.inventory import Inventory, inventory
 from ..config import Settings
 from ..errors import MigrationError
 from ..findings import Check, Finding, Report
-from .files import Migration, read_migrations
-from .runner import run_migration
+from ..migration_files.model import Migration
+from . import history
+from .execute import run_migration
 
 RULE_HELP = {
     "apply-fails": "the migration does not apply on a database holding the migrations before it",
@@ -138,18 +138,17 @@ def prepare_scratch(conn: psycopg.Connection) -> psycopg.Connection:
     return conn
 
 
-def _rebuild(fresh: Fresh, settings: Settings, through: Migration) -> psycopg.Connection:
+def _rebuild(fresh: Fresh, settings: Settings, migrations: Sequence[Migration], through: Migration) -> psycopg.Connection:
     """A new scratch database holding every migration up to ``through``, applied forward."""
     from .runner import migrate_on
 
     conn = prepare_scratch(fresh())
-    migrate_on(conn, settings, to=through.id)
+    migrate_on(conn, settings, migrations, to=through.id)
     return conn
 
 
-def check_steps(fresh: Fresh, settings: Settings) -> Report:
+def check_steps(fresh: Fresh, settings: Settings, migrations: Sequence[Migration]) -> Report:
     """Step mode: every migration's round trip, each on the exact state its predecessors leave."""
-    migrations = read_migrations(settings.migrations_dir)
     checks: list[Check] = []
     conn = prepare_scratch(fresh())
     blocked, state = "", None
@@ -165,17 +164,16 @@ def check_steps(fresh: Fresh, settings: Settings) -> Report:
         elif not trip.settled and index + 1 < len(migrations):
             state = None
             try:
-                conn = _rebuild(fresh, settings, m)
+                conn = _rebuild(fresh, settings, migrations, m)
             except MigrationError as exc:
                 blocked = f"applying forward through {m.id} again failed: {exc.one_line()}"
     return Report("check-reversible", tuple(checks), RULE_HELP)
 
 
-def check_chain(fresh: Fresh, settings: Settings) -> Report:
+def check_chain(fresh: Fresh, settings: Settings, migrations: Sequence[Migration]) -> Report:
     """Chain mode: apply all; roll back all in reverse, each rollback compared with the state
     before its migration; apply all again, each compared with the first apply. Stops at the
     first break of each pass; what lies beyond it is skipped."""
-    migrations = read_migrations(settings.migrations_dir)
     conn = prepare_scratch(fresh())
     states = [inventory(conn)]
     for m in migrations:
@@ -242,7 +240,7 @@ def check_chain(fresh: Fresh, settings: Settings) -> Report:
     return Report("check-reversible", tuple(down + up), RULE_HELP)
 
 
-def round_trips(conn: psycopg.Connection, settings: Settings, migrations: list[Migration]) -> list[Check]:
+def round_trips(conn: psycopg.Connection, settings: Settings, migrations: Sequence[Migration]) -> list[Check]:
     """The step round trip of each of ``migrations``, in order, on ``conn`` (which holds what
     comes before them); stops at the first that does not apply."""
     checks: list[Check] = []

@@ -9,13 +9,14 @@ a transaction (``-- transactional: false``) releases its locks before anyone can
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 import psycopg
 
 from ..config import Settings
-from ..sqltext.lock_levels import STRENGTH
-from .files import read_migrations
+from ..migration_files.model import Migration
+from ..sql.locks import STRENGTH
 from .model import PlannedMigration, PlannedStatement
 
 HELD = """SELECT l.mode, c.oid, n.nspname || '.' || c.relname FROM pg_locks l
@@ -48,13 +49,14 @@ def _order(observed: set[tuple[str, str]]) -> tuple[str, ...]:
     return tuple(f"{mode} on {name}" for mode, name in ranked)
 
 
-def trace_on(conn: psycopg.Connection, settings: Settings, applied: set[str],
+def trace_on(conn: psycopg.Connection, settings: Settings, migrations: Sequence[Migration], applied: set[str],
              planned: list[PlannedMigration]) -> list[PlannedMigration]:
     """``planned`` with what each statement was seen to take on ``conn``: an empty scratch database."""
     from .runner import migrate_on
 
-    migrate_on(conn, settings, only=applied) if applied else None
-    by_id = {m.id: m for m in read_migrations(settings.migrations_dir)}
+    if applied:
+        migrate_on(conn, settings, migrations, only=applied)
+    by_id = {m.id: m for m in migrations}
     traced: list[PlannedMigration] = []
     stopped = ""
     for plan in planned:

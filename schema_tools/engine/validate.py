@@ -11,11 +11,13 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-from . import history
+from collections.abc import Mapping, Sequence
+
 from ..config import Settings
-from .lock import migration_lock
 from ..findings import Check, Finding, Report, Severity
-from .files import Migration, read_migrations
+from ..migration_files.model import Migration
+from . import history
+from .lock import migration_lock
 
 INVALID_INDEXES_SQL = """
 SELECT n.nspname, c.relname, t.relname
@@ -38,7 +40,7 @@ RULE_HELP = {
 }
 
 
-def _history_checks(migrations: list[Migration], done: dict[str, history.Applied], strict: bool) -> list[Check]:
+def _history_checks(migrations: Sequence[Migration], done: Mapping[str, history.Applied], strict: bool) -> list[Check]:
     checks = []
     known = {m.id: m for m in migrations}
     applied_positions = [i for i, m in enumerate(migrations) if m.id in done]
@@ -95,25 +97,25 @@ def _database_checks(conn: psycopg.Connection) -> list[Check]:
     return [Check("no invalid index", "database", tuple(invalid)), Check("yoyo lock", "database", tuple(stale))]
 
 
-def validate_on(conn: psycopg.Connection, settings: Settings, migrations: list[Migration] | None = None,
-                done: dict[str, history.Applied] | None = None) -> Report:
-    """Compare the database's history with the migration files (``migrations``, ``done``: already read)."""
-    migrations = read_migrations(settings.migrations_dir) if migrations is None else migrations
+def validate_on(conn: psycopg.Connection, settings: Settings, migrations: Sequence[Migration],
+                done: Mapping[str, history.Applied] | None = None) -> Report:
+    """Compare the database's history (``done``: already read) with the migration files."""
     done = history.applied(conn) if done is None else done
     checks = _history_checks(migrations, done, settings.strict_order) + _database_checks(conn)
     return Report("validate", tuple(checks), RULE_HELP)
 
 
-def repair_on(conn: psycopg.Connection, settings: Settings, forget_missing: bool = False) -> list[str]:
+def repair_on(conn: psycopg.Connection, settings: Settings, migrations: Sequence[Migration],
+              forget_missing: bool = False) -> list[str]:
     """Re-record checksums of edited or unchecksummed applied files; optionally forget records
     of applied migrations whose files are gone. Every change is logged in _schema_tools_events."""
-    migrations = {m.id: m for m in read_migrations(settings.migrations_dir)}
+    by_id = {m.id: m for m in migrations}
     actions: list[str] = []
     with migration_lock(conn, settings.lock_wait):
         history.ensure_tables(conn)
         with conn.transaction():
             for mid, record in history.applied(conn).items():
-                m = migrations.get(mid)
+                m = by_id.get(mid)
                 if m is not None and record.checksum != m.checksum:
                     old = record.checksum or "none"
                     conn.execute(

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from ..catalog import Catalog, Table
-from ..sqltext.identifiers import literal, quote
-from ..sqltext.meaning import normal_type, same
+from ..sql.identifiers import literal, quote
+from ..sql.meaning import normal_type, same
 from ..errors import ConfigError
 from ..findings import Check, Finding, Report
 from ..invariants import INVARIANTS, NAMES

@@ -8,9 +8,9 @@ from dataclasses import replace
 from ..catalog import Column
 from ..expect.model import ColumnSpec, TableExpectation
 from ..linter.rules.rewrite_default import NO_REWRITE_SINCE, volatile_default
-from ..sqltext.identifiers import literal, quote
-from ..sqltext.meaning import normal_type, same
-from .fragments import Unsafe, expression, sql_type
+from ..sql.identifiers import literal, quote
+from ..sql.meaning import normal_type, same
+from ..sql.fragments import Unsafe, expression, sql_type
 from .state import Change, PlanState
 
 NOT_NULL_PROVEN_SINCE = 12  # a validated CHECK (col IS NOT NULL) lets SET NOT NULL skip its scan

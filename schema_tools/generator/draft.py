@@ -16,7 +16,7 @@ from dataclasses import replace
 from ..catalog import Catalog, Table
 from ..config import POSTGRES_OLDEST
 from ..expect.model import TableExpectation
-from .fragments import Unsafe
+from ..sql.fragments import Unsafe
 from .keys import KeyPlanner
 from .state import Change, Draft
 

@@ -7,10 +7,10 @@ from dataclasses import replace
 
 from ..catalog import CheckConstraint, ForeignKey, Index, PrimaryKey, Table, Unique
 from ..expect.model import ForeignKeySpec, IndexSpec
-from ..sqltext.identifiers import literal, quote
-from ..sqltext.meaning import in_list, same
+from ..sql.identifiers import literal, quote
+from ..sql.meaning import in_list, same
 from .columns import ColumnPlanner
-from .fragments import Unsafe, expression
+from ..sql.fragments import Unsafe, expression
 from .state import Change, columns_sql, key_sql
 
 

@@ -43,7 +43,7 @@ def prove(settings: Settings, files: list[GeneratedFile], before: str | None,
           expectations: Sequence[TableExpectation]) -> Proof:
     """See the module. ``before``: the last migration before the new ones (None: there is none)."""
     from ..catalog.read import read_catalog
-    from ..engine.files import read_migrations
+    from ..migration_files.read import read_migrations
     from ..engine.reversible import prepare_scratch, round_trips
     from ..engine.runner import migrate_on
     from ..errors import SchemaToolsError
@@ -59,13 +59,14 @@ def prove(settings: Settings, files: list[GeneratedFile], before: str | None,
         lint = lint_files(copied, paths, use_cache=False)
         proof.problems += [f"lint: {Path(f.file or '').name}:{f.line}: {f.rule}: {f.message}" for f in lint.errors]
         new = {f.id for f in files}
-        migrations = [m for m in read_migrations(copied.migrations_dir) if m.id in new]
+        history = read_migrations(copied.migrations_dir)
+        migrations = [m for m in history if m.id in new]
         with connect(settings, "schema-tools generate") as admin, scratch_database(settings, admin) as url, \
                 connect_url(url, application_name="schema-tools generate") as conn:
             prepare_scratch(conn)
             try:
                 if before is not None:
-                    migrate_on(conn, copied, to=before)
+                    migrate_on(conn, copied, history, to=before)
             except SchemaToolsError as exc:
                 proof.problems.append(f"the migrations before the new ones do not apply: {exc.one_line()}")
                 return proof

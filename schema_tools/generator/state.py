@@ -7,8 +7,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from ..catalog import Catalog, Column, Table
-from ..sqltext.identifiers import quote
-from .fragments import expression
+from ..sql.identifiers import quote
+from ..sql.fragments import expression
 
 MAX_NAME = 63  # PostgreSQL's identifier length
 

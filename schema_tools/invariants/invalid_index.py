@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..catalog import Catalog
 from ..findings import Finding
-from ..sqltext.identifiers import qualified
+from ..sql.identifiers import qualified
 
 NAME = "invalid-index"
 HELP = "no index is left INVALID"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..catalog import Catalog
 from ..findings import Finding
-from ..sqltext.identifiers import quote
+from ..sql.identifiers import quote
 
 NAME = "no-rules"
 HELP = "no table has a rule (rules rewrite queries silently)"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..catalog import Catalog
 from ..findings import Finding
-from ..sqltext.identifiers import quote
+from ..sql.identifiers import quote
 
 NAME = "not-valid"
 HELP = "no constraint is left NOT VALID"

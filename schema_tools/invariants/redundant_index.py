@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..catalog import Catalog, Index
 from ..findings import Finding
-from ..sqltext.identifiers import qualified
+from ..sql.identifiers import qualified
 
 NAME = "redundant-index"
 HELP = "no index duplicates another or is a left prefix of another btree index"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..catalog import Catalog
 from ..findings import Finding
-from ..sqltext.identifiers import quote
+from ..sql.identifiers import quote
 
 NAME = "timestamptz"
 HELP = "timestamp columns are timestamp with time zone"

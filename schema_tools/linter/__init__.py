@@ -18,7 +18,8 @@ from ..config import POSTGRES_OLDEST, Settings
 from ..errors import ConfigError, SchemaToolsError
 from ..findings import Check, Finding, Report, Severity
 from ..invariants import fk_indexed, redundant_index
-from ..engine.files import Migration, python_files, read_migration, read_migrations
+from ..migration_files.model import Migration, Migrations
+from ..migration_files.read import read_migration_file, read_migrations
 from ..sqlmodel import DeclaredSchema, parse_migration
 from .cache import LintCache
 from .context import Context
@@ -223,27 +224,27 @@ def _lint(migrations: Sequence[Migration], report_files: set[str] | None, disabl
 
 
 def _targets(settings: Settings, paths: Sequence[Path]) -> tuple[list[Migration], set[str] | None, list[Path]]:
-    """The migrations to fold (the given files' folders' whole history), the files to report on
-    (None: all), and the .py files of those folders, which are not read."""
+    """The migrations to fold (the given files' folders' whole history, each folder read once),
+    the files to report on (None: all), and the .py files of those folders, which are not read."""
     if not paths:
-        folder = settings.migrations_dir
-        return read_migrations(folder, skip_python=True), None, python_files(folder) if folder.is_dir() else []
+        folder = read_migrations(settings.migrations_dir, allow_python=True)
+        return list(folder), None, list(folder.unread)
     migrations: dict[str, Migration] = {}
     report: set[str] = set()
     skipped: set[Path] = set()
     for path in paths:
         if path.is_dir():
-            found = read_migrations(path, skip_python=True)
-            migrations.update((str(m.path), m) for m in found)
-            report.update(str(m.path) for m in found)
-            skipped.update(python_files(path))
+            folder = read_migrations(path, allow_python=True)
+            migrations.update((str(m.path), m) for m in folder)
+            report.update(str(m.path) for m in folder)
+            skipped.update(folder.unread)
         elif path.is_file() and path.suffix == ".sql" and not path.name.endswith(".rollback.sql"):
             try:
-                found = read_migrations(path.parent, skip_python=True)
-                skipped.update(python_files(path.parent))
+                folder = read_migrations(path.parent, allow_python=True)
             except SchemaToolsError:  # a folder that is not a migration history: the file alone
-                found = [read_migration(path)]
-            migrations.update((str(m.path), m) for m in found)
+                folder = Migrations(path.parent, (read_migration_file(path),))
+            skipped.update(folder.unread)
+            migrations.update((str(m.path), m) for m in folder)
             report.add(str(path))
         else:
             raise ConfigError(f"{path}: not a migration file or folder",

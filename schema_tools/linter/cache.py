@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ..engine.files import Migration
+from ..migration_files.model import Migration
 from ..findings import Finding
 from ..sqlmodel.fold import DeclaredSchema, DraftTable
 
@@ -191,17 +191,12 @@ def decode_schema(data: Any) -> DeclaredSchema:
 def _code_version() -> str:
     """This package's own source (which any new version changes), the versions of the parsers
     the findings come from (pglast; sqlglot for the rare expression pglast alone prints) and
-    the entry format. Nothing is imported for it: sqlglot's version is read from its file."""
-    import importlib.util
+    the entry format."""
+    from ..sql.grammar import parser_versions
 
-    import pglast
-
-    spec = importlib.util.find_spec("sqlglot")
-    sqlglot_version = Path(spec.origin).with_name("_version.py") if spec is not None and spec.origin else None
-    digest = hashlib.sha256(f"{FORMAT}|{pglast.__version__}".encode())
-    for path in [*sorted(Path(__file__).resolve().parents[1].rglob("*.py")), sqlglot_version]:
-        if path is not None and path.is_file():
-            digest.update(path.read_bytes())
+    digest = hashlib.sha256(f"{FORMAT}|{parser_versions()}".encode())
+    for path in sorted(Path(__file__).resolve().parents[1].rglob("*.py")):
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 

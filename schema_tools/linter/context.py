@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..config import POSTGRES_OLDEST
 from ..findings import Finding, Severity
 from ..sqlmodel import DeclaredSchema, Parsed
-from ..sqlmodel.pgtree import Node, body, relation
+from ..sql.tree import Node, body, relation
 
 
 class Context:

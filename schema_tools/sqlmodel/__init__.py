@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..engine.files import Migration
+from ..migration_files.model import Migration
 from .fold import DeclaredSchema
 from .parse import Parsed, parse_migration
 

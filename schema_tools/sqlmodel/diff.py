@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from ..catalog import Catalog, Table
-from ..sqltext.meaning import normal_type
+from ..sql.meaning import normal_type
 from ..findings import Finding
-from ..sqltext.meaning import is_null, same
+from ..sql.meaning import is_null, same
 
 RULE = "drift"
 

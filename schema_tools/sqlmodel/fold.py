@@ -15,8 +15,9 @@ from typing import Any
 from ..catalog import Catalog, CheckConstraint, Column, ForeignKey, Index, PrimaryKey, Table, Unique
 from ..findings import Finding, Severity
 from .parse import Parsed
-from .pgtree import SERIALS, Node, body, column_refs, expression_sql, qualified, relation, rename_column, strings, tag, \
-    type_text
+from ..sql.printer import rename_column
+from ..sql.tree import Node, body, column_refs, qualified, relation, strings, tag
+from ..sql.typenames import SERIALS, type_text
 from .renames import Rename, rename_of
 
 ACTIONS = {"a": "no action", "r": "restrict", "c": "cascade", "n": "set null", "d": "set default"}
@@ -173,7 +174,8 @@ class DeclaredSchema:
                                   p.file, p.statement.line, 1))
 
     def _expression(self, node: Node) -> str:
-        return expression_sql(node, self._current.statement.sql if self._current else "")
+        assert self._current is not None  # set by apply before any expression is read
+        return self._current.statement.expression(node)
 
     def _create_table(self, s: Node, p: Parsed) -> None:
         name = relation(s.get("relation"))

@@ -1,36 +1,35 @@
-"""Parse migration statements with PostgreSQL's own parser, one at a time, never raising."""
+"""A migration's statements as the model and the rules read them: each with its migration and
+file, its parse tree read once by PostgreSQL's own parser (``Statement``)."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from functools import cached_property
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
-from ..engine.files import Migration, Statement
-from .pgtree import Node, body, parse_tree, tag
-
-if TYPE_CHECKING:
-    from sqlglot import exp
-
+from ..migration_files.model import Migration
+from ..sql.statement import Statement
+from ..sql.tree import Node
 
 @dataclass(frozen=True)
 class Parsed:
-    """A statement of a migration file and PostgreSQL's parse tree of it (None: not parsed,
-    or the parser refused it)."""
+    """A statement of a migration file (or its rollback file) and the migration it belongs to."""
 
     migration: Migration
     statement: Statement
-    tree: Node | None
     rollback: bool = False
-    kind: str = field(init=False, default="")  # the tree's node type: CreateStmt, AlterTableStmt...
-    fields: Node = field(init=False, default_factory=dict)  # the tree's fields
 
-    def __post_init__(self) -> None:
-        kind = tag(self.tree)
-        if kind:
-            object.__setattr__(self, "kind", kind)
-            object.__setattr__(self, "fields", body(self.tree))
+    @property
+    def kind(self) -> str:
+        """The tree's node type (CreateStmt, AlterTableStmt...); "" when the parser refused it."""
+        return self.statement.kind
+
+    @property
+    def fields(self) -> Node:
+        """The tree's fields ({} when the parser refused it)."""
+        return self.statement.fields
+
+    @property
+    def tree(self) -> Node | None:
+        return self.statement.tree
 
     @property
     def file(self) -> str:
@@ -38,29 +37,11 @@ class Parsed:
 
     @property
     def unread(self) -> bool:
-        """A statement the model should read whose tree PostgreSQL's parser did not give (a syntax
-        error, or nesting deeper than the parser's JSON can carry)."""
-        return self.tree is None and not NOT_READ.match(self.statement.sql)
-
-    @property
-    def command_text(self) -> str:
-        """The statement's text, upper-cased and folded."""
-        return " ".join(self.statement.sql.split()).upper()
-
-    @cached_property
-    def node(self) -> exp.Expression | None:
-        """sqlglot's tree of the statement (for the commands that reason with sqlglot), parsed on
-        first use: lint and the model never need it."""
-        from ..sqltext.meaning import parse_statement
-
-        return parse_statement(self.statement.sql)
-
-
-NOT_READ = re.compile(r"^(?:INSERT|UPDATE|DELETE|MERGE|SELECT|WITH|VALUES|COPY|GRANT|REVOKE|SET|RESET|ANALY[SZ]E|"
-                      r"VACUUM|CREATE\s+(?:OR\s+REPLACE\s+)?(?:FUNCTION|PROCEDURE|VIEW|TRIGGER|AGGREGATE))\b", re.IGNORECASE)
-"""Statements neither the model nor a rule reads as a tree: kept as text, never parsed."""
+        """A statement PostgreSQL's parser did not give a tree for (a syntax error, or nesting
+        deeper than the parser's JSON can carry)."""
+        return self.statement.tree is None
 
 
 def parse_migration(m: Migration) -> list[Parsed]:
-    """Every statement of a migration, parsed (those NOT_READ kept as text)."""
-    return [Parsed(m, stmt, None if NOT_READ.match(stmt.sql) else parse_tree(stmt.sql)) for stmt in m.statements]
+    """Every statement of a migration, with its tree."""
+    return [Parsed(m, stmt) for stmt in m.statements]

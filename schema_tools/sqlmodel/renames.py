@@ -3,11 +3,10 @@ renames a column: COLUMN is optional)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
-from .pgtree import body, relation
+from ..sql.tree import body, relation
 
 KINDS = {"OBJECT_TABLE": "table", "OBJECT_VIEW": "table", "OBJECT_MATVIEW": "table", "OBJECT_FOREIGN_TABLE": "table",
          "OBJECT_COLUMN": "column", "OBJECT_TABCONSTRAINT": "constraint", "OBJECT_INDEX": "index"}
@@ -22,15 +21,6 @@ class Rename:
     on: str
     old: str
     new: str
-
-
-def unquote(name: str) -> str:
-    """An identifier from SQL text as PostgreSQL stores it, ``public.`` dropped."""
-    parts = [p[1:-1].replace('""', '"') if p.startswith('"') else p.lower()
-             for p in re.findall(r'"(?:[^"]|"")+"|[^.\s]+', name)]
-    if len(parts) == 2 and parts[0] == "public":
-        parts = parts[1:]
-    return ".".join(parts)
 
 
 def rename_of(tree: Any) -> Rename | None:

@@ -9,7 +9,7 @@ Good:  ALTER TABLE users ADD COLUMN plan text NOT NULL DEFAULT 'free';
 from __future__ import annotations
 
 from ...findings import Finding
-from ...sqlmodel.pgtree import body
+from ...sql.tree import body
 from ..context import Context
 
 NAME = "add-column-not-null-no-default"

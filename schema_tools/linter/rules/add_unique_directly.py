@@ -11,7 +11,7 @@ Good:  -- transactional: false
 from __future__ import annotations
 
 from ...findings import Finding
-from ...sqlmodel.pgtree import body
+from ...sql.tree import body
 from ..context import Context
 
 NAME = "add-unique-directly"

@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 
 from ...findings import Finding
-from ...sqlmodel.pgtree import body, type_text
+from ...sql.tree import body
+from ...sql.typenames import type_text
 from ..context import Context
 
 NAME = "column-type-change"

@@ -12,7 +12,7 @@ Good:  ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (custome
 from __future__ import annotations
 
 from ...findings import Finding
-from ...sqlmodel.pgtree import body
+from ...sql.tree import body
 from ..context import Context
 
 NAME = "constraint-not-valid"

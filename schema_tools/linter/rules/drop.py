@@ -10,7 +10,7 @@ Good:  -- schema-tools: ignore drop-column -- unused since release 42, backed up
 from __future__ import annotations
 
 from ...findings import Finding
-from ...sqlmodel.pgtree import qualified, strings
+from ...sql.tree import qualified, strings
 from ..context import Context
 
 NAME = "drop-column"

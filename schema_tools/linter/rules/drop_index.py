@@ -10,7 +10,7 @@ Good:  -- transactional: false
 from __future__ import annotations
 
 from ...findings import Finding
-from ...sqlmodel.pgtree import qualified, strings
+from ...sql.tree import qualified, strings
 from ..context import Context
 
 NAME = "drop-index-not-concurrently"

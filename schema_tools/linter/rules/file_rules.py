@@ -11,34 +11,34 @@ Good:  -- lock_timeout: 3s                (header read by schema-tools; or SET l
 
 from __future__ import annotations
 
-import re
-
 from ...findings import Finding
-from ...sqltext.lock_levels import lock_for
-from ...engine.files import Migration
+from ...migration_files.model import Migration
 from ...sqlmodel import DeclaredSchema, Parsed
-from ...sqlmodel.pgtree import qualified, relation, strings
 
 MISSING_ROLLBACK = "missing-rollback"
 MISSING_LOCK_TIMEOUT = "missing-lock-timeout"
 HELP = {MISSING_ROLLBACK: "migration without a rollback file",
         MISSING_LOCK_TIMEOUT: "lock that blocks writes on an existing table, without a lock_timeout"}
 BLOCKING = ("SHARE", "SHARE ROW EXCLUSIVE", "EXCLUSIVE", "ACCESS EXCLUSIVE")
-SETS_LOCK_TIMEOUT = re.compile(r"^\s*(SET\s+(LOCAL\s+|SESSION\s+)?lock_timeout\b|SELECT\s+set_config\s*\(\s*'lock_timeout')",
-                               re.IGNORECASE)
-ALTER_TARGET = re.compile(r'^\s*ALTER\s+TABLE\s+(?:ONLY\s+)?(?:IF\s+EXISTS\s+)?("(?:[^"]|"")+"|[\w$.]+)', re.IGNORECASE)
+TABLE_STATEMENTS = ("AlterTableStmt", "IndexStmt", "DropStmt", "RenameStmt", "AlterObjectSchemaStmt")
 
 
 def target_table(p: Parsed) -> str | None:
-    """The table a statement alters, drops or indexes, when it names one."""
-    tree = p.fields
-    if p.kind in ("AlterTableStmt", "IndexStmt"):
-        return relation(tree.get("relation"))
-    if p.kind == "DropStmt" and tree.get("removeType") == "OBJECT_TABLE":
-        objects = tree.get("objects") or ()
-        return qualified(strings(objects[0])) if objects else None
-    match = ALTER_TARGET.match(p.statement.sql)
-    return match.group(1).strip('"').lower().removeprefix("public.") if match else None
+    """The table a statement alters, drops, renames, moves or indexes, when it names one."""
+    if p.kind not in TABLE_STATEMENTS or p.kind == "DropStmt" and p.fields.get("removeType") != "OBJECT_TABLE":
+        return None
+    if p.kind in ("RenameStmt", "AlterObjectSchemaStmt") and "OBJECT_TABLE" not in (
+            p.fields.get("relationType"), p.fields.get("renameType"), p.fields.get("objectType")):
+        return None
+    targets = p.statement.targets
+    return targets[0].key if targets else None
+
+
+def _sets_lock_timeout(p: Parsed) -> bool:
+    """``SET lock_timeout = ...`` or ``set_config('lock_timeout', ...)`` (RESET and DEFAULT set none)."""
+    if p.kind == "VariableSetStmt":
+        return p.fields.get("kind") == "VAR_SET_VALUE" and p.fields.get("name") == "lock_timeout"
+    return p.kind == "SelectStmt" and "lock_timeout" in p.statement.session_changes
 
 
 def check_file(m: Migration, parsed: list[Parsed], schema: DeclaredSchema) -> list[Finding]:
@@ -47,13 +47,13 @@ def check_file(m: Migration, parsed: list[Parsed], schema: DeclaredSchema) -> li
         findings.append(Finding(MISSING_ROLLBACK, f"{m.id} has no rollback file", object=m.id,
                                 hint=f"write {m.rollback_path.name} (statements that undo this migration)",
                                 file=str(m.path), line=1, column=1))
-    if "lock_timeout" in m.directives or any(SETS_LOCK_TIMEOUT.match(p.statement.sql) for p in parsed):
+    if "lock_timeout" in m.directives or any(_sets_lock_timeout(p) for p in parsed):
         return findings
     for p in parsed:
         table = target_table(p)
         if not table or schema.created_in.get(table) == m.id:
             continue
-        lock = lock_for(p.statement.sql).lock
+        lock = p.statement.lock.lock
         if lock in BLOCKING:
             article = "an" if lock[0] in "AEIOU" else "a"
             findings.append(Finding(MISSING_LOCK_TIMEOUT, f"this takes {article} {lock} lock on {table} with no "

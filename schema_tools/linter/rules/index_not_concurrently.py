@@ -11,7 +11,7 @@ Good:  -- transactional: false
 from __future__ import annotations
 
 from ...findings import Finding
-from ...sqlmodel.pgtree import relation
+from ...sql.tree import relation
 from ..context import Context
 
 NAME = "index-not-concurrently"

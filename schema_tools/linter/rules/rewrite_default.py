@@ -13,7 +13,8 @@ Good:  ALTER TABLE orders ADD COLUMN token uuid;      (then backfill in batches,
 from __future__ import annotations
 
 from ...findings import Finding
-from ...sqlmodel.pgtree import SERIALS, Node, body, calls, parse_tree, strings, type_base
+from ...sql.tree import Node, body, calls, parse_tree, strings
+from ...sql.typenames import SERIALS, type_base
 from ..context import Context
 
 NAME = "add-column-rewrites-table"

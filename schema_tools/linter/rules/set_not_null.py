@@ -11,9 +11,8 @@ Good:  ALTER TABLE users ADD CONSTRAINT users_email_not_null CHECK (email IS NOT
 
 from __future__ import annotations
 
-import re
-
 from ...findings import Finding
+from ...sql.tree import body, expression_tree
 from ..context import Context
 
 NAME = "set-not-null"
@@ -21,10 +20,17 @@ HELP = "SET NOT NULL on an existing column without a validated IS NOT NULL check
 KINDS = {"AlterTableStmt"}  # the statements it reads (node types)
 
 
+def _tests_not_null(expression: str, column: str) -> bool:
+    """The check is exactly ``column IS NOT NULL``."""
+    test = body(expression_tree(expression), "NullTest")
+    fields = body(test.get("arg"), "ColumnRef").get("fields") or []
+    return test.get("nulltesttype") == "IS_NOT_NULL" and len(fields) == 1 and body(fields[0], "String").get("sval") == column
+
+
 def _proven(ctx: Context, table: str, column: str) -> bool:
     declared = ctx.schema.tables.get(table)
-    pattern = re.compile(rf'^\(*\s*"?{re.escape(column)}"?\s+IS\s+NOT\s+NULL\s*\)*$', re.IGNORECASE)
-    return declared is not None and any(c.validated and pattern.match(c.expression) for c in declared.checks.values())
+    return declared is not None and any(c.validated and _tests_not_null(c.expression, column)
+                                        for c in declared.checks.values())
 
 
 def check(ctx: Context) -> list[Finding]:

@@ -8,7 +8,8 @@ serial.                Bad: id serial PRIMARY KEY         Good: id bigint GENERA
 from __future__ import annotations
 
 from ...findings import Finding, Severity
-from ...sqlmodel.pgtree import SERIALS, Node, body, strings, type_text
+from ...sql.tree import Node, body, strings
+from ...sql.typenames import SERIALS, type_text
 from ..context import Context
 
 TIMESTAMP = "timestamp-without-tz"

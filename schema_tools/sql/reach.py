@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .split import block_comment_end, token_pattern
+from .scanner import block_comment_end, token_pattern
 
 TRUSTED_EXTENSIONS = frozenset({
     "btree_gin", "btree_gist", "citext", "cube", "dict_int", "fuzzystrmatch", "hstore", "intarray", "isn", "lo",
@@ -36,8 +36,8 @@ _UNTRUSTED_LANGUAGE = re.compile(r"^(?:c|internal|pl\w*u)$")
 
 @dataclass(frozen=True)
 class _Token:
-    kind: str  # "word", "ident" (quoted), "string" or "punct"
-    text: str  # words lower-cased; quoted identifiers and strings as their content
+    kind: str  # "word" (a quoted identifier too), "string" or "punct"
+    text: str  # words and quoted identifiers lower-cased; strings as their content
     depth: int  # 0 in the statement itself, 1 inside one of its strings (a body), ...
 
 
@@ -69,8 +69,8 @@ def _tokens(text: str, depth: int = 0) -> Iterator[_Token]:
             yield _Token("string", content, depth)
             if depth < 4 and previous != "is":
                 yield from _tokens(content, depth + 1)
-        elif kind == "ident":
-            yield _Token("ident", match.group()[1:-1].replace('""', '"'), depth)
+        elif kind == "ident":  # compared as the name it quotes: "pg_read_file"(...) is pg_read_file(...)
+            yield _Token("word", match.group()[1:-1].replace('""', '"').lower(), depth)
         elif kind in ("open", "close", "semi"):
             yield _Token("punct", match.group(), depth)
         if kind not in ("word", "line", "block"):

@@ -32,3 +32,4 @@ def qualified(schema: str, name: str) -> str:
 def literal(value: str) -> str:
     """A string as an SQL literal (quotes doubled; backslashes are plain with standard strings)."""
     return "'" + value.replace("'", "''") + "'"
+

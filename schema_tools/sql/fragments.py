@@ -74,3 +74,17 @@ def sql_type(text: str, what: str) -> str:
         except Unsafe as exc:
             problem = str(exc)
     raise Unsafe(f"{what}: type {text!r} is not one SQL type: {problem}")
+
+
+def not_one_expression(predicate: str) -> str | None:
+    """Why ``predicate`` is not a single boolean expression (None: it is one), by PostgreSQL's
+    own parser. Without pglast (Windows) the extended protocol still refuses a second statement."""
+    try:
+        from pglast.parser import ParseError, parse_sql
+    except ImportError:  # pragma: no cover
+        return None
+    try:
+        statements = parse_sql(f"SELECT 1 WHERE ({predicate})")  # as the check embeds it
+    except (ParseError, ValueError, RecursionError) as exc:
+        return str(exc).split(", at index")[0]
+    return None if len(statements) == 1 else "it ends the statement and adds another"

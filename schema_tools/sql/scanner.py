@@ -1,12 +1,11 @@
-"""Split SQL text into statements exactly as PostgreSQL reads them.
+"""SQL read as tokens, without a parser: the fallback for text PostgreSQL's parser refuses (a
+syntax error, which the server will report with its line anyway) or cannot be given (no pglast
+wheel, as on Windows), and the lexical questions no tree answers (where comments are).
 
-``statements`` uses PostgreSQL's own parser (libpg_query, through ``pglast``) when the text
-parses, which is exact by construction. When it does not (a syntax error, which the server will
-report with its line anyway) or pglast is not installed (Windows), ``split`` below does the job
-the way psql does: a semicolon ends a statement unless it is inside a quoted string (``'...'``,
-``E'...'``), a quoted identifier, a dollar-quoted body (``$$ ... $$``, ``$tag$ ... $tag$``), a
-comment (``--``, nested ``/* */``), parentheses (``CREATE RULE ... DO (...; ...)``), or a
-``BEGIN ATOMIC ... END`` routine body.
+``split`` cuts a text the way psql does: a semicolon ends a statement unless it is inside a
+quoted string (``'...'``, ``E'...'``), a quoted identifier, a dollar-quoted body (``$$ ... $$``,
+``$tag$ ... $tag$``), a comment (``--``, nested ``/* */``), parentheses (``CREATE RULE ... DO
+(...; ...)``), or a ``BEGIN ATOMIC ... END`` routine body.
 """
 
 from __future__ import annotations
@@ -60,28 +59,56 @@ def _next_word(text: str, pos: int) -> str:
     return match.group(1).lower() if match else ""
 
 
-def statements(text: str) -> Iterator[tuple[int, str]]:
-    """``(offset, statement)`` for each statement, PostgreSQL's parser deciding where each ends
-    when it can read the text, else ``split``."""
-    yield from checked(text)[0]
+def lead(text: str) -> int:
+    """Where the first token after leading whitespace and comments (nested ones too) starts."""
+    pos = 0
+    while pos < len(text):
+        if text[pos].isspace():
+            pos += 1
+        elif text.startswith("--", pos):
+            newline = text.find("\n", pos)
+            pos = len(text) if newline < 0 else newline + 1
+        elif text.startswith("/*", pos):
+            pos = block_comment_end(text, pos)
+        else:
+            break
+    return pos
 
 
-def checked(text: str) -> tuple[list[tuple[int, str]], tuple[int, str] | None]:
-    """``statements`` as a list, and where PostgreSQL's parser found a syntax error: ``(offset,
-    message)``, or None when the text parses (or pglast is not installed)."""
-    try:
-        from pglast.parser import ParseError
-        from pglast.parser import split as parser_split
-    except ImportError:  # pragma: no cover -- no wheel for this platform
-        return list(split(text)), None
-    try:
-        slices = parser_split(text, only_slices=True)
-    except ParseError as exc:
-        offset = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
-        return list(split(text)), (max(0, min(offset, len(text))), str(exc.args[0]))
-    except (ValueError, RecursionError):
-        return list(split(text)), None
-    return [(part.start, text[part]) for part in slices], None
+def _spans(text: str) -> Iterator[tuple[str, int, int]]:
+    """``(kind, start, end)`` of each token (comments, strings and bodies whole), as ``split`` reads them."""
+    token, pos = token_pattern(), 0
+    while (match := token.search(text, pos)) is not None:
+        kind, end = match.lastgroup or "", match.end()
+        if kind == "block":
+            end = block_comment_end(text, match.start())
+        elif kind == "dollar":
+            close = text.find(match.group(), end)
+            end = len(text) if close < 0 else close + len(match.group())
+        yield kind, match.start(), end
+        pos = end
+
+
+def folded(text: str) -> str:
+    """The text without its comments, whitespace folded (as plan shows a statement)."""
+    kept, last = [], 0
+    for kind, start, end in _spans(text):
+        if kind in ("line", "block"):
+            kept.append(text[last:start] + " ")
+            last = end
+    return " ".join(("".join(kept) + text[last:]).split())
+
+
+def names(text: str) -> list[str]:
+    """Every word and quoted identifier of the text, as PostgreSQL would store it (unquoted
+    words lower-cased); strings and comments are skipped."""
+    found = []
+    for kind, start, end in _spans(text):
+        if kind == "word":
+            found.append(text[start:end].lower())
+        elif kind == "ident":
+            found.append(text[start + 1:end - 1].replace('""', '"'))
+    return found
 
 
 def _creates_routine(head: list[str]) -> bool:

@@ -1,0 +1,60 @@
+"""INVALID indexes a failed or killed ``CREATE INDEX CONCURRENTLY`` left: the runner records the
+intent to build each one before it runs, and the next run drops the INVALID leftover of such an
+intent and builds it again. An INVALID index nobody recorded is left for validate to report."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import psycopg
+from psycopg import sql
+
+from ..migration_files.model import Migration
+from ..sql.statement import Statement
+from . import history
+
+INTENT = "index-intent"
+
+
+def concurrent_indexes(statements: Sequence[Statement]) -> dict[int, str]:
+    """The named indexes ``CREATE INDEX CONCURRENTLY`` statements build (as SQL names, schema
+    included when the table's is written), by statement index."""
+    found = {}
+    for index, stmt in enumerate(statements):
+        if stmt.concurrently == "CREATE INDEX":
+            built = [t for t in stmt.targets if t.kind == "index"]
+            if built:
+                found[index] = built[0].sql
+    return found
+
+
+def record_intents(conn: psycopg.Connection) -> bool:
+    """True when the audit table exists (it does under migrate; a bare connection may lack it)."""
+    return bool(conn.execute("SELECT to_regclass('_schema_tools_events') IS NOT NULL").fetchone()[0])  # type: ignore[index]
+
+
+def invalid(conn: psycopg.Connection, name: str) -> bool:
+    """True when the index called ``name`` (SQL text) exists and is INVALID."""
+    row = conn.execute("SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", (name,)).fetchone()
+    return bool(row and row[0])
+
+
+def heal(conn: psycopg.Connection, migrations: Sequence[Migration]) -> list[str]:
+    """Drop the INVALID indexes a failed or killed run of these migrations left (only those one
+    recorded the intent to build: an INVALID index of someone else's is left for validate to report)."""
+    building = [(m, name) for m in migrations if not m.transactional
+                for name in concurrent_indexes(m.statements).values()]
+    if not building:
+        return []
+    leftovers = {row[0] for row in conn.execute(
+        "SELECT name FROM unnest(%s::text[]) name JOIN pg_index i ON i.indexrelid = to_regclass(name) "
+        "WHERE NOT i.indisvalid", ([name for _, name in building],))}
+    healed = []
+    for m, name in building:
+        if name in leftovers and conn.execute(
+                "SELECT 1 FROM _schema_tools_events WHERE operation = %s AND migration_id = %s AND detail = %s",
+                (INTENT, m.id, name)).fetchone():
+            conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.SQL(name)))  # quoted by the parser's reading
+            history.record_event(conn, "index-healed", m.id, name)
+            healed.append(f"dropped the INVALID index {name} a failed run of {m.id} left; building it again")
+    return healed

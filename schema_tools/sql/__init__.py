@@ -1,0 +1,20 @@
+"""SQL text, read once: the only package that parses SQL (pglast, PostgreSQL's own parser) or
+compares it by meaning (sqlglot). Everything else asks a ``Statement``.
+
+- ``script``:     a file's text -> its statements, each with its line and parse tree, and the
+                  syntax error PostgreSQL's parser finds (``read_script``)
+- ``statement``:  ``Statement``: what one statement is and does (kind, targets, lock, CONCURRENTLY,
+                  row changes, dropped data, session changes, transaction control, reach)
+- ``locks``:      which lock a statement takes (the lock table, by parse-tree node)
+- ``effects``:    targets, CONCURRENTLY, row changes, dropped data, session and transaction effects
+- ``bodies``:     the statements inside DO blocks and function bodies (plpgsql parsed too)
+- ``reach``:      what SQL can do beyond its database (programs, files, roles, settings)
+- ``tree``, ``typenames``, ``printer``: parse-tree access, type names as format_type spells them,
+                  expressions printed back as SQL
+- ``meaning``:    expressions and types compared by meaning, no database needed (sqlglot)
+- ``scanner``:    tokens without a parser: psql's statement splitting (the fallback), comments
+- ``identifiers``, ``fragments``, ``grammar``: names quoted and unquoted, expectation fragments
+                  made safe, the parser's own version
+
+Import the modules themselves; this package imports nothing.
+"""

@@ -1,0 +1,108 @@
+"""A text of SQL statements (a migration file, a function body) read once by PostgreSQL's own
+parser (libpg_query, through pglast): where each statement starts and ends, its parse tree, and
+where the parser stops reading.
+
+One parse of the whole text gives both the cuts and the trees. When the parser refuses the text
+(a syntax error, which the server will report with its line anyway), or pglast is not installed
+(Windows), the text is cut the way psql cuts it (``scanner.split``) and each statement parses
+itself on first use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import orjson
+
+from . import scanner
+from .statement import UNPARSED, Statement
+from .tree import Node
+
+try:
+    from pglast.parser import ParseError, parse_sql_json
+    from pglast.parser import split as parser_split
+except ImportError:  # pragma: no cover -- no wheel for this platform
+    parse_sql_json = None  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class SyntaxProblem:
+    """Where PostgreSQL's parser stops reading a text (1-based line and column)."""
+
+    message: str
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class Script:
+    """The statements of a text, in order (pieces holding only comments are not statements),
+    and the syntax error PostgreSQL's parser finds in it, if any."""
+
+    statements: tuple[Statement, ...]
+    problem: SyntaxProblem | None = None
+
+
+Piece = tuple[int, str, "Node | None | object", int]  # char offset, text, tree (or UNPARSED), tree's byte offset
+
+
+def read_script(text: str) -> Script:
+    """The statements of ``text``, each with its file line and column and its tree."""
+    pieces, error = _pieces(text)
+    problem = None
+    if error is not None:
+        offset, message = error
+        problem = SyntaxProblem(message, text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset))
+    statements: list[Statement] = []
+    line, counted = 1, 0
+    for offset, piece, tree, base in pieces:
+        start = scanner.lead(piece)
+        body = piece[start:].rstrip()
+        if not body:
+            continue
+        line += text.count("\n", counted, offset + start)
+        counted = offset + start
+        base += len(piece[:start].encode()) if tree is not UNPARSED else 0
+        statements.append(Statement(body, line, counted - text.rfind("\n", 0, counted), tree=tree, base=base))
+    return Script(tuple(statements), problem)
+
+
+def _pieces(text: str) -> tuple[list[Piece], tuple[int, str] | None]:
+    """The statements' raw pieces, and where the parser refused the text: ``(offset, message)``."""
+    if parse_sql_json is None:  # pragma: no cover
+        return _scanned(text), None
+    try:
+        parsed = parse_sql_json(text)
+    except ParseError as exc:
+        offset = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
+        return _scanned(text), (max(0, min(offset, len(text))), str(exc.args[0]))
+    except (ValueError, RecursionError):
+        return _scanned(text), None
+    try:
+        stmts = orjson.loads(parsed).get("stmts") or []
+    except (ValueError, RecursionError):  # a tree nested too deeply for JSON: cut exactly, parse one by one
+        return [(part.start, text[part], UNPARSED, 0) for part in parser_split(text, only_slices=True)], None
+    return list(_cut(text, stmts)), None
+
+
+def _scanned(text: str) -> list[Piece]:
+    return [(offset, piece, UNPARSED, 0) for offset, piece in scanner.split(text)]
+
+
+def _cut(text: str, stmts: list[Node]) -> Iterator[Piece]:
+    """Each statement's piece of ``text``, from the parser's byte positions."""
+    raw = text.encode()
+    if len(raw) == len(text):  # ASCII: bytes and characters agree
+        for s in stmts:
+            start = s.get("stmt_location", 0)
+            end = start + s["stmt_len"] if s.get("stmt_len") else len(text)
+            yield start, text[start:end], s.get("stmt"), start
+        return
+    chars, done = 0, 0  # characters before byte ``done``: counted once, in order
+    for s in stmts:
+        start = s.get("stmt_location", 0)
+        end = start + s["stmt_len"] if s.get("stmt_len") else len(raw)
+        chars += len(raw[done:start].decode())
+        done = start
+        yield chars, raw[start:end].decode(), s.get("stmt"), start

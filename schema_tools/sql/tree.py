@@ -1,0 +1,123 @@
+"""PostgreSQL's own parse trees (libpg_query's JSON, through pglast) and what the model reads
+from them: names as PostgreSQL stores them, types in format_type's spelling, expressions as
+SQL text. A tree is a dict ``{"NodeTag": {fields}}``; fields at their default (0, false, "")
+are left out, as libpg_query's JSON does.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+
+Node = dict[str, Any]
+
+
+try:
+    from pglast.parser import ParseError, parse_sql_json
+except ImportError:  # pragma: no cover -- no wheel for this platform
+    parse_sql_json = None  # type: ignore[assignment]
+
+
+def parse_tree(sql: str) -> Node | None:
+    """The tree of one statement, or None when PostgreSQL's parser refuses it (or pglast is
+    not installed)."""
+    if parse_sql_json is None:  # pragma: no cover
+        return None
+    try:
+        stmts = orjson.loads(parse_sql_json(sql)).get("stmts") or []
+    except (ParseError, ValueError, RecursionError):
+        return None
+    return stmts[0].get("stmt") if len(stmts) == 1 else None
+
+
+
+def expression_tree(text: str) -> Node | None:
+    """The tree of one expression's text (None when it is not exactly one expression)."""
+    targets = body(parse_tree(f"SELECT {text}"), "SelectStmt").get("targetList") or []
+    return body(targets[0], "ResTarget").get("val") if len(targets) == 1 else None
+
+
+def tag(node: Any) -> str:
+    """The node's type (``CreateStmt``, ``ColumnRef``...); "" for anything else."""
+    if type(node) is dict and len(node) == 1:
+        for key in node:
+            return key  # type: ignore[no-any-return]
+    return ""
+
+
+def body(node: Any, expected: str | None = None) -> Node:
+    """The node's fields ({} when it is not a node, or not of the ``expected`` type)."""
+    if type(node) is not dict or len(node) != 1:
+        return {}
+    for kind, inner in node.items():
+        if (expected is None or kind == expected) and type(inner) is dict:
+            return inner
+    return {}
+
+
+def strings(items: Any) -> list[str]:
+    """The values of a list of String nodes (a qualified name, a column list)."""
+    if type(items) is dict:
+        items = body(items, "List").get("items")
+    out = []
+    for item in items or ():
+        value = item.get("String") if type(item) is dict else None
+        if type(value) is dict:
+            out.append(value.get("sval", ""))
+    return out
+
+
+def relation(range_var: Node | None) -> str:
+    """A RangeVar as the model keys tables: ``name``, or ``schema.name`` outside public."""
+    if not range_var:
+        return ""
+    schema, name = range_var.get("schemaname", ""), range_var.get("relname", "")
+    return name if schema in ("", "public") else f"{schema}.{name}"
+
+
+def qualified(names: list[str]) -> str:
+    """A qualified name (a DROP's or COMMENT's object) keyed like ``relation``."""
+    return ".".join(names[1:] if len(names) == 2 and names[0] == "public" else names[-2:])
+
+
+def constant(node: Any) -> Any:
+    """An A_Const's value (int, float text, str, bool), or None for NULL or a non-constant."""
+    fields = body(node, "A_Const")
+    for kind in ("ival", "fval", "sval", "boolval", "bsval"):
+        if kind in fields:
+            inner = fields[kind]
+            default: Any = {"ival": 0, "boolval": False}.get(kind, "")
+            return inner.get(kind, default) if isinstance(inner, dict) else inner
+    return None
+
+
+def nodes(value: object, kind: str) -> Iterator[Node]:
+    """The fields of every ``kind`` node within a tree, outermost first."""
+    if isinstance(value, dict):
+        if kind in value and len(value) == 1 and isinstance(value[kind], dict):
+            yield value[kind]
+        for inner in value.values():
+            yield from nodes(inner, kind)
+    elif isinstance(value, list):
+        for item in value:
+            yield from nodes(item, kind)
+
+
+def calls(node: object) -> Iterator[str]:
+    """The names of the functions an expression calls (the last part of each name)."""
+    for call in nodes(node, "FuncCall"):
+        names = strings(call.get("funcname"))
+        if names:
+            yield names[-1]
+
+
+def column_refs(node: object) -> Iterator[str]:
+    """The unqualified column names an expression reads."""
+    for ref in nodes(node, "ColumnRef"):
+        fields = ref.get("fields") or ()
+        if fields and tag(fields[-1]) == "String":
+            yield body(fields[-1]).get("sval", "")
