@@ -37,10 +37,6 @@ class Statement:
     line: int
     column: int = 1
 
-    def line_of(self, position: int | None) -> int:
-        """The file line of a 1-based character position in ``sql`` (PostgreSQL's error position)."""
-        return self.location(position)[0]
-
     def location(self, position: int | None) -> tuple[int, int]:
         """The file line and column of a 1-based character position in ``sql``."""
         if not position:

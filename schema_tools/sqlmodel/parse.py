@@ -42,11 +42,6 @@ class Parsed:
         error, or nesting deeper than the parser's JSON can carry)."""
         return self.tree is None and not NOT_READ.match(self.statement.sql)
 
-    @property
-    def command_text(self) -> str:
-        """The statement's text, upper-cased and folded."""
-        return " ".join(self.statement.sql.split()).upper()
-
     @cached_property
     def node(self) -> exp.Expression | None:
         """sqlglot's tree of the statement (for the commands that reason with sqlglot), parsed on
