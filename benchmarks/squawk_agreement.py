@@ -18,8 +18,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from _common import BIN
-from schema_tools.linter import lint_migrations
 from schema_tools.engine.files import read_migration
+from schema_tools.linter import lint_migrations
 
 SHARED = {  # ours -> squawk's
     "index-not-concurrently": {"require-concurrent-index-creation"},

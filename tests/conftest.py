@@ -22,8 +22,8 @@ from pytest_postgresql import factories
 from pytest_postgresql.executors.noop import NoopExecutor
 
 from schema_tools import commands
-from schema_tools.server import embedded
 from schema_tools.config import Settings
+from schema_tools.server import embedded
 
 pytest_plugins = ["pytester"]
 

@@ -14,9 +14,8 @@ from types import ModuleType
 import pytest
 
 import schema_tools
-from schema_tools import commands
-
 from conftest import ROOT
+from schema_tools import commands
 
 PACKAGE = ROOT / "schema_tools"
 

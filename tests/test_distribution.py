@@ -7,9 +7,9 @@ from pathlib import Path
 import psycopg
 
 from conftest import FIXTURES, MIGRATIONS, Cli
+from schema_tools.engine.files import read_migrations
 from schema_tools.findings import Severity
 from schema_tools.linter import lint_migrations
-from schema_tools.engine.files import read_migrations
 
 PROFILE = {"distribution-primary-key", "distribution-unique", "distribution-foreign-key", "distribution-reference-table"}
 

@@ -12,9 +12,9 @@ import psycopg
 import pytest
 
 from conftest import ROOT, Cli, Cluster, scalar
-from schema_tools.server import embedded
 from schema_tools.config import Settings
 from schema_tools.errors import EmbeddedError
+from schema_tools.server import embedded
 
 
 @pytest.fixture

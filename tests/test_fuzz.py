@@ -20,9 +20,9 @@ from ralph.stories import load_stories
 from ralph.summary import summarise
 from schema_tools import cli
 from schema_tools.config import load_settings
+from schema_tools.engine.files import read_migration, split_statements
 from schema_tools.errors import SchemaToolsError
 from schema_tools.expect.parse import load_expectations
-from schema_tools.engine.files import read_migration, split_statements
 
 CliMain = Callable[[str, list[str]], tuple[int, str, str]]
 """What the ``cli_main`` fixture returns: (program, argv) -> (exit code, stdout, stderr)."""

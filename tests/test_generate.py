@@ -11,8 +11,8 @@ import psycopg
 import pytest
 
 from conftest import MIGRATIONS, ROOT, Cli, scalar, settings_for
+from schema_tools import Catalog, MigrationFailed, Settings, commands
 from schema_tools.catalog.inventory import inventory
-from schema_tools import Catalog, Settings, commands
 
 STORIES = ROOT / "ralph" / "stories.toml"
 
@@ -146,7 +146,7 @@ def test_preflight_follows_a_not_valid_foreign_key_to_its_validate(empty_db_url:
     assert commands.generate(settings, [expect], name="child_parent", live=True).clean
     found = commands.preflight(settings).errors
     assert [f.rule for f in found] == ["preflight-foreign-key"] and "VALIDATE CONSTRAINT child_parent_id_fkey" in found[0].message
-    with pytest.raises(Exception):  # applied anyway, the VALIDATE fails: nothing half-recorded
+    with pytest.raises(MigrationFailed):  # applied anyway, the VALIDATE fails: nothing half-recorded
         commands.migrate(settings)
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
         conn.execute("DELETE FROM child WHERE id = 2")

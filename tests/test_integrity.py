@@ -14,8 +14,8 @@ import pytest
 
 from conftest import MIGRATIONS, ROOT, Cli, scalar, settings_for
 from schema_tools import commands
-from schema_tools.findings import Severity
 from schema_tools.commands import integrity
+from schema_tools.findings import Severity
 
 STORIES = ROOT / "ralph" / "stories.toml"
 CHECKS = ROOT / "checks" / "integrity.toml"
@@ -199,8 +199,8 @@ def test_preflight_passes_when_the_data_is_clean(cli: Cli, empty_db_url: str, tm
 def test_a_key_unique_on_some_of_its_columns_is_not_read(postgresql: psycopg.Connection, tmp_path: Path) -> None:
     """UNIQUE (idempotency_key) makes (tenant_id, idempotency_key) unique too; a plain index does not."""
     from schema_tools.catalog.read import read_catalog
-    from schema_tools.expect.parse import load_expectations
     from schema_tools.datachecks.derive import from_expectations
+    from schema_tools.expect.parse import load_expectations
 
     postgresql.autocommit = True
     expect = tmp_path / "expect.toml"

@@ -12,9 +12,9 @@ import pytest
 
 from conftest import FIXTURES, LOCKING_TRIGGER, ROOT, Cli, scalar, write_migration
 from schema_tools import ConfigError, load_settings
+from schema_tools.engine.files import Migration, parse_directives, read_migrations
 from schema_tools.findings import Severity
 from schema_tools.linter import RULES, lint_migrations
-from schema_tools.engine.files import Migration, parse_directives, read_migrations
 
 LINT_FIXTURES = FIXTURES / "lint"
 SECTION = re.compile(r"^-- migration: (\S+)\s*$")
@@ -213,9 +213,8 @@ def _history_with_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tupl
 def test_the_cache_is_json_data_and_a_bad_entry_is_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import json
 
-    from schema_tools.linter.cache import FORMAT
-
     from schema_tools.engine.files import read_migrations
+    from schema_tools.linter.cache import FORMAT
 
     folder, cache, parsed = _history_with_cache(tmp_path, monkeypatch)
     truth = lint_migrations(read_migrations(folder)).findings
@@ -394,7 +393,7 @@ def test_a_statement_nested_too_deeply_is_noted_never_a_crash_and_later_findings
                                f"ALTER TABLE t ADD COLUMN c int DEFAULT ({'1' + '+(1' * depth + ')' * depth});\n"
                                "CREATE INDEX t_x ON t (x);\n")
     for m in migrations:
-        m.statements  # split before the limit is lowered: the harm is in the walk, not in reading files
+        _ = m.statements  # split before the limit is lowered: the harm is in the walk, not in reading files
     before = sys.getrecursionlimit()
     sys.setrecursionlimit(recursion_limit or before)
     try:

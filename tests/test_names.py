@@ -16,9 +16,9 @@ from conftest import settings_for
 from ralph.stories import load_stories
 from schema_tools.catalog import BOOKKEEPING
 from schema_tools.catalog.read import read_catalog
+from schema_tools.commands import integrity
 from schema_tools.expect.check import verify
 from schema_tools.expect.parse import load_expectations
-from schema_tools.commands import integrity
 
 INJECTION = 'x"; drop table users; --'
 RESERVED = ["select", "table", "user", "order", "group", "from", "where", "check", "primary", "default", "limit"]

@@ -19,8 +19,8 @@ import pytest
 from conftest import FIXTURES, MIGRATIONS, ROOT, Cli, Cluster, scalar, settings_for
 from ralph.logformat import read_log
 from ralph.stories import load_stories, set_passes
-from schema_tools import ConfigError, commands
 from ralph.summary import summarise
+from schema_tools import ConfigError, commands
 
 STAMP = r"\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d\]"
 AGENT = [sys.executable, str(Path(__file__).parent / "fake_agent.py")]

@@ -13,9 +13,9 @@ import pytest
 
 from conftest import MIGRATIONS, Cli, settings_for, write_migration
 from schema_tools import commands
-from schema_tools.errors import ConfigError, LockTimeout, MigrationError
-from schema_tools.engine.lock import LOCK_KEY
 from schema_tools.commands import repair, validate
+from schema_tools.engine.lock import LOCK_KEY
+from schema_tools.errors import ConfigError, LockTimeout, MigrationError
 
 BOOKKEEPING = ("_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock",
                "_schema_tools_migrations", "_schema_tools_events")

@@ -19,12 +19,11 @@ import pytest
 
 from conftest import FIXTURES, MIGRATIONS, ROOT, Cli, Cluster, scalar, settings_for
 from schema_tools import commands
-from schema_tools.server import embedded
 from schema_tools.catalog.inventory import inventory
+from schema_tools.commands import check_reversible, repair, validate
 from schema_tools.errors import MigrationError, ValidationFailed
+from schema_tools.server import embedded
 from schema_tools.sqltext.lock_levels import lock_for
-from schema_tools.commands import check_reversible
-from schema_tools.commands import repair, validate
 
 
 def write_set(folder: Path, count: int, sleep: float = 0.0) -> Path:

@@ -11,8 +11,8 @@ import pytest
 
 from ralph.stories import load_stories, set_passes
 from schema_tools import ConfigError, Field, Kinds, load_settings
-from schema_tools.datachecks.derive import from_checks_file
 from schema_tools.catalog.model import Catalog, Column, Table
+from schema_tools.datachecks.derive import from_checks_file
 from schema_tools.fleet import read_fleet
 from schema_tools.tomlspec import index_lines, parse_toml
 

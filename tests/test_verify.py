@@ -17,12 +17,12 @@ import pytest
 from conftest import MIGRATIONS, ROOT, Cli, settings_for
 from schema_tools import Report, commands
 from schema_tools.catalog.read import read_catalog
+from schema_tools.commands import verify
 from schema_tools.errors import ConfigError
 from schema_tools.expect.check import check_invariants
 from schema_tools.expect.parse import load_expectations
-from schema_tools.sqltext.meaning import normal_type
 from schema_tools.findings import render
-from schema_tools.commands import verify
+from schema_tools.sqltext.meaning import normal_type
 
 STORIES = ROOT / "ralph" / "stories.toml"
 
