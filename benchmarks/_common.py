@@ -14,8 +14,8 @@ import psycopg
 from psycopg import sql
 
 from schema_tools import database_url, load_settings
-from schema_tools.server.urls import with_dbname
 from schema_tools.server.embedded import status
+from schema_tools.server.urls import with_dbname
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from _common import BIN
-
 from ralph import logformat as lf
 
 LINES = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000

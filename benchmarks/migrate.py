@@ -64,7 +64,7 @@ def compare(generate: Callable[[Path, int], list[str]], count: int, target: floa
             this_round = {}
             for name in names[round_ % len(names):] + names[:round_ % len(names)]:  # rotate: no tool always first
                 with fresh_database(f"bench_migrate_{name.replace('-', '_').replace(' ', '_')}") as url:
-                    this_round[name] = timed(lambda: tools[name](url))
+                    this_round[name] = timed(lambda: tools[name](url))  # noqa: B023 -- called at once
                 best[name] = min(best.get(name, this_round[name]), this_round[name])
             for name in ratios:
                 ratios[name].append(this_round[name] / this_round["psql"])

@@ -13,16 +13,17 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, LiteralString, Protocol
 
 import psycopg
 import pytest
+from psycopg.abc import Params
 from pytest_postgresql import factories
 from pytest_postgresql.executors.noop import NoopExecutor
 
 from schema_tools import commands
-from schema_tools.server import embedded
 from schema_tools.config import Settings
+from schema_tools.server import embedded
 
 pytest_plugins = ["pytester"]
 
@@ -137,6 +138,13 @@ def empty_db_url(empty_postgresql: psycopg.Connection, cluster: Cluster) -> str:
     return cluster.url(empty_postgresql.info.dbname)
 
 
+def scalar(conn: psycopg.Connection[Any], query: LiteralString, params: Params | None = None) -> Any:
+    """The first column of the first row ``query`` returns (there must be a row)."""
+    row = conn.execute(query, params).fetchone()
+    assert row is not None, f"no row from {query}"
+    return row[0]
+
+
 def settings_for(url: str, migrations: Path = MIGRATIONS, **overrides: Any) -> Settings:
     """Settings pointing at a test database."""
     return Settings(project_root=ROOT, migrations_dir=migrations, database_url=url, **overrides)
@@ -144,13 +152,23 @@ def settings_for(url: str, migrations: Path = MIGRATIONS, **overrides: Any) -> S
 
 @dataclass(frozen=True)
 class CliResult:
+    """A console script's exit code, standard output and standard error."""
+
     code: int
     out: str
     err: str
 
 
+class Cli(Protocol):
+    """What the ``cli`` fixture returns: runs a console script (``schema_tools`` unless ``program``
+    says otherwise) with ``args``."""
+
+    def __call__(self, *args: str, program: str = ..., env: dict[str, str] | None = ...,
+                 cwd: Path | None = ..., stdin: str | None = ...) -> CliResult: ...
+
+
 @pytest.fixture
-def cli(cluster: Cluster, tmp_path: Path):  # type: ignore[no-untyped-def]
+def cli(cluster: Cluster, tmp_path: Path) -> Cli:
     """Run a console script as a user would: a subprocess, the test cluster as the default."""
 
     def run(*args: str, program: str = "schema_tools", env: dict[str, str] | None = None,

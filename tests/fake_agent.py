@@ -49,6 +49,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 OWNED = {"SCHEMA-001": ["0001_users", "0002_core_tables"], "SCHEMA-002": ["0003_api_keys_usage"]}
@@ -103,7 +104,7 @@ def write(mid: str, source: Path, target: Path, broken: bool) -> None:
             "idempotency_key text NOT NULL UNIQUE CHECK", "idempotency_key text NOT NULL CHECK"))
 
 
-def try_(what: str, action) -> None:  # type: ignore[no-untyped-def]
+def try_(what: str, action: Callable[[], object]) -> None:
     """Attempt one attack step; report how it went (a sandbox makes most of them fail)."""
     try:
         action()
@@ -140,8 +141,12 @@ def escape(project: Path) -> None:
     try_("append to the harness's code", lambda: (code / "__init__.py").write_text(
         (code / "__init__.py").read_text() + "\n# planted by the agent\n"))
     try_("plant a module", lambda: (code / "planted.py").write_text("raise SystemExit('pwned')\n"))
-    try_("plant byte-code", lambda: ((code / "__pycache__").mkdir(exist_ok=True),
-                                     (code / "__pycache__" / "planted.cpython-311.pyc").write_bytes(b"not code")))
+
+    def plant_byte_code() -> None:
+        (code / "__pycache__").mkdir(exist_ok=True)
+        (code / "__pycache__" / "planted.cpython-311.pyc").write_bytes(b"not code")
+
+    try_("plant byte-code", plant_byte_code)
     site = Path(os.environ["FAKE_AGENT_SITE"])
     try_("plant a start-up hook", lambda: (site / "zz_planted.pth").write_text("nonexistent-folder-planted\n"))
 

@@ -14,9 +14,8 @@ from types import ModuleType
 import pytest
 
 import schema_tools
-from schema_tools import commands
-
 from conftest import ROOT
+from schema_tools import commands
 
 PACKAGE = ROOT / "schema_tools"
 
@@ -69,7 +68,7 @@ def _modules() -> list[tuple[str, Path]]:
 
 def _runtime_imports(path: Path, module: str) -> list[str]:
     """Every module imported outside ``if TYPE_CHECKING:``, absolute, without the package prefix
-    for our own (``engine.files``) and with it for others (``psycopg``)."""
+    for our own (``engine.runner``) and with it for others (``psycopg``)."""
     is_package = path.name == "__init__.py"
     base = module.split(".") if is_package else module.split(".")[:-1]
     names: list[str] = []

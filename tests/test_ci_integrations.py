@@ -10,19 +10,20 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from conftest import FIXTURES, MIGRATIONS, ROOT
+from conftest import FIXTURES, MIGRATIONS, ROOT, Cluster
 
 BIN = Path(sys.executable).parent
 
 
-def hooks() -> dict[str, dict]:  # type: ignore[type-arg]
+def hooks() -> dict[str, dict[str, Any]]:
     return {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
 
 
-def run_hook(hook: dict, cwd: Path, changed: list[str]) -> subprocess.CompletedProcess[str] | None:  # type: ignore[type-arg]
+def run_hook(hook: dict[str, Any], cwd: Path, changed: list[str]) -> subprocess.CompletedProcess[str] | None:
     """As pre-commit does: keep the changed files its patterns select (none: the hook does not
     run), then entry + args + (when pass_filenames) those files, from the repository root."""
     selected = [f for f in changed if re.search(hook.get("files", ""), f)
@@ -41,7 +42,8 @@ def test_the_lint_hook_checks_changed_migrations_against_their_history(tmp_path:
     assert hook["language"] == "python" and hook["pass_filenames"] is True
     clean = run_hook(hook, repo, ["migrations/0003_api_keys_usage.sql", "migrations/0003_api_keys_usage.rollback.sql",
                                   "README.md"])
-    assert clean is not None and clean.returncode == 0, clean.stdout + clean.stderr
+    assert clean is not None
+    assert clean.returncode == 0, clean.stdout + clean.stderr
     (repo / "migrations" / "0004_index.sql").write_text("-- depends: 0003_api_keys_usage\n-- lock_timeout: 2s\n"
                                                         "CREATE INDEX users_display_name_idx ON users (display_name);\n")
     (repo / "migrations" / "0004_index.rollback.sql").write_text("DROP INDEX users_display_name_idx;\n")
@@ -62,7 +64,8 @@ def test_the_log_hook_fails_on_anomalies_only_when_the_log_changed(tmp_path: Pat
     (repo / "progress.log").write_text("[2026-01-01T10:00:00.000000+00:00] === Ralph Loop Started (max 3 iterations) ===\n"
                                        "[2026-01-01T10:00:01.000000+00:00] === Ralph Loop Ended ===\n")
     clean = run_hook(hook, repo, ["progress.log"])
-    assert clean is not None and clean.returncode == 0, clean.stdout + clean.stderr
+    assert clean is not None
+    assert clean.returncode == 0, clean.stdout + clean.stderr
 
 
 # --- the GitHub Action, run step by step with a stand-in runner ---------------------------------
@@ -200,7 +203,7 @@ def test_the_readme_s_ci_snippets_use_what_exists() -> None:
 # --- the wheel, installed outside the checkout --------------------------------------------------
 
 
-def test_the_wheel_works_outside_the_checkout(cluster, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_wheel_works_outside_the_checkout(cluster: Cluster, tmp_path: Path) -> None:
     """pip wheel builds; installed alone into a fresh virtualenv (as pipx would), the console
     scripts work from an unrelated folder: --version, lint, db start/stop, ralph log."""
     import zipfile

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import MIGRATIONS, Cluster
+from conftest import MIGRATIONS, Cli, CliResult, Cluster
 
 SECRET = "Sup3r-Secret_pw"
 
@@ -21,7 +21,7 @@ def app_role(cluster: Cluster) -> str:
     return "app_user"
 
 
-def assert_one_line_error(result, *fragments: str) -> None:  # type: ignore[no-untyped-def]
+def assert_one_line_error(result: CliResult, *fragments: str) -> None:
     assert result.code == 2, (result.out, result.err)
     assert result.err.count("\n") == 1, result.err
     assert result.err.startswith("schema-tools: error: ")
@@ -30,50 +30,50 @@ def assert_one_line_error(result, *fragments: str) -> None:  # type: ignore[no-u
         assert fragment in result.err
 
 
-def test_unreachable_server(cli) -> None:  # type: ignore[no-untyped-def]
+def test_unreachable_server(cli: Cli) -> None:
     result = cli("migrate", "--database", f"postgresql://app_user:{SECRET}@127.0.0.1:1/dev")
     assert_one_line_error(result, "Connection refused", "check the host and port", "app_user:***@")
     assert SECRET not in result.err + result.out
 
 
-def test_wrong_password(cli, cluster: Cluster, app_role: str) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_password(cli: Cli, cluster: Cluster, app_role: str) -> None:
     result = cli("migrate", "--database", f"postgresql://{app_role}:wrong-{SECRET}@127.0.0.1:{cluster.port}/postgres")
     assert_one_line_error(result, "password authentication failed", "check the user name and password")
     assert SECRET not in result.err + result.out
 
 
-def test_password_from_environment_is_masked_too(cli, cluster: Cluster, app_role: str) -> None:  # type: ignore[no-untyped-def]
+def test_password_from_environment_is_masked_too(cli: Cli, cluster: Cluster, app_role: str) -> None:
     url = f"postgresql://{app_role}:{SECRET}@127.0.0.1:{cluster.port}/no_such_db"
     result = cli("status", env={"DATABASE_URL": url})
     assert_one_line_error(result, 'database "no_such_db" does not exist')
     assert SECRET not in result.err + result.out
 
 
-def test_missing_migrations_folder(cli, empty_db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_missing_migrations_folder(cli: Cli, empty_db_url: str, tmp_path: Path) -> None:
     result = cli("migrate", "--database", empty_db_url, "--migrations", str(tmp_path / "none"))
     assert_one_line_error(result, "does not exist", "--migrations DIR")
 
 
 @pytest.mark.parametrize("url", ["not a url", "postgresql://u:p@[broken/", "mysql://u:p@h/db"])
-def test_malformed_url(cli, url: str) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_url(cli: Cli, url: str) -> None:
     result = cli("status", "--database", url)
     assert_one_line_error(result)
     assert ":p@" not in result.err
 
 
-def test_unknown_command_and_option(cli) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_command_and_option(cli: Cli) -> None:
     for args in (["frobnicate"], ["migrate", "--nope"], ["rollback", "--to", "x", "--all"]):
         result = cli(*args)
         assert result.code == 2 and result.err.count("\n") == 1, result.err
 
 
-def test_unknown_pyproject_key(cli, tmp_path: Path, empty_db_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_pyproject_key(cli: Cli, tmp_path: Path, empty_db_url: str) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.schema_tools]\nmigration = 'm'\n")
     result = cli("status", "--database", empty_db_url, cwd=tmp_path)
     assert_one_line_error(result, "unknown key 'migration'", "known keys:")
 
 
-def test_pyproject_sets_the_migrations_folder(cli, tmp_path: Path, empty_db_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_pyproject_sets_the_migrations_folder(cli: Cli, tmp_path: Path, empty_db_url: str) -> None:
     (tmp_path / "db").mkdir()
     (tmp_path / "db" / "0001_t.sql").write_text("CREATE TABLE t (id int PRIMARY KEY);\n")
     (tmp_path / "pyproject.toml").write_text("[tool.schema_tools]\nmigrations = 'db'\n")
@@ -83,7 +83,7 @@ def test_pyproject_sets_the_migrations_folder(cli, tmp_path: Path, empty_db_url:
     assert "applied 0001_t" in result.out
 
 
-def test_help_teaches_every_command(cli) -> None:  # type: ignore[no-untyped-def]
+def test_help_teaches_every_command(cli: Cli) -> None:
     result = cli("--help")
     assert result.code == 0
     for word in ("migrate", "rollback", "status", "db", "DATABASE_URL", "exit codes"):
@@ -94,20 +94,20 @@ def test_help_teaches_every_command(cli) -> None:  # type: ignore[no-untyped-def
     ("[tool.schema_tools.verify]\nexpect = ['../../etc/passwd']\n", "verify.expect = '../../etc/passwd' points outside the project"),
     ("[tool.schema_tools.integrity]\nchecks = '/etc/passwd'\n", "integrity.checks = '/etc/passwd' points outside the project"),
 ])
-def test_paths_outside_the_project_are_refused(cli, tmp_path: Path, body: str, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_paths_outside_the_project_are_refused(cli: Cli, tmp_path: Path, body: str, message: str) -> None:
     (tmp_path / "pyproject.toml").write_text(body)
     result = cli("lint", cwd=tmp_path)
     assert_one_line_error(result, message)
 
 
-def test_a_story_pointing_outside_the_migrations_folder_is_refused(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_story_pointing_outside_the_migrations_folder_is_refused(cli: Cli, tmp_path: Path) -> None:
     stories = tmp_path / "stories.toml"
     stories.write_text('[[stories]]\nid = "S-1"\ntitle = "x"\nmigrations = ["../../etc/passwd"]\n')
     result = cli("run", "--stories", str(stories), "--database", "postgresql://u@127.0.0.1:1/x", program="ralph")
     assert result.code == 2 and "must be a migration id" in result.err and result.err.count("\n") == 1
 
 
-def test_small_cli_consistencies(cli, empty_db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_small_cli_consistencies(cli: Cli, empty_db_url: str, tmp_path: Path) -> None:
     """status takes --format json like the others; --help names only options the command has; the
     out-of-order warning comes before what is applied; 'an ACCESS EXCLUSIVE lock'."""
     as_format = cli("status", "--database", empty_db_url, "--format", "json")
@@ -128,7 +128,7 @@ def test_small_cli_consistencies(cli, empty_db_url: str, tmp_path: Path) -> None
     assert "takes an ACCESS EXCLUSIVE lock" in lint.out and "a ACCESS" not in lint.out, lint.out
 
 
-def test_sarif_and_github_paths_are_relative_to_the_repository(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_sarif_and_github_paths_are_relative_to_the_repository(cli: Cli, tmp_path: Path) -> None:
     folder = tmp_path / "repo" / "db" / "migrations"
     folder.mkdir(parents=True)
     (tmp_path / "repo" / ".git").mkdir()  # a repository root, as code scanning sees it

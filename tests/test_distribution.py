@@ -6,7 +6,7 @@ from pathlib import Path
 
 import psycopg
 
-from conftest import FIXTURES, MIGRATIONS
+from conftest import FIXTURES, MIGRATIONS, Cli
 from schema_tools.findings import Severity
 from schema_tools.linter import lint_migrations
 from schema_tools.migration_files.read import read_migrations
@@ -50,6 +50,6 @@ def test_the_seed_idempotency_key_case_and_its_fix() -> None:
     assert "UNIQUE (tenant_id, idempotency_key)" in finding.hint
 
 
-def test_off_by_default(cli) -> None:  # type: ignore[no-untyped-def]
+def test_off_by_default(cli: Cli) -> None:
     result = cli("lint")
     assert result.code == 0 and "distribution" not in result.out

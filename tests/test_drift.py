@@ -7,7 +7,7 @@ from pathlib import Path
 
 import psycopg
 
-from conftest import MIGRATIONS, ROOT, settings_for
+from conftest import MIGRATIONS, ROOT, Cli, settings_for
 from schema_tools import commands
 from schema_tools.commands import drift
 
@@ -19,7 +19,7 @@ def drift_messages(url: str, folder: Path = MIGRATIONS) -> list[str]:
     return [f.message for f in report.errors]
 
 
-def test_no_drift_on_a_database_the_files_built(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_no_drift_on_a_database_the_files_built(cli: Cli, db_url: str) -> None:
     result = cli("drift", "--database", db_url)
     assert result.code == 0, result.out
     assert drift_messages(db_url) == []
@@ -69,10 +69,12 @@ def test_no_drift_on_a_database_built_from_a_real_shaped_history(empty_db_url: s
     assert report.errors == [], [f.message for f in report.errors][:10]
     assert not [f for f in report.findings if f.rule == "not-modelled"], report.findings[:5]
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
-        table, check, default_column = conn.execute(
+        row = conn.execute(
             "SELECT conrelid::regclass::text, conname, (SELECT attname FROM pg_attribute WHERE attrelid = conrelid "
             "AND attname LIKE 'amount%%') FROM pg_constraint WHERE contype = 'c' AND conname LIKE '%%status%%' "
             "LIMIT 1").fetchone()
+        assert row is not None
+        table, check, default_column = row
         conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{check}"')
         conn.execute(f'ALTER TABLE {table} ALTER COLUMN "{default_column}" SET DEFAULT 1')
     messages = [f.message for f in drift(settings, []).errors]

@@ -11,10 +11,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import ROOT, Cluster
-from schema_tools.server import embedded
+from conftest import ROOT, Cli, Cluster, scalar
 from schema_tools.config import Settings
 from schema_tools.errors import EmbeddedError
+from schema_tools.server import embedded
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def test_url_carries_no_password_and_passfile_is_private(cluster: Cluster) -> No
 
 def test_server_runs_unprivileged(cluster: Cluster) -> None:
     with cluster.admin() as conn:
-        data = conn.execute("SHOW data_directory").fetchone()[0]
+        data = scalar(conn, "SHOW data_directory")
     owner = Path(data).stat().st_uid
     assert owner != 0
     assert owner == os.geteuid() or os.geteuid() == 0
@@ -56,7 +56,8 @@ def test_wheel_binaries_start_a_cluster_and_stop_it(state_dir: Path) -> None:
     with psycopg.connect(url) as conn:
         assert conn.info.server_version >= 180000
         assert conn.execute("SELECT current_database()").fetchone() == ("dev",)
-    assert embedded.status(settings).binaries.source == "SCHEMA_TOOLS_PG_BINDIR"
+    binaries = embedded.status(settings).binaries
+    assert binaries is not None and binaries.source == "SCHEMA_TOOLS_PG_BINDIR"
     assert embedded.stop(settings) is True
     assert embedded.status(settings).running is False
     assert embedded.stop(settings) is False
@@ -69,7 +70,7 @@ def test_missing_binaries_explain_how_to_get_some(state_dir: Path) -> None:
     assert "schema-tools[embedded]" in caught.value.hint
 
 
-def test_db_commands(cli, cluster: Cluster) -> None:  # type: ignore[no-untyped-def]
+def test_db_commands(cli: Cli, cluster: Cluster) -> None:
     status = cli("db", "status")
     assert status.code == 0 and f"127.0.0.1:{cluster.port}" in status.out
     url = cli("db", "url")

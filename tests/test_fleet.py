@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from conftest import Cluster
+from conftest import Cli, Cluster
 
 COUNT = 50
 
 
 @pytest.fixture
-def fleet(cluster: Cluster, tmp_path: Path):  # type: ignore[no-untyped-def]
+def fleet(cluster: Cluster, tmp_path: Path) -> Iterator[tuple[Path, list[str]]]:
+    """A fleet file naming 50 databases: the last three do not exist, the first two cannot be migrated."""
     names = [f"fleet_{i:02d}" for i in range(COUNT)]
     with cluster.admin() as admin:
         for name in names[:-3]:  # the last three do not exist
@@ -30,7 +32,7 @@ def fleet(cluster: Cluster, tmp_path: Path):  # type: ignore[no-untyped-def]
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def test_fifty_databases_eight_at_a_time(cli, fleet) -> None:  # type: ignore[no-untyped-def]
+def test_fifty_databases_eight_at_a_time(cli: Cli, fleet: tuple[Path, list[str]]) -> None:
     path, names = fleet
     result = cli("migrate", "--fleet", str(path), "--jobs", "8")
     assert result.code == 2, result.err
@@ -51,7 +53,7 @@ def test_fifty_databases_eight_at_a_time(cli, fleet) -> None:  # type: ignore[no
     assert outcomes[0]["outcome"] == "problems"  # verify ran and found the half-built schema
 
 
-def test_bad_fleet_files(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_bad_fleet_files(cli: Cli, tmp_path: Path) -> None:
     for body, message in (("names = ['a']\n", "template must be a URL containing {name}"),
                           ("databases = ['mysql://x@h/db']\n", "is not a PostgreSQL URL"),
                           ("hosts = []\n", "unknown key 'hosts'"), ("", "no databases")):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import string
+from collections.abc import Callable
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
@@ -24,6 +25,9 @@ from schema_tools.expect.parse import load_expectations
 from schema_tools.migration_files.yoyo import read_migration
 from schema_tools.sql.script import read_script
 
+CliMain = Callable[[str, list[str]], tuple[int, str, str]]
+"""What the ``cli_main`` fixture returns: (program, argv) -> (exit code, stdout, stderr)."""
+
 BUDGET = settings(max_examples=150, deadline=None, derandomize=True,
                   suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 TOMLISH = st.text(alphabet=string.printable + "ü名\x00\x7f", max_size=300) | st.builds(
@@ -40,7 +44,7 @@ TOMLISH = st.text(alphabet=string.printable + "ü名\x00\x7f", max_size=300) | s
     ]), max_size=12))
 
 
-def accept(action) -> None:  # type: ignore[no-untyped-def]
+def accept(action: Callable[[], object]) -> None:
     try:
         action()
     except SchemaToolsError as exc:
@@ -83,7 +87,7 @@ STORY = st.fixed_dictionaries({"id": st.text(min_size=1, max_size=12), "title": 
 @BUDGET
 @given(document=st.one_of(JSON, st.fixed_dictionaries({"userStories": st.lists(STORY, min_size=1, max_size=3)})))
 @example(document={"userStories": [{"id": "A", "title": "t\x7f", "acceptanceCriteria": ["t: a (x/y)"]}]})
-def test_prd_import_writes_a_valid_file_or_nothing(document: object, tmp_path: Path, cli_main) -> None:  # type: ignore[no-untyped-def]
+def test_prd_import_writes_a_valid_file_or_nothing(document: object, tmp_path: Path, cli_main: CliMain) -> None:
     prd = tmp_path / "prd.json"
     prd.write_text(json.dumps(document))
     out = tmp_path / "out" / "stories.toml"
@@ -137,7 +141,7 @@ TOKENS = ["migrate", "rollback", "status", "validate", "plan", "lint", "verify",
 
 
 @pytest.fixture
-def cli_main():  # type: ignore[no-untyped-def]
+def cli_main() -> CliMain:
     def call(program: str, argv: list[str]) -> tuple[int, str, str]:
         from ralph import cli as ralph_cli
 
@@ -155,7 +159,7 @@ def cli_main():  # type: ignore[no-untyped-def]
 @settings(max_examples=120, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(argv=st.lists(st.sampled_from(TOKENS), min_size=1, max_size=6))
 @example(argv=["lint", "--format", "bogus"])
-def test_cli_arguments(argv: list[str], cli_main, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_cli_arguments(argv: list[str], cli_main: CliMain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # no pyproject here: nothing of the repository is touched
     monkeypatch.setenv("DATABASE_URL", "postgresql://u:pw@127.0.0.1:1/x")  # never the embedded server
     code, out, err = cli_main("schema-tools", argv)

@@ -10,9 +10,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import MIGRATIONS, ROOT, settings_for
+from conftest import MIGRATIONS, ROOT, Cli, scalar, settings_for
+from schema_tools import Catalog, MigrationFailed, Settings, commands
 from schema_tools.catalog.inventory import inventory
-from schema_tools import Settings, commands
 
 STORIES = ROOT / "ralph" / "stories.toml"
 
@@ -83,7 +83,7 @@ def _seed(conn: psycopg.Connection, keys: int = 50) -> None:
                  (keys,))
 
 
-def test_an_existing_table_with_rows_gets_the_safe_forms_and_preflight_runs_first(cli, db_url: str,  # type: ignore[no-untyped-def]
+def test_an_existing_table_with_rows_gets_the_safe_forms_and_preflight_runs_first(cli: Cli, db_url: str,
                                                                                   tmp_path: Path) -> None:
     folder = project_with(tmp_path, "0001", "0002", "0003")
     settings = settings_for(db_url, folder)
@@ -146,7 +146,7 @@ def test_preflight_follows_a_not_valid_foreign_key_to_its_validate(empty_db_url:
     assert commands.generate(settings, [expect], name="child_parent", live=True).clean
     found = commands.preflight(settings).errors
     assert [f.rule for f in found] == ["preflight-foreign-key"] and "VALIDATE CONSTRAINT child_parent_id_fkey" in found[0].message
-    with pytest.raises(Exception):  # applied anyway, the VALIDATE fails: nothing half-recorded
+    with pytest.raises(MigrationFailed):  # applied anyway, the VALIDATE fails: nothing half-recorded
         commands.migrate(settings)
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
         conn.execute("DELETE FROM child WHERE id = 2")
@@ -229,7 +229,7 @@ def test_a_hostile_fragment_is_refused_never_written_into_ddl(empty_db_url: str,
     assert sorted(p.name for p in folder.iterdir()) == ["0001_users.rollback.sql", "0001_users.sql"]
 
 
-def test_the_cli_says_what_it_wrote_what_it_proved_and_what_it_could_not(cli, empty_db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_cli_says_what_it_wrote_what_it_proved_and_what_it_could_not(cli: Cli, empty_db_url: str, tmp_path: Path) -> None:
     folder = project_with(tmp_path, "0001_users", "0002_core_tables", "0003_api_keys_usage")
     expect = tmp_path / "expect.toml"
     expect.write_text('[tables.tenants]\ncolumns.plan = "text not null"\ncolumns.region = {type = "text", '
@@ -252,7 +252,7 @@ def test_the_cli_says_what_it_wrote_what_it_proved_and_what_it_could_not(cli, em
         assert len(bad.err.strip().splitlines()) == 1
 
 
-def test_with_a_database_that_differs_from_the_files_it_refuses(cli, empty_db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_with_a_database_that_differs_from_the_files_it_refuses(cli: Cli, empty_db_url: str, tmp_path: Path) -> None:
     folder = project_with(tmp_path, "0001_users")
     commands.migrate(settings_for(empty_db_url, folder))
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
@@ -265,12 +265,17 @@ def test_with_a_database_that_differs_from_the_files_it_refuses(cli, empty_db_ur
     assert sorted(p.name for p in folder.iterdir()) == ["0001_users.rollback.sql", "0001_users.sql"]
 
 
-def test_the_readme_example_prints_what_the_readme_says(cli, empty_db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_readme_example_prints_what_the_readme_says(cli: Cli, empty_db_url: str, tmp_path: Path) -> None:
     import re
 
     section = (ROOT / "README.md").read_text().split("### `schema-tools generate`", 1)[1].split("\n### ", 1)[0]
-    toml, printed, sql = (re.search(rf"```{lang}\n(.*?)```", section, re.S).group(1)  # type: ignore[union-attr]
-                          for lang in ("toml", "text", "sql"))
+
+    def block(lang: str) -> str:
+        found = re.search(rf"```{lang}\n(.*?)```", section, re.S)
+        assert found is not None, f"no {lang} block in the README's generate section"
+        return found.group(1)
+
+    toml, printed, sql = (block(lang) for lang in ("toml", "text", "sql"))
     folder = project_with(tmp_path, "0001_users", "0002_core_tables", "0003_api_keys_usage")
     (tmp_path / "owner.toml").write_text(toml)
     done = cli("generate", "--expect", "owner.toml", "--name", "api_key_owner", "--allow-drop",
@@ -367,8 +372,8 @@ def test_ralph_generate_on_a_target_with_rows_runs_preflight_before_touching_it(
     assert "VALIDATE CONSTRAINT api_keys_check: 1 row(s); e.g. primary keys 3 -- fix the rows before" in log
     assert applied(empty_db_url) == before  # nothing reached the target
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
-        assert conn.execute("SELECT count(*) FROM api_keys").fetchone()[0] == 21
-        assert conn.execute("SELECT to_regclass('api_keys_name_tenant_id_key')").fetchone()[0] is None
+        assert scalar(conn, "SELECT count(*) FROM api_keys") == 21
+        assert scalar(conn, "SELECT to_regclass('api_keys_name_tenant_id_key')") is None
 
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
         conn.execute("DELETE FROM api_keys WHERE key_prefix = 'dupe' OR key_prefix = 'pre3'")
@@ -380,7 +385,7 @@ def test_ralph_generate_on_a_target_with_rows_runs_preflight_before_touching_it(
     assert "CREATE INDEX CONCURRENTLY IF NOT EXISTS api_keys_last_used_at_idx" in online
 
 
-def _expectations_of(catalog: object) -> str:
+def _expectations_of(catalog: Catalog) -> str:
     """TOML stating every table of ``catalog`` exactly as it is (what verify can check)."""
     import json
 
@@ -388,7 +393,7 @@ def _expectations_of(catalog: object) -> str:
         return json.dumps(value)
 
     lines: list[str] = []
-    for name, t in sorted(catalog.tables.items()):  # type: ignore[attr-defined]
+    for name, t in sorted(catalog.tables.items()):
         lines.append(f"[tables.{name}]")
         for c in t.columns:
             fields = [f"type = {q(c.type)}", f"not_null = {str(c.not_null).lower()}"]
@@ -462,11 +467,11 @@ def test_a_name_with_a_line_break_or_a_nul_is_refused_never_written(empty_db_url
     assert [s.sql.split()[0].upper() for s in migration.statements] == ["CREATE", "COMMENT"]
     commands.migrate(settings)
     with psycopg.connect(empty_db_url) as conn:
-        assert conn.execute("SELECT to_regclass('users')").fetchone()[0] is not None
-        assert conn.execute("SELECT obj_description('fine'::regclass)").fetchone()[0] == "two\nlines; DROP TABLE users;"
+        assert scalar(conn, "SELECT to_regclass('users')") is not None
+        assert scalar(conn, "SELECT obj_description('fine'::regclass)") == "two\nlines; DROP TABLE users;"
 
 
-def test_with_a_database_that_has_pending_migrations_it_says_to_migrate_first(cli, empty_db_url: str,  # type: ignore[no-untyped-def]
+def test_with_a_database_that_has_pending_migrations_it_says_to_migrate_first(cli: Cli, empty_db_url: str,
                                                                               tmp_path: Path) -> None:
     folder = project_with(tmp_path, "0001_users", "0002_core_tables")
     commands.migrate(settings_for(empty_db_url, folder), to="0001_users")
@@ -575,7 +580,7 @@ def test_a_primary_key_on_an_existing_table_goes_through_not_null_and_a_concurre
     assert_applies_verifies_and_rolls_back(settings, expect, empty_db_url, "0001_legacy", before)
 
 
-def test_the_expectations_default_to_the_project_s_and_none_at_all_is_one_line(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_expectations_default_to_the_project_s_and_none_at_all_is_one_line(cli: Cli, tmp_path: Path) -> None:
     root = tmp_path / "project"
     (root / "ralph").mkdir(parents=True)
     project_with(root, "0001_users")

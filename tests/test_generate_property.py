@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import psycopg
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +19,11 @@ TYPES = {"bigint": "7", "integer": "0", "text": "'x'", "timestamptz": "now()", "
          "numeric(10,2)": "1.50", "jsonb": "'{}'::jsonb", "date": "CURRENT_DATE"}
 ACTIONS = ["no action", "cascade", "restrict"]
 COMMENTS = st.sampled_from([None, "a note", "it's quoted", 'say "hi"; -- not SQL', "\u00e9t\u00e9"])
+
+
+def _coin(draw: st.DrawFn) -> bool:
+    """A drawn boolean (``xs and draw(st.booleans())`` makes mypy expect a list from draw)."""
+    return draw(st.booleans())
 
 
 def _string(text: str) -> str:
@@ -50,25 +56,25 @@ def _table_toml(table: str, cols: list[tuple[str, str, bool, str | None]], draw:
     comment = draw(COMMENTS)
     lines += [f"comment = {_string(comment)}"] if comment else []
     plain = [c[0] for c in cols if c[1] not in ("jsonb",)]
-    if plain and draw(st.booleans()):
+    if plain and _coin(draw):
         unique = draw(st.lists(st.sampled_from(plain), min_size=1, max_size=2, unique=True))
         lines.append(f"unique = [{', '.join(repr(c).replace(chr(39), chr(34)) for c in [unique])}]".replace("'", '"'))
-    if plain and draw(st.booleans()):
+    if plain and _coin(draw):
         lines.append(f'indexed = [["{draw(st.sampled_from(plain))}"]]')
     texts = [c[0] for c in cols if c[1] == "text"]
-    if texts and draw(st.booleans()):  # a second round may change the set: the CHECK is replaced
+    if texts and _coin(draw):  # a second round may change the set: the CHECK is replaced
         values = ["x", "y"] if not label else draw(st.sampled_from([["x", "y"], ["x", "y", "z"], ["y"]]))
         lines.append(f'allowed_values.{texts[0]} = {values}'.replace("'", '"'))
     numbers = [c[0] for c in cols if c[1] in ("bigint", "integer", "numeric(10,2)")]
-    if numbers and draw(st.booleans()):
+    if numbers and _coin(draw):
         lines.append(f'checks = ["{numbers[0]} >= 0"]')
-    if texts and draw(st.booleans()):
-        unique = str(draw(st.booleans())).lower()
+    if texts and _coin(draw):
+        unique_index = str(draw(st.booleans())).lower()
         name = f"{table}_lower{label if draw(st.booleans()) else ''}"  # the same name again: rebuilt in its new shape
-        lines.append(f'indexes.{name} = {{keys = ["lower({texts[-1]})"], unique = {unique}, '
+        lines.append(f'indexes.{name} = {{keys = ["lower({texts[-1]})"], unique = {unique_index}, '
                      f'where = "{texts[-1]} IS NOT NULL"}}')
     refs = [c[0] for c in cols if c[1] == "bigint" and not c[3] and (fk_from is None or c[0] in fk_from)]
-    if earlier and refs and draw(st.booleans()):
+    if earlier and refs and _coin(draw):
         action = draw(st.sampled_from(ACTIONS))
         lines.append(f'foreign_keys = [{{columns = ["{refs[0]}"], references = "{draw(st.sampled_from(earlier))}(id)", '
                      f'on_delete = "{action}"}}]')
@@ -123,7 +129,7 @@ def _round(cluster: Cluster, url: str, folder: Path, toml: str, name: str) -> No
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                     HealthCheck.too_slow])
 @given(histories())
-def test_generate_apply_verify_and_roll_back(cluster: Cluster, tmp_path_factory, history: tuple[str, str]) -> None:  # type: ignore[no-untyped-def]
+def test_generate_apply_verify_and_roll_back(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory, history: tuple[str, str]) -> None:
     first, second = history
     folder = tmp_path_factory.mktemp("generated") / "migrations"
     folder.mkdir()

@@ -11,10 +11,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import settings_for
+from conftest import Cli, scalar, settings_for
 from schema_tools import commands
-from schema_tools.migration_files.read import read_migrations
 from schema_tools.errors import DataLossRefused, MigrationError
+from schema_tools.migration_files.read import read_migrations
 from schema_tools.sql.scanner import folded, split
 from schema_tools.sql.script import read_script
 
@@ -37,13 +37,13 @@ def users_with_rows(url: str, tmp_path: Path) -> Path:
 
 def count(url: str, query: str) -> object:
     with psycopg.connect(url) as conn:
-        return conn.execute(query).fetchone()[0]  # type: ignore[index]
+        return scalar(conn, query)
 
 
 # --- 1. a NUL byte ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("header", ["", "-- transactional: false\n"])
-def test_a_nul_byte_is_refused_and_nothing_runs(cli, empty_db_url: str, tmp_path: Path, header: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_nul_byte_is_refused_and_nothing_runs(cli: Cli, empty_db_url: str, tmp_path: Path, header: str) -> None:
     folder = users_with_rows(empty_db_url, tmp_path)
     (folder / "0002_trim.sql").write_bytes(f"-- depends: 0001_users\n{header}CREATE TABLE kept (id int);\n"
                                            "DELETE FROM users -- note\x00\n WHERE id = 1000;\n".encode())
@@ -98,7 +98,7 @@ def test_a_setting_a_migration_makes_does_not_leak_into_the_next(empty_db_url: s
 
 # --- 4. CREATE INDEX CONCURRENTLY that fails -----------------------------------------------------------
 
-def test_a_failed_concurrent_index_is_healed_by_the_next_run(cli, empty_db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_failed_concurrent_index_is_healed_by_the_next_run(cli: Cli, empty_db_url: str, tmp_path: Path) -> None:
     folder = folder_with(tmp_path, {
         "0001_t.sql": "CREATE TABLE t (id int PRIMARY KEY, a int);\nINSERT INTO t VALUES (1, 1), (2, 1);\n",
         "0002_idx.sql": "-- depends: 0001_t\n-- transactional: false\n"
@@ -118,7 +118,7 @@ def test_a_failed_concurrent_index_is_healed_by_the_next_run(cli, empty_db_url: 
     assert cli("validate", "--database", empty_db_url, "--migrations", str(folder)).code == 0
 
 
-def test_an_invalid_index_of_someone_else_s_is_not_dropped(cli, empty_db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_an_invalid_index_of_someone_else_s_is_not_dropped(cli: Cli, empty_db_url: str, tmp_path: Path) -> None:
     folder = folder_with(tmp_path, {"0001_t.sql": "CREATE TABLE t (id int PRIMARY KEY, a int);\n"
                                     "INSERT INTO t VALUES (1, 1), (2, 1);\n"})
     commands.migrate(settings_for(empty_db_url, folder))
@@ -133,7 +133,7 @@ def test_an_invalid_index_of_someone_else_s_is_not_dropped(cli, empty_db_url: st
 
 # --- 6, 7. read-only checks and quoted hints ---------------------------------------------------------------
 
-def test_an_integrity_predicate_cannot_end_the_read_only_transaction(cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_an_integrity_predicate_cannot_end_the_read_only_transaction(cli: Cli, db_url: str, tmp_path: Path) -> None:
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute("CREATE TABLE victim (id int PRIMARY KEY)")
     checks = tmp_path / "checks.toml"
@@ -143,7 +143,7 @@ def test_an_integrity_predicate_cannot_end_the_read_only_transaction(cli, db_url
     assert count(db_url, "SELECT to_regclass('victim') IS NOT NULL") is True
 
 
-def test_fix_hints_quote_hostile_names(cli, empty_db_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_fix_hints_quote_hostile_names(cli: Cli, empty_db_url: str) -> None:
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
         conn.execute('CREATE TABLE "nopk; DROP TABLE victim; --" (a int)')
     result = cli("verify", "--database", empty_db_url, "--format", "json")
@@ -158,13 +158,14 @@ def test_fix_hints_quote_hostile_names(cli, empty_db_url: str) -> None:  # type:
     ({"0001_x.sql": "SELECT 1;\n", "0002_y.SQL": "SELECT 2;\n"}, "migrations end in .sql (lower case)"),
     ({"0001_x.sql": b"SELECT '\xff';\n"}, "0001_x.sql:1: not UTF-8 text"),
 ])
-def test_bad_migration_files_are_exit_2(cli, empty_db_url: str, tmp_path: Path, files: dict, message: str) -> None:  # type: ignore[no-untyped-def,type-arg]
+def test_bad_migration_files_are_exit_2(cli: Cli, empty_db_url: str, tmp_path: Path, files: dict[str, str | bytes],
+                                        message: str) -> None:
     folder = folder_with(tmp_path, files)
     result = cli("migrate", "--database", empty_db_url, "--migrations", str(folder))
     assert result.code == 2 and message in result.err and result.err.count("\n") == 1, result.err
 
 
-def test_a_fifo_among_the_migrations_is_refused_without_a_hang(cli, empty_db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_fifo_among_the_migrations_is_refused_without_a_hang(cli: Cli, empty_db_url: str, tmp_path: Path) -> None:
     folder = folder_with(tmp_path, {"0001_x.sql": "SELECT 1;\n"})
     os.mkfifo(folder / "0004_x.sql")
     for command in (["migrate"], ["status"], ["lint"]):
@@ -189,7 +190,7 @@ def test_a_byte_order_mark_does_not_hide_the_header(empty_db_url: str, tmp_path:
     ("checks.toml", '[[unique]]\ntable = "users"\ncolumns = ["email"]\nseverity = "fatal"\n', "is not one of: error"),
     ("checks.toml", "a = " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
 ])
-def test_settings_and_checks_accepted_only_when_valid(cli, db_url: str, tmp_path: Path, where: str, body: str,  # type: ignore[no-untyped-def]
+def test_settings_and_checks_accepted_only_when_valid(cli: Cli, db_url: str, tmp_path: Path, where: str, body: str,
                                                       message: str) -> None:
     (tmp_path / where).write_text(body)
     args = ["integrity", "--database", db_url] + (["--checks", str(tmp_path / where)] if where == "checks.toml" else [])
@@ -201,18 +202,18 @@ def test_settings_and_checks_accepted_only_when_valid(cli, db_url: str, tmp_path
     (["migrate", "--lock-wait", "nan"], "--lock-wait = nan must be a non-negative float"),
     (["migrate", "--lock-wait", "inf"], "--lock-wait = inf must be a non-negative float"),
 ])
-def test_arguments_that_would_wait_forever_are_refused(cli, empty_db_url: str, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
+def test_arguments_that_would_wait_forever_are_refused(cli: Cli, empty_db_url: str, args: list[str], message: str) -> None:
     result = cli(*args, "--database", empty_db_url)
     assert result.code == 2 and message in result.err, result.err
 
 
 @pytest.mark.parametrize("output", ["/nonexistent/x.html", ".", ""])
-def test_report_to_a_place_it_cannot_write_is_exit_2(cli, output: str) -> None:  # type: ignore[no-untyped-def]
+def test_report_to_a_place_it_cannot_write_is_exit_2(cli: Cli, output: str) -> None:
     result = cli("report", "progress.log", "-o", output, program="ralph")
     assert result.code == 2 and "-o" in result.err and "internal error" not in result.err, result.err
 
 
-def test_a_deeply_nested_prd_is_exit_2(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_deeply_nested_prd_is_exit_2(cli: Cli, tmp_path: Path) -> None:
     prd = tmp_path / "prd.json"
     prd.write_text("[" * 100000 + "]" * 100000)
     result = cli("import", str(prd), "-o", str(tmp_path / "s.toml"), program="ralph")
@@ -221,7 +222,7 @@ def test_a_deeply_nested_prd_is_exit_2(cli, tmp_path: Path) -> None:  # type: ig
 
 # --- 10. rollback that would drop data ------------------------------------------------------------------
 
-def test_a_rollback_that_drops_rows_asks_first(cli, empty_db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_rollback_that_drops_rows_asks_first(cli: Cli, empty_db_url: str, tmp_path: Path) -> None:
     folder = users_with_rows(empty_db_url, tmp_path)
     refused = cli("rollback", "--all", "--database", empty_db_url, "--migrations", str(folder))
     assert refused.code == 2 and "users holds 1,000 row(s) (0001_users.rollback.sql:1)" in refused.err, refused.err
@@ -269,7 +270,7 @@ def _by_hand(url: str, *mids: str) -> None:
             conn.execute((MIGRATIONS / f"{mid}.sql").read_text())
 
 
-def test_baseline_adopts_a_database_that_matches_the_files(cli, empty_db_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_baseline_adopts_a_database_that_matches_the_files(cli: Cli, empty_db_url: str) -> None:
     _by_hand(empty_db_url, "0001_users", "0002_core_tables")
     result = cli("baseline", "--to", "0002_core_tables", "--database", empty_db_url)
     assert result.code == 0, result.out + result.err
@@ -281,7 +282,7 @@ def test_baseline_adopts_a_database_that_matches_the_files(cli, empty_db_url: st
     assert again.code == 2 and "0001_users is already applied" in again.err
 
 
-def test_baseline_refuses_a_database_that_differs_and_records_nothing(cli, empty_db_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_baseline_refuses_a_database_that_differs_and_records_nothing(cli: Cli, empty_db_url: str) -> None:
     _by_hand(empty_db_url, "0001_users", "0002_core_tables")
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
         conn.execute("DROP INDEX sessions_expires_at_idx")
@@ -292,7 +293,7 @@ def test_baseline_refuses_a_database_that_differs_and_records_nothing(cli, empty
     assert count(empty_db_url, "SELECT to_regclass('_yoyo_migration')") is None  # nothing recorded, not even tables
 
 
-def test_migrate_to_stops_after_the_named_migration(cli, empty_db_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_migrate_to_stops_after_the_named_migration(cli: Cli, empty_db_url: str) -> None:
     first = cli("migrate", "--to", "0001_users", "--database", empty_db_url)
     assert first.code == 0 and "1 migration(s) applied" in first.out
     assert count(empty_db_url, "SELECT string_agg(migration_id, ',') FROM _yoyo_migration") == "0001_users"
@@ -304,7 +305,7 @@ def test_migrate_to_stops_after_the_named_migration(cli, empty_db_url: str) -> N
 
 # --- 5. errors as psql shows them --------------------------------------------------------------------------
 
-def test_an_error_inside_a_long_statement_is_reported_at_its_own_line_and_column(cli, empty_db_url: str,  # type: ignore[no-untyped-def]
+def test_an_error_inside_a_long_statement_is_reported_at_its_own_line_and_column(cli: Cli, empty_db_url: str,
                                                                                 tmp_path: Path) -> None:
     body = ("-- a header\n-- of three lines\n\nCREATE TABLE a (id int PRIMARY KEY);\nCREATE TABLE b (\n"
             "    id int PRIMARY KEY,\n    a_id int REFERENCES a (id),\n    note text,\n    bad nosuchtype DEFAULT 1\n"
@@ -317,7 +318,7 @@ def test_an_error_inside_a_long_statement_is_reported_at_its_own_line_and_column
     assert caret.index("^") == line.index("nosuchtype")
 
 
-def test_syntax_only_a_newer_server_reads_is_named(cli, empty_db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_syntax_only_a_newer_server_reads_is_named(cli: Cli, empty_db_url: str, tmp_path: Path) -> None:
     with psycopg.connect(empty_db_url) as conn:
         server = conn.info.server_version // 10000
     if server >= 18:  # the test cluster is the machine's own PostgreSQL (15 here)

@@ -6,16 +6,16 @@ from __future__ import annotations
 import re
 import shutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from conftest import MIGRATIONS, ROOT, settings_for
+from conftest import MIGRATIONS, ROOT, Cli, scalar, settings_for
 from schema_tools import commands
-from schema_tools.findings import Severity
 from schema_tools.commands import integrity
+from schema_tools.findings import Severity
 
 STORIES = ROOT / "ralph" / "stories.toml"
 CHECKS = ROOT / "checks" / "integrity.toml"
@@ -23,7 +23,7 @@ HASH = "a" * 64
 
 
 def one(conn: psycopg.Connection, sql: str, *params: object) -> int:
-    return conn.execute(sql, params).fetchone()[0]  # type: ignore[index]
+    return int(scalar(conn, sql, params))
 
 
 def base(conn: psycopg.Connection) -> dict[str, int]:
@@ -49,29 +49,29 @@ def usage(conn: psycopg.Connection, tenant: int, key: int | None, idem: str, qua
                      "VALUES (%s, %s, %s, 's', 'a', %s, now() - interval '1 hour', %s) RETURNING id", tenant, key, user, quantity, idem)
 
 
-def plant_duplicates(conn, ids):  # type: ignore[no-untyped-def]
+def plant_duplicates(conn: psycopg.Connection, ids: dict[str, int]) -> list[int]:
     conn.execute("ALTER TABLE usage_events DROP CONSTRAINT usage_events_idempotency_key_key")
     return [usage(conn, ids["t1"], ids["k1"], "dup-1"), usage(conn, ids["t1"], ids["k1"], "dup-1"),
             usage(conn, ids["t1"], ids["k1"], "dup-1")]
 
 
-def plant_nulls(conn, ids):  # type: ignore[no-untyped-def]
+def plant_nulls(conn: psycopg.Connection, ids: dict[str, int]) -> list[int]:
     conn.execute("ALTER TABLE tenants ALTER COLUMN name DROP NOT NULL")
     return [one(conn, "INSERT INTO tenants (name) VALUES (NULL) RETURNING id")]
 
 
-def plant_values(conn, ids):  # type: ignore[no-untyped-def]
+def plant_values(conn: psycopg.Connection, ids: dict[str, int]) -> list[str]:
     conn.execute("ALTER TABLE tenant_users DROP CONSTRAINT tenant_users_role_check")
     conn.execute("UPDATE tenant_users SET role = 'superuser' WHERE user_id = %s", (ids["u2"],))
     return [f"({ids['t2']}, {ids['u2']})"]
 
 
-def plant_orphans(conn, ids):  # type: ignore[no-untyped-def]
+def plant_orphans(conn: psycopg.Connection, ids: dict[str, int]) -> list[int]:
     conn.execute("ALTER TABLE usage_events DROP CONSTRAINT usage_events_api_key_id_fkey")
     return [usage(conn, ids["t1"], 999999, "orphan-1"), usage(conn, ids["t1"], 888888, "orphan-2")]
 
 
-def plant_not_valid_fk(conn, ids):  # type: ignore[no-untyped-def]
+def plant_not_valid_fk(conn: psycopg.Connection, ids: dict[str, int]) -> list[int]:
     conn.execute("ALTER TABLE api_keys DROP CONSTRAINT api_keys_created_by_fkey")
     bad = one(conn, "UPDATE api_keys SET created_by = 424242 WHERE id = %s RETURNING id", ids["k2"])
     conn.execute("ALTER TABLE api_keys ADD CONSTRAINT api_keys_created_by_fkey FOREIGN KEY (created_by) "
@@ -79,28 +79,31 @@ def plant_not_valid_fk(conn, ids):  # type: ignore[no-untyped-def]
     return [bad]
 
 
-def plant_not_valid_check(conn, ids):  # type: ignore[no-untyped-def]
+def plant_not_valid_check(conn: psycopg.Connection, ids: dict[str, int]) -> list[int]:
     bad = usage(conn, ids["t1"], ids["k1"], "big-1", quantity=500)
     conn.execute("ALTER TABLE usage_events ADD CONSTRAINT usage_events_quantity_small CHECK (quantity < 100) NOT VALID")
     return [bad]
 
 
-def plant_tenant_mixup(conn, ids):  # type: ignore[no-untyped-def]
+def plant_tenant_mixup(conn: psycopg.Connection, ids: dict[str, int]) -> list[int]:
     return [usage(conn, ids["t1"], ids["k2"], "mixup-1")]  # tenant one, key of tenant two
 
 
-def plant_membership(conn, ids):  # type: ignore[no-untyped-def]
+def plant_membership(conn: psycopg.Connection, ids: dict[str, int]) -> list[int]:
     return [one(conn, "INSERT INTO sessions (user_id, tenant_id, service, refresh_token_hash, expires_at) "
                       "VALUES (%s, %s, 'api', %s, now() + interval '1 day') RETURNING id", ids["u2"], ids["t1"], HASH)]
 
 
-def plant_expired_key(conn, ids):  # type: ignore[no-untyped-def]
+def plant_expired_key(conn: psycopg.Connection, ids: dict[str, int]) -> list[int]:
     return [one(conn, "INSERT INTO api_keys (tenant_id, key_hash, key_prefix, name, created_at, expires_at) VALUES "
                       "(%s, %s, 'old1', 'old', now() - interval '2 days', now() - interval '1 day') RETURNING id",
                 ids["t1"], "3" * 64)]
 
 
-PLANTS: dict[str, tuple[Callable, str, Severity]] = {  # type: ignore[type-arg]
+Plant = Callable[[psycopg.Connection, dict[str, int]], Sequence[object]]
+"""Breaks a rule on purpose and returns the keys of the rows that break it."""
+
+PLANTS: dict[str, tuple[Plant, str, Severity]] = {
     "duplicates": (plant_duplicates, "usage_events(idempotency_key) unique", Severity.ERROR),
     "nulls": (plant_nulls, "tenants.name not null", Severity.ERROR),
     "allowed-values": (plant_values, "tenant_users.role in (owner, admin, member)", Severity.ERROR),
@@ -141,7 +144,7 @@ def test_clean_data_finds_nothing(kind: str, postgresql: psycopg.Connection, db_
     assert len(report.checks) >= 4
 
 
-def test_range_checks_and_cli_output(cli, postgresql: psycopg.Connection, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_range_checks_and_cli_output(cli: Cli, postgresql: psycopg.Connection, db_url: str, tmp_path: Path) -> None:
     postgresql.autocommit = True
     ids = base(postgresql)
     big = usage(postgresql, ids["t1"], ids["k1"], "big", quantity=50)
@@ -156,7 +159,7 @@ def test_range_checks_and_cli_output(cli, postgresql: psycopg.Connection, db_url
     assert result.code == 2 and "column 'usage_events.nope' does not exist" in result.err
 
 
-def test_preflight_stops_a_unique_migration_over_duplicates(cli, empty_db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_preflight_stops_a_unique_migration_over_duplicates(cli: Cli, empty_db_url: str, tmp_path: Path) -> None:
     folder = tmp_path / "m"
     shutil.copytree(MIGRATIONS, folder)
     commands.migrate(settings_for(empty_db_url, folder))
@@ -182,7 +185,7 @@ def test_preflight_stops_a_unique_migration_over_duplicates(cli, empty_db_url: s
     assert planned.code == 0 and "preflight: 0004_tighten" in planned.out
 
 
-def test_preflight_passes_when_the_data_is_clean(cli, empty_db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_preflight_passes_when_the_data_is_clean(cli: Cli, empty_db_url: str, tmp_path: Path) -> None:
     folder = tmp_path / "m"
     shutil.copytree(MIGRATIONS, folder)
     commands.migrate(settings_for(empty_db_url, folder))
@@ -196,8 +199,8 @@ def test_preflight_passes_when_the_data_is_clean(cli, empty_db_url: str, tmp_pat
 def test_a_key_unique_on_some_of_its_columns_is_not_read(postgresql: psycopg.Connection, tmp_path: Path) -> None:
     """UNIQUE (idempotency_key) makes (tenant_id, idempotency_key) unique too; a plain index does not."""
     from schema_tools.catalog.read import read_catalog
-    from schema_tools.expect.parse import load_expectations
     from schema_tools.datachecks.derive import from_expectations
+    from schema_tools.expect.parse import load_expectations
 
     postgresql.autocommit = True
     expect = tmp_path / "expect.toml"
@@ -209,7 +212,7 @@ def test_a_key_unique_on_some_of_its_columns_is_not_read(postgresql: psycopg.Con
     assert names == ["usage_events(api_key_id, service) unique"]  # a partial index and a wider one enforce nothing
 
 
-def test_preflight_of_a_primary_key_finds_nulls_as_well_as_duplicates(cli, empty_db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_preflight_of_a_primary_key_finds_nulls_as_well_as_duplicates(cli: Cli, empty_db_url: str, tmp_path: Path) -> None:
     folder = tmp_path / "m"
     shutil.copytree(MIGRATIONS, folder)
     commands.migrate(settings_for(empty_db_url, folder))
@@ -296,15 +299,17 @@ def test_orphans_walk_the_index_when_values_are_few(postgresql: psycopg.Connecti
     postgresql.execute("ANALYZE usage_events")
     catalog = read_catalog(postgresql)
     events = catalog.tables["usage_events"]
-    check = DataCheck("orphans", "orphans", events, ROWS, "", reference=Reference(("api_key_id",), catalog.tables["api_keys"], ("id",)))
+    reference = Reference(("api_key_id",), catalog.tables["api_keys"], ("id",))
+    check = DataCheck("orphans", "orphans", events, ROWS, "", reference=reference)
     assert _index_walk_pays(postgresql, check)
-    plan = "\n".join(r[0] for r in postgresql.execute(b"EXPLAIN " + _orphans_by_index_walk_sql(check, check.reference, 5).as_bytes(postgresql)))
+    plan = "\n".join(r[0] for r in postgresql.execute(b"EXPLAIN " + _orphans_by_index_walk_sql(check, reference, 5).as_bytes(postgresql)))
     assert "Seq Scan on usage_events" not in plan and "usage_events_api_key_id_idx" in plan, plan
 
     walked = run_check(postgresql, check, 5, "0")
     scanned = postgresql.execute(_rows_sql(check, 5)).fetchone()
+    assert scanned is not None
     assert (walked.error, walked.count, walked.samples) == ("", 3, tuple(sorted(str(k) for k in planted)))
-    assert (walked.count, list(walked.samples)) == (scanned[1], scanned[2])  # type: ignore[index]
+    assert (walked.count, list(walked.samples)) == (scanned[1], scanned[2])
     # removing one orphan value's row leaves the other two
     postgresql.execute("DELETE FROM usage_events WHERE api_key_id = 888888")
     assert run_check(postgresql, check, 5, "0").count == 2

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from conftest import scalar
 from schema_tools.catalog.read import read_catalog
 from schema_tools.datachecks import duplicates as dup
 from schema_tools.datachecks.model import DUPLICATES, DataCheck
@@ -41,7 +42,7 @@ def check_on(conn: psycopg.Connection, columns: tuple[str, ...]) -> DataCheck:
 
 def plant(conn: psycopg.Connection, rows: list[tuple[str | None, int, int]]) -> list[int]:
     """Rows added after ANALYZE, so some fall outside the histogram the ranges come from."""
-    start = conn.execute("SELECT max(id) FROM dupes").fetchone()[0]  # type: ignore[index]
+    start = scalar(conn, "SELECT max(id) FROM dupes")
     ids = list(range(start + 1, start + 1 + len(rows)))
     conn.cursor().executemany("INSERT INTO dupes VALUES (%s, %s, %s, %s)", [(i, *r) for i, r in zip(ids, rows)])
     return ids

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from conftest import FIXTURES, LOCKING_TRIGGER, ROOT, write_migration
+from conftest import FIXTURES, LOCKING_TRIGGER, ROOT, Cli, scalar, write_migration
 from schema_tools import ConfigError, load_settings
 from schema_tools.findings import Severity
 from schema_tools.linter import RULES, lint_migrations
@@ -34,8 +35,9 @@ def fixture_migrations(path: Path) -> tuple[list[Migration], set[tuple[str, int]
         text = "\n".join(line if start <= i < end else "" for i, line in enumerate(lines)) + "\n"
         section = lines[start:end]
         rollback = None if any(line.strip() == "-- no-rollback" for line in section) else ""
-        migrations.append(Migration(SECTION.match(lines[start]).group(1), path, text, rollback,  # type: ignore[union-attr]
-                                    parse_directives(text, str(path))))
+        name = SECTION.match(lines[start])
+        assert name is not None
+        migrations.append(Migration(name.group(1), path, text, rollback, parse_directives(text, str(path))))
     expected = set()
     for i, line in enumerate(lines):
         match = EXPECT.match(line)
@@ -79,7 +81,7 @@ def test_every_rule_module_documents_a_bad_and_a_good_example() -> None:
         assert "Bad" in text and "Good" in text, module.name
 
 
-def test_our_migrations_lint_clean(cli) -> None:  # type: ignore[no-untyped-def]
+def test_our_migrations_lint_clean(cli: Cli) -> None:
     result = cli("lint")
     assert result.code == 0, result.out
     assert "no problems" in result.out
@@ -143,7 +145,7 @@ def test_lint_never_raises_on_sql_postgresql_accepts(empty_db_url: str, tmp_path
 
 
 @pytest.mark.parametrize("fmt", ["json", "sarif", "github", "junit"])
-def test_lint_output_formats(cli, fmt: str) -> None:  # type: ignore[no-untyped-def]
+def test_lint_output_formats(cli: Cli, fmt: str) -> None:
     result = cli("lint", str(LINT_FIXTURES.parent / "history"), "--format", fmt)
     assert result.code == 1
     if fmt in ("json", "sarif"):
@@ -151,13 +153,13 @@ def test_lint_output_formats(cli, fmt: str) -> None:  # type: ignore[no-untyped-
     assert "constraint-not-valid" in result.out
 
 
-def test_lint_text_is_file_line_col_rule_message(cli) -> None:  # type: ignore[no-untyped-def]
+def test_lint_text_is_file_line_col_rule_message(cli: Cli) -> None:
     result = cli("lint", str(FIXTURES / "history"))
     assert re.search(r"^/\S+0005_backfill\.sql:\d+:1: error constraint-not-valid: ", result.out, re.M), result.out
     assert "    fix: add it NOT VALID" in result.out
 
 
-def test_lint_bad_path_is_exit_2(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_lint_bad_path_is_exit_2(cli: Cli, tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("x")
     result = cli("lint", str(tmp_path / "notes.txt"))
     assert result.code == 2 and "not a migration file or folder" in result.err
@@ -171,18 +173,7 @@ def test_lint_settings_disable_and_warn(tmp_path: Path) -> None:
 
 
 def test_the_cache_skips_an_unchanged_history_and_relints_an_edited_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import shutil
-
-    import schema_tools.linter as lint_package
-    from schema_tools.migration_files.read import read_migrations
-
-    folder = tmp_path / "m"
-    shutil.copytree(FIXTURES / "history", folder)
-    cache = tmp_path / "cache"
-    parsed: list[str] = []
-    real = lint_package.parse_migration
-    monkeypatch.setattr(lint_package, "parse_migration", lambda m: parsed.append(m.id) or real(m))
-
+    folder, cache, parsed = _history_with_cache(tmp_path, monkeypatch)
     cold = lint_migrations(read_migrations(folder), cache=cache)
     assert len(parsed) == 5
     parsed.clear()
@@ -204,15 +195,21 @@ def test_the_cache_skips_an_unchanged_history_and_relints_an_edited_file(tmp_pat
 
 
 def _history_with_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path, list[str]]:
+    """A copy of the history fixture, a cache folder, and the ids of the migrations lint parses
+    (``parse_migration`` counted where the linter calls it)."""
     import shutil
 
-    import schema_tools.linter as lint_package
+    from schema_tools.sqlmodel import Parsed, parse_migration
 
     folder = tmp_path / "m"
     shutil.copytree(FIXTURES / "history", folder)
     parsed: list[str] = []
-    real = lint_package.parse_migration
-    monkeypatch.setattr(lint_package, "parse_migration", lambda m: parsed.append(m.id) or real(m))
+
+    def counted(m: Migration) -> list[Parsed]:
+        parsed.append(m.id)
+        return parse_migration(m)
+
+    monkeypatch.setattr("schema_tools.linter.parse_migration", counted)
     return folder, tmp_path / "cache", parsed
 
 
@@ -220,7 +217,6 @@ def test_the_cache_is_json_data_and_a_bad_entry_is_rebuilt(tmp_path: Path, monke
     import json
 
     from schema_tools.linter.cache import FORMAT
-
     from schema_tools.migration_files.read import read_migrations
 
     folder, cache, parsed = _history_with_cache(tmp_path, monkeypatch)
@@ -258,8 +254,8 @@ def test_the_cache_is_json_data_and_a_bad_entry_is_rebuilt(tmp_path: Path, monke
 def test_the_cache_key_follows_the_parser_s_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import pglast
 
-    from schema_tools.migration_files.read import read_migrations
     from schema_tools.linter import cache as lint_cache
+    from schema_tools.migration_files.read import read_migrations
 
     folder, cache, parsed = _history_with_cache(tmp_path, monkeypatch)
     lint_migrations(read_migrations(folder), cache=cache)
@@ -281,7 +277,7 @@ def test_no_pickle_anywhere_in_the_packages() -> None:
     assert users == []
 
 
-def migrations_of(tmp_path: Path, *bodies: str) -> list[Migration]:
+def migrations_of(tmp_path: Path, *bodies: str) -> Sequence[Migration]:
     folder = tmp_path / "m"
     folder.mkdir(exist_ok=True)
     for n, body in enumerate(bodies, 1):
@@ -311,7 +307,10 @@ def test_renamed_indexes_and_constraints_are_named_by_their_new_names(tmp_path: 
 def test_version_dependent_rules_follow_the_postgres_setting(tmp_path: Path) -> None:
     migrations = migrations_of(tmp_path, "CREATE TABLE orders (id bigint PRIMARY KEY);\n",
                                "-- lock_timeout: 2s\nALTER TABLE orders ADD COLUMN status text DEFAULT 'new';\n")
-    rules = lambda postgres: [f.rule for f in lint_migrations(migrations, postgres=postgres).findings]  # noqa: E731
+
+    def rules(postgres: int) -> list[str]:
+        return [f.rule for f in lint_migrations(migrations, postgres=postgres).findings]
+
     assert "add-column-rewrites-table" in rules(10)
     assert "add-column-rewrites-table" not in rules(11) and "add-column-rewrites-table" not in rules(15)
 
@@ -330,7 +329,10 @@ def test_the_rewrite_rule_says_what_the_server_does(db_url: str) -> None:
     gives the table a new file (rewritten); a stable or constant one does not."""
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute("CREATE TABLE rewrite_probe (id int); INSERT INTO rewrite_probe SELECT generate_series(1, 100)")
-        node = lambda: conn.execute("SELECT relfilenode FROM pg_class WHERE relname = 'rewrite_probe'").fetchone()  # noqa: E731
+
+        def node() -> object:
+            return scalar(conn, "SELECT relfilenode FROM pg_class WHERE relname = 'rewrite_probe'")
+
         for default, rewrites in [("now()", False), ("'new'", False), ("gen_random_uuid()::text", True),
                                   ("clock_timestamp()::text", True), ("random()::text", True)]:
             before = node()
@@ -341,13 +343,13 @@ def test_the_rewrite_rule_says_what_the_server_does(db_url: str) -> None:
             assert any(f.rule == "add-column-rewrites-table" for f in flagged) is rewrites, default
 
 
-def migrations_of_text(*bodies: str) -> list[Migration]:
+def migrations_of_text(*bodies: str) -> Sequence[Migration]:
     import tempfile
 
     return migrations_of(Path(tempfile.mkdtemp()), *bodies)
 
 
-def test_sql_that_does_not_parse_is_an_error(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_sql_that_does_not_parse_is_an_error(cli: Cli, tmp_path: Path) -> None:
     folder = tmp_path / "m"
     folder.mkdir()
     (folder / "0001_bad.sql").write_text("CREATE TABLE ok (id int);\nCREATE TABLE (;\n")
@@ -357,7 +359,7 @@ def test_sql_that_does_not_parse_is_an_error(cli, tmp_path: Path) -> None:  # ty
     assert re.search(r"0001_bad\.sql:2:14: error syntax-error: syntax error at or near \"\(\"", result.out), result.out
 
 
-def test_lint_of_a_file_is_not_refused_for_an_unrelated_python_file(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_lint_of_a_file_is_not_refused_for_an_unrelated_python_file(cli: Cli, tmp_path: Path) -> None:
     folder = tmp_path / "m"
     write_migration(folder, "0001_a", "CREATE TABLE a (id bigint PRIMARY KEY);\n", "DROP TABLE a;\n")
     write_migration(folder, "0002_b", "-- depends: 0001_a\n-- lock_timeout: 2s\nCREATE INDEX a_id ON a (id);\n",
@@ -369,7 +371,7 @@ def test_lint_of_a_file_is_not_refused_for_an_unrelated_python_file(cli, tmp_pat
     assert cli("migrate", "--migrations", str(folder), "--database", "postgresql://nobody@127.0.0.1:1/x").code == 2
 
 
-def test_lint_with_a_database_at_hand_reports_locks_the_static_table_gets_wrong(cli, empty_db_url: str,  # type: ignore[no-untyped-def]
+def test_lint_with_a_database_at_hand_reports_locks_the_static_table_gets_wrong(cli: Cli, empty_db_url: str,
                                                                                  tmp_path: Path) -> None:
     folder = tmp_path / "m"
     write_migration(folder, "0001_base", LOCKING_TRIGGER)
@@ -394,7 +396,7 @@ def test_a_statement_nested_too_deeply_is_noted_never_a_crash_and_later_findings
                                f"ALTER TABLE t ADD COLUMN c int DEFAULT ({'1' + '+(1' * depth + ')' * depth});\n"
                                "CREATE INDEX t_x ON t (x);\n")
     for m in migrations:
-        m.statements  # split before the limit is lowered: the harm is in the walk, not in reading files
+        _ = m.statements  # split before the limit is lowered: the harm is in the walk, not in reading files
     before = sys.getrecursionlimit()
     sys.setrecursionlimit(recursion_limit or before)
     try:

@@ -37,7 +37,7 @@ PLAIN = st.one_of(
 
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.one_of(st.tuples(STAMPED, MOMENT), st.tuples(PLAIN, st.none())), max_size=12))
-def test_every_written_event_reads_back_the_same(events: list) -> None:  # type: ignore[type-arg]
+def test_every_written_event_reads_back_the_same(events: list[tuple[tuple[str, tuple[object, ...]], datetime | None]]) -> None:
     lines, expected = [], []
     for (body, event), at in events:
         lines.append(lf.stamped(body, at) if at is not None else body)

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import psycopg
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from psycopg import sql
@@ -15,9 +16,9 @@ from conftest import settings_for
 from ralph.stories import load_stories
 from schema_tools.catalog import BOOKKEEPING
 from schema_tools.catalog.read import read_catalog
+from schema_tools.commands import integrity
 from schema_tools.expect.check import verify
 from schema_tools.expect.parse import load_expectations
-from schema_tools.commands import integrity
 
 INJECTION = 'x"; drop table users; --'
 RESERVED = ["select", "table", "user", "order", "group", "from", "where", "check", "primary", "default", "limit"]
@@ -50,7 +51,7 @@ def expectation_file(folder: Path, table: str, column: str) -> Path:
 @example(table="users", column=INJECTION)
 @example(table="counted", column="n")  # the duplicates query once named its count n: ambiguous
 def test_names_are_quoted_everywhere(table: str, column: str, postgresql: psycopg.Connection, db_url: str,
-                                     tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
+                                     tmp_path_factory: pytest.TempPathFactory) -> None:
     folder = tmp_path_factory.mktemp("names")
     postgresql.autocommit = True
     created = table != "users"

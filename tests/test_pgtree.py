@@ -4,6 +4,7 @@ the printer does not know are printed by pglast's deparser, never guessed."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -126,7 +127,7 @@ ALTER TABLE short ADD FOREIGN KEY (a, b) REFERENCES short (a, b) NOT VALID, ADD 
 
 
 def test_unnamed_constraints_indexes_and_sequences_are_named_as_postgresql_names_them(
-        empty_db_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+        empty_db_url: str, tmp_path: Path) -> None:
     """Default names shortened to 63 bytes (the longer part first, never half a character),
     numbered on a clash, made of figured names for expressions: the model must find them by the
     names later migrations use to drop or rename them."""

@@ -8,7 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import LOCKING_TRIGGER, settings_for, write_migration
+from conftest import LOCKING_TRIGGER, Cli, scalar, settings_for, write_migration
 from schema_tools import commands
 from schema_tools.sql.locks import lock_for
 
@@ -48,8 +48,8 @@ def test_the_trace_sees_what_the_server_takes_and_agrees_with_the_table(empty_db
     assert "SHARE ROW EXCLUSIVE on public.team" in changes[0].observed
     assert planned[1].statements[0].observed is None and "outside a transaction" in planned[1].statements[0].traced
     with psycopg.connect(empty_db_url) as conn:  # the target itself was not touched
-        assert conn.execute("SELECT count(*) FROM pg_indexes WHERE indexname = 'person_bio_idx'").fetchone()[0] == 0
-        assert conn.execute("SELECT count(*) FROM pg_constraint WHERE conname LIKE 'person_team_fk%%'").fetchone()[0] == 0
+        assert scalar(conn, "SELECT count(*) FROM pg_indexes WHERE indexname = 'person_bio_idx'") == 0
+        assert scalar(conn, "SELECT count(*) FROM pg_constraint WHERE conname LIKE 'person_team_fk%%'") == 0
 
 
 def test_the_trace_flags_a_lock_the_table_cannot_see(empty_db_url: str, tmp_path: Path) -> None:
@@ -75,7 +75,7 @@ def test_the_verdict_rules() -> None:
     assert verdict("not analysed", {("ACCESS EXCLUSIVE", "public.person")}) == "agrees"
 
 
-def test_the_cli_shows_the_observed_locks(cli, empty_db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_cli_shows_the_observed_locks(cli: Cli, empty_db_url: str, tmp_path: Path) -> None:
     folder = tmp_path / "m"
     folder.mkdir()
     (folder / "0001_base.sql").write_text("CREATE TABLE person (id bigint PRIMARY KEY, name text);\n")

@@ -15,7 +15,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -46,7 +48,7 @@ def agent_output(root: Path) -> str:
     return "\n".join(p.read_text() for p in sorted((root / ".ralph" / "iterations").glob("*-agent.log")))
 
 
-def records(root: Path) -> list[dict]:  # type: ignore[type-arg]
+def records(root: Path) -> list[dict[str, Any]]:
     return [json.loads(p.read_text()) for p in sorted((root / ".ralph" / "iterations").glob("*[0-9].json"))]
 
 
@@ -62,7 +64,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(autouse=True)
-def harness_code_untouched():  # type: ignore[no-untyped-def]
+def harness_code_untouched() -> Iterator[None]:
     """Whatever an attack does, the harness's code and the interpreter's start-up hooks end as they began."""
     before = {p: p.read_bytes() for p in HARNESS_CODE.glob("*.py")}
     yield

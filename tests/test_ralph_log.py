@@ -13,10 +13,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import FIXTURES, ROOT
+from conftest import FIXTURES, ROOT, Cli, scalar
 from ralph.logformat import read_log
 from ralph.report import render_html
-from ralph.summary import summarise
+from ralph.summary import Run, summarise
 
 SEED = FIXTURES / "seed_progress.log"
 
@@ -28,7 +28,8 @@ def test_the_seed_log_summary_is_exactly_right() -> None:
     assert [r.never_ended for r in runs] == [True, True, False, False, True, True]
     assert [[it.outcome for it in r.iterations] for r in runs] == [
         [None], [None], ["success"] * 3, ["issues"] * 3, ["issues", None], ["issues"]]
-    assert [round(it.duration.total_seconds(), 3) for it in runs[2].iterations] == [4.040, 29.571, 4.407]
+    assert [round(it.duration.total_seconds(), 3) if it.duration else None for it in runs[2].iterations] == [
+        4.040, 29.571, 4.407]
     assert runs[3].ended == "2026-01-24T19:54:16.272639"
 
     one, two = s.stories["SCHEMA-001"], s.stories["SCHEMA-002"]
@@ -36,7 +37,7 @@ def test_the_seed_log_summary_is_exactly_right() -> None:
     assert one.title == "Database schema migration - Core tables"
     assert (one.first_attempt, one.first_success) == ("2026-01-24T19:39:20.690325", "2026-01-24T19:46:18.730389")
     assert one.completed_at == "2026-01-24T20:19:46+05:30"
-    assert round(one.time_to_completion.total_seconds(), 3) == 418.040
+    assert one.time_to_completion is not None and round(one.time_to_completion.total_seconds(), 3) == 418.040
     assert one.reruns_after_success == 8 and len(one.bullets) == 6
     assert (two.attempts, two.completed_at, two.time_to_completion) == (0, "2026-01-24", None)
     assert two.bullets[0] == "Created migrations/0003_api_keys_usage.sql"
@@ -51,7 +52,7 @@ def test_the_seed_log_summary_is_exactly_right() -> None:
     assert "if naive times are UTC" in by_kind["timezones"].message
 
 
-def test_ralph_log_text_and_json(cli) -> None:  # type: ignore[no-untyped-def]
+def test_ralph_log_text_and_json(cli: Cli) -> None:
     text = cli("log", str(SEED), program="ralph")
     assert text.code == 0, text.err
     assert "  run 3: 2026-01-24T19:46:14.687089 -> 2026-01-24T19:46:58.721514, max 3 iteration(s)" in text.out
@@ -73,7 +74,7 @@ def test_ralph_log_text_and_json(cli) -> None:  # type: ignore[no-untyped-def]
     ("latin1", "[2026-01-24T19:39:20] === Ralph Loop Started (max 3 iterations) ===\ncaf\xe9\n".encode("latin-1"), 0, 1),
     ("noise", b"hello\n[not a time] Iteration 1: X - y\n[2026-01-24T10:00:00] Iteration 1 completed successfully\n", 3, 0),
 ])
-def test_any_log_reads_without_a_traceback(cli, tmp_path: Path, name: str, content: bytes, unknown: int, unreadable: int) -> None:  # type: ignore[no-untyped-def]
+def test_any_log_reads_without_a_traceback(cli: Cli, tmp_path: Path, name: str, content: bytes, unknown: int, unreadable: int) -> None:
     path = tmp_path / f"{name}.log"
     path.write_bytes(content)
     result = cli("log", str(path), program="ralph")
@@ -105,7 +106,7 @@ def test_many_distinct_lines_overflow_the_body_cache_without_changing_the_answer
     assert sum(story.successes for story in s.stories.values()) == len(range(0, 2 * stories, 3))
 
 
-def test_missing_log_is_a_one_line_error(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_missing_log_is_a_one_line_error(cli: Cli, tmp_path: Path) -> None:
     result = cli("log", str(tmp_path / "nope.log"), program="ralph")
     assert result.code == 2 and result.err.count("\n") == 1 and "no such file" in result.err
 
@@ -151,7 +152,14 @@ def headless(chromium: str, profile: Path, *args: str, width: int = 1280) -> sub
     return subprocess.run([chromium, *flags, *args], capture_output=True, text=True, timeout=120)
 
 
-def test_report_renders_in_headless_chromium(cli, chromium: str, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def rendered(pattern: str, page: str) -> int:
+    """The number ``pattern`` captures in the page the browser rendered (there must be one)."""
+    found = re.search(pattern, page)
+    assert found is not None, f"{pattern} not in the rendered page"
+    return int(found.group(1))
+
+
+def test_report_renders_in_headless_chromium(cli: Cli, chromium: str, db_url: str, tmp_path: Path) -> None:
     out = tmp_path / "report.html"
     result = cli("report", str(SEED), "-o", str(out), "--database", db_url, program="ralph")
     assert result.code == 0, result.err
@@ -161,9 +169,9 @@ def test_report_renders_in_headless_chromium(cli, chromium: str, db_url: str, tm
     assert dom.returncode == 0, dom.stderr[-500:]
     page = dom.stdout
     assert 'data-rendered="yes"' in page
-    width = int(re.search(r'id="timeline"[^>]*data-rendered-width="(\d+)"', page).group(1))  # type: ignore[union-attr]
-    bars = int(re.search(r'data-rendered-bars="(\d+)"', page).group(1))  # type: ignore[union-attr]
-    rows = int(re.search(r'id="stories"[^>]*data-rendered-rows="(\d+)"', page).group(1))  # type: ignore[union-attr]
+    width = rendered(r'id="timeline"[^>]*data-rendered-width="(\d+)"', page)
+    bars = rendered(r'data-rendered-bars="(\d+)"', page)
+    rows = rendered(r'id="stories"[^>]*data-rendered-rows="(\d+)"', page)
     assert width > 800 and bars == 11 + 4 and rows == 2  # 11 iterations + 4 never-ended markers; 2 stories
     assert page.count('class="er-table"') == 6 and "verify: all" in page
     shot = ROOT / "reports" / "ralph-report.png"
@@ -172,7 +180,7 @@ def test_report_renders_in_headless_chromium(cli, chromium: str, db_url: str, tm
     assert taken.returncode == 0 and shot.stat().st_size > 50_000, taken.stderr[-500:]
 
 
-def test_strict_fails_ci_on_anomalies_only(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_strict_fails_ci_on_anomalies_only(cli: Cli, tmp_path: Path) -> None:
     assert cli("log", str(SEED), program="ralph").code == 0
     for extra in ((), ("--json",)):
         strict = cli("log", str(SEED), "--strict", *extra, program="ralph")
@@ -186,7 +194,7 @@ def test_strict_fails_ci_on_anomalies_only(cli, tmp_path: Path) -> None:  # type
     assert cli("log", str(clean), "--strict", program="ralph").code == 0
 
 
-def test_report_attaches_a_database_only_when_asked(cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_report_attaches_a_database_only_when_asked(cli: Cli, db_url: str, tmp_path: Path) -> None:
     """The embedded server of the tests is running: an old log must still not get today's database."""
     out = tmp_path / "plain.html"
     assert cli("report", str(SEED), "-o", str(out), program="ralph", env={"DATABASE_URL": db_url}).code == 0
@@ -220,7 +228,7 @@ def test_two_runs_interleaved_in_one_log_are_told_apart(tmp_path: Path) -> None:
     log = tmp_path / "progress.log"
     log.write_text("".join(f"[2026-01-01T10:00:{i:02d}.000000+00:00] {line}\n" if not line.startswith("    ") else
                            f"{line}\n" for i, line in enumerate(lines)))
-    runs: list = []
+    runs: list[Run] = []
     summary = summarise(read_log(log), str(log), on_run=runs.append)
     assert [(r.index, r.max_iterations, [(i.number, i.story, i.outcome) for i in r.iterations], bool(r.ended))
             for r in runs] == [(1, 5, [(1, "S-1", "success"), (2, "S-2", "issues"), (3, "S-3", "success")], True),
@@ -233,7 +241,7 @@ def test_two_runs_interleaved_in_one_log_are_told_apart(tmp_path: Path) -> None:
     assert summary.unknown_lines == 0
 
 
-def test_report_at_print_width_and_at_1280_shows_everything_as_text(cli, chromium: str, db_url: str,  # type: ignore[no-untyped-def]
+def test_report_at_print_width_and_at_1280_shows_everything_as_text(cli: Cli, chromium: str, db_url: str,
                                                                      tmp_path: Path) -> None:
     """A4 (its printable 718 px with the print rules, and 794 px) and 1280 px: nothing overflows; findings and end reasons are
     text on the page (not tooltips); every ER arrow ends on the row of the column it references."""
@@ -246,8 +254,8 @@ def test_report_at_print_width_and_at_1280_shows_everything_as_text(cli, chromiu
     out = tmp_path / "report.html"
     assert cli("report", str(log), "-o", str(out), "--database", db_url, program="ralph").code == 0
     with psycopg.connect(db_url) as conn:
-        fks = conn.execute("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace "
-                           "AND conrelid::regclass::text NOT LIKE '\\_%%'").fetchone()[0]
+        fks = scalar(conn, "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace "
+                          "AND conrelid::regclass::text NOT LIKE '\\_%%'")
     for width, layout in ((718, "#print"), (794, ""), (1280, "")):  # 718 px: A4's printable width, print rules
         dom = headless(chromium, tmp_path / f"profile{width}", "--virtual-time-budget=3000", "--dump-dom",
                        out.as_uri() + layout, width=width)

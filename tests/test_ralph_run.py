@@ -11,15 +11,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any, Literal, overload
 
 import psycopg
 import pytest
 
-from conftest import FIXTURES, MIGRATIONS, ROOT, settings_for
+from conftest import FIXTURES, MIGRATIONS, ROOT, Cli, Cluster, scalar, settings_for
 from ralph.logformat import read_log
 from ralph.stories import load_stories, set_passes
-from schema_tools import ConfigError, commands
 from ralph.summary import summarise
+from schema_tools import ConfigError, commands
 
 STAMP = r"\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d\]"
 AGENT = [sys.executable, str(Path(__file__).parent / "fake_agent.py")]
@@ -38,8 +39,19 @@ def project(tmp_path: Path, migrations: tuple[str, ...] = ("0001_users", "0002_c
     return root
 
 
+@overload
+def ralph(root: Path, url: str, *args: str, agent_mode: str | None = None, extra_env: dict[str, str] | None = None,
+          wait: Literal[True] = True) -> subprocess.CompletedProcess[str]: ...
+
+
+@overload
+def ralph(root: Path, url: str, *args: str, agent_mode: str | None = None, extra_env: dict[str, str] | None = None,
+          wait: Literal[False]) -> subprocess.Popen[str]: ...
+
+
 def ralph(root: Path, url: str, *args: str, agent_mode: str | None = None, extra_env: dict[str, str] | None = None,
           wait: bool = True) -> subprocess.CompletedProcess[str] | subprocess.Popen[str]:
+    """``ralph run`` on ``root``'s project: to the end (``wait``), or started and left running."""
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.update({"FAKE_AGENT_SOURCE": str(MIGRATIONS)}, **(extra_env or {}))
     cmd = [sys.executable, "-m", "ralph", "run", "--database", url, *args]
@@ -56,7 +68,7 @@ def ralph(root: Path, url: str, *args: str, agent_mode: str | None = None, extra
 
 def applied(url: str) -> list[str]:
     with psycopg.connect(url) as conn:
-        if conn.execute("SELECT to_regclass('_yoyo_migration')").fetchone()[0] is None:
+        if scalar(conn, "SELECT to_regclass('_yoyo_migration')") is None:
             return []
         return [r[0] for r in conn.execute('SELECT migration_id FROM "_yoyo_migration" ORDER BY 1').fetchall()]
 
@@ -130,7 +142,7 @@ def test_fake_agent_fixes_a_broken_migration_and_the_target_never_sees_it(empty_
     assert re.search(rf"{STAMP} Iteration 2 completed successfully", log)
     assert "SCHEMA-001 completed" in log and "SCHEMA-002 completed" in log
     with psycopg.connect(empty_db_url) as conn:
-        checksum = conn.execute("SELECT checksum FROM _schema_tools_migrations WHERE migration_id = '0002_core_tables'").fetchone()[0]
+        checksum = scalar(conn, "SELECT checksum FROM _schema_tools_migrations WHERE migration_id = '0002_core_tables'")
         uniques = conn.execute("SELECT count(*) FROM pg_constraint WHERE conname = 'sessions_user_id_tenant_id_service_key'").fetchone()
         logged = conn.execute("SELECT count(*) FROM \"_yoyo_log\" WHERE migration_id = '0002_core_tables'").fetchone()
     from schema_tools.migration_files.model import normalised_checksum
@@ -236,7 +248,7 @@ def test_a_second_run_on_the_same_database_refuses(empty_db_url: str, tmp_path: 
     assert (root / "progress.log").read_text().rstrip().endswith("(interrupted by Ctrl-C) ===")
 
 
-def test_import_a_prd_json(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_import_a_prd_json(tmp_path: Path, cli: Cli) -> None:
     prd = tmp_path / "prd.json"
     prd.write_text(json.dumps({"project": "x", "userStories": [
         {"id": "US-001", "title": "Core tables", "description": "tenants and users", "priority": 1, "passes": True,
@@ -270,7 +282,7 @@ def test_a_run_over_both_stories_opens_few_connections(empty_db_url: str, tmp_pa
     opened: list[str] = []
     real = psycopg.connect
 
-    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def counting(*args: Any, **kwargs: Any) -> psycopg.Connection[Any]:
         opened.append(str(kwargs.get("application_name", "")))
         return real(*args, **kwargs)
 
@@ -404,7 +416,7 @@ def test_an_agent_that_fails_is_in_the_log_and_the_terminal_shows_each_iteration
     assert lines[-1].startswith("ralph: 0 of 2 stories pass after 2 iteration(s); stopped: SCHEMA-001 failed the same way")
 
 
-def test_make_demo_leaves_the_checkout_clean_and_its_log_without_anomalies(empty_db_url: str, cluster) -> None:  # type: ignore[no-untyped-def]
+def test_make_demo_leaves_the_checkout_clean_and_its_log_without_anomalies(empty_db_url: str, cluster: Cluster) -> None:
     committed = {name: (ROOT / name).read_bytes() for name in ("progress.log", "ralph/stories.toml")}
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL")}
     env.update(DATABASE_URL=empty_db_url, SCHEMA_TOOLS_STATE_DIR=str(cluster.settings.state_path))

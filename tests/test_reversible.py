@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import settings_for, write_migration
+from conftest import scalar, settings_for, write_migration
 from schema_tools import commands
 from schema_tools.errors import MigrationError
 from schema_tools.findings import Report, render
@@ -133,4 +133,4 @@ def test_rollback_refuses_a_declared_irreversible_migration(empty_db_url: str, t
     with pytest.raises(MigrationError, match="0002_drop cannot be rolled back: declared irreversible"):
         commands.rollback(settings)
     with psycopg.connect(empty_db_url) as conn:
-        assert conn.execute("SELECT count(*) FROM _schema_tools_migrations").fetchone()[0] == 2
+        assert scalar(conn, "SELECT count(*) FROM _schema_tools_migrations") == 2

@@ -11,11 +11,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import MIGRATIONS, settings_for, write_migration
+from conftest import MIGRATIONS, Cli, settings_for, write_migration
 from schema_tools import commands
-from schema_tools.errors import ConfigError, LockTimeout, MigrationError
-from schema_tools.engine.lock import LOCK_KEY
 from schema_tools.commands import repair, validate
+from schema_tools.engine.lock import LOCK_KEY
+from schema_tools.errors import ConfigError, LockTimeout, MigrationError
 
 BOOKKEEPING = ("_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock",
                "_schema_tools_migrations", "_schema_tools_events")
@@ -63,7 +63,7 @@ def test_migrate_applies_everything_once_and_then_nothing(empty_db_url: str) -> 
     assert all(len(r[1]) == 64 for r in rows)
 
 
-def test_cli_migrate_twice_then_status_json(cli, empty_db_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_cli_migrate_twice_then_status_json(cli: Cli, empty_db_url: str) -> None:
     first = cli("migrate", "--database", empty_db_url)
     assert first.code == 0, first.err
     assert "applied 0003_api_keys_usage" in first.out
@@ -116,7 +116,7 @@ def broken_copy(tmp_path: Path, old: str, new: str, name: str = "0003_api_keys_u
     return folder
 
 
-def test_a_syntax_error_fails_in_one_line_and_applies_nothing_of_that_migration(cli, empty_db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_syntax_error_fails_in_one_line_and_applies_nothing_of_that_migration(cli: Cli, empty_db_url: str, tmp_path: Path) -> None:
     folder = broken_copy(tmp_path, "CREATE INDEX api_keys_status_idx", "CREAT INDEX api_keys_status_idx")
     result = cli("migrate", "--database", empty_db_url, "--migrations", str(folder))
     assert result.code == 1  # the migration has a problem (exit 2 is for input the tool cannot take)
@@ -250,7 +250,7 @@ def test_a_verified_migrate_keeps_nothing_when_verification_fails(empty_db_url: 
     settings = settings_for(empty_db_url, folder)
     seen: list[object] = []
 
-    def sees_both(conn) -> list[str]:  # type: ignore[no-untyped-def]
+    def sees_both(conn: psycopg.Connection) -> list[str]:
         seen.append(conn.execute("SELECT to_regclass('t') IS NOT NULL AND to_regclass('u') IS NOT NULL").fetchone())
         return ["not good enough"]
 
@@ -284,7 +284,7 @@ def test_a_verified_migrate_undoes_non_transactional_ones_with_their_rollbacks(e
     assert not caught.value.restored and "0002_i has no rollback file" in caught.value.hint
 
 
-def test_migrations_sent_together_stop_at_the_first_that_fails(cli, empty_db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_migrations_sent_together_stop_at_the_first_that_fails(cli: Cli, empty_db_url: str, tmp_path: Path) -> None:
     folder = tmp_path / "m"
     folder.mkdir()
     bodies = ["CREATE TABLE one (id int);", "CREATE TABLE two (id int);", "CREATE TABLE three (id int);\nSELECT 1/0;",
@@ -317,7 +317,7 @@ def test_each_migration_records_its_own_duration_also_when_sent_in_a_group(empty
                                                   "SELECT pg_sleep(0.4);\nCREATE TABLE outside (id int);\n")
     done = dict(commands.migrate(settings_for(empty_db_url, folder)).done)
     with psycopg.connect(empty_db_url) as conn:
-        recorded = dict(conn.execute("SELECT migration_id, duration_ms FROM _schema_tools_migrations").fetchall())
+        recorded: dict[str, int] = dict(conn.execute("SELECT migration_id, duration_ms FROM _schema_tools_migrations").fetchall())
         leftover = conn.execute("SELECT current_setting('schema_tools.started', true)").fetchone()
     assert recorded["0001_slow"] >= 400 and recorded["0003_slow_outside"] >= 400
     assert recorded["0002_quick"] < 300, recorded

@@ -17,14 +17,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import FIXTURES, MIGRATIONS, ROOT, Cluster, settings_for
+from conftest import FIXTURES, MIGRATIONS, ROOT, Cli, Cluster, scalar, settings_for
 from schema_tools import commands
-from schema_tools.server import embedded
 from schema_tools.catalog.inventory import inventory
+from schema_tools.commands import check_reversible, repair, validate
 from schema_tools.errors import MigrationError, ValidationFailed
+from schema_tools.server import embedded
 from schema_tools.sql.locks import lock_for
-from schema_tools.commands import check_reversible
-from schema_tools.commands import repair, validate
 
 
 def write_set(folder: Path, count: int, sleep: float = 0.0) -> Path:
@@ -86,6 +85,7 @@ def test_sigkill_at_random_instants_never_leaves_half_applied(empty_db_url: str,
         while child.is_alive() and consistent_state(empty_db_url, count)[0] < reached and time.monotonic() < deadline:
             time.sleep(0.002)
         time.sleep(rng.uniform(0.0, 0.02))
+        assert child.pid is not None
         os.kill(child.pid, signal.SIGKILL)
         child.join()
         assert consistent_state(empty_db_url, count)[1] == []  # the guarantee: applied and recorded, or neither
@@ -95,7 +95,7 @@ def test_sigkill_at_random_instants_never_leaves_half_applied(empty_db_url: str,
         commands.rollback(settings, to="0000_effects", confirm=lambda losses: True)
 
 
-def test_eight_runners_at_once_apply_each_migration_exactly_once(cli, empty_db_url: str, tmp_path: Path) -> None:
+def test_eight_runners_at_once_apply_each_migration_exactly_once(cli: Cli, empty_db_url: str, tmp_path: Path) -> None:
     count = 6
     folder = write_set(tmp_path / "m", count, sleep=0.05)
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
@@ -112,7 +112,7 @@ def test_eight_runners_at_once_apply_each_migration_exactly_once(cli, empty_db_u
     assert sorted(effects) == [(f"{i:04d}_step", 1) for i in range(1, count + 1)]
 
 
-def test_an_edited_applied_file_blocks_migrate_until_repaired(cli, empty_db_url: str, tmp_path: Path) -> None:
+def test_an_edited_applied_file_blocks_migrate_until_repaired(cli: Cli, empty_db_url: str, tmp_path: Path) -> None:
     folder = tmp_path / "m"
     shutil.copytree(MIGRATIONS, folder)
     settings = settings_for(empty_db_url, folder)
@@ -185,7 +185,7 @@ def test_stale_yoyo_lock_row_is_explained(empty_db_url: str) -> None:
     assert commands.migrate(settings_for(empty_db_url)).done == []  # a warning does not block
 
 
-def test_failed_concurrent_unique_index_leaves_an_invalid_index_that_validate_names(cli, empty_db_url: str, tmp_path: Path) -> None:
+def test_failed_concurrent_unique_index_leaves_an_invalid_index_that_validate_names(cli: Cli, empty_db_url: str, tmp_path: Path) -> None:
     folder = tmp_path / "m"
     shutil.copytree(MIGRATIONS, folder)
     (folder / "0004_seed.sql").write_text(
@@ -237,7 +237,7 @@ def test_statement_timeout_from_the_file_header(empty_db_url: str, tmp_path: Pat
         commands.migrate(settings_for(empty_db_url, folder))
 
 
-def test_plan_lists_statements_and_locks_without_changing_anything(cli, empty_db_url: str) -> None:
+def test_plan_lists_statements_and_locks_without_changing_anything(cli: Cli, empty_db_url: str) -> None:
     result = cli("plan", "--json", "--database", empty_db_url)
     assert result.code == 0, result.err
     planned = json.loads(result.out)["migrations"]
@@ -266,7 +266,7 @@ def test_lock_table(sql: str, lock: str) -> None:
     assert lock_for(sql).lock == lock
 
 
-def test_check_reversible_passes_on_our_migrations(cli, db_url: str) -> None:
+def test_check_reversible_passes_on_our_migrations(cli: Cli, db_url: str) -> None:
     result = cli("check-reversible", "--database", db_url)
     assert result.code == 0, result.out + result.err
     assert "check-reversible: 3 checks, no problems" in result.out
@@ -279,7 +279,7 @@ def test_check_reversible_catches_a_bad_rollback(cluster: Cluster, db_url: str, 
     rollback = folder / "0003_api_keys_usage.rollback.sql"
     rollback.write_text(rollback.read_text().replace("DROP TABLE api_keys;\n", ""))
     with psycopg.connect(cluster.url("postgres")) as conn:
-        before = conn.execute("SELECT count(*) FROM pg_database").fetchone()[0]
+        before = scalar(conn, "SELECT count(*) FROM pg_database")
     report = check_reversible(settings_for(db_url, folder))
     by_id = {c.name: [f.rule for f in c.findings] for c in report.checks}
     assert by_id == {"0001_users": [], "0002_core_tables": ["rollback-fails"],
@@ -290,7 +290,7 @@ def test_check_reversible_catches_a_bad_rollback(cluster: Cluster, db_url: str, 
     assert any(line.startswith("left behind: relation public.api_keys (and ") for line in residue.detail), residue.detail
     assert len(residue.detail) <= 10
     with psycopg.connect(cluster.url("postgres")) as conn:
-        assert conn.execute("SELECT count(*) FROM pg_database").fetchone()[0] == before  # scratch dropped
+        assert scalar(conn, "SELECT count(*) FROM pg_database") == before  # scratch dropped
 
 
 def psql_binary(cluster: Cluster) -> str:

@@ -8,7 +8,7 @@ import psycopg
 import pytest
 from psycopg import errors
 
-from conftest import FIXTURES
+from conftest import FIXTURES, scalar
 
 HASH = "a" * 64
 
@@ -37,8 +37,8 @@ def seed_indexed() -> list[tuple[str, str]]:
 
 
 def insert_tenant_and_user(conn: psycopg.Connection) -> tuple[int, int]:
-    tenant = conn.execute("INSERT INTO tenants (name) VALUES ('acme') RETURNING id").fetchone()[0]
-    user = conn.execute("INSERT INTO users (email) VALUES ('ann@example.com') RETURNING id").fetchone()[0]
+    tenant = scalar(conn, "INSERT INTO tenants (name) VALUES ('acme') RETURNING id")
+    user = scalar(conn, "INSERT INTO users (email) VALUES ('ann@example.com') RETURNING id")
     return tenant, user
 
 
@@ -156,15 +156,15 @@ def populate(conn: psycopg.Connection) -> tuple[int, int, int]:
     conn.execute("INSERT INTO tenant_users (tenant_id, user_id, role) VALUES (%s, %s, 'owner')", (tenant, user))
     conn.execute("INSERT INTO sessions (user_id, tenant_id, service, refresh_token_hash, expires_at) "
                  "VALUES (%s, %s, 'api', %s, now() + interval '1 day')", (user, tenant, HASH))
-    key = conn.execute("INSERT INTO api_keys (tenant_id, key_hash, key_prefix, name, created_by) "
-                       "VALUES (%s, %s, 'abcd', 'ci', %s) RETURNING id", (tenant, HASH, user)).fetchone()[0]
+    key = scalar(conn, "INSERT INTO api_keys (tenant_id, key_hash, key_prefix, name, created_by) "
+                       "VALUES (%s, %s, 'abcd', 'ci', %s) RETURNING id", (tenant, HASH, user))
     conn.execute("INSERT INTO usage_events (tenant_id, api_key_id, user_id, service, action, quantity, period, idempotency_key) "
                  "VALUES (%s, %s, %s, 'search', 'query', 3, date_trunc('hour', now()), 'req-1')", (tenant, key, user))
     return tenant, user, key
 
 
 def count(conn: psycopg.Connection, table: str) -> int:
-    return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    return int(scalar(conn, f"SELECT count(*) FROM {table}"))
 
 
 def test_deleting_a_tenant_removes_everything_it_owns_and_keeps_users(postgresql: psycopg.Connection) -> None:

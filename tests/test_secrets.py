@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -29,7 +30,7 @@ def test_the_search_finds_a_planted_password() -> None:
 
 
 @pytest.fixture
-def secret_database(cluster: Cluster) -> str:
+def secret_database(cluster: Cluster) -> Iterator[str]:
     with cluster.admin() as admin:
         admin.execute("DROP DATABASE IF EXISTS secret_db WITH (FORCE)")
         admin.execute("DROP ROLE IF EXISTS secret_owner")

@@ -4,14 +4,15 @@ right hint for each kind of file, and the one edit (``passes``) that keeps comme
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from ralph.stories import load_stories, set_passes
 from schema_tools import ConfigError, Field, Kinds, load_settings
-from schema_tools.datachecks.derive import from_checks_file
 from schema_tools.catalog.model import Catalog, Column, Table
+from schema_tools.datachecks.derive import from_checks_file
 from schema_tools.fleet import read_fleet
 from schema_tools.tomlspec import index_lines, parse_toml
 
@@ -82,7 +83,8 @@ def test_stories_errors_point_at_the_story_s_line(tmp_path: Path) -> None:
     (lambda p: read_fleet(p), "no such fleet file", "--fleet"),
     (lambda p: from_checks_file(p, Catalog({})), "no such checks file", "--checks"),
 ])
-def test_a_missing_file_gets_the_hint_of_its_own_option(tmp_path: Path, reader, what: str, hint: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_missing_file_gets_the_hint_of_its_own_option(tmp_path: Path, reader: Callable[[Path], object], what: str,
+                                                       hint: str) -> None:
     with pytest.raises(ConfigError) as caught:
         reader(tmp_path / "nope.toml")
     assert what in caught.value.message and hint in caught.value.hint and "--expect" not in caught.value.hint

@@ -7,26 +7,27 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree as ET
 
 import jsonschema
 import psycopg
 import pytest
 
-from conftest import MIGRATIONS, ROOT, settings_for
-from schema_tools import commands
+from conftest import MIGRATIONS, ROOT, Cli, settings_for
+from schema_tools import Report, commands
 from schema_tools.catalog.read import read_catalog
+from schema_tools.commands import verify
 from schema_tools.errors import ConfigError
 from schema_tools.expect.check import check_invariants
 from schema_tools.expect.parse import load_expectations
-from schema_tools.sql.meaning import normal_type
 from schema_tools.findings import render
-from schema_tools.commands import verify
+from schema_tools.sql.meaning import normal_type
 
 STORIES = ROOT / "ralph" / "stories.toml"
 
 
-def test_the_migrated_database_passes_every_expectation_and_invariant(cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_the_migrated_database_passes_every_expectation_and_invariant(cli: Cli, db_url: str) -> None:
     result = cli("verify", "--database", db_url, "--expect", str(STORIES))
     assert result.code == 0, result.out
     report = verify(settings_for(db_url), [STORIES])
@@ -181,7 +182,7 @@ def test_there_are_at_least_twenty_mutations() -> None:
 
 
 @pytest.fixture
-def broken_report(db_url: str):  # type: ignore[no-untyped-def]
+def broken_report(db_url: str) -> Report:
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute("DROP INDEX api_keys_status_idx")
         conn.execute("ALTER TABLE sessions ALTER COLUMN device_info TYPE varchar(100)")
@@ -189,7 +190,7 @@ def broken_report(db_url: str):  # type: ignore[no-untyped-def]
     return verify(settings_for(db_url), [STORIES])
 
 
-def test_junit_has_one_testcase_per_fact_and_the_right_failures(broken_report) -> None:  # type: ignore[no-untyped-def]
+def test_junit_has_one_testcase_per_fact_and_the_right_failures(broken_report: Report) -> None:
     root = ET.fromstring(render(broken_report, "junit"))
     suite = root.find("testsuite")
     assert suite is not None
@@ -197,11 +198,11 @@ def test_junit_has_one_testcase_per_fact_and_the_right_failures(broken_report) -
     failed = [c for c in cases if c.find("failure") is not None]
     assert int(suite.get("tests", "0")) == len(cases) == len(broken_report.checks)
     assert int(suite.get("failures", "0")) == len(failed) == 3
-    assert sorted(c.get("name") for c in failed) == ["api_keys indexed on (status)", "redundant-index: usage_events",
+    assert sorted(c.get("name", "") for c in failed) == ["api_keys indexed on (status)", "redundant-index: usage_events",
                                                      "sessions.device_info text"]
 
 
-def test_text_groups_invariant_findings_under_their_table(broken_report) -> None:  # type: ignore[no-untyped-def]
+def test_text_groups_invariant_findings_under_their_table(broken_report: Report) -> None:
     text = render(broken_report, "text").splitlines()
     heading = next(i for i, line in enumerate(text) if line.endswith("usage_events") and not line.startswith(" "))
     assert text[heading + 1].startswith("  error redundant-index: "), text[heading:heading + 3]
@@ -209,7 +210,7 @@ def test_text_groups_invariant_findings_under_their_table(broken_report) -> None
 
 
 @pytest.fixture(scope="session")
-def sarif_schema(tmp_path_factory: pytest.TempPathFactory) -> dict:  # type: ignore[type-arg]
+def sarif_schema(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The SARIF 2.1.0 JSON schema, from Microsoft's @microsoft/jest-sarif npm package."""
     cache = ROOT / ".cache" / "sarif-2.1.0-rtm.5.json"
     if not cache.exists():
@@ -220,10 +221,11 @@ def sarif_schema(tmp_path_factory: pytest.TempPathFactory) -> dict:  # type: ign
         subprocess.run(["tar", "xzf", packed.stdout.strip().splitlines()[-1]], cwd=work, check=True)
         cache.parent.mkdir(exist_ok=True)
         shutil.copy(work / "package" / "lib" / "schemas" / "sarif-2.1.0-rtm.5.json", cache)
-    return json.loads(cache.read_text())
+    schema: dict[str, Any] = json.loads(cache.read_text())
+    return schema
 
 
-def test_sarif_validates_against_the_sarif_schema(broken_report, sarif_schema: dict) -> None:  # type: ignore[no-untyped-def,type-arg]
+def test_sarif_validates_against_the_sarif_schema(broken_report: Report, sarif_schema: dict[str, Any]) -> None:
     document = json.loads(render(broken_report, "sarif"))
     jsonschema.validators.validator_for(sarif_schema)(sarif_schema).validate(document)
     assert len(document["runs"][0]["results"]) == 3
@@ -232,7 +234,7 @@ def test_sarif_validates_against_the_sarif_schema(broken_report, sarif_schema: d
         jsonschema.validators.validator_for(sarif_schema)(sarif_schema).validate(document)
 
 
-def test_github_lines_follow_the_workflow_command_syntax(broken_report) -> None:  # type: ignore[no-untyped-def]
+def test_github_lines_follow_the_workflow_command_syntax(broken_report: Report) -> None:
     lines = render(broken_report, "github").splitlines()
     assert len(lines) == 3
     pattern = re.compile(r"^::(error|warning|notice)( [a-z]+=[^,:]*(,[a-z]+=[^,:]*)*)?::[^\r\n]+$")
@@ -240,7 +242,7 @@ def test_github_lines_follow_the_workflow_command_syntax(broken_report) -> None:
     assert any(line.startswith("::error file=") and ",line=" in line for line in lines)
 
 
-def test_text_groups_findings_by_table_with_the_fix(broken_report) -> None:  # type: ignore[no-untyped-def]
+def test_text_groups_findings_by_table_with_the_fix(broken_report: Report) -> None:
     text = render(broken_report, "text")
     assert "SCHEMA-002: api_keys\n  error indexed: no valid index on api_keys leads with (status)\n      fix: " in text
     assert text.rstrip().endswith("verify: " + str(len(broken_report.checks)) + " checks, 3 errors")
@@ -274,7 +276,7 @@ def test_malformed_expectations_are_refused_with_file_line_and_fix(tmp_path: Pat
     assert caught.value.hint
 
 
-def test_cli_bad_expectation_file_is_exit_2(cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_bad_expectation_file_is_exit_2(cli: Cli, db_url: str, tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text("[tables.users]\nonly_columns = 'yes'\n")
     result = cli("verify", "--database", db_url, "--expect", str(path))

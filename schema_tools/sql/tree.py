@@ -6,8 +6,6 @@ are left out, as libpg_query's JSON does.
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Iterator
 from typing import Any
 
