@@ -25,8 +25,8 @@ import psycopg
 
 from _common import BIN, fresh_database, psql_path, run
 from schema_tools.catalog.read import read_catalog
-from schema_tools.expect.check import verify
-from schema_tools.expect.parse import load_expectations
+from schema_tools.expect.check import check_catalog
+from schema_tools.expect.parse import expectations_in
 
 TABLES = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
 ROUNDS = 7
@@ -105,19 +105,19 @@ def main() -> None:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(schema_sql(TABLES).encode())
             conn.execute("CREATE EXTENSION pgtap")
-            expectations = load_expectations(expect)
-            facts = sum(len(c.findings) == 0 for c in verify(read_catalog(conn), expectations, invariants=False).checks)
+            expectations = expectations_in(expect)
+            facts = sum(len(c.findings) == 0 for c in check_catalog(read_catalog(conn), expectations, invariants=False).checks)
             times: dict[str, float] = {}
             for _ in range(ROUNDS):
                 started = time.perf_counter()
                 read_catalog(conn)
                 bare = time.perf_counter() - started
                 started = time.perf_counter()
-                report = verify(read_catalog(conn), expectations, invariants=False)
+                report = check_catalog(read_catalog(conn), expectations, invariants=False)
                 ours = time.perf_counter() - started
                 assert report.exit_code == 0, "the generated schema must satisfy its expectations"
                 started = time.perf_counter()
-                verify(read_catalog(conn), expectations)
+                check_catalog(read_catalog(conn), expectations)
                 with_invariants = time.perf_counter() - started
                 for name, seconds in (("catalog read", bare), ("verify", ours), ("verify + invariants", with_invariants)):
                     times[name] = min(times.get(name, seconds), seconds)

@@ -24,16 +24,14 @@ if TYPE_CHECKING:
     from .console import CommandParser, OneLineParser, run_console
     from .migration_files.model import Migration
     from .engine.model import MigrationState, PlannedMigration, PlannedStatement, RunResult
-    from .errors import (ConfigError, DataLossRefused, DatabaseUnavailable, EmbeddedError, LockTimeout, MigrationError,
-                         MigrationFailed, SchemaToolsError, ValidationFailed, VerificationFailed)
+    from .errors import (ConfigError, DataLossRefused, DatabaseUnavailable, EmbeddedError, GenerateRefused, LockTimeout,
+                         MigrationError, MigrationFailed, SchemaToolsError, ValidationFailed, VerificationFailed)
     from .expect.model import ColumnSpec, ForeignKeySpec, IndexSpec, TableExpectation
     from .expect.parse import tables_from
     from .findings import FORMATS, Check, Finding, Report, Severity, render
     from .generator import Generated, GeneratedFile
     from .server.model import DatabaseMark, ScratchLogin
     from .server.urls import mask_url, password_of, redact, secret_files
-    from .sql.effects import changes_rows
-    from .sql.reach import reaches
     from .tomlspec import Doc as TomlDoc
     from .tomlspec import Field, Invalid, Kinds, read_toml
 
@@ -50,7 +48,7 @@ _MODULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("console", ("CommandParser", "OneLineParser", "run_console")),
     ("migration_files.model", ("Migration",)),
     ("engine.model", ("MigrationState", "PlannedMigration", "PlannedStatement", "RunResult")),
-    ("errors", ("ConfigError", "DataLossRefused", "DatabaseUnavailable", "EmbeddedError", "LockTimeout",
+    ("errors", ("ConfigError", "DataLossRefused", "DatabaseUnavailable", "EmbeddedError", "GenerateRefused", "LockTimeout",
          "MigrationError", "MigrationFailed", "SchemaToolsError", "ValidationFailed", "VerificationFailed")),
     ("expect.model", ("ColumnSpec", "ForeignKeySpec", "IndexSpec", "TableExpectation")),
     ("expect.parse", ("tables_from",)),
@@ -58,8 +56,6 @@ _MODULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("generator", ("Generated", "GeneratedFile")),
     ("server.model", ("DatabaseMark", "ScratchLogin")),
     ("server.urls", ("mask_url", "password_of", "redact", "secret_files")),
-    ("sql.effects", ("changes_rows",)),
-    ("sql.reach", ("reaches",)),
     ("tomlspec", ("TomlDoc", "Field", "Invalid", "Kinds", "read_toml")),
 )
 _WHERE = {name: module for module, names in _MODULES for name in names}
@@ -68,14 +64,14 @@ _RENAMED = {"TomlDoc": "Doc"}  # public name -> the module's own
 __all__ = [
     # verbs
     "baseline", "changes_on", "check_reversible", "declared_schema", "drift", "generate", "integrity", "lint", "load_expectations", "migrate", "migrate_on",
-    "plan", "preflight", "preflight_on", "reaches", "changes_rows", "read_migrations", "read_schema", "read_schema_on", "repair", "rollback", "rollback_on",
+    "plan", "preflight", "preflight_on", "read_migrations", "read_schema", "read_schema_on", "repair", "rollback", "rollback_on",
     "schema_differences", "schema_fingerprint_on", "schema_inventory_on", "status", "status_on", "validate", "validate_on", "verify", "verify_catalog",
     "write_generated",
     # databases
     "connect", "database_url", "db_start", "db_status", "db_stop", "exclusive", "existing_database_url", "mask_url",
     "password_of", "redact", "secret_files", "scratch_database", "scratch_login", "ScratchLogin", "mark_on", "DatabaseMark",
     # settings and errors
-    "Settings", "load_settings", "ConfigError", "DataLossRefused", "DatabaseUnavailable", "EmbeddedError", "LockTimeout",
+    "Settings", "load_settings", "ConfigError", "DataLossRefused", "DatabaseUnavailable", "EmbeddedError", "GenerateRefused", "LockTimeout",
     "MigrationFailed",
     "MigrationError", "SchemaToolsError", "ValidationFailed", "VerificationFailed",
     # data

@@ -38,22 +38,22 @@ Verify = Callable[["psycopg.Connection"], list[str]]
 
 def database_url(settings: Settings) -> str:
     """The URL of the settings' database; without one, the embedded server's (started on demand)."""
-    from .server.connect import database_url as resolve
+    from .server.connect import resolve_url
 
-    return resolve(settings)
+    return resolve_url(settings)
 
 
 def existing_database_url(settings: Settings) -> str | None:
     """The configured URL, else the embedded server's if it already runs; never starts one."""
-    from .server.connect import existing_database_url as existing
+    from .server.connect import configured_or_running_url
 
-    return existing(settings)
+    return configured_or_running_url(settings)
 
 
 def connect(settings: Settings, label: str = "schema-tools") -> psycopg.Connection:
     """An autocommit connection to the settings' database, labelled ``LABEL pid=N`` in
     pg_stat_activity (so a lock holder can be named). Use it as a context manager."""
-    from .server.connect import connect as open_connection
+    from .server.connect import open_connection
 
     return open_connection(settings, label)
 
@@ -62,9 +62,9 @@ def connect(settings: Settings, label: str = "schema-tools") -> psycopg.Connecti
 def scratch_database(settings: Settings, *, admin: psycopg.Connection | None = None) -> Iterator[str]:
     """A new empty database on the settings' server, dropped afterwards; yields its URL. It is
     created and dropped through ``admin`` (a connection to that server) when given."""
-    from .server.scratch import scratch_database as scratch
+    from .server.scratch import temporary_database
 
-    with scratch(settings, admin) as url:
+    with temporary_database(settings, admin) as url:
         yield url
 
 
@@ -75,12 +75,12 @@ def scratch_login(settings: Settings, admin: psycopg.Connection, *, trusted: Col
     ``leftovers`` says, after the block, what the role left elsewhere. ``trusted``: migrations
     applied first as the admin's role (ones the target ran already: a statement among them that
     needs more than an owner's rights still runs), whose objects are then handed to the login."""
-    from .server.scratch import scratch_login as login
+    from .server.scratch import temporary_login
 
     def apply_trusted(conn: psycopg.Connection) -> None:
         migrate_on(conn, settings, only=trusted)  # reads the folder: once, here
 
-    with login(settings, admin, apply_trusted if trusted else None) as created:
+    with temporary_login(settings, admin, apply_trusted if trusted else None) as created:
         yield created
 
 
@@ -100,9 +100,9 @@ def exclusive(conn: psycopg.Connection, name: str, *, wait: float, holder: str) 
 def read_migrations(settings: Settings) -> Migrations:
     """The migrations of the settings' folder, in the order they apply: read once per command
     and handed down (pass them to the ``_on`` verbs that take ``migrations``)."""
-    from .migration_files.read import read_migrations as read
+    from .migration_files.read import read_folder
 
-    return read(settings.migrations_dir)
+    return read_folder(settings.migrations_dir)
 
 
 def migrate(settings: Settings, *, only: Collection[str] | None = None, progress: Progress | None = None,
@@ -123,10 +123,10 @@ def migrate_on(conn: psycopg.Connection, settings: Settings, *, only: Collection
                progress: Progress | None = None, verify: Verify | None = None, to: str | None = None,
                migrations: Sequence[Migration] | None = None) -> RunResult:
     """``migrate`` on a connection the caller owns (``migrations``: the folder, already read)."""
-    from .engine.runner import migrate_on as run
+    from .engine.runner import apply_pending
 
     migrations = read_migrations(settings) if migrations is None else migrations
-    return run(conn, settings, migrations, progress=progress, only=only, verify=verify, to=to)
+    return apply_pending(conn, settings, migrations, progress=progress, only=only, verify=verify, to=to)
 
 
 def baseline(settings: Settings, *, to: str | None = None) -> tuple[Report, list[str]]:
@@ -163,10 +163,10 @@ def rollback_on(conn: psycopg.Connection, settings: Settings, *, to: str | None 
                 progress: Progress | None = None, confirm: Confirm | None = None,
                 migrations: Sequence[Migration] | None = None) -> RunResult:
     """``rollback`` on a connection the caller owns (``migrations``: the folder, already read)."""
-    from .engine.runner import rollback_on as run
+    from .engine.runner import roll_back
 
     migrations = read_migrations(settings) if migrations is None else migrations
-    return run(conn, settings, migrations, to=to, everything=everything, progress=progress, confirm=confirm)
+    return roll_back(conn, settings, migrations, to=to, everything=everything, progress=progress, confirm=confirm)
 
 
 def status(settings: Settings) -> list[MigrationState]:
@@ -177,9 +177,9 @@ def status(settings: Settings) -> list[MigrationState]:
 
 def status_on(conn: psycopg.Connection, settings: Settings) -> list[MigrationState]:
     """``status`` on a connection the caller owns."""
-    from .engine.runner import status_on as states
+    from .engine.runner import migration_states
 
-    return states(conn, read_migrations(settings))
+    return migration_states(conn, read_migrations(settings))
 
 
 def validate(settings: Settings) -> Report:
@@ -190,18 +190,18 @@ def validate(settings: Settings) -> Report:
 
 def validate_on(conn: psycopg.Connection, settings: Settings) -> Report:
     """``validate`` on a connection the caller owns."""
-    from .engine.validate import validate_on as check
+    from .engine.validate import check_history
 
-    return check(conn, settings, read_migrations(settings))
+    return check_history(conn, settings, read_migrations(settings))
 
 
 def repair(settings: Settings, *, forget_missing: bool = False) -> list[str]:
     """Re-record checksums of deliberately edited files (and forget missing ones); each logged."""
-    from .engine.validate import repair_on
+    from .engine.validate import repair_history
 
     migrations = read_migrations(settings)
     with connect(settings, "schema-tools repair") as conn:
-        return repair_on(conn, settings, migrations, forget_missing)
+        return repair_history(conn, settings, migrations, forget_missing)
 
 
 def plan(settings: Settings, trace: bool = False, *,
@@ -234,10 +234,10 @@ def preflight(settings: Settings, samples: int | None = None, *,
 def preflight_on(conn: psycopg.Connection, settings: Settings, samples: int | None = None, *,
                  migrations: Sequence[Migration] | None = None) -> Report:
     """``preflight`` on a connection the caller owns (``migrations``: the folder, already read)."""
-    from .datachecks import preflight_on as run
+    from .datachecks import preflight_report
 
     migrations = read_migrations(settings) if migrations is None else migrations
-    return run(conn, settings, migrations, _samples(settings, samples))
+    return preflight_report(conn, settings, migrations, _samples(settings, samples))
 
 
 def check_reversible(settings: Settings, chain: bool = False) -> Report:
@@ -302,32 +302,32 @@ def schema_differences(before: dict[str, str], after: dict[str, str]) -> tuple[s
 def mark_on(conn: psycopg.Connection) -> DatabaseMark:
     """The database as it is now (schema, history, roles, write and session counters), to ask
     later what changed since (``changes_on``)."""
-    from .server.watch import mark_on as mark
+    from .server.watch import take_mark
 
-    return mark(conn, schema_fingerprint_on(conn))
+    return take_mark(conn, schema_fingerprint_on(conn))
 
 
 def changes_on(conn: psycopg.Connection, before: DatabaseMark, *, strict: bool = False) -> list[str]:
     """What changed on the database since ``before``, one line each (empty: nothing seen).
     ``strict``: nothing else used the database meanwhile, so any session or written row counts."""
-    from .server.watch import changes_on as changes
+    from .server.watch import changes_since
 
-    return changes(conn, before, schema_fingerprint_on(conn), strict)
+    return changes_since(conn, before, schema_fingerprint_on(conn), strict)
 
 
 def load_expectations(paths: Iterable[Path]) -> list[TableExpectation]:
     """Every table expectation in the files (expectation files or stories files)."""
-    from .expect.parse import load_expectations as load
+    from .expect.parse import expectations_in
 
-    return [e for path in paths for e in load(path)]
+    return [e for path in paths for e in expectations_in(path)]
 
 
 def verify_catalog(catalog: Catalog, expectations: Sequence[TableExpectation], *, disabled: Iterable[str] = (),
                    invariants: bool = True) -> Report:
     """Check expectations and (unless ``invariants`` is False) the enabled invariants: pure."""
-    from .expect.check import verify as check
+    from .expect.check import check_catalog
 
-    return check(catalog, expectations, disabled, invariants)
+    return check_catalog(catalog, expectations, disabled, invariants)
 
 
 def verify(settings: Settings, expect_files: Sequence[Path] | None = None, *, invariants: bool = True) -> Report:
@@ -356,9 +356,9 @@ def lint(settings: Settings, paths: Sequence[Path] = (), *, use_cache: bool = Tr
 
     from .findings import Check, Finding, Severity
     from .linter import LOCK_DIFFERS
-    from .linter import lint as run
+    from .linter import lint_paths
 
-    report = run(settings, paths, use_cache, inline_ignores)
+    report = lint_paths(settings, paths, use_cache, inline_ignores)
     if trace_locks is None:
         return report
     found = [Finding(LOCK_DIFFERS, f"observed {'; '.join(s.observed or ())}, where the static lock table says {s.lock}",
@@ -377,7 +377,8 @@ def generate(settings: Settings, expect_files: Sequence[Path], *, story: str | N
     ``.draft.unexpressed``."""
     from .catalog.read import read_catalog
     from .errors import ConfigError
-    from .generator import GenerateRefused, generate_files
+    from .errors import GenerateRefused
+    from .generator import generate_files
     from .sqlmodel import declare
     from .sqlmodel.drift import drift_report
 
@@ -448,11 +449,11 @@ def integrity(settings: Settings, checks_file: Path | None = None, expect_files:
               samples: int | None = None) -> Report:
     """Set-based data checks: what the expectations promise but the database does not enforce,
     NOT VALID constraints, tenant consistency, and the project's checks file."""
-    from .datachecks import integrity_on
+    from .datachecks import integrity_report
 
     expectations = load_expectations(_expect_files(settings, expect_files))
     with connect(settings, "schema-tools integrity") as conn:
-        return integrity_on(conn, settings, expectations, checks_file or settings.integrity_checks,
+        return integrity_report(conn, settings, expectations, checks_file or settings.integrity_checks,
                             _samples(settings, samples))
 
 

@@ -6,6 +6,16 @@ the CLI prints them on one line and exits with ``exit_code``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
+
+class HasMessage(Protocol):
+    """What an error's findings need to be shown: a message (``findings.Finding`` has one)."""
+
+    @property
+    def message(self) -> str: ...
+
 
 class SchemaToolsError(Exception):
     """Base error: bad input or environment (exit code 2)."""
@@ -90,3 +100,16 @@ class VerificationFailed(SchemaToolsError):
 
 class DataLossRefused(SchemaToolsError):
     """A rollback would drop rows and nobody said yes (exit code 2; nothing changed)."""
+
+
+class GenerateRefused(SchemaToolsError):
+    """The live database is not what the files declare (it drifted, or migrations are pending): a
+    draft from either would be wrong. ``findings``: the differences (exit code 1)."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, findings: Sequence[HasMessage], hint: str = "") -> None:
+        super().__init__(message, hint=hint or "bring the database in line with the files first (schema-tools "
+                                               "drift lists the differences), or generate without --database",
+                         context=tuple(f"  drift: {f.message}" for f in findings[:20]))
+        self.findings = list(findings)

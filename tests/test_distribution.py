@@ -9,13 +9,13 @@ import psycopg
 from conftest import FIXTURES, MIGRATIONS, Cli
 from schema_tools.findings import Severity
 from schema_tools.linter import lint_migrations
-from schema_tools.migration_files.read import read_migrations
+from schema_tools.migration_files.read import read_folder
 
 PROFILE = {"distribution-primary-key", "distribution-unique", "distribution-foreign-key", "distribution-reference-table"}
 
 
 def profile(folder: Path) -> set[tuple[str, str]]:
-    report = lint_migrations(read_migrations(folder), distribution_column="tenant_id")
+    report = lint_migrations(read_folder(folder), distribution_column="tenant_id")
     return {(f.rule, f.object) for f in report.findings if f.rule in PROFILE}
 
 
@@ -32,7 +32,7 @@ def test_known_cases_are_flagged() -> None:
 
 
 def test_a_schema_built_to_be_distributed_is_silent_but_for_notes() -> None:
-    report = lint_migrations(read_migrations(FIXTURES / "distribution" / "good"), distribution_column="tenant_id")
+    report = lint_migrations(read_folder(FIXTURES / "distribution" / "good"), distribution_column="tenant_id")
     assert {f.severity for f in report.findings if f.rule in PROFILE} == {Severity.NOTE}
     assert {(f.rule, f.object) for f in report.findings if f.rule in PROFILE} == {
         ("distribution-reference-table", "plans"), ("distribution-reference-table", "tenants")}
@@ -44,7 +44,7 @@ def test_the_good_fixture_is_valid_postgresql(empty_db_url: str) -> None:
 
 
 def test_the_seed_idempotency_key_case_and_its_fix() -> None:
-    report = lint_migrations(read_migrations(MIGRATIONS), distribution_column="tenant_id")
+    report = lint_migrations(read_folder(MIGRATIONS), distribution_column="tenant_id")
     finding = next(f for f in report.findings if f.object == "usage_events.usage_events_idempotency_key_key")
     assert finding.file and finding.file.endswith("0003_api_keys_usage.sql")
     assert "UNIQUE (tenant_id, idempotency_key)" in finding.hint

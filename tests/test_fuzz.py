@@ -21,7 +21,7 @@ from ralph.summary import summarise
 from schema_tools import cli
 from schema_tools.config import load_settings
 from schema_tools.errors import SchemaToolsError
-from schema_tools.expect.parse import load_expectations
+from schema_tools.expect.parse import expectations_in
 from schema_tools.migration_files.yoyo import read_migration
 from schema_tools.sql.script import read_script
 
@@ -58,7 +58,7 @@ def accept(action: Callable[[], object]) -> None:
 def test_expectation_files(text: str, tmp_path: Path) -> None:
     path = tmp_path / "e.toml"
     path.write_text(text, encoding="utf-8", errors="surrogateescape")
-    accept(lambda: load_expectations(path))
+    accept(lambda: expectations_in(path))
 
 
 @BUDGET

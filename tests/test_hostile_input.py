@@ -14,7 +14,7 @@ import pytest
 from conftest import Cli, scalar, settings_for
 from schema_tools import commands
 from schema_tools.errors import DataLossRefused, MigrationError
-from schema_tools.migration_files.read import read_migrations
+from schema_tools.migration_files.read import read_folder
 from schema_tools.sql.scanner import folded, split
 from schema_tools.sql.script import read_script
 
@@ -178,7 +178,7 @@ def test_a_byte_order_mark_does_not_hide_the_header(empty_db_url: str, tmp_path:
     folder = folder_with(tmp_path, {"0001_t.sql": "CREATE TABLE t (id int PRIMARY KEY, a int);\n",
                                     "0002_i.sql": "\ufeff-- depends: 0001_t\n-- transactional: false\n"
                                                   "CREATE INDEX CONCURRENTLY t_a ON t (a);\n"})
-    assert [m.transactional for m in read_migrations(folder)] == [True, False]
+    assert [m.transactional for m in read_folder(folder)] == [True, False]
     commands.migrate(settings_for(empty_db_url, folder))  # CONCURRENTLY outside a transaction: it works
     assert count(empty_db_url, "SELECT to_regclass('t_a') IS NOT NULL") is True
 

@@ -200,7 +200,7 @@ def test_a_key_unique_on_some_of_its_columns_is_not_read(postgresql: psycopg.Con
     """UNIQUE (idempotency_key) makes (tenant_id, idempotency_key) unique too; a plain index does not."""
     from schema_tools.catalog.read import read_catalog
     from schema_tools.datachecks.derive import from_expectations
-    from schema_tools.expect.parse import load_expectations
+    from schema_tools.expect.parse import expectations_in
 
     postgresql.autocommit = True
     expect = tmp_path / "expect.toml"
@@ -208,7 +208,7 @@ def test_a_key_unique_on_some_of_its_columns_is_not_read(postgresql: psycopg.Con
                       '[tables.sessions]\nunique = [["id", "service"]]\n')
     postgresql.execute("CREATE UNIQUE INDEX usage_events_partial ON usage_events (api_key_id) WHERE quantity > 5")
     postgresql.execute("CREATE UNIQUE INDEX usage_events_service ON usage_events (service, action)")
-    names = [c.name for c in from_expectations(read_catalog(postgresql), load_expectations(expect))]
+    names = [c.name for c in from_expectations(read_catalog(postgresql), expectations_in(expect))]
     assert names == ["usage_events(api_key_id, service) unique"]  # a partial index and a wider one enforce nothing
 
 

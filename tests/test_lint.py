@@ -16,7 +16,7 @@ from schema_tools import ConfigError, load_settings
 from schema_tools.findings import Severity
 from schema_tools.linter import RULES, lint_migrations
 from schema_tools.migration_files.model import Migration
-from schema_tools.migration_files.read import read_migrations
+from schema_tools.migration_files.read import read_folder
 from schema_tools.migration_files.yoyo import parse_directives
 
 LINT_FIXTURES = FIXTURES / "lint"
@@ -136,9 +136,9 @@ def test_lint_never_raises_on_sql_postgresql_accepts(empty_db_url: str, tmp_path
     folder.mkdir()
     (folder / "0001_corpus.sql").write_text(CORPUS)
     (folder / "0001_corpus.rollback.sql").write_text("SELECT 1;\n")
-    from schema_tools.migration_files.read import read_migrations
+    from schema_tools.migration_files.read import read_folder
 
-    report = lint_migrations(read_migrations(folder))
+    report = lint_migrations(read_folder(folder))
     notes = [f for f in report.findings if f.severity is Severity.NOTE]
     assert any("not modelled" in f.message for f in notes)  # the DO block, kept and reported
     assert all(f.file and f.line for f in report.findings)
@@ -174,24 +174,24 @@ def test_lint_settings_disable_and_warn(tmp_path: Path) -> None:
 
 def test_the_cache_skips_an_unchanged_history_and_relints_an_edited_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder, cache, parsed = _history_with_cache(tmp_path, monkeypatch)
-    cold = lint_migrations(read_migrations(folder), cache=cache)
+    cold = lint_migrations(read_folder(folder), cache=cache)
     assert len(parsed) == 5
     parsed.clear()
-    warm = lint_migrations(read_migrations(folder), cache=cache)
+    warm = lint_migrations(read_folder(folder), cache=cache)
     assert parsed == [] and warm.findings == cold.findings
 
     last = folder / "0005_backfill.sql"
     last.write_text(last.read_text() + "CREATE INDEX tickets_title_idx ON tickets (title);\n")
-    edited = lint_migrations(read_migrations(folder), cache=cache)
+    edited = lint_migrations(read_folder(folder), cache=cache)
     assert parsed == ["0005_backfill"]  # the state before it came from the cache
     assert {f.rule for f in edited.findings} - {f.rule for f in cold.findings} == {"index-not-concurrently"}
 
     parsed.clear()
     first = folder / "0001_extensions_types.sql"
     first.write_text(first.read_text().replace("name text NOT NULL", "name varchar(20) NOT NULL"))
-    changed = lint_migrations(read_migrations(folder), cache=cache)
+    changed = lint_migrations(read_folder(folder), cache=cache)
     assert len(parsed) == 5 and "varchar-n" in {f.rule for f in changed.findings}
-    assert lint_migrations(read_migrations(folder)).findings == changed.findings  # the same as without a cache
+    assert lint_migrations(read_folder(folder)).findings == changed.findings  # the same as without a cache
 
 
 def _history_with_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path, list[str]]:
@@ -217,11 +217,11 @@ def test_the_cache_is_json_data_and_a_bad_entry_is_rebuilt(tmp_path: Path, monke
     import json
 
     from schema_tools.linter.cache import FORMAT
-    from schema_tools.migration_files.read import read_migrations
+    from schema_tools.migration_files.read import read_folder
 
     folder, cache, parsed = _history_with_cache(tmp_path, monkeypatch)
-    truth = lint_migrations(read_migrations(folder)).findings
-    assert lint_migrations(read_migrations(folder), cache=cache).findings == truth
+    truth = lint_migrations(read_folder(folder)).findings
+    assert lint_migrations(read_folder(folder), cache=cache).findings == truth
     entries = sorted(cache.iterdir())
     assert [p.suffix for p in entries] == [".json", ".json"]
     assert all(json.loads(p.read_text())["format"] for p in entries)  # plain data
@@ -238,7 +238,7 @@ def test_the_cache_is_json_data_and_a_bad_entry_is_rebuilt(tmp_path: Path, monke
         final.write_text(damage)
         state.write_text("[]")
         parsed.clear()
-        assert lint_migrations(read_migrations(folder), cache=cache).findings == truth
+        assert lint_migrations(read_folder(folder), cache=cache).findings == truth
         assert len(parsed) == 5  # nothing trusted: every migration parsed again
     assert not (cache / "planted.pickle").exists()
 
@@ -247,7 +247,7 @@ def test_the_cache_is_json_data_and_a_bad_entry_is_rebuilt(tmp_path: Path, monke
     other = json.loads(good_state)
     final.write_text(json.dumps({**json.loads(good_final), "key": other["key"]}))
     parsed.clear()
-    assert lint_migrations(read_migrations(folder), cache=cache).findings == truth
+    assert lint_migrations(read_folder(folder), cache=cache).findings == truth
     assert parsed == ["0005_backfill"]
 
 
@@ -255,15 +255,15 @@ def test_the_cache_key_follows_the_parser_s_version(tmp_path: Path, monkeypatch:
     import pglast
 
     from schema_tools.linter import cache as lint_cache
-    from schema_tools.migration_files.read import read_migrations
+    from schema_tools.migration_files.read import read_folder
 
     folder, cache, parsed = _history_with_cache(tmp_path, monkeypatch)
-    lint_migrations(read_migrations(folder), cache=cache)
+    lint_migrations(read_folder(folder), cache=cache)
     parsed.clear()
     lint_cache._code_version.cache_clear()
     monkeypatch.setattr(pglast, "__version__", "v0.0-other")
     try:
-        lint_migrations(read_migrations(folder), cache=cache)
+        lint_migrations(read_folder(folder), cache=cache)
     finally:
         lint_cache._code_version.cache_clear()
     assert len(parsed) == 5
@@ -283,7 +283,7 @@ def migrations_of(tmp_path: Path, *bodies: str) -> Sequence[Migration]:
     for n, body in enumerate(bodies, 1):
         (folder / f"{n:04d}_m.sql").write_text(body)
         (folder / f"{n:04d}_m.rollback.sql").write_text("SELECT 1;\n")
-    return read_migrations(folder)
+    return read_folder(folder)
 
 
 def test_renamed_indexes_and_constraints_are_named_by_their_new_names(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from conftest import MIGRATIONS, ROOT
 from schema_tools.errors import MigrationError
-from schema_tools.migration_files.read import read_migrations
+from schema_tools.migration_files.read import read_folder
 
 COUNT_LISTINGS = """
 import os, sys
@@ -52,7 +52,7 @@ def test_the_listing_counter_sees_a_second_listing(tmp_path: Path) -> None:
 
 
 def test_migrations_are_an_ordered_immutable_set(tmp_path: Path) -> None:
-    migrations = read_migrations(MIGRATIONS)
+    migrations = read_folder(MIGRATIONS)
     assert migrations.ids == ("0001_users", "0002_core_tables", "0003_api_keys_usage")
     assert migrations.by_id["0002_core_tables"] is migrations[1]
     assert [m.id for m in migrations[1:]] == ["0002_core_tables", "0003_api_keys_usage"]
@@ -70,6 +70,6 @@ def test_a_python_file_is_refused_or_listed_as_unread(tmp_path: Path) -> None:
     (folder / "0004_code.py").write_text("print('yoyo would run me')\n")
     (folder / "_helpers.py").write_text("")
     with pytest.raises(MigrationError, match=r"0004_code\.py: Python migrations are not supported"):
-        read_migrations(folder)
-    read = read_migrations(folder, allow_python=True)
+        read_folder(folder)
+    read = read_folder(folder, allow_python=True)
     assert [p.name for p in read.unread] == ["0004_code.py"] and len(read) == 3

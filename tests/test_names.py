@@ -17,8 +17,8 @@ from ralph.stories import load_stories
 from schema_tools.catalog import BOOKKEEPING
 from schema_tools.catalog.read import read_catalog
 from schema_tools.commands import integrity
-from schema_tools.expect.check import verify
-from schema_tools.expect.parse import load_expectations
+from schema_tools.expect.check import check_catalog
+from schema_tools.expect.parse import expectations_in
 
 INJECTION = 'x"; drop table users; --'
 RESERVED = ["select", "table", "user", "order", "group", "from", "where", "check", "primary", "default", "limit"]
@@ -61,9 +61,9 @@ def test_names_are_quoted_everywhere(table: str, column: str, postgresql: psycop
         postgresql.execute(sql.SQL("INSERT INTO {} VALUES (1, 'a'), (2, 'a')").format(sql.Identifier(table)))
     try:
         path = expectation_file(folder, table, column)
-        expectations = load_expectations(path)
+        expectations = expectations_in(path)
         assert expectations[0].table == table
-        report = verify(read_catalog(postgresql), expectations, invariants=False)
+        report = check_catalog(read_catalog(postgresql), expectations, invariants=False)
         messages = [f.message for f in report.errors]
         assert f"table {table} does not exist" not in messages  # found, by its exact name
         assert f"column {table}.{column}_missing does not exist" in messages
@@ -82,6 +82,6 @@ def test_names_are_quoted_everywhere(table: str, column: str, postgresql: psycop
 
 def test_a_hostile_table_name_is_reported_missing_literally(postgresql: psycopg.Connection, tmp_path: Path) -> None:
     path = expectation_file(tmp_path, INJECTION, "id")
-    report = verify(read_catalog(postgresql), load_expectations(path), invariants=False)
+    report = check_catalog(read_catalog(postgresql), expectations_in(path), invariants=False)
     assert f"table {INJECTION} does not exist" in [f.message for f in report.errors]
     assert postgresql.execute("SELECT count(*) FROM users").fetchone() == (0,)

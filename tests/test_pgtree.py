@@ -131,7 +131,7 @@ def test_unnamed_constraints_indexes_and_sequences_are_named_as_postgresql_names
     """Default names shortened to 63 bytes (the longer part first, never half a character),
     numbered on a clash, made of figured names for expressions: the model must find them by the
     names later migrations use to drop or rename them."""
-    from schema_tools.migration_files.read import read_migrations
+    from schema_tools.migration_files.read import read_folder
     from schema_tools.sqlmodel import declare
 
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
@@ -140,7 +140,7 @@ def test_unnamed_constraints_indexes_and_sequences_are_named_as_postgresql_names
             "SELECT conname FROM pg_constraint WHERE connamespace = 'public'::regnamespace UNION "
             "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('i', 'S')")}
     (tmp_path / "0001_names.sql").write_text(DEFAULT_NAMES)
-    schema = declare(read_migrations(tmp_path))
+    schema = declare(read_folder(tmp_path))
     ours = {name for t in schema.tables.values() for store in (t.indexes, t.fks, t.uniques, t.checks) for name in store}
     ours |= {c.default.split("'")[1] for t in schema.tables.values() for c in t.columns.values()
              if c.default and c.default.startswith("nextval(")}

@@ -20,7 +20,7 @@ from schema_tools.catalog.read import read_catalog
 from schema_tools.commands import verify
 from schema_tools.errors import ConfigError
 from schema_tools.expect.check import check_invariants
-from schema_tools.expect.parse import load_expectations
+from schema_tools.expect.parse import expectations_in
 from schema_tools.findings import render
 from schema_tools.sql.meaning import normal_type
 
@@ -271,7 +271,7 @@ def test_malformed_expectations_are_refused_with_file_line_and_fix(tmp_path: Pat
     path = tmp_path / "x.toml"
     path.write_text(body)
     with pytest.raises(ConfigError) as caught:
-        load_expectations(path)
+        expectations_in(path)
     assert message in caught.value.one_line()
     assert caught.value.hint
 

@@ -49,7 +49,7 @@ def _report(tool: str, results: list[Result]) -> Report:
     return Report(tool, tuple(checks), RULE_HELP)
 
 
-def integrity_on(conn: psycopg.Connection, settings: Settings, expectations: Sequence[TableExpectation],
+def integrity_report(conn: psycopg.Connection, settings: Settings, expectations: Sequence[TableExpectation],
                  checks_file: Path | None, samples: int) -> Report:
     """Every derived and configured data check against the live data."""
     catalog = read_catalog(conn, settings.schemas)
@@ -60,7 +60,7 @@ def integrity_on(conn: psycopg.Connection, settings: Settings, expectations: Seq
     return _report("integrity", results)
 
 
-def preflight_on(conn: psycopg.Connection, settings: Settings, migrations: Sequence[Migration], samples: int) -> Report:
+def preflight_report(conn: psycopg.Connection, settings: Settings, migrations: Sequence[Migration], samples: int) -> Report:
     """The rows that would make a pending migration's new constraint fail; changes nothing."""
     done = history.applied(conn)
     pending = [m for m in migrations if m.id not in done]

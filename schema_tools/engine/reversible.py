@@ -140,10 +140,10 @@ def prepare_scratch(conn: psycopg.Connection) -> psycopg.Connection:
 
 def _rebuild(fresh: Fresh, settings: Settings, migrations: Sequence[Migration], through: Migration) -> psycopg.Connection:
     """A new scratch database holding every migration up to ``through``, applied forward."""
-    from .runner import migrate_on
+    from .runner import apply_pending
 
     conn = prepare_scratch(fresh())
-    migrate_on(conn, settings, migrations, to=through.id)
+    apply_pending(conn, settings, migrations, to=through.id)
     return conn
 
 

@@ -24,14 +24,14 @@ from .execute import apply_group, next_group, run_migration
 from .heal import heal
 from .lock import migration_lock
 from .model import MigrationState, RunResult
-from .validate import validate_on
+from .validate import check_history
 from .verified import Verify, apply_verified, verify_or_undo
 
 Progress = Callable[[str], None]
 Confirm = Callable[[list[str]], bool]
 
 
-def status_on(conn: psycopg.Connection, migrations: Sequence[Migration]) -> list[MigrationState]:
+def migration_states(conn: psycopg.Connection, migrations: Sequence[Migration]) -> list[MigrationState]:
     """Every migration in the folder or the database, applied or pending, in apply order."""
     done = history.applied(conn)
     known = {m.id for m in migrations}
@@ -40,7 +40,7 @@ def status_on(conn: psycopg.Connection, migrations: Sequence[Migration]) -> list
     missing = [MigrationState(a.id, "missing", a.applied_at) for a in done.values() if a.id not in known]
     return missing + states
 
-def migrate_on(conn: psycopg.Connection, settings: Settings, migrations: Sequence[Migration],
+def apply_pending(conn: psycopg.Connection, settings: Settings, migrations: Sequence[Migration],
                progress: Progress | None = None, only: Collection[str] | None = None, verify: Verify | None = None,
                to: str | None = None) -> RunResult:
     """Apply every pending migration (or only ``only`` and what they depend on), in order, each
@@ -56,7 +56,7 @@ def migrate_on(conn: psycopg.Connection, settings: Settings, migrations: Sequenc
         done = history.applied(conn)
         # What a killed run left INVALID would make validate refuse: heal it first.
         result.notes += heal(conn, [m for m in migrations if m.id not in done and m.id in wanted])
-        report = validate_on(conn, settings, migrations, done)
+        report = check_history(conn, settings, migrations, done)
         if report.errors:
             first = report.errors[0]
             raise ValidationFailed(
@@ -95,7 +95,7 @@ def migrate_on(conn: psycopg.Connection, settings: Settings, migrations: Sequenc
     return result
 
 
-def rollback_on(conn: psycopg.Connection, settings: Settings, migrations: Sequence[Migration], *,
+def roll_back(conn: psycopg.Connection, settings: Settings, migrations: Sequence[Migration], *,
                 to: str | None = None, everything: bool = False, progress: Progress | None = None,
                 confirm: Confirm | None = None) -> RunResult:
     """Roll back the last applied migration, or all after ``to``, or all; each atomically. When

@@ -52,10 +52,10 @@ def _order(observed: set[tuple[str, str]]) -> tuple[str, ...]:
 def trace_on(conn: psycopg.Connection, settings: Settings, migrations: Sequence[Migration], applied: set[str],
              planned: list[PlannedMigration]) -> list[PlannedMigration]:
     """``planned`` with what each statement was seen to take on ``conn``: an empty scratch database."""
-    from .runner import migrate_on
+    from .runner import apply_pending
 
     if applied:
-        migrate_on(conn, settings, migrations, only=applied)
+        apply_pending(conn, settings, migrations, only=applied)
     by_id = {m.id: m for m in migrations}
     traced: list[PlannedMigration] = []
     stopped = ""

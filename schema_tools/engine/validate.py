@@ -97,7 +97,7 @@ def _database_checks(conn: psycopg.Connection) -> list[Check]:
     return [Check("no invalid index", "database", tuple(invalid)), Check("yoyo lock", "database", tuple(stale))]
 
 
-def validate_on(conn: psycopg.Connection, settings: Settings, migrations: Sequence[Migration],
+def check_history(conn: psycopg.Connection, settings: Settings, migrations: Sequence[Migration],
                 done: Mapping[str, history.Applied] | None = None) -> Report:
     """Compare the database's history (``done``: already read) with the migration files."""
     done = history.applied(conn) if done is None else done
@@ -105,7 +105,7 @@ def validate_on(conn: psycopg.Connection, settings: Settings, migrations: Sequen
     return Report("validate", tuple(checks), RULE_HELP)
 
 
-def repair_on(conn: psycopg.Connection, settings: Settings, migrations: Sequence[Migration],
+def repair_history(conn: psycopg.Connection, settings: Settings, migrations: Sequence[Migration],
               forget_missing: bool = False) -> list[str]:
     """Re-record checksums of edited or unchecksummed applied files; optionally forget records
     of applied migrations whose files are gone. Every change is logged in _schema_tools_events."""

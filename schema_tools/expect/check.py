@@ -239,7 +239,7 @@ def check_invariants(catalog: Catalog, disabled: Iterable[str] = ()) -> list[Che
     return checks
 
 
-def verify(catalog: Catalog, expectations: Sequence[TableExpectation], disabled: Iterable[str] = (),
+def check_catalog(catalog: Catalog, expectations: Sequence[TableExpectation], disabled: Iterable[str] = (),
            invariants: bool = True) -> Report:
     """Every expectation and (unless ``invariants`` is False) every enabled invariant."""
     checks: list[Check] = []

@@ -208,7 +208,7 @@ def tables_from(doc: Doc, base: Keys = (), label: str = "") -> list[TableExpecta
     return [_table(doc, (*base, "tables", name), name, label) for name in tables]
 
 
-def load_expectations(path: Path) -> list[TableExpectation]:
+def expectations_in(path: Path) -> list[TableExpectation]:
     """Every table expectation in a file: a plain expectation file or a stories file."""
     doc = read_toml(path, what="expectation file", hint=MISSING_HINT)
     if "stories" not in doc.data:

@@ -9,28 +9,14 @@ from pathlib import Path
 
 from ..catalog import Catalog
 from ..config import Settings
-from ..errors import ConfigError, SchemaToolsError
+from ..errors import ConfigError
 from ..expect.model import TableExpectation
-from ..findings import Finding
 from .draft import Change, Draft, draft
 from .files import GeneratedFile, migration_ids, render, slug, write
 from .prove import Proof, prove
 
-__all__ = ["Change", "Draft", "GeneratedFile", "Generated", "GenerateRefused", "Proof", "draft", "generate_files", "write",
+__all__ = ["Change", "Draft", "GeneratedFile", "Generated", "Proof", "draft", "generate_files", "write",
            "story_migrations"]
-
-
-class GenerateRefused(SchemaToolsError):
-    """The live database is not what the files declare (it drifted, or migrations are pending): a
-    draft from either would be wrong. ``findings``: the differences."""
-
-    exit_code = 1
-
-    def __init__(self, message: str, findings: list[Finding], hint: str = "") -> None:
-        super().__init__(message, hint=hint or "bring the database in line with the files first (schema-tools "
-                                               "drift lists the differences), or generate without --database",
-                         context=tuple(f"  drift: {f.message}" for f in findings[:20]))
-        self.findings = findings
 
 
 @dataclass

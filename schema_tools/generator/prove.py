@@ -43,41 +43,41 @@ def prove(settings: Settings, files: list[GeneratedFile], before: str | None,
           expectations: Sequence[TableExpectation]) -> Proof:
     """See the module. ``before``: the last migration before the new ones (None: there is none)."""
     from ..catalog.read import read_catalog
-    from ..migration_files.read import read_migrations
+    from ..migration_files.read import read_folder
     from ..engine.reversible import prepare_scratch, round_trips
-    from ..engine.runner import migrate_on
+    from ..engine.runner import apply_pending
     from ..errors import SchemaToolsError
-    from ..expect.check import verify
-    from ..linter import lint as lint_files
-    from ..server.connect import connect, connect_url
-    from ..server.scratch import scratch_database
+    from ..expect.check import check_catalog
+    from ..linter import lint_paths
+    from ..server.connect import connect_url, open_connection
+    from ..server.scratch import temporary_database
 
     proof = Proof()
     with tempfile.TemporaryDirectory(prefix="schema-tools-generate-") as tmp:
         copied = _copy(settings, files, Path(tmp))
         paths = [copied.migrations_dir / f"{f.id}.sql" for f in files]
-        lint = lint_files(copied, paths, use_cache=False)
+        lint = lint_paths(copied, paths, use_cache=False)
         proof.problems += [f"lint: {Path(f.file or '').name}:{f.line}: {f.rule}: {f.message}" for f in lint.errors]
         new = {f.id for f in files}
-        history = read_migrations(copied.migrations_dir)
+        history = read_folder(copied.migrations_dir)
         migrations = [m for m in history if m.id in new]
-        with connect(settings, "schema-tools generate") as admin, scratch_database(settings, admin) as url, \
+        with open_connection(settings, "schema-tools generate") as admin, temporary_database(settings, admin) as url, \
                 connect_url(url, application_name="schema-tools generate") as conn:
             prepare_scratch(conn)
             try:
                 if before is not None:
-                    migrate_on(conn, copied, history, to=before)
+                    apply_pending(conn, copied, history, to=before)
             except SchemaToolsError as exc:
                 proof.problems.append(f"the migrations before the new ones do not apply: {exc.one_line()}")
                 return proof
-            open_before = verify(read_catalog(conn, settings.schemas), expectations, settings.disabled_invariants)
+            open_before = check_catalog(read_catalog(conn, settings.schemas), expectations, settings.disabled_invariants)
             proof.already = {f.message for f in open_before.errors}
             for check in round_trips(conn, copied, migrations):
                 proof.problems += [f"check-reversible: {f.message}" for f in check.findings]
             if proof.problems:
                 return proof
             catalog = read_catalog(conn, settings.schemas)
-    report = verify(catalog, expectations, settings.disabled_invariants)
+    report = check_catalog(catalog, expectations, settings.disabled_invariants)
     proof.checks = len(report.checks)
     proof.remaining = [f.message for f in report.errors]
     proof.already &= set(proof.remaining)

@@ -19,7 +19,7 @@ from ..errors import ConfigError, SchemaToolsError
 from ..findings import Check, Finding, Report, Severity
 from ..invariants import fk_indexed, redundant_index
 from ..migration_files.model import Migration, Migrations
-from ..migration_files.read import read_migration_file, read_migrations
+from ..migration_files.read import read_folder, read_migration_file
 from ..sqlmodel import DeclaredSchema, parse_migration
 from .cache import LintCache
 from .context import Context
@@ -227,20 +227,20 @@ def _targets(settings: Settings, paths: Sequence[Path]) -> tuple[list[Migration]
     """The migrations to fold (the given files' folders' whole history, each folder read once),
     the files to report on (None: all), and the .py files of those folders, which are not read."""
     if not paths:
-        folder = read_migrations(settings.migrations_dir, allow_python=True)
+        folder = read_folder(settings.migrations_dir, allow_python=True)
         return list(folder), None, list(folder.unread)
     migrations: dict[str, Migration] = {}
     report: set[str] = set()
     skipped: set[Path] = set()
     for path in paths:
         if path.is_dir():
-            folder = read_migrations(path, allow_python=True)
+            folder = read_folder(path, allow_python=True)
             migrations.update((str(m.path), m) for m in folder)
             report.update(str(m.path) for m in folder)
             skipped.update(folder.unread)
         elif path.is_file() and path.suffix == ".sql" and not path.name.endswith(".rollback.sql"):
             try:
-                folder = read_migrations(path.parent, allow_python=True)
+                folder = read_folder(path.parent, allow_python=True)
             except SchemaToolsError:  # a folder that is not a migration history: the file alone
                 folder = Migrations(path.parent, (read_migration_file(path),))
             skipped.update(folder.unread)
@@ -252,7 +252,7 @@ def _targets(settings: Settings, paths: Sequence[Path]) -> tuple[list[Migration]
     return list(migrations.values()), report, sorted(skipped)
 
 
-def lint(settings: Settings, paths: Sequence[Path] = (), use_cache: bool = True, inline_ignores: bool = True) -> Report:
+def lint_paths(settings: Settings, paths: Sequence[Path] = (), use_cache: bool = True, inline_ignores: bool = True) -> Report:
     """Lint the migrations folder, or the given files and folders (with their folder's history)."""
     migrations, report, python = _targets(settings, [p.resolve() for p in paths])
     linted = lint_migrations(migrations, report, settings.lint_disable, settings.lint_warn, settings.distribution_column,

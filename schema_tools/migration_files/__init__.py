@@ -1,7 +1,7 @@
 """Migration files: a folder read once per command into an ordered, immutable ``Migrations``
 that every verb below is handed (alembic's ``script/`` beside ``runtime/``).
 
-- ``read``:  the front door (``read_migrations``), one reader per layout behind one interface
+- ``read``:  the front door (``read_folder``), one reader per layout behind one interface
 - ``yoyo``:  yoyo's layout: ``ID.sql`` + ``ID.rollback.sql``, header directives, ``depends`` order
 - ``model``: ``Migration`` (id, files, text, header, statements, checksum) and ``Migrations``
 - ``text``:  a file's bytes as PostgreSQL would read them, or a refusal

@@ -1,6 +1,6 @@
-"""The front door: a migrations folder read once into ``Migrations``, by the reader of its layout.
+"""The front door (``read_folder``): a migrations folder read once into ``Migrations``, by the reader of its layout.
 
-One reader per layout behind one interface (``read_folder(folder, names, allow_python)``): the
+One reader per layout behind one interface (``read_layout(folder, names, allow_python)``): the
 folder is listed once here and its names handed to the reader. yoyo's is the first.
 """
 
@@ -15,10 +15,10 @@ from . import yoyo
 from .model import Migration, Migrations
 
 Reader = Callable[[Path, list[str], bool], Migrations]
-LAYOUTS: dict[str, Reader] = {"yoyo": yoyo.read_folder}
+LAYOUTS: dict[str, Reader] = {"yoyo": yoyo.read_layout}
 
 
-def read_migrations(folder: Path, *, allow_python: bool = False) -> Migrations:
+def read_folder(folder: Path, *, allow_python: bool = False) -> Migrations:
     """Every migration of ``folder`` in the order it applies (the folder listed once). A file the
     layout cannot run is refused, unless ``allow_python`` (only reading: it is listed as unread)."""
     try:

@@ -94,7 +94,7 @@ def order(migrations: list[Migration]) -> list[Migration]:
     return result
 
 
-def read_folder(folder: Path, names: list[str], allow_python: bool = False) -> Migrations:
+def read_layout(folder: Path, names: list[str], allow_python: bool = False) -> Migrations:
     """All migrations of a folder (``names``: its one listing, sorted), in the order they apply.
     A .py file is refused (yoyo would run it as a migration) unless ``allow_python`` (static
     analysis), which lists it as not read."""

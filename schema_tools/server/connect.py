@@ -12,7 +12,7 @@ from ..errors import ConfigError, DatabaseUnavailable
 from .urls import is_url, libpq_url, mask_url, scrub
 
 
-def database_url(settings: Settings) -> str:
+def resolve_url(settings: Settings) -> str:
     """The URL to use: the configured one, else the embedded server's (started on demand)."""
     if settings.database_url:
         return settings.database_url
@@ -61,13 +61,13 @@ def connect_url(
         ) from None
 
 
-def connect(settings: Settings, label: str = "schema-tools") -> psycopg.Connection:
+def open_connection(settings: Settings, label: str = "schema-tools") -> psycopg.Connection:
     """An autocommit connection to the settings' database (the embedded one when none is
     configured), labelled ``LABEL pid=N`` in pg_stat_activity so a lock holder can be named."""
-    return connect_url(database_url(settings), application_name=f"{label} pid={os.getpid()}")
+    return connect_url(resolve_url(settings), application_name=f"{label} pid={os.getpid()}")
 
 
-def existing_database_url(settings: Settings) -> str | None:
+def configured_or_running_url(settings: Settings) -> str | None:
     """The configured URL, else the embedded server's if it is already running; never starts one."""
     if settings.database_url:
         return settings.database_url

@@ -17,14 +17,14 @@ from .urls import mask_url, with_dbname, with_login
 
 
 @contextmanager
-def scratch_database(settings: Settings, admin: psycopg.Connection | None = None) -> Iterator[str]:
+def temporary_database(settings: Settings, admin: psycopg.Connection | None = None) -> Iterator[str]:
     """A new empty database on the settings' server, dropped afterwards; yields its URL. ``admin``
     (an autocommit connection to that server) runs CREATE and DROP DATABASE; without it, one is
     opened for the purpose."""
-    url = db.database_url(settings)
+    url = db.resolve_url(settings)
     if admin is None:
         with db.connect_url(url, application_name="schema-tools scratch") as own:
-            with scratch_database(settings, own) as scratch:
+            with temporary_database(settings, own) as scratch:
                 yield scratch
         return
     name = f"schema_tools_scratch_{secrets.token_hex(6)}"
@@ -45,7 +45,7 @@ def _sql(conn: psycopg.Connection, template: str, *names: str, **literals: str) 
 
 
 @contextmanager
-def scratch_login(settings: Settings, admin: psycopg.Connection,
+def temporary_login(settings: Settings, admin: psycopg.Connection,
                   prepare: Callable[[psycopg.Connection], None] | None = None) -> Iterator[ScratchLogin]:
     """A new LOGIN role (random password; no superuser, createdb, createrole, replication or
     bypassrls) that owns a new scratch database, which only it may connect to. On exit the
@@ -53,7 +53,7 @@ def scratch_login(settings: Settings, admin: psycopg.Connection,
     and anything that keeps the role alive is reported in ``leftovers``. ``admin`` needs
     CREATEROLE and CREATEDB (a superuser has both). ``prepare`` runs first on a connection to the
     new database as ``admin``'s role; what it makes is then handed to the login (``hand_over``)."""
-    url = db.database_url(settings)
+    url = db.resolve_url(settings)
     token = secrets.token_hex(6)
     login = ScratchLogin("", f"schema_tools_scratch_{token}", f"schema_tools_agent_{token}", secrets.token_urlsafe(24))
     try:

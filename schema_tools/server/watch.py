@@ -60,13 +60,13 @@ def _counters(conn: psycopg.Connection) -> tuple[int, int]:
     return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
-def mark_on(conn: psycopg.Connection, fingerprint: str) -> DatabaseMark:
+def take_mark(conn: psycopg.Connection, fingerprint: str) -> DatabaseMark:
     writes, sessions = _counters(conn)
     since = str(conn.execute("SELECT clock_timestamp()").fetchone()[0])  # type: ignore[index]
     return DatabaseMark(fingerprint, _history(conn), _roles(conn), writes, sessions, since)
 
 
-def changes_on(conn: psycopg.Connection, before: DatabaseMark, fingerprint: str, strict: bool) -> list[str]:
+def changes_since(conn: psycopg.Connection, before: DatabaseMark, fingerprint: str, strict: bool) -> list[str]:
     """What changed since ``before``: schema, history and roles always; sessions that scratch
     logins opened (ended here). ``strict`` (nothing else may use the database meanwhile): also
     any session opened and any row written, after waiting for new sessions to end (they report

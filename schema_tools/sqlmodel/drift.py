@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from ..catalog import Catalog
-from ..expect.check import verify
+from ..expect.check import check_catalog
 from ..expect.model import TableExpectation
 from ..findings import Check, Report
 from .diff import diff
@@ -25,6 +25,6 @@ def drift_report(declared_schema: DeclaredSchema, live: Catalog, expectations: S
         checks.append(Check("statements not modelled", "files", tuple(declared_schema.notes)))
     if expectations:
         for label, catalog in (("files", declared), ("database", live)):
-            for check in verify(catalog, expectations, invariants=False).checks:
+            for check in check_catalog(catalog, expectations, invariants=False).checks:
                 checks.append(replace(check, name=f"{label}: {check.name}", group=f"{label} vs expectations"))
     return Report("drift", tuple(checks), RULE_HELP)
