@@ -32,6 +32,11 @@ class Generated:
         return bool(self.files) and not self.draft.unexpressed and (
             self.proof is None or (self.proof.holds and not self.proof.remaining))
 
+    @property
+    def exit_code(self) -> int:
+        """0 clean, or nothing to do at all; 1 something is left to do by hand, or the proof failed."""
+        return 0 if self.clean or (self.draft.empty and not self.draft.unexpressed) else 1
+
 
 def story_migrations(path: Path, story: str) -> tuple[str, ...]:
     """The migrations a story of a stories file owns (its ``migrations``); ConfigError when the
