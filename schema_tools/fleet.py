@@ -92,11 +92,3 @@ def run_fleet(settings: Settings, urls: list[str], job: Callable[[Settings], tup
 def fleet_code(outcomes: list[Outcome]) -> int:
     return max((CODES[o.outcome] for o in outcomes), default=0)
 
-
-def render_table(outcomes: list[Outcome]) -> str:
-    width = max((len(o.database) for o in outcomes), default=8)
-    lines = [f"{'database':<{width}}  {'outcome':<8}  {'seconds':>7}  detail"]
-    lines += [f"{o.database:<{width}}  {o.outcome:<8}  {o.seconds:>7.2f}  {o.detail}" for o in outcomes]
-    counts = {k: sum(1 for o in outcomes if o.outcome == k) for k in CODES}
-    lines.append(f"{len(outcomes)} databases: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
-    return "\n".join(lines)
