@@ -55,7 +55,9 @@ class Migration:
 
     @cached_property
     def _rollback_script(self) -> Script:
-        return read_script(self.rollback_text) if self.rollback_text is not None else Script(())
+        if self.rollback_text is None:
+            return Script(())
+        return read_script(self.rollback_text, trees=False)  # most rollback statements are never read as trees
 
     @property
     def statements(self) -> tuple[Statement, ...]:

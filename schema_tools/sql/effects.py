@@ -79,7 +79,9 @@ def targets(s: Statement) -> tuple[Target, ...]:
     if kind in ("CreateStmt", "AlterTableStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "CopyStmt",
                 "CreateTrigStmt", "RuleStmt", "CreatePolicyStmt", "RefreshMatViewStmt", "ReindexStmt", "ClusterStmt",
                 "AlterObjectSchemaStmt", "RenameStmt"):
-        objtype = f.get("objtype") or f.get("relationType") or f.get("objectType") or f.get("renameType") or ""
+        objtype = f.get("objtype") or f.get("objectType") or f.get("renameType") or ""
+        if objtype in ON_TABLE:  # RENAME COLUMN, CONSTRAINT, TRIGGER...: of a table or a view
+            objtype = f.get("relationType", "")
         relkind = "index" if kind == "ReindexStmt" and f.get("kind") == "REINDEX_OBJECT_INDEX" else \
             OBJECT_KINDS.get(objtype, "table")
         found.append(range_target(f.get("relation"), relkind))

@@ -47,9 +47,10 @@ class Script:
 Piece = tuple[int, str, "Node | None | object", int]  # char offset, text, tree (or UNPARSED), tree's byte offset
 
 
-def read_script(text: str) -> Script:
-    """The statements of ``text``, each with its file line and column and its tree."""
-    pieces, error = _pieces(text)
+def read_script(text: str, *, trees: bool = True) -> Script:
+    """The statements of ``text``, each with its file line and column and its tree (with
+    ``trees=False`` each statement reads its own tree when first asked: the cuts cost no tree)."""
+    pieces, error = _pieces(text, trees)
     problem = None
     if error is not None:
         offset, message = error
@@ -68,11 +69,13 @@ def read_script(text: str) -> Script:
     return Script(tuple(statements), problem)
 
 
-def _pieces(text: str) -> tuple[list[Piece], tuple[int, str] | None]:
+def _pieces(text: str, trees: bool) -> tuple[list[Piece], tuple[int, str] | None]:
     """The statements' raw pieces, and where the parser refused the text: ``(offset, message)``."""
     if parse_sql_json is None:  # pragma: no cover
         return _scanned(text), None
     try:
+        if not trees:
+            return _sliced(text), None
         parsed = parse_sql_json(text)
     except ParseError as exc:
         offset = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
@@ -82,8 +85,13 @@ def _pieces(text: str) -> tuple[list[Piece], tuple[int, str] | None]:
     try:
         stmts = orjson.loads(parsed).get("stmts") or []
     except (ValueError, RecursionError):  # a tree nested too deeply for JSON: cut exactly, parse one by one
-        return [(part.start, text[part], UNPARSED, 0) for part in parser_split(text, only_slices=True)], None
+        return _sliced(text), None
     return list(_cut(text, stmts)), None
+
+
+def _sliced(text: str) -> list[Piece]:
+    """The parser's cuts without its trees (each statement parses itself when asked)."""
+    return [(part.start, text[part], UNPARSED, 0) for part in parser_split(text, only_slices=True)]
 
 
 def _scanned(text: str) -> list[Piece]:
