@@ -106,4 +106,4 @@ Inventory = dict[str, str]
 
 def inventory(conn: psycopg.Connection) -> Inventory:
     """Every object in every non-system schema (bookkeeping tables left out), by name."""
-    return dict(conn.execute(INVENTORY_SQL, {"skip": list(BOOKKEEPING)}).fetchall())  # type: ignore[arg-type]
+    return dict(conn.execute(INVENTORY_SQL, {"skip": list(BOOKKEEPING)}).fetchall())

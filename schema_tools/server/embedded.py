@@ -190,7 +190,7 @@ def _reachable(user: ServiceUser | None, path: Path, test: str = "-x") -> bool:
     if user is None:
         return True
     result = subprocess.run(["test", test, str(path)], cwd="/", **_as_user(user))  # type: ignore[call-overload]
-    return result.returncode == 0
+    return bool(result.returncode == 0)
 
 
 def home_dir(settings: Settings) -> Path:

@@ -130,4 +130,4 @@ def hand_over(conn: psycopg.Connection, role: str) -> None:
     objects = conn.execute(HAND_OVER_SQL).fetchall()  # names as PostgreSQL quotes them (regclass, regtype...)
     with conn.transaction():
         for kind, name in objects:
-            conn.execute(sql.SQL(f"ALTER {kind} {name} OWNER TO {{}}").format(sql.Identifier(role)))  # type: ignore[arg-type]
+            conn.execute(sql.SQL(f"ALTER {kind} {name} OWNER TO {{}}").format(sql.Identifier(role)))

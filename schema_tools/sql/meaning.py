@@ -8,6 +8,7 @@ import functools
 import logging
 import re
 import threading
+from typing import cast
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
@@ -89,7 +90,7 @@ NUMBER_TYPES = {exp.DataType.Type.SMALLINT, exp.DataType.Type.INT, exp.DataType.
 
 def _rewrite(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.Paren):
-        return node.this
+        return cast(exp.Expression, node.this)
     if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal) and not node.this.is_string:
         return exp.Literal(this=f"-{node.this.this}", is_string=False)  # -1 is stored as '-1'::integer
     if isinstance(node, exp.Cast) and (isinstance(node.this, (exp.Literal, exp.Array, exp.Null))

@@ -71,7 +71,7 @@ def _figured(expression: Node) -> str:
         return (strings(fields.get("funcname")) or ["expr"])[-1]
     if kind == "ColumnRef":
         last = (fields.get("fields") or [None])[-1]
-        return body(last, "String").get("sval", "expr")
+        return str(body(last, "String").get("sval", "expr"))
     if kind == "TypeCast":  # the operand's name, else the type's
         inner = _figured(fields.get("arg") or {})
         return inner if inner not in ("expr", "case") else (strings((fields.get("typeName") or {}).get("names")) or
@@ -386,7 +386,7 @@ class DeclaredSchema:
     @staticmethod
     def _drop_constraint(t: DraftTable, what: str) -> None:
         for store in (t.fks, t.uniques, t.checks, t.indexes):
-            store.pop(what, None)  # type: ignore[attr-defined]
+            store.pop(what, None)
         if t.pk and t.pk.name == what:
             t.pk = None
 
