@@ -80,3 +80,14 @@ def test_a_quoted_name_reaches_as_far_as_the_name_it_quotes(sql: str) -> None:
     from schema_tools.sql.statement import Statement
 
     assert Statement(sql).reach, sql
+
+
+@pytest.mark.parametrize("sql", [
+    'SELECT "LO_IMPORT"(1)',  # another function: quoted names keep their case
+    'CREATE FUNCTION f("execute" int) RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN "execute"; END $$',
+    'SELECT 1 AS "to", \'x\' AS "program"',
+])
+def test_a_quoted_name_is_never_a_keyword(sql: str) -> None:
+    from schema_tools.sql.statement import Statement
+
+    assert Statement(sql).reach == [], sql

@@ -39,6 +39,27 @@ def invalid(conn: psycopg.Connection, name: str) -> bool:
     return bool(row and row[0])
 
 
+def _regclass(conn: psycopg.Connection, name: str) -> int | None:
+    """The OID of the relation a name (SQL text) resolves to, or None (also for a malformed name)."""
+    try:
+        with conn.transaction():
+            row = conn.execute("SELECT to_regclass(%s)::oid", (name,)).fetchone()
+    except psycopg.Error:
+        return None
+    return int(row[0]) if row and row[0] is not None else None
+
+
+def _intended(conn: psycopg.Connection, m: Migration, name: str) -> bool:
+    """A run of ``m`` recorded the intent to build the index ``name``. Intents are compared by the
+    relation the server resolves them to: an earlier version recorded the name as written."""
+    recorded = [row[0] for row in conn.execute("SELECT detail FROM _schema_tools_events WHERE operation = %s "
+                                               "AND migration_id = %s", (INTENT, m.id))]
+    if name in recorded:
+        return True
+    oid = _regclass(conn, name)
+    return oid is not None and any(_regclass(conn, detail) == oid for detail in recorded)
+
+
 def heal(conn: psycopg.Connection, migrations: Sequence[Migration]) -> list[str]:
     """Drop the INVALID indexes a failed or killed run of these migrations left (only those one
     recorded the intent to build: an INVALID index of someone else's is left for validate to report)."""
@@ -51,9 +72,7 @@ def heal(conn: psycopg.Connection, migrations: Sequence[Migration]) -> list[str]
         "WHERE NOT i.indisvalid", ([name for _, name in building],))}
     healed = []
     for m, name in building:
-        if name in leftovers and conn.execute(
-                "SELECT 1 FROM _schema_tools_events WHERE operation = %s AND migration_id = %s AND detail = %s",
-                (INTENT, m.id, name)).fetchone():
+        if name in leftovers and _intended(conn, m, name):
             conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.SQL(name)))  # quoted by the parser's reading
             history.record_event(conn, "index-healed", m.id, name)
             healed.append(f"dropped the INVALID index {name} a failed run of {m.id} left; building it again")

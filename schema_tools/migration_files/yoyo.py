@@ -98,7 +98,7 @@ def read_layout(folder: Path, names: list[str], allow_python: bool = False) -> M
     """All migrations of a folder (``names``: its one listing, sorted), in the order they apply.
     A .py file is refused (yoyo would run it as a migration) unless ``allow_python`` (static
     analysis), which lists it as not read."""
-    python = [folder / n for n in names if n.endswith(".py") and not n.startswith(("_", "."))]
+    python = [folder / n for n in names if n.endswith(".py") and not n.startswith("_")]  # yoyo runs .x.py too
     if python and not allow_python:
         raise MigrationError(f"{python[0]}: Python migrations are not supported",
                              hint="write the migration as SQL (ID.sql with ID.rollback.sql)")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from .tree import Node, body, nodes
 
 if TYPE_CHECKING:
+    from .effects import Target
     from .statement import Statement
 
 STRENGTH = ("ACCESS SHARE", "ROW SHARE", "ROW EXCLUSIVE", "SHARE UPDATE EXCLUSIVE", "SHARE", "SHARE ROW EXCLUSIVE",
@@ -87,6 +88,14 @@ def lock_of(s: Statement) -> LockInfo:
     """The lock a statement takes, by its kind (an ALTER TABLE: the strongest of its subcommands)."""
     rule = _RULES.get(s.kind)
     return rule(s.fields) if rule is not None else OTHER
+
+
+def lock_where(s: Statement, exists: Callable[[Target], bool]) -> LockInfo:
+    """The lock a statement takes, ``exists`` saying whether a relation exists before it runs:
+    CREATE OR REPLACE VIEW locks a view it replaces, and nothing when the view is new."""
+    if s.kind == "ViewStmt" and s.fields.get("replace") and s.targets and not exists(s.targets[0]):
+        return CREATE_OBJECT
+    return s.lock
 
 
 def strongest(infos: list[LockInfo]) -> LockInfo:
@@ -174,7 +183,9 @@ def _alter_table(f: Node) -> LockInfo:
         subcommand = _table_subcommand
     elif objtype == "OBJECT_INDEX":
         subcommand = _index_subcommand
-    elif objtype in ("OBJECT_VIEW", "OBJECT_MATVIEW"):
+    elif objtype == "OBJECT_MATVIEW":  # its storage options as a table's
+        subcommand = _table_subcommand
+    elif objtype == "OBJECT_VIEW":
         return ALTER_VIEW
     else:
         return OTHER
@@ -273,6 +284,8 @@ _RULES: dict[str, Callable[[Node], LockInfo]] = {
                                                 "CreateRangeStmt", "CreateDomainStmt", "CreateSchemaStmt",
                                                 "CreateSeqStmt", "CreateExtensionStmt")},
     "DefineStmt": _define,
+    "AlterTableMoveAllStmt": _fixed(_info("ALTER ... ALL IN TABLESPACE", TABLE_LEVEL, "on every relation it moves")),
+    "AlterObjectDependsStmt": _fixed(_info("ALTER ... DEPENDS ON EXTENSION", TABLE_LEVEL, "on the object itself")),
     **{kind: _fixed(SETTINGS) for kind in ("GrantStmt", "GrantRoleStmt", "VariableSetStmt", "ConstraintsSetStmt",
                                            "CreateRoleStmt", "AlterRoleStmt", "AlterRoleSetStmt",
                                            "AlterDefaultPrivilegesStmt")},

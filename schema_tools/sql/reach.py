@@ -36,8 +36,8 @@ _UNTRUSTED_LANGUAGE = re.compile(r"^(?:c|internal|pl\w*u)$")
 
 @dataclass(frozen=True)
 class _Token:
-    kind: str  # "word" (a quoted identifier too), "string" or "punct"
-    text: str  # words and quoted identifiers lower-cased; strings as their content
+    kind: str  # "word", "ident" (quoted), "string" or "punct"
+    text: str  # words lower-cased; quoted identifiers and strings as their content
     depth: int  # 0 in the statement itself, 1 inside one of its strings (a body), ...
 
 
@@ -69,8 +69,8 @@ def _tokens(text: str, depth: int = 0) -> Iterator[_Token]:
             yield _Token("string", content, depth)
             if depth < 4 and previous != "is":
                 yield from _tokens(content, depth + 1)
-        elif kind == "ident":  # compared as the name it quotes: "pg_read_file"(...) is pg_read_file(...)
-            yield _Token("word", match.group()[1:-1].replace('""', '"').lower(), depth)
+        elif kind == "ident":
+            yield _Token("ident", match.group()[1:-1].replace('""', '"'), depth)
         elif kind in ("open", "close", "semi"):
             yield _Token("punct", match.group(), depth)
         if kind not in ("word", "line", "block"):
@@ -84,11 +84,13 @@ def reaches(text: str) -> list[str]:
     found: list[str] = []
     tokens = list(_tokens(text))
     for i, t in enumerate(tokens):
-        if t.kind != "word":
+        if t.kind not in NAMES:
             continue
-        after = [x.text for x in tokens[i + 1:i + 5] if x.kind == "word" and x.depth == t.depth]
+        after = [x.text for x in tokens[i + 1:i + 5] if x.kind in NAMES and x.depth == t.depth]
         nxt = tokens[i + 1] if i + 1 < len(tokens) else None
-        if t.text in ("to", "from") and _program(tokens, i) and _copying(tokens, i):
+        if t.kind == "ident":  # a name, never a keyword: "pg_read_file"(...) is pg_read_file(...)
+            found += _named(t, nxt, tokens, i)
+        elif t.text in ("to", "from") and _program(tokens, i) and _copying(tokens, i):
             found.append("runs a program on the database server (COPY ... PROGRAM)")
         elif t.text in ("to", "from") and _string_at(tokens, i + 1) and _copying(tokens, i):
             found.append("reads or writes a file on the database server (COPY ... FROM/TO 'file')")
@@ -99,8 +101,6 @@ def reaches(text: str) -> list[str]:
             found.append(f"manages roles, which the whole server shares ({t.text.upper()} {after[0].upper()})")
         elif t.text == "set" and (after[:1] == ["role"] or after[:2] == ["session", "authorization"]):
             found.append("switches to another role (SET ROLE / SET SESSION AUTHORIZATION)")
-        elif t.text == "session_replication_role" or (t.text == "set_config" and _sets_role(tokens, i)):
-            found.append("switches roles or turns off triggers and foreign keys (role settings)")
         elif t.text == "load" and nxt is not None and nxt.kind == "string" and _starts_statement(tokens, i):
             found.append("loads a shared library into the server (LOAD)")
         elif t.text == "language" and _untrusted_language(tokens, i):
@@ -109,11 +109,23 @@ def reaches(text: str) -> list[str]:
             name = _extension_name(tokens, i)
             if name and name not in TRUSTED_EXTENSIONS:
                 found.append(f"creates extension {name}, which only a superuser may (not a trusted extension)")
-        elif t.text in SERVER_FUNCTIONS and nxt is not None and nxt.text == "(":
-            found.append(f"calls {t.text}, which reaches files, sessions or servers, or runs SQL given as text")
         elif t.text == "execute" and t.depth > 0 and after[:1] not in (["function"], ["procedure"]):
             found.append("runs dynamic SQL (EXECUTE in a body): what it runs cannot be checked")
+        else:
+            found += _named(t, nxt, tokens, i)
     return list(dict.fromkeys(found))
+
+
+NAMES = ("word", "ident")
+
+
+def _named(t: _Token, nxt: _Token | None, tokens: list[_Token], i: int) -> list[str]:
+    """What a name (unquoted, or quoted and compared exactly) reaches: a function or a setting."""
+    if t.text == "session_replication_role" or (t.text == "set_config" and _sets_role(tokens, i)):
+        return ["switches roles or turns off triggers and foreign keys (role settings)"]
+    if t.text in SERVER_FUNCTIONS and nxt is not None and nxt.text == "(":
+        return [f"calls {t.text}, which reaches files, sessions or servers, or runs SQL given as text"]
+    return []
 
 
 def _statement_start(tokens: list[_Token], i: int) -> int:

@@ -37,7 +37,15 @@ def token_pattern() -> re.Pattern[str]:
 
 
 def block_comment_end(text: str, start: int) -> int:
-    """Index just after the nested ``/* ... */`` comment opening at ``start``."""
+    """Index just after the nested ``/* ... */`` comment opening at ``start`` (the text's end
+    when it is never closed)."""
+    end = closed_comment_end(text, start)
+    return len(text) if end is None else end
+
+
+def closed_comment_end(text: str, start: int) -> int | None:
+    """Index just after the nested ``/* ... */`` comment opening at ``start``; None when it is
+    never closed (PostgreSQL refuses the text: "unterminated /* comment")."""
     depth, i = 0, start
     while i < len(text):
         if text.startswith("/*", i):
@@ -48,7 +56,7 @@ def block_comment_end(text: str, start: int) -> int:
                 return i
         else:
             i += 1
-    return len(text)
+    return None
 
 
 _NEXT_WORD = re.compile(r"(?:\s+|--[^\n]*|/\*.*?\*/)*([A-Za-z_]+)", re.DOTALL)
@@ -60,7 +68,8 @@ def _next_word(text: str, pos: int) -> str:
 
 
 def lead(text: str) -> int:
-    """Where the first token after leading whitespace and comments (nested ones too) starts."""
+    """Where the first token after leading whitespace and comments (nested ones too) starts. A
+    comment never closed is not skipped: it and what follows stay, for the server to refuse."""
     pos = 0
     while pos < len(text):
         if text[pos].isspace():
@@ -69,7 +78,10 @@ def lead(text: str) -> int:
             newline = text.find("\n", pos)
             pos = len(text) if newline < 0 else newline + 1
         elif text.startswith("/*", pos):
-            pos = block_comment_end(text, pos)
+            end = closed_comment_end(text, pos)
+            if end is None:
+                break
+            pos = end
         else:
             break
     return pos
@@ -90,24 +102,28 @@ def _spans(text: str) -> Iterator[tuple[str, int, int]]:
 
 
 def folded(text: str) -> str:
-    """The text without its comments, whitespace folded (as plan shows a statement)."""
+    """The text without its comments, whitespace folded (as plan shows a statement); a comment
+    never closed is kept, as the server reads (and refuses) it."""
     kept, last = [], 0
     for kind, start, end in _spans(text):
-        if kind in ("line", "block"):
+        if kind == "line" or kind == "block" and closed_comment_end(text, start) is not None:
             kept.append(text[last:start] + " ")
             last = end
     return " ".join(("".join(kept) + text[last:]).split())
 
 
-def names(text: str) -> list[str]:
+def names(text: str, depth: int = 0) -> list[str]:
     """Every word and quoted identifier of the text, as PostgreSQL would store it (unquoted
-    words lower-cased); strings and comments are skipped."""
+    words lower-cased), those inside its strings too (a DO or function body, an EXECUTE's SQL
+    are strings); comments are skipped."""
     found = []
     for kind, start, end in _spans(text):
         if kind == "word":
             found.append(text[start:end].lower())
         elif kind == "ident":
             found.append(text[start + 1:end - 1].replace('""', '"'))
+        elif kind in ("string", "estring", "dollar") and depth < 4:
+            found += names(text[start:end].strip("$'").removeprefix("E'").removeprefix("e'"), depth + 1)
     return found
 
 

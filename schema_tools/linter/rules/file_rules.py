@@ -21,14 +21,19 @@ HELP = {MISSING_ROLLBACK: "migration without a rollback file",
         MISSING_LOCK_TIMEOUT: "lock that blocks writes on an existing table, without a lock_timeout"}
 BLOCKING = ("SHARE", "SHARE ROW EXCLUSIVE", "EXCLUSIVE", "ACCESS EXCLUSIVE")
 TABLE_STATEMENTS = ("AlterTableStmt", "IndexStmt", "DropStmt", "RenameStmt", "AlterObjectSchemaStmt")
+RENAMED_ON_TABLE = ("OBJECT_COLUMN", "OBJECT_TABCONSTRAINT")
+"""Renames of a table's part: of a table unless the parser names another kind (a view's column)."""
 
 
 def target_table(p: Parsed) -> str | None:
     """The table a statement alters, drops, renames, moves or indexes, when it names one."""
-    if p.kind not in TABLE_STATEMENTS or p.kind == "DropStmt" and p.fields.get("removeType") != "OBJECT_TABLE":
+    kind, f = p.kind, p.fields
+    if kind not in TABLE_STATEMENTS or kind == "DropStmt" and f.get("removeType") != "OBJECT_TABLE":
         return None
-    if p.kind in ("RenameStmt", "AlterObjectSchemaStmt") and "OBJECT_TABLE" not in (
-            p.fields.get("relationType"), p.fields.get("renameType"), p.fields.get("objectType")):
+    if kind == "RenameStmt" and not (f.get("renameType") == "OBJECT_TABLE" or f.get("renameType") in RENAMED_ON_TABLE
+                                     and f.get("relationType") in ("OBJECT_TABLE", "OBJECT_ACCESS_METHOD")):
+        return None  # OBJECT_ACCESS_METHOD: the parser's "not set" for RENAME CONSTRAINT
+    if kind == "AlterObjectSchemaStmt" and f.get("objectType") != "OBJECT_TABLE":
         return None
     targets = p.statement.targets
     return targets[0].key if targets else None
