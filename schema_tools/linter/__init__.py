@@ -110,7 +110,8 @@ def lint_one(state: LintState, m: Migration, postgres: int = POSTGRES_OLDEST) ->
     notes_before = len(schema.notes)
     parsed = parse_migration(m)
     found: list[Finding] = syntax_errors(m)
-    for p in parsed:
+    tables = [file_rules.target_table(p) for p in parsed]
+    for p, table in zip(parsed, tables):
         context = Context(p, schema, postgres)
         try:
             for rule in RULES_BY_KIND.get(p.kind, ()):
@@ -118,7 +119,6 @@ def lint_one(state: LintState, m: Migration, postgres: int = POSTGRES_OLDEST) ->
         except RecursionError:
             found.append(context.finding(NOT_MODELLED, "this statement is nested too deeply for the rules to read: "
                                          "not checked", "check it by hand, or split the expression", Severity.NOTE))
-        table = file_rules.target_table(p)
         if table and table not in schema.tables and table not in schema.created_in and table not in state.unknown:
             state.unknown.add(table)
             found.append(context.finding(UNKNOWN_TABLE, f"{table} is not a table these migrations declare (made "
@@ -126,7 +126,7 @@ def lint_one(state: LintState, m: Migration, postgres: int = POSTGRES_OLDEST) ->
                                          "it as an existing table", "nothing to do if it exists; else check the "
                                          "statements that should create it", Severity.NOTE))
         schema.apply(p)
-    found += file_rules.check_file(m, parsed, schema)
+    found += file_rules.check_file(m, parsed, schema, tables)
     found += schema.notes[notes_before:]
     ignores, problems = collect(m.text, str(m.path), [p.statement.line for p in parsed])
     for key, rules in ignores.items():

@@ -205,12 +205,17 @@ class LintCache:
         """``settings_key``: the settings that change findings, as text."""
         self.folder = folder
         self.seed = hashlib.sha256(f"{_code_version()}|{settings_key}".encode()).hexdigest()
+        self._hashed: tuple[list[int], list[str]] | None = None  # (the migrations hashed, their prefix keys)
 
     def _prefixes(self, migrations: Sequence[Migration]) -> list[str]:
+        """The key of each prefix of the history (hashed once per run: load, resume and save ask)."""
+        if self._hashed is not None and self._hashed[0] == [id(m) for m in migrations]:
+            return self._hashed[1]
         hashes, current = [], self.seed
         for m in migrations:
             current = hashlib.sha256(f"{current}|{m.path}|{m.text}|{m.rollback_text}".encode()).hexdigest()
             hashes.append(current)
+        self._hashed = ([id(m) for m in migrations], hashes)
         return hashes
 
     def _read(self, key: str, kind: str) -> Any:

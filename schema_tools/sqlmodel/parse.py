@@ -3,7 +3,7 @@ file, its parse tree read once by PostgreSQL's own parser (``Statement``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..migration_files.model import Migration
 from ..sql.statement import Statement
@@ -16,16 +16,12 @@ class Parsed:
     migration: Migration
     statement: Statement
     rollback: bool = False
+    kind: str = field(init=False, default="")  # the tree's node type (CreateStmt...); "" when the parser refused it
+    fields: Node = field(init=False, default_factory=dict)  # the tree's fields ({} when the parser refused it)
 
-    @property
-    def kind(self) -> str:
-        """The tree's node type (CreateStmt, AlterTableStmt...); "" when the parser refused it."""
-        return self.statement.kind
-
-    @property
-    def fields(self) -> Node:
-        """The tree's fields ({} when the parser refused it)."""
-        return self.statement.fields
+    def __post_init__(self) -> None:  # read many times by the model and the rules: kept at hand
+        object.__setattr__(self, "kind", self.statement.kind)
+        object.__setattr__(self, "fields", self.statement.fields)
 
     @property
     def tree(self) -> Node | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ...findings import Finding
 from ...migration_files.model import Migration
+from ...sql.tree import relation
 from ...sqlmodel import DeclaredSchema, Parsed
 
 MISSING_ROLLBACK = "missing-rollback"
@@ -35,8 +36,10 @@ def target_table(p: Parsed) -> str | None:
         return None  # OBJECT_ACCESS_METHOD: the parser's "not set" for RENAME CONSTRAINT
     if kind == "AlterObjectSchemaStmt" and f.get("objectType") != "OBJECT_TABLE":
         return None
-    targets = p.statement.targets
-    return targets[0].key if targets else None
+    if kind == "DropStmt":
+        targets = p.statement.targets
+        return targets[0].key if targets else None
+    return relation(f.get("relation")) or None
 
 
 def _sets_lock_timeout(p: Parsed) -> bool:
@@ -46,7 +49,8 @@ def _sets_lock_timeout(p: Parsed) -> bool:
     return p.kind == "SelectStmt" and "lock_timeout" in p.statement.session_changes
 
 
-def check_file(m: Migration, parsed: list[Parsed], schema: DeclaredSchema) -> list[Finding]:
+def check_file(m: Migration, parsed: list[Parsed], schema: DeclaredSchema, tables: list[str | None]) -> list[Finding]:
+    """Rules over the whole file; ``tables``: each statement's ``target_table``."""
     findings = []
     if m.rollback_text is None:
         findings.append(Finding(MISSING_ROLLBACK, f"{m.id} has no rollback file", object=m.id,
@@ -54,8 +58,7 @@ def check_file(m: Migration, parsed: list[Parsed], schema: DeclaredSchema) -> li
                                 file=str(m.path), line=1, column=1))
     if "lock_timeout" in m.directives or any(_sets_lock_timeout(p) for p in parsed):
         return findings
-    for p in parsed:
-        table = target_table(p)
+    for p, table in zip(parsed, tables):
         if not table or schema.created_in.get(table) == m.id:
             continue
         lock = p.statement.lock.lock
