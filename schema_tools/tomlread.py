@@ -83,6 +83,11 @@ class Positions:
         found, _ = self._walk(keys)
         return 1 if found < 0 else self._line_of(found)
 
+    def lines(self, keys: Keys) -> dict[str, int]:
+        """The line of each key right inside the table at ``keys`` (none for an array)."""
+        _, inside = self._walk(keys)
+        return {key: self._line_of(pos) for key, pos in inside.items()} if isinstance(inside, dict) else {}
+
     def _walk(self, keys: Keys) -> tuple[int, dict[str, int] | list[int] | None]:
         """The offset of ``keys`` (else of its longest prefix here, else -1), and the offsets
         inside it (None when ``keys`` is not all here or holds no keys)."""

@@ -170,6 +170,10 @@ class Doc:
         """The line of ``keys``, else of its longest known prefix, else 1."""
         return self.positions.line(keys) if self.positions is not None else 1
 
+    def lines(self, keys: Keys) -> dict[str, int]:
+        """The line of each key right inside the table at ``keys``."""
+        return self.positions.lines(keys) if self.positions is not None else {}
+
     def error(self, keys: Keys, message: str, hint: str = "") -> ConfigError:
         """``FILE:LINE: message`` (``FILE: message`` for a document without line positions)."""
         where = f"{self.path}:{self.line(keys)}" if self.positions is not None else str(self.path)
@@ -189,8 +193,11 @@ class Doc:
         try:
             return kind(value)
         except Invalid as problem:
-            name = str(keys[-1]) if keys and isinstance(keys[-1], str) else "key"
-            raise self.error(keys, f"{label} {problem.message}", problem.hint.replace("key = ", f"{name} = ")) from None
+            raise self._refusal(keys, label, problem) from None
+
+    def _refusal(self, keys: Keys, label: str, problem: Invalid) -> ConfigError:
+        name = str(keys[-1]) if keys and isinstance(keys[-1], str) else "key"
+        return self.error(keys, f"{label} {problem.message}", problem.hint.replace("key = ", f"{name} = "))
 
     def table(self, keys: Keys, spec: Spec, *, label: str, value: Any = None, hint: str = "",
               key_prefix: str | None = None) -> dict[str, Any]:
@@ -208,7 +215,10 @@ class Doc:
         out: dict[str, Any] = {}
         for key, wanted in spec.items():
             if key in value:
-                out[key] = self.check((*keys, key), wanted.kind, f"{prefix}.{key}" if prefix else key, value[key])
+                try:
+                    out[key] = wanted.kind(value[key])
+                except Invalid as problem:
+                    raise self._refusal((*keys, key), f"{prefix}.{key}" if prefix else key, problem) from None
             elif wanted.required:
                 raise self.error(keys, f"{label} needs {key}" + (f" ({wanted.help})" if wanted.help else ""),
                                  hint or f"add {key} = ...")
