@@ -245,7 +245,14 @@ def read_toml(path: Path, *, what: str, hint: str) -> Doc:
     if not path.is_file():  # a folder, a FIFO, a device: never opened (a FIFO would block)
         raise ConfigError(f"{path}: not a regular file, so not {'an' if what[:1] in 'aeiou' else 'a'} {what}", hint=hint)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
         raise ConfigError(f"{path}: cannot be read ({exc})") from None
-    return parse_toml(text, path)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[:exc.start]
+        line = before.count(b"\n") + before.count(b"\r") - before.count(b"\r\n") + 1  # \n, \r\n or \r ends a line
+        raise ConfigError(f"{path}:{line}: not valid TOML: byte {data[exc.start]:#04x} is not UTF-8",
+                          hint="save the file as UTF-8") from None
+    return parse_toml(text.replace("\r\n", "\n").replace("\r", "\n"), path)  # newlines as a text file reads them

@@ -302,6 +302,14 @@ def test_bad_toml_is_refused_on_one_line_with_the_file_and_line(text: str, line:
     assert message.startswith(f"{path}:{line}: not valid TOML: {what}") and "\n" not in message, message
 
 
+def test_a_file_that_is_not_utf_8_is_refused_at_the_line_of_the_byte(tmp_path: Path) -> None:
+    path = tmp_path / "stories.toml"
+    path.write_bytes(b'[[stories]]\r\nid = "S-1"\rtitle = "caf\xe9"\n')  # Latin-1, and old Mac newlines
+    with pytest.raises(ConfigError) as caught:
+        load_stories(path)
+    assert caught.value.one_line() == f"{path}:3: not valid TOML: byte 0xe9 is not UTF-8 -- save the file as UTF-8"
+
+
 def test_bad_toml_in_pyproject_is_exit_2_and_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.schema_tools]\nmigrations = "db"\nlint = {disable = [}\n')
     monkeypatch.chdir(tmp_path)
