@@ -27,7 +27,7 @@ demo: $(STAMP)
 	$(BIN)/ralph log --strict .ralph/demo/progress.log
 	$(BIN)/schema-tools status
 
-# mypy twice: the packages as [tool.mypy] says, then the tests under --strict (the packages' own
+# mypy --strict twice: the packages ([tool.mypy] strict = true), then the tests (the packages' own
 # errors silenced there: they are the first run's business), each with a cache of its own.
 test: $(STAMP) sandbox
 	$(BIN)/python -m mypy

@@ -27,7 +27,7 @@ def postgres_major(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value not in POSTGRES_KNOWN:
         raise Invalid(f"must be a PostgreSQL major version from {POSTGRES_KNOWN[0]} to {POSTGRES_KNOWN[-1]}",
                       "write postgres = 15 (the oldest server the migrations must run on)")
-    return value
+    return int(value)  # a plain int, not the TOML reader's subclass
 
 
 TOP_LEVEL = {

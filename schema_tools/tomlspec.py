@@ -22,10 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .tomlread import Keys as Keys, Positions, TomlError, read  # Keys: the path of a key, for the readers
 
-Keys = tuple[str | int, ...]
 DURATION = re.compile(r"^\d+\s*(ms|s|min|h|d)?$")
-_BARE = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class Invalid(Exception):
@@ -80,7 +79,7 @@ def boolean(value: Any) -> bool:
 def integer(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise Invalid("must be a whole number", "write key = 3")
-    return value
+    return int(value)  # a plain int, not the TOML reader's subclass
 
 
 def non_negative(kind: type) -> Kind:
@@ -154,135 +153,30 @@ class Kinds:
     one_of = staticmethod(one_of)
 
 
-# --- where each key is ---------------------------------------------------------------------------
-
-
-def _keys(text: str) -> tuple[list[str], str] | None:
-    """A dotted key at the start of ``text`` and what follows it, or None."""
-    keys: list[str] = []
-    rest = text.lstrip()
-    while True:
-        if rest[:1] == '"':
-            match = re.match(r'"((?:[^"\\]|\\.)*)"', rest)
-            if match is None:
-                return None
-            keys.append(match.group(1).encode().decode("unicode_escape") if "\\" in match.group(1) else match.group(1))
-        elif rest[:1] == "'":
-            match = re.match(r"'([^']*)'", rest)
-            if match is None:
-                return None
-            keys.append(match.group(1))
-        else:
-            match = _BARE.match(rest)
-            if match is None:
-                return None
-            keys.append(match.group(0))
-        rest = rest[match.end():].lstrip()
-        if rest[:1] != ".":
-            return keys, rest
-        rest = rest[1:].lstrip()
-
-
-def _scan(text: str, depth: int) -> tuple[int, str | None]:
-    """Bracket depth after ``text`` (strings and comments skipped), and an unclosed ``'''``/``\"\"\"``."""
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if text.startswith(('"""', "'''"), i):
-            close = text.find(text[i:i + 3], i + 3)
-            if close < 0:
-                return depth, text[i:i + 3]
-            i = close + 3
-            continue
-        if ch == '"':
-            match = re.match(r'"(?:[^"\\]|\\.)*"', text[i:])
-            i += match.end() if match else len(text)
-            continue
-        if ch == "'":
-            close = text.find("'", i + 1)
-            i = close + 1 if close >= 0 else len(text)
-            continue
-        if ch == "#":
-            break
-        depth += (ch in "[{") - (ch in "]}")
-        i += 1
-    return max(depth, 0), None
-
-
-def index_lines(text: str) -> dict[Keys, int]:
-    """The 1-based line where each key path (and each prefix of one) first appears; arrays of
-    tables count their elements (``("stories", 2, "migrations")``)."""
-    where: dict[Keys, int] = {}
-    arrays: dict[Keys, int] = {}
-    current: Keys = ()
-    depth, open_string = 0, None
-
-    def resolve(keys: list[str]) -> Keys:
-        path: Keys = ()
-        for key in keys:
-            path = (*path, key)
-            if path in arrays:
-                path = (*path, arrays[path])
-        return path
-
-    def record(path: Keys, line: int) -> None:
-        for n in range(1, len(path) + 1):
-            where.setdefault(path[:n], line)
-
-    for number, line in enumerate(text.splitlines(), start=1):
-        if open_string is not None:
-            if open_string in line:
-                depth, open_string = _scan(line[line.index(open_string) + 3:], depth)
-            continue
-        if depth:
-            depth, open_string = _scan(line, depth)
-            continue
-        stripped = line.strip()
-        if not stripped or stripped[0] == "#":
-            continue
-        if stripped.startswith("[["):
-            parsed = _keys(stripped[2:])
-            if parsed:
-                base = resolve(parsed[0][:-1]) + (parsed[0][-1],)
-                arrays[base] = arrays.get(base, -1) + 1
-                current = (*base, arrays[base])
-                record(current, number)
-            continue
-        if stripped.startswith("["):
-            parsed = _keys(stripped[1:])
-            if parsed:
-                current = resolve(parsed[0])
-                record(current, number)
-            continue
-        parsed = _keys(stripped)
-        if parsed and parsed[1].startswith("="):
-            record((*current, *parsed[0]), number)
-            depth, open_string = _scan(parsed[1][1:], 0)
-    return where
-
-
 # --- documents -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Doc:
-    """A parsed TOML file and where each of its keys is."""
+    """A parsed TOML file and where each of its keys is (``positions``: None for data read
+    from elsewhere, e.g. JSON)."""
 
     path: Path
     data: dict[str, Any]
     text: str
-    lines: dict[Keys, int] = field(default_factory=dict, repr=False)
+    positions: Positions | None = field(default=None, repr=False)
 
     def line(self, keys: Keys) -> int:
         """The line of ``keys``, else of its longest known prefix, else 1."""
-        for n in range(len(keys), 0, -1):
-            if keys[:n] in self.lines:
-                return self.lines[keys[:n]]
-        return 1
+        return self.positions.line(keys) if self.positions is not None else 1
+
+    def lines(self, keys: Keys) -> dict[str, int]:
+        """The line of each key right inside the table at ``keys``."""
+        return self.positions.lines(keys) if self.positions is not None else {}
 
     def error(self, keys: Keys, message: str, hint: str = "") -> ConfigError:
         """``FILE:LINE: message`` (``FILE: message`` for a document without line positions)."""
-        where = f"{self.path}:{self.line(keys)}" if self.lines else str(self.path)
+        where = f"{self.path}:{self.line(keys)}" if self.positions is not None else str(self.path)
         return ConfigError(f"{where}: {message}", hint=hint)
 
     def get(self, keys: Keys, default: Any = None) -> Any:
@@ -299,8 +193,11 @@ class Doc:
         try:
             return kind(value)
         except Invalid as problem:
-            name = str(keys[-1]) if keys and isinstance(keys[-1], str) else "key"
-            raise self.error(keys, f"{label} {problem.message}", problem.hint.replace("key = ", f"{name} = ")) from None
+            raise self._refusal(keys, label, problem) from None
+
+    def _refusal(self, keys: Keys, label: str, problem: Invalid) -> ConfigError:
+        name = str(keys[-1]) if keys and isinstance(keys[-1], str) else "key"
+        return self.error(keys, f"{label} {problem.message}", problem.hint.replace("key = ", f"{name} = "))
 
     def table(self, keys: Keys, spec: Spec, *, label: str, value: Any = None, hint: str = "",
               key_prefix: str | None = None) -> dict[str, Any]:
@@ -318,7 +215,10 @@ class Doc:
         out: dict[str, Any] = {}
         for key, wanted in spec.items():
             if key in value:
-                out[key] = self.check((*keys, key), wanted.kind, f"{prefix}.{key}" if prefix else key, value[key])
+                try:
+                    out[key] = wanted.kind(value[key])
+                except Invalid as problem:
+                    raise self._refusal((*keys, key), f"{prefix}.{key}" if prefix else key, problem) from None
             elif wanted.required:
                 raise self.error(keys, f"{label} needs {key}" + (f" ({wanted.help})" if wanted.help else ""),
                                  hint or f"add {key} = ...")
@@ -329,15 +229,12 @@ class Doc:
 
 def parse_toml(text: str, path: Path) -> Doc:
     """A TOML text, with errors as one line (file, line, what to fix)."""
-    import tomllib  # here: most commands never read a TOML file
-
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}", hint="fix the syntax at that line") from None
-    except RecursionError:
-        raise ConfigError(f"{path}: nested too deeply to read", hint="no input of ours nests more than a few levels") from None
-    return Doc(path, data, text, index_lines(text))
+        data, positions = read(text)
+    except TomlError as exc:
+        raise ConfigError(f"{path}:{exc.line}: not valid TOML: {exc.message} (column {exc.column})",
+                          hint="fix the syntax at that line") from None
+    return Doc(path, data, text, positions)
 
 
 def read_toml(path: Path, *, what: str, hint: str) -> Doc:
@@ -348,7 +245,14 @@ def read_toml(path: Path, *, what: str, hint: str) -> Doc:
     if not path.is_file():  # a folder, a FIFO, a device: never opened (a FIFO would block)
         raise ConfigError(f"{path}: not a regular file, so not {'an' if what[:1] in 'aeiou' else 'a'} {what}", hint=hint)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
         raise ConfigError(f"{path}: cannot be read ({exc})") from None
-    return parse_toml(text, path)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[:exc.start]
+        line = before.count(b"\n") + before.count(b"\r") - before.count(b"\r\n") + 1  # \n, \r\n or \r ends a line
+        raise ConfigError(f"{path}:{line}: not valid TOML: byte {data[exc.start]:#04x} is not UTF-8",
+                          hint="save the file as UTF-8") from None
+    return parse_toml(text.replace("\r\n", "\n").replace("\r", "\n"), path)  # newlines as a text file reads them

@@ -354,6 +354,24 @@ def test_a_missing_table_is_one_error_and_its_other_checks_are_skipped_not_passe
     assert text.count("does not exist") == 2 * len(tables), text  # the error, and the 'not checked' line per table
 
 
+def test_each_finding_s_hint_is_the_statement_that_fixes_it(tmp_path: Path) -> None:
+    from schema_tools import Catalog, load_expectations, verify_catalog
+    from schema_tools.catalog.model import Column, Table
+
+    expect = tmp_path / "expect.toml"
+    expect.write_text('[tables."Odd"]\nunique = [["a", "b"]]\nindexed = ["b"]\nallowed_values.a = ["x"]\n'
+                      'checks = ["b > 0"]\nprimary_key = ["a"]\n')
+    catalog = Catalog({"Odd": Table("public", "Odd", (Column("a", "text"), Column("b", "integer")))})
+    hints = {f.rule: f.hint for f in verify_catalog(catalog, load_expectations([expect]), invariants=False).errors}
+    assert hints == {
+        "unique": 'ALTER TABLE "Odd" ADD UNIQUE (a, b);',
+        "indexed": 'CREATE INDEX CONCURRENTLY ON "Odd" (b);',
+        "allowed-values": 'ALTER TABLE "Odd" ADD CONSTRAINT ... CHECK (a IN (\'x\'))',
+        "check": 'ALTER TABLE "Odd" ADD CHECK (b > 0) NOT VALID; then VALIDATE CONSTRAINT',
+        "primary-key": "change the primary key in a new migration",
+    }
+
+
 def test_checks_are_verified_by_meaning_and_must_be_validated(empty_db_url: str, tmp_path: Path) -> None:
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
         conn.execute("CREATE TABLE invoices (id bigint PRIMARY KEY, amount_cents bigint, period_start date, "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from ..catalog import Catalog, Table
 from ..sql.identifiers import literal, quote
@@ -49,15 +49,25 @@ class _Checker:
         self.exp, self.table = exp, table
         self.group = f"{exp.label}: {exp.table}" if exp.label else exp.table
         self.checks: list[Check] = []
-        self.sql_table = table.sql if table is not None else quote(exp.table)
 
-    def add(self, name: str, rule: str, problem: str | None, obj: str, hint: str = "", key: str = "") -> None:
+    @property
+    def sql_table(self) -> str:
+        """The table's name as SQL, for the statements hints suggest."""
+        return self.table.sql if self.table is not None else quote(self.exp.table)
+
+    def add(self, name: str, rule: str, problem: str | None, obj: str, hint: str | Callable[[], str] = "",
+            key: str = "") -> None:
+        """One check; ``hint`` (or what makes it, called only for a finding) says how to fix a problem."""
         if self.table is None and rule != "table":  # one error says the table is missing; the rest cannot tell
             self.checks.append(Check(name, self.group, skipped=f"table {self.exp.table} does not exist"))
             return
+        if not problem:
+            self.checks.append(Check(name, self.group, ()))
+            return
+        text = hint() if callable(hint) else hint
         line = self.exp.lines.get(key, self.exp.line)
-        finding = (Finding(rule, problem, object=obj, hint=hint or RULE_FIX[rule], file=self.exp.source, line=line),) if problem else ()
-        self.checks.append(Check(name, self.group, finding))
+        finding = Finding(rule, problem, object=obj, hint=text or RULE_FIX[rule], file=self.exp.source, line=line)
+        self.checks.append(Check(name, self.group, (finding,)))
 
     def run(self) -> list[Check]:
         exp, t = self.exp, self.exp.table
@@ -76,23 +86,24 @@ class _Checker:
                      key="primary_key")
         for cols in exp.unique:
             self.add(f"{t} UNIQUE ({', '.join(cols)})", "unique", self._unique(cols), f"{t}({', '.join(cols)})",
-                     f"ALTER TABLE {self.sql_table} ADD UNIQUE ({', '.join(map(quote, cols))});", key="unique")
+                     lambda: f"ALTER TABLE {self.sql_table} ADD UNIQUE ({', '.join(map(quote, cols))});", key="unique")  # noqa: B023 (add() calls it at once)
         for cols in exp.indexed:
             self.add(f"{t} indexed on ({', '.join(cols)})", "indexed", self._indexed(cols), f"{t}({', '.join(cols)})",
-                     f"CREATE INDEX CONCURRENTLY ON {self.sql_table} ({', '.join(map(quote, cols))});", key="indexed")
+                     lambda: f"CREATE INDEX CONCURRENTLY ON {self.sql_table} ({', '.join(map(quote, cols))});",  # noqa: B023 (add() calls it at once)
+                     key="indexed")
         for fk in exp.foreign_keys:
             self.add(f"{t} FOREIGN KEY ({', '.join(fk.columns)}) REFERENCES {fk.ref_table}({', '.join(fk.ref_columns)})",
                      "foreign-key", self._foreign_key(fk), f"{t}({', '.join(fk.columns)})", key="foreign_keys")
         for name, values in exp.allowed_values.items():
             self.add(f"{t}.{name} IN ({', '.join(values)})", "allowed-values", self._allowed(name, values),
-                     f"{t}.{name}", f"ALTER TABLE {self.sql_table} ADD CONSTRAINT ... CHECK ({quote(name)} IN "
-                     f"({', '.join(literal(v) for v in values)}))",
+                     f"{t}.{name}", lambda: f"ALTER TABLE {self.sql_table} ADD CONSTRAINT ... CHECK ({quote(name)} IN "  # noqa: B023 (add() calls it at once)
+                     f"({', '.join(literal(v) for v in values)}))",  # noqa: B023 (add() calls it at once)
                      key="allowed_values")
         for index in exp.indexes:
             self.add(f"index {index.name}", "index", self._index(index), index.name, key="indexes")
         for expression in exp.checks:
             self.add(f"{t} CHECK ({expression})", "check", self._check(expression), t,
-                     f"ALTER TABLE {self.sql_table} ADD CHECK ({expression}) NOT VALID; then VALIDATE CONSTRAINT",
+                     lambda: f"ALTER TABLE {self.sql_table} ADD CHECK ({expression}) NOT VALID; then VALIDATE CONSTRAINT",  # noqa: B023 (add() calls it at once)
                      key="checks")
         if exp.comment is not None:
             actual = self.table.comment if self.table is not None else None

@@ -186,7 +186,7 @@ def _table(doc: Doc, keys: Keys, name: str, label: str) -> TableExpectation:
         triggers=given["triggers"],
         checks=given["checks"],
         comment=given["comment"],
-        lines={key: doc.line((*keys, key)) for key in doc.get(keys, {})},
+        lines=doc.lines(keys),
     )
 
 
