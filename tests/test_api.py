@@ -278,7 +278,7 @@ def test_importing_any_module_changes_no_global_logging_state() -> None:
 def test_a_statement_kept_as_a_command_parses_quietly_and_leaves_the_logger_as_it_was() -> None:
     script = textwrap.dedent("""
         import logging
-        from schema_tools.sql.meaning import parse_statement
+        from schema_tools.sql.glot import parse_statement
         node = parse_statement("DO $$ BEGIN PERFORM 1; END $$")
         log = logging.getLogger("sqlglot")
         print(type(node).__name__, log.level, len(log.filters))

@@ -22,7 +22,7 @@ from schema_tools.errors import ConfigError
 from schema_tools.expect.check import check_invariants
 from schema_tools.expect.parse import expectations_in
 from schema_tools.findings import render
-from schema_tools.sql.meaning import normal_type
+from schema_tools.sql.typenames import normal_type
 
 STORIES = ROOT / "ralph" / "stories.toml"
 

@@ -6,7 +6,8 @@ from collections.abc import Callable, Iterable, Sequence
 
 from ..catalog import Catalog, Table
 from ..sql.identifiers import literal, quote
-from ..sql.meaning import normal_type, same
+from ..sql.meaning import same
+from ..sql.typenames import normal_type
 from ..errors import ConfigError
 from ..findings import Check, Finding, Report
 from ..invariants import INVARIANTS, NAMES

@@ -9,7 +9,8 @@ from ..catalog import Column
 from ..expect.model import ColumnSpec, TableExpectation
 from ..linter.rules.rewrite_default import NO_REWRITE_SINCE, volatile_default
 from ..sql.identifiers import literal, quote
-from ..sql.meaning import normal_type, same
+from ..sql.meaning import same
+from ..sql.typenames import normal_type
 from ..sql.fragments import Unsafe, expression, sql_type
 from .state import Change, PlanState
 

@@ -173,6 +173,6 @@ def rename_column(text: str, old: str, new: str) -> str:
     try:
         return sql(swap(expression))
     except (Unprintable, KeyError, IndexError, TypeError, ValueError):
-        from .meaning import rename_column as by_sqlglot  # forms printed by pglast alone
+        from .glot import rename_column as by_sqlglot  # forms printed by pglast alone
 
         return by_sqlglot(text, old, new)

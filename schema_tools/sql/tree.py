@@ -9,28 +9,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import orjson
-
 Node = dict[str, Any]
-
-
-try:
-    from pglast.parser import ParseError, parse_sql_json
-except ImportError:  # pragma: no cover -- no wheel for this platform
-    parse_sql_json = None  # type: ignore[assignment]
 
 
 def parse_tree(sql: str) -> Node | None:
     """The tree of one statement, or None when PostgreSQL's parser refuses it (or pglast is
-    not installed)."""
-    if parse_sql_json is None:  # pragma: no cover
+    not installed). pglast is imported on first use: reading a tree's fields needs no parser."""
+    import orjson
+
+    try:
+        from pglast.parser import ParseError, parse_sql_json
+    except ImportError:  # pragma: no cover -- no wheel for this platform
         return None
     try:
         stmts = orjson.loads(parse_sql_json(sql)).get("stmts") or []
     except (ParseError, ValueError, RecursionError):
         return None
     return stmts[0].get("stmt") if len(stmts) == 1 else None
-
 
 
 def expression_tree(text: str) -> Node | None:

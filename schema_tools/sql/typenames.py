@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import Any
 
 from .identifiers import quote
@@ -65,3 +67,27 @@ def _interval(mods: list[Any]) -> str:
     fields = _INTERVAL_FIELDS.get(mods[0], "") if isinstance(mods[0], int) else ""
     precision = f"({mods[1]})" if len(mods) > 1 and isinstance(mods[1], int) else ""
     return f"interval{precision}" if not fields else f"interval{fields}{precision}"
+
+
+TYPE_ALIASES = {
+    "int8": "bigint", "int": "integer", "int4": "integer", "int2": "smallint", "bool": "boolean",
+    "float8": "double precision", "float4": "real", "timestamptz": "timestamp with time zone",
+    "timestamp": "timestamp without time zone", "timetz": "time with time zone",
+    "time": "time without time zone", "varchar": "character varying", "char": "character",
+    "decimal": "numeric", "serial": "integer", "bigserial": "bigint", "serial8": "bigint",
+}
+
+
+@functools.lru_cache(maxsize=4096)
+def normal_type(text: str) -> str:
+    """A type name in format_type's spelling: ``int8`` -> ``bigint``, ``varchar(5)`` -> ``character varying(5)``."""
+    text = " ".join(text.lower().split())
+    match = re.match(r"^([a-z0-9_ ]+?)\s*(\(.*\))?(\[\])?$", text)
+    if not match:
+        return text
+    base, args, array = match.group(1), match.group(2) or "", match.group(3) or ""
+    base = TYPE_ALIASES.get(base, base)
+    if args and base.startswith(("timestamp", "time ")):
+        head, _, zone = base.partition(" with")
+        return f"{head}{args} with{zone}{array}"
+    return f"{base}{args.replace(' ', '')}{array}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..catalog import Catalog, Table
-from ..sql.meaning import normal_type
+from ..sql.typenames import normal_type
 from ..findings import Finding
 from ..sql.meaning import is_null, same
 
