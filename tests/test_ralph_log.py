@@ -105,6 +105,25 @@ def test_many_distinct_lines_overflow_the_body_cache_without_changing_the_answer
     assert sum(story.successes for story in s.stories.values()) == len(range(0, 2 * stories, 3))
 
 
+@pytest.mark.parametrize("name", ["seed", "odd"])
+def test_log_and_report_print_exactly_what_they_printed_before(capsys, monkeypatch, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                               name: str) -> None:
+    """``ralph log``, ``ralph log --json`` and ``ralph report`` byte for byte, on the seed log and on
+    one with every line kind and oddity the reader knows (tests/fixtures/odd_progress.log: a BOM,
+    CRLF, notes, two runs at once, more runs open than it follows, noise, binary lines). After an
+    intended change of the output: ``ralph log FILE > tests/fixtures/log_output/NAME.txt`` (and
+    ``--json``, ``report -o``) from the repository root, and review the diff."""
+    from ralph.cli import main
+
+    monkeypatch.chdir(ROOT)
+    log, expected = f"tests/fixtures/{name}_progress.log", FIXTURES / "log_output"
+    for args, suffix in ((["log", log], "txt"), (["log", "--json", log], "json")):
+        main(args)
+        assert capsys.readouterr().out == (expected / f"{name}.{suffix}").read_bytes().decode("utf-8")
+    main(["report", log, "-o", str(tmp_path / "report.html")])
+    assert (tmp_path / "report.html").read_bytes() == (expected / f"{name}.html").read_bytes()
+
+
 def test_missing_log_is_a_one_line_error(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     result = cli("log", str(tmp_path / "nope.log"), program="ralph")
     assert result.code == 2 and result.err.count("\n") == 1 and "no such file" in result.err
