@@ -11,10 +11,9 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import cast
 
-from .logformat import (BLANK, BULLET, COMMENT, FINDING, ITER_END, ITER_START, NOTE, RUN_END, RUN_START, STORY_COMPLETED,
-                       UNKNOWN, UNREADABLE, Event, parse_stamp)
+from .logformat import (STAMPED, Bullet, Event, Finding, IterationEnded, IterationStarted, Outcome, RunEnded, RunStarted,
+                        StoryCompleted, Unknown, Unreadable, parse_stamp)
 
 EXAMPLES_PER_ANOMALY = 20
 FINDINGS_PER_ITERATION = 20
@@ -49,8 +48,8 @@ class Iteration:
     title: str
     started: str
     line: int
-    started_at: datetime | None = None
-    outcome: str | None = None  # "success" | "issues" | None (never got one)
+    started_at: datetime
+    outcome: Outcome | None = None  # None: it never got one
     ended: str = ""
     duration: timedelta | None = None
     findings: list[str] = field(default_factory=list)
@@ -85,7 +84,7 @@ class StoryStats:
     first_attempt: str = ""
     first_success: str = ""
     completed_at: str = ""
-    last_outcome: str | None = None
+    last_outcome: Outcome | None = None
     bullets: list[str] = field(default_factory=list)
     reruns_after_success: int = 0
     first_rerun: tuple[str, int] = ("", 0)
@@ -204,16 +203,16 @@ class _Summariser:
 
     def event(self, e: Event) -> None:
         s = self.s
-        kind, line, stamp, a, b, at = e
-        if at is not None:
+        if isinstance(e, STAMPED):
+            stamp, line, at = e.stamp, e.line, e.at
             style = "offset" if at.tzinfo is not None else "date" if len(stamp) == 10 else "naive"
             styles = s.stamp_styles
             styles[style] = styles.get(style, 0) + 1
             if not s.first_stamp:
                 s.first_stamp = stamp
             s.last_stamp = stamp
-        if kind == ITER_END:
-            number, outcome = cast("tuple[int, str]", a)
+        if isinstance(e, IterationEnded):
+            number, outcome = e.number, e.outcome
             run = self._run_for_outcome(number)
             if run is None or run.current is None:
                 s.unknown_lines += 1
@@ -225,8 +224,8 @@ class _Summariser:
             it = run.current
             it.outcome, it.ended, it.duration = outcome, stamp, _delta(it.started_at, at)
             self.last_outcome = it
-            if b:
-                it.findings.append(str(b))
+            if e.detail:
+                it.findings.append(e.detail)
             story = s.stories.get(it.story) or self.story(it.story)
             story.last_outcome = outcome
             if outcome == "success":
@@ -238,28 +237,28 @@ class _Summariser:
                     story.failures_after_success += 1
                     if not story.first_failure_after_success[0]:
                         story.first_failure_after_success = (stamp, line)
-        elif kind == ITER_START:
+        elif isinstance(e, IterationStarted):
             self.story_block = self.last_outcome = None
-            number, story_id = cast("tuple[int, str]", a)
+            number, story_id = e.number, e.story
             run = self._run_for_iteration(number)
             if run is None:  # an iteration outside any run: count it in an implicit run
                 run = self._start(stamp, line, 0)
             self._touch(run, line)
             self.close_iteration(run)
-            run.current = Iteration(number, story_id, str(b), stamp, line, at)
+            run.current = Iteration(number, story_id, e.title, stamp, line, at)
             run.iterations.append(run.current)
             s.iterations += 1
             story = s.stories.get(story_id) or self.story(story_id)
-            story.title = story.title or str(b)
+            story.title = story.title or e.title
             story.attempts += 1
             story.first_attempt = story.first_attempt or stamp
             if story.first_success:
                 story.reruns_after_success += 1
                 story.first_rerun = story.first_rerun if story.first_rerun[0] else (stamp, line)
-        elif kind == RUN_START:
+        elif isinstance(e, RunStarted):
             self.story_block = self.last_outcome = None
-            self._start(stamp, line, int(a))  # type: ignore[call-overload]
-        elif kind == RUN_END:
+            self._start(stamp, line, e.max_iterations)
+        elif isinstance(e, RunEnded):
             self.last_outcome = None
             if not self.open:
                 s.unknown_lines += 1
@@ -268,20 +267,20 @@ class _Summariser:
             run = max(reversed(self.open), key=lambda r: r.touched)
             self._touch(run, line)
             self.close_iteration(run)
-            run.ended, run.end_reason = stamp, a  # type: ignore[assignment]
+            run.ended, run.end_reason = stamp, e.reason
             self.close_run(run)
-        elif kind == FINDING:
+        elif isinstance(e, Finding):
             target = self.last_outcome if self.last_outcome and self.last_outcome.outcome == "issues" else None
             if target is not None:
                 if len(target.findings) < FINDINGS_PER_ITERATION:
-                    target.findings.append(str(a))
+                    target.findings.append(e.text)
             elif self.story_block is not None:
-                self.story_block.bullets.append(str(a))
+                self.story_block.bullets.append(e.text)
             else:
                 s.unknown_lines += 1
-        elif kind == STORY_COMPLETED:  # inside a run (ralph run writes it there) or after one (the seed)
+        elif isinstance(e, StoryCompleted):  # inside a run (ralph run writes it there) or after one (the seed)
             self.last_outcome = None
-            story = self.story(str(a))
+            story = self.story(e.story)
             story.completed_at = story.completed_at or stamp
             self.story_block = story
             story.bullets.clear()
@@ -291,16 +290,14 @@ class _Summariser:
             elif story.last_outcome == "issues":
                 s.flag("completed-after-failure", f"{story.id} is reported completed at {stamp}, but its "
                        "last logged iteration completed with issues", line)
-        elif kind == BULLET:
+        elif isinstance(e, Bullet):
             if self.story_block is not None:
-                self.story_block.bullets.append(str(a))
+                self.story_block.bullets.append(e.text)
             else:
                 s.unknown_lines += 1
-        elif kind == UNREADABLE:
+        elif isinstance(e, Unreadable):
             s.unreadable_lines += 1
-        elif kind == UNKNOWN:
-            s.unknown_lines += 1
-        elif kind not in (BLANK, COMMENT, NOTE):
+        elif isinstance(e, Unknown):
             s.unknown_lines += 1
 
     def _start(self, stamp: str, line: int, max_iterations: int) -> Run:
@@ -361,7 +358,7 @@ def summarise(events: Iterable[Event], path: str = "", on_run: Callable[[Run], N
     event: Event | None = None
     for event in events:
         handle(event)
-    count = event[1] if event is not None else 0
+    count = event.line if event is not None else 0
     summary = worker.finish()
     summary.lines, summary.path = count, path
     return summary
