@@ -204,9 +204,6 @@ def bullet(text: str) -> str:
 # --- reading ------------------------------------------------------------------------------------
 
 
-_fromisoformat = datetime.fromisoformat
-
-
 def parse_stamp(text: str) -> datetime | None:
     """A log timestamp (naive, with offset, or a date alone), or None when it is not one."""
     try:
@@ -251,37 +248,23 @@ def _body(rest: str) -> _Body:
     return (StoryCompleted, (match.group(1),)) if match else None
 
 
-# Stamped lines repeat their bodies ("Iteration 1 completed successfully", the same story
-# titles...), so a bounded cache of _body answers turns most lines into one dict lookup.
-_BODIES: dict[str, _Body] = {}
-_BODIES_MAX = 4096
-
-
 def classify(text: str, number: int) -> Event:
-    """Classify one decoded line (without its line ending). Flat on purpose: it runs per line."""
+    """Classify one decoded line (without its line ending)."""
+    if not text.isprintable() and CONTROL.search(text):
+        bad = any("\udc80" <= ch <= "\udcff" for ch in text)
+        return _new(Unreadable, (number, "not UTF-8" if bad else "binary data"))
     if text[:1] == "[":
         close = text.find("] ", 1)
-        stamp = text[1:close] if close > 0 else ""
-        try:
-            at = _fromisoformat(stamp)
-        except ValueError:
+        at = parse_stamp(text[1:close]) if close > 0 else None
+        body = _body(text[close + 2:]) if at is not None else None
+        if at is None or body is None:
             return _new(Unknown, (number, text))
-        rest = text[close + 2:]
-        try:
-            body = _BODIES[rest]
-        except KeyError:
-            body = _body(rest)
-            if len(_BODIES) >= _BODIES_MAX:
-                _BODIES.clear()
-            _BODIES[rest] = body
-        if body is None:
-            return _new(Unknown, (number, text))
-        return _new(body[0], (number, stamp, at) + body[1])
+        return _new(body[0], (number, text[1:close], at) + body[1])
     if not text or text.isspace():
         return _new(Blank, (number,))
-    stripped = text.lstrip()
     if text[:1] == "#":
         return _new(Comment, (number, text))
+    stripped = text.lstrip()
     if stripped[:2] == "- " or stripped == "-":
         if len(text) > len(stripped):
             return _new(Finding, (number, stripped[2:].strip()))
@@ -291,19 +274,49 @@ def classify(text: str, number: int) -> Event:
     return _new(Unknown, (number, text))
 
 
+# Lines repeat ("Iteration 1 completed successfully" after any stamp, the same story titles and
+# findings...): each read remembers what a stamped line's text after its stamp, or a whole line
+# without one, reads as, so most lines cost a lookup. Bounded: so many texts of so many characters.
+_REMEMBERED, _REMEMBERED_CHARS = 4096, 512
+
+
 def read_events(stream: Iterable[str]) -> Iterator[Event]:
-    """Classify every line of a text stream (decoded with surrogateescape), one at a time."""
-    control, classify_line = CONTROL.search, classify  # local names: this loop runs once per line
-    stream = iter(stream)
-    first = next(stream, None)
-    lines = itertools.chain([first.removeprefix("\ufeff")], stream) if first is not None else iter(())
-    for number, text in enumerate(lines, start=1):
-        text = text.rstrip("\r\n")
-        if not text.isprintable() and control(text):
-            bad = any("\udc80" <= ch <= "\udcff" for ch in text)
-            yield _new(Unreadable, (number, "not UTF-8" if bad else "binary data"))
-            continue
-        yield classify_line(text, number)
+    """Classify every line of a text stream (decoded with surrogateescape), one at a time.
+    Flat on purpose: the loop runs once per line."""
+    bodies: dict[str, tuple[type[Stamped], tuple[object, ...]]] = {}  # "rest\n" -> what follows (line, stamp, at)
+    plain: dict[str, tuple[type[Event], tuple[object, ...]]] = {}  # "line\n" -> what follows line
+    fromisoformat, new = datetime.fromisoformat, _new  # local names
+    lines = iter(stream)
+    first = next(lines, None)
+    lines = itertools.chain([first.removeprefix("\ufeff")], lines) if first is not None else lines
+    for number, raw in enumerate(lines, start=1):
+        if raw[:1] == "[":
+            head, sep, rest = raw.partition("] ")
+            known = bodies.get(rest) if sep else None
+            if known is not None:
+                stamp = head[1:]
+                if stamp.isprintable():  # the rest was, or it would not be known
+                    try:
+                        yield new(known[0], (number, stamp, fromisoformat(stamp)) + known[1])
+                        continue
+                    except ValueError:
+                        pass
+            event = classify(raw.rstrip("\r\n"), number)
+            if isinstance(event, STAMPED) and len(rest) < _REMEMBERED_CHARS:
+                if len(bodies) >= _REMEMBERED:
+                    bodies.clear()
+                bodies[rest] = type(event), event[3:]
+        else:
+            seen = plain.get(raw)
+            if seen is not None:
+                yield new(seen[0], (number,) + seen[1])
+                continue
+            event = classify(raw.rstrip("\r\n"), number)
+            if len(raw) < _REMEMBERED_CHARS:
+                if len(plain) >= _REMEMBERED:
+                    plain.clear()
+                plain[raw] = type(event), event[1:]
+        yield event
 
 
 def read_log(path: Path) -> Iterator[Event]:

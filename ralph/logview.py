@@ -34,7 +34,7 @@ def run_lines(run: Run) -> list[str]:
     for it in run.iterations:
         lines.append(f"    iteration {it.number}: {it.story} {OUTCOME_WORDS[it.outcome]}, {seconds(it.duration)}")
         if it.findings:
-            lines.extend(f"      - {finding}" for finding in it.findings)
+            lines.extend(map("      - ".__add__, it.findings))
     return lines
 
 

@@ -64,3 +64,26 @@ def test_any_text_handed_to_a_writer_stays_one_readable_line(story: str, title: 
     assert (started.number, started.story, started.title) == (3, story, lf._clean(title))
     assert ended.reason == (lf._clean(reason) or None)
     assert found.text == bullet.text == lf._clean(text)
+
+
+LINE = st.sampled_from([
+    "[2026-01-24T19:46:14.687089] Iteration 1 completed successfully", "[2026-01-24] Iteration 1 completed successfully",
+    "[2026-01-24T19:46:14+05:30] Iteration 2: S-1 - Title", "[2026-01-24\x0019:46:14] Iteration 2: S-1 - Title",
+    "[2026-01-24T19:46:14\x00] Iteration 2: S-1 - Title", "[not a stamp] Iteration 1 completed successfully",
+    "[2026-01-24T19:46:14] Iteration 1 completed successfully\x01", "[2026-01-24T19:46:14] Iteration 1 completed",
+    "[2026-01-24T19:46:14] Note: x", "[2026-01-24T19:46:14]  S-1 completed ", "    - a finding", "- a bullet", "-",
+    "# comment", "", "   ", "caf\udce9", "\x00\x01", "noise", "[", "[]", "] ", "\ufeff# title",
+]) | st.text(max_size=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(LINE, st.sampled_from(["\n", "\r\n", "\r", ""])), max_size=30))
+def test_the_reader_remembers_nothing_that_changes_what_a_line_reads_as(lines: list[tuple[str, str]]) -> None:
+    """Lines repeat with other stamps, endings and neighbours: what the streaming reader remembers
+    of a line's text never makes it read otherwise than classify() reads the line alone."""
+    text = [line.replace("\r", " ").replace("\n", " ") + ending for line, ending in lines]
+    text = [line for line in text[:-1] if line[-1:] in ("\n", "\r")] + text[-1:]  # only the last may lack an ending
+    expected = [lf.classify(line.rstrip("\r\n").removeprefix("\ufeff" if n == 1 else ""), n)
+                for n, line in enumerate(text, start=1)]
+    read = list(lf.read_events(text))
+    assert [(type(e), e) for e in read] == [(type(e), e) for e in expected]

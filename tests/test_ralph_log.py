@@ -86,11 +86,11 @@ def test_any_log_reads_without_a_traceback(cli, tmp_path: Path, name: str, conte
 
 
 def test_many_distinct_lines_overflow_the_body_cache_without_changing_the_answer(tmp_path: Path) -> None:
-    """More distinct stamped bodies than the classifier caches, each seen twice (the second
-    time from the cache or after it was cleared): every attempt and outcome still counted."""
-    from ralph.logformat import _BODIES_MAX
+    """More distinct stamped bodies than the reader remembers, each seen twice (the second
+    time remembered or after it was forgotten): every attempt and outcome still counted."""
+    from ralph.logformat import _REMEMBERED
 
-    stories = _BODIES_MAX + 500
+    stories = _REMEMBERED + 500
     lines = ["[2026-01-24T10:00:00] === Ralph Loop Started (max 2 iterations) ==="]
     for n in range(2 * stories):
         story = f"S-{n % stories}"
