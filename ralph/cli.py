@@ -10,9 +10,9 @@ from pathlib import Path
 
 from schema_tools import Catalog, CommandParser, OneLineParser, Report, SchemaToolsError, load_settings, run_console
 
-from .logview import JsonRunWriter, RunPrinter, tail_text
 from .logformat import read_log
-from .summary import Summary, summarise
+from .review.logview import JsonRunWriter, RunPrinter, tail_text
+from .review.summary import Summary, summarise
 
 PROG = "ralph"
 REPORT_RUNS = 500
@@ -79,7 +79,7 @@ def _output_path(value: str) -> Path:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .report import render_html
+    from .review.report import render_html
 
     path = _log_path(args.file)
     _output_path(args.output)
@@ -108,8 +108,8 @@ def _positive(kind: type) -> Callable[[str], object]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .agent import parse_command
-    from .loop import Loop, RunOptions
+    from .harness.agent import parse_command
+    from .harness.loop import Loop, RunOptions
 
     settings = load_settings(database=args.database, migrations=args.migrations, lock_wait=args.lock_wait)
     root = settings.project_root
@@ -133,7 +133,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from .prd import prd_to_toml
+    from .harness.prd import prd_to_toml
 
     text, checked, unverified = prd_to_toml(Path(args.prd))
     out = Path(args.output)
@@ -141,7 +141,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise LogMissing(f"{out} exists", hint="pass --force to overwrite it, or -o another path")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
-    from .stories import load_stories
+    from .harness.stories import load_stories
 
     stories = load_stories(out, runnable=False)
     print(f"wrote {out}: {len(stories)} stories; {checked} criteria became machine checks, "

@@ -173,7 +173,7 @@ def run_ended(reason: str | None = None) -> str:
 
 
 def iteration_started(number: int, story: str, title: str) -> str:
-    """``Iteration N: STORY - title``; a story id holds no spaces (stories.py checks it)."""
+    """``Iteration N: STORY - title``; a story id holds no spaces (harness/stories.py checks it)."""
     title = _clean(title)
     return f"Iteration {number}: {story} - {title}" if title else f"Iteration {number}: {story}"
 

@@ -15,8 +15,8 @@ import pytest
 
 from conftest import FIXTURES, ROOT
 from ralph.logformat import read_log
-from ralph.report import render_html
-from ralph.summary import summarise
+from ralph.review.report import render_html
+from ralph.review.summary import summarise
 
 SEED = FIXTURES / "seed_progress.log"
 

@@ -17,9 +17,9 @@ import pytest
 
 from conftest import FIXTURES, MIGRATIONS, ROOT, settings_for
 from ralph.logformat import read_log
-from ralph.stories import load_stories, set_passes
+from ralph.harness.stories import load_stories, set_passes
 from schema_tools import ConfigError, commands
-from ralph.summary import summarise
+from ralph.review.summary import summarise
 
 STAMP = r"\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d\]"
 AGENT = [sys.executable, str(Path(__file__).parent / "fake_agent.py")]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ralph.stories import load_stories, set_passes
+from ralph.harness.stories import load_stories, set_passes
 from schema_tools import ConfigError, Field, Kinds, load_settings
 from schema_tools.datachecks.derive import from_checks_file
 from schema_tools.catalog.model import Catalog, Column, Table

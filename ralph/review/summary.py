@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from .logformat import (Blank, Bullet, Comment, Event, Finding, IterationEnded, IterationStarted, Note, Outcome,
+from ..logformat import (Blank, Bullet, Comment, Event, Finding, IterationEnded, IterationStarted, Note, Outcome,
                         RunEnded, RunStarted, StoryCompleted, Unknown, Unreadable, parse_stamp)
 
 EXAMPLES_PER_ANOMALY = 20

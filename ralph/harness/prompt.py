@@ -11,7 +11,7 @@ from pathlib import Path
 
 from schema_tools import Catalog, Table
 
-from .logformat import Finding, IterationStarted, read_events
+from ..logformat import Finding, IterationStarted, read_events
 from .stories import Story
 
 LEARNINGS = 15
