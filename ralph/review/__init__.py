@@ -3,5 +3,5 @@ report``). It reads the log through ``ralph.logformat`` and never imports ``ralp
 
 - ``summary.py``: runs, iterations, stories and anomalies, streamed with flat memory
 - ``logview.py``: ``ralph log`` as text or JSON; ``report.py``: ``ralph report``'s HTML page, with
-  ``er.py``'s ER diagram
+  ``er.py``'s ER diagram and verify results of the database ``database.py`` attaches
 """
