@@ -16,7 +16,7 @@ An event is one of the typed tuples below, one class per line kind; the stamped 
 stamp as written and as read. Whatever the writers produce, the reader gives back as the same
 event (a property test checks it). The reader never fails on a line: what it cannot read is an
 ``Unknown`` (text it does not recognise) or ``Unreadable`` (not UTF-8, or binary) event. It holds
-one line at a time, so memory stays flat however long the log is.
+one line at a time (and a bounded memo of texts it read), so memory stays flat however long the log is.
 """
 
 from __future__ import annotations

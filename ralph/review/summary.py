@@ -263,9 +263,11 @@ class _Summariser:
         self.story_block = self.last_outcome = None
         runs = self.open
         run = runs[-1] if runs else self._start(stamp, line, 0)  # outside any run: an implicit one
-        if run.pending is not None or number != (run.iterations[-1].number if run.iterations else 0) + 1:
-            run = self._run_for_iteration(number)  # the newest run's next is the usual case, checked here first
-        self._touch(run, line)
+        if run.pending is None and number == (run.iterations[-1].number if run.iterations else 0) + 1:
+            run.touched = line  # the newest run's next iteration: the usual case
+        else:
+            run = self._run_for_iteration(number)
+            self._touch(run, line)
         if run.pending is not None:
             self.close_iteration(run)
         run.pending = it = Iteration(number, story_id, title, stamp, line, at)
@@ -289,17 +291,19 @@ class _Summariser:
         runs = self.open
         run = runs[-1] if runs else None
         it = run.pending if run is not None else None
-        if it is None or it.number != number:  # the newest run's is the usual case, checked here first
+        if run is not None and it is not None and it.number == number:
+            run.touched = line  # the newest run's pending iteration: the usual case
+        else:
             run = self._run_for_outcome(number)
             it = run.pending if run is not None else None
-        if run is None or it is None:
-            self.s.unknown_lines += 1
-            self.s.flag("iteration-without-outcome", f"outcome for iteration {number} at {stamp} "
-                        "matches no started iteration", line)
-            self.last_outcome = None
-            return
+            if run is None or it is None:
+                self.s.unknown_lines += 1
+                self.s.flag("iteration-without-outcome", f"outcome for iteration {number} at {stamp} "
+                            "matches no started iteration", line)
+                self.last_outcome = None
+                return
+            self._touch(run, line)
         run.pending = None
-        self._touch(run, line)
         it.outcome, it.ended, it.duration = outcome, stamp, _delta(it.started_at, at)
         self.last_outcome = it
         if detail:
