@@ -1,4 +1,6 @@
-"""``ralph``: the Ralph loop harness and progress-log tools."""
+"""``ralph``: the Ralph loop harness (``run``, ``import``) and the review of its progress.log
+(``log``, ``report``). Arguments and files in, the work done by ``harness`` or ``review``, exit
+codes out; each command imports only its own side."""
 
 from __future__ import annotations
 
@@ -8,14 +10,9 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from schema_tools import Catalog, CommandParser, OneLineParser, Report, SchemaToolsError, load_settings, run_console
-
-from .logview import JsonRunWriter, RunPrinter, tail_text
-from .logformat import read_log
-from .summary import Summary, summarise
+from schema_tools import CommandParser, OneLineParser, SchemaToolsError, run_console
 
 PROG = "ralph"
-REPORT_RUNS = 500
 
 
 class LogMissing(SchemaToolsError):
@@ -30,39 +27,10 @@ def _log_path(value: str | None) -> Path:
 
 
 def cmd_log(args: argparse.Namespace) -> int:
-    path = _log_path(args.file)
-    if args.json:
-        writer = JsonRunWriter(sys.stdout)
-        summary = summarise(read_log(path), str(path), on_run=writer)
-        writer.finish(summary)
-        return 1 if args.strict and summary.anomaly_counts else 0
-    printer = RunPrinter(sys.stdout)
-    summary = summarise(read_log(path), str(path), on_run=printer)
-    printer.flush()
-    print(tail_text(summary))
+    from .review.logview import print_log
+
+    summary = print_log(_log_path(args.file), sys.stdout, as_json=args.json)
     return 1 if args.strict and summary.anomaly_counts else 0
-
-
-def _schema_section(args: argparse.Namespace) -> tuple[Catalog | None, Report | None, str]:
-    from datetime import datetime, timezone
-
-    from schema_tools import connect, load_expectations, mask_url, read_schema_on, verify_catalog
-
-    if not args.database:  # never whatever database happens to be around: it may have nothing to do with the log
-        return None, None, "No database attached (ralph report --database URL adds its ER diagram and verify results)."
-    settings = load_settings(database=args.database)
-    url = args.database
-    try:
-        expectations = load_expectations(args.expect if args.expect is not None else settings.expect_files)
-        with connect(settings, "ralph report") as conn:
-            catalog = read_schema_on(conn, settings)
-            name = conn.info.dbname
-        report = verify_catalog(catalog, expectations, disabled=settings.disabled_invariants)
-    except SchemaToolsError as exc:
-        return None, None, f"Database not reachable or not verifiable: {exc.one_line()}"
-    read_at = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return catalog, report, (f"Database {name} ({mask_url(url)}), read {read_at}, when this report was "
-                             f"written, not when the log was: {len(catalog.tables)} tables.")
 
 
 def _output_path(value: str) -> Path:
@@ -79,13 +47,11 @@ def _output_path(value: str) -> Path:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .report import render_html
+    from .review.report import render_report
 
     path = _log_path(args.file)
     _output_path(args.output)
-    summary: Summary = summarise(read_log(path), str(path), keep_runs=REPORT_RUNS)
-    catalog, verify, note = _schema_section(args)
-    html = render_html(summary, list(summary.kept_runs), catalog, verify, note)
+    html, summary = render_report(path, args.database, args.expect)
     out = _output_path(args.output)
     temporary = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     temporary.write_text(html, encoding="utf-8")
@@ -108,8 +74,10 @@ def _positive(kind: type) -> Callable[[str], object]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .agent import parse_command
-    from .loop import Loop, RunOptions
+    from schema_tools import load_settings
+
+    from .harness.agent import parse_command
+    from .harness.loop import Loop, RunOptions
 
     settings = load_settings(database=args.database, migrations=args.migrations, lock_wait=args.lock_wait)
     root = settings.project_root
@@ -133,7 +101,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from .prd import prd_to_toml
+    from .harness.prd import prd_to_toml
+    from .harness.stories import load_stories
 
     text, checked, unverified = prd_to_toml(Path(args.prd))
     out = Path(args.output)
@@ -141,8 +110,6 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise LogMissing(f"{out} exists", hint="pass --force to overwrite it, or -o another path")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
-    from .stories import load_stories
-
     stories = load_stories(out, runnable=False)
     print(f"wrote {out}: {len(stories)} stories; {checked} criteria became machine checks, "
           f"{unverified} stay unverified (reported, never counted as passed)")

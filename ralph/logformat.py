@@ -12,10 +12,11 @@ The format is the original loop's (``tests/fixtures/seed_progress.log``)::
     [2026-01-24T20:19:46+05:30] SCHEMA-001 completed
     - a bullet
 
-Whatever the writers produce, the reader gives back as the same event (a property test checks
-it). The reader never fails on a line: what it cannot read is classified ``unknown`` (text it does
-not recognise) or ``unreadable`` (not UTF-8, or binary), counted, and kept. It holds one line
-at a time, so memory stays flat however long the log is.
+An event is one of the typed tuples below, one class per line kind; the stamped ones carry the
+stamp as written and as read. Whatever the writers produce, the reader gives back as the same
+event (a property test checks it). The reader never fails on a line: what it cannot read is an
+``Unknown`` (text it does not recognise) or ``Unreadable`` (not UTF-8, or binary) event. It holds
+one line at a time (and a bounded memo of texts it read), so memory stays flat however long the log is.
 """
 
 from __future__ import annotations
@@ -25,9 +26,8 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Literal
 from pathlib import Path
-from typing import NamedTuple
+from typing import Literal, NamedTuple, TypeAlias
 
 ITERATION = re.compile(r"Iteration (\d+)(?:: (\S+)(?: - (.*?))?| completed (successfully|with issues)(?::\s*(.*?))?)\s*$")
 LOOP = re.compile(r"=== Ralph Loop (?:Started \(max (\d+) iterations?\) ===|Ended(?: \((.*)\))? ===\s*(.*?))\s*$")
@@ -35,31 +35,114 @@ STORY_DONE = re.compile(r"(\S+) completed\s*$")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\udc80-\udcff]")
 CONTROL_OR_NEWLINE = re.compile(r"[\x00-\x1f\x7f\x80-\x9f\udc80-\udcff\u2028\u2029\x85]")
 
-# Event kinds
-RUN_START, RUN_END, ITER_START, ITER_END = "run_start", "run_end", "iteration_start", "iteration_end"
-FINDING, STORY_COMPLETED, BULLET, COMMENT, BLANK = "finding", "story_completed", "bullet", "comment", "blank"
-NOTE = "note"
-UNKNOWN, UNREADABLE = "unknown", "unreadable"
+Outcome: TypeAlias = Literal["success", "issues"]
+OUTCOME_TEXT: dict[Outcome, str] = {"success": "completed successfully", "issues": "completed with issues"}
 
 
-class Event(NamedTuple):
-    """One line of the log, classified. ``a`` and ``b`` depend on the kind:
+class RunStarted(NamedTuple):
+    """``=== Ralph Loop Started (max N iterations) ===``; ``stamp`` as written, ``at`` as read."""
 
-    run_start: max iterations, -; run_end: reason, -; iteration_start: (number, story), title;
-    iteration_end: (number, outcome), detail; finding/bullet/comment/unknown: text, -;
-    story_completed: story id, -.
-    """
-
-    kind: str
     line: int
     stamp: str
-    a: object = None
-    b: object = None
-    at: datetime | None = None
+    at: datetime
+    max_iterations: int
 
+
+class RunEnded(NamedTuple):
+    """``=== Ralph Loop Ended ===``, with the reason in brackets (or trailing words) if any."""
+
+    line: int
+    stamp: str
+    at: datetime
+    reason: str | None
+
+
+class IterationStarted(NamedTuple):
+    """``Iteration N: STORY - title``."""
+
+    line: int
+    stamp: str
+    at: datetime
+    number: int
+    story: str
+    title: str
+
+
+class IterationEnded(NamedTuple):
+    """``Iteration N completed successfully|with issues``, with a ``: detail`` if any."""
+
+    line: int
+    stamp: str
+    at: datetime
+    number: int
+    outcome: Outcome
+    detail: str | None
+
+
+class StoryCompleted(NamedTuple):
+    """``STORY completed``: the head of a completion block."""
+
+    line: int
+    stamp: str
+    at: datetime
+    story: str
+
+
+class Note(NamedTuple):
+    """``Note: text``."""
+
+    line: int
+    stamp: str
+    at: datetime
+    text: str
+
+
+class Finding(NamedTuple):
+    """An indented line (``    - text``): a finding under an outcome."""
+
+    line: int
+    text: str
+
+
+class Bullet(NamedTuple):
+    """``- text`` at the start of the line: a note of a completion block."""
+
+    line: int
+    text: str
+
+
+class Comment(NamedTuple):
+    """``# text``."""
+
+    line: int
+    text: str
+
+
+class Blank(NamedTuple):
+    """An empty line, or whitespace only."""
+
+    line: int
+
+
+class Unknown(NamedTuple):
+    """A line of text the grammar does not know (a stamped one included, whole)."""
+
+    line: int
+    text: str
+
+
+class Unreadable(NamedTuple):
+    """A line that is not UTF-8, or holds control characters."""
+
+    line: int
+    reason: Literal["not UTF-8", "binary data"]
+
+
+Stamped: TypeAlias = RunStarted | RunEnded | IterationStarted | IterationEnded | StoryCompleted | Note
+Event: TypeAlias = Stamped | Finding | Bullet | Comment | Blank | Unknown | Unreadable
+STAMPED = (RunStarted, RunEnded, IterationStarted, IterationEnded, StoryCompleted, Note)
 
 _new = tuple.__new__
-OUTCOME_TEXT = {"success": "completed successfully", "issues": "completed with issues"}
 
 
 # --- writing: one function per line kind --------------------------------------------------------
@@ -90,12 +173,12 @@ def run_ended(reason: str | None = None) -> str:
 
 
 def iteration_started(number: int, story: str, title: str) -> str:
-    """``Iteration N: STORY - title``; a story id holds no spaces (stories.py checks it)."""
+    """``Iteration N: STORY - title``; a story id holds no spaces (harness/stories.py checks it)."""
     title = _clean(title)
     return f"Iteration {number}: {story} - {title}" if title else f"Iteration {number}: {story}"
 
 
-def iteration_ended(number: int, outcome: Literal["success", "issues"]) -> str:
+def iteration_ended(number: int, outcome: Outcome) -> str:
     return f"Iteration {number} {OUTCOME_TEXT[outcome]}"
 
 
@@ -121,9 +204,6 @@ def bullet(text: str) -> str:
 # --- reading ------------------------------------------------------------------------------------
 
 
-_fromisoformat = datetime.fromisoformat
-
-
 def parse_stamp(text: str) -> datetime | None:
     """A log timestamp (naive, with offset, or a date alone), or None when it is not one."""
     try:
@@ -132,90 +212,111 @@ def parse_stamp(text: str) -> datetime | None:
         return None
 
 
-def _body(rest: str) -> tuple[str, object, object] | None:
-    """What a stamped line says after its stamp: (kind, a, b), or None when it is not an event."""
+# What a stamped line says after its stamp: the event's class and its fields after (line, stamp, at).
+_Body: TypeAlias = "tuple[type[Stamped], tuple[object, ...]] | None"
+
+
+def _body(rest: str) -> _Body:
+    """What a stamped line says after its stamp, or None when it is not an event."""
     if rest[:10] == "Iteration ":
         head, _, tail = rest[10:].partition(" ")
         if tail == "completed successfully" and head.isdigit():
-            return ITER_END, (int(head), "success"), None
+            return IterationEnded, (int(head), "success", None)
         if tail == "completed with issues" and head.isdigit():
-            return ITER_END, (int(head), "issues"), None
+            return IterationEnded, (int(head), "issues", None)
         if head[-1:] == ":" and head[:-1].isdigit():
             story, _, title = tail.partition(" - ")
             if story and " " not in story and title[-1:] != " ":
-                return ITER_START, (int(head[:-1]), story), title
+                return IterationStarted, (int(head[:-1]), story, title)
     elif rest == "=== Ralph Loop Ended ===":
-        return RUN_END, None, None
+        return RunEnded, (None,)
     elif rest[:6] == "Note: ":
-        return NOTE, rest[6:].strip(), None
+        return Note, (rest[6:].strip(),)
     rest = rest.strip()
     match = ITERATION.match(rest) if rest.startswith("Iteration ") else None
     if match is not None:
         if match.group(4):
             outcome = "success" if match.group(4) == "successfully" else "issues"
-            return ITER_END, (int(match.group(1)), outcome), match.group(5)
-        return ITER_START, (int(match.group(1)), match.group(2)), match.group(3) or ""
+            return IterationEnded, (int(match.group(1)), outcome, match.group(5))
+        return IterationStarted, (int(match.group(1)), match.group(2), match.group(3) or "")
     match = LOOP.match(rest) if rest.startswith("=== Ralph Loop ") else None
     if match is not None:
         if match.group(1):
-            return RUN_START, int(match.group(1)), None
-        return RUN_END, match.group(2) or match.group(3) or None, None
+            return RunStarted, (int(match.group(1)),)
+        return RunEnded, (match.group(2) or match.group(3) or None,)
     match = STORY_DONE.match(rest)
-    return (STORY_COMPLETED, match.group(1), None) if match else None
-
-
-# Stamped lines repeat their bodies ("Iteration 1 completed successfully", the same story
-# titles...), so a bounded cache of _body answers turns most lines into one dict lookup.
-_BODIES: dict[str, tuple[str, object, object] | None] = {}
-_BODIES_MAX = 4096
+    return (StoryCompleted, (match.group(1),)) if match else None
 
 
 def classify(text: str, number: int) -> Event:
-    """Classify one decoded line (without its line ending). Flat on purpose: it runs per line."""
+    """Classify one decoded line (without its line ending)."""
+    if not text.isprintable() and CONTROL.search(text):
+        bad = any("\udc80" <= ch <= "\udcff" for ch in text)
+        return _new(Unreadable, (number, "not UTF-8" if bad else "binary data"))
     if text[:1] == "[":
         close = text.find("] ", 1)
-        stamp = text[1:close] if close > 0 else ""
-        try:
-            at = _fromisoformat(stamp)
-        except ValueError:
-            return _new(Event, (UNKNOWN, number, "", text, None, None))
-        rest = text[close + 2:]
-        try:
-            body = _BODIES[rest]
-        except KeyError:
-            body = _body(rest)
-            if len(_BODIES) >= _BODIES_MAX:
-                _BODIES.clear()
-            _BODIES[rest] = body
-        if body is None:
-            return _new(Event, (UNKNOWN, number, "", text, None, None))
-        return _new(Event, (body[0], number, stamp, body[1], body[2], at))
+        at = parse_stamp(text[1:close]) if close > 0 else None
+        body = _body(text[close + 2:]) if at is not None else None
+        if at is None or body is None:
+            return _new(Unknown, (number, text))
+        return _new(body[0], (number, text[1:close], at) + body[1])
     if not text or text.isspace():
-        return _new(Event, (BLANK, number, "", None, None, None))
-    stripped = text.lstrip()
+        return _new(Blank, (number,))
     if text[:1] == "#":
-        return _new(Event, (COMMENT, number, "", text, None, None))
+        return _new(Comment, (number, text))
+    stripped = text.lstrip()
     if stripped[:2] == "- " or stripped == "-":
-        kind = FINDING if len(text) > len(stripped) else BULLET
-        return _new(Event, (kind, number, "", stripped[2:].strip(), None, None))
+        if len(text) > len(stripped):
+            return _new(Finding, (number, stripped[2:].strip()))
+        return _new(Bullet, (number, stripped[2:].strip()))
     if text[:1] in " \t":
-        return _new(Event, (FINDING, number, "", stripped, None, None))
-    return _new(Event, (UNKNOWN, number, "", text, None, None))
+        return _new(Finding, (number, stripped))
+    return _new(Unknown, (number, text))
+
+
+# Lines repeat ("Iteration 1 completed successfully" after any stamp, the same story titles and
+# findings...): each read remembers what a stamped line's text after its stamp, or a whole line
+# without one, reads as, so most lines cost a lookup. Bounded: so many texts of so many characters.
+_REMEMBERED, _REMEMBERED_CHARS = 4096, 512
 
 
 def read_events(stream: Iterable[str]) -> Iterator[Event]:
-    """Classify every line of a text stream (decoded with surrogateescape), one at a time."""
-    control, classify_line = CONTROL.search, classify  # local names: this loop runs once per line
-    stream = iter(stream)
-    first = next(stream, None)
-    lines = itertools.chain([first.removeprefix("\ufeff")], stream) if first is not None else iter(())
-    for number, text in enumerate(lines, start=1):
-        text = text.rstrip("\r\n")
-        if not text.isprintable() and control(text):
-            bad = any("\udc80" <= ch <= "\udcff" for ch in text)
-            yield _new(Event, (UNREADABLE, number, "", "not UTF-8" if bad else "binary data", None, None))
-            continue
-        yield classify_line(text, number)
+    """Classify every line of a text stream (decoded with surrogateescape), one at a time.
+    Flat on purpose: the loop runs once per line."""
+    bodies: dict[str, tuple[type[Stamped], tuple[object, ...]]] = {}  # "rest\n" -> what follows (line, stamp, at)
+    plain: dict[str, tuple[type[Event], tuple[object, ...]]] = {}  # "line\n" -> what follows line
+    fromisoformat, new = datetime.fromisoformat, _new  # local names
+    lines = iter(stream)
+    first = next(lines, None)
+    lines = itertools.chain([first.removeprefix("\ufeff")], lines) if first is not None else lines
+    for number, raw in enumerate(lines, start=1):
+        if raw[:1] == "[":
+            head, sep, rest = raw.partition("] ")
+            known = bodies.get(rest) if sep else None
+            if known is not None:
+                stamp = head[1:]
+                if stamp.isprintable():  # the rest was, or it would not be known
+                    try:
+                        yield new(known[0], (number, stamp, fromisoformat(stamp)) + known[1])
+                        continue
+                    except ValueError:
+                        pass
+            event = classify(raw.rstrip("\r\n"), number)
+            if isinstance(event, STAMPED) and len(rest) < _REMEMBERED_CHARS:
+                if len(bodies) >= _REMEMBERED:
+                    bodies.clear()
+                bodies[rest] = type(event), event[3:]
+        else:
+            seen = plain.get(raw)
+            if seen is not None:
+                yield new(seen[0], (number,) + seen[1])
+                continue
+            event = classify(raw.rstrip("\r\n"), number)
+            if len(raw) < _REMEMBERED_CHARS:
+                if len(plain) >= _REMEMBERED:
+                    plain.clear()
+                plain[raw] = type(event), event[1:]
+        yield event
 
 
 def read_log(path: Path) -> Iterator[Event]:

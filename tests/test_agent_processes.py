@@ -8,7 +8,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from ralph.agent import NO_REPORT, AgentResult, Sandbox, _read_report, bubblewrap, run_agent
+from ralph.harness.agent import NO_REPORT, AgentResult, Sandbox, _read_report, bubblewrap, run_agent
 
 
 def _run(tmp_path: Path, script: str) -> AgentResult:

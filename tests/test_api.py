@@ -173,15 +173,16 @@ def test_pure_packages_never_import_psycopg() -> None:
 
 def test_ralph_uses_only_the_public_api() -> None:
     problems = []
-    for path in sorted((ROOT / "ralph").glob("*.py")):
+    for path in sorted((ROOT / "ralph").rglob("*.py")):
+        name = path.relative_to(ROOT)
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("schema_tools"):
                 if node.module != "schema_tools":
-                    problems.append(f"{path.name} imports {node.module}")
-                problems += [f"{path.name} imports {a.name}, which is not in __all__"
+                    problems.append(f"{name} imports {node.module}")
+                problems += [f"{name} imports {a.name}, which is not in __all__"
                              for a in node.names if a.name not in schema_tools.__all__]
             elif isinstance(node, ast.Import):
-                problems += [f"{path.name} imports {a.name}" for a in node.names if a.name.startswith("schema_tools")]
+                problems += [f"{name} imports {a.name}" for a in node.names if a.name.startswith("schema_tools")]
     assert problems == []
 
 

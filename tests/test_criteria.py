@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from conftest import MIGRATIONS, ROOT
-from ralph.criteria import FAILED, UNVERIFIED, VERIFIED, expectation_of, judge
-from ralph.stories import load_stories
+from ralph.harness.criteria import FAILED, UNVERIFIED, VERIFIED, expectation_of, judge
+from ralph.harness.stories import load_stories
 from schema_tools import Catalog, declared_schema, load_settings, read_migrations
 
 

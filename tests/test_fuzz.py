@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from ralph.harness.stories import load_stories
 from ralph.logformat import read_events
-from ralph.stories import load_stories
-from ralph.summary import summarise
+from ralph.review.summary import summarise
 from schema_tools import cli
 from schema_tools.config import load_settings
 from schema_tools.errors import SchemaToolsError

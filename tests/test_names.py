@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from psycopg import sql
 
 from conftest import settings_for
-from ralph.stories import load_stories
+from ralph.harness.stories import load_stories
 from schema_tools.catalog import BOOKKEEPING
 from schema_tools.catalog.read import read_catalog
 from schema_tools.commands import integrity

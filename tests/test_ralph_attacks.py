@@ -359,8 +359,8 @@ def test_a_migration_that_deletes_or_changes_rows_on_the_target_is_undone_there(
 
 def test_the_data_guard_allows_new_columns_and_rows_and_nothing_else(empty_db_url: str,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    from ralph import data_guard
-    from ralph.data_guard import data_lost, snapshot
+    from ralph.harness import data_guard
+    from ralph.harness.data_guard import data_lost, snapshot
     from schema_tools import read_schema_on
 
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
@@ -421,7 +421,7 @@ def test_a_migration_that_changes_a_table_its_story_does_not_name_is_not_promote
 
 
 def test_scope_names_what_changed_outside_the_story() -> None:
-    from ralph.scope import out_of_scope, table_of
+    from ralph.harness.scope import out_of_scope, table_of
 
     before = {"relation public.users": "kind=r grants={a}", "column public.users.email": "text",
               "relation public.t": "kind=r", "function public.f()": "grants=... old", "type public.mood": "e labels=a"}

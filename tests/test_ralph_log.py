@@ -15,8 +15,8 @@ import pytest
 
 from conftest import FIXTURES, ROOT, Cli, scalar
 from ralph.logformat import read_log
-from ralph.report import render_html
-from ralph.summary import Run, summarise
+from ralph.review.report import render_html
+from ralph.review.summary import Run, summarise
 
 SEED = FIXTURES / "seed_progress.log"
 
@@ -87,11 +87,11 @@ def test_any_log_reads_without_a_traceback(cli: Cli, tmp_path: Path, name: str, 
 
 
 def test_many_distinct_lines_overflow_the_body_cache_without_changing_the_answer(tmp_path: Path) -> None:
-    """More distinct stamped bodies than the classifier caches, each seen twice (the second
-    time from the cache or after it was cleared): every attempt and outcome still counted."""
-    from ralph.logformat import _BODIES_MAX
+    """More distinct stamped bodies than the reader remembers, each seen twice (the second
+    time remembered or after it was forgotten): every attempt and outcome still counted."""
+    from ralph.logformat import _REMEMBERED
 
-    stories = _BODIES_MAX + 500
+    stories = _REMEMBERED + 500
     lines = ["[2026-01-24T10:00:00] === Ralph Loop Started (max 2 iterations) ==="]
     for n in range(2 * stories):
         story = f"S-{n % stories}"
@@ -104,6 +104,25 @@ def test_many_distinct_lines_overflow_the_body_cache_without_changing_the_answer
     assert (s.runs, s.runs_ended, s.iterations, s.unknown_lines, len(s.stories)) == (1, 1, 2 * stories, 0, stories)
     assert all(story.attempts == 2 and story.title == f"title of {story.id}" for story in s.stories.values())
     assert sum(story.successes for story in s.stories.values()) == len(range(0, 2 * stories, 3))
+
+
+@pytest.mark.parametrize("name", ["seed", "odd"])
+def test_log_and_report_print_exactly_what_they_printed_before(capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str) -> None:
+    """``ralph log``, ``ralph log --json`` and ``ralph report`` byte for byte, on the seed log and on
+    one with every line kind and oddity the reader knows (tests/fixtures/odd_progress.log: a BOM,
+    CRLF, notes, two runs at once, more runs open than it follows, noise, binary lines). After an
+    intended change of the output: ``ralph log FILE > tests/fixtures/log_output/NAME.txt`` (and
+    ``--json``, ``report -o``) from the repository root, and review the diff."""
+    from ralph.cli import main
+
+    monkeypatch.chdir(ROOT)
+    log, expected = f"tests/fixtures/{name}_progress.log", FIXTURES / "log_output"
+    for args, suffix in ((["log", log], "txt"), (["log", "--json", log], "json")):
+        main(args)
+        assert capsys.readouterr().out == (expected / f"{name}.{suffix}").read_bytes().decode("utf-8")
+    main(["report", log, "-o", str(tmp_path / "report.html")])
+    assert (tmp_path / "report.html").read_bytes() == (expected / f"{name}.html").read_bytes()
 
 
 def test_missing_log_is_a_one_line_error(cli: Cli, tmp_path: Path) -> None:

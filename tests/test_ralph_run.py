@@ -17,9 +17,9 @@ import psycopg
 import pytest
 
 from conftest import FIXTURES, MIGRATIONS, ROOT, Cli, Cluster, scalar, settings_for
+from ralph.harness.stories import load_stories, set_passes
 from ralph.logformat import read_log
-from ralph.stories import load_stories, set_passes
-from ralph.summary import summarise
+from ralph.review.summary import summarise
 from schema_tools import ConfigError, commands
 
 STAMP = r"\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d\]"

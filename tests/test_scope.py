@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import psycopg
 
-from ralph.scope import table_of
+from ralph.harness.scope import table_of
 from schema_tools import schema_inventory_on
 
 

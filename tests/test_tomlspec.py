@@ -18,7 +18,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from ralph.stories import load_stories, set_passes
+from ralph.harness.stories import load_stories, set_passes
 from schema_tools import ConfigError, Field, Kinds, cli, load_settings
 from schema_tools.catalog.model import Catalog, Column, Table
 from schema_tools.datachecks.derive import from_checks_file

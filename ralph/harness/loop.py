@@ -24,7 +24,7 @@ from .attempt import Outcome, attempt, story_problems
 from .completion import completion_lines
 from .drafting import StoryDraft, draft_story, write_draft
 from .agent import choose_sandbox
-from .logformat import (ProgressLog, bullet, finding, iteration_ended, iteration_started, note, run_ended, run_started,
+from ..logformat import (ProgressLog, bullet, finding, iteration_ended, iteration_started, note, run_ended, run_started,
                         stamp, stamped, story_completed)
 from .prompt import Situation, build_prompt, learnings, next_migration_id
 from .stories import Story, load_stories, set_passes

@@ -1,20 +1,25 @@
 """``ralph report``: one self-contained HTML page (no network, no CDN) for a reviewer.
 
 A timeline of runs and iterations coloured by outcome, the per-story table, the anomalies, and,
-when a database is reachable, an ER diagram and the verify results. Every text from the log or
-the database is escaped.
+only with a database attached (``database.py``), its ER diagram and verify results. Every text
+from the log or the database is escaped.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 from html import escape
+from pathlib import Path
 
 from schema_tools import Catalog, Report, Severity
 
+from ..logformat import read_log
+from .database import attach
 from .er import er_svg
 from .logview import OUTCOME_WORDS, seconds
-from .summary import ANOMALY_TITLES, Run, Summary
+from .summary import ANOMALY_TITLES, Run, Summary, summarise
+
+REPORT_RUNS = 500  # the timeline shows the last runs only
 
 STYLE = """
 :root { --ok: #2e7d32; --issues: #e08a00; --none: #9e9e9e; --ink: #1d2330; --line: #d6dae1; }
@@ -199,3 +204,10 @@ def render_html(summary: Summary, runs: list[Run], catalog: Catalog | None = Non
 <h2>Schema</h2>{_database(catalog, verify, database_note)}
 </body></html>
 """
+
+
+def render_report(log: Path, database: str | None = None, expect: list[Path] | None = None) -> tuple[str, Summary]:
+    """``ralph report``: the page for ``log`` (with ``database`` attached, if given), and its summary."""
+    summary = summarise(read_log(log), str(log), keep_runs=REPORT_RUNS)
+    catalog, verify, note = attach(database, expect)
+    return render_html(summary, list(summary.kept_runs), catalog, verify, note), summary

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, TextIO
 
-from .summary import ANOMALY_TITLES, Iteration, Run, StoryStats, Summary
+from ..logformat import read_log
+from .summary import ANOMALY_TITLES, Iteration, Run, StoryStats, Summary, summarise
 
 OUTCOME_WORDS = {"success": "successful", "issues": "with issues", None: "no outcome"}
 
@@ -34,7 +36,7 @@ def run_lines(run: Run) -> list[str]:
     for it in run.iterations:
         lines.append(f"    iteration {it.number}: {it.story} {OUTCOME_WORDS[it.outcome]}, {seconds(it.duration)}")
         if it.findings:
-            lines.extend(f"      - {finding}" for finding in it.findings)
+            lines.extend(map("      - ".__add__, it.findings))
     return lines
 
 
@@ -132,3 +134,17 @@ class JsonRunWriter:
         rest = json.dumps(summary_json(summary), indent=2)
         self.out.write("".join(self.pending) + "\n],\n" + rest[1:].lstrip("\n") + "\n")
         self.pending = []
+
+
+def print_log(path: Path, out: TextIO, as_json: bool = False) -> Summary:
+    """``ralph log``: each run written as soon as it is read, then the rest; as text or JSON."""
+    if as_json:
+        writer = JsonRunWriter(out)
+        summary = summarise(read_log(path), str(path), on_run=writer)
+        writer.finish(summary)
+        return summary
+    printer = RunPrinter(out)
+    summary = summarise(read_log(path), str(path), on_run=printer)
+    printer.flush()
+    out.write(tail_text(summary) + "\n")
+    return summary

@@ -11,10 +11,10 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any
 
-from .logformat import (BLANK, BULLET, COMMENT, FINDING, ITER_END, ITER_START, NOTE, RUN_END, RUN_START, STORY_COMPLETED,
-                       UNKNOWN, UNREADABLE, Event, parse_stamp)
+from ..logformat import (Blank, Bullet, Comment, Event, Finding, IterationEnded, IterationStarted, Note, Outcome,
+                        RunEnded, RunStarted, StoryCompleted, Unknown, Unreadable, parse_stamp)
 
 EXAMPLES_PER_ANOMALY = 20
 FINDINGS_PER_ITERATION = 20
@@ -49,14 +49,14 @@ class Iteration:
     title: str
     started: str
     line: int
-    started_at: datetime | None = None
-    outcome: str | None = None  # "success" | "issues" | None (never got one)
+    started_at: datetime
+    outcome: Outcome | None = None  # None: it never got one
     ended: str = ""
     duration: timedelta | None = None
     findings: list[str] = field(default_factory=list)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # a run is itself, not its fields: open runs are found by identity
 class Run:
     index: int
     started: str
@@ -65,7 +65,7 @@ class Run:
     ended: str = ""
     end_reason: str | None = None
     iterations: list[Iteration] = field(default_factory=list)
-    current: Iteration | None = None  # the iteration last started in this run
+    pending: Iteration | None = None  # the iteration started last, while it awaits its outcome
     touched: int = 0  # the line of the last event that belonged to it
     overlapped: bool = False  # flagged already as overlapping a later run
 
@@ -85,7 +85,7 @@ class StoryStats:
     first_attempt: str = ""
     first_success: str = ""
     completed_at: str = ""
-    last_outcome: str | None = None
+    last_outcome: Outcome | None = None
     bullets: list[str] = field(default_factory=list)
     reruns_after_success: int = 0
     first_rerun: tuple[str, int] = ("", 0)
@@ -132,7 +132,7 @@ class Summary:
 class _Summariser:
     """Runs are told apart even when two of them write to one log at the same time: each line
     goes to the open run it fits (iteration numbers follow each other within a run, an outcome
-    answers its run's open iteration), and findings follow the outcome line they come after."""
+    answers its run's pending iteration), and findings follow the outcome line they come after."""
 
     def __init__(self, on_run: Callable[[Run], None] | None, keep_runs: int) -> None:
         self.s = Summary(kept_runs=deque(maxlen=keep_runs or None) if keep_runs else deque(maxlen=0))
@@ -143,38 +143,38 @@ class _Summariser:
         self.last_outcome: Iteration | None = None  # findings after an outcome line belong to it
         self.story_block: StoryStats | None = None
 
+    def handlers(self) -> dict[type[Event], Callable[[Any], None]]:
+        """The handler of each event class (each takes its own class)."""
+        return {IterationEnded: self.iteration_ended, IterationStarted: self.iteration_started, Finding: self.finding,
+                RunStarted: self.run_started, RunEnded: self.run_ended, StoryCompleted: self.story_completed,
+                Bullet: self.bullet, Note: self.note, Unreadable: self.unreadable, Unknown: self.unknown,
+                Blank: self.nothing, Comment: self.nothing}
+
     def story(self, story_id: str) -> StoryStats:
         found = self.s.stories.get(story_id)
         if found is None:
             found = self.s.stories[story_id] = StoryStats(story_id)
         return found
 
-    def close_iteration(self, run: Run) -> None:
-        it = run.current
-        if it is not None and it.outcome is None:
-            self.story(it.story).no_outcome += 1
-            self.s.flag("iteration-without-outcome", f"iteration {it.number} of {it.story} (started "
-                        f"{it.started}, run {run.index}) never got an outcome", it.line)
-        run.current = None
+    def stamp(self, stamp: str, at: datetime) -> None:
+        """Count a stamp's style; the first and the last stamp bound the log."""
+        s = self.s
+        style = "offset" if at.tzinfo is not None else "date" if len(stamp) == 10 else "naive"
+        s.stamp_styles[style] = s.stamp_styles.get(style, 0) + 1
+        if not s.first_stamp:
+            s.first_stamp = stamp
+        s.last_stamp = stamp
 
-    def close_run(self, run: Run) -> None:
-        self.close_iteration(run)
-        self.open = [r for r in self.open if r is not run]  # by identity: == would compare whole runs
-        if run.never_ended:
-            self.s.flag("run-never-ended", f"run {run.index} (started {run.started}, "
-                        f"{len(run.iterations)} iteration(s)) never ended", run.line)
-        else:
-            self.s.runs_ended += 1
-        self.done[run.index] = run
-        oldest_open = self.open[0].index if self.open else None
-        for index in sorted(self.done):
-            if oldest_open is not None and index > oldest_open:
-                break
-            finished = self.done.pop(index)
-            if self.on_run:
-                self.on_run(finished)
-            if self.s.kept_runs.maxlen != 0:
-                self.s.kept_runs.append(finished)
+    # --- runs ---
+
+    def _start(self, stamp: str, line: int, max_iterations: int) -> Run:
+        self.s.runs += 1
+        run = Run(self.next_index, stamp, line, max_iterations, touched=line)
+        self.next_index += 1
+        self.open.append(run)
+        if len(self.open) > OPEN_RUNS:
+            self.close_run(self.open[0])
+        return run
 
     def _touch(self, run: Run, line: int) -> None:
         """``run`` got a line: when a later run had started meanwhile, the two overlapped."""
@@ -186,131 +186,183 @@ class _Summariser:
         self.s.flag("overlapping-runs", f"run {run.index} (started {run.started}) wrote line {line} after run "
                     f"{later.index} (started {later.started}) had started: two runs shared this log", line)
 
-    def _run_for_iteration(self, number: int) -> Run | None:
+    def close_iteration(self, run: Run) -> None:
+        """The run's pending iteration never got an outcome (another started, or the run ended)."""
+        it = run.pending
+        if it is not None:
+            self.story(it.story).no_outcome += 1
+            self.s.flag("iteration-without-outcome", f"iteration {it.number} of {it.story} (started "
+                        f"{it.started}, run {run.index}) never got an outcome", it.line)
+            run.pending = None
+
+    def close_run(self, run: Run) -> None:
+        self.close_iteration(run)
+        self.open.remove(run)
+        if run.never_ended:
+            self.s.flag("run-never-ended", f"run {run.index} (started {run.started}, "
+                        f"{len(run.iterations)} iteration(s)) never ended", run.line)
+        else:
+            self.s.runs_ended += 1
+        if self.open and self.open[0].index < run.index:  # an older run is still open: runs go on in order
+            self.done[run.index] = run
+            return
+        self._hand_on(run)
+        oldest_open = self.open[0].index if self.open else None
+        for index in sorted(self.done):  # those that waited for it (all newer than it)
+            if oldest_open is not None and index > oldest_open:
+                break
+            self._hand_on(self.done.pop(index))
+
+    def _hand_on(self, run: Run) -> None:
+        if self.on_run:
+            self.on_run(run)
+        if self.s.kept_runs.maxlen != 0:
+            self.s.kept_runs.append(run)
+
+    def _run_for_iteration(self, number: int) -> Run:
         """The open run whose next iteration is ``number`` (the newest such), else the newest."""
-        if len(self.open) == 1:
-            return self.open[0]
         for run in reversed(self.open):
-            last = run.iterations[-1].number if run.iterations else 0
-            if number == last + 1 and (run.current is None or run.current.outcome is not None):
+            if run.pending is None and number == (run.iterations[-1].number if run.iterations else 0) + 1:
                 return run
-        return self.open[-1] if self.open else None
+        return self.open[-1]
 
     def _run_for_outcome(self, number: int) -> Run | None:
+        """The newest open run whose pending iteration is ``number``."""
         for run in reversed(self.open):
-            if run.current is not None and run.current.number == number and run.current.outcome is None:
+            if run.pending is not None and run.pending.number == number:
                 return run
         return None
 
-    def event(self, e: Event) -> None:
+    # --- one handler per event class ---
+
+    def run_started(self, e: RunStarted) -> None:
+        self.stamp(e.stamp, e.at)
+        self.story_block = self.last_outcome = None
+        self._start(e.stamp, e.line, e.max_iterations)
+
+    def run_ended(self, e: RunEnded) -> None:
+        line, stamp, at, reason = e
+        self.stamp(stamp, at)
+        self.last_outcome = None
+        runs = self.open
+        if not runs:
+            self.s.unknown_lines += 1
+            return
+        run = runs[0]  # the run that wrote last ends (it has nothing left to do)
+        for other in runs:
+            if other.touched > run.touched:
+                run = other
+        self._touch(run, line)
+        self.close_iteration(run)
+        run.ended, run.end_reason = stamp, reason
+        self.close_run(run)
+
+    def iteration_started(self, e: IterationStarted) -> None:
+        line, stamp, at, number, story_id, title = e
+        self.stamp(stamp, at)
+        self.story_block = self.last_outcome = None
+        runs = self.open
+        run = runs[-1] if runs else self._start(stamp, line, 0)  # outside any run: an implicit one
+        if run.pending is None and number == (run.iterations[-1].number if run.iterations else 0) + 1:
+            run.touched = line  # the newest run's next iteration: the usual case
+        else:
+            run = self._run_for_iteration(number)
+            self._touch(run, line)
+        if run.pending is not None:
+            self.close_iteration(run)
+        run.pending = it = Iteration(number, story_id, title, stamp, line, at)
+        run.iterations.append(it)
         s = self.s
-        kind, line, stamp, a, b, at = e
-        if at is not None:
-            style = "offset" if at.tzinfo is not None else "date" if len(stamp) == 10 else "naive"
-            styles = s.stamp_styles
-            styles[style] = styles.get(style, 0) + 1
-            if not s.first_stamp:
-                s.first_stamp = stamp
-            s.last_stamp = stamp
-        if kind == ITER_END:
-            number, outcome = cast("tuple[int, str]", a)
+        s.iterations += 1
+        story = s.stories.get(story_id) or self.story(story_id)
+        story.attempts += 1
+        if not story.title:
+            story.title = title
+        if not story.first_attempt:
+            story.first_attempt = stamp
+        if story.first_success:
+            story.reruns_after_success += 1
+            if not story.first_rerun[0]:
+                story.first_rerun = (stamp, line)
+
+    def iteration_ended(self, e: IterationEnded) -> None:
+        line, stamp, at, number, outcome, detail = e
+        self.stamp(stamp, at)
+        runs = self.open
+        run = runs[-1] if runs else None
+        it = run.pending if run is not None else None
+        if run is not None and it is not None and it.number == number:
+            run.touched = line  # the newest run's pending iteration: the usual case
+        else:
             run = self._run_for_outcome(number)
-            if run is None or run.current is None:
-                s.unknown_lines += 1
-                s.flag("iteration-without-outcome", f"outcome for iteration {number} at {stamp} "
-                       "matches no started iteration", line)
+            it = run.pending if run is not None else None
+            if run is None or it is None:
+                self.s.unknown_lines += 1
+                self.s.flag("iteration-without-outcome", f"outcome for iteration {number} at {stamp} "
+                            "matches no started iteration", line)
                 self.last_outcome = None
                 return
             self._touch(run, line)
-            it = run.current
-            it.outcome, it.ended, it.duration = outcome, stamp, _delta(it.started_at, at)
-            self.last_outcome = it
-            if b:
-                it.findings.append(str(b))
-            story = s.stories.get(it.story) or self.story(it.story)
-            story.last_outcome = outcome
-            if outcome == "success":
-                story.successes += 1
-                story.first_success = story.first_success or stamp
-            else:
-                story.issues += 1
-                if story.first_success:
-                    story.failures_after_success += 1
-                    if not story.first_failure_after_success[0]:
-                        story.first_failure_after_success = (stamp, line)
-        elif kind == ITER_START:
-            self.story_block = self.last_outcome = None
-            number, story_id = cast("tuple[int, str]", a)
-            run = self._run_for_iteration(number)
-            if run is None:  # an iteration outside any run: count it in an implicit run
-                run = self._start(stamp, line, 0)
-            self._touch(run, line)
-            self.close_iteration(run)
-            run.current = Iteration(number, story_id, str(b), stamp, line, at)
-            run.iterations.append(run.current)
-            s.iterations += 1
-            story = s.stories.get(story_id) or self.story(story_id)
-            story.title = story.title or str(b)
-            story.attempts += 1
-            story.first_attempt = story.first_attempt or stamp
+        run.pending = None
+        it.outcome, it.ended, it.duration = outcome, stamp, _delta(it.started_at, at)
+        self.last_outcome = it
+        if detail:
+            it.findings.append(detail)
+        story = self.s.stories.get(it.story) or self.story(it.story)
+        story.last_outcome = outcome
+        if outcome == "success":
+            story.successes += 1
+            if not story.first_success:
+                story.first_success = stamp
+        else:
+            story.issues += 1
             if story.first_success:
-                story.reruns_after_success += 1
-                story.first_rerun = story.first_rerun if story.first_rerun[0] else (stamp, line)
-        elif kind == RUN_START:
-            self.story_block = self.last_outcome = None
-            self._start(stamp, line, int(a))  # type: ignore[call-overload]
-        elif kind == RUN_END:
-            self.last_outcome = None
-            if not self.open:
-                s.unknown_lines += 1
-                return
-            # the run that wrote last ends (it has nothing left to do); ties: the newest
-            run = max(reversed(self.open), key=lambda r: r.touched)
-            self._touch(run, line)
-            self.close_iteration(run)
-            run.ended, run.end_reason = stamp, a  # type: ignore[assignment]
-            self.close_run(run)
-        elif kind == FINDING:
-            target = self.last_outcome if self.last_outcome and self.last_outcome.outcome == "issues" else None
-            if target is not None:
-                if len(target.findings) < FINDINGS_PER_ITERATION:
-                    target.findings.append(str(a))
-            elif self.story_block is not None:
-                self.story_block.bullets.append(str(a))
-            else:
-                s.unknown_lines += 1
-        elif kind == STORY_COMPLETED:  # inside a run (ralph run writes it there) or after one (the seed)
-            self.last_outcome = None
-            story = self.story(str(a))
-            story.completed_at = story.completed_at or stamp
-            self.story_block = story
-            story.bullets.clear()
-            if story.attempts == 0:
-                s.flag("completed-without-iteration", f"{story.id} is reported completed at {stamp}, "
-                       "but no iteration for it was logged", line)
-            elif story.last_outcome == "issues":
-                s.flag("completed-after-failure", f"{story.id} is reported completed at {stamp}, but its "
-                       "last logged iteration completed with issues", line)
-        elif kind == BULLET:
-            if self.story_block is not None:
-                self.story_block.bullets.append(str(a))
-            else:
-                s.unknown_lines += 1
-        elif kind == UNREADABLE:
-            s.unreadable_lines += 1
-        elif kind == UNKNOWN:
-            s.unknown_lines += 1
-        elif kind not in (BLANK, COMMENT, NOTE):
-            s.unknown_lines += 1
+                story.failures_after_success += 1
+                if not story.first_failure_after_success[0]:
+                    story.first_failure_after_success = (stamp, line)
 
-    def _start(self, stamp: str, line: int, max_iterations: int) -> Run:
-        self.s.runs += 1
-        run = Run(self.next_index, stamp, line, max_iterations, touched=line)
-        self.next_index += 1
-        self.open.append(run)
-        if len(self.open) > OPEN_RUNS:
-            self.close_run(self.open[0])
-        return run
+    def finding(self, e: Finding) -> None:
+        target = self.last_outcome
+        if target is not None and target.outcome == "issues":
+            if len(target.findings) < FINDINGS_PER_ITERATION:
+                target.findings.append(e.text)
+        elif self.story_block is not None:
+            self.story_block.bullets.append(e.text)
+        else:
+            self.s.unknown_lines += 1
+
+    def story_completed(self, e: StoryCompleted) -> None:  # inside a run (ralph run writes it there) or after one (the seed)
+        self.stamp(e.stamp, e.at)
+        s = self.s
+        self.last_outcome = None
+        story = self.story(e.story)
+        story.completed_at = story.completed_at or e.stamp
+        self.story_block = story
+        story.bullets.clear()
+        if story.attempts == 0:
+            s.flag("completed-without-iteration", f"{story.id} is reported completed at {e.stamp}, "
+                   "but no iteration for it was logged", e.line)
+        elif story.last_outcome == "issues":
+            s.flag("completed-after-failure", f"{story.id} is reported completed at {e.stamp}, but its "
+                   "last logged iteration completed with issues", e.line)
+
+    def bullet(self, e: Bullet) -> None:
+        if self.story_block is not None:
+            self.story_block.bullets.append(e.text)
+        else:
+            self.s.unknown_lines += 1
+
+    def note(self, e: Note) -> None:
+        self.stamp(e.stamp, e.at)
+
+    def unreadable(self, e: Unreadable) -> None:
+        self.s.unreadable_lines += 1
+
+    def unknown(self, e: Unknown) -> None:
+        self.s.unknown_lines += 1
+
+    def nothing(self, e: Blank | Comment) -> None:
+        """Blank lines and comments change nothing."""
 
     def finish(self) -> Summary:
         for run in list(self.open):
@@ -357,11 +409,10 @@ def summarise(events: Iterable[Event], path: str = "", on_run: Callable[[Run], N
               keep_runs: int = 0) -> Summary:
     """Read every event once; hand each finished run to ``on_run``; keep the last ``keep_runs``."""
     worker = _Summariser(on_run, keep_runs)
-    handle = worker.event
+    handlers = worker.handlers()
     event: Event | None = None
     for event in events:
-        handle(event)
-    count = event[1] if event is not None else 0
+        handlers[type(event)](event)
     summary = worker.finish()
-    summary.lines, summary.path = count, path
+    summary.lines, summary.path = (event.line if event is not None else 0), path
     return summary

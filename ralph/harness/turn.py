@@ -62,7 +62,7 @@ def _package_dir(name: str) -> Path | None:
     """Where the package this process runs is (an imported module's own file first: a folder of
     the same name in the current folder must not stand in for it)."""
     if name == "ralph":
-        return Path(__file__).resolve().parent
+        return Path(__file__).resolve().parents[1]  # ralph/, not ralph/harness/: all of its code
     module = sys.modules.get(name)
     if module is not None and getattr(module, "__file__", None):
         return Path(str(module.__file__)).resolve().parent

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from schema_tools import Catalog, Table
 
-from .logformat import FINDING, ITER_START, read_events
+from ..logformat import Finding, IterationStarted, read_events
 from .stories import Story
 
 LEARNINGS = 15
@@ -40,12 +40,11 @@ def learnings(log: Path, story_id: str) -> list[str]:
         tail = handle.read().decode("utf-8", "surrogateescape").splitlines()
     current, notes = "", dict[str, None]()
     for event in read_events(tail[1:] if start else tail):  # a seek lands mid-line
-        if event.kind == ITER_START:
-            current = str(event.a[1]) if isinstance(event.a, tuple) else ""
-        elif event.kind == FINDING and current == story_id:
-            text = str(event.a)
-            notes.pop(text, None)
-            notes[text] = None
+        if isinstance(event, IterationStarted):
+            current = event.story
+        elif isinstance(event, Finding) and current == story_id:
+            notes.pop(event.text, None)
+            notes[event.text] = None
     return list(notes)[-LEARNINGS:]
 
 
