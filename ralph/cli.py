@@ -10,7 +10,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from schema_tools import CommandParser, OneLineParser, SchemaToolsError, run_console
+from schema_tools import SchemaToolsError
+from schema_tools.harness import CommandParser, OneLineParser, run_console
 
 PROG = "ralph"
 

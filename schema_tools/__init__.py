@@ -1,8 +1,10 @@
 """schema_tools: PostgreSQL migrations, schema verification and data-integrity checks.
 
-The public API, typed: the verbs of :mod:`schema_tools.commands` (each ``verb(settings, ...)``,
-some with a ``verb_on(conn, ...)`` form for a connection the caller owns), the settings, the
-errors, and the data the verbs take and return. ``ralph`` and the CLI use nothing else.
+The public API, typed: the verbs of :mod:`schema_tools.commands` (each ``verb(settings, ...)``
+opens what it needs), the settings, the errors every verb raises, and the data the verbs take
+and return. Programs that drive schema-tools around code they do not trust, on connections they
+own (``ralph``), find the rest of their kit in :mod:`schema_tools.harness`. ``ralph`` and the CLI
+use nothing else.
 
 mypy and readers see the imports below; at run time each name is imported on first use, so a
 command pays only for what it uses (`schema-tools status` starts at about psycopg's own cost)
@@ -11,87 +13,77 @@ imports, the table and ``__all__`` equal.
 """
 
 import importlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .catalog.model import Catalog, CheckConstraint, Column, ForeignKey, Index, PrimaryKey, Table, Unique
-    from .commands import (baseline, changes_on, check_reversible, connect, database_url, db_start, db_status, db_stop,
-                           declared_schema, drift, exclusive, existing_database_url, generate, integrity, lint,
-                           load_expectations, mark_on, migrate, migrate_on, plan, preflight, preflight_on,
-                           read_migrations, read_schema, read_schema_on, repair, rollback, rollback_on, schema_differences, schema_fingerprint_on, schema_inventory_on, scratch_database, scratch_login, status, status_on,
-                           validate, validate_on, verify, verify_catalog, write_generated)
+    from .commands import (baseline, check_reversible, connect, database_url, db_start, db_status, db_stop,
+                           declared_schema, drift, generate, integrity, lint, load_expectations, migrate, plan,
+                           preflight, read_migrations, read_schema, repair, rollback, status, validate, verify,
+                           verify_catalog)
     from .config import Settings, load_settings
-    from .console import CommandParser, OneLineParser, run_console
-    from .migration_files.model import Migration
-    from .engine.model import MigrationState, PlannedMigration, PlannedStatement, RunResult
+    from .engine.model import MigrationState, PlannedMigration, RunResult
     from .errors import (ConfigError, DataLossRefused, DatabaseUnavailable, EmbeddedError, GenerateRefused, LockTimeout,
                          MigrationError, MigrationFailed, SchemaToolsError, ValidationFailed, VerificationFailed)
     from .expect.model import ColumnSpec, ForeignKeySpec, IndexSpec, TableExpectation
-    from .expect.parse import tables_from
-    from .findings import FORMATS, Check, Finding, Report, Severity, render
+    from .findings import Finding, Report, Severity, render
     from .generator import Generated, GeneratedFile
-    from .server.model import DatabaseMark, ScratchLogin
-    from .server.urls import mask_url, password_of, redact, secret_files
-    from .tomlspec import Doc as TomlDoc
-    from .tomlspec import Field, Invalid, Kinds, read_toml
+    from .migration_files.model import Migration, Migrations
 
-_MODULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+Exports = tuple[tuple[str, tuple[str, ...]], ...]
+_MODULES: Exports = (
     ("catalog.model", ("Catalog", "CheckConstraint", "Column", "ForeignKey", "Index", "PrimaryKey", "Table", "Unique")),
-    ("commands", ("baseline", "changes_on", "check_reversible", "connect", "database_url", "db_start", "db_status", "db_stop",
-         "declared_schema", "drift", "exclusive", "existing_database_url", "generate", "integrity", "lint",
-         "load_expectations",
-         "mark_on", "migrate", "migrate_on", "plan", "preflight", "preflight_on", "read_migrations", "read_schema",
-         "read_schema_on",
-         "repair", "rollback", "rollback_on", "schema_differences", "schema_fingerprint_on", "schema_inventory_on", "scratch_database", "scratch_login", "status", "status_on",
-         "validate", "validate_on", "verify", "verify_catalog", "write_generated")),
+    ("commands", ("baseline", "check_reversible", "connect", "database_url", "db_start", "db_status", "db_stop",
+                  "declared_schema", "drift", "generate", "integrity", "lint", "load_expectations", "migrate", "plan",
+                  "preflight", "read_migrations", "read_schema", "repair", "rollback", "status", "validate", "verify",
+                  "verify_catalog")),
     ("config", ("Settings", "load_settings")),
-    ("console", ("CommandParser", "OneLineParser", "run_console")),
-    ("migration_files.model", ("Migration",)),
-    ("engine.model", ("MigrationState", "PlannedMigration", "PlannedStatement", "RunResult")),
-    ("errors", ("ConfigError", "DataLossRefused", "DatabaseUnavailable", "EmbeddedError", "GenerateRefused", "LockTimeout",
-         "MigrationError", "MigrationFailed", "SchemaToolsError", "ValidationFailed", "VerificationFailed")),
+    ("engine.model", ("MigrationState", "PlannedMigration", "RunResult")),
+    ("errors", ("ConfigError", "DataLossRefused", "DatabaseUnavailable", "EmbeddedError", "GenerateRefused",
+                "LockTimeout", "MigrationError", "MigrationFailed", "SchemaToolsError", "ValidationFailed",
+                "VerificationFailed")),
     ("expect.model", ("ColumnSpec", "ForeignKeySpec", "IndexSpec", "TableExpectation")),
-    ("expect.parse", ("tables_from",)),
-    ("findings", ("FORMATS", "Check", "Finding", "Report", "Severity", "render")),
+    ("findings", ("Finding", "Report", "Severity", "render")),
     ("generator", ("Generated", "GeneratedFile")),
-    ("server.model", ("DatabaseMark", "ScratchLogin")),
-    ("server.urls", ("mask_url", "password_of", "redact", "secret_files")),
-    ("tomlspec", ("TomlDoc", "Field", "Invalid", "Kinds", "read_toml")),
+    ("migration_files.model", ("Migration", "Migrations")),
 )
-_WHERE = {name: module for module, names in _MODULES for name in names}
-_RENAMED = {"TomlDoc": "Doc"}  # public name -> the module's own
 
 __all__ = [
     # verbs
-    "baseline", "changes_on", "check_reversible", "declared_schema", "drift", "generate", "integrity", "lint", "load_expectations", "migrate", "migrate_on",
-    "plan", "preflight", "preflight_on", "read_migrations", "read_schema", "read_schema_on", "repair", "rollback", "rollback_on",
-    "schema_differences", "schema_fingerprint_on", "schema_inventory_on", "status", "status_on", "validate", "validate_on", "verify", "verify_catalog",
-    "write_generated",
+    "baseline", "check_reversible", "declared_schema", "drift", "generate", "integrity", "lint", "load_expectations",
+    "migrate", "plan", "preflight", "read_migrations", "read_schema", "repair", "rollback", "status", "validate",
+    "verify", "verify_catalog",
     # databases
-    "connect", "database_url", "db_start", "db_status", "db_stop", "exclusive", "existing_database_url", "mask_url",
-    "password_of", "redact", "secret_files", "scratch_database", "scratch_login", "ScratchLogin", "mark_on", "DatabaseMark",
+    "connect", "database_url", "db_start", "db_status", "db_stop",
     # settings and errors
-    "Settings", "load_settings", "ConfigError", "DataLossRefused", "DatabaseUnavailable", "EmbeddedError", "GenerateRefused", "LockTimeout",
-    "MigrationFailed",
-    "MigrationError", "SchemaToolsError", "ValidationFailed", "VerificationFailed",
+    "Settings", "load_settings", "ConfigError", "DataLossRefused", "DatabaseUnavailable", "EmbeddedError",
+    "GenerateRefused", "LockTimeout", "MigrationError", "MigrationFailed", "SchemaToolsError", "ValidationFailed",
+    "VerificationFailed",
     # data
     "Catalog", "CheckConstraint", "Column", "ForeignKey", "Index", "PrimaryKey", "Table", "Unique",
-    "ColumnSpec", "ForeignKeySpec", "IndexSpec", "TableExpectation", "tables_from",
-    "Migration", "MigrationState", "PlannedMigration", "PlannedStatement", "RunResult", "Generated", "GeneratedFile",
-    "FORMATS", "Check", "Finding", "Report", "Severity", "render",
-    # TOML inputs checked against field specs, errors at file:line
-    "Field", "Invalid", "Kinds", "TomlDoc", "read_toml",
-    # console scripts in the project's conventions (one-line errors, exit codes)
-    "CommandParser", "OneLineParser", "run_console",
+    "ColumnSpec", "ForeignKeySpec", "IndexSpec", "TableExpectation",
+    "Migration", "Migrations", "MigrationState", "PlannedMigration", "RunResult", "Generated", "GeneratedFile",
+    "Finding", "Report", "Severity", "render",
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module 'schema_tools' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), _RENAMED.get(name, name))
-    globals()[name] = value
-    return value
+def _lazy(package: str, modules: Exports, renamed: dict[str, str]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` that imports each public name of ``modules`` on first use."""
+    where = {name: module for module, names in modules for name in names}
+    namespace = importlib.import_module(package).__dict__
+
+    def get(name: str) -> Any:
+        if name not in where:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(f"schema_tools.{where[name]}"), renamed.get(name, name))
+        namespace[name] = value
+        return value
+
+    return get
+
+
+__getattr__ = _lazy(__name__, _MODULES, {})
 
 
 def __dir__() -> list[str]:

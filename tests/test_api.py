@@ -14,6 +14,7 @@ from types import ModuleType
 import pytest
 
 import schema_tools
+import schema_tools.harness
 from conftest import ROOT
 from schema_tools import commands
 
@@ -50,7 +51,10 @@ ALLOWED: dict[str, tuple[str, ...]] = {
             "output"),
     "__main__": ("cli",),
     "__init__": (),  # at run time it imports nothing of ours (its imports are for mypy, names load on use)
+    "harness": ("__init__",),  # the same: names load on use, through the package's _lazy
 }
+PUBLIC = {"schema_tools": schema_tools.__all__, "schema_tools.harness": schema_tools.harness.__all__}
+"""What ralph may import: the public API and the harness kit, nothing below them."""
 PURE = ("findings", "tomlread", "tomlspec", "sql", "migration_files", "catalog.model", "invariants", "expect", "sqlmodel", "linter")
 SQL_PARSERS = ("pglast", "sqlglot")
 SQL_WORDS = frozenset("""
@@ -177,32 +181,41 @@ def test_ralph_uses_only_the_public_api() -> None:
         name = path.relative_to(ROOT)
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("schema_tools"):
-                if node.module != "schema_tools":
+                public = PUBLIC.get(node.module or "")
+                if public is None:
                     problems.append(f"{name} imports {node.module}")
-                problems += [f"{name} imports {a.name}, which is not in __all__"
-                             for a in node.names if a.name not in schema_tools.__all__]
+                    continue
+                problems += [f"{name} imports {a.name}, which is not in {node.module}.__all__"
+                             for a in node.names if a.name not in public]
             elif isinstance(node, ast.Import):
                 problems += [f"{name} imports {a.name}" for a in node.names if a.name.startswith("schema_tools")]
     assert problems == []
 
 
-def _typed_imports() -> dict[str, str]:
-    """Public name -> module, from the ``if TYPE_CHECKING:`` imports mypy reads in __init__."""
-    tree = ast.parse((PACKAGE / "__init__.py").read_text())
+def _typed_imports(init: Path) -> dict[str, str]:
+    """Public name -> module (relative, dots dropped), from the ``if TYPE_CHECKING:`` imports mypy reads."""
+    tree = ast.parse(init.read_text())
     block = next(n for n in tree.body if isinstance(n, ast.If) and getattr(n.test, "id", "") == "TYPE_CHECKING")
     return {alias.asname or alias.name: node.module or "" for node in block.body if isinstance(node, ast.ImportFrom)
             for alias in node.names}
 
 
-def test_all_the_typed_imports_and_the_lazy_table_are_the_same_api() -> None:
-    typed = _typed_imports()
-    assert sorted(schema_tools.__all__) == sorted(typed) == sorted(schema_tools._WHERE)
-    assert len(set(schema_tools.__all__)) == len(schema_tools.__all__)
-    assert {name: module for name, module in typed.items()} == schema_tools._WHERE
-    script = ("import json, types, schema_tools as s; print(json.dumps(sorted(n for n in s.__all__ "
+@pytest.mark.parametrize("package", [schema_tools, schema_tools.harness], ids=["schema_tools", "harness"])
+def test_all_the_typed_imports_and_the_lazy_table_are_the_same_api(package: ModuleType) -> None:
+    typed = _typed_imports(Path(package.__file__ or ""))
+    table = {name: module for module, names in package._MODULES for name in names}
+    assert sorted(package.__all__) == sorted(typed) == sorted(table)
+    assert len(set(package.__all__)) == len(package.__all__)
+    assert typed == table
+    script = (f"import json, types, {package.__name__} as s; print(json.dumps(sorted(n for n in s.__all__ "
               "if isinstance(getattr(s, n), types.ModuleType))))")  # every name resolves, to what it says
     assert json.loads(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                                      check=True).stdout) == []
+
+
+def test_the_public_api_is_small_and_the_harness_kit_apart() -> None:
+    assert len(schema_tools.__all__) <= 60
+    assert not set(schema_tools.__all__) & set(schema_tools.harness.__all__)
 
 
 def test_no_public_name_is_hidden_by_a_submodule() -> None:
@@ -218,7 +231,8 @@ def test_no_public_name_is_hidden_by_a_submodule() -> None:
 def test_every_verb_is_public_and_typed() -> None:
     verbs = {name for name, value in vars(commands).items() if callable(value) and not name.startswith("_")
              and getattr(value, "__module__", "") == commands.__name__}
-    assert verbs <= set(schema_tools.__all__), verbs - set(schema_tools.__all__)
+    public = set(schema_tools.__all__) | set(schema_tools.harness.__all__)
+    assert verbs <= public, verbs - public
     for name in verbs:
         annotations = getattr(commands, name).__annotations__
         assert "return" in annotations, f"{name} has no return type"
@@ -250,7 +264,7 @@ def test_mypy_rejects_a_wrong_call_of_the_api(tmp_path: Path) -> None:
     assert code == 0, out
 
 
-@pytest.mark.parametrize("module", ["schema_tools", "schema_tools.pytest_plugin"])
+@pytest.mark.parametrize("module", ["schema_tools", "schema_tools.harness", "schema_tools.pytest_plugin"])
 def test_importing_the_package_loads_neither_psycopg_nor_sqlglot(module: str) -> None:
     script = f"import sys, {module}; print(sorted(m for m in ('psycopg', 'sqlglot') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout

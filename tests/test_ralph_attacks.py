@@ -361,7 +361,7 @@ def test_the_data_guard_allows_new_columns_and_rows_and_nothing_else(empty_db_ur
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from ralph.harness import data_guard
     from ralph.harness.data_guard import data_lost, snapshot
-    from schema_tools import read_schema_on
+    from schema_tools.harness import read_schema_on
 
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
         conn.execute("CREATE TABLE t (id int PRIMARY KEY, at timestamptz, doc jsonb, tags text[], n numeric(6,2)); "

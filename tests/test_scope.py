@@ -6,7 +6,7 @@ from __future__ import annotations
 import psycopg
 
 from ralph.harness.scope import table_of
-from schema_tools import schema_inventory_on
+from schema_tools.harness import schema_inventory_on
 
 
 def test_an_index_belongs_to_its_table_whatever_the_names(empty_db_url: str) -> None:

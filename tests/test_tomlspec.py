@@ -19,10 +19,11 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ralph.harness.stories import load_stories, set_passes
-from schema_tools import ConfigError, Field, Kinds, cli, load_settings
+from schema_tools import ConfigError, cli, load_settings
 from schema_tools.catalog.model import Catalog, Column, Table
 from schema_tools.datachecks.derive import from_checks_file
 from schema_tools.fleet import read_fleet
+from schema_tools.harness import Field, Kinds
 from schema_tools.tomlread import Keys, TomlError, read
 from schema_tools.tomlspec import parse_toml
 

@@ -22,7 +22,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from schema_tools import ConfigError, redact
+from schema_tools import ConfigError
+from schema_tools.harness import redact
 
 PR_SET_CHILD_SUBREAPER = 36
 HARNESS_VARIABLES = ("DATABASE_URL", "PG", "SCHEMA_TOOLS_", "RALPH_")  # names, or prefixes of names

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from schema_tools import (Migration, SchemaToolsError, Settings, VerificationFailed, connect, lint, migrate,
-                          migrate_on, preflight_on, read_migrations, rollback_on, schema_differences,
-                          schema_inventory_on, scratch_login, validate_on, verify_catalog)
+                          read_migrations, verify_catalog)
+from schema_tools.harness import (migrate_on, preflight_on, rollback_on, schema_differences, schema_inventory_on,
+                                  scratch_login, validate_on)
 
 from .criteria import FAILED, Verdict, judge
 from .data_guard import Snapshot, data_lost, snapshot

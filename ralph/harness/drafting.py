@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from schema_tools import GeneratedFile, SchemaToolsError, Settings, generate, write_generated
+from schema_tools import GeneratedFile, SchemaToolsError, Settings, generate
+from schema_tools.harness import write_generated
 
 
 @dataclass

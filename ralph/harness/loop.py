@@ -18,7 +18,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
-from schema_tools import ConfigError, SchemaToolsError, Settings, connect, database_url, exclusive, read_migrations
+from schema_tools import ConfigError, SchemaToolsError, Settings, connect, database_url, read_migrations
+from schema_tools.harness import exclusive
 
 from .attempt import Outcome, attempt, story_problems
 from .completion import completion_lines

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from schema_tools import ConfigError, TableExpectation, TomlDoc
+from schema_tools import ConfigError, TableExpectation
+from schema_tools.harness import TomlDoc
 
 from .criteria import expectation_of
 from .stories import STORY

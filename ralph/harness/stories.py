@@ -25,7 +25,8 @@ from typing import Any
 
 import tomlkit
 
-from schema_tools import Field, Invalid, Kinds, TableExpectation, TomlDoc, read_toml, tables_from
+from schema_tools import TableExpectation
+from schema_tools.harness import Field, Invalid, Kinds, TomlDoc, read_toml, tables_from
 
 ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
 MISSING_HINT = "pass --stories FILE (see ralph import)"

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from schema_tools import Catalog, Settings, read_schema_on, schema_fingerprint_on, status_on
+from schema_tools import Catalog, Settings
+from schema_tools.harness import read_schema_on, schema_fingerprint_on, status_on
 
 if TYPE_CHECKING:
     import psycopg

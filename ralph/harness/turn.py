@@ -24,8 +24,8 @@ from pathlib import Path
 
 import psycopg
 
-from schema_tools import (SchemaToolsError, Settings, changes_on, connect, mark_on, migrate_on, password_of,
-                          scratch_login, secret_files)
+from schema_tools import SchemaToolsError, Settings, connect
+from schema_tools.harness import changes_on, mark_on, migrate_on, password_of, scratch_login, secret_files
 
 from .agent import Sandbox, agent_environment, run_agent
 from .guard import Guard, purge_bytecode

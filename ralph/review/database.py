@@ -25,7 +25,8 @@ def attach(database: str | None, expect: list[Path] | None = None) -> Attached:
     database that cannot be read is a note, not an error: the log's report stands on its own."""
     if not database:
         return Attached(None, None, "No database attached (ralph report --database URL adds its ER diagram and verify results).")
-    from schema_tools import connect, load_expectations, load_settings, mask_url, read_schema_on, verify_catalog
+    from schema_tools import connect, load_expectations, load_settings, verify_catalog
+    from schema_tools.harness import mask_url, read_schema_on
 
     settings = load_settings(database=database)
     try:
