@@ -17,10 +17,12 @@ def read_text(path: Path) -> str:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
         raise MigrationError(f"{path}: cannot be read ({exc.strerror})") from None
-    with os.fdopen(fd, "rb") as handle:
+    try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise MigrationError(f"{path}: not a regular file", hint="a migration is a plain .sql file; remove this one")
-        data = handle.read()
+        data = _read_all(fd)
+    finally:
+        os.close(fd)
     try:
         text = data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
@@ -31,3 +33,11 @@ def read_text(path: Path) -> str:
         raise MigrationError(f"{path}:{line}: a NUL byte", hint="PostgreSQL ends a statement at a NUL byte, so the "
                              "file cannot run as written: remove it (nothing was applied)")
     return text
+
+
+def _read_all(fd: int) -> bytes:
+    """Every byte of an open regular file (raw reads: no buffered file object for one read)."""
+    chunks = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)

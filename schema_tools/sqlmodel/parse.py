@@ -3,25 +3,23 @@ file, its parse tree read once by PostgreSQL's own parser (``Statement``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from ..migration_files.model import Migration
 from ..sql.statement import Statement
 from ..sql.tree import Node
 
-@dataclass(frozen=True)
 class Parsed:
-    """A statement of a migration file (or its rollback file) and the migration it belongs to."""
+    """A statement of a migration file (or its rollback file) and the migration it belongs to;
+    ``kind`` (the tree's node type, "" when the parser refused it) and ``fields`` (its fields)
+    kept at hand: the model and the rules read them many times."""
 
-    migration: Migration
-    statement: Statement
-    rollback: bool = False
-    kind: str = field(init=False, default="")  # the tree's node type (CreateStmt...); "" when the parser refused it
-    fields: Node = field(init=False, default_factory=dict)  # the tree's fields ({} when the parser refused it)
+    __slots__ = ("migration", "statement", "rollback", "kind", "fields")
 
-    def __post_init__(self) -> None:  # read many times by the model and the rules: kept at hand
-        object.__setattr__(self, "kind", self.statement.kind)
-        object.__setattr__(self, "fields", self.statement.fields)
+    def __init__(self, migration: Migration, statement: Statement, rollback: bool = False) -> None:
+        self.migration = migration
+        self.statement = statement
+        self.rollback = rollback
+        self.kind: str = statement.kind
+        self.fields: Node = statement.fields
 
     @property
     def tree(self) -> Node | None:
