@@ -112,6 +112,8 @@ COMMENT ON TABLE child IS 'x'
 COMMENT ON COLUMN child.v IS 'x'
 COMMENT ON INDEX child_v_idx IS 'x'
 COMMENT ON CONSTRAINT child_v_check ON child IS 'x'
+COMMENT ON TRIGGER child_trg ON child IS 'x'
+COMMENT ON RULE parent_rule ON parent IS 'x'
 COMMENT ON FUNCTION trg() IS 'x'
 LOCK TABLE child
 LOCK TABLE child IN SHARE MODE

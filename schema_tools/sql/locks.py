@@ -214,8 +214,8 @@ def _comment(f: Node) -> LockInfo:
     kind = f.get("objtype")
     if kind in COMMENTED_RELATIONS:
         return _info("COMMENT", "SHARE UPDATE EXCLUSIVE", CONTINUE)
-    if kind == "OBJECT_TABCONSTRAINT":
-        return _info("COMMENT", "ACCESS SHARE", "on the constraint's table")
+    if kind in ("OBJECT_TABCONSTRAINT", "OBJECT_TRIGGER", "OBJECT_RULE", "OBJECT_POLICY"):
+        return _info("COMMENT", "ACCESS SHARE", "on the table it belongs to")
     return _info("COMMENT", "none on tables", "")
 
 
