@@ -83,3 +83,18 @@ def test_a_hidden_python_file_is_refused_as_yoyo_would_run_it(cli: Cli, empty_db
     (folder / ".#0004_b.py").write_text("")
     result = cli("status", "--database", empty_db_url, "--migrations", str(folder))
     assert result.code == 2 and ".#0004_b.py: Python migrations are not supported" in result.err
+
+
+@pytest.mark.parametrize("copy", ["COPY users (id) FROM STDIN", "COPY users TO STDOUT"])
+def test_a_copy_to_or_from_the_client_is_refused_before_anything_runs(cli: Cli, empty_db_url: str, tmp_path: Path,
+                                                                      copy: str) -> None:
+    """Found in both versions: the runner sent it and failed inside psycopg (exit 3)."""
+    folder = tmp_path / "m"
+    write_migration(folder, "0001_users", "CREATE TABLE users (id int);\n")
+    write_migration(folder, "0002_copy", f"-- depends: 0001_users\nCREATE TABLE early (id int);\n{copy};\n")
+    result = cli("migrate", "--database", empty_db_url, "--migrations", str(folder))
+    assert result.code == 2 and f"0002_copy.sql:3: {copy.split(' users')[0]} ... " in result.err, result.err
+    assert "Traceback" not in result.err
+    assert [s.state for s in commands.status(settings_for(empty_db_url, folder))] == ["pending", "pending"]
+    traced = cli("plan", "--trace", "--database", empty_db_url, "--migrations", str(folder))
+    assert traced.code == 0 and "not traced: line 3 of 0002_copy" in traced.out, traced.err

@@ -31,17 +31,24 @@ GROUP_MAX = 50
 GROUP_BYTES = 256 * 1024
 
 
-def refuse_transaction_control(m: Migration) -> None:
-    """A transactional migration may not begin, end or prepare a transaction itself (the runner
-    wraps it in one)."""
+def refuse_unrunnable(m: Migration) -> None:
+    """What the runner cannot run as written is refused before anything of the migration runs: in
+    a transactional migration, a statement that begins, ends or prepares a transaction (the runner
+    wraps it in one); in any, a COPY to or from the client (the runner has no rows to send and
+    nowhere to put what comes back)."""
     for path, statements in ((m.path, m.statements), (m.rollback_path, m.rollback_statements)):
         for stmt in statements:
-            if stmt.transaction_control:
+            if m.transactional and stmt.transaction_control:
                 raise MigrationError(
                     f"{path.name}:{stmt.line}: {stmt.sql.split()[0].upper()} in a transactional migration",
                     migration_id=m.id, line=stmt.line,
                     hint="remove it: each migration already runs in its own transaction "
                     "(or add '-- transactional: false' to run the file statement by statement)")
+            if stmt.client_copy:
+                raise MigrationError(
+                    f"{path.name}:{stmt.line}: {stmt.client_copy} in a migration", migration_id=m.id, line=stmt.line,
+                    hint="the runner sends no rows and reads none back: write the rows as INSERT statements, "
+                    "or copy them outside migrations (psql's \\copy)")
 
 
 def timeouts(m: Migration, settings: Settings) -> tuple[str, str]:
@@ -156,8 +163,7 @@ def run_migration(conn: psycopg.Connection, m: Migration, settings: Settings, ro
                   inside: bool = False) -> int:
     """Apply or roll back one migration, retrying lock timeouts with backoff. ``inside`` a
     transaction the caller holds (transactional migrations only): no retry, no commit."""
-    if m.transactional:
-        refuse_transaction_control(m)
+    refuse_unrunnable(m)
     statements = m.rollback_statements if rollback else m.statements
     record = history.rollback_record(m.id) if rollback else history.apply_record(m)
     attempt = 0
@@ -199,7 +205,7 @@ def apply_group(conn: psycopg.Connection, group: Sequence[Migration], settings: 
     applied, with the duration their records hold; the caller runs the next one alone, which
     reports its error exactly (or, after a lock timeout, retries)."""
     for m in group:
-        refuse_transaction_control(m)
+        refuse_unrunnable(m)
     blocks = [_batch(conn, m, m.statements, settings, history.apply_record(m))[0] for m in group]
     try:
         conn.execute("".join(blocks).encode(), prepare=False)

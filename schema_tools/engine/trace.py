@@ -67,6 +67,10 @@ def trace_on(conn: psycopg.Connection, settings: Settings, migrations: Sequence[
             if stopped:
                 statements.append(replace(planned_stmt, traced=stopped))
                 continue
+            if stmt.client_copy:  # migrate refuses it: the scratch copy cannot run it either
+                stopped = f"not traced: line {stmt.line} of {m.id} is a {stmt.client_copy}, which migrate refuses"
+                statements.append(replace(planned_stmt, traced=stopped))
+                continue
             try:
                 if not m.transactional:
                     conn.execute(stmt.sql.encode(), prepare=False)

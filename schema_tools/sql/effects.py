@@ -195,6 +195,13 @@ def _own_session_changes(s: Statement) -> Iterator[str]:
         yield "unknown: a statement nested too deeply to read"
 
 
+def client_copy(s: Statement) -> str:
+    """``COPY ... FROM STDIN`` or ``COPY ... TO STDOUT`` (data to or from the client), or ""."""
+    if s.kind != "CopyStmt" or s.fields.get("filename"):
+        return ""
+    return "COPY ... FROM STDIN" if s.fields.get("is_from") else "COPY ... TO STDOUT"
+
+
 TRANSACTIONS = {"TRANS_STMT_BEGIN": "BEGIN", "TRANS_STMT_START": "START TRANSACTION", "TRANS_STMT_COMMIT": "COMMIT",
                 "TRANS_STMT_ROLLBACK": "ROLLBACK", "TRANS_STMT_PREPARE": "PREPARE TRANSACTION",
                 "TRANS_STMT_COMMIT_PREPARED": "COMMIT PREPARED", "TRANS_STMT_ROLLBACK_PREPARED": "ROLLBACK PREPARED"}

@@ -152,6 +152,13 @@ class Statement:
         return self._fact("session_changes", session_changes)
 
     @property
+    def client_copy(self) -> str:
+        """``COPY ... FROM STDIN`` or ``COPY ... TO STDOUT`` when it moves data to or from the client, or ""."""
+        from .effects import client_copy
+
+        return self._fact("client_copy", client_copy)
+
+    @property
     def transaction_control(self) -> str:
         """The command when it begins, ends or prepares a transaction (``COMMIT``, ``PREPARE
         TRANSACTION``, a COMMIT in a DO block...), or "" (SAVEPOINT and ROLLBACK TO stay inside one)."""
