@@ -424,7 +424,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_lint(args: argparse.Namespace) -> int:
     gc.disable()  # a run makes millions of small objects and no cycles: the process ends before memory matters
-    return _report(commands.lint(_settings(args), args.paths, trace_locks=args.trace_locks), args)
+    report = commands.lint(_settings(args), args.paths, trace_locks=args.trace_locks)
+    gc.freeze()  # nor is it worth a last walk over them all when the interpreter exits
+    return _report(report, args)
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
