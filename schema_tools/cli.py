@@ -15,19 +15,12 @@ from typing import TextIO
 from .config import Settings, load_settings
 from . import commands
 from .console import CommandParser, OneLineParser, run_console
-from .engine.model import RunResult
 from .errors import ConfigError
 from .findings import FORMATS, Report, render
 from .output import FORMATS as TEXT_OR_JSON
-from .output.baseline import render_baseline
-from .output.db import render_db_start, render_db_status, render_db_stop, render_db_url
-from .output.generate import render_generate
-from .output.plan import render_plan
-from .output.repair import render_repair
-from .output.run import render_migrate, render_rollback
-from .output.status import render_status
 
-# The verbs import what they use when they run: lint never loads psycopg, migrate never sqlglot.
+# The verbs import what they use when they run: lint never loads psycopg, migrate never sqlglot; each
+# command imports the renderer of its own result.
 
 PROG = "schema-tools"
 DATABASE_EPILOG = """database: --database URL, else $DATABASE_URL, else the embedded PostgreSQL that
@@ -337,6 +330,9 @@ def _progress(args: argparse.Namespace) -> Callable[[str], None] | None:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
+    from .engine.model import RunResult
+    from .output.run import render_migrate
+
     if args.fleet:
         from .output.fleet import migrate_outcome
 
@@ -363,6 +359,8 @@ def _ask(losses: list[str], out: TextIO) -> bool:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
+    from .output.run import render_rollback
+
     out = sys.stdout if args.format == "text" else sys.stderr  # JSON alone on stdout
 
     def confirm(losses: list[str]) -> bool:
@@ -375,6 +373,8 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from .output.status import render_status
+
     settings = _settings(args)
     states = commands.status(settings)
     print(render_status(states, args.format, database=commands.database_url(settings),
@@ -391,17 +391,23 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_repair(args: argparse.Namespace) -> int:
+    from .output.repair import render_repair
+
     print(render_repair(commands.repair(_settings(args), forget_missing=args.forget_missing), args.format))
     return 0
 
 
 def cmd_baseline(args: argparse.Namespace) -> int:
+    from .output.baseline import render_baseline
+
     report, recorded = commands.baseline(_settings(args), to=args.to)
     print(render_baseline(report, recorded, args.format, _path_root(args)))
     return report.exit_code
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    from .output.plan import render_plan
+
     settings = _settings(args)
     migrations = commands.read_migrations(settings)  # once for the whole run
     planned = commands.plan(settings, trace=args.trace, migrations=migrations)
@@ -434,6 +440,8 @@ def cmd_drift(args: argparse.Namespace) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    from .output.generate import render_generate
+
     settings = _settings(args)
     expect = args.expect or list(settings.expect_files)
     if not expect:
@@ -450,6 +458,8 @@ def cmd_integrity(args: argparse.Namespace) -> int:
 
 
 def cmd_db(args: argparse.Namespace) -> int:
+    from .output.db import render_db_start, render_db_status, render_db_stop, render_db_url
+
     settings = load_settings()
     if args.action == "url":
         print(render_db_url(commands.database_url(settings.with_database(None)), args.format))
