@@ -11,10 +11,11 @@ compares it by meaning (sqlglot). Everything else asks a ``Statement``.
 - ``reach``:      what SQL can do beyond its database (programs, files, roles, settings)
 - ``tree``, ``typenames``, ``printer``: parse-tree access, type names as format_type spells them,
                   expressions printed back as SQL
-- ``meaning``:    expressions and types compared by meaning, no database needed (sqlglot)
+- ``meaning``:    expressions compared by meaning, no database needed: equal text decided there,
+                  the rest by sqlglot (``glot``, imported only then)
 - ``scanner``:    tokens without a parser: psql's statement splitting (the fallback), comments
-- ``identifiers``, ``fragments``, ``grammar``: names quoted and unquoted, expectation fragments
-                  made safe, the parser's own version
+- ``identifiers``, ``fragments``, ``grammar``: names quoted, expectation and check fragments
+                  made safe, the parsers' versions and whether a newer grammar reads a statement
 
 Import the modules themselves; this package imports nothing.
 """

@@ -5,6 +5,7 @@ as ``SELECT expression``); dynamic SQL (EXECUTE) is text built at run time, not 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -69,8 +70,10 @@ def do_transaction_control(s: Statement) -> str:
     return ""
 
 
+@functools.lru_cache(maxsize=64)
 def _function(code: str) -> dict[str, Any] | None:
-    """libpg_query's plpgsql tree of a body (None: it does not parse)."""
+    """libpg_query's plpgsql tree of a body (None: it does not parse); read once per body (a DO
+    block's statements and its transaction control are asked apart). Never modified."""
     if parse_plpgsql_json is None:  # pragma: no cover
         return None
     tag = "$b$"

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .scanner import block_comment_end, token_pattern
+from .scanner import STRINGS, spans, string_content
 
 TRUSTED_EXTENSIONS = frozenset({
     "btree_gin", "btree_gist", "citext", "cube", "dict_int", "fuzzystrmatch", "hstore", "intarray", "isn", "lo",
@@ -41,41 +41,26 @@ class _Token:
     depth: int  # 0 in the statement itself, 1 inside one of its strings (a body), ...
 
 
-def _string_content(quoted: str) -> str:
-    if quoted.startswith("$"):
-        tag = quoted[:quoted.index("$", 1) + 1]
-        return quoted[len(tag):-len(tag)] if quoted.endswith(tag) and len(quoted) >= 2 * len(tag) else quoted[len(tag):]
-    body = quoted[2:] if quoted[:1] in "eE" else quoted[1:]
-    return (body[:-1] if body.endswith("'") else body).replace("''", "'")
-
-
 def _tokens(text: str, depth: int = 0) -> Iterator[_Token]:
     """Words, strings, quoted identifiers and punctuation; comments are skipped. Each string but
     a comment's (``COMMENT ON ... IS '...'``) is followed by its own tokens, a level deeper: a
     function or DO body is SQL too, however it is quoted."""
-    token, pos, previous = token_pattern(), 0, ""
-    while (match := token.search(text, pos)) is not None:
-        kind, end = match.lastgroup, match.end()
-        if kind == "block":
-            end = block_comment_end(text, match.start())
-        elif kind == "dollar":
-            close = text.find(match.group(), end)
-            end = len(text) if close < 0 else close + len(match.group())
+    previous = ""
+    for kind, start, end in spans(text):
         if kind == "word":
-            previous = match.group().lower()
+            previous = text[start:end].lower()
             yield _Token("word", previous, depth)
-        elif kind in ("string", "estring", "dollar"):
-            content = _string_content(text[match.start():end])
+        elif kind in STRINGS:
+            content = string_content(text[start:end])
             yield _Token("string", content, depth)
             if depth < 4 and previous != "is":
                 yield from _tokens(content, depth + 1)
         elif kind == "ident":
-            yield _Token("ident", match.group()[1:-1].replace('""', '"'), depth)
+            yield _Token("ident", text[start + 1:end - 1].replace('""', '"'), depth)
         elif kind in ("open", "close", "semi"):
-            yield _Token("punct", match.group(), depth)
+            yield _Token("punct", text[start:end], depth)
         if kind not in ("word", "line", "block"):
             previous = ""
-        pos = end
 
 
 def reaches(text: str) -> list[str]:

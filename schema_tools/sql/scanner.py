@@ -87,7 +87,7 @@ def lead(text: str) -> int:
     return pos
 
 
-def _spans(text: str) -> Iterator[tuple[str, int, int]]:
+def spans(text: str) -> Iterator[tuple[str, int, int]]:
     """``(kind, start, end)`` of each token (comments, strings and bodies whole), as ``split`` reads them."""
     token, pos = token_pattern(), 0
     while (match := token.search(text, pos)) is not None:
@@ -105,7 +105,7 @@ def folded(text: str) -> str:
     """The text without its comments, whitespace folded (as plan shows a statement); a comment
     never closed is kept, as the server reads (and refuses) it."""
     kept, last = [], 0
-    for kind, start, end in _spans(text):
+    for kind, start, end in spans(text):
         if kind == "line" or kind == "block" and closed_comment_end(text, start) is not None:
             kept.append(text[last:start] + " ")
             last = end
@@ -117,14 +117,27 @@ def names(text: str, depth: int = 0) -> list[str]:
     words lower-cased), those inside its strings too (a DO or function body, an EXECUTE's SQL
     are strings); comments are skipped."""
     found = []
-    for kind, start, end in _spans(text):
+    for kind, start, end in spans(text):
         if kind == "word":
             found.append(text[start:end].lower())
         elif kind == "ident":
             found.append(text[start + 1:end - 1].replace('""', '"'))
-        elif kind in ("string", "estring", "dollar") and depth < 4:
-            found += names(text[start:end].strip("$'").removeprefix("E'").removeprefix("e'"), depth + 1)
+        elif kind in STRINGS and depth < 4:
+            found += names(string_content(text[start:end]), depth + 1)
     return found
+
+
+STRINGS = ("string", "estring", "dollar")
+"""The token kinds of string constants (a body, an EXECUTE's SQL...)."""
+
+
+def string_content(quoted: str) -> str:
+    """What a string constant holds: ``'it''s'`` -> ``it's``; ``$b$ ... $b$`` -> `` ... ``."""
+    if quoted.startswith("$"):
+        tag = quoted[:quoted.index("$", 1) + 1]
+        return quoted[len(tag):-len(tag)] if quoted.endswith(tag) and len(quoted) >= 2 * len(tag) else quoted[len(tag):]
+    body = quoted[2:] if quoted[:1] in "eE" else quoted[1:]
+    return (body[:-1] if body.endswith("'") else body).replace("''", "'")
 
 
 def _creates_routine(head: list[str]) -> bool:
