@@ -39,9 +39,11 @@ CREATE INDEX b{i}_created_at_idx ON b{i} (created_at);
     return [f"{i:04d}_m{i}" for i in range(1, count + 1)]
 
 
-def compare(generate: Callable[[Path, int], list[str]], count: int, target: float, what: str) -> None:
+def compare(generate: Callable[[Path, int], list[str]], count: int, target: float, what: str,
+            floor_target: float | None = None) -> None:
     """Apply the generated migrations with each tool on a fresh database, ROUNDS times, rotating
-    the order; print the best times and the median of each round's ratio to psql."""
+    the order; print the best times, the median of each round's ratio to psql and of ours to the
+    floor any Python tool pays (psql's time plus the python floor, same round)."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "migrations"
         folder.mkdir()
@@ -59,6 +61,7 @@ def compare(generate: Callable[[Path, int], list[str]], count: int, target: floa
         }
         best: dict[str, float] = {}
         ratios: dict[str, list[float]] = {"schema-tools": [], "yoyo": [], "python floor": []}
+        over_floor: list[float] = []
         names = list(tools)
         for round_ in range(ROUNDS):
             this_round = {}
@@ -68,6 +71,7 @@ def compare(generate: Callable[[Path, int], list[str]], count: int, target: floa
                 best[name] = min(best.get(name, this_round[name]), this_round[name])
             for name in ratios:
                 ratios[name].append(this_round[name] / this_round["psql"])
+            over_floor.append(this_round["schema-tools"] / (this_round["psql"] + this_round["python floor"]))
             print(f"round {round_ + 1}: " + ", ".join(f"{n} {t:.2f} s" for n, t in this_round.items()), flush=True)
     print(f"\n{count} migrations ({what}), whole process, fresh database each, {ROUNDS} rounds:")
     for name, seconds in best.items():
@@ -80,6 +84,9 @@ def compare(generate: Callable[[Path, int], list[str]], count: int, target: floa
           f"{statistics.median(ratios['yoyo']) / statistics.median(ratios['schema-tools']):.2f}")
     print(f"a Python tool's floor: psql's own time plus the python floor = {1 + floor:.2f}x psql, before any "
           "work of its own (the same statements cost the server what they cost psql)")
+    print(f"schema-tools / (psql + python floor), median of the rounds: {statistics.median(over_floor):.2f} "
+          f"(rounds: {', '.join(f'{v:.2f}' for v in over_floor)})"
+          + (f"; target <= {floor_target}" if floor_target else ""))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """Apply a generated history shaped like a real project's (about 350 migrations of one to three
 small statements: columns added and renamed, indexes, views, functions, comments, data fixes; some
 empty, some non-transactional with CREATE INDEX CONCURRENTLY) with our runner, yoyo and psql, in
-the same run. Generated here, not copied from any project. Target (issue 15): within 1.5x of psql.
+the same run. Generated here, not copied from any project. The figure (issue 27): schema-tools'
+time over psql's plus a Python process that imports psycopg and connects (the floor any Python
+tool pays), each round's ratio, median of the rounds; target <= 1.15.
 """
 
 from __future__ import annotations
@@ -56,4 +58,4 @@ def generate(folder: Path, count: int) -> list[str]:
 
 
 if __name__ == "__main__":
-    compare(generate, COUNT, 1.5, "shaped like a real history")
+    compare(generate, COUNT, 1.5, "shaped like a real history", floor_target=1.15)

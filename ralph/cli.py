@@ -5,6 +5,7 @@ codes out; each command imports only its own side."""
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -68,8 +69,8 @@ def _positive(kind: type) -> Callable[[str], object]:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
+        if not math.isfinite(value) or value <= 0:
+            raise argparse.ArgumentTypeError(f"{text!r} must be a number greater than 0")
         return value
     return parse
 
@@ -96,6 +97,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         run_lock_wait=args.lock_wait or 0.0,
         generate=args.generate,
     )
+    if options.log.exists() and not options.log.is_file():
+        raise LogMissing(f"{options.log}: not a regular file", hint="give --log the path of a plain file "
+                         "(a FIFO would block the run, a device would lose the log)")
     if not options.stories.is_file():
         raise LogMissing(f"{options.stories}: no stories file", hint="pass --stories FILE (see ralph import)")
     return Loop(options).run()

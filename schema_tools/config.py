@@ -121,9 +121,18 @@ def _tool_table(pyproject: Path | None) -> tuple[Doc | None, dict[str, Any], dic
     return doc, top, sections
 
 
+def resolved(path: Path, what: str) -> Path:
+    """``path`` made absolute with its symlinks followed; a loop or an unreadable link is a ConfigError."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError) as exc:
+        raise ConfigError(f"{what} {path}: cannot be followed ({exc})",
+                          hint="fix the symbolic link (it points at itself, or goes round in a loop)") from None
+
+
 def _inside(doc: Doc | None, root: Path, value: str, key: str) -> Path:
     """A path from the settings, refused when it points outside the project."""
-    path = (root / value).resolve()
+    path = resolved(root / value, key)
     if not path.is_relative_to(root.resolve()):
         where = f"{doc.path}:{doc.line(('tool', 'schema_tools', *key.split('.')))}" if doc else "settings"
         raise ConfigError(f"{where}: {key} = {value!r} points outside the project ({root})",
@@ -154,7 +163,7 @@ def load_settings(
             raise ConfigError(f"--lock-wait {problem.message}") from None
 
     if migrations is not None:  # given on the command line: wherever the user says
-        migrations_dir = (here / Path(migrations)).resolve()
+        migrations_dir = resolved(here / Path(migrations), "--migrations")
     elif top["migrations"] is not None:
         migrations_dir = _inside(doc, root, top["migrations"], "migrations")
     else:

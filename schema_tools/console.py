@@ -49,7 +49,7 @@ class CommandParser(OneLineParser):
 def _known_url(args: argparse.Namespace, settings: SettingsFromArgs | None) -> str | None:
     try:
         return settings(args).database_url if settings else getattr(args, "database", None)
-    except SchemaToolsError:
+    except Exception:  # the settings are what failed: the URL given, if any, is still scrubbed
         return getattr(args, "database", None)
 
 
@@ -74,6 +74,13 @@ def run_console(argv: Sequence[str] | None, parser: argparse.ArgumentParser, pro
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # the machine said no (a full disk, a file that cannot be written): not a bug of ours
+        if getattr(args, "debug", False):
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"{prog}: error: {where}{exc.strerror or exc} -- check the path, its permissions and the free space",
+              file=sys.stderr)
+        return 2
     except Exception as exc:  # a bug: say so on one line, without secrets
         if getattr(args, "debug", False):
             raise

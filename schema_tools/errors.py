@@ -113,3 +113,12 @@ class GenerateRefused(SchemaToolsError):
                                                "drift lists the differences), or generate without --database",
                          context=tuple(f"  drift: {f.message}" for f in findings[:20]))
         self.findings = list(findings)
+
+
+class Interrupted(SchemaToolsError):
+    """SIGINT or SIGTERM stopped a run: what was done stays, the running query was cancelled
+    (exit code 128 + the signal: 130, 143)."""
+
+    def __init__(self, message: str, *, signum: int, hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.exit_code = 128 + signum if signum else 1

@@ -24,7 +24,7 @@ from typing import Any
 from .errors import ConfigError
 from .tomlread import Keys as Keys, Positions, TomlError, read  # Keys: the path of a key, for the readers
 
-DURATION = re.compile(r"^\d+\s*(ms|s|min|h|d)?$")
+DURATION = re.compile(r"^\d+\s*(ms|s|min|h|d)?$", re.ASCII)
 
 
 class Invalid(Exception):

@@ -34,7 +34,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "catalog": ("sql.meaning", "sql.identifiers"),
     "invariants": ("catalog", "findings", "sql.identifiers"),
     "expect": ("catalog", "errors", "findings", "invariants", "sql", "tomlspec"),
-    "engine": ("catalog", "config", "errors", "findings", "migration_files", "sql"),
+    "engine": ("catalog", "config", "errors", "findings", "migration_files", "server.connect", "sql"),
     "sqlmodel": ("catalog", "errors", "expect", "findings", "migration_files", "sql"),
     "linter": ("catalog", "config", "errors", "findings", "invariants", "migration_files", "sqlmodel", "sql"),
     "datachecks": ("catalog", "config", "engine.history", "errors", "expect", "findings", "migration_files", "sqlmodel",

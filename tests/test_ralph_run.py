@@ -276,7 +276,8 @@ def test_a_run_over_both_stories_opens_few_connections(empty_db_url: str, tmp_pa
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """One connection to the target for the whole run (it reads the catalog and the history,
     holds the run lock, creates the shadows), two per shadow (the harness's role prepares it and
-    hands it over; its own login applies the agent's SQL), one per promotion: 7 here."""
+    hands it over; its own login applies the agent's SQL), one per promotion: 7 here. And each
+    migrate or rollback runs its migrations on a work connection of its own (issue 27): 8 more."""
     from ralph import cli as ralph_cli
 
     opened: list[str] = []
@@ -297,7 +298,9 @@ def test_a_run_over_both_stories_opens_few_connections(empty_db_url: str, tmp_pa
     assert labels.count("ralph run") == 1
     assert labels.count("ralph shadow") == 2 and labels.count("schema-tools migrate") == 2
     assert labels.count("schema-tools scratch") == 2
-    assert len(opened) == 7, labels
+    own = [label for label in labels if not label.endswith(" work")]
+    assert len(own) == 7, labels
+    assert labels.count("schema-tools migrate work") == 2 and len(labels) - len(own) == 8, labels
 
 
 def test_the_second_prompt_states_the_situation(empty_db_url: str, tmp_path: Path) -> None:

@@ -1,54 +1,73 @@
-"""Runs one migration's statements on the server and records it: a transactional migration as
-one simple-protocol round trip (``BEGIN``, a clean session, its timeouts, its statements, its
-record, ``COMMIT``); a non-transactional one statement by statement, recorded once all ran. Lock
-timeouts are retried with backoff; consecutive transactional migrations go to the server together.
+"""Runs one migration's statements on the work connection and records it.
+
+A transactional migration is one simple-protocol round trip: ``BEGIN`` (saying its isolation
+and read-write mode), the pinned session, its timeouts, its statements, its record, ``COMMIT``.
+A non-transactional one is pinned, then run statement by statement, and recorded once all ran.
+COPY ... FROM stdin with the rows inline (as pg_dump writes them) goes through COPY. Whether a
+statement ran is read from the server's replies; lock timeouts are retried with backoff;
+consecutive transactional migrations go to the server together.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import psycopg
 from psycopg import errors as pg_errors
-from psycopg import sql
+from psycopg import pq, sql
 
 from ..config import Settings
-from ..errors import MigrationError, MigrationFailed
+from ..errors import MigrationFailed
 from ..migration_files.model import Migration
 from ..sql.statement import Statement
 from . import history
 from .failures import Failed, explain
-from .heal import INTENT, concurrent_indexes, heal, invalid, record_intents
+from .heal import INTENT, concurrent_indexes, heal, invalid, qualified_index
+from .refuse import refuse_unrunnable
+from .session import BEGIN, OURS_ONLY, Interrupts, Replies, Session, drifted, lost_connection, repin, send
 
-RELOCATE_LIMIT_SECONDS = 30.0
-# What a new connection would have: no open cursors, role or settings a migration set, prepared
-# statements, LISTENs, plans or temporary tables. (DISCARD ALL would also free our advisory lock.)
-CLEAN_SESSION = ("CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; DEALLOCATE ALL; UNLISTEN *; "
-                 "DISCARD PLANS; DISCARD SEQUENCES; DISCARD TEMP")
 SESSION_RESET = "RESET lock_timeout; RESET statement_timeout; RESET schema_tools.started"
 GROUP_MAX = 50
 GROUP_BYTES = 256 * 1024
 
 
-def refuse_unrunnable(m: Migration) -> None:
-    """What the runner cannot run as written is refused before anything of the migration runs: in
-    a transactional migration, a statement that begins, ends or prepares a transaction (the runner
-    wraps it in one); in any, a COPY to or from the client (the runner has no rows to send and
-    nowhere to put what comes back)."""
-    for path, statements in ((m.path, m.statements), (m.rollback_path, m.rollback_statements)):
-        for stmt in statements:
-            if m.transactional and stmt.transaction_control:
-                raise MigrationError(
-                    f"{path.name}:{stmt.line}: {stmt.sql.split()[0].upper()} in a transactional migration",
-                    migration_id=m.id, line=stmt.line,
-                    hint="remove it: each migration already runs in its own transaction "
-                    "(or add '-- transactional: false' to run the file statement by statement)")
-            if stmt.client_copy:
-                raise MigrationError(
-                    f"{path.name}:{stmt.line}: {stmt.client_copy} in a migration", migration_id=m.id, line=stmt.line,
-                    hint="the runner sends no rows and reads none back: write the rows as INSERT statements, "
-                    "or copy them outside migrations (psql's \\copy)")
+class Stopped(Exception):
+    """A signal stopped a migration: ``running`` says what was running; ``committed`` what of it
+    stays; ``applied``: the migrations sent with it that the server committed first."""
+
+    def __init__(self, running: str, committed: str = "", applied: Sequence[tuple[str, int]] = ()) -> None:
+        super().__init__(running)
+        self.running, self.committed, self.applied = running, committed, list(applied)
+
+
+@dataclass(frozen=True)
+class Work:
+    """Where migrations run: the work connection, the bookkeeping's place, the session each
+    migration starts from, the signals watched, and the connection that records intents (the
+    control connection; the work one when there is a single connection, as on a scratch copy)."""
+
+    conn: psycopg.Connection
+    books: history.Books
+    session: Session
+    interrupts: Interrupts | None = None
+    control: psycopg.Connection | None = None
+
+    @property
+    def recorder(self) -> psycopg.Connection:
+        return self.control or self.conn
+
+    def interrupted(self) -> bool:
+        return self.interrupts is not None and self.interrupts.signal != 0
+
+
+def on_connection(conn: psycopg.Connection, books: history.Books | None = None) -> Work:
+    """One connection doing both jobs (a scratch database nobody else uses: no lock to protect)."""
+    from .session import session_of
+
+    conn.prepare_threshold = None  # the pin deallocates prepared statements: psycopg must not keep any
+    return Work(conn, books or history.locate(conn, writing=True), session_of(conn))
 
 
 def timeouts(m: Migration, settings: Settings) -> tuple[str, str]:
@@ -57,125 +76,242 @@ def timeouts(m: Migration, settings: Settings) -> tuple[str, str]:
             m.directives.get("statement_timeout", settings.statement_timeout))
 
 
-def _batch(conn: psycopg.Connection, m: Migration, statements: Sequence[Statement], settings: Settings,
-           record: sql.Composable, inside: bool = False) -> tuple[str, list[int]]:
-    """One migration as one simple-protocol text: a clean session (each of its commands may run
-    in a transaction), its timeouts, its statements, its record, and (unless ``inside`` a
-    transaction the caller holds) BEGIN and COMMIT around them. Also where each statement starts."""
+def _prefix(work: Work, m: Migration, settings: Settings, local: bool) -> list[str]:
+    """The statements a migration starts with: the pinned session, when it started, its timeouts."""
     lock_timeout, statement_timeout = timeouts(m, settings)
-    batch = ("" if inside else "BEGIN;\n") + CLEAN_SESSION + ";\n" + history.STARTED_NOW.format(local="true") + ";\n" + (
-        f"SET LOCAL lock_timeout = {sql.Literal(lock_timeout).as_string(conn)};\n"
-        f"SET LOCAL statement_timeout = {sql.Literal(statement_timeout).as_string(conn)};\n")
+    scope = "LOCAL " if local else ""
+    return [work.session.pin, history.STARTED_NOW.format(local="true" if local else "false"),
+            f"SET {scope}lock_timeout = {sql.Literal(lock_timeout).as_string(work.conn)}",
+            f"SET {scope}statement_timeout = {sql.Literal(statement_timeout).as_string(work.conn)}"]
+
+
+def _count(statements: Sequence[str]) -> int:
+    return sum(s.count(";") + 1 for s in statements)
+
+
+@dataclass
+class Block:
+    """One migration's transaction as text: where each statement starts, how many replies come
+    before its first statement."""
+
+    m: Migration
+    text: str
+    offsets: list[int]
+    before: int
+    statements: Sequence[Statement]
+
+
+def _block(work: Work, m: Migration, statements: Sequence[Statement], settings: Settings, record: sql.Composable,
+           inside: bool = False) -> Block:
+    """``BEGIN``, the prefix, the statements, the record, ``COMMIT`` (inside a transaction the
+    caller holds: no BEGIN or COMMIT)."""
+    head = ([] if inside else [BEGIN]) + _prefix(work, m, settings, local=True)
+    text = ";\n".join(head) + ";\n"
     offsets = []
     for stmt in statements:
-        offsets.append(len(batch))
-        batch += stmt.sql + "\n;\n"
-    return batch + record.as_string(conn) + ("" if inside else ";\nCOMMIT;\n"), offsets
+        offsets.append(len(text))
+        text += stmt.sql + "\n;\n"
+    text += f"{OURS_ONLY};\n{record.as_string(work.conn)}" + (f";\n{work.session.path_again}" if inside else ";\nCOMMIT;\n")
+    return Block(m, text, offsets, _count(head), statements)
 
 
-def _transactional(conn: psycopg.Connection, m: Migration, statements: Sequence[Statement], settings: Settings,
-                   record: sql.Composable, inside: bool = False) -> None:
-    """The statements, the record and the commit in one round trip: one simple-protocol query.
-    ``inside`` a transaction the caller holds: a savepoint instead, and no commit."""
-    batch, offsets = _batch(conn, m, statements, settings, record, inside)
-    started = time.monotonic()
-    try:
-        if inside:
-            with conn.transaction():  # a savepoint: an error leaves the caller's transaction usable
-                conn.execute(batch.encode(), prepare=False)
-        else:
-            conn.execute(batch.encode(), prepare=False)
-    except psycopg.Error as exc:
-        if not inside:
-            conn.execute("ROLLBACK")
-        position = int(exc.diag.statement_position or 0)
-        within = [i for i, offset in enumerate(offsets) if offset < position]
+def _failed_statement(block: Block, replies: Replies, first: int) -> Failed:
+    """The statement of ``block`` the error stopped at: by the server's position when it gives
+    one, else by counting its replies (``first``: the index of the block's first reply)."""
+    assert replies.error is not None
+    exc = replies.error
+    position = int(exc.diag.statement_position or 0)
+    if position:
+        within = [i for i, offset in enumerate(block.offsets) if offset < position]
         if within:
-            raise Failed(statements[within[-1]], exc, position=position - offsets[within[-1]]) from None
-        if inside:
-            raise Failed(None, exc) from None
-        raise _locate(conn, m, statements, settings, exc, time.monotonic() - started) from None
-
-
-def _locate(conn: psycopg.Connection, m: Migration, statements: Sequence[Statement], settings: Settings,
-            exc: psycopg.Error, elapsed: float) -> Failed:
-    """Find the failing statement by running them one by one in a transaction rolled back after.
-
-    Only errors without a position need this, and only when the first run was short."""
-    if elapsed > RELOCATE_LIMIT_SECONDS or isinstance(exc, pg_errors.LockNotAvailable):
-        return Failed(None, exc)
-    with conn.transaction(force_rollback=True):
-        lock_timeout, statement_timeout = timeouts(m, settings)
-        conn.execute("SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
-                     (lock_timeout, statement_timeout))
-        for stmt in statements:
-            try:
-                with conn.transaction():
-                    conn.execute(stmt.sql, prepare=False)
-            except psycopg.Error as again:
-                if type(again) is type(exc):
-                    position = again.diag.statement_position
-                    return Failed(stmt, exc, position=int(position) if position else None)
-                break
+            return Failed(block.statements[within[-1]], exc, position=position - block.offsets[within[-1]])
+    index = replies.index_of_error() - first - block.before
+    if 0 <= index < len(block.statements):
+        return Failed(block.statements[index], exc)
     return Failed(None, exc)
 
 
-def _autocommit(conn: psycopg.Connection, m: Migration, statements: Sequence[Statement], settings: Settings,
+def _running(block: Block, replies: Replies, first: int) -> str:
+    index = replies.index_of_error() - first - block.before
+    where = f"statement {index + 1} of {len(block.statements)}" if 0 <= index < len(block.statements) else "its record"
+    return f"{where} of {block.m.path.name} was running"
+
+
+def _transactional(work: Work, m: Migration, statements: Sequence[Statement], settings: Settings,
+                   record: sql.Composable, inside: bool = False) -> None:
+    """The statements, the record and the commit in one round trip (a savepoint, ``inside`` a
+    transaction the caller holds). Rows given inline to COPY go between round trips."""
+    if any(s.copy_data is not None for s in statements):
+        return _with_copy(work, m, statements, settings, record, inside)
+    repin(work.conn, work.session)
+    block = _block(work, m, statements, settings, record, inside)
+    if inside:
+        try:
+            with work.conn.transaction():  # a savepoint: an error leaves the caller's transaction usable
+                work.conn.execute(block.text.encode(work.conn.info.encoding), prepare=False)
+        except psycopg.Error as exc:
+            position = int(exc.diag.statement_position or 0)
+            within = [i for i, offset in enumerate(block.offsets) if offset < position]
+            raise Failed(statements[within[-1]] if within else None, exc,
+                         position=position - block.offsets[within[-1]] if within else None) from None
+        return
+    replies = send(work.conn, block.text)
+    if replies.lost is not None:
+        raise lost_connection(replies.lost, _running(block, replies, 0)) from None
+    if replies.error is not None:
+        send(work.conn, "ROLLBACK")
+        if work.interrupted():
+            raise Stopped(_running(block, replies, 0))
+        raise _failed_statement(block, replies, 0)
+
+
+def _with_copy(work: Work, m: Migration, statements: Sequence[Statement], settings: Settings,
+               record: sql.Composable, inside: bool) -> None:
+    """A transaction holding COPY ... FROM stdin rows: the statements between COPYs go as one
+    query each, the rows through COPY, all in one transaction."""
+    conn = work.conn
+    repin(conn, work.session)
+    try:
+        with conn.transaction(force_rollback=False) if inside else _explicit(conn):
+            conn.execute(";\n".join(_prefix(work, m, settings, local=True)).encode(), prepare=False)
+            for stmt in statements:
+                _one(conn, stmt)
+            conn.execute(f"{OURS_ONLY};\n{record.as_string(conn)}".encode(), prepare=False)
+            if inside:
+                conn.execute(work.session.path_again)
+    except _StatementFailed as failure:
+        raise Failed(failure.stmt, failure.exc, position=failure.position) from None
+
+
+class _explicit:
+    """BEGIN (saying what it is) ... COMMIT, or ROLLBACK on an error, on an autocommit connection."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> None:
+        self.conn.execute(BEGIN)
+
+    def __exit__(self, kind: object, exc: object, tb: object) -> None:
+        if self.conn.closed:
+            return
+        self.conn.execute("ROLLBACK" if kind is not None else "COMMIT")
+
+
+class _StatementFailed(Exception):
+    def __init__(self, stmt: Statement, exc: psycopg.Error, position: int | None) -> None:
+        super().__init__(str(exc))
+        self.stmt, self.exc, self.position = stmt, exc, position
+
+
+def _one(conn: psycopg.Connection, stmt: Statement) -> None:
+    """One statement (its inline rows through COPY); its error says where it failed."""
+    try:
+        if stmt.copy_data is not None:
+            with conn.cursor().copy(stmt.sql.encode(conn.info.encoding)) as copy:
+                copy.write(stmt.copy_data)
+        else:
+            conn.execute(stmt.sql.encode(conn.info.encoding), prepare=False)
+    except psycopg.OperationalError:
+        raise
+    except psycopg.Error as exc:
+        position = exc.diag.statement_position
+        raise _StatementFailed(stmt, exc, int(position) if position else None) from None
+
+
+def _autocommit(work: Work, m: Migration, statements: Sequence[Statement], settings: Settings,
                 record: sql.Composable) -> None:
     """Statement by statement outside a transaction, then the record -- unless an index it
-    builds CONCURRENTLY ended INVALID (an IF NOT EXISTS that met a leftover)."""
-    lock_timeout, statement_timeout = timeouts(m, settings)
-    conn.execute(f"{CLEAN_SESSION}; {history.STARTED_NOW.format(local='false')}; "
-                 f"SET lock_timeout = {sql.Literal(lock_timeout).as_string(conn)}; "
-                 f"SET statement_timeout = {sql.Literal(statement_timeout).as_string(conn)}".encode(), prepare=False)
+    builds CONCURRENTLY ended INVALID (an IF NOT EXISTS that met a leftover), or a statement
+    changed how the server reads the next one."""
+    conn = work.conn
+    repin(conn, work.session)
+    pinned = send(conn, ";\n".join(_prefix(work, m, settings, local=False)))
+    if not pinned.ok:
+        raise lost_connection(pinned.lost, f"{m.path.name} started") if pinned.lost else Failed(None, pinned.error)  # type: ignore[arg-type]
     building = concurrent_indexes(statements)
-    building = building if building and record_intents(conn) else {}
     try:
         for index, stmt in enumerate(statements):
+            committed = list(statements[:index])
+            if work.interrupted():
+                raise Stopped(f"{m.path.name} was between statements {index} and {index + 1} of {len(statements)}",
+                              _committed_lines(committed))
+            if index in building:
+                building[index] = qualified_index(conn, stmt, building[index])
+                history.record_event(work.recorder, work.books, INTENT, m.id, building[index])
             try:
-                if index in building:
-                    history.record_event(conn, INTENT, m.id, building[index])
-                conn.execute(stmt.sql, prepare=False)
-            except psycopg.Error as exc:
-                position = exc.diag.statement_position
-                raise Failed(stmt, exc, committed=list(statements[:index]),
-                             position=int(position) if position else None) from None
+                _one(conn, stmt)
+            except psycopg.OperationalError as exc:
+                raise lost_connection(exc, f"statement {index + 1} of {len(statements)} of {m.path.name} ran "
+                                      f"({_committed_lines(committed) or 'none of it had committed'})") from None
+            except _StatementFailed as failure:
+                if work.interrupted():
+                    raise Stopped(f"statement {index + 1} of {len(statements)} of {m.path.name} was running",
+                                  _committed_lines(committed)) from None
+                raise Failed(stmt, failure.exc, committed=committed, position=failure.position) from None
+            changed = drifted(conn)
+            if changed:
+                raise MigrationFailed(
+                    f"{m.path.name}:{stmt.line}: the statement changed {changed}, so the server would read what follows "
+                    f"differently from every tool that read the file; {_committed_lines(statements[:index + 1])}, "
+                    "the rest did not run and the migration is not recorded", migration_id=m.id, line=stmt.line,
+                    hint="remove that change (the runner keeps standard_conforming_strings on and client_encoding "
+                    "UTF8)")
     except BaseException:
-        conn.execute(SESSION_RESET)
+        _settle(conn)
         raise
-    left = [name for name in building.values() if invalid(conn, name)]
+    left = [name for name in building.values() if invalid(work.recorder, name)]
     if left:
-        conn.execute(SESSION_RESET)
+        _settle(conn)
         raise MigrationFailed(f"{m.path.name}: index {left[0]} is INVALID after the migration ran (a failed "
                               "concurrent build it met and skipped); the migration was not recorded",
                               migration_id=m.id, hint=f"run migrate again: it drops the INVALID index and builds it "
                               f"(or DROP INDEX CONCURRENTLY {left[0]}; by hand)")
     # One round trip: the record committed on its own (its duration read from the session), the session reset.
+    replies = send(conn, f"{BEGIN}; {OURS_ONLY}; {record.as_string(conn)}; COMMIT; {SESSION_RESET}")
+    if replies.lost is not None:
+        raise lost_connection(replies.lost, f"{m.path.name} was being recorded (all its statements had run)")
+    if replies.error is not None:
+        _settle(conn)
+        raise replies.error
+
+
+def _committed_lines(committed: Sequence[Statement]) -> str:
+    if not committed:
+        return ""
+    return f"the statements at lines {', '.join(str(s.line) for s in committed)} committed and stay"
+
+
+def _settle(conn: psycopg.Connection) -> None:
+    """Out of whatever transaction a failed statement left (a BEGIN in a non-transactional file),
+    and the runner's settings reset: the session must not stay aborted."""
+    if conn.closed:
+        return
     try:
-        conn.execute(f"BEGIN; {record.as_string(conn)}; COMMIT; {SESSION_RESET}".encode(),
-                     prepare=False)
+        if conn.pgconn.transaction_status != pq.TransactionStatus.IDLE:
+            conn.execute("ROLLBACK")
+        conn.execute(SESSION_RESET)
     except psycopg.Error:
-        conn.execute(f"ROLLBACK; {SESSION_RESET}")  # the record failed: the session must not stay aborted
-        raise
+        pass
 
 
-def run_migration(conn: psycopg.Connection, m: Migration, settings: Settings, rollback: bool = False,
+def run_migration(work: Work, m: Migration, settings: Settings, rollback: bool = False,
                   inside: bool = False) -> int:
     """Apply or roll back one migration, retrying lock timeouts with backoff. ``inside`` a
     transaction the caller holds (transactional migrations only): no retry, no commit."""
     refuse_unrunnable(m)
     statements = m.rollback_statements if rollback else m.statements
-    record = history.rollback_record(m.id) if rollback else history.apply_record(m)
+    record = (history.rollback_record(m.id, work.books) if rollback else history.apply_record(m, work.books))
     attempt = 0
     while True:
         started = time.monotonic()
-        if attempt and not m.transactional and not rollback and record_intents(conn):
-            heal(conn, [m])  # a retry after a lock timeout: what the last attempt left (migrate heals a killed run's)
+        if attempt and not m.transactional and not rollback:
+            heal(work.recorder, work.books, [m])  # a retry after a lock timeout: what the last attempt left
         try:
             if m.transactional:
-                _transactional(conn, m, statements, settings, record, inside)
+                _transactional(work, m, statements, settings, record, inside)
             else:
-                _autocommit(conn, m, statements, settings, record)
+                _autocommit(work, m, statements, settings, record)
             return int((time.monotonic() - started) * 1000)
         except Failed as failure:
             lock_timed_out = isinstance(failure.exc, pg_errors.LockNotAvailable)
@@ -183,40 +319,68 @@ def run_migration(conn: psycopg.Connection, m: Migration, settings: Settings, ro
                 attempt += 1
                 time.sleep(min(0.5 * 2**attempt, 8))
                 continue
-            raise explain(conn, m, failure, lock_timed_out, attempt, rollback) from None
+            raise explain(work.recorder, m, failure, lock_timed_out, attempt, rollback) from None
 
 
 def next_group(pending: Sequence[Migration], start: int) -> list[Migration]:
     """Transactional migrations that follow each other go to the server together (each still in
-    its own transaction, committed with its record); a non-transactional one goes alone."""
+    its own transaction, committed with its record); a non-transactional one, or one with rows
+    for COPY, goes alone."""
     group, size = [pending[start]], len(pending[start].text)
+    if not _groupable(group[0]):
+        return group
     for m in pending[start + 1:]:
-        if not (group[0].transactional and m.transactional) or len(group) >= GROUP_MAX or size > GROUP_BYTES:
+        if not _groupable(m) or len(group) >= GROUP_MAX or size > GROUP_BYTES:
             break
         group.append(m)
         size += len(m.text)
     return group
 
 
-def apply_group(conn: psycopg.Connection, group: Sequence[Migration], settings: Settings) -> list[tuple[str, int]]:
+def _groupable(m: Migration) -> bool:
+    return m.transactional and all(s.copy_data is None for s in m.statements)
+
+
+def apply_group(work: Work, group: Sequence[Migration], settings: Settings) -> list[tuple[str, int]]:
     """Send a group of transactional migrations in one round trip: ``BEGIN; ...; record; COMMIT``
     for each, back to back. PostgreSQL stops at the first error, whose transaction is rolled back,
     so the migrations before it are applied and recorded, and none after it ran. Returns those
-    applied, with the duration their records hold; the caller runs the next one alone, which
-    reports its error exactly (or, after a lock timeout, retries)."""
+    applied (the server's replies say which: a record followed by its COMMIT), with the duration
+    each record holds; the caller runs the next one alone, which reports its error exactly (or,
+    after a lock timeout, retries)."""
     for m in group:
         refuse_unrunnable(m)
-    blocks = [_batch(conn, m, m.statements, settings, history.apply_record(m))[0] for m in group]
-    try:
-        conn.execute("".join(blocks).encode(), prepare=False)
-    except psycopg.Error:
-        conn.execute("ROLLBACK")  # the failed one's transaction
-    ids = [m.id for m in group]
-    durations: dict[str, int] = dict(conn.execute("SELECT migration_id, duration_ms FROM _schema_tools_migrations "
-                                                  "WHERE migration_id = ANY(%s)", (ids,)).fetchall())
-    done = []
-    for mid in ids:  # in order: a later one cannot have run after an earlier one failed
-        if mid not in durations:
-            break
-        done.append((mid, int(durations[mid])))
+    blocks = [_block(work, m, m.statements, settings, history.apply_record(m, work.books)) for m in group]
+    repin(work.conn, work.session)
+    replies = send(work.conn, "".join(b.text for b in blocks))
+    done = committed(replies, group)
+    if replies.lost is not None:
+        raise lost_connection(replies.lost, f"{len(group)} migrations were sent together ({len(done)} committed: "
+                              f"{', '.join(mid for mid, _ in done) or 'none'})")
+    if replies.error is not None:
+        send(work.conn, "ROLLBACK")  # the failed one's transaction
+        if work.interrupted():
+            failed = blocks[len(done)]
+            first = _first_reply(replies, len(done))
+            raise Stopped(_running(failed, replies, first), applied=done)
+    return done
+
+
+def _first_reply(replies: Replies, block: int) -> int:
+    """The index of block ``block``'s first reply (its BEGIN)."""
+    begins = [i for i, r in enumerate(replies.results) if r.command_status == b"BEGIN"]
+    return begins[block] if block < len(begins) else len(replies.results)
+
+
+def committed(replies: Replies, group: Sequence[Migration]) -> list[tuple[str, int]]:
+    """The migrations of ``group`` the server committed, in order, with their recorded durations:
+    each is a record reply (its migration's id) directly followed by a COMMIT."""
+    done: list[tuple[str, int]] = []
+    results = replies.results
+    for previous, result in zip(results, results[1:]):
+        if (result.command_status == b"COMMIT" and previous.status == pq.ExecStatus.TUPLES_OK
+                and previous.nfields == 2 and previous.fname(0) == history.RECORDED and previous.ntuples == 1):
+            mid = (previous.get_value(0, 0) or b"").decode()
+            if len(done) < len(group) and group[len(done)].id == mid:
+                done.append((mid, int(previous.get_value(0, 1) or 0)))
     return done

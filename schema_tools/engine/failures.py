@@ -10,6 +10,7 @@ from psycopg import errors as pg_errors
 from ..errors import MigrationError, MigrationFailed
 from ..migration_files.model import Migration
 from ..sql.grammar import newer_grammar
+from ..sql.scanner import text_lines
 from ..sql.statement import Statement
 
 BLOCKERS_SQL = """
@@ -71,7 +72,7 @@ def _psql_style(conn: psycopg.Connection, m: Migration, failure: Failed, hint: s
         newer = _newer_syntax(conn, stmt)
         hint = f"{newer}; {hint}" if newer else hint
     line, column = stmt.location(failure.position)
-    lines = text.splitlines()
+    lines = text_lines(text)
     context: tuple[str, ...] = ()
     if failure.position and 0 < line <= len(lines):
         shown = f"LINE {line}: "

@@ -3,6 +3,10 @@
 yoyo's tables are created exactly as yoyo 9 creates them (schema version 2). Ours,
 ``_schema_tools_migrations``, holds each applied migration's content checksum and is written
 in the same transaction as the migration's body and yoyo's record.
+
+Where they live is decided once per run (``locate``) and every statement names them with their
+schema: what a migration does to search_path, or a same-named table another role put earlier
+in it, never redirects the bookkeeping; such a table is an error that names it, never believed.
 """
 
 from __future__ import annotations
@@ -17,31 +21,101 @@ from datetime import datetime, timezone
 import psycopg
 from psycopg import sql
 
+from ..errors import ConfigError, SchemaToolsError
 from ..migration_files.model import Migration
 from ..migration_files.yoyo import yoyo_hash
 
 TABLES = ("_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock", "_schema_tools_migrations", "_schema_tools_events")
 
 CREATE = {
-    "_yoyo_migration": """CREATE TABLE "_yoyo_migration" ("migration_hash" VARCHAR(64),
+    "_yoyo_migration": """CREATE TABLE {schema}."_yoyo_migration" ("migration_hash" VARCHAR(64),
         "migration_id" VARCHAR(255), "applied_at_utc" TIMESTAMP, PRIMARY KEY ("migration_hash"))""",
-    "_yoyo_log": """CREATE TABLE "_yoyo_log" ("id" VARCHAR(36), "migration_hash" VARCHAR(64),
+    "_yoyo_log": """CREATE TABLE {schema}."_yoyo_log" ("id" VARCHAR(36), "migration_hash" VARCHAR(64),
         "migration_id" VARCHAR(255), "operation" VARCHAR(10), "username" VARCHAR(255),
         "hostname" VARCHAR(255), "comment" VARCHAR(255), "created_at_utc" TIMESTAMP,
         PRIMARY KEY ("id"))""",
-    "_yoyo_version": """CREATE TABLE "_yoyo_version" ("version" INT NOT NULL PRIMARY KEY,
+    "_yoyo_version": """CREATE TABLE {schema}."_yoyo_version" ("version" INT NOT NULL PRIMARY KEY,
         "installed_at_utc" TIMESTAMP)""",
-    "yoyo_lock": """CREATE TABLE "yoyo_lock" ("locked" INT DEFAULT 1, "ctime" TIMESTAMP,
+    "yoyo_lock": """CREATE TABLE {schema}."yoyo_lock" ("locked" INT DEFAULT 1, "ctime" TIMESTAMP,
         "pid" INT NOT NULL, PRIMARY KEY ("locked"))""",
-    "_schema_tools_migrations": """CREATE TABLE _schema_tools_migrations (
+    "_schema_tools_migrations": """CREATE TABLE {schema}._schema_tools_migrations (
         migration_id text PRIMARY KEY, checksum text NOT NULL,
         applied_at timestamptz NOT NULL DEFAULT now(), applied_by text NOT NULL,
         duration_ms integer NOT NULL, transactional boolean NOT NULL)""",
-    "_schema_tools_events": """CREATE TABLE _schema_tools_events (
+    "_schema_tools_events": """CREATE TABLE {schema}._schema_tools_events (
         id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(),
         operation text NOT NULL, migration_id text, detail text NOT NULL DEFAULT '',
         actor text NOT NULL)""",
 }
+
+
+class BookkeepingError(SchemaToolsError):
+    """The history tables are not where or what the runner expects: believing them could skip a
+    migration or run one twice, so nothing runs until a person looks (exit code 1)."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class Books:
+    """Where the history tables are: one schema, found once per run."""
+
+    schema: str
+
+    def table(self, name: str) -> str:
+        """A history table's name with its schema, quoted: ``"public"."_yoyo_migration"``."""
+        return f'{quote(self.schema)}.{quote(name)}'
+
+
+def quote(name: str) -> str:
+    """An identifier as SQL, always quoted."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+LOCATE_SQL = """
+WITH RECURSIVE mine AS (  -- the roles this login is, by membership (a superuser is not every role here)
+    SELECT oid FROM pg_roles WHERE rolname = current_user
+    UNION SELECT m.roleid FROM pg_auth_members m JOIN mine ON m.member = mine.oid
+)
+SELECT n.nspname, c.relname, pg_get_userbyid(c.relowner), c.relowner IN (SELECT oid FROM mine),
+       array_position(current_schemas(true), n.nspname)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relname = ANY(%(tables)s) AND n.nspname = ANY(current_schemas(true))
+ORDER BY 5, 2
+"""
+
+
+def locate(conn: psycopg.Connection, *, writing: bool = False) -> Books:
+    """Where the history tables are: the one schema of the search_path that holds them, else the
+    first schema of the search_path that exists (where yoyo would create them). Tables of ours in
+    two schemas, or (``writing``) owned by a role we are not, are a BookkeepingError."""
+    rows = conn.execute(LOCATE_SQL, {"tables": list(TABLES)}).fetchall()
+    schemas = list(dict.fromkeys(row[0] for row in rows))
+    if len(schemas) > 1:
+        found = ", ".join(f"{quote(schema)}.{name}" for schema, name, *_ in rows)
+        raise BookkeepingError(
+            f"migration history tables are in {len(schemas)} schemas of the search_path ({found}): "
+            "the runner will not guess which history is real",
+            hint="drop or rename the copy that is not yours (a schema named after a role comes first in the "
+            "default search_path), or set search_path in the URL options to the schema that holds the history")
+    if writing:
+        foreign = [(schema, name, owner) for schema, name, owner, member, _ in rows if not member]
+        if foreign:
+            schema, name, owner = foreign[0]
+            raise BookkeepingError(
+                f"the history table {quote(schema)}.{name} is owned by {owner}, a role this login is not: "
+                "its rows cannot be trusted or written",
+                hint=f"run migrations as {owner}, or, if the table is yours, ALTER TABLE {quote(schema)}.{name} "
+                "OWNER TO the role that runs migrations")
+    if schemas:
+        return Books(schemas[0])
+    row = conn.execute("SELECT current_schema(), current_setting('search_path')").fetchone()
+    if row is None or row[0] is None:
+        raise ConfigError(
+            f"no schema of the search_path ({row[1] if row else '?'}) exists, so there is nowhere to keep the "
+            "migration history",
+            hint="create the schema, or fix search_path (the URL's options=-csearch_path=..., or the role's default)")
+    return Books(str(row[0]))
 
 
 @dataclass(frozen=True)
@@ -63,34 +137,40 @@ def actor() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
-def ensure_tables(conn: psycopg.Connection) -> None:
+def existing(conn: psycopg.Connection, books: Books) -> set[str]:
+    """The history tables that exist in the books' schema."""
+    return {row[0] for row in conn.execute(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relname = ANY(%s)", (books.schema, list(TABLES)))}
+
+
+def ensure_tables(conn: psycopg.Connection, books: Books) -> None:
     """Create the bookkeeping tables that are missing (call under the migration lock)."""
-    row = conn.execute(
-        "SELECT " + ", ".join(f"to_regclass('{t}') IS NULL" for t in TABLES)
-    ).fetchone()
-    missing = [t for t, absent in zip(TABLES, row or ()) if absent]
+    missing = [t for t in TABLES if t not in existing(conn, books)]
     if not missing:
         return
     with conn.transaction():
         for table in missing:
-            conn.execute(CREATE[table])
+            conn.execute(CREATE[table].format(schema=quote(books.schema)).encode())
         if "_yoyo_version" in missing:
             conn.execute(
-                'INSERT INTO "_yoyo_version" VALUES (2, %s)',
+                f'INSERT INTO {books.table("_yoyo_version")} VALUES (2, %s)'.encode(),
                 (datetime.now(timezone.utc).replace(tzinfo=None),),
             )
 
 
-def applied(conn: psycopg.Connection) -> dict[str, Applied]:
-    """Applied migrations by id, in the order they were applied."""
-    if conn.execute("SELECT to_regclass('_yoyo_migration') IS NULL").fetchone()[0]:  # type: ignore[index]
+def applied(conn: psycopg.Connection, books: Books | None = None) -> dict[str, Applied]:
+    """Applied migrations by id, in the order they were applied (``books``: located here when not given)."""
+    books = locate(conn) if books is None else books
+    tables = existing(conn, books)
+    if "_yoyo_migration" not in tables:
         return {}
-    has_ours = not conn.execute("SELECT to_regclass('_schema_tools_migrations') IS NULL").fetchone()[0]  # type: ignore[index]
+    has_ours = "_schema_tools_migrations" in tables
     checksum = "s.checksum" if has_ours else "NULL::text"
-    join = "LEFT JOIN _schema_tools_migrations s ON s.migration_id = y.migration_id" if has_ours else ""
+    join = f"LEFT JOIN {books.table('_schema_tools_migrations')} s ON s.migration_id = y.migration_id" if has_ours else ""
     rows = conn.execute(
-        f'SELECT y.migration_id, y.applied_at_utc, {checksum} FROM "_yoyo_migration" y {join} '
-        "ORDER BY y.applied_at_utc, y.migration_id"
+        f"SELECT y.migration_id, y.applied_at_utc, {checksum} FROM {books.table('_yoyo_migration')} y {join} "
+        "ORDER BY y.applied_at_utc, y.migration_id".encode()
     ).fetchall()
     return {
         mid: Applied(mid, at.replace(tzinfo=timezone.utc) if at else datetime.fromtimestamp(0, timezone.utc), cs)
@@ -98,64 +178,83 @@ def applied(conn: psycopg.Connection) -> dict[str, Applied]:
     }
 
 
+def unpaired(conn: psycopg.Connection, books: Books) -> list[str]:
+    """Ids our checksum table records as applied that yoyo's table does not (yoyo's CLI rolled
+    them back, or its table was emptied): neither record can be believed alone."""
+    if not {"_yoyo_migration", "_schema_tools_migrations"} <= existing(conn, books):
+        return []
+    return [row[0] for row in conn.execute(
+        f"SELECT s.migration_id FROM {books.table('_schema_tools_migrations')} s WHERE NOT EXISTS (SELECT FROM "
+        f"{books.table('_yoyo_migration')} y WHERE y.migration_id = s.migration_id) ORDER BY 1".encode())]
+
+
 RECORD_APPLY_SQL = """
 WITH yoyo AS (
-    INSERT INTO "_yoyo_migration" (migration_hash, migration_id, applied_at_utc)
-    VALUES ({hash}, {id}, (now() AT TIME ZONE 'UTC'))
+    INSERT INTO {yoyo_migration} (migration_hash, migration_id, applied_at_utc)
+    VALUES ({hash}, {id}, (pg_catalog.now() AT TIME ZONE 'UTC'))
 ), yoyo_log AS (
-    INSERT INTO "_yoyo_log" (id, migration_hash, migration_id, operation, username, hostname, comment, created_at_utc)
-    VALUES ({log_id}, {hash}, {id}, 'apply', {user}, {host}, NULL, (now() AT TIME ZONE 'UTC'))
+    INSERT INTO {yoyo_log} (id, migration_hash, migration_id, operation, username, hostname, comment, created_at_utc)
+    VALUES ({log_id}, {hash}, {id}, 'apply', {user}, {host}, NULL, (pg_catalog.now() AT TIME ZONE 'UTC'))
 )
-INSERT INTO _schema_tools_migrations (migration_id, checksum, applied_by, duration_ms, transactional)
-VALUES ({id}, {checksum}, {actor}, (extract(epoch FROM clock_timestamp() - coalesce(
-    nullif(current_setting('schema_tools.started', true), '')::timestamptz, now())) * 1000)::integer, {transactional})
-ON CONFLICT (migration_id) DO UPDATE SET checksum = EXCLUDED.checksum, applied_at = now(),
+INSERT INTO {ours} (migration_id, checksum, applied_by, duration_ms, transactional)
+VALUES ({id}, {checksum}, {actor}, (extract(epoch FROM pg_catalog.clock_timestamp() - coalesce(
+    nullif(pg_catalog.current_setting('schema_tools.started', true), '')::timestamptz, pg_catalog.now())) * 1000)::integer,
+    {transactional})
+ON CONFLICT (migration_id) DO UPDATE SET checksum = EXCLUDED.checksum, applied_at = pg_catalog.now(),
     applied_by = EXCLUDED.applied_by, duration_ms = EXCLUDED.duration_ms, transactional = EXCLUDED.transactional
+RETURNING migration_id AS schema_tools_recorded, duration_ms
 """
 
 RECORD_ROLLBACK_SQL = """
 WITH yoyo AS (
-    DELETE FROM "_yoyo_migration" WHERE migration_hash = {hash}
+    DELETE FROM {yoyo_migration} WHERE migration_hash = {hash}
 ), yoyo_log AS (
-    INSERT INTO "_yoyo_log" (id, migration_hash, migration_id, operation, username, hostname, comment, created_at_utc)
-    VALUES ({log_id}, {hash}, {id}, {operation}, {user}, {host}, NULL, (now() AT TIME ZONE 'UTC'))
+    INSERT INTO {yoyo_log} (id, migration_hash, migration_id, operation, username, hostname, comment, created_at_utc)
+    VALUES ({log_id}, {hash}, {id}, {operation}, {user}, {host}, NULL, (pg_catalog.now() AT TIME ZONE 'UTC'))
 )
-DELETE FROM _schema_tools_migrations WHERE migration_id = {id}
+DELETE FROM {ours} WHERE migration_id = {id}
+RETURNING migration_id AS schema_tools_recorded, duration_ms
 """
 
 
-def _who() -> dict[str, sql.Literal]:
+def _who(books: Books) -> dict[str, sql.Composable]:
     who = actor()
     user, _, host = who.partition("@")
     return {"log_id": sql.Literal(str(uuid.uuid1())), "user": sql.Literal(user), "host": sql.Literal(host),
-            "actor": sql.Literal(who)}
+            "actor": sql.Literal(who), "yoyo_migration": sql.SQL(books.table("_yoyo_migration")),
+            "yoyo_log": sql.SQL(books.table("_yoyo_log")), "ours": sql.SQL(books.table("_schema_tools_migrations"))}
 
 
-STARTED_NOW = "SELECT set_config('schema_tools.started', clock_timestamp()::text, {local})"
+STARTED_NOW = "SELECT pg_catalog.set_config('schema_tools.started', pg_catalog.clock_timestamp()::text, {local})"
 """Marks when a migration started (each of a group sent in one query shares one now())."""
 
 
-def apply_record(migration: Migration) -> sql.Composed:
+RECORDED = b"schema_tools_recorded"
+"""The first column of a record statement's reply: the server's word that the record ran."""
+
+
+def apply_record(migration: Migration, books: Books) -> sql.Composed:
     """One statement recording an applied migration in yoyo's tables and ours; run it in the
     migration's transaction. The duration: since STARTED_NOW ran, else the transaction's age."""
     return sql.SQL(RECORD_APPLY_SQL).format(
         hash=sql.Literal(yoyo_hash(migration.id)), id=sql.Literal(migration.id),
-        checksum=sql.Literal(migration.checksum), transactional=sql.Literal(migration.transactional), **_who())
+        checksum=sql.Literal(migration.checksum), transactional=sql.Literal(migration.transactional), **_who(books))
 
 
-def rollback_record(migration_id: str, operation: str = "rollback") -> sql.Composed:
+def rollback_record(migration_id: str, books: Books, operation: str = "rollback") -> sql.Composed:
     """One statement forgetting an applied migration in yoyo's tables and ours.
 
     ``operation`` is what yoyo's log says: ``rollback``, or ``unmark`` when only the record goes.
     """
     return sql.SQL(RECORD_ROLLBACK_SQL).format(
         hash=sql.Literal(yoyo_hash(migration_id)), id=sql.Literal(migration_id),
-        operation=sql.Literal(operation), **_who())
+        operation=sql.Literal(operation), **_who(books))
 
 
-def record_event(conn: psycopg.Connection, operation: str, migration_id: str | None, detail: str) -> None:
+def record_event(conn: psycopg.Connection, books: Books, operation: str, migration_id: str | None, detail: str) -> None:
     """Append to our own audit trail (repair and other deliberate interventions)."""
     conn.execute(
-        "INSERT INTO _schema_tools_events (operation, migration_id, detail, actor) VALUES (%s, %s, %s, %s)",
+        f"INSERT INTO {books.table('_schema_tools_events')} (operation, migration_id, detail, actor) "
+        "VALUES (%s, %s, %s, %s)".encode(),
         (operation, migration_id, detail, actor()),
     )

@@ -24,7 +24,7 @@ from ..errors import MigrationError
 from ..findings import Check, Finding, Report
 from ..migration_files.model import Migration
 from . import history
-from .execute import run_migration
+from .execute import on_connection, run_migration
 
 RULE_HELP = {
     "apply-fails": "the migration does not apply on a database holding the migrations before it",
@@ -94,7 +94,7 @@ class _Trip:
 
 def _round_trip(conn: psycopg.Connection, m: Migration, settings: Settings, before: Inventory) -> _Trip:
     try:
-        run_migration(conn, m, settings)
+        run_migration(on_connection(conn), m, settings)
     except MigrationError as exc:
         return _Trip(Check(m.id, STEP, (_error("apply-fails", m, exc, str(m.path)),)), settled=False, applied=False)
     reason = m.irreversible
@@ -106,7 +106,7 @@ def _round_trip(conn: psycopg.Connection, m: Migration, settings: Settings, befo
             hint=f"write {m.rollback_path.name}, or add '-- irreversible: <why>' to the header of {m.path.name}"),)))
     applied = inventory(conn)
     try:
-        run_migration(conn, m, settings, rollback=True)
+        run_migration(on_connection(conn), m, settings, rollback=True)
     except MigrationError as exc:  # a transactional rollback left nothing: the state is still 'applied'
         return _Trip(Check(m.id, STEP, (_error("rollback-fails", m, exc, str(m.rollback_path)),)),
                      settled=m.transactional)
@@ -118,7 +118,7 @@ def _round_trip(conn: psycopg.Connection, m: Migration, settings: Settings, befo
                                 object=m.id, hint=f"make {m.rollback_path.name} undo exactly what {m.path.name} does",
                                 file=str(m.rollback_path), line=1, detail=detail))
     try:
-        run_migration(conn, m, settings)
+        run_migration(on_connection(conn), m, settings)
     except MigrationError as exc:
         findings.append(Finding("reapply-differs", f"{m.id} fails when applied again after its rollback: {exc.message}",
                                 object=m.id, hint=exc.hint, file=str(m.path), line=exc.line))
@@ -133,7 +133,7 @@ def _round_trip(conn: psycopg.Connection, m: Migration, settings: Settings, befo
 
 
 def prepare_scratch(conn: psycopg.Connection) -> psycopg.Connection:
-    history.ensure_tables(conn)
+    history.ensure_tables(conn, history.locate(conn, writing=True))
     conn.execute("ANALYZE")  # a new database's catalog has no statistics: the inventory query is 8x slower
     return conn
 
@@ -178,7 +178,7 @@ def check_chain(fresh: Fresh, settings: Settings, migrations: Sequence[Migration
     states = [inventory(conn)]
     for m in migrations:
         try:
-            run_migration(conn, m, settings)
+            run_migration(on_connection(conn), m, settings)
         except MigrationError as exc:
             checks = [Check(m.id, ROLL_BACK, (_error("apply-fails", m, exc, str(m.path)),))]
             checks += [Check(later.id, ROLL_BACK, skipped=f"{m.id} before it does not apply")
@@ -194,7 +194,7 @@ def check_chain(fresh: Fresh, settings: Settings, migrations: Sequence[Migration
             down.append(Check(m.id, ROLL_BACK, skipped=f"the chain cannot go below {m.id}: {stop}"))
             break
         try:
-            run_migration(conn, m, settings, rollback=True)
+            run_migration(on_connection(conn), m, settings, rollback=True)
         except MigrationError as exc:
             down.append(Check(m.id, ROLL_BACK, (_error("rollback-fails", m, exc, str(m.rollback_path)),)))
             break
@@ -220,7 +220,7 @@ def check_chain(fresh: Fresh, settings: Settings, migrations: Sequence[Migration
             up.append(Check(m.id, APPLY_AGAIN, skipped=f"not applied again: {broken}"))
             continue
         try:
-            run_migration(conn, m, settings)
+            run_migration(on_connection(conn), m, settings)
         except MigrationError as exc:
             up.append(Check(m.id, APPLY_AGAIN, (Finding(
                 "reapply-differs", f"{m.id} fails when applied again after the chain was rolled back: {exc.message}",

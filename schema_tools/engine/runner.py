@@ -10,20 +10,23 @@ in autocommit and is recorded once all of them succeeded. The jobs live beside i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 
 import psycopg
 
 from ..config import Settings
-from ..errors import DataLossRefused, MigrationError, ValidationFailed
+from ..errors import DataLossRefused, DatabaseUnavailable, Interrupted, MigrationError, ValidationFailed
 from ..migration_files.model import Migration
 from . import history
 from .choose import to_roll_back, up_to, with_dependencies
 from .data_loss import data_at_risk
-from .execute import apply_group, next_group, run_migration
+from .execute import Stopped, Work, apply_group, next_group, run_migration
 from .heal import heal
 from .lock import migration_lock
 from .model import MigrationState, RunResult
+from .refuse import refuse_unrunnable
+from .session import Interrupts, control_lost, session_of, work_connection
 from .validate import check_history
 from .verified import Verify, apply_verified, verify_or_undo
 
@@ -40,23 +43,51 @@ def migration_states(conn: psycopg.Connection, migrations: Sequence[Migration]) 
     missing = [MigrationState(a.id, "missing", a.applied_at) for a in done.values() if a.id not in known]
     return missing + states
 
+
+@contextmanager
+def _locked(control: psycopg.Connection, settings: Settings) -> Iterator[Work]:
+    """The run's two connections: the lock and the bookkeeping on ``control``, a work connection
+    (same login, pinned before each migration) for the migrations, signals watched."""
+    session = session_of(control)
+    with migration_lock(control, settings.lock_wait):
+        books = history.locate(control, writing=True)
+        history.ensure_tables(control, books)
+        with work_connection(control, session, settings.lock_wait) as conn:
+            interrupts = Interrupts(conn)
+            with interrupts.watching():
+                yield Work(conn, books, session, interrupts, control)
+
+
+def _interrupted(work: Work, done: Sequence[tuple[str, int]], planned: Sequence[Migration], stop: Stopped | None,
+                 verb: str = "applied") -> Interrupted:
+    signum = work.interrupts.signal if work.interrupts else 0
+    left = len(planned) - len(done)
+    running = f"; {stop.running}" if stop else ""
+    kept = f" ({stop.committed})" if stop and stop.committed else ""
+    return Interrupted(f"interrupted: {len(done)} {verb}, {left} not{running}{kept}", signum=signum,
+                       hint="nothing runs on after the runner: run the command again to go on")
+
+
 def apply_pending(conn: psycopg.Connection, settings: Settings, migrations: Sequence[Migration],
                progress: Progress | None = None, only: Collection[str] | None = None, verify: Verify | None = None,
                to: str | None = None) -> RunResult:
     """Apply every pending migration (or only ``only`` and what they depend on), in order, each
     atomically with its record. With ``verify``: the result must pass it (problems: a list of
     lines), or the database ends as it was -- one transaction for all when every pending
-    migration is transactional, else their rollback files -- and VerificationFailed is raised."""
+    migration is transactional, else their rollback files -- and VerificationFailed is raised.
+    ``conn`` holds the lock; the migrations run on a second connection of the same login."""
     wanted = with_dependencies(migrations, only) if only is not None else {m.id for m in migrations}
     if to is not None:
         wanted &= {m.id for m in up_to(migrations, to)}
     result = RunResult()
-    with migration_lock(conn, settings.lock_wait):
-        history.ensure_tables(conn)
-        done = history.applied(conn)
+    with _locked(conn, settings) as work:
+        done = history.applied(conn, work.books)
+        pending = [m for m in migrations if m.id not in done and m.id in wanted]
+        for m in pending:  # refused before anything runs
+            refuse_unrunnable(m)
         # What a killed run left INVALID would make validate refuse: heal it first.
-        result.notes += heal(conn, [m for m in migrations if m.id not in done and m.id in wanted])
-        report = check_history(conn, settings, migrations, done)
+        result.notes += heal(conn, work.books, pending)
+        report = check_history(conn, settings, migrations, done, work.books)
         if report.errors:
             first = report.errors[0]
             raise ValidationFailed(
@@ -67,13 +98,13 @@ def apply_pending(conn: psycopg.Connection, settings: Settings, migrations: Sequ
         if progress:
             for note in result.notes:  # said before anything is applied, not after
                 progress(note)
-        pending = [m for m in migrations if m.id not in done and m.id in wanted]
         if verify is not None and pending and all(m.transactional for m in pending):
-            apply_verified(conn, pending, settings, verify, result)
+            apply_verified(work, pending, settings, verify, result)
             for mid, ms in result.done:
                 if progress:
                     progress(f"applied {mid} ({ms} ms)")
             return result
+
         def applied(now: list[tuple[str, int]]) -> None:
             result.done.extend(now)
             for mid, ms in now:
@@ -81,17 +112,29 @@ def apply_pending(conn: psycopg.Connection, settings: Settings, migrations: Sequ
                     progress(f"applied {mid} ({ms} ms)")
 
         index = 0
-        while index < len(pending):
-            group = next_group(pending, index)
-            now = apply_group(conn, group, settings) if len(group) > 1 else []
-            applied(now)
-            if len(now) < len(group):  # alone, or what a group left: the one-by-one path, with its retries
-                m = group[len(now)]
-                applied([(m.id, run_migration(conn, m, settings, rollback=False))])
-                now.append((m.id, 0))
-            index += len(now)
+        try:
+            while index < len(pending):
+                if work.interrupted():
+                    raise _interrupted(work, result.done, pending, None)
+                if control_lost(conn):
+                    raise DatabaseUnavailable(
+                        f"the connection holding the migration lock was closed (by the server or another session) "
+                        f"after {len(result.done)} migration(s); {len(pending) - index} were not applied",
+                        hint="run migrate again; if a migration ends sessions (pg_terminate_backend), make it spare "
+                        "the runner's")
+                group = next_group(pending, index)
+                now = apply_group(work, group, settings) if len(group) > 1 else []
+                applied(now)
+                if len(now) < len(group):  # alone, or what a group left: the one-by-one path, with its retries
+                    m = group[len(now)]
+                    applied([(m.id, run_migration(work, m, settings, rollback=False))])
+                    now.append((m.id, 0))
+                index += len(now)
+        except Stopped as stop:
+            applied(stop.applied)
+            raise _interrupted(work, result.done, pending, stop) from None
         if verify is not None and pending:
-            verify_or_undo(conn, pending, settings, verify)
+            verify_or_undo(work, pending, settings, verify)
     return result
 
 
@@ -102,9 +145,8 @@ def roll_back(conn: psycopg.Connection, settings: Settings, migrations: Sequence
     the rollback files would drop rows, ``confirm`` (shown what) must say yes, else nothing is
     rolled back (DataLossRefused)."""
     result = RunResult()
-    with migration_lock(conn, settings.lock_wait):
-        history.ensure_tables(conn)
-        done = history.applied(conn)
+    with _locked(conn, settings) as work:
+        done = history.applied(conn, work.books)
         missing = [mid for mid in done if mid not in {m.id for m in migrations}]
         if missing:
             raise MigrationError(f"applied migration {missing[0]} has no file in {settings.migrations_dir}",
@@ -121,13 +163,20 @@ def roll_back(conn: psycopg.Connection, settings: Settings, migrations: Sequence
                                  migration_id=declared[0].id,
                                  hint="nothing was rolled back; undo it with a new migration, or roll back only "
                                  "the migrations after it (rollback --to " + declared[0].id + ")")
+        for m in plan:
+            refuse_unrunnable(m)
         losses = data_at_risk(conn, plan)
         if losses and (confirm is None or not confirm(losses)):
             raise DataLossRefused(f"rolling back would drop data: {'; '.join(losses)}; nothing was rolled back",
                                   hint="back the data up; pass --yes to roll back anyway (the data is lost)")
-        for m in plan:
-            ms = run_migration(conn, m, settings, rollback=True)
-            result.done.append((m.id, ms))
-            if progress:
-                progress(f"rolled back {m.id} ({ms} ms)")
+        try:
+            for m in plan:
+                if work.interrupted():
+                    raise Stopped("")
+                ms = run_migration(work, m, settings, rollback=True)
+                result.done.append((m.id, ms))
+                if progress:
+                    progress(f"rolled back {m.id} ({ms} ms)")
+        except Stopped as stop:
+            raise _interrupted(work, result.done, plan, stop if stop.running else None, "rolled back") from None
     return result

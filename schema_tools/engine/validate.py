@@ -37,6 +37,7 @@ RULE_HELP = {
     "out-of-order": "a pending migration sorts before migrations already applied",
     "invalid-index": "an index left INVALID by a failed CREATE INDEX CONCURRENTLY",
     "stale-yoyo-lock": "yoyo's own lock table holds a row",
+    "unpaired-record": "our checksum table records a migration yoyo's table does not",
 }
 
 
@@ -79,7 +80,7 @@ def _history_checks(migrations: Sequence[Migration], done: Mapping[str, history.
     return checks
 
 
-def _database_checks(conn: psycopg.Connection) -> list[Check]:
+def _database_checks(conn: psycopg.Connection, books: history.Books) -> list[Check]:
     invalid = []
     for schema, index, table in conn.execute(INVALID_INDEXES_SQL).fetchall():
         drop = sql.SQL("DROP INDEX CONCURRENTLY {}.{};").format(sql.Identifier(schema), sql.Identifier(index)).as_string(conn)
@@ -88,20 +89,29 @@ def _database_checks(conn: psycopg.Connection) -> list[Check]:
                                index if schema == "public" else f"{schema}.{index}",
                                f"{drop} then fix the cause and run migrate again"))
     stale = []
-    if conn.execute("SELECT to_regclass('yoyo_lock') IS NOT NULL").fetchone()[0]:  # type: ignore[index]
-        for pid, ctime in conn.execute('SELECT pid, ctime FROM "yoyo_lock"').fetchall():
+    tables = history.existing(conn, books)
+    if "yoyo_lock" in tables:
+        for pid, ctime in conn.execute(f"SELECT pid, ctime FROM {books.table('yoyo_lock')}".encode()).fetchall():
             stale.append(Finding("stale-yoyo-lock", f"yoyo_lock holds a row from process {pid} since {ctime} UTC, "
                                  "left by yoyo's own CLI (killed or still running)", Severity.WARNING, "yoyo_lock",
                                  "schema-tools does not use it (it holds an advisory lock the server frees), but "
                                  "yoyo's CLI will wait on it: if no yoyo process runs, clear it with 'yoyo break-lock'"))
-    return [Check("no invalid index", "database", tuple(invalid)), Check("yoyo lock", "database", tuple(stale))]
+    unpaired = [Finding("unpaired-record", f"{mid} has a checksum row in {books.table('_schema_tools_migrations')} "
+                        f"but no row in {books.table('_yoyo_migration')}: one of the two records is wrong "
+                        "(yoyo's CLI rolled it back, or a history table was emptied or dropped)", Severity.ERROR, mid,
+                        "if the migration is not applied, run 'schema-tools repair' to drop the stale checksum "
+                        "row; if it is, record it again with 'schema-tools baseline'")
+                for mid in history.unpaired(conn, books)]
+    return [Check("no invalid index", "database", tuple(invalid)), Check("yoyo lock", "database", tuple(stale)),
+            Check("records paired", "database", tuple(unpaired))]
 
 
 def check_history(conn: psycopg.Connection, settings: Settings, migrations: Sequence[Migration],
-                done: Mapping[str, history.Applied] | None = None) -> Report:
+                  done: Mapping[str, history.Applied] | None = None, books: history.Books | None = None) -> Report:
     """Compare the database's history (``done``: already read) with the migration files."""
-    done = history.applied(conn) if done is None else done
-    checks = _history_checks(migrations, done, settings.strict_order) + _database_checks(conn)
+    books = history.locate(conn) if books is None else books
+    done = history.applied(conn, books) if done is None else done
+    checks = _history_checks(migrations, done, settings.strict_order) + _database_checks(conn, books)
     return Report("validate", tuple(checks), RULE_HELP)
 
 
@@ -112,21 +122,27 @@ def repair_history(conn: psycopg.Connection, settings: Settings, migrations: Seq
     by_id = {m.id: m for m in migrations}
     actions: list[str] = []
     with migration_lock(conn, settings.lock_wait):
-        history.ensure_tables(conn)
+        books = history.locate(conn, writing=True)
+        history.ensure_tables(conn, books)
         with conn.transaction():
-            for mid, record in history.applied(conn).items():
+            for mid in history.unpaired(conn, books):
+                conn.execute(f"DELETE FROM {books.table('_schema_tools_migrations')} WHERE migration_id = %s".encode(),
+                             (mid,))
+                history.record_event(conn, books, "unpaired", mid, "checksum row without yoyo's record dropped")
+                actions.append(f"dropped the checksum row of {mid} (yoyo's table does not record it as applied)")
+            for mid, record in history.applied(conn, books).items():
                 m = by_id.get(mid)
                 if m is not None and record.checksum != m.checksum:
                     old = record.checksum or "none"
                     conn.execute(
-                        "INSERT INTO _schema_tools_migrations (migration_id, checksum, applied_by, duration_ms, "
-                        "transactional) VALUES (%s, %s, %s, 0, %s) ON CONFLICT (migration_id) DO UPDATE "
-                        "SET checksum = EXCLUDED.checksum",
+                        f"INSERT INTO {books.table('_schema_tools_migrations')} (migration_id, checksum, applied_by, "
+                        "duration_ms, transactional) VALUES (%s, %s, %s, 0, %s) ON CONFLICT (migration_id) DO UPDATE "
+                        "SET checksum = EXCLUDED.checksum".encode(),
                         (mid, m.checksum, history.actor(), m.transactional))
-                    history.record_event(conn, "repair", mid, f"checksum {old} -> {m.checksum}")
+                    history.record_event(conn, books, "repair", mid, f"checksum {old} -> {m.checksum}")
                     actions.append(f"re-recorded the checksum of {mid} ({old[:12]} -> {m.checksum[:12]})")
                 elif m is None and forget_missing:
-                    conn.execute(history.rollback_record(mid, operation="unmark"))
-                    history.record_event(conn, "forget", mid, "applied migration without a file forgotten by repair")
+                    conn.execute(history.rollback_record(mid, books, operation="unmark"))
+                    history.record_event(conn, books, "forget", mid, "applied migration without a file forgotten by repair")
                     actions.append(f"forgot {mid} (applied, but its file is gone; its objects stay in the database)")
     return actions

@@ -11,9 +11,10 @@ import psycopg
 from ..config import Settings
 from ..errors import MigrationError, VerificationFailed
 from ..migration_files.model import Migration
-from .execute import run_migration
+from .execute import Work, run_migration
 from .model import RunResult
 
+BEGIN_MODES = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED, READ WRITE, NOT DEFERRABLE"
 Verify = Callable[[psycopg.Connection], list[str]]
 
 
@@ -21,13 +22,15 @@ def _summary(problems: list[str], pending: Sequence[Migration]) -> str:
     return f"{len(problems)} problem(s) after applying {', '.join(m.id for m in pending)}; first: {problems[0]}"
 
 
-def apply_verified(conn: psycopg.Connection, pending: Sequence[Migration], settings: Settings, verify: Verify,
+def apply_verified(work: Work, pending: Sequence[Migration], settings: Settings, verify: Verify,
                    result: RunResult) -> None:
     """All in one transaction, committed only when ``verify`` finds nothing."""
     done: list[tuple[str, int]] = []
+    conn = work.conn
     with conn.transaction():
+        conn.execute(BEGIN_MODES)
         for m in pending:
-            done.append((m.id, run_migration(conn, m, settings, inside=True)))
+            done.append((m.id, run_migration(work, m, settings, inside=True)))
         problems = verify(conn)
         if problems:
             raise VerificationFailed(_summary(problems, pending), problems=problems, restored=True,
@@ -35,9 +38,9 @@ def apply_verified(conn: psycopg.Connection, pending: Sequence[Migration], setti
     result.done.extend(done)
 
 
-def verify_or_undo(conn: psycopg.Connection, pending: Sequence[Migration], settings: Settings, verify: Verify) -> None:
+def verify_or_undo(work: Work, pending: Sequence[Migration], settings: Settings, verify: Verify) -> None:
     """Applied one by one (some are not transactional): on problems, roll back with the rollback files."""
-    problems = verify(conn)
+    problems = verify(work.conn)
     if not problems:
         return
     undone = []
@@ -47,7 +50,7 @@ def verify_or_undo(conn: psycopg.Connection, pending: Sequence[Migration], setti
                 raise MigrationError(f"{m.id} has no rollback file", migration_id=m.id)
             if m.irreversible:
                 raise MigrationError(f"{m.id} cannot be rolled back: {m.irreversible}", migration_id=m.id)
-            run_migration(conn, m, settings, rollback=True)
+            run_migration(work, m, settings, rollback=True)
             undone.append(m.id)
     except MigrationError as exc:
         raise VerificationFailed(_summary(problems, pending), problems=problems, restored=False,

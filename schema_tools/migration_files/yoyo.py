@@ -94,6 +94,23 @@ def order(migrations: list[Migration]) -> list[Migration]:
     return result
 
 
+NAME_MAX = 255
+"""The longest file name (in bytes) most file systems take: a migration's rollback file must fit."""
+
+
+def id_problem(migration_id: str) -> str:
+    """Why ``migration_id`` (a file name without .sql) cannot be a migration's id ("": it can)."""
+    if not migration_id:
+        return "a migration file needs an id before .sql"
+    if migration_id != migration_id.strip() or any(not c.isprintable() for c in migration_id):
+        return f"the id {migration_id!r} has spaces at an end or characters that do not print"
+    rollback = len((migration_id + ROLLBACK_SUFFIX).encode())
+    if rollback > NAME_MAX:
+        return (f"the id is too long: its rollback file's name would be {rollback} bytes, and file systems "
+                f"take {NAME_MAX}")
+    return ""
+
+
 def read_layout(folder: Path, names: list[str], allow_python: bool = False) -> Migrations:
     """All migrations of a folder (``names``: its one listing, sorted), in the order they apply.
     A .py file is refused (yoyo would run it as a migration) unless ``allow_python`` (static
@@ -107,6 +124,10 @@ def read_layout(folder: Path, names: list[str], allow_python: bool = False) -> M
         raise MigrationError(f"{folder / odd[0]}: migrations end in .sql (lower case)",
                              hint=f"rename it to {Path(odd[0]).stem}.sql, or move it out of the folder")
     files = [n for n in names if n.endswith(".sql") and not n.endswith(ROLLBACK_SUFFIX)]
+    for name in files:
+        problem = id_problem(name[: -len(".sql")])
+        if problem:
+            raise MigrationError(f"{folder / name}: {problem}", hint="rename the file (ID.sql, e.g. 0007_add_index.sql)")
     ids = {n[: -len(".sql")] for n in files}
     rollbacks = {n[: -len(ROLLBACK_SUFFIX)] for n in names if n.endswith(ROLLBACK_SUFFIX)}
     for orphan in sorted(rollbacks - ids):

@@ -195,6 +195,32 @@ def _own_session_changes(s: Statement) -> Iterator[str]:
         yield "unknown: a statement nested too deeply to read"
 
 
+def setting_values(s: Statement) -> tuple[tuple[str, str | None], ...]:
+    """``(setting, value)`` for each setting the statement (or its DO block) sets: the value as
+    written, "DEFAULT" for SET ... TO DEFAULT and RESET, None when only known at run time."""
+    found: list[tuple[str, str | None]] = []
+    if s.kind == "VariableSetStmt" and s.fields.get("name"):
+        kind, args = s.fields.get("kind"), s.fields.get("args") or []
+        if kind in ("VAR_SET_DEFAULT", "VAR_RESET"):
+            found.append((s.fields["name"], "DEFAULT"))
+        elif kind == "VAR_SET_VALUE":
+            values = [constant(a) for a in args]
+            known = len(values) == 1 and values[0] is not None
+            found.append((s.fields["name"], str(values[0]) if known else None))
+    try:
+        for call in nodes(s.tree, "FuncCall"):
+            if (strings(call.get("funcname")) or [""])[-1] == "set_config":
+                args = call.get("args") or [None, None]
+                name, value = constant(args[0]), constant(args[1]) if len(args) > 1 else None
+                if isinstance(name, str):
+                    found.append((name.strip().lower(), value if isinstance(value, str) else None))
+    except RecursionError:
+        pass
+    for inner in s.inner:
+        found += setting_values(inner)
+    return tuple(found)
+
+
 def client_copy(s: Statement) -> str:
     """``COPY ... FROM STDIN`` or ``COPY ... TO STDOUT`` (data to or from the client), or ""."""
     if s.kind != "CopyStmt" or s.fields.get("filename"):

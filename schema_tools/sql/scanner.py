@@ -67,6 +67,26 @@ def _next_word(text: str, pos: int) -> str:
     return match.group(1).lower() if match else ""
 
 
+def line_breaks(text: str, start: int = 0, end: int | None = None) -> int:
+    """How many lines end in ``text[start:end]``, as an editor counts them: at LF, CRLF or a lone
+    CR (a form feed or U+2028 ends no line, for PostgreSQL or psql either)."""
+    end = len(text) if end is None else end
+    breaks = text.count("\n", start, end)
+    if "\r" in text:
+        breaks += text.count("\r", start, end) - text.count("\r\n", start, end)
+    return breaks
+
+
+def line_start(text: str, pos: int) -> int:
+    """Where the line holding ``pos`` starts."""
+    return max(text.rfind("\n", 0, pos), text.rfind("\r", 0, pos)) + 1
+
+
+def text_lines(text: str) -> list[str]:
+    """The lines of ``text``, cut where ``line_breaks`` counts them."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
 def lead(text: str) -> int:
     """Where the first token after leading whitespace and comments (nested ones too) starts. A
     comment never closed is not skipped: it and what follows stay, for the server to refuse."""
@@ -145,18 +165,33 @@ def _creates_routine(head: list[str]) -> bool:
     return head[:1] == ["create"] and words[:1] in (["function"], ["procedure"])
 
 
-def split(text: str) -> Iterator[tuple[int, str]]:
+_ROWS_END = re.compile(r"^\\\.[ \t]*\r?$", re.MULTILINE)
+
+
+def copy_rows(text: str) -> list[tuple[int, int, int]]:
+    """The rows given inline after each ``COPY ... FROM stdin;`` (as pg_dump writes them and psql
+    reads them: from the next line to a line holding only ``\\.``, or the end of the text):
+    ``(where the COPY's semicolon is, where the rows start, where they end)``."""
+    found: list[tuple[int, int, int]] = []
+    for _ in split(text, found):
+        pass
+    return found
+
+
+def split(text: str, rows: list[tuple[int, int, int]] | None = None) -> Iterator[tuple[int, str]]:
     """Yield ``(offset, statement)`` for each statement, the statement without its ``;``.
 
     Text after the last semicolon is yielded as a statement too (psql would run it at the end
     of the file). Pieces holding only whitespace and comments are yielded as well; the caller
-    decides what to do with them.
+    decides what to do with them. Rows given inline to ``COPY ... FROM stdin`` are skipped (and,
+    with ``rows``, listed there as ``copy_rows`` says).
     """
     token = token_pattern()
     start = 0
     depth = 0
     begin_depth = 0
     head: list[str] = []  # the statement's first words, until we know if it creates a routine
+    previous, from_stdin = "", False
     pos = 0
     length = len(text)
     while pos < length:
@@ -174,6 +209,8 @@ def split(text: str) -> Iterator[tuple[int, str]]:
             word = match.group().lower()
             if len(head) < 4:
                 head.append(word)
+            from_stdin = from_stdin or (word == "stdin" and previous == "from" and head[0] == "copy")
+            previous = word
             if _creates_routine(head):
                 if word == "begin" and depth == 0 and (begin_depth or _next_word(text, end) == "atomic"):
                     begin_depth += 1
@@ -187,7 +224,16 @@ def split(text: str) -> Iterator[tuple[int, str]]:
             depth = max(depth - 1, 0)
         elif kind == "semi" and depth == 0 and begin_depth == 0:
             yield start, text[start:match.start()]
-            start, head = end, []
+            start, head, previous = end, [], ""
+            if from_stdin:
+                newline = text.find("\n", end)
+                first = length if newline < 0 else newline + 1
+                terminator = _ROWS_END.search(text, first)
+                last = length if terminator is None else terminator.start()
+                end = start = length if terminator is None else min(terminator.end() + 1, length)
+                if rows is not None:
+                    rows.append((match.start(), first, last))
+                from_stdin = False
         pos = end
     if start < length:
         yield start, text[start:]

@@ -50,23 +50,43 @@ Piece = tuple[int, str, "Node | None | object", int]  # char offset, text, tree 
 def read_script(text: str, *, trees: bool = True) -> Script:
     """The statements of ``text``, each with its file line and column and its tree (with
     ``trees=False`` each statement reads its own tree when first asked: the cuts cost no tree)."""
-    pieces, error = _pieces(text, trees)
+    rows = scanner.copy_rows(text) if "stdin" in text.lower() else []
+    pieces, error = _pieces(_blanked(text, rows) if rows else text, trees)
     problem = None
     if error is not None:
         offset, message = error
-        problem = SyntaxProblem(message, text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset))
+        problem = SyntaxProblem(message, scanner.line_breaks(text, 0, offset) + 1,
+                                offset - scanner.line_start(text, offset) + 1)
     statements: list[Statement] = []
+    starts: list[int] = []
     line, counted = 1, 0
     for offset, piece, tree, base in pieces:
         start = scanner.lead(piece)
         body = piece[start:].rstrip()
         if not body:
             continue
-        line += text.count("\n", counted, offset + start)
+        line += scanner.line_breaks(text, counted, offset + start)
         counted = offset + start
         base += len(piece[:start].encode()) if tree is not UNPARSED else 0
-        statements.append(Statement(body, line, counted - text.rfind("\n", 0, counted), tree=tree, base=base))
+        statements.append(Statement(body, line, counted - scanner.line_start(text, counted) + 1, tree=tree, base=base))
+        starts.append(counted)
+    for semicolon, first, last in rows:  # each COPY's rows go to the statement its semicolon ends
+        owner = max((i for i, start in enumerate(starts) if start < semicolon), default=None)
+        if owner is not None:
+            statements[owner].copy_data = text[first:last]
     return Script(tuple(statements), problem)
+
+
+def _blanked(text: str, rows: list[tuple[int, int, int]]) -> str:
+    """The text with COPY's inline rows (and their ``\\.``) turned to spaces, line breaks kept:
+    what the parser reads, at the same offsets."""
+    parts, done = [], 0
+    for _, first, last in rows:
+        end = text.find("\n", last)
+        end = len(text) if end < 0 else end
+        parts += [text[done:first], "".join(c if c == "\n" else " " for c in text[first:end])]
+        done = end
+    return "".join(parts) + text[done:]
 
 
 def _pieces(text: str, trees: bool) -> tuple[list[Piece], tuple[int, str] | None]:

@@ -24,13 +24,14 @@ class Statement:
     """A statement's text (leading comments removed), the file line and column where it starts,
     and its parse tree (None: PostgreSQL's parser refuses it)."""
 
-    __slots__ = ("sql", "line", "column", "_tree", "_base", "_kind", "_fields", "_facts")
+    __slots__ = ("sql", "line", "column", "copy_data", "_tree", "_base", "_kind", "_fields", "_facts")
 
     def __init__(self, sql: str, line: int = 1, column: int = 1, *, tree: Node | None | object = UNPARSED,
                  base: int = 0) -> None:
         self.sql = sql
         self.line = line
         self.column = column
+        self.copy_data: str | None = None  # the rows given inline to COPY ... FROM stdin (pg_dump's form)
         self._tree = tree
         self._base = base  # where the text starts, in bytes, in the text the tree was parsed from
         self._kind: str | None = None
@@ -84,11 +85,13 @@ class Statement:
         """The file line and column of a 1-based character position in ``sql`` (PostgreSQL's error position)."""
         if not position:
             return self.line, self.column
+        from .scanner import line_breaks, line_start
+
         before = self.sql[: position - 1]
-        newline = before.rfind("\n")
-        if newline < 0:
+        breaks = line_breaks(before)
+        if not breaks:
             return self.line, self.column + position - 1
-        return self.line + before.count("\n"), position - 1 - newline
+        return self.line + breaks, position - line_start(before, len(before))
 
     @property
     def folded(self) -> str:
@@ -150,6 +153,14 @@ class Statement:
         from .effects import session_changes
 
         return self._fact("session_changes", session_changes)
+
+    @property
+    def setting_values(self) -> tuple[tuple[str, str | None], ...]:
+        """``(setting, value)`` per setting it sets (SET, RESET, set_config; DO bodies too): the
+        value as written, "DEFAULT", or None when known only at run time."""
+        from .effects import setting_values
+
+        return self._fact("setting_values", setting_values)
 
     @property
     def client_copy(self) -> str:
