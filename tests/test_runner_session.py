@@ -493,3 +493,24 @@ def test_a_migration_that_ends_the_runners_control_session_stops_the_run(cli: Cl
     code, out = migrate(cli, empty_db_url, folder)
     assert code == 2 and "holding the migration lock was closed" in out and "Traceback" not in out, out
     assert applied_ids(empty_db_url) == ["0001_kill"]
+
+
+def test_a_work_connection_terminated_by_another_session_says_what_committed(empty_db_url: str,
+                                                                              tmp_path: Path) -> None:
+    folder = tmp_path / "m"
+    write_migration(folder, "0001_slow", "-- transactional: false\nCREATE TABLE kept (id int);\nSELECT pg_sleep(20);\n")
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    proc = subprocess.Popen([sys.executable, "-m", "schema_tools", "migrate", "--database", empty_db_url,
+                             "--migrations", str(folder)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, cwd=ROOT)
+    deadline, killed = time.monotonic() + 30, 0
+    while not killed and time.monotonic() < deadline:
+        time.sleep(0.1)
+        with psycopg.connect(empty_db_url, autocommit=True) as conn:
+            killed = len(conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE "
+                                      "'%pg_sleep(20)%' AND pid <> pg_backend_pid()").fetchall())
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2, (out, err)
+    assert "connection to the server was lost while statement 2 of 2 of 0001_slow.sql ran" in err, err
+    assert "line 2 committed" in err and "Traceback" not in err, err
+    assert applied_ids(empty_db_url) == []

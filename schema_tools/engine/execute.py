@@ -179,7 +179,12 @@ def _with_copy(work: Work, m: Migration, statements: Sequence[Statement], settin
             conn.execute(f"{OURS_ONLY};\n{record.as_string(conn)}".encode(), prepare=False)
             if inside:
                 conn.execute(work.session.path_again)
+    except psycopg.OperationalError as exc:
+        raise lost_connection(exc, f"{m.path.name} ran (rows for COPY in it)") from None
     except _StatementFailed as failure:
+        if work.interrupted():
+            raise Stopped(f"statement {list(statements).index(failure.stmt) + 1} of {len(statements)} of "
+                          f"{m.path.name} was running") from None
         raise Failed(failure.stmt, failure.exc, position=failure.position) from None
 
 
@@ -279,6 +284,8 @@ def _autocommit(work: Work, m: Migration, statements: Sequence[Statement], setti
 def _committed_lines(committed: Sequence[Statement]) -> str:
     if not committed:
         return ""
+    if len(committed) == 1:
+        return f"the statement at line {committed[0].line} committed and stays"
     return f"the statements at lines {', '.join(str(s.line) for s in committed)} committed and stay"
 
 
