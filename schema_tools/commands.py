@@ -85,6 +85,23 @@ def scratch_login(settings: Settings, admin: psycopg.Connection, *, trusted: Col
 
 
 @contextmanager
+def powerless_scratch(settings: Settings, admin: psycopg.Connection, *, trusted: Collection[str] = (),
+                      label: str = "schema-tools scratch") -> Iterator[psycopg.Connection]:
+    """A connection to a new scratch database as a login that owns it and nothing else (no
+    superuser, CREATEDB, CREATEROLE or REPLICATION): pending migrations run there can harm nothing
+    beyond it. The ``trusted`` migrations (applied on the target already) are applied first by the
+    admin's role and handed over. Without CREATEROLE, the admin's own role is used (a
+    connection to the scratch database only; statements that act beyond it are refused anyway)."""
+    from .server.scratch import powerless_connection
+
+    def apply_trusted(conn: psycopg.Connection) -> None:
+        migrate_on(conn, settings, only=trusted)
+
+    with powerless_connection(settings, admin, apply_trusted if trusted else None, label) as conn:
+        yield conn
+
+
+@contextmanager
 def exclusive(conn: psycopg.Connection, name: str, *, wait: float, holder: str) -> Iterator[None]:
     """Hold the session advisory lock called ``name`` on ``conn`` for the block; after ``wait``
     seconds, fail with LockTimeout naming the session that holds it (``holder``: what it is)."""
@@ -218,9 +235,9 @@ def plan(settings: Settings, trace: bool = False, *,
     if not trace or not planned:
         return planned
     from .engine.trace import trace_on
-    from .server.connect import connect_url
 
-    with scratch_database(settings) as url, connect_url(url, application_name="schema-tools plan --trace") as scratch:
+    with connect(settings, "schema-tools plan --trace") as admin, \
+            powerless_scratch(settings, admin, trusted=applied, label="schema-tools plan --trace") as scratch:
         return trace_on(scratch, settings, migrations, applied, planned)
 
 
@@ -247,14 +264,12 @@ def check_reversible(settings: Settings, chain: bool = False) -> Report:
     from contextlib import ExitStack
 
     from .engine.reversible import check_chain, check_steps
-    from .server.connect import connect_url
 
     migrations = read_migrations(settings)
     with connect(settings, "schema-tools check-reversible") as admin, ExitStack() as stack:
         def fresh() -> psycopg.Connection:
-            stack.close()  # the previous scratch database (and its connection) goes first
-            url = stack.enter_context(scratch_database(settings, admin=admin))
-            return stack.enter_context(connect_url(url, application_name="schema-tools check-reversible"))
+            stack.close()  # the previous scratch database (and its login and connection) goes first
+            return stack.enter_context(powerless_scratch(settings, admin, label="schema-tools check-reversible"))
 
         return (check_chain if chain else check_steps)(fresh, settings, migrations)
 

@@ -10,6 +10,7 @@ import psycopg
 
 from ..catalog.read import read_catalog
 from ..config import Settings
+from ..errors import ConfigError
 from ..expect.model import TableExpectation
 from ..findings import Check, Finding, Report, Severity
 from ..migration_files.model import Migration
@@ -56,8 +57,34 @@ def integrity_report(conn: psycopg.Connection, settings: Settings, expectations:
     checks: list[DataCheck] = from_expectations(catalog, expectations) + from_catalog(catalog)
     if checks_file is not None:
         checks += from_checks_file(checks_file, catalog)
+        refuse_acting_predicates(conn, checks, checks_file)
     results = [run_check(conn, c, samples, settings.statement_timeout) for c in checks]
     return _report("integrity", results)
+
+
+VOLATILE_SQL = {
+    "function": "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+                "WHERE p.provolatile = 'v' AND p.proname = %(name)s AND (n.nspname = %(schema)s OR "
+                "(%(schema)s IS NULL AND n.nspname = ANY(current_schemas(true)))) LIMIT 1",
+    "operator": "SELECT o.oid::regoperator::text FROM pg_operator o JOIN pg_proc p ON p.oid = o.oprcode "
+                "JOIN pg_namespace n ON n.oid = o.oprnamespace WHERE p.provolatile = 'v' AND o.oprname = %(name)s "
+                "AND (n.nspname = %(schema)s OR (%(schema)s IS NULL AND n.nspname = ANY(current_schemas(true)))) LIMIT 1",
+}
+
+
+def refuse_acting_predicates(conn: psycopg.Connection, checks: Sequence[DataCheck], source: Path) -> None:
+    """A [[rows]] predicate may call only IMMUTABLE or STABLE functions and operators, as the
+    server's catalog says (a VOLATILE one may act: create replication slots, reset statistics,
+    write): anything else is refused before any check runs (ConfigError)."""
+    from ..sql.fragments import called
+
+    for check in checks:
+        for kind, schema, name in called(check.source) if check.source else ():
+            row = conn.execute(VOLATILE_SQL[kind], {"name": name, "schema": schema}).fetchone()
+            if row is not None:
+                raise ConfigError(f"{source}: [[rows]] {check.name}: the predicate calls {row[0]}, a VOLATILE "
+                                  f"{kind}: a check must only read",
+                                  hint="use IMMUTABLE or STABLE functions only (or mark yours so, if it only reads)")
 
 
 def preflight_report(conn: psycopg.Connection, settings: Settings, migrations: Sequence[Migration], samples: int) -> Report:

@@ -3,6 +3,8 @@ hold but the database does not enforce), plus a project's checks file."""
 
 from __future__ import annotations
 
+import math
+
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -102,6 +104,9 @@ def from_catalog(catalog: Catalog) -> list[DataCheck]:
 def _number(value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise Invalid("must be a number (or a string the column's type reads, e.g. a date)")
+    if (isinstance(value, float) and not math.isfinite(value)) or \
+            (isinstance(value, str) and value.strip().lower().lstrip("+-") in ("nan", "inf", "infinity")):
+        raise Invalid("must be a finite number (NaN and infinity compare in ways that flag every row, or none)")
     return value
 
 
@@ -195,7 +200,8 @@ def _check(section: str, entry: _Entry) -> DataCheck:
             raise entry.fail("where", f"where must be one SQL expression ({problem})",
                              'write where = "amount < 0" (a condition on the table\'s columns, nothing else)')
         return DataCheck(name or f"{target.display} where {values['where']}", "rows", target, ROWS, values["hint"],
-                         severity, predicate=sql.SQL("({})").format(sql.SQL(values["where"])))  # the project's own SQL
+                         severity, predicate=sql.SQL("({})").format(sql.SQL(values["where"])),  # the project's own SQL
+                         source=values["where"])
     if section == "ranges":
         table, column = entry.column()
         parts = [sql.SQL("{} < {}").format(col(column), sql.Literal(values[k])) if k == "min" else

@@ -49,6 +49,7 @@ class DataCheck:
     predicate: sql.Composable | None = None
     where: sql.Composable | None = None
     reference: Reference | None = None
+    source: str = ""  # the predicate as the user wrote it (a [[rows]] where): its calls are checked first
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ RULE_HELP = {
     "rollback-fails": "the rollback file fails",
     "rollback-residue": "after the rollback the schema differs from the schema before the migration",
     "reapply-differs": "applying again after the rollback fails or gives a different schema",
+    "beyond-database": "the migration or its rollback acts beyond its database: not run on a scratch copy",
 }
 STEP, ROLL_BACK, APPLY_AGAIN = "round trip", "chain: roll back", "chain: apply again"
 DETAIL_LINES = 10
@@ -92,7 +93,24 @@ class _Trip:
     state: Inventory | None = None  # the schema after the trip, when it was read
 
 
+def beyond(m: Migration) -> Finding | None:
+    """A statement of the migration or its rollback that acts beyond its database (another
+    database, roles, the server's settings, files, programs, replication slots): such a migration
+    is not run on a scratch copy, and says so."""
+    for path, statements in ((m.path, m.statements), (m.rollback_path, m.rollback_statements)):
+        for stmt in statements:
+            if stmt.reach:
+                return Finding("beyond-database", f"{path.name}:{stmt.line} acts beyond its database "
+                               f"({'; '.join(stmt.reach)}): not run on a scratch copy", object=m.id,
+                               file=str(path), line=stmt.line,
+                               hint="keep migrations inside their database; do the rest by hand, outside migrations")
+    return None
+
+
 def _round_trip(conn: psycopg.Connection, m: Migration, settings: Settings, before: Inventory) -> _Trip:
+    refused = beyond(m)
+    if refused is not None:
+        return _Trip(Check(m.id, STEP, (refused,)), settled=False, applied=False)
     try:
         run_migration(on_connection(conn), m, settings)
     except MigrationError as exc:
@@ -177,6 +195,12 @@ def check_chain(fresh: Fresh, settings: Settings, migrations: Sequence[Migration
     conn = prepare_scratch(fresh())
     states = [inventory(conn)]
     for m in migrations:
+        refused = beyond(m)
+        if refused is not None:
+            checks = [Check(m.id, ROLL_BACK, (refused,))]
+            checks += [Check(later.id, ROLL_BACK, skipped=f"{m.id} before it was not run")
+                       for later in migrations[len(states):]]
+            return Report("check-reversible", tuple(checks), RULE_HELP)
         try:
             run_migration(on_connection(conn), m, settings)
         except MigrationError as exc:

@@ -18,6 +18,7 @@ from ..config import Settings
 from ..migration_files.model import Migration
 from ..sql.locks import STRENGTH
 from .model import PlannedMigration, PlannedStatement
+from .refuse import why_refused
 
 HELD = """SELECT l.mode, c.oid, n.nspname || '.' || c.relname FROM pg_locks l
 JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -67,8 +68,10 @@ def trace_on(conn: psycopg.Connection, settings: Settings, migrations: Sequence[
             if stopped:
                 statements.append(replace(planned_stmt, traced=stopped))
                 continue
-            if stmt.client_copy:  # migrate refuses it: the scratch copy cannot run it either
-                stopped = f"not traced: line {stmt.line} of {m.id} is a {stmt.client_copy}, which migrate refuses"
+            refused = why_refused(stmt, m.transactional)
+            if refused or stmt.reach:  # what migrate refuses, or what would act beyond the scratch copy: not run
+                why = refused.partition(" -- ")[0] if refused else f"it acts beyond its database: {'; '.join(stmt.reach)}"
+                stopped = f"not traced: line {stmt.line} of {m.id} was not run ({why})"
                 statements.append(replace(planned_stmt, traced=stopped))
                 continue
             try:

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import psycopg
+
 from ..config import Settings
 from ..expect.model import TableExpectation
 from .files import GeneratedFile, write
@@ -44,13 +46,13 @@ def prove(settings: Settings, files: list[GeneratedFile], before: str | None,
     """See the module. ``before``: the last migration before the new ones (None: there is none)."""
     from ..catalog.read import read_catalog
     from ..migration_files.read import read_folder
-    from ..engine.reversible import prepare_scratch, round_trips
+    from ..engine.reversible import beyond, prepare_scratch, round_trips
     from ..engine.runner import apply_pending
     from ..errors import SchemaToolsError
     from ..expect.check import check_catalog
     from ..linter import lint_paths
-    from ..server.connect import connect_url, open_connection
-    from ..server.scratch import temporary_database
+    from ..server.connect import open_connection
+    from ..server.scratch import powerless_connection
 
     proof = Proof()
     with tempfile.TemporaryDirectory(prefix="schema-tools-generate-") as tmp:
@@ -61,15 +63,25 @@ def prove(settings: Settings, files: list[GeneratedFile], before: str | None,
         new = {f.id for f in files}
         history = read_folder(copied.migrations_dir)
         migrations = [m for m in history if m.id in new]
-        with open_connection(settings, "schema-tools generate") as admin, temporary_database(settings, admin) as url, \
-                connect_url(url, application_name="schema-tools generate") as conn:
-            prepare_scratch(conn)
+        refused = [f.message for m in history if (f := beyond(m)) is not None]
+        if refused:
+            proof.problems += [f"not run: {message}" for message in refused]
+            return proof
+        failed: list[str] = []
+
+        def apply_before(conn: psycopg.Connection) -> None:  # the project's own history, as the admin's role
             try:
-                if before is not None:
-                    apply_pending(conn, copied, history, to=before)
+                apply_pending(conn, copied, history, to=before)
             except SchemaToolsError as exc:
-                proof.problems.append(f"the migrations before the new ones do not apply: {exc.one_line()}")
+                failed.append(f"the migrations before the new ones do not apply: {exc.one_line()}")
+
+        with open_connection(settings, "schema-tools generate") as admin, \
+                powerless_connection(settings, admin, apply_before if before is not None else None,
+                                     "schema-tools generate") as conn:
+            if failed:
+                proof.problems += failed
                 return proof
+            prepare_scratch(conn)
             open_before = check_catalog(read_catalog(conn, settings.schemas), expectations, settings.disabled_invariants)
             proof.already = {f.message for f in open_before.errors}
             for check in round_trips(conn, copied, migrations):

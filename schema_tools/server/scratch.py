@@ -91,6 +91,25 @@ def temporary_login(settings: Settings, admin: psycopg.Connection,
                                    "it was kept for inspection")
 
 
+@contextmanager
+def powerless_connection(settings: Settings, admin: psycopg.Connection,
+                         prepare: Callable[[psycopg.Connection], None] | None = None,
+                         label: str = "schema-tools scratch") -> Iterator[psycopg.Connection]:
+    """A connection to a new scratch database as a login that owns it and nothing else (see
+    ``temporary_login``); ``prepare`` runs first as the admin's role. When the admin may not
+    create roles, the admin's own role on a plain scratch database (prepare run on it too)."""
+    row = admin.execute("SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user").fetchone()
+    if row and row[0]:
+        with temporary_login(settings, admin, prepare) as login, \
+                db.connect_url(login.url, application_name=label) as conn:
+            yield conn
+        return
+    with temporary_database(settings, admin) as url, db.connect_url(url, application_name=label) as conn:
+        if prepare is not None:
+            prepare(conn)
+        yield conn
+
+
 HAND_OVER_SQL = r"""
 SELECT kind, name FROM (
     SELECT CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'f' THEN 'FOREIGN TABLE'

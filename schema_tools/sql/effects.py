@@ -221,6 +221,53 @@ def setting_values(s: Statement) -> tuple[tuple[str, str | None], ...]:
     return tuple(found)
 
 
+BEYOND_KINDS = {
+    "CreatedbStmt": "creates a database", "DropdbStmt": "drops a database", "AlterDatabaseStmt": "alters a database",
+    "AlterDatabaseSetStmt": "changes a database's settings", "AlterDatabaseRefreshCollStmt": "alters a database",
+    "CreateRoleStmt": "creates a role", "AlterRoleStmt": "alters a role", "AlterRoleSetStmt": "changes a role's settings",
+    "DropRoleStmt": "drops a role", "GrantRoleStmt": "grants or revokes role membership",
+    "AlterSystemStmt": "changes the server's configuration", "CreateTableSpaceStmt": "creates a tablespace",
+    "DropTableSpaceStmt": "drops a tablespace", "AlterTableSpaceOptionsStmt": "alters a tablespace",
+    "CreateSubscriptionStmt": "subscribes to another server", "AlterSubscriptionStmt": "alters a subscription",
+    "DropSubscriptionStmt": "drops a subscription", "LoadStmt": "loads a shared library into the server",
+    "CreateForeignServerStmt": "defines a connection to another server", "CreateUserMappingStmt": "stores credentials "
+    "for another server", "AlterUserMappingStmt": "stores credentials for another server",
+    "ImportForeignSchemaStmt": "imports tables from another server", "CreateEventTrigStmt": "creates an event trigger",
+    "AlterEventTrigStmt": "alters an event trigger", "ReassignOwnedStmt": "reassigns objects between roles",
+}
+"""Statement kinds whose effect is outside the database they run in (or needs a superuser for it)."""
+
+BEYOND_FUNCTION_PREFIXES = ("pg_create_physical_replication_slot", "pg_create_logical_replication_slot",
+                            "pg_drop_replication_slot", "pg_copy_physical_replication_slot",
+                            "pg_copy_logical_replication_slot", "pg_replication_origin", "pg_replication_slot_advance",
+                            "pg_logical_", "pg_stat_reset", "pg_backup_", "pg_start_backup", "pg_stop_backup",
+                            "pg_wal_replay", "pg_log_backend_memory_contexts", "pg_signal_backend")
+"""Functions that act on the server (replication slots keep WAL forever; statistics reset for everyone)."""
+
+
+def beyond_database(s: Statement) -> list[str]:
+    """What the statement (or the DO block it runs) does outside its database, read from its tree:
+    databases, roles, tablespaces, subscriptions, the server's configuration, replication slots,
+    files and programs (COPY); one phrase each."""
+    found = []
+    kind, f = s.kind, s.fields
+    if kind in BEYOND_KINDS:
+        found.append(f"{BEYOND_KINDS[kind]} ({kind.removesuffix('Stmt')})")
+    if kind == "CopyStmt" and f.get("filename"):
+        found.append("runs a program on the database server (COPY ... PROGRAM)" if f.get("is_program")
+                     else "reads or writes a file on the database server (COPY ... 'file')")
+    try:
+        for name in calls(s.tree):
+            short = name.rsplit(".", 1)[-1]
+            if short.startswith(BEYOND_FUNCTION_PREFIXES):
+                found.append(f"calls {short}, which acts on the whole server")
+    except RecursionError:
+        found.append("unknown: a statement nested too deeply to read")
+    for inner in s.inner:
+        found += beyond_database(inner)
+    return list(dict.fromkeys(found))
+
+
 def client_copy(s: Statement) -> str:
     """``COPY ... FROM STDIN`` or ``COPY ... TO STDOUT`` (data to or from the client), or ""."""
     if s.kind != "CopyStmt" or s.fields.get("filename"):

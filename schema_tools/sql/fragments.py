@@ -88,3 +88,27 @@ def not_one_expression(predicate: str) -> str | None:
     except (ParseError, ValueError, RecursionError) as exc:
         return str(exc).split(", at index")[0]
     return None if len(statements) == 1 else "it ends the statement and adds another"
+
+
+def called(predicate: str) -> list[tuple[str, str | None, str]]:
+    """The functions and operators an expression calls, by PostgreSQL's parser: ``(kind, schema
+    or None, name)`` with kind "function" or "operator" (quoted names as written)."""
+    try:
+        from pglast.parser import ParseError, parse_sql_json
+    except ImportError:  # pragma: no cover
+        return []
+    import orjson
+
+    from .tree import nodes, strings
+
+    try:
+        tree = orjson.loads(parse_sql_json(f"SELECT 1 WHERE ({predicate})"))
+    except (ParseError, ValueError, RecursionError):
+        return []
+    found: list[tuple[str, str | None, str]] = []
+    for kind, node_type, field in (("function", "FuncCall", "funcname"), ("operator", "A_Expr", "name")):
+        for node in nodes(tree, node_type):
+            parts = strings(node.get(field))
+            if parts:
+                found.append((kind, parts[-2] if len(parts) > 1 else None, parts[-1]))
+    return list(dict.fromkeys(found))

@@ -180,9 +180,10 @@ class Statement:
     @property
     def reach(self) -> list[str]:
         """What it can do outside its database (programs, files, roles, settings...), a phrase each."""
+        from .effects import beyond_database
         from .reach import reaches
 
-        return self._fact("reach", lambda s: reaches(s.sql))
+        return self._fact("reach", lambda s: list(dict.fromkeys(reaches(s.sql) + beyond_database(s))))
 
     @property
     def inner(self) -> tuple[Statement, ...]:

@@ -1,0 +1,90 @@
+"""What promises to change nothing changes nothing (issue 28): plan --trace, lint --trace-locks,
+check-reversible and generate run pending migrations on a scratch database as a login that owns
+it and nothing else, and do not run what acts beyond its database; each such statement is named."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from conftest import MIGRATIONS, Cli, Cluster, scalar
+
+HOSTILE = {
+    "drop-sibling": "DROP DATABASE IF EXISTS {sibling};",
+    "create-role": "CREATE ROLE {role};",
+    "alter-target": "ALTER DATABASE {target} SET work_mem = '77MB';",
+    "program": "COPY (SELECT 1) TO PROGRAM 'touch {marker}';",
+    "slot": "SELECT pg_create_physical_replication_slot('{role}');",
+}
+NAMED = {"drop-sibling": "drops a database", "create-role": "roles", "alter-target": "changes a database's settings",
+         "program": "runs a program", "slot": "pg_create_physical_replication_slot"}
+
+
+def _nothing_happened(cluster: Cluster, sibling: str, role: str, target: str, marker: Path) -> None:
+    with cluster.admin() as admin:
+        assert scalar(admin, "SELECT count(*) FROM pg_database WHERE datname = %s", (sibling,)) == 1
+        assert scalar(admin, "SELECT count(*) FROM pg_roles WHERE rolname = %s", (role,)) == 0
+        assert scalar(admin, "SELECT count(*) FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase "
+                             "WHERE d.datname = %s", (target,)) == 0
+        assert scalar(admin, "SELECT count(*) FROM pg_replication_slots") == 0
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("attack", sorted(HOSTILE))
+def test_scratch_work_does_not_run_what_acts_beyond_its_database(cli: Cli, cluster: Cluster, db_url: str,
+                                                                  tmp_path: Path, attack: str) -> None:
+    target = db_url.rsplit("/", 1)[1].split("?")[0]
+    sibling, role, marker = f"sibling_{target}"[:60], f"planted_{target}"[:60], tmp_path / "ran"
+    with cluster.admin() as admin:
+        admin.execute(f'CREATE DATABASE "{sibling}"')
+    folder = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS, folder)
+    statement = HOSTILE[attack].format(sibling=sibling, role=role, target=target, marker=marker)
+    (folder / "0004_hostile.sql").write_text(f"-- depends: 0003_api_keys_usage\n{statement}\n")
+    (folder / "0004_hostile.rollback.sql").write_text("SELECT 1;\n")
+    try:
+        traced = cli("plan", "--trace", "--database", db_url, "--migrations", str(folder))
+        assert traced.code == 0 and "not traced: line 2 of 0004_hostile was not run" in traced.out, traced
+        assert NAMED[attack] in traced.out, traced.out
+        _nothing_happened(cluster, sibling, role, target, marker)
+
+        linted = cli("lint", "--migrations", str(folder), "--trace-locks", db_url)
+        assert "Traceback" not in linted.err, linted
+        _nothing_happened(cluster, sibling, role, target, marker)
+
+        reversible = cli("check-reversible", "--database", db_url, "--migrations", str(folder))
+        assert reversible.code == 1 and "beyond-database" in reversible.out and NAMED[attack] in reversible.out, reversible
+        _nothing_happened(cluster, sibling, role, target, marker)
+
+        expect = tmp_path / "expect.toml"
+        expect.write_text('[tables.extra]\ncolumns.id = "bigint not null"\nprimary_key = ["id"]\n')
+        generated = cli("generate", "--expect", str(expect), "--migrations", str(folder), "--database", db_url)
+        assert "Traceback" not in generated.err, generated
+        _nothing_happened(cluster, sibling, role, target, marker)
+        generated = cli("generate", "--expect", str(expect), "--migrations", str(folder))
+        assert generated.code == 1 and "not run: 0004_hostile.sql:2 acts beyond its database" in generated.out, generated
+        assert NAMED[attack] in generated.out
+        _nothing_happened(cluster, sibling, role, target, marker)
+    finally:
+        with cluster.admin() as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{sibling}"')
+            admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+            for (slot,) in admin.execute("SELECT slot_name FROM pg_replication_slots").fetchall():
+                admin.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
+
+
+def test_trace_runs_pending_migrations_as_a_login_without_rights(cli: Cli, db_url: str, tmp_path: Path) -> None:
+    """What the deny-list misses, the login's rights stop: a function that reaches another
+    database's catalog through a superuser-only path fails on the scratch copy."""
+    folder = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS, folder)
+    (folder / "0004_who.sql").write_text("-- depends: 0003_api_keys_usage\n"
+                                         "CREATE TABLE who AS SELECT rolsuper, rolcreaterole, rolcreatedb "
+                                         "FROM pg_roles WHERE rolname = current_user;\n"
+                                         "DO $$ BEGIN IF (SELECT rolsuper FROM who) THEN RAISE EXCEPTION 'superuser'; "
+                                         "END IF; END $$;\n")
+    traced = cli("plan", "--trace", "--database", db_url, "--migrations", str(folder))
+    assert traced.code == 0 and "superuser" not in traced.out and "failed on the scratch copy" not in traced.out, traced
