@@ -7,7 +7,9 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import stat
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -45,7 +47,28 @@ def _output_path(value: str) -> Path:
         raise LogMissing(f"-o {value}: the folder {folder} does not exist", hint="create it first, or write elsewhere")
     if not os.access(folder, os.W_OK):
         raise LogMissing(f"-o {value}: the folder {folder} is not writable", hint="write the report elsewhere")
+    try:
+        mode = os.lstat(out).st_mode
+    except FileNotFoundError:
+        return out
+    if not stat.S_ISREG(mode):
+        raise LogMissing(f"-o {value}: exists and is not a regular file (a link, a FIFO, a device...)",
+                         hint="give the path of a plain file, or of one that does not exist yet")
     return out
+
+
+def _write_replacing(out: Path, text: str) -> None:
+    """Write ``text`` to a new file beside ``out``, then rename it over ``out`` -- only when
+    ``out`` is still a regular file or absent (checked again just before)."""
+    descriptor, temporary = tempfile.mkstemp(dir=out.parent if str(out.parent) else ".", prefix=f".{out.name}.")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        _output_path(str(out))
+        os.replace(temporary, out)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -55,9 +78,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     _output_path(args.output)
     html, summary = render_report(path, args.database, args.expect)
     out = _output_path(args.output)
-    temporary = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    temporary.write_text(html, encoding="utf-8")
-    temporary.replace(out)
+    _write_replacing(out, html)
     print(f"wrote {out} ({summary.runs} runs, {summary.iterations} iterations, "
           f"{sum(summary.anomaly_counts.values())} anomalies)")
     return 0
@@ -111,10 +132,10 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     text, checked, unverified = prd_to_toml(Path(args.prd))
     out = Path(args.output)
-    if out.exists() and not args.force:
+    if (out.exists() or out.is_symlink()) and not args.force:
         raise LogMissing(f"{out} exists", hint="pass --force to overwrite it, or -o another path")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    _write_replacing(_output_path(args.output), text)
     stories = load_stories(out, runnable=False)
     print(f"wrote {out}: {len(stories)} stories; {checked} criteria became machine checks, "
           f"{unverified} stay unverified (reported, never counted as passed)")

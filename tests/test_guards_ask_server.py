@@ -74,3 +74,24 @@ def test_range_bounds_that_are_not_finite_are_refused(cli: Cli, db_url: str, tmp
     checks.write_text(f'[[ranges]]\ncolumn = "usage_events.quantity"\nmin = {bound}\n')
     result = cli("integrity", "--database", db_url, "--checks", str(checks))
     assert result.code == 2 and "finite" in result.err, result
+
+
+def test_report_output_replaces_only_a_regular_file(cli: Cli, tmp_path: Path) -> None:
+    import os
+
+    log = Path(__file__).parent / "fixtures" / "seed_progress.log"
+    target = tmp_path / "keep.txt"
+    target.write_text("kept")
+    link = tmp_path / "link.html"
+    link.symlink_to(target)
+    fifo = tmp_path / "fifo.html"
+    os.mkfifo(fifo)
+    for out in (link, fifo, Path("/dev/full")):
+        result = cli("report", str(log), "-o", str(out), program="ralph")
+        assert result.code == 2 and "not a regular file" in result.err, result
+    assert link.is_symlink() and target.read_text() == "kept" and Path("/dev/full").is_char_device()
+    plain = tmp_path / "report.html"
+    plain.write_text("old")
+    result = cli("report", str(log), "-o", str(plain), program="ralph")
+    assert result.code == 0 and plain.read_text().startswith("<!DOCTYPE html>"), result
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".report.html")] == []
