@@ -85,9 +85,21 @@ def run_console(argv: Sequence[str] | None, parser: argparse.ArgumentParser, pro
         if getattr(args, "debug", False):
             raise
         detail = redact(scrub(" ".join(str(exc).split()), _known_url(args, settings)))
+        if _server_stopped(exc):
+            print(f"{prog}: error: the database stopped the command: {detail} -- a timeout (statement_timeout, "
+                  "lock_timeout: PGOPTIONS?), a lost connection or a shutdown; run it again when the server allows",
+                  file=sys.stderr)
+            return 2
         print(f"{prog}: internal error: {type(exc).__name__}: {detail} "
               "(run again with --debug for the traceback, and please report it)", file=sys.stderr)
         return 3
+
+
+def _server_stopped(exc: BaseException) -> bool:
+    """The server ended or refused to go on (a timeout, a lost connection, a shutdown): the
+    environment, not a bug of ours. Read without importing psycopg (not every command loads it)."""
+    psycopg = sys.modules.get("psycopg")
+    return psycopg is not None and isinstance(exc, psycopg.OperationalError)
 
 
 class _Version(argparse.Action):

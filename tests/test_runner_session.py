@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import ROOT, Cli, scalar, settings_for, write_migration
+from conftest import ROOT, Cli, Cluster, scalar, settings_for, write_migration
 from schema_tools import commands
 
 VICTIM = "CREATE TABLE victim (id int PRIMARY KEY);\nINSERT INTO victim VALUES (1);\n"
@@ -72,10 +72,18 @@ def test_a_change_no_reading_can_see_fails_its_migration_and_the_next_one_is_rea
     # in a transactional migration the rest of its batch was already read: the next one is re-pinned
     write_migration(folder, "0002_sneak", "-- depends: 0001_victim\n"
                     "DO $$ BEGIN EXECUTE 'SET standard_conforming_strings = ' || 'off'; END $$;\n")
-    write_migration(folder, "0003_smuggle", f"-- depends: 0002_sneak\n{SMUGGLED}")
+    write_migration(folder, "0003_seen", "-- depends: 0002_sneak\n"
+                    "CREATE TABLE seen AS SELECT current_setting('standard_conforming_strings') AS v;\n")
     code, out = migrate(cli, empty_db_url, folder)
     assert code == 0, out
-    assert victim_rows(empty_db_url) == 1
+    with psycopg.connect(empty_db_url) as conn:
+        assert scalar(conn, "SELECT v FROM seen") == "on"
+    # and a string whose end depends on that setting is refused wherever it is, bodies included
+    for body in (SMUGGLED, "DO $$ BEGIN PERFORM 'x\\'; DELETE FROM victim; --'; END $$;\n"):
+        write_migration(folder, "0004_smuggle", f"-- depends: 0003_seen\n{body}")
+        code, out = migrate(cli, empty_db_url, folder)
+        assert code == 2 and "0004_smuggle.sql:2: a string constant holds a backslash" in out, out
+        assert victim_rows(empty_db_url) == 1
 
 
 def test_a_database_default_that_turns_standard_conforming_strings_off_is_refused(
@@ -514,3 +522,184 @@ def test_a_work_connection_terminated_by_another_session_says_what_committed(emp
     assert "connection to the server was lost while statement 2 of 2 of 0001_slow.sql ran" in err, err
     assert "line 2 committed" in err and "Traceback" not in err, err
     assert applied_ids(empty_db_url) == []
+
+
+# --- families an independent attacker found on the first version of the design --------------------
+
+
+def test_a_file_the_parser_refuses_never_shares_a_batch(cli: Cli, empty_db_url: str, tmp_path: Path) -> None:
+    """Its unclosed quote closed in the next file's comment: the server ran SQL no reading saw."""
+    folder = tmp_path / "m"
+    write_migration(folder, "0001_setup", VICTIM)
+    assert migrate(cli, empty_db_url, folder)[0] == 0
+    write_migration(folder, "0002_typo", "-- depends: 0001_setup\nSELECT $q$\n")
+    write_migration(folder, "0003_innocent", "-- depends: 0002_typo\nSELECT 1 -- $q$; DELETE FROM victim; --\n;\n")
+    code, out = migrate(cli, empty_db_url, folder)
+    assert code == 1 and "0002_typo" in out, out
+    assert victim_rows(empty_db_url) == 1 and applied_ids(empty_db_url) == ["0001_setup"]
+
+
+def test_functions_a_migration_puts_before_pg_catalog_do_not_fake_the_lock(cli: Cli, empty_db_url: str,
+                                                                          tmp_path: Path) -> None:
+    from schema_tools.engine.lock import LOCK_KEY
+
+    folder = tmp_path / "m"
+    write_migration(folder, "0001_plant", "CREATE FUNCTION public.pg_try_advisory_lock(bigint) RETURNS boolean "
+                    "LANGUAGE sql AS $$ SELECT true $$;\nCREATE FUNCTION public.pg_advisory_unlock(bigint) RETURNS "
+                    "boolean LANGUAGE sql AS $$ SELECT true $$;\nDO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET "
+                    "search_path = public, pg_catalog', current_database()); END $$;\n")
+    assert migrate(cli, empty_db_url, folder)[0] == 0
+    write_migration(folder, "0002_next", "-- depends: 0001_plant\nCREATE TABLE next_one (id int);\n")
+    with psycopg.connect(empty_db_url, autocommit=True) as holder:
+        holder.execute("SELECT pg_catalog.pg_advisory_lock(%s)", (LOCK_KEY,))
+        code, out = migrate(cli, empty_db_url, folder, "--lock-wait", "0.3")
+    assert code == 2 and "holds the lock" in out, out
+    assert applied_ids(empty_db_url) == ["0001_plant"]
+
+
+def test_a_trigger_that_swallows_records_stops_the_run_instead_of_applying_twice(
+        cli: Cli, empty_db_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "m"
+    write_migration(folder, "0001_trap", "CREATE TABLE counter (n int);\nCREATE FUNCTION swallow() RETURNS trigger "
+                    "LANGUAGE plpgsql AS $$ BEGIN IF NEW.migration_id = '0002_body' THEN RETURN NULL; END IF; "
+                    "RETURN NEW; END $$;\nCREATE TRIGGER swallow BEFORE INSERT ON _yoyo_migration FOR EACH ROW "
+                    "EXECUTE FUNCTION swallow();\nCREATE TRIGGER swallow BEFORE INSERT ON _schema_tools_migrations "
+                    "FOR EACH ROW EXECUTE FUNCTION swallow();\n")
+    write_migration(folder, "0002_body", "-- depends: 0001_trap\nINSERT INTO counter VALUES (1);\n")
+    code, out = migrate(cli, empty_db_url, folder)
+    assert code == 1 and "the history record of 0002_body was not written" in out, out
+    code, out = migrate(cli, empty_db_url, folder)
+    assert code == 1 and "has a trigger swallow" in out, out
+    with psycopg.connect(empty_db_url) as conn:
+        assert scalar(conn, "SELECT count(*) FROM counter") == 0
+    assert applied_ids(empty_db_url) == ["0001_trap"]
+
+
+def test_a_history_the_search_path_no_longer_reaches_is_an_error(cli: Cli, empty_db_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "m"
+    write_migration(folder, "0001_a", "CREATE TABLE IF NOT EXISTS public.counter (n int);\n"
+                    "INSERT INTO public.counter VALUES (1);\nCREATE SCHEMA IF NOT EXISTS elsewhere;\n"
+                    "DO $$ BEGIN EXECUTE format('ALTER ROLE %I IN DATABASE %I SET search_path = elsewhere', "
+                    "current_user, current_database()); END $$;\n")
+    assert migrate(cli, empty_db_url, folder)[0] == 0
+    code, out = migrate(cli, empty_db_url, folder)
+    assert code == 1 and 'no migration history on the search_path, but "public"._schema_tools_migrations' in out, out
+    with psycopg.connect(empty_db_url) as conn:
+        assert scalar(conn, "SELECT count(*) FROM public.counter") == 1
+
+
+def test_a_role_a_non_transactional_migration_switches_to_does_not_write_its_record(
+        cli: Cli, empty_db_url: str, tmp_path: Path) -> None:
+    role = f"nobody_{empty_db_url.rsplit('/', 1)[1].split('?')[0]}"[:60]
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute(f'CREATE ROLE "{role}"')
+    try:
+        folder = tmp_path / "m"
+        write_migration(folder, "0001_role", f'-- transactional: false\nCREATE TABLE t1 (id int);\nSET ROLE "{role}";\n')
+        write_migration(folder, "0002_next", "-- depends: 0001_role\nCREATE TABLE t2 (id int);\n")
+        code, out = migrate(cli, empty_db_url, folder)
+        assert code == 0, out
+        assert applied_ids(empty_db_url) == ["0001_role", "0002_next"]
+    finally:
+        with psycopg.connect(empty_db_url, autocommit=True) as conn:
+            conn.execute("DROP TABLE IF EXISTS t1, t2")
+            conn.execute(f'DROP ROLE "{role}"')
+
+
+def test_a_function_that_turns_standard_conforming_strings_off_when_called_is_refused(
+        cli: Cli, empty_db_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "m"
+    write_migration(folder, "0001_f", "CREATE FUNCTION sneaky() RETURNS void LANGUAGE plpgsql SET "
+                    "standard_conforming_strings = off AS $$ BEGIN PERFORM 1; END $$;\n")
+    code, out = migrate(cli, empty_db_url, folder)
+    assert code == 2 and "0001_f.sql:1: sets standard_conforming_strings to off" in out, out
+
+
+def test_pg_dump_restrict_lines_and_an_exact_end_of_rows(cli: Cli, empty_db_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "m"
+    write_migration(folder, "0001_dump", "\\restrict AbC123\nCREATE TABLE t (a int);\nCOPY t FROM stdin;\n1\n\\.\n"
+                    "\\unrestrict AbC123\n")
+    assert migrate(cli, empty_db_url, folder)[0] == 0
+    write_migration(folder, "0002_marker", "-- depends: 0001_dump\nCOPY t FROM stdin;\n2\n\\. \nCREATE TABLE z1 ();\n"
+                    "\\.\nCREATE TABLE z2 ();\n")
+    code, out = migrate(cli, empty_db_url, folder)
+    assert code == 1 and "end-of-copy marker" in out, out  # as psql: "\. " is not the end of the rows
+    with psycopg.connect(empty_db_url) as conn:
+        assert scalar(conn, "SELECT to_regclass('z1') IS NULL AND to_regclass('z2') IS NULL")
+        assert scalar(conn, "SELECT count(*) FROM t") == 1
+
+
+def test_a_migration_that_ignores_the_cancel_is_ended_and_nothing_after_it_runs(empty_db_url: str,
+                                                                                 tmp_path: Path) -> None:
+    folder = tmp_path / "m"
+    write_migration(folder, "0001_a", "CREATE TABLE t (n int);\n")
+    write_migration(folder, "0002_b", "-- depends: 0001_a\nINSERT INTO t VALUES (2);\nDO $$ BEGIN PERFORM "
+                    "pg_sleep(4); EXCEPTION WHEN query_canceled THEN PERFORM pg_sleep(4); END $$;\n"
+                    "INSERT INTO t VALUES (22);\n")
+    write_migration(folder, "0003_c", "-- depends: 0002_b\nINSERT INTO t VALUES (3);\n")
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    proc = subprocess.Popen([sys.executable, "-m", "schema_tools", "migrate", "--database", empty_db_url,
+                             "--migrations", str(folder)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, cwd=ROOT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with psycopg.connect(empty_db_url) as conn:
+            if scalar(conn, "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep' "
+                            "AND application_name LIKE '% work'"):  # the query text is cut at 1 kB
+                break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143 and "cancel was not heeded" in err, (out, err)
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT n FROM t ORDER BY n").fetchall() == []
+    assert applied_ids(empty_db_url) == ["0001_a"]
+
+
+@pytest.mark.parametrize("env", [{"PGOPTIONS": "-c statement_timeout=1"}])
+def test_a_server_that_stops_the_command_is_an_environment_error(cli: Cli, empty_db_url: str, tmp_path: Path,
+                                                                 env: dict[str, str]) -> None:
+    folder = tmp_path / "m"
+    write_migration(folder, "0001_a", "CREATE TABLE t (n int);\nSELECT pg_sleep(0.2);\n")
+    code, out = migrate(cli, empty_db_url, folder, env=env)
+    assert code in (1, 2) and "Traceback" not in out and "internal error" not in out, out
+
+
+def test_non_ascii_ids_and_odd_encodings(cli: Cli, cluster: Cluster, empty_db_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "m"
+    write_migration(folder, "0001_a", "CREATE TABLE t (n int);\n")
+    write_migration(folder, "0002_é✓", "-- depends: 0001_a\nCREATE TABLE u (n int);\n")
+    latin1 = {"PGCLIENTENCODING": "LATIN1"}
+    assert migrate(cli, empty_db_url, folder, env=latin1)[0] == 0
+    code, out = migrate(cli, empty_db_url, folder, env=latin1)
+    assert code == 0 and "nothing to apply" in out, out
+    name = f"ascii_{empty_db_url.rsplit('/', 1)[1].split('?')[0]}"[:60]
+    with cluster.admin() as admin:
+        admin.execute(f"CREATE DATABASE \"{name}\" ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0")
+    try:
+        code, out = migrate(cli, cluster.url(name), folder)
+        assert code == 0, out
+    finally:
+        with cluster.admin() as admin:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def test_a_begin_in_a_non_transactional_file_is_not_said_committed(cli: Cli, empty_db_url: str,
+                                                                   tmp_path: Path) -> None:
+    folder = tmp_path / "m"
+    write_migration(folder, "0001_tx", "-- transactional: false\nBEGIN;\nCREATE TABLE t1 ();\nSELECT 1/0;\n")
+    code, out = migrate(cli, empty_db_url, folder)
+    assert code == 1 and "committed" not in out.split("--")[-1].replace("nothing of", ""), out
+    with psycopg.connect(empty_db_url) as conn:
+        assert scalar(conn, "SELECT to_regclass('t1') IS NULL")
+
+
+def test_the_control_session_ended_after_the_last_migration_is_not_a_crash(cli: Cli, empty_db_url: str,
+                                                                           tmp_path: Path) -> None:
+    folder = tmp_path / "m"
+    write_migration(folder, "0001_kill", "-- transactional: false\nSELECT pg_terminate_backend(pid) FROM "
+                    "pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND "
+                    "application_name LIKE 'schema-tools migrate%';\n")
+    code, out = migrate(cli, empty_db_url, folder)
+    assert code == 0 and "Traceback" not in out, out
+    assert applied_ids(empty_db_url) == ["0001_kill"]

@@ -67,7 +67,8 @@ def on_connection(conn: psycopg.Connection, books: history.Books | None = None) 
     from .session import session_of
 
     conn.prepare_threshold = None  # the pin deallocates prepared statements: psycopg must not keep any
-    return Work(conn, books or history.locate(conn, writing=True), session_of(conn))
+    row = conn.execute("SELECT pg_catalog.current_setting('search_path')").fetchone()
+    return Work(conn, books or history.locate(conn, writing=True), session_of(conn, str(row[0]) if row else ""))
 
 
 def timeouts(m: Migration, settings: Settings) -> tuple[str, str]:
@@ -157,6 +158,8 @@ def _transactional(work: Work, m: Migration, statements: Sequence[Statement], se
         return
     replies = send(work.conn, block.text)
     if replies.lost is not None:
+        if work.interrupted():
+            raise Stopped(_running(block, replies, 0) + " (its session was ended: the cancel was not heeded)")
         raise lost_connection(replies.lost, _running(block, replies, 0)) from None
     if replies.error is not None:
         send(work.conn, "ROLLBACK")
@@ -235,9 +238,12 @@ def _autocommit(work: Work, m: Migration, statements: Sequence[Statement], setti
     if not pinned.ok:
         raise lost_connection(pinned.lost, f"{m.path.name} started") if pinned.lost else Failed(None, pinned.error)  # type: ignore[arg-type]
     building = concurrent_indexes(statements)
+    settled = 0  # the statements before it are committed (not inside a BEGIN the file opened)
     try:
         for index, stmt in enumerate(statements):
-            committed = list(statements[:index])
+            if conn.pgconn.transaction_status == pq.TransactionStatus.IDLE:
+                settled = index
+            committed = list(statements[:settled])
             if work.interrupted():
                 raise Stopped(f"{m.path.name} was between statements {index} and {index + 1} of {len(statements)}",
                               _committed_lines(committed))
@@ -247,6 +253,9 @@ def _autocommit(work: Work, m: Migration, statements: Sequence[Statement], setti
             try:
                 _one(conn, stmt)
             except psycopg.OperationalError as exc:
+                if work.interrupted():
+                    raise Stopped(f"statement {index + 1} of {len(statements)} of {m.path.name} was running (its "
+                                  "session was ended: the cancel was not heeded)", _committed_lines(committed)) from None
                 raise lost_connection(exc, f"statement {index + 1} of {len(statements)} of {m.path.name} ran "
                                       f"({_committed_lines(committed) or 'none of it had committed'})") from None
             except _StatementFailed as failure:
@@ -272,13 +281,27 @@ def _autocommit(work: Work, m: Migration, statements: Sequence[Statement], setti
                               "concurrent build it met and skipped); the migration was not recorded",
                               migration_id=m.id, hint=f"run migrate again: it drops the INVALID index and builds it "
                               f"(or DROP INDEX CONCURRENTLY {left[0]}; by hand)")
-    # One round trip: the record committed on its own (its duration read from the session), the session reset.
-    replies = send(conn, f"{BEGIN}; {OURS_ONLY}; {record.as_string(conn)}; COMMIT; {SESSION_RESET}")
+    if conn.pgconn.transaction_status != pq.TransactionStatus.IDLE:
+        _settle(conn)
+        raise MigrationFailed(f"{m.path.name}: the migration left a transaction open (a BEGIN without its COMMIT); "
+                              "what it did in it was rolled back and the migration is not recorded",
+                              migration_id=m.id, hint="end the transaction in the file (COMMIT), or drop the BEGIN")
+    # One round trip: the record committed on its own (its duration read from the session) in a pinned session.
+    lock_timeout = sql.Literal(timeouts(m, settings)[0]).as_string(conn)
+    replies = send(conn, f"{BEGIN}; {work.session.identity}; SET LOCAL lock_timeout = {lock_timeout}; {OURS_ONLY}; "
+                         f"{record.as_string(conn)}; COMMIT; {SESSION_RESET}")
     if replies.lost is not None:
         raise lost_connection(replies.lost, f"{m.path.name} was being recorded (all its statements had run)")
     if replies.error is not None:
         _settle(conn)
-        raise replies.error
+        if work.interrupted():
+            raise Stopped(f"{m.path.name} was being recorded: its statements ran but it is not recorded, so it runs "
+                          "again next time", _committed_lines(statements))
+        message = " ".join((replies.error.diag.message_primary or str(replies.error)).split())
+        raise MigrationFailed(f"{m.path.name}: its statements ran, but recording it failed ({message}); it is not "
+                              "recorded, so it runs again next time", migration_id=m.id,
+                              hint="make its statements idempotent (IF [NOT] EXISTS), find what blocked the record, "
+                              "and run migrate again")
 
 
 def _committed_lines(committed: Sequence[Statement]) -> str:
@@ -308,7 +331,7 @@ def run_migration(work: Work, m: Migration, settings: Settings, rollback: bool =
     transaction the caller holds (transactional migrations only): no retry, no commit."""
     refuse_unrunnable(m)
     statements = m.rollback_statements if rollback else m.statements
-    record = (history.rollback_record(m.id, work.books) if rollback else history.apply_record(m, work.books))
+    record = _record(work, m, rollback)
     attempt = 0
     while True:
         started = time.monotonic()
@@ -329,6 +352,15 @@ def run_migration(work: Work, m: Migration, settings: Settings, rollback: bool =
             raise explain(work.recorder, m, failure, lock_timed_out, attempt, rollback) from None
 
 
+def _record(work: Work, m: Migration, rollback: bool = False) -> sql.Composed:
+    """The record statement and the check of what it wrote, for one transaction."""
+    if rollback:
+        return sql.Composed([history.rollback_record(m.id, work.books), sql.SQL(";\n"),
+                             history.records_check(m.id, work.books, None)])
+    return sql.Composed([history.apply_record(m, work.books), sql.SQL(";\n"),
+                         history.records_check(m.id, work.books, m.checksum)])
+
+
 def next_group(pending: Sequence[Migration], start: int) -> list[Migration]:
     """Transactional migrations that follow each other go to the server together (each still in
     its own transaction, committed with its record); a non-transactional one, or one with rows
@@ -345,7 +377,10 @@ def next_group(pending: Sequence[Migration], start: int) -> list[Migration]:
 
 
 def _groupable(m: Migration) -> bool:
-    return m.transactional and all(s.copy_data is None for s in m.statements)
+    """Alone: a non-transactional migration, one with rows for COPY, and one PostgreSQL's parser
+    refuses (an unclosed quote in it would swallow what follows it in a shared batch; alone, the
+    server refuses the whole query before running any of it)."""
+    return m.transactional and m.syntax_problem is None and all(s.copy_data is None for s in m.statements)
 
 
 def apply_group(work: Work, group: Sequence[Migration], settings: Settings) -> list[tuple[str, int]]:
@@ -357,10 +392,14 @@ def apply_group(work: Work, group: Sequence[Migration], settings: Settings) -> l
     after a lock timeout, retries)."""
     for m in group:
         refuse_unrunnable(m)
-    blocks = [_block(work, m, m.statements, settings, history.apply_record(m, work.books)) for m in group]
+    blocks = [_block(work, m, m.statements, settings, _record(work, m)) for m in group]
     repin(work.conn, work.session)
     replies = send(work.conn, "".join(b.text for b in blocks))
     done = committed(replies, group)
+    if replies.lost is not None and work.interrupted():
+        failed = blocks[len(done)] if len(done) < len(blocks) else blocks[-1]
+        raise Stopped(_running(failed, replies, _first_reply(replies, len(done))) + " (its session was ended: the "
+                      "cancel was not heeded)", applied=done)
     if replies.lost is not None:
         raise lost_connection(replies.lost, f"{len(group)} migrations were sent together ({len(done)} committed: "
                               f"{', '.join(mid for mid, _ in done) or 'none'})")
@@ -381,10 +420,10 @@ def _first_reply(replies: Replies, block: int) -> int:
 
 def committed(replies: Replies, group: Sequence[Migration]) -> list[tuple[str, int]]:
     """The migrations of ``group`` the server committed, in order, with their recorded durations:
-    each is a record reply (its migration's id) directly followed by a COMMIT."""
+    each is a record reply (its migration's id), the check of it, then a COMMIT."""
     done: list[tuple[str, int]] = []
     results = replies.results
-    for previous, result in zip(results, results[1:]):
+    for previous, result in zip(results, results[2:]):
         if (result.command_status == b"COMMIT" and previous.status == pq.ExecStatus.TUPLES_OK
                 and previous.nfields == 2 and previous.fname(0) == history.RECORDED and previous.ntuples == 1):
             mid = (previous.get_value(0, 0) or b"").decode()

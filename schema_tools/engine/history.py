@@ -108,14 +108,55 @@ def locate(conn: psycopg.Connection, *, writing: bool = False) -> Books:
                 hint=f"run migrations as {owner}, or, if the table is yours, ALTER TABLE {quote(schema)}.{name} "
                 "OWNER TO the role that runs migrations")
     if schemas:
-        return Books(schemas[0])
-    row = conn.execute("SELECT current_schema(), current_setting('search_path')").fetchone()
+        books = Books(schemas[0])
+        if writing:
+            _refuse_tampering(conn, books)
+        return books
+    elsewhere = conn.execute(ELSEWHERE_SQL, {"tables": ["_yoyo_migration", "_schema_tools_migrations"]}).fetchall()
+    if elsewhere:
+        raise BookkeepingError(
+            f"no migration history on the search_path, but {', '.join(f'{quote(s)}.{t}' for s, t in elsewhere)} "
+            "exists: if it is this project's, the search_path changed (ALTER DATABASE/ROLE ... SET search_path, "
+            "PGOPTIONS) and a new history here would apply everything again",
+            hint=f"put {quote(elsewhere[0][0])} back on the search_path (or, for a separate project, keep its "
+            "history out of this database)")
+    row = conn.execute("SELECT (SELECT s FROM unnest(current_schemas(false)) s WHERE s <> 'pg_catalog' LIMIT 1), "
+                       "current_setting('search_path')").fetchone()
     if row is None or row[0] is None:
         raise ConfigError(
             f"no schema of the search_path ({row[1] if row else '?'}) exists, so there is nowhere to keep the "
             "migration history",
             hint="create the schema, or fix search_path (the URL's options=-csearch_path=..., or the role's default)")
     return Books(str(row[0]))
+
+
+ELSEWHERE_SQL = """
+SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relname = ANY(%(tables)s) AND c.relkind = 'r' AND NOT n.nspname = ANY(current_schemas(true))
+  AND n.nspname NOT LIKE 'pg\\_temp\\_%%' ORDER BY 1, 2
+"""
+
+TAMPERING_SQL = """
+SELECT c.relname, 'trigger ' || t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = %(schema)s AND c.relname = ANY(%(tables)s) AND NOT t.tgisinternal
+UNION ALL
+SELECT c.relname, 'rule ' || r.rulename FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class
+  JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %(schema)s AND c.relname = ANY(%(tables)s)
+UNION ALL
+SELECT c.relname, 'row-level security' FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = %(schema)s AND c.relname = ANY(%(tables)s) AND c.relrowsecurity
+ORDER BY 1, 2
+"""
+
+
+def _refuse_tampering(conn: psycopg.Connection, books: Books) -> None:
+    """A trigger, rule or row-level security on a history table could swallow or fake records."""
+    row = conn.execute(TAMPERING_SQL, {"schema": books.schema, "tables": list(TABLES)}).fetchone()
+    if row is not None:
+        raise BookkeepingError(f"the history table {books.table(row[0])} has a {row[1]}: it could swallow or fake "
+                               "the records of what was applied",
+                               hint="drop it (the runner's tables are the runner's), then run again")
 
 
 @dataclass(frozen=True)
@@ -249,6 +290,26 @@ def rollback_record(migration_id: str, books: Books, operation: str = "rollback"
     return sql.SQL(RECORD_ROLLBACK_SQL).format(
         hash=sql.Literal(yoyo_hash(migration_id)), id=sql.Literal(migration_id),
         operation=sql.Literal(operation), **_who(books))
+
+
+RECORDS_CHECK_SQL = """
+SELECT CASE WHEN (SELECT count(*) FROM {yoyo_migration} WHERE migration_id = {id}) = {expected}
+             AND (SELECT count(*) FROM {ours} WHERE migration_id = {id}{checksum}) = {expected}
+       THEN 1 ELSE (SELECT {why}::text)::integer END  -- a subquery: never folded at plan time
+"""
+
+
+def records_check(migration_id: str, books: Books, checksum: str | None) -> sql.Composed:
+    """One statement, run after a record in its transaction, that fails it unless the records are
+    what the record statement wrote (``checksum``: applied with it; None: rolled back): a trigger,
+    rule or policy that swallowed or faked a record stops the migration instead of lying."""
+    verb = "written" if checksum is not None else "removed"
+    return sql.SQL(RECORDS_CHECK_SQL).format(
+        yoyo_migration=sql.SQL(books.table("_yoyo_migration")), ours=sql.SQL(books.table("_schema_tools_migrations")),
+        id=sql.Literal(migration_id), expected=sql.Literal(1 if checksum is not None else 0),
+        checksum=sql.SQL(" AND checksum = {}").format(sql.Literal(checksum)) if checksum is not None else sql.SQL(""),
+        why=sql.Literal(f"schema-tools: the history record of {migration_id} was not {verb} as the runner wrote it "
+                        "(a trigger, rule or policy on the history tables?)"))
 
 
 def record_event(conn: psycopg.Connection, books: Books, operation: str, migration_id: str | None, detail: str) -> None:

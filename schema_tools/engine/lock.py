@@ -48,7 +48,7 @@ def migration_lock(conn: psycopg.Connection, wait: float, key: int = LOCK_KEY,
     """Hold the advisory lock for the block, waiting at most ``wait`` seconds for it."""
     deadline = time.monotonic() + wait
     pause = 0.05
-    while not conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:  # type: ignore[index]
+    while not conn.execute("SELECT pg_catalog.pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:  # type: ignore[index]
         if time.monotonic() >= deadline:
             raise LockTimeout(
                 f"{what} holds the lock on this database: {describe_holder(conn, key)}",
@@ -60,5 +60,8 @@ def migration_lock(conn: psycopg.Connection, wait: float, key: int = LOCK_KEY,
     try:
         yield
     finally:
-        if not conn.closed:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+        try:
+            if not conn.closed:
+                conn.execute("SELECT pg_catalog.pg_advisory_unlock(%s)", (key,))
+        except psycopg.OperationalError:
+            pass  # the session is gone, and the server released its lock with it

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 
 from ..errors import MigrationError
 from ..migration_files.model import Migration
+from ..sql.scanner import quote_depends_on_backslashes
 from ..sql.statement import Statement
 
 PINNED_VALUES = {"standard_conforming_strings": {"on", "true", "yes", "1", "default"},
@@ -56,6 +57,10 @@ def why_refused(stmt: Statement, transactional: bool) -> str:
                 return (f"sets {name} to {value if value is not None else 'a value known only at run time'}: the "
                         f"server would read the next statements differently from every tool that read the file -- "
                         f"remove it (the runner keeps {name} {'on' if name.startswith('standard') else 'UTF8'})")
+    if quote_depends_on_backslashes(stmt.sql) is not None:
+        return ("a string constant holds a backslash before its closing quote: the server would read it "
+                "differently if standard_conforming_strings were ever off -- write it as E'...' with the "
+                "backslash doubled, or without the backslash")
     if stmt.client_copy == "COPY ... TO STDOUT":
         return "COPY ... TO STDOUT sends rows to the runner, which has nowhere to put them -- COPY to a file, or remove it"
     return ""

@@ -26,7 +26,7 @@ from .heal import heal
 from .lock import migration_lock
 from .model import MigrationState, RunResult
 from .refuse import refuse_unrunnable
-from .session import Interrupts, control_lost, session_of, work_connection
+from .session import Interrupts, catalog_first, control_lost, session_of, work_connection
 from .validate import check_history
 from .verified import Verify, apply_verified, verify_or_undo
 
@@ -48,12 +48,12 @@ def migration_states(conn: psycopg.Connection, migrations: Sequence[Migration]) 
 def _locked(control: psycopg.Connection, settings: Settings) -> Iterator[Work]:
     """The run's two connections: the lock and the bookkeeping on ``control``, a work connection
     (same login, pinned before each migration) for the migrations, signals watched."""
-    session = session_of(control)
-    with migration_lock(control, settings.lock_wait):
+    with catalog_first(control) as path, migration_lock(control, settings.lock_wait):
+        session = session_of(control, path)
         books = history.locate(control, writing=True)
         history.ensure_tables(control, books)
         with work_connection(control, session, settings.lock_wait) as conn:
-            interrupts = Interrupts(conn)
+            interrupts = Interrupts(conn, control)
             with interrupts.watching():
                 yield Work(conn, books, session, interrupts, control)
 

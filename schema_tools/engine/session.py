@@ -58,6 +58,11 @@ class Session:
         return f"{PIN}; {self._path(local=False)}{self.extra}"
 
     @property
+    def identity(self) -> str:
+        """The role the runner's own statements run as, whatever SET ROLE a migration left."""
+        return f"SET SESSION AUTHORIZATION DEFAULT; RESET ROLE{self.extra}"
+
+    @property
     def path_again(self) -> str:
         """Said after our own statements inside a caller's transaction: its search_path back."""
         return self._path(local=True)
@@ -73,17 +78,18 @@ class Session:
         return self.pin.count(";") + 1
 
 
-def session_of(control: psycopg.Connection) -> Session:
-    """The session migrations get, read from the control connection. A default the files cannot
-    be read under (standard_conforming_strings off for the database, role or PGOPTIONS) is refused."""
+def session_of(control: psycopg.Connection, path: str) -> Session:
+    """The session migrations get, read from the control connection (``path``: its search_path
+    before the runner put pg_catalog first). A default the files cannot be read under
+    (standard_conforming_strings off for the database, role or PGOPTIONS) is refused."""
     row = control.execute(
-        "SELECT current_user, session_user, current_setting('search_path'), "
-        "(SELECT reset_val FROM pg_settings WHERE name = 'search_path'), "
-        "(SELECT reset_val FROM pg_settings WHERE name = 'standard_conforming_strings'), "
-        "(SELECT reset_val FROM pg_settings WHERE name = 'default_transaction_read_only'), "
-        "current_database(), pg_is_in_recovery()").fetchone()
+        "SELECT current_user, session_user, "
+        "(SELECT reset_val FROM pg_catalog.pg_settings WHERE name = 'search_path'), "
+        "(SELECT reset_val FROM pg_catalog.pg_settings WHERE name = 'standard_conforming_strings'), "
+        "(SELECT reset_val FROM pg_catalog.pg_settings WHERE name = 'default_transaction_read_only'), "
+        "pg_catalog.current_database(), pg_catalog.pg_is_in_recovery()").fetchone()
     assert row is not None
-    current, session_user, path, default_path, conforming, read_only, database, standby = row
+    current, session_user, default_path, conforming, read_only, database, standby = row
     if conforming != "on":
         raise ConfigError(
             f"standard_conforming_strings is off by default for this login on {database}: the server would read "
@@ -110,6 +116,26 @@ next runner waits for that query to end instead of running beside it."""
 
 
 @contextmanager
+def catalog_first(conn: psycopg.Connection) -> Iterator[str]:
+    """pg_catalog said first in the connection's search_path for the block: functions and
+    operators of the same name a migration put in a schema of the search_path (pg_try_advisory_lock
+    in public, with the database's search_path set to "public, pg_catalog") are never what the
+    runner's own SQL calls. Yields the search_path as it was, which it is again afterwards."""
+    row = conn.execute("SELECT pg_catalog.current_setting('search_path')").fetchone()
+    path = str(row[0]) if row else ""
+    first = f"pg_catalog, {path}" if path.strip() not in ("", '""') else "pg_catalog"
+    conn.execute("SELECT pg_catalog.set_config('search_path', %s, false)", (first,))
+    try:
+        yield path
+    finally:
+        try:
+            if not conn.closed:
+                conn.execute("SELECT pg_catalog.set_config('search_path', %s, false)", (path,))
+        except psycopg.OperationalError:
+            pass
+
+
+@contextmanager
 def work_connection(control: psycopg.Connection, session: Session, wait: float) -> Iterator[psycopg.Connection]:
     """A second connection of the control connection's login and options, pinned, holding the
     work lock (``wait``: how long to wait for a killed runner's last query), closed after."""
@@ -121,7 +147,7 @@ def work_connection(control: psycopg.Connection, session: Session, wait: float) 
     work = connect_url(dsn, application_name=f"{name} work")
     work.prepare_threshold = None  # the pin deallocates prepared statements: psycopg must not keep any
     try:
-        work.execute(session.pin.encode(), prepare=False)
+        work.execute(b"SET search_path TO pg_catalog")  # the pin, before each migration, sets the user's
         with migration_lock(work, wait, lock_key(WORK_LOCK), what="a killed migration run's last query"):
             yield work
     finally:
@@ -223,19 +249,40 @@ def lost_connection(exc: psycopg.OperationalError, what: str) -> DatabaseUnavail
                                hint="run 'schema-tools status' to see what is recorded, then migrate again")
 
 
+GRACE_SECONDS = 2.0
+"""How long a cancelled query may take to stop (a migration may catch query_canceled) before the
+control connection ends the work connection's session."""
+
+
 class Interrupts:
     """SIGINT and SIGTERM while migrations run: the work connection's query is cancelled (the
-    server rolls its transaction back) and the run stops before the next migration, instead of a
-    batch that outlives the runner. ``signal``: the one received (0: none)."""
+    server rolls its transaction back), and if it goes on after GRACE_SECONDS (SQL that catches
+    the cancel) its session is ended from the control connection; the run stops before the next
+    migration, instead of a batch that outlives the runner. ``signal``: the one received (0: none)."""
 
-    def __init__(self, work: psycopg.Connection) -> None:
-        self.work = work
+    def __init__(self, work: psycopg.Connection, control: psycopg.Connection | None = None) -> None:
+        self.work, self.control = work, control
         self.signal = 0
 
     def _received(self, signum: int, frame: FrameType | None) -> None:
+        first = self.signal == 0
         self.signal = signum
         try:
             self.work.cancel()  # PQcancel: a request on a connection of its own, safe in a handler
+        except psycopg.Error:
+            pass
+        if first and self.control is not None:
+            timer = threading.Timer(GRACE_SECONDS, self._end_work_session, (self.work.info.backend_pid,))
+            timer.daemon = True
+            timer.start()
+
+    def _end_work_session(self, pid: int) -> None:
+        """The cancel was not enough: end the work connection's session (its transaction rolls back)."""
+        if self.control is None or self.work.closed:
+            return
+        try:
+            if self.work.pgconn.transaction_status == pq.TransactionStatus.ACTIVE:
+                self.control.execute("SELECT pg_catalog.pg_terminate_backend(%s)", (pid,))
         except psycopg.Error:
             pass
 

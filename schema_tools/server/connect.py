@@ -45,8 +45,10 @@ def connect_url(
             hint="write it as postgresql://user:password@host:port/dbname",
         )
     try:
+        # UTF8 always: what PGCLIENTENCODING says is for psql's terminal, not for a tool that reads UTF-8 files
         return psycopg.connect(
-            target, autocommit=autocommit, application_name=application_name, connect_timeout=10
+            target, autocommit=autocommit, application_name=application_name, connect_timeout=10,
+            client_encoding="UTF8",
         )
     except psycopg.ProgrammingError as exc:
         raise ConfigError(

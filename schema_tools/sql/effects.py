@@ -199,14 +199,19 @@ def setting_values(s: Statement) -> tuple[tuple[str, str | None], ...]:
     """``(setting, value)`` for each setting the statement (or its DO block) sets: the value as
     written, "DEFAULT" for SET ... TO DEFAULT and RESET, None when only known at run time."""
     found: list[tuple[str, str | None]] = []
-    if s.kind == "VariableSetStmt" and s.fields.get("name"):
-        kind, args = s.fields.get("kind"), s.fields.get("args") or []
-        if kind in ("VAR_SET_DEFAULT", "VAR_RESET"):
-            found.append((s.fields["name"], "DEFAULT"))
-        elif kind == "VAR_SET_VALUE":
-            values = [constant(a) for a in args]
-            known = len(values) == 1 and values[0] is not None
-            found.append((s.fields["name"], str(values[0]) if known else None))
+    try:  # SET and RESET, and the SET clauses of CREATE/ALTER FUNCTION (applied each time it is called)
+        for node in nodes(s.tree, "VariableSetStmt"):
+            kind, args = node.get("kind"), node.get("args") or []
+            if not node.get("name"):
+                continue
+            if kind in ("VAR_SET_DEFAULT", "VAR_RESET"):
+                found.append((node["name"], "DEFAULT"))
+            elif kind == "VAR_SET_VALUE":
+                values = [constant(a) for a in args]
+                known = len(values) == 1 and values[0] is not None
+                found.append((node["name"], str(values[0]) if known else None))
+    except RecursionError:
+        found.append(("standard_conforming_strings", None))
     try:
         for call in nodes(s.tree, "FuncCall"):
             if (strings(call.get("funcname")) or [""])[-1] == "set_config":

@@ -147,6 +147,22 @@ def names(text: str, depth: int = 0) -> list[str]:
     return found
 
 
+def quote_depends_on_backslashes(text: str, depth: int = 0) -> int | None:
+    """Where a string constant (``'...'``, in the text or in a body or string within it) holds a
+    backslash before a quote, or ends with one: with standard_conforming_strings off the server
+    would end that string elsewhere, and read what follows as other statements. None: nowhere."""
+    for kind, start, end in spans(text):
+        if kind == "string":
+            token = text[start:end]
+            if "\\'" in token[:-1] or token[:-1].endswith("\\"):
+                return start
+        if kind in STRINGS and depth < 4:
+            inner = quote_depends_on_backslashes(string_content(text[start:end]), depth + 1)
+            if inner is not None:
+                return start
+    return None
+
+
 STRINGS = ("string", "estring", "dollar")
 """The token kinds of string constants (a body, an EXECUTE's SQL...)."""
 
@@ -165,7 +181,7 @@ def _creates_routine(head: list[str]) -> bool:
     return head[:1] == ["create"] and words[:1] in (["function"], ["procedure"])
 
 
-_ROWS_END = re.compile(r"^\\\.[ \t]*\r?$", re.MULTILINE)
+_ROWS_END = re.compile(r"^\\\.\r?$", re.MULTILINE)  # exactly "\.": psql sends "\. " on as a row
 
 
 def copy_rows(text: str) -> list[tuple[int, int, int]]:

@@ -10,6 +10,7 @@ itself on first use.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -50,8 +51,9 @@ Piece = tuple[int, str, "Node | None | object", int]  # char offset, text, tree 
 def read_script(text: str, *, trees: bool = True) -> Script:
     """The statements of ``text``, each with its file line and column and its tree (with
     ``trees=False`` each statement reads its own tree when first asked: the cuts cost no tree)."""
-    rows = scanner.copy_rows(text) if "stdin" in text.lower() else []
-    pieces, error = _pieces(_blanked(text, rows) if rows else text, trees)
+    readable = _without_restrict(text) if "restrict" in text else text
+    rows = scanner.copy_rows(readable) if "stdin" in text.lower() else []
+    pieces, error = _pieces(_blanked(readable, rows) if rows else readable, trees)
     problem = None
     if error is not None:
         offset, message = error
@@ -75,6 +77,15 @@ def read_script(text: str, *, trees: bool = True) -> Script:
         if owner is not None:
             statements[owner].copy_data = text[first:last]
     return Script(tuple(statements), problem)
+
+
+_RESTRICT = re.compile(r"^\\(?:un)?restrict[ \t]+[A-Za-z0-9]+[ \t]*\r?$", re.MULTILINE)
+
+
+def _without_restrict(text: str) -> str:
+    """pg_dump's ``\\restrict KEY`` and ``\\unrestrict KEY`` lines (psql meta-commands that turn
+    psql's own meta-commands off and on: nothing for the server) turned to spaces."""
+    return _RESTRICT.sub(lambda m: " " * len(m.group()), text)
 
 
 def _blanked(text: str, rows: list[tuple[int, int, int]]) -> str:
