@@ -95,3 +95,88 @@ def test_report_output_replaces_only_a_regular_file(cli: Cli, tmp_path: Path) ->
     result = cli("report", str(log), "-o", str(plain), program="ralph")
     assert result.code == 0 and plain.read_text().startswith("<!DOCTYPE html>"), result
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".report.html")] == []
+
+
+ROLLBACKS = {
+    "drop-schema": "DROP SCHEMA s CASCADE;",
+    "search-path": "SET search_path = s;\nDROP TABLE keep;",
+    "rename-then-drop": "ALTER TABLE s.keep RENAME TO doomed;\nDROP TABLE s.doomed;",
+    "dynamic": "DO $$ BEGIN EXECUTE 'DROP TABLE s.' || 'keep'; END $$;",
+    "drop-type": "DROP TYPE s.mood CASCADE;",
+    "using-null": "ALTER TABLE s.keep ALTER COLUMN v TYPE int USING NULL;",
+    "delete": "DELETE FROM s.keep;",
+    "update": "UPDATE s.keep SET v = 0;",
+    "truncate": "TRUNCATE s.keep;",
+}
+
+
+@pytest.mark.parametrize("rollback", sorted(ROLLBACKS))
+def test_the_rollback_guard_asks_the_server_what_would_be_lost(cli: Cli, empty_db_url: str, tmp_path: Path,
+                                                                rollback: str) -> None:
+    import psycopg
+
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "0001_s.sql").write_text("CREATE SCHEMA s;\nCREATE TYPE s.mood AS ENUM ('ok', 'sad');\n"
+                                       "CREATE TABLE s.keep (id int PRIMARY KEY, v int, m s.mood);\n")
+    (folder / "0001_s.rollback.sql").write_text(ROLLBACKS[rollback] + "\n")
+    assert cli("migrate", "--database", empty_db_url, "--migrations", str(folder)).code == 0
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO s.keep VALUES (1, 7, 'ok'), (2, 8, 'sad')")
+    refused = cli("rollback", "--database", empty_db_url, "--migrations", str(folder))
+    assert refused.code == 2 and "would" in refused.err and "nothing was rolled back" in refused.err, refused
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT id, v, m::text FROM s.keep ORDER BY id").fetchall() == [(1, 7, "ok"), (2, 8, "sad")]
+        assert conn.execute("SELECT migration_id FROM _yoyo_migration").fetchall() == [("0001_s",)]
+    done = cli("rollback", "--database", empty_db_url, "--migrations", str(folder), "--yes")
+    assert done.code == 0, done
+
+
+def test_a_rollback_that_loses_nothing_needs_no_yes(cli: Cli, empty_db_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "0001_s.sql").write_text("CREATE TABLE keep (id int);\nCREATE TABLE empty_one (id int);\n")
+    (folder / "0001_s.rollback.sql").write_text("DROP TABLE empty_one;\nALTER TABLE keep ALTER COLUMN id TYPE int;\n")
+    assert cli("migrate", "--database", empty_db_url, "--migrations", str(folder)).code == 0
+    import psycopg
+
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO keep VALUES (1)")
+    done = cli("rollback", "--database", empty_db_url, "--migrations", str(folder))
+    assert done.code == 0, done
+
+
+def test_a_non_transactional_rollback_needs_yes_and_says_why(cli: Cli, empty_db_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "0001_i.sql").write_text("-- transactional: false\nCREATE TABLE t (id int);\n")
+    (folder / "0001_i.rollback.sql").write_text("DROP TABLE t;\n")
+    assert cli("migrate", "--database", empty_db_url, "--migrations", str(folder)).code == 0
+    refused = cli("rollback", "--database", empty_db_url, "--migrations", str(folder))
+    assert refused.code == 2 and "outside a transaction" in refused.err and "--yes" in refused.err, refused
+    assert cli("rollback", "--database", empty_db_url, "--migrations", str(folder), "--yes").code == 0
+
+
+def test_the_data_guard_counts_a_table_or_column_gone_unless_the_story_declares_it(empty_db_url: str) -> None:
+    import psycopg
+
+    from conftest import settings_for
+    from ralph.harness.data_guard import data_lost, snapshot
+    from schema_tools.harness import read_schema_on
+
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'a'); CREATE TABLE e (id int)")
+        before = snapshot(conn, read_schema_on(conn, settings_for(empty_db_url)))
+
+        def after(change: str, drops: tuple[str, ...] = ()) -> list[str]:
+            with conn.transaction(force_rollback=True):
+                conn.execute(change)
+                return data_lost(conn, before, read_schema_on(conn, settings_for(empty_db_url)), drops)
+
+        assert "t: the table held 1 row(s) and is gone" in after("DROP TABLE t")[0]
+        assert after("DROP TABLE t", ("t",)) == [] and after("DROP TABLE t", ("public.t",)) == []
+        assert "t.v: the column held values in 1 row(s) and is gone" in after("ALTER TABLE t DROP COLUMN v")[0]
+        assert after("ALTER TABLE t DROP COLUMN v", ("t.v",)) == []
+        assert after("ALTER TABLE t RENAME TO t2") == [] and after("ALTER TABLE t RENAME v TO w") == []
+        assert after("DROP TABLE e") == []  # it held no rows
+        assert after("DO $$ BEGIN EXECUTE 'DROP TABLE ' || 't'; END $$")[0].startswith("t: the table held")

@@ -480,3 +480,16 @@ def test_rollback_files_of_a_promotion_outside_a_transaction_may_not_touch_rows(
     with psycopg.connect(empty_db_url) as conn:
         assert conn.execute("SELECT count(*) FROM audit_trail").fetchone() == (2,)
     assert applied(empty_db_url) == ["0001_users", "0002_core_tables"]
+
+
+def test_a_drop_in_a_do_block_of_a_table_only_the_target_has_is_not_promoted(empty_db_url: str,
+                                                                             tmp_path: Path) -> None:
+    """The shadow never had audit_trail, so the drop did nothing there; on the target the data
+    guard finds the table (by its OID) gone with its rows, which no story declares in drops."""
+    root = target_with_audit_trail(tmp_path, empty_db_url)
+    result = attack(root, empty_db_url, "do-drop", "--max-iterations", "1")
+    assert result.returncode == 1, log_of(root)
+    assert "target: audit_trail: the table held 2 row(s) and is gone" in log_of(root), log_of(root)
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM audit_trail").fetchone() == (2,)
+    assert applied(empty_db_url) == ["0001_users", "0002_core_tables"]

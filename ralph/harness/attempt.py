@@ -221,7 +221,8 @@ def attempt(target: Target, story: Story, owned_by_open_stories: set[str], befor
 
     def holds(conn: psycopg.Connection) -> list[str]:
         state = read_state(conn, settings)
-        return story_problems(story, state) + regressions(passing, state) + data_lost(conn, data, state.catalog)
+        return story_problems(story, state) + regressions(passing, state) + data_lost(conn, data, state.catalog,
+                                                                                       story.drops)
 
     try:
         migrate(settings, only=only, verify=holds)  # its own session: nothing a migration sets stays on ours

@@ -9,6 +9,7 @@ A table too large to hold in memory that way is compared by its row count only."
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -63,6 +64,24 @@ def _count(conn: psycopg.Connection, table: str) -> int | None:
 class Snapshot:
     tables: dict[str, TableData]
     sequences: dict[str, int]  # where each sequence that was used stands
+    identities: dict[str, tuple[int, dict[int, str]]]  # table -> (its OID, its columns by number): what a rename keeps
+
+
+IDENTITIES_SQL = """SELECT c.oid, a.attnum, a.attname FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+WHERE c.oid = pg_catalog.to_regclass(%s)"""
+
+
+def _identity(conn: psycopg.Connection, table: str) -> tuple[int, dict[int, str]]:
+    rows = conn.execute(IDENTITIES_SQL, (table,)).fetchall()
+    return (int(rows[0][0]) if rows else 0, {int(num): str(name) for _, num, name in rows})
+
+
+def _surviving(conn: psycopg.Connection, oid: int) -> dict[int, str] | None:
+    """The columns (by number) of the relation ``oid`` now; None when it is gone."""
+    rows = conn.execute("SELECT a.attnum, a.attname FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_attribute a "
+                        "ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped WHERE c.oid = %s", (oid,)).fetchall()
+    return {int(num): str(name) for num, name in rows if num is not None} if rows else None
 
 
 SEQUENCES_SQL = "SELECT schemaname || '.' || sequencename, last_value FROM pg_sequences WHERE last_value IS NOT NULL"
@@ -80,20 +99,38 @@ def snapshot(conn: psycopg.Connection, catalog: Catalog) -> Snapshot:
         columns = tuple((c.name, c.type) for c in catalog.tables[name].columns)
         taken[name] = _read(conn, name, columns, counted[name], budget)
         budget -= len(taken[name].cells or ()) * len(columns)
-    return Snapshot(taken, _sequences(conn))
+    return Snapshot(taken, _sequences(conn), {name: _identity(conn, name) for name in taken if taken[name].rows})
 
 
-def data_lost(conn: psycopg.Connection, before: Snapshot, after: Catalog) -> list[str]:
-    """One line per table whose earlier rows are not all still there, unchanged, and per sequence
+def _declared(declared: Collection[str], table: str, column: str | None = None) -> bool:
+    """The story said it drops this table (or this column): ``users``, ``public.users``, ``users.note``."""
+    full = table if "." in table else f"public.{table}"
+    wanted = full if column is None else f"{full}.{column}"
+    return any((d if d.count(".") > (0 if column is None else 1) else f"public.{d}") in (wanted, full) for d in declared)
+
+
+def data_lost(conn: psycopg.Connection, before: Snapshot, after: Catalog, declared: Collection[str] = ()) -> list[str]:
+    """One line per table whose earlier rows are not all still there, unchanged, per table or
+    column that held data and is gone (unless ``declared``: the story's drops), and per sequence
     set back."""
     positions = _sequences(conn)
     problems = [f"sequence {name}: it would go back from {value} to {positions.get(name, 'its start')}"
                 for name, value in before.sequences.items() if positions.get(name, 0) < value]
+    for name, (oid, numbered) in before.identities.items():  # by OID and number: a rename keeps, a drop loses
+        now = _surviving(conn, oid)
+        if now is None:
+            if not _declared(declared, name):
+                problems.append(f"{name}: the table held {before.tables[name].rows} row(s) and is gone; the story "
+                                "does not declare it in drops")
+            continue
+        problems += [f"{name}.{column}: the column held values in {before.tables[name].rows} row(s) and is gone; the "
+                     "story does not declare it in drops" for number, column in numbered.items()
+                     if number not in now and not _declared(declared, name, column)]
     for name, old in before.tables.items():
         table = after.tables.get(name)
         rows = _count(conn, name)
         if table is None or rows is None:
-            continue  # dropped or renamed: lint and the story's checks speak for those
+            continue  # gone (said above, by OID) or renamed (its rows stay)
         kept = {(c.name, c.type) for c in table.columns}
         same = [i for i, column in enumerate(old.columns) if column in kept]
         if old.cells is None or not same:  # too large, or no column kept its name and type: count

@@ -56,6 +56,8 @@ STORY = {
     "passes": Field(Kinds.boolean, "a cache the harness writes", False),
     "notes": Field(Kinds.string, "context for the agent", ""),
     "criteria": Field(Kinds.strings, "free-text acceptance criteria", ()),
+    "drops": Field(Kinds.strings, "tables (or table.column) the story may drop with their data; any other "
+                   "table or column that held rows must survive the promotion", ()),
     "expect": Field(Kinds.anything, "[stories.expect.tables.NAME] sections", None),
 }
 
@@ -72,6 +74,7 @@ class Story:
     criteria: tuple[str, ...] = ()
     expectations: tuple[TableExpectation, ...] = field(default=(), compare=False)
     source: str = ""  # the story's block of the file, for the agent's prompt
+    drops: tuple[str, ...] = ()
 
     @property
     def tables(self) -> tuple[str, ...]:
@@ -97,7 +100,7 @@ def _story(doc: TomlDoc, index: int, source: str) -> Story:
                  given["depends_on"], given["migrations"], given["passes"], given["notes"].strip(),
                  given["criteria"],
                  tuple(tables_from(doc, ("stories", index, "expect"), story_id)) if given["expect"] else (),
-                 source)
+                 source, given["drops"])
 
 
 def load_stories(path: Path, runnable: bool = True) -> list[Story]:

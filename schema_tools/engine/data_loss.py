@@ -2,8 +2,8 @@
 did is read before the transaction ends -- tables that held rows and are gone (renamed first,
 dropped with their schema or their type, by dynamic SQL: the table's OID is what counts), columns
 of such tables that are gone, rows deleted or updated (the transaction's own statistics), and
-columns whose type changed in a table that held rows (the values were rewritten, USING
-included). Nothing is read from the rollback's text."""
+columns whose type changed, or tables rewritten (ALTER ... USING), when they held rows. Nothing is
+read from the rollback's text."""
 
 from __future__ import annotations
 
@@ -79,8 +79,12 @@ def losses(conn: psycopg.Connection, before: Snapshot, bookkeeping: tuple[str, .
                 found.append(f"column {name}.{column} would change type ({kind} -> {columns[oid][column]}): "
                              "its values are rewritten")
         deleted, updated = changed.get(oid, (0, 0))
-        if now[oid][1] != before.files[oid] and not _holds_rows(conn, now[oid][0]):
-            found.append(f"every row of {name} would be removed (TRUNCATE)")
+        retyped = any(f"column {name}." in line and "change type" in line for line in found)
+        if now[oid][1] != before.files[oid]:
+            if not _holds_rows(conn, now[oid][0]):
+                found.append(f"every row of {name} would be removed (TRUNCATE)")
+            elif not retyped:
+                found.append(f"table {name} would be rewritten: its values may change (ALTER ... TYPE ... USING?)")
         if deleted:
             found.append(f"{deleted:,} row(s) of {name} would be deleted")
         if updated:

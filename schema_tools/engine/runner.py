@@ -20,7 +20,7 @@ from ..errors import DataLossRefused, DatabaseUnavailable, Interrupted, Migratio
 from ..migration_files.model import Migration
 from . import history
 from .choose import to_roll_back, up_to, with_dependencies
-from .data_loss import data_at_risk
+from .data_loss import losses, snapshot
 from .execute import Stopped, Work, apply_group, next_group, run_migration
 from .heal import heal
 from .lock import migration_lock
@@ -28,7 +28,7 @@ from .model import MigrationState, RunResult
 from .refuse import refuse_unrunnable
 from .session import Interrupts, catalog_first, control_lost, session_of, work_connection
 from .validate import check_history
-from .verified import Verify, apply_verified, verify_or_undo
+from .verified import BEGIN_MODES, Verify, apply_verified, verify_or_undo
 
 Progress = Callable[[str], None]
 Confirm = Callable[[list[str]], bool]
@@ -165,18 +165,43 @@ def roll_back(conn: psycopg.Connection, settings: Settings, migrations: Sequence
                                  "the migrations after it (rollback --to " + declared[0].id + ")")
         for m in plan:
             refuse_unrunnable(m)
-        losses = data_at_risk(conn, plan)
-        if losses and (confirm is None or not confirm(losses)):
-            raise DataLossRefused(f"rolling back would drop data: {'; '.join(losses)}; nothing was rolled back",
-                                  hint="back the data up; pass --yes to roll back anyway (the data is lost)")
         try:
-            for m in plan:
-                if work.interrupted():
-                    raise Stopped("")
-                ms = run_migration(work, m, settings, rollback=True)
-                result.done.append((m.id, ms))
-                if progress:
-                    progress(f"rolled back {m.id} ({ms} ms)")
+            if all(m.transactional for m in plan):
+                _roll_back_measured(work, settings, plan, result, confirm)
+            else:
+                outside = [m.id for m in plan if not m.transactional]
+                unmeasured = [f"{', '.join(outside)} roll(s) back outside a transaction: what that loses cannot be "
+                              "measured before it is lost"]
+                if confirm is None or not confirm(unmeasured):
+                    raise DataLossRefused(f"{unmeasured[0]}; nothing was rolled back",
+                                          hint="back the data up; pass --yes to roll back anyway")
+                for m in plan:
+                    if work.interrupted():
+                        raise Stopped("")
+                    result.done.append((m.id, run_migration(work, m, settings, rollback=True)))
         except Stopped as stop:
             raise _interrupted(work, result.done, plan, stop if stop.running else None, "rolled back") from None
+        if progress:
+            for mid, ms in result.done:
+                progress(f"rolled back {mid} ({ms} ms)")
     return result
+
+
+def _roll_back_measured(work: Work, settings: Settings, plan: Sequence[Migration], result: RunResult,
+                        confirm: Confirm | None) -> None:
+    """Every rollback in one transaction; what it lost is read from the server before the
+    transaction ends, and it commits only when nothing was lost or ``confirm`` says yes."""
+    done: list[tuple[str, int]] = []
+    with work.conn.transaction():
+        work.conn.execute(BEGIN_MODES)
+        before = snapshot(work.conn, history.TABLES)
+        for m in plan:
+            if work.interrupted():
+                raise Stopped("")
+            done.append((m.id, run_migration(work, m, settings, rollback=True, inside=True)))
+        lost = losses(work.conn, before, history.TABLES)
+        if lost and (confirm is None or not confirm(lost)):
+            raise DataLossRefused(f"rolling back would lose data: {'; '.join(lost)}; nothing was rolled back (the "
+                                  "rollback ran in a transaction that was undone)",
+                                  hint="back the data up; pass --yes to roll back anyway (the data is lost)")
+    result.done.extend(done)
