@@ -7,7 +7,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from conftest import MIGRATIONS, Cli, Cluster, scalar
