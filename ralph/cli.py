@@ -64,6 +64,10 @@ def _write_replacing(out: Path, text: str) -> None:
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = stat.S_IMODE(os.lstat(out).st_mode) if out.exists() else 0o666 & ~umask
+        os.chmod(temporary, mode)  # the mode a plain write would leave, not mkstemp's 0600
         _output_path(str(out))
         os.replace(temporary, out)
     except BaseException:

@@ -234,8 +234,11 @@ def plan(settings: Settings, trace: bool = False, *,
         applied = set(history.applied(conn))
     if not trace or not planned:
         return planned
-    from .engine.trace import trace_on
+    from .engine.trace import not_replayable, trace_on
 
+    refused = not_replayable(migrations, applied, planned)
+    if refused is not None:
+        return refused
     with connect(settings, "schema-tools plan --trace") as admin, \
             powerless_scratch(settings, admin, trusted=applied, label="schema-tools plan --trace") as scratch:
         return trace_on(scratch, settings, migrations, applied, planned)

@@ -180,3 +180,102 @@ def test_the_data_guard_counts_a_table_or_column_gone_unless_the_story_declares_
         assert after("ALTER TABLE t RENAME TO t2") == [] and after("ALTER TABLE t RENAME v TO w") == []
         assert after("DROP TABLE e") == []  # it held no rows
         assert after("DO $$ BEGIN EXECUTE 'DROP TABLE ' || 't'; END $$")[0].startswith("t: the table held")
+
+
+# --- families an independent attacker found on the first version ---------------------------------
+
+MORE_ROLLBACKS = {
+    "drop-and-add-again": ("CREATE TABLE t (id int PRIMARY KEY, v text);", "INSERT INTO t VALUES (1, 'a')",
+                           "ALTER TABLE t DROP COLUMN v;\nALTER TABLE t ADD COLUMN v text;"),
+    "deferred-trigger": ("CREATE TABLE t (id int PRIMARY KEY, v text);\nCREATE TABLE flag (id int);\n"
+                         "CREATE FUNCTION wipe() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN DELETE FROM t; "
+                         "RETURN NULL; END $$;\nCREATE CONSTRAINT TRIGGER wipe_at_commit AFTER INSERT ON flag "
+                         "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION wipe();",
+                         "INSERT INTO t VALUES (1, 'a')", "INSERT INTO flag VALUES (1);"),
+    "large-object": ("CREATE TABLE t (id int PRIMARY KEY, v oid);", "INSERT INTO t VALUES (1, lo_from_bytea(0, 'x'))",
+                     "SELECT lo_unlink(v) FROM t;"),
+    "enum-rename": ("CREATE TYPE st AS ENUM ('active', 'banned');\nCREATE TABLE t (id int PRIMARY KEY, v st);",
+                    "INSERT INTO t VALUES (1, 'active')",
+                    "ALTER TYPE st RENAME VALUE 'active' TO 'x';\nALTER TYPE st RENAME VALUE 'banned' TO 'active';"),
+    "identity-restart": ("CREATE TABLE t (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v text);",
+                         "INSERT INTO t (v) VALUES ('a'), ('b')", "ALTER TABLE t ALTER COLUMN id RESTART WITH 1;"),
+    "setval": ("CREATE TABLE t (id serial PRIMARY KEY, v text);\nCREATE TABLE junk (id int);",
+               "INSERT INTO t (v) VALUES ('a'), ('b')", "SELECT setval('t_id_seq', 1, false);\nDROP TABLE junk;"),
+    "lookalike-bookkeeping": ("CREATE SCHEMA audit;\nCREATE TABLE audit.yoyo_lock (id int);", "INSERT INTO audit.yoyo_lock VALUES (1)",
+                              "DROP TABLE audit.yoyo_lock;\nDROP SCHEMA audit;"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MORE_ROLLBACKS))
+def test_the_rollback_guard_sees_what_a_reading_of_names_misses(cli: Cli, empty_db_url: str, tmp_path: Path,
+                                                                 case: str) -> None:
+    import psycopg
+
+    up, rows, down = MORE_ROLLBACKS[case]
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "0001_s.sql").write_text(up + "\n")
+    (folder / "0001_s.rollback.sql").write_text(down + "\n")
+    assert cli("migrate", "--database", empty_db_url, "--migrations", str(folder)).code == 0
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute(rows)
+        sequences = conn.execute("SELECT last_value FROM pg_sequences ORDER BY 1").fetchall()
+    refused = cli("rollback", "--database", empty_db_url, "--migrations", str(folder))
+    assert refused.code == 2 and "nothing was rolled back" in refused.err, refused
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT migration_id FROM _yoyo_migration").fetchall() == [("0001_s",)]
+        assert conn.execute("SELECT last_value FROM pg_sequences ORDER BY 1").fetchall() == sequences
+
+
+def test_a_harmless_rollback_beside_a_table_of_an_enum_type_is_not_refused(cli: Cli, empty_db_url: str,
+                                                                           tmp_path: Path) -> None:
+    import psycopg
+
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "0001_s.sql").write_text("CREATE TYPE st AS ENUM ('a', 'b');\nCREATE TABLE u (id int, s st);\n")
+    (folder / "0001_s.rollback.sql").write_text("DROP TABLE u;\nDROP TYPE st;\n")
+    (folder / "0002_i.sql").write_text("-- depends: 0001_s\nCREATE INDEX u_s_idx ON u (s);\n")
+    (folder / "0002_i.rollback.sql").write_text("DROP INDEX u_s_idx;\n")
+    assert cli("migrate", "--database", empty_db_url, "--migrations", str(folder)).code == 0
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO u VALUES (1, 'b')")
+    done = cli("rollback", "--database", empty_db_url, "--migrations", str(folder))
+    assert done.code == 0, done
+
+
+INTEGRITY_ATTACKS = {
+    "view": "EXISTS (SELECT 1 FROM v_act)",
+    "attribute-notation": "c.act",
+    "cast": "(c.id::wrap) IS NULL",
+    "mislabelled-stable": "looks_stable()",
+}
+
+
+@pytest.mark.parametrize("case", sorted(INTEGRITY_ATTACKS))
+def test_a_rows_predicate_runs_as_a_role_that_can_only_read(cli: Cli, cluster: Cluster, empty_db_url: str,
+                                                           tmp_path: Path, case: str) -> None:
+    import psycopg
+
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("""
+            CREATE TABLE items (id int PRIMARY KEY, name text); INSERT INTO items VALUES (1, 'a');
+            CREATE VIEW v_act AS SELECT (pg_create_physical_replication_slot('via_view')).slot_name AS s;
+            CREATE FUNCTION act(items) RETURNS boolean LANGUAGE sql VOLATILE AS
+              $$ SELECT (pg_create_physical_replication_slot('via_attr')).slot_name IS NULL $$;
+            CREATE TYPE wrap AS (x int);
+            CREATE FUNCTION to_wrap(int) RETURNS wrap LANGUAGE sql VOLATILE AS
+              $$ SELECT ROW(((pg_create_physical_replication_slot('via_cast')).slot_name IS NULL)::int)::wrap $$;
+            CREATE CAST (int AS wrap) WITH FUNCTION to_wrap(int);
+            CREATE FUNCTION looks_stable() RETURNS boolean LANGUAGE sql STABLE AS
+              $$ SELECT pg_create_physical_replication_slot('via_stable') IS NULL $$;""")
+    checks = tmp_path / "checks.toml"
+    checks.write_text(f'[[rows]]\ntable = "items"\nwhere = {json.dumps(INTEGRITY_ATTACKS[case])}\n')
+    result = cli("integrity", "--database", empty_db_url, "--checks", str(checks))
+    assert result.code in (1, 2) and "Traceback" not in result.err, result
+    with cluster.admin() as admin:
+        slots = [r[0] for r in admin.execute("SELECT slot_name FROM pg_replication_slots")]
+        for slot in slots:
+            admin.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
+        assert scalar(admin, "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'schema_tools_reader_%'") == 0
+    assert slots == []

@@ -87,3 +87,66 @@ def test_trace_runs_pending_migrations_as_a_login_without_rights(cli: Cli, db_ur
                                          "END IF; END $$;\n")
     traced = cli("plan", "--trace", "--database", db_url, "--migrations", str(folder))
     assert traced.code == 0 and "superuser" not in traced.out and "failed on the scratch copy" not in traced.out, traced
+
+
+def _project(tmp_path: Path, applied: str, pending: str) -> Path:
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "0001_init.sql").write_text(applied)
+    (folder / "0001_init.rollback.sql").write_text("SELECT 1;\n")
+    (folder / "0002_x.sql").write_text("-- depends: 0001_init\n" + pending)
+    (folder / "0002_x.rollback.sql").write_text("SELECT 1;\n")
+    return folder
+
+
+def test_an_applied_migration_that_acts_beyond_its_database_is_not_replayed(cli: Cli, empty_db_url: str,
+                                                                            tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    folder = _project(tmp_path, "CREATE TABLE t (id int PRIMARY KEY);\n", "ALTER TABLE t ADD COLUMN x int;\n")
+    assert cli("migrate", "--database", empty_db_url, "--migrations", str(folder), "--to", "0001_init").code == 0
+    (folder / "0002_x.sql").unlink()  # 0001 applied; its file now edited to act on the server
+    (folder / "0002_x.rollback.sql").unlink()
+    (folder / "0001_init.sql").write_text(f"CREATE TABLE t (id int PRIMARY KEY);\nCOPY (SELECT 1) TO PROGRAM "
+                                          f"'touch {marker}';\n")
+    (folder / "0002_x.sql").write_text("-- depends: 0001_init\nALTER TABLE t ADD COLUMN x int;\n")
+    for args in (("plan", "--trace", "--database", empty_db_url), ("lint", "--trace-locks", empty_db_url)):
+        result = cli(*args, "--migrations", str(folder))
+        assert "Traceback" not in result.err, result
+        assert not marker.exists(), args
+    traced = cli("plan", "--trace", "--database", empty_db_url, "--migrations", str(folder))
+    assert "an applied migration is not replayed on a scratch copy" in traced.out, traced
+
+
+def test_escapes_and_dynamic_names_do_not_hide_what_reaches_another_database(cli: Cli, empty_db_url: str,
+                                                                             tmp_path: Path) -> None:
+    import psycopg
+
+    folder = _project(tmp_path, "CREATE EXTENSION IF NOT EXISTS dblink;\nCREATE TABLE public_log (x text);\n"
+                      "GRANT INSERT, SELECT ON public_log TO PUBLIC;\n",
+                      "CREATE TABLE newt (id int);\n"
+                      "DO E'BEGIN PERFORM dblink_ex\\x65c(''dbname=postgres'', ''SELECT 1''); END';\n")
+    (folder / "0003_y.sql").write_text("-- depends: 0002_x\nDO $$ BEGIN EXECUTE 'SELECT dbl' || 'ink_exec(' || "
+                                       "quote_literal('dbname=' || current_database()) || ', ''INSERT INTO "
+                                       "public_log VALUES (1)'')'; END $$;\n")
+    (folder / "0003_y.rollback.sql").write_text("SELECT 1;\n")
+    assert cli("migrate", "--database", empty_db_url, "--migrations", str(folder), "--to", "0001_init").code == 0
+    traced = cli("plan", "--trace", "--database", empty_db_url, "--migrations", str(folder))
+    assert "calls dblink_exec" in traced.out, traced
+    with psycopg.connect(empty_db_url) as conn:
+        assert scalar(conn, "SELECT count(*) FROM public_log") == 0
+
+
+@pytest.mark.parametrize("pending", [
+    "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I IS_TEMPLATE true', current_database()); END $$;\n",
+    "-- statement_timeout: 1s\nSELECT pg_sleep(30);\n",
+])
+def test_scratch_work_ends_and_leaves_nothing_behind(cli: Cli, cluster: Cluster, empty_db_url: str, tmp_path: Path,
+                                                     pending: str) -> None:
+    folder = _project(tmp_path, "CREATE TABLE t (id int PRIMARY KEY);\n", "ALTER TABLE t ADD COLUMN x int;\n" + pending)
+    assert cli("migrate", "--database", empty_db_url, "--migrations", str(folder), "--to", "0001_init").code == 0
+    for args in (("plan", "--trace"), ("check-reversible",)):
+        result = cli(*args, "--database", empty_db_url, "--migrations", str(folder))
+        assert result.code in (0, 1) and "Traceback" not in result.err and "internal error" not in result.err, result
+    with cluster.admin() as admin:
+        assert scalar(admin, "SELECT count(*) FROM pg_database WHERE datname LIKE 'schema_tools_scratch_%'") == 0
+        assert scalar(admin, "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'schema_tools_agent_%'") == 0

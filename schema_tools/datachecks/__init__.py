@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 from pathlib import Path
 
 from ..engine import history
@@ -17,7 +18,7 @@ from ..migration_files.model import Migration
 from .derive import from_catalog, from_checks_file, from_expectations
 from .model import DataCheck, Result
 from .preflight import plan_checks
-from .run import run_check
+from .run import reader, run_check
 
 RULE_HELP = {
     "duplicates": "rows share a key that should be unique", "nulls": "NULLs where NOT NULL is expected",
@@ -58,7 +59,8 @@ def integrity_report(conn: psycopg.Connection, settings: Settings, expectations:
     if checks_file is not None:
         checks += from_checks_file(checks_file, catalog)
         refuse_acting_predicates(conn, checks, checks_file)
-    results = [run_check(conn, c, samples, settings.statement_timeout) for c in checks]
+    with reader(conn) if checks else nullcontext(None) as role:
+        results = [run_check(conn, c, samples, settings.statement_timeout, role) for c in checks]
     return _report("integrity", results)
 
 
@@ -92,6 +94,7 @@ def preflight_report(conn: psycopg.Connection, settings: Settings, migrations: S
     done = history.applied(conn)
     pending = [m for m in migrations if m.id not in done]
     catalog = read_catalog(conn, settings.schemas)
-    results = [run_check(conn, planned.check, samples, settings.statement_timeout)
-               for planned in plan_checks(pending, catalog)]
+    checks = [planned.check for planned in plan_checks(pending, catalog)]
+    with reader(conn) if checks else nullcontext(None) as role:
+        results = [run_check(conn, check, samples, settings.statement_timeout, role) for check in checks]
     return _report("preflight", results)

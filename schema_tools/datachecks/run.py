@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import psycopg
 from psycopg import sql
 
@@ -62,11 +66,42 @@ def _index_walk_pays(conn: psycopg.Connection, check: DataCheck) -> bool:
     return values * ROWS_PER_VALUE_FOR_INDEX_WALK <= rows
 
 
-def run_check(conn: psycopg.Connection, check: DataCheck, samples: int, statement_timeout: str) -> Result:
-    """One check in its own read-only transaction (ACCESS SHARE locks only)."""
+@contextmanager
+def reader(conn: psycopg.Connection) -> Iterator[str | None]:
+    """A role for the block that may read every table and do nothing else (no REPLICATION, no
+    writes, no grants of functions that act): data checks run as it, so a predicate or a pending
+    CHECK that calls something that acts is refused by the server itself. None when this login may
+    not create roles (then checks run as it, read-only and with the static refusals only)."""
+    row = conn.execute("SELECT rolsuper, rolsuper OR rolcreaterole FROM pg_catalog.pg_roles "
+                       "WHERE rolname = current_user").fetchone()
+    if not (row and row[1]):
+        yield None
+        return
+    name = f"schema_tools_reader_{secrets.token_hex(6)}"
+    role = sql.Identifier(name)
+    conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN INHERIT" + (" BYPASSRLS" if row[0] else "")).format(role))
+    try:
+        conn.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(role))
+        if conn.info.server_version >= 140000:
+            conn.execute(sql.SQL("GRANT pg_read_all_data TO {}").format(role))
+        else:  # pragma: no cover -- PostgreSQL 13
+            for (schema,) in conn.execute("SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname NOT LIKE 'pg\\_%' "
+                                          "AND nspname <> 'information_schema'").fetchall():
+                conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {0} TO {1}; GRANT SELECT ON ALL TABLES IN SCHEMA {0} "
+                                     "TO {1}").format(sql.Identifier(schema), role))
+        yield name
+    finally:
+        conn.execute(sql.SQL("DROP OWNED BY {0}; DROP ROLE {0}").format(role))
+
+
+def run_check(conn: psycopg.Connection, check: DataCheck, samples: int, statement_timeout: str,
+              role: str | None = None) -> Result:
+    """One check in its own read-only transaction (ACCESS SHARE locks only), as ``role`` when given."""
     try:
         with conn.transaction():
             conn.execute("SET TRANSACTION READ ONLY")
+            if role is not None:
+                conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
             # JIT compilation costs more than it saves on one-pass checks like these.
             conn.execute("SELECT set_config('statement_timeout', %s, true), set_config('jit', 'off', true)",
                          (statement_timeout,))

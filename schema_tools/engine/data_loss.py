@@ -1,9 +1,11 @@
 """What a rollback loses, measured by the server: the rollback runs in a transaction, and what it
-did is read before the transaction ends -- tables that held rows and are gone (renamed first,
-dropped with their schema or their type, by dynamic SQL: the table's OID is what counts), columns
-of such tables that are gone, rows deleted or updated (the transaction's own statistics), and
-columns whose type changed, or tables rewritten (ALTER ... USING), when they held rows. Nothing is
-read from the rollback's text."""
+did is read before the transaction ends (deferred triggers fired first) -- tables that held rows
+and are gone (by OID: renamed first, dropped with their schema or their type, by dynamic SQL),
+their columns that are gone (by number: a column dropped and added again under its name is gone),
+rows deleted or updated (the transaction's own statistics), columns whose type changed or tables
+rewritten (ALTER ... USING) or emptied, enum labels renamed or gone, large objects removed,
+sequences set back. Nothing is read from the rollback's text, except what a transaction cannot
+undo: a statement that moves a sequence needs a yes before it runs."""
 
 from __future__ import annotations
 
@@ -16,11 +18,12 @@ TABLES_SQL = """
 SELECT c.oid, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname), c.relfilenode
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND n.nspname NOT LIKE 'pg\\_%%' AND c.relname <> ALL(%(bookkeeping)s)
+  AND n.nspname NOT LIKE 'pg\\_%%' AND NOT (n.nspname = %(books)s AND c.relname = ANY(%(bookkeeping)s))
 """
 
 COLUMNS_SQL = """
-SELECT a.attrelid, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod)
+SELECT a.attrelid, a.attnum, a.attname, a.atttypid::text || ':' || a.atttypmod::text,
+       pg_catalog.format_type(a.atttypid, a.atttypmod)
 FROM pg_catalog.pg_attribute a WHERE a.attrelid = ANY(%(oids)s) AND a.attnum > 0 AND NOT a.attisdropped
 """
 
@@ -29,14 +32,24 @@ SELECT relid, n_tup_del, n_tup_upd FROM pg_catalog.pg_stat_xact_user_tables
 WHERE relid = ANY(%(oids)s) AND (n_tup_del > 0 OR n_tup_upd > 0)
 """
 
+ENUMS_SQL = "SELECT oid, enumtypid::regtype::text, enumlabel FROM pg_catalog.pg_enum"
+SEQUENCES_SQL = ("SELECT pg_catalog.quote_ident(schemaname) || '.' || pg_catalog.quote_ident(sequencename), "
+                 "coalesce(last_value, 0) FROM pg_catalog.pg_sequences")
+LARGE_OBJECTS_SQL = "SELECT count(*) FROM pg_catalog.pg_largeobject_metadata"
+
+Column = tuple[str, str, str]  # name, type (OIDs: what compares), type as shown
+
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The tables that held rows when it was taken: name, storage file and columns (name -> type)."""
+    """What the database held when it was taken (tables: those holding at least one row)."""
 
     names: dict[int, str]
     files: dict[int, int]
-    columns: dict[int, dict[str, str]]
+    columns: dict[int, dict[int, Column]]
+    enums: dict[int, tuple[str, str]]
+    sequences: dict[str, int]
+    large_objects: int
 
 
 def _holds_rows(conn: psycopg.Connection, name: str) -> bool:
@@ -44,42 +57,54 @@ def _holds_rows(conn: psycopg.Connection, name: str) -> bool:
     return bool(row and row[0])
 
 
-def snapshot(conn: psycopg.Connection, bookkeeping: tuple[str, ...]) -> Snapshot:
-    """The tables holding at least one row, with their columns (each table read up to its first row)."""
-    tables = conn.execute(TABLES_SQL, {"bookkeeping": list(bookkeeping)}).fetchall()
-    held: list[tuple[int, str, int]] = []
-    for oid, name, file in tables:
-        if _holds_rows(conn, str(name)):
-            held.append((int(oid), str(name), int(file)))
-    columns: dict[int, dict[str, str]] = {oid: {} for oid, _, _ in held}
-    for oid, column, kind in conn.execute(COLUMNS_SQL, {"oids": list(columns)}).fetchall():
-        columns[int(oid)][str(column)] = str(kind)
-    return Snapshot({oid: name for oid, name, _ in held}, {oid: file for oid, _, file in held}, columns)
+def _columns(conn: psycopg.Connection, oids: list[int]) -> dict[int, dict[int, Column]]:
+    found: dict[int, dict[int, Column]] = {oid: {} for oid in oids}
+    for oid, number, name, kind, shown in conn.execute(COLUMNS_SQL, {"oids": oids}).fetchall():
+        found[int(oid)][int(number)] = (str(name), str(kind), str(shown))
+    return found
 
 
-def losses(conn: psycopg.Connection, before: Snapshot, bookkeeping: tuple[str, ...]) -> list[str]:
+def _scalar(conn: psycopg.Connection, query: str) -> int:
+    row = conn.execute(query).fetchone()
+    return int(row[0]) if row else 0
+
+
+def snapshot(conn: psycopg.Connection, books: str, bookkeeping: tuple[str, ...]) -> Snapshot:
+    """The database as the rollback will find it (``books``: the schema of the history tables, left out)."""
+    held = [(int(oid), str(name), int(file)) for oid, name, file in
+            conn.execute(TABLES_SQL, {"books": books, "bookkeeping": list(bookkeeping)}).fetchall()
+            if _holds_rows(conn, str(name))]
+    return Snapshot({oid: name for oid, name, _ in held}, {oid: file for oid, _, file in held},
+                    _columns(conn, [oid for oid, _, _ in held]),
+                    {int(oid): (str(kind), str(label)) for oid, kind, label in conn.execute(ENUMS_SQL).fetchall()},
+                    {str(name): int(value) for name, value in conn.execute(SEQUENCES_SQL).fetchall()},
+                    _scalar(conn, LARGE_OBJECTS_SQL))
+
+
+def losses(conn: psycopg.Connection, before: Snapshot, books: str, bookkeeping: tuple[str, ...]) -> list[str]:
     """What the transaction so far lost of what ``before`` held, a line each."""
-    oids = list(before.names)
+    conn.execute("SET CONSTRAINTS ALL IMMEDIATE")  # deferred triggers fire now, not after the count
     now = {int(oid): (str(name), int(file)) for oid, name, file in
-           conn.execute(TABLES_SQL, {"bookkeeping": list(bookkeeping)}).fetchall() if int(oid) in before.names}
-    columns: dict[int, dict[str, str]] = {oid: {} for oid in now}
-    for oid, column, kind in conn.execute(COLUMNS_SQL, {"oids": list(now)}).fetchall():
-        columns[int(oid)][str(column)] = str(kind)
-    changed = {int(oid): (int(deleted), int(updated))
-               for oid, deleted, updated in conn.execute(CHANGED_ROWS_SQL, {"oids": oids}).fetchall()}
+           conn.execute(TABLES_SQL, {"books": books, "bookkeeping": list(bookkeeping)}).fetchall()
+           if int(oid) in before.names}
+    columns = _columns(conn, list(now))
+    changed = {int(oid): (int(deleted), int(updated)) for oid, deleted, updated in
+               conn.execute(CHANGED_ROWS_SQL, {"oids": list(before.names)}).fetchall()}
     found: list[str] = []
     for oid, name in before.names.items():
         if oid not in now:
             found.append(f"table {name} and its rows would be dropped")
             continue
-        for column, kind in before.columns[oid].items():
-            if column not in columns[oid]:
+        retyped = False
+        for number, (column, kind, shown) in before.columns[oid].items():
+            after = columns[oid].get(number)
+            if after is None:
                 found.append(f"column {name}.{column} and its values would be dropped")
-            elif columns[oid][column] != kind:
-                found.append(f"column {name}.{column} would change type ({kind} -> {columns[oid][column]}): "
-                             "its values are rewritten")
+            elif after[1] != kind:
+                retyped = True
+                found.append(f"column {name}.{column} would change type ({shown} -> {after[2]}): its values are "
+                             "rewritten")
         deleted, updated = changed.get(oid, (0, 0))
-        retyped = any(f"column {name}." in line and "change type" in line for line in found)
         if now[oid][1] != before.files[oid]:
             if not _holds_rows(conn, now[oid][0]):
                 found.append(f"every row of {name} would be removed (TRUNCATE)")
@@ -89,4 +114,16 @@ def losses(conn: psycopg.Connection, before: Snapshot, bookkeeping: tuple[str, .
             found.append(f"{deleted:,} row(s) of {name} would be deleted")
         if updated:
             found.append(f"{updated:,} row(s) of {name} would be changed")
+    enums = {int(oid): (str(kind), str(label)) for oid, kind, label in conn.execute(ENUMS_SQL).fetchall()}
+    for oid, (kind, label) in before.enums.items():
+        if oid not in enums:
+            found.append(f"enum value {label!r} of {kind} would be dropped")
+        elif enums[oid][1] != label:
+            found.append(f"enum value {label!r} of {kind} would be renamed to {enums[oid][1]!r}")
+    sequences = {str(name): int(value) for name, value in conn.execute(SEQUENCES_SQL).fetchall()}
+    found += [f"sequence {name} would go back from {value} to {sequences[name]}"
+              for name, value in before.sequences.items() if name in sequences and sequences[name] < value]
+    gone = before.large_objects - _scalar(conn, LARGE_OBJECTS_SQL)
+    if gone > 0:
+        found.append(f"{gone:,} large object(s) would be removed")
     return found

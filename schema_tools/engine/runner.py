@@ -165,6 +165,10 @@ def roll_back(conn: psycopg.Connection, settings: Settings, migrations: Sequence
                                  "the migrations after it (rollback --to " + declared[0].id + ")")
         for m in plan:
             refuse_unrunnable(m)
+        moving = [f"{m.rollback_path.name}:{s.line} moves a sequence ({s.moves_sequence}), which no rollback of a "
+                  "transaction undoes" for m in plan for s in m.rollback_statements if s.moves_sequence]
+        if moving and (confirm is None or not confirm(moving)):
+            raise DataLossRefused(f"{moving[0]}; nothing was rolled back", hint="pass --yes to roll back anyway")
         try:
             if all(m.transactional for m in plan):
                 _roll_back_measured(work, settings, plan, result, confirm)
@@ -194,12 +198,12 @@ def _roll_back_measured(work: Work, settings: Settings, plan: Sequence[Migration
     done: list[tuple[str, int]] = []
     with work.conn.transaction():
         work.conn.execute(BEGIN_MODES)
-        before = snapshot(work.conn, history.TABLES)
+        before = snapshot(work.conn, work.books.schema, history.TABLES)
         for m in plan:
             if work.interrupted():
                 raise Stopped("")
             done.append((m.id, run_migration(work, m, settings, rollback=True, inside=True)))
-        lost = losses(work.conn, before, history.TABLES)
+        lost = losses(work.conn, before, work.books.schema, history.TABLES)
         if lost and (confirm is None or not confirm(lost)):
             raise DataLossRefused(f"rolling back would lose data: {'; '.join(lost)}; nothing was rolled back (the "
                                   "rollback ran in a transaction that was undone)",

@@ -18,6 +18,7 @@ from ..config import Settings
 from ..migration_files.model import Migration
 from ..sql.locks import STRENGTH
 from .model import PlannedMigration, PlannedStatement
+from .execute import timeouts
 from .refuse import why_refused
 
 HELD = """SELECT l.mode, c.oid, n.nspname || '.' || c.relname FROM pg_locks l
@@ -50,11 +51,27 @@ def _order(observed: set[tuple[str, str]]) -> tuple[str, ...]:
     return tuple(f"{mode} on {name}" for mode, name in ranked)
 
 
+def not_replayable(migrations: Sequence[Migration], applied: set[str],
+                   planned: list[PlannedMigration]) -> list[PlannedMigration] | None:
+    """When an applied migration acts beyond its database (or runs SQL nobody can read), the
+    scratch copy cannot be rebuilt without running it as your own role: ``planned`` with every
+    statement marked not traced, and why. None: they can all be replayed."""
+    from .reversible import beyond
+
+    refused = [f for m in migrations if m.id in applied and (f := beyond(m, extensions=True)) is not None]
+    if not refused:
+        return None
+    why = f"not traced: an applied migration is not replayed on a scratch copy ({refused[0].message})"
+    return [replace(p, statements=tuple(replace(s, traced=why) for s in p.statements)) for p in planned]
+
+
 def trace_on(conn: psycopg.Connection, settings: Settings, migrations: Sequence[Migration], applied: set[str],
              planned: list[PlannedMigration]) -> list[PlannedMigration]:
     """``planned`` with what each statement was seen to take on ``conn``: an empty scratch database."""
+    from .reversible import DYNAMIC, powerless
     from .runner import apply_pending
 
+    dynamic = powerless(conn)
     if applied:
         apply_pending(conn, settings, migrations, only=applied)
     by_id = {m.id: m for m in migrations}
@@ -62,6 +79,9 @@ def trace_on(conn: psycopg.Connection, settings: Settings, migrations: Sequence[
     stopped = ""
     for plan in planned:
         m = by_id[plan.id]
+        lock_timeout, statement_timeout = timeouts(m, settings)  # as migrate would run it: a sleep is cut short
+        conn.execute("SELECT pg_catalog.set_config('lock_timeout', %s, false), "
+                     "pg_catalog.set_config('statement_timeout', %s, false)", (lock_timeout, statement_timeout))
         existing = {row[0] for row in conn.execute("SELECT oid FROM pg_class").fetchall()}
         statements: list[PlannedStatement] = []
         for planned_stmt, stmt in zip(plan.statements, m.statements):
@@ -69,8 +89,9 @@ def trace_on(conn: psycopg.Connection, settings: Settings, migrations: Sequence[
                 statements.append(replace(planned_stmt, traced=stopped))
                 continue
             refused = why_refused(stmt, m.transactional)
-            if refused or stmt.reach:  # what migrate refuses, or what would act beyond the scratch copy: not run
-                why = refused.partition(" -- ")[0] if refused else f"it acts beyond its database: {'; '.join(stmt.reach)}"
+            reach = [r for r in stmt.reach if not (dynamic and r.startswith(DYNAMIC))]
+            if refused or reach:  # what migrate refuses, or what would act beyond the scratch copy: not run
+                why = refused.partition(" -- ")[0] if refused else f"it acts beyond its database: {'; '.join(reach)}"
                 stopped = f"not traced: line {stmt.line} of {m.id} was not run ({why})"
                 statements.append(replace(planned_stmt, traced=stopped))
                 continue

@@ -63,7 +63,7 @@ def prove(settings: Settings, files: list[GeneratedFile], before: str | None,
         new = {f.id for f in files}
         history = read_folder(copied.migrations_dir)
         migrations = [m for m in history if m.id in new]
-        refused = [f.message for m in history if (f := beyond(m)) is not None]
+        refused = [f.message for m in history if (f := beyond(m, extensions=True)) is not None]
         if refused:
             proof.problems += [f"not run: {message}" for message in refused]
             return proof

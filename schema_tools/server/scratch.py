@@ -36,7 +36,34 @@ def temporary_database(settings: Settings, admin: psycopg.Connection | None = No
     try:
         yield with_dbname(url, name)
     finally:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        _drop_database(admin, name)
+
+
+def _drop_database(admin: psycopg.Connection, name: str) -> None:
+    """Drop a scratch database, whatever was done to it (made a template, closed to connections)."""
+    try:
+        admin.execute(sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE false ALLOW_CONNECTIONS true").format(
+            sql.Identifier(name)))
+    except psycopg.Error:
+        pass  # already gone, or never changed
+    admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+UNTRUSTED_FUNCTIONS_SQL = """
+SELECT p.oid::regprocedure::text FROM pg_catalog.pg_depend d
+JOIN pg_catalog.pg_extension e ON d.refclassid = 'pg_catalog.pg_extension'::regclass AND d.refobjid = e.oid
+JOIN pg_catalog.pg_proc p ON d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid
+WHERE d.deptype = 'e' AND NOT EXISTS (SELECT FROM pg_catalog.pg_available_extension_versions v
+                                      WHERE v.name = e.extname AND v.version = e.extversion AND v.trusted)
+"""
+
+
+def close_untrusted_extensions(conn: psycopg.Connection) -> None:
+    """Nobody but their owner may call the functions of extensions a database owner could not
+    create (dblink, postgres_fdw...: they reach other databases): what the admin's role installed
+    in a scratch database does not lend its reach to the login."""
+    for (function,) in conn.execute(UNTRUSTED_FUNCTIONS_SQL).fetchall():
+        conn.execute(sql.SQL("REVOKE EXECUTE ON FUNCTION {} FROM PUBLIC").format(sql.SQL(function)))  # regprocedure text
 
 
 def _sql(conn: psycopg.Connection, template: str, *names: str, **literals: str) -> None:
@@ -76,10 +103,11 @@ def temporary_login(settings: Settings, admin: psycopg.Connection,
             if prepare is not None:
                 prepare(inside)
                 hand_over(inside, login.role)
+                close_untrusted_extensions(inside)
         login.url = with_login(url, login.role, login.password, login.database)
         yield login
     finally:
-        _sql(admin, "DROP DATABASE IF EXISTS {} WITH (FORCE)", login.database)
+        _drop_database(admin, login.database)
         ended = admin.execute("SELECT datname, pg_terminate_backend(pid) FROM pg_stat_activity "
                               "WHERE usename = %s AND datname IS DISTINCT FROM %s", (login.role, login.database)).fetchall()
         login.leftovers += [f"the agent's login had a session on database {name}" for name, _ in ended]

@@ -273,6 +273,28 @@ def beyond_database(s: Statement) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def moves_sequence(s: Statement) -> str:
+    """How the statement (or its DO block) moves a sequence, which no rollback of a transaction
+    undoes (setval, nextval, ALTER SEQUENCE / identity RESTART, TRUNCATE ... RESTART IDENTITY); ""."""
+    kind, f = s.kind, s.fields
+    if kind == "AlterSeqStmt" and any(body(o).get("defname") == "restart" for o in f.get("options") or ()):
+        return "ALTER SEQUENCE ... RESTART"
+    if kind == "TruncateStmt" and f.get("restart_seqs"):
+        return "TRUNCATE ... RESTART IDENTITY"
+    if kind == "AlterTableStmt":
+        for command in nodes(f.get("cmds"), "AlterTableCmd"):
+            if command.get("subtype") == "AT_SetIdentity" and any(
+                    o.get("defname") == "restart" for o in nodes(command, "DefElem")):
+                return "ALTER ... RESTART (an identity column)"
+    try:
+        called = next((n for n in calls(s.tree) if n in ("setval", "nextval")), "")
+    except RecursionError:
+        called = "setval"
+    if called:
+        return f"{called}()"
+    return next((m for inner in s.inner if (m := moves_sequence(inner))), "")
+
+
 def client_copy(s: Statement) -> str:
     """``COPY ... FROM STDIN`` or ``COPY ... TO STDOUT`` (data to or from the client), or ""."""
     if s.kind != "CopyStmt" or s.fields.get("filename"):

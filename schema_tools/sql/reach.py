@@ -51,7 +51,7 @@ def _tokens(text: str, depth: int = 0) -> Iterator[_Token]:
             previous = text[start:end].lower()
             yield _Token("word", previous, depth)
         elif kind in STRINGS:
-            content = string_content(text[start:end])
+            content = string_content(text[start:end], unicode_escapes=text[max(start - 2, 0):start].lower() == "u&")
             yield _Token("string", content, depth)
             if depth < 4 and previous != "is":
                 yield from _tokens(content, depth + 1)

@@ -143,7 +143,7 @@ def names(text: str, depth: int = 0) -> list[str]:
         elif kind == "ident":
             found.append(text[start + 1:end - 1].replace('""', '"'))
         elif kind in STRINGS and depth < 4:
-            found += names(string_content(text[start:end]), depth + 1)
+            found += names(string_content(text[start:end], text[max(start - 2, 0):start].lower() == "u&"), depth + 1)
     return found
 
 
@@ -167,13 +167,52 @@ STRINGS = ("string", "estring", "dollar")
 """The token kinds of string constants (a body, an EXECUTE's SQL...)."""
 
 
-def string_content(quoted: str) -> str:
-    """What a string constant holds: ``'it''s'`` -> ``it's``; ``$b$ ... $b$`` -> `` ... ``."""
+def string_content(quoted: str, unicode_escapes: bool = False) -> str:
+    """What a string constant holds, as the server reads it: ``'it''s'`` -> ``it's``; ``$b$ ... $b$``
+    -> `` ... ``; ``E'EXECUT\\x45'`` -> ``EXECUTE`` (every backslash escape decoded); with
+    ``unicode_escapes`` (a ``U&'...'`` string), ``\\0045`` -> ``E``."""
     if quoted.startswith("$"):
         tag = quoted[:quoted.index("$", 1) + 1]
         return quoted[len(tag):-len(tag)] if quoted.endswith(tag) and len(quoted) >= 2 * len(tag) else quoted[len(tag):]
-    body = quoted[2:] if quoted[:1] in "eE" else quoted[1:]
-    return (body[:-1] if body.endswith("'") else body).replace("''", "'")
+    escaped = quoted[:1] in "eE"
+    body = quoted[2:] if escaped else quoted[1:]
+    if escaped:
+        return _E_ESCAPE.sub(_decoded, body[:-1] if body.endswith("'") and not body.endswith("\\'") else body)
+    text = (body[:-1] if body.endswith("'") else body).replace("''", "'")
+    return _U_ESCAPE.sub(_unicode, text) if unicode_escapes else text
+
+
+_E_ESCAPE = re.compile(r"''|\\(?:x[0-9A-Fa-f]{1,2}|[0-7]{1,3}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)", re.DOTALL)
+_U_ESCAPE = re.compile(r"\\(?:\+[0-9A-Fa-f]{6}|[0-9A-Fa-f]{4}|\\)")
+_SIMPLE = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+
+
+def _decoded(match: re.Match[str]) -> str:
+    """One escape of an E'...' string, as PostgreSQL reads it."""
+    text = match.group()
+    if text == "''":
+        return "'"
+    kind = text[1]
+    try:
+        if kind == "x":
+            return chr(int(text[2:], 16))
+        if kind in "01234567":
+            return chr(int(text[1:], 8))
+        if kind in "uU" and len(text) > 2:
+            return chr(int(text[2:], 16))
+    except (ValueError, OverflowError):
+        return text
+    return _SIMPLE.get(kind, kind)
+
+
+def _unicode(match: re.Match[str]) -> str:
+    text = match.group()
+    if text == "\\\\":
+        return "\\"
+    try:
+        return chr(int(text[2:] if text[1] == "+" else text[1:], 16))
+    except (ValueError, OverflowError):
+        return text
 
 
 def _creates_routine(head: list[str]) -> bool:

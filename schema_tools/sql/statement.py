@@ -163,6 +163,14 @@ class Statement:
         return self._fact("setting_values", setting_values)
 
     @property
+    def moves_sequence(self) -> str:
+        """How it moves a sequence (``setval()``, ``ALTER SEQUENCE ... RESTART``...), which a
+        transaction's rollback does not undo, or ""."""
+        from .effects import moves_sequence
+
+        return self._fact("moves_sequence", moves_sequence)
+
+    @property
     def client_copy(self) -> str:
         """``COPY ... FROM STDIN`` or ``COPY ... TO STDOUT`` when it moves data to or from the client, or ""."""
         from .effects import client_copy
