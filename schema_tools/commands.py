@@ -85,7 +85,7 @@ def scratch_login(settings: Settings, admin: psycopg.Connection, *, trusted: Col
 
 
 @contextmanager
-def powerless_scratch(settings: Settings, admin: psycopg.Connection, *, trusted: Collection[str] = (),
+def _powerless_scratch(settings: Settings, admin: psycopg.Connection, *, trusted: Collection[str] = (),
                       label: str = "schema-tools scratch") -> Iterator[psycopg.Connection]:
     """A connection to a new scratch database as a login that owns it and nothing else (no
     superuser, CREATEDB, CREATEROLE or REPLICATION): pending migrations run there can harm nothing
@@ -240,7 +240,7 @@ def plan(settings: Settings, trace: bool = False, *,
     if refused is not None:
         return refused
     with connect(settings, "schema-tools plan --trace") as admin, \
-            powerless_scratch(settings, admin, trusted=applied, label="schema-tools plan --trace") as scratch:
+            _powerless_scratch(settings, admin, trusted=applied, label="schema-tools plan --trace") as scratch:
         return trace_on(scratch, settings, migrations, applied, planned)
 
 
@@ -272,7 +272,7 @@ def check_reversible(settings: Settings, chain: bool = False) -> Report:
     with connect(settings, "schema-tools check-reversible") as admin, ExitStack() as stack:
         def fresh() -> psycopg.Connection:
             stack.close()  # the previous scratch database (and its login and connection) goes first
-            return stack.enter_context(powerless_scratch(settings, admin, label="schema-tools check-reversible"))
+            return stack.enter_context(_powerless_scratch(settings, admin, label="schema-tools check-reversible"))
 
         return (check_chain if chain else check_steps)(fresh, settings, migrations)
 

@@ -28,7 +28,7 @@ def project_with(tmp_path: Path, *ids: str) -> Path:
 
 def assert_rolls_back_to(settings: Settings, url: str, to: str, before: dict[str, str]) -> None:
     """Rolling back to ``to`` leaves the schema exactly as ``before``."""
-    commands.rollback(settings, to=to)
+    commands.rollback(settings, to=to, confirm=lambda losses: True)  # non-transactional ones need a yes
     with psycopg.connect(url, autocommit=True) as conn:
         assert inventory(conn) == before
 

@@ -118,7 +118,8 @@ def _round(cluster: Cluster, url: str, folder: Path, toml: str, name: str) -> No
     assert not report.errors, (toml, [f.message for f in report.errors], [f.sql for f in result.files])
     with psycopg.connect(url, autocommit=True) as conn:
         after = inventory(conn)
-    commands.rollback(settings, to=before_ids[-1]) if before_ids else commands.rollback(settings, everything=True)
+    yes = lambda losses: True  # noqa: E731 -- the generated ones may roll back outside a transaction: a yes
+    commands.rollback(settings, to=before_ids[-1], confirm=yes) if before_ids else commands.rollback(settings, everything=True, confirm=yes)
     with psycopg.connect(url, autocommit=True) as conn:
         assert inventory(conn) == before, toml
     commands.migrate(settings)

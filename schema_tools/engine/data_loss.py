@@ -9,6 +9,7 @@ undo: a statement that moves a sequence needs a yes before it runs."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import psycopg
@@ -81,8 +82,29 @@ def snapshot(conn: psycopg.Connection, books: str, bookkeeping: tuple[str, ...])
                     _scalar(conn, LARGE_OBJECTS_SQL))
 
 
-def losses(conn: psycopg.Connection, before: Snapshot, books: str, bookkeeping: tuple[str, ...]) -> list[str]:
-    """What the transaction so far lost of what ``before`` held, a line each."""
+def dropped_columns(conn: psycopg.Connection, before: Snapshot) -> list[tuple[int, int]]:
+    """(table OID, column number) of the columns of ``before``'s tables that are gone now."""
+    now = _columns(conn, list(before.names))
+    return [(oid, number) for oid in before.names if now.get(oid) for number in before.columns[oid]
+            if number not in now[oid]]
+
+
+def holding_values(conn: psycopg.Connection, before: Snapshot, columns: list[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Which of those columns hold at least one value (read before they are dropped)."""
+    held = set()
+    for oid, number in columns:
+        query = sql.SQL("SELECT EXISTS (SELECT FROM {} WHERE {} IS NOT NULL)").format(
+            sql.SQL(before.names[oid]), sql.Identifier(before.columns[oid][number][0]))
+        row = conn.execute(query).fetchone()
+        if row and row[0]:
+            held.add((oid, number))
+    return held
+
+
+def losses(conn: psycopg.Connection, before: Snapshot, books: str, bookkeeping: tuple[str, ...],
+           empty: Collection[tuple[int, int]] = ()) -> list[str]:
+    """What the transaction so far lost of what ``before`` held, a line each (``empty``: dropped
+    columns that held no value, which lose nothing)."""
     conn.execute("SET CONSTRAINTS ALL IMMEDIATE")  # deferred triggers fire now, not after the count
     now = {int(oid): (str(name), int(file)) for oid, name, file in
            conn.execute(TABLES_SQL, {"books": books, "bookkeeping": list(bookkeeping)}).fetchall()
@@ -99,7 +121,8 @@ def losses(conn: psycopg.Connection, before: Snapshot, books: str, bookkeeping: 
         for number, (column, kind, shown) in before.columns[oid].items():
             after = columns[oid].get(number)
             if after is None:
-                found.append(f"column {name}.{column} and its values would be dropped")
+                if (oid, number) not in empty:
+                    found.append(f"column {name}.{column} and its values would be dropped")
             elif after[1] != kind:
                 retyped = True
                 found.append(f"column {name}.{column} would change type ({shown} -> {after[2]}): its values are "

@@ -18,9 +18,10 @@ import psycopg
 from ..config import Settings
 from ..errors import DataLossRefused, DatabaseUnavailable, Interrupted, MigrationError, ValidationFailed
 from ..migration_files.model import Migration
+from ..sql.statement import Statement
 from . import history
 from .choose import to_roll_back, up_to, with_dependencies
-from .data_loss import losses, snapshot
+from .data_loss import dropped_columns, holding_values, losses, snapshot
 from .execute import Stopped, Work, apply_group, next_group, run_migration
 from .heal import heal
 from .lock import migration_lock
@@ -173,10 +174,10 @@ def roll_back(conn: psycopg.Connection, settings: Settings, migrations: Sequence
             if all(m.transactional for m in plan):
                 _roll_back_measured(work, settings, plan, result, confirm)
             else:
-                outside = [m.id for m in plan if not m.transactional]
+                outside = [m.id for m in plan if not m.transactional and not all(map(_keeps_data, m.rollback_statements))]
                 unmeasured = [f"{', '.join(outside)} roll(s) back outside a transaction: what that loses cannot be "
                               "measured before it is lost"]
-                if confirm is None or not confirm(unmeasured):
+                if outside and (confirm is None or not confirm(unmeasured)):
                     raise DataLossRefused(f"{unmeasured[0]}; nothing was rolled back",
                                           hint="back the data up; pass --yes to roll back anyway")
                 for m in plan:
@@ -191,6 +192,15 @@ def roll_back(conn: psycopg.Connection, settings: Settings, migrations: Sequence
     return result
 
 
+def _keeps_data(stmt: Statement) -> bool:
+    """A statement of a kind that cannot lose data (building, dropping or rebuilding an index, a
+    comment, a setting): a non-transactional rollback made of them needs no yes."""
+    kind = stmt.kind
+    if kind == "DropStmt":
+        return stmt.fields.get("removeType") == "OBJECT_INDEX"
+    return kind in ("IndexStmt", "ReindexStmt", "CommentStmt", "VariableSetStmt")
+
+
 def _roll_back_measured(work: Work, settings: Settings, plan: Sequence[Migration], result: RunResult,
                         confirm: Confirm | None) -> None:
     """Every rollback in one transaction; what it lost is read from the server before the
@@ -199,11 +209,16 @@ def _roll_back_measured(work: Work, settings: Settings, plan: Sequence[Migration
     with work.conn.transaction():
         work.conn.execute(BEGIN_MODES)
         before = snapshot(work.conn, work.books.schema, history.TABLES)
+        with work.conn.transaction(force_rollback=True):  # a first run, undone: which columns go?
+            for m in plan:
+                run_migration(work, m, settings, rollback=True, inside=True)
+            dropped = dropped_columns(work.conn, before)
+        empty = set(dropped) - holding_values(work.conn, before, dropped)  # read while they still exist
         for m in plan:
             if work.interrupted():
                 raise Stopped("")
             done.append((m.id, run_migration(work, m, settings, rollback=True, inside=True)))
-        lost = losses(work.conn, before, work.books.schema, history.TABLES)
+        lost = losses(work.conn, before, work.books.schema, history.TABLES, empty)
         if lost and (confirm is None or not confirm(lost)):
             raise DataLossRefused(f"rolling back would lose data: {'; '.join(lost)}; nothing was rolled back (the "
                                   "rollback ran in a transaction that was undone)",
