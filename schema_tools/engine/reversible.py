@@ -12,6 +12,8 @@ rollback file holding only comments) is reported as skipped with its reason, nev
 
 from __future__ import annotations
 
+import weakref
+
 import difflib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,7 +26,7 @@ from ..errors import MigrationError
 from ..findings import Check, Finding, Report
 from ..migration_files.model import Migration
 from . import history
-from .execute import on_connection, run_migration
+from .execute import Work, on_connection, run_migration
 
 RULE_HELP = {
     "apply-fails": "the migration does not apply on a database holding the migrations before it",
@@ -94,6 +96,22 @@ class _Trip:
 
 
 DYNAMIC = "runs dynamic SQL"
+_WORK: weakref.WeakKeyDictionary[psycopg.Connection, Work] = weakref.WeakKeyDictionary()
+_POWERLESS: weakref.WeakKeyDictionary[psycopg.Connection, bool] = weakref.WeakKeyDictionary()
+
+
+def _work(conn: psycopg.Connection) -> Work:
+    """The scratch connection as the runner's work, found once per connection (hundreds of
+    migrations run on it: where the bookkeeping is and what the session is do not change)."""
+    if conn not in _WORK:
+        _WORK[conn] = on_connection(conn)
+    return _WORK[conn]
+
+
+def _powerless(conn: psycopg.Connection) -> bool:
+    if conn not in _POWERLESS:
+        _POWERLESS[conn] = powerless(conn)
+    return _POWERLESS[conn]
 
 
 def powerless(conn: psycopg.Connection) -> bool:
@@ -125,11 +143,11 @@ def beyond(m: Migration, dynamic: bool = False, extensions: bool = False) -> Fin
 
 
 def _round_trip(conn: psycopg.Connection, m: Migration, settings: Settings, before: Inventory) -> _Trip:
-    refused = beyond(m, dynamic=powerless(conn))
+    refused = beyond(m, dynamic=_powerless(conn))
     if refused is not None:
         return _Trip(Check(m.id, STEP, (refused,)), settled=False, applied=False)
     try:
-        run_migration(on_connection(conn), m, settings)
+        run_migration(_work(conn), m, settings)
     except MigrationError as exc:
         return _Trip(Check(m.id, STEP, (_error("apply-fails", m, exc, str(m.path)),)), settled=False, applied=False)
     reason = m.irreversible
@@ -141,7 +159,7 @@ def _round_trip(conn: psycopg.Connection, m: Migration, settings: Settings, befo
             hint=f"write {m.rollback_path.name}, or add '-- irreversible: <why>' to the header of {m.path.name}"),)))
     applied = inventory(conn)
     try:
-        run_migration(on_connection(conn), m, settings, rollback=True)
+        run_migration(_work(conn), m, settings, rollback=True)
     except MigrationError as exc:  # a transactional rollback left nothing: the state is still 'applied'
         return _Trip(Check(m.id, STEP, (_error("rollback-fails", m, exc, str(m.rollback_path)),)),
                      settled=m.transactional)
@@ -153,7 +171,7 @@ def _round_trip(conn: psycopg.Connection, m: Migration, settings: Settings, befo
                                 object=m.id, hint=f"make {m.rollback_path.name} undo exactly what {m.path.name} does",
                                 file=str(m.rollback_path), line=1, detail=detail))
     try:
-        run_migration(on_connection(conn), m, settings)
+        run_migration(_work(conn), m, settings)
     except MigrationError as exc:
         findings.append(Finding("reapply-differs", f"{m.id} fails when applied again after its rollback: {exc.message}",
                                 object=m.id, hint=exc.hint, file=str(m.path), line=exc.line))
@@ -212,14 +230,14 @@ def check_chain(fresh: Fresh, settings: Settings, migrations: Sequence[Migration
     conn = prepare_scratch(fresh())
     states = [inventory(conn)]
     for m in migrations:
-        refused = beyond(m, dynamic=powerless(conn))
+        refused = beyond(m, dynamic=_powerless(conn))
         if refused is not None:
             checks = [Check(m.id, ROLL_BACK, (refused,))]
             checks += [Check(later.id, ROLL_BACK, skipped=f"{m.id} before it was not run")
                        for later in migrations[len(states):]]
             return Report("check-reversible", tuple(checks), RULE_HELP)
         try:
-            run_migration(on_connection(conn), m, settings)
+            run_migration(_work(conn), m, settings)
         except MigrationError as exc:
             checks = [Check(m.id, ROLL_BACK, (_error("apply-fails", m, exc, str(m.path)),))]
             checks += [Check(later.id, ROLL_BACK, skipped=f"{m.id} before it does not apply")
@@ -235,7 +253,7 @@ def check_chain(fresh: Fresh, settings: Settings, migrations: Sequence[Migration
             down.append(Check(m.id, ROLL_BACK, skipped=f"the chain cannot go below {m.id}: {stop}"))
             break
         try:
-            run_migration(on_connection(conn), m, settings, rollback=True)
+            run_migration(_work(conn), m, settings, rollback=True)
         except MigrationError as exc:
             down.append(Check(m.id, ROLL_BACK, (_error("rollback-fails", m, exc, str(m.rollback_path)),)))
             break
@@ -261,7 +279,7 @@ def check_chain(fresh: Fresh, settings: Settings, migrations: Sequence[Migration
             up.append(Check(m.id, APPLY_AGAIN, skipped=f"not applied again: {broken}"))
             continue
         try:
-            run_migration(on_connection(conn), m, settings)
+            run_migration(_work(conn), m, settings)
         except MigrationError as exc:
             up.append(Check(m.id, APPLY_AGAIN, (Finding(
                 "reapply-differs", f"{m.id} fails when applied again after the chain was rolled back: {exc.message}",
