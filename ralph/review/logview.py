@@ -7,8 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..logformat import read_log
-from .summary import ANOMALY_TITLES, Iteration, Run, StoryStats, Summary, summarise
+from .summary import ANOMALY_TITLES, Iteration, Run, StoryStats, Summary, summarise_log
 
 OUTCOME_WORDS = {"success": "successful", "issues": "with issues", None: "no outcome"}
 
@@ -140,11 +139,11 @@ def print_log(path: Path, out: TextIO, as_json: bool = False) -> Summary:
     """``ralph log``: each run written as soon as it is read, then the rest; as text or JSON."""
     if as_json:
         writer = JsonRunWriter(out)
-        summary = summarise(read_log(path), str(path), on_run=writer)
+        summary = summarise_log(path, on_run=writer)
         writer.finish(summary)
         return summary
     printer = RunPrinter(out)
-    summary = summarise(read_log(path), str(path), on_run=printer)
+    summary = summarise_log(path, on_run=printer)
     printer.flush()
     out.write(tail_text(summary) + "\n")
     return summary
