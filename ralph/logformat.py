@@ -31,7 +31,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Literal, NamedTuple, TypeAlias
+from typing import Any, Literal, NamedTuple, TypeAlias
 
 ITERATION = re.compile(r"Iteration (\d+)(?:: (\S+)(?: - (.*?))?| completed (successfully|with issues)(?::\s*(.*?))?)\s*$")
 LOOP = re.compile(r"=== Ralph Loop (?:Started \(max (\d+) iterations?\) ===|Ended(?: \((.*)\))? ===\s*(.*?))\s*$")
@@ -290,72 +290,100 @@ def read_events(stream: Iterable[str]) -> Iterator[Event]:
         yield classify(raw.rstrip("\r\n"), number)
 
 
-Handlers: TypeAlias = "Mapping[type[Event], Callable[..., object]]"
-_Known: TypeAlias = "tuple[Callable[..., object], tuple[object, ...]]"
-
-# Lines repeat ("Iteration 1 completed successfully" after any stamp, the same story titles and
-# findings...): ``dispatch`` remembers what a stamped line's text after its stamp, or a whole line
-# without one, reads as, so most lines cost a lookup. Bounded: so many texts of so many characters.
-_REMEMBERED, _REMEMBERED_CHARS = 4096, 512
-
-
-def dispatch(stream: Iterable[str], handlers: Handlers) -> int:
-    """Read a text stream as ``read_events`` does, but hand each event's fields to the handler of
-    its class, ``handlers[type(event)](*event)``, without building the event; the number of lines
-    read is returned. Flat on purpose: the loop runs once per line."""
-    bodies: dict[str, _Known] = {}  # "rest\n" -> the handler, and the fields after (line, stamp, at)
-    plain: dict[str, _Known] = {}  # "line\n" -> the handler, and the fields after line
-    fromisoformat = datetime.fromisoformat  # a local name
-    lines = iter(stream)
-    first = next(lines, None)
-    if first is None:
-        return 0
-    number = 0
-    for number, raw in enumerate(itertools.chain([first.removeprefix("\ufeff")], lines), start=1):
-        if raw[:1] == "[":
-            head, sep, rest = raw.partition("] ")
-            known = bodies.get(rest) if sep else None
-            if known is not None:
-                stamp = head[1:]
-                if stamp.isprintable():  # the rest was, or it would not be known
-                    try:
-                        at = fromisoformat(stamp)
-                    except ValueError:
-                        pass
-                    else:
-                        known[0](number, stamp, at, *known[1])
-                        continue
-            event = classify(raw.rstrip("\r\n"), number)
-            handler = handlers[type(event)]
-            if isinstance(event, STAMPED) and len(rest) < _REMEMBERED_CHARS:
-                if len(bodies) >= _REMEMBERED:
-                    bodies.clear()
-                bodies[rest] = handler, event[3:]
-        else:
-            seen = plain.get(raw)
-            if seen is not None:
-                seen[0](number, *seen[1])
-                continue
-            event = classify(raw.rstrip("\r\n"), number)
-            handler = handlers[type(event)]
-            if len(raw) < _REMEMBERED_CHARS:
-                if len(plain) >= _REMEMBERED:
-                    plain.clear()
-                plain[raw] = handler, event[1:]
-        handler(*event)
-    return number
-
-
 def read_log(path: Path) -> Iterator[Event]:
     """The events of a progress.log file."""
     with open(path, encoding="utf-8", errors="surrogateescape", newline="") as stream:
         yield from read_events(stream)
 
 
+# The handlers ``dispatch`` calls: a stamped event's with (line, stamp, at, fields), any other's
+# with (line, fields); ``fields`` is the tuple of the event's fields after those.
+Handlers: TypeAlias = "Mapping[type[Event], Callable[..., object]]"
+_Known: TypeAlias = "tuple[Callable[..., object], tuple[Any, ...]]"
+
+# Lines repeat ("Iteration 1 completed successfully" after any stamp, the same story titles and
+# findings...): ``dispatch`` remembers what a stamped line's text after its stamp, or a whole line
+# without one, reads as, so most lines cost a lookup. Bounded: so many texts of so many characters.
+_REMEMBERED, _REMEMBERED_CHARS = 4096, 512
+_CHUNK = 1 << 20  # characters ``dispatch_log`` reads at a time
+_LINE_END = re.compile(r"\r\n?|\n")
+
+
+def deliver(event: Event, handlers: Handlers) -> None:
+    """Hand one event to its handler, as ``dispatch`` does."""
+    if isinstance(event, STAMPED):
+        handlers[type(event)](event[0], event[1], event[2], event[3:])
+    else:
+        handlers[type(event)](event[0], event[1:])
+
+
+def _lines(text: Iterable[str]) -> Iterator[list[str]]:
+    r"""The lines of text given in pieces of any size, as a file opened with ``newline=""`` reads
+    them (``\n``, ``\r\n`` or ``\r`` ends one), without their endings and without a BOM: a list
+    of them for each piece."""
+    carry, start = "", True
+    for piece in text:
+        if start and piece:
+            piece, start = piece.removeprefix("\ufeff"), False
+        piece = carry + piece
+        held = "\r" if piece[-1:] == "\r" else ""  # maybe the first half of a \r\n
+        if held:
+            piece = piece[:-1]
+        lines = _LINE_END.split(piece) if "\r" in piece else piece.split("\n")
+        carry = lines.pop() + held
+        if lines:
+            yield lines
+    if carry:
+        yield [carry.removesuffix("\r")]
+
+
+def dispatch(text: Iterable[str], handlers: Handlers) -> int:
+    """Read text (given in pieces of any size) as ``read_events`` reads its lines, but hand each
+    event's fields to the handler of its class (see ``Handlers``) without building the event; the
+    number of lines read is returned. Flat on purpose: the loop runs once per line."""
+    bodies: dict[str, _Known] = {}  # a text after a stamp -> the handler, and the fields after (line, stamp, at)
+    plain: dict[str, _Known] = {}  # a line -> the handler, and the fields after line
+    fromisoformat = datetime.fromisoformat  # a local name
+    number = 0
+    for lines in _lines(text):
+        for raw in lines:
+            number += 1
+            if raw[:1] == "[":
+                head, sep, rest = raw.partition("] ")
+                known = bodies.get(rest) if sep else None
+                if known is not None:
+                    stamp = head[1:]
+                    if stamp.isprintable():  # the rest was, or it would not be known
+                        try:
+                            at = fromisoformat(stamp)
+                        except ValueError:
+                            pass
+                        else:
+                            known[0](number, stamp, at, known[1])
+                            continue
+                event = classify(raw, number)
+                if isinstance(event, STAMPED) and len(rest) < _REMEMBERED_CHARS:
+                    if len(bodies) >= _REMEMBERED:
+                        bodies.clear()
+                    bodies[rest] = handlers[type(event)], event[3:]
+            else:
+                seen = plain.get(raw)
+                if seen is not None:
+                    seen[0](number, seen[1])
+                    continue
+                event = classify(raw, number)
+                if len(raw) < _REMEMBERED_CHARS:
+                    if len(plain) >= _REMEMBERED:
+                        plain.clear()
+                    plain[raw] = handlers[type(event)], event[1:]
+            deliver(event, handlers)
+    return number
+
+
 def dispatch_log(path: Path, handlers: Handlers) -> int:
-    """``dispatch`` over a progress.log file: the number of lines read."""
+    """``dispatch`` over a progress.log file, read a block at a time: the number of lines read."""
     with open(path, encoding="utf-8", errors="surrogateescape", newline="") as stream:
-        return dispatch(stream, handlers)
+        return dispatch(iter(lambda: stream.read(_CHUNK), ""), handlers)
 
 
 class ProgressLog:

@@ -3,6 +3,7 @@ event (property test), and text the writers are handed is made safe for one line
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
@@ -82,8 +83,8 @@ def dispatched(text: list[str]) -> list[lf.Event]:
     """What ``dispatch`` hands its handlers, as events again."""
     events: list[lf.Event] = []
     def collect(kind: type[lf.Event]) -> Callable[..., None]:
-        return lambda *fields: events.append(kind(*fields))
-    assert lf.dispatch(text, {kind: collect(kind) for kind in lf.EVENTS}) == len(text)
+        return lambda *head: events.append(kind(*head[:-1], *head[-1]))
+    assert lf.dispatch(text, {kind: collect(kind) for kind in lf.EVENTS}) == len(events)
     return events
 
 
@@ -99,8 +100,14 @@ def test_the_reader_remembers_nothing_that_changes_what_a_line_reads_as(lines: l
     text = [line for line in text[:-1] if line[-1:] in ("\n", "\r")] + text[-1:]  # only the last may lack an ending
     expected = [lf.classify(line.rstrip("\r\n").removeprefix("\ufeff" if n == 1 else ""), n)
                 for n, line in enumerate(text, start=1)]
-    for read in (list(lf.read_events(text)), dispatched(text)):
-        assert [(type(e), e) for e in read] == [(type(e), e) for e in expected]
+    assert [(type(e), e) for e in lf.read_events(text)] == [(type(e), e) for e in expected]
+    # dispatch reads text as a file does ("\r" then "\n" is one ending), in pieces of any size
+    lines = list(io.StringIO("".join(text), newline=""))
+    expected = [lf.classify(line.rstrip("\r\n").removeprefix("\ufeff" if n == 1 else ""), n)
+                for n, line in enumerate(lines, start=1)]
+    joined = "".join(text)
+    for pieces in (text, [joined], [joined[i:i + 7] for i in range(0, len(joined), 7)], list(joined)):
+        assert [(type(e), e) for e in dispatched(pieces)] == [(type(e), e) for e in expected]
 
 
 def test_the_fast_reader_forgets_when_its_memo_is_full() -> None:

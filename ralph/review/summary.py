@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from ..logformat import (Blank, Bullet, Comment, Event, Finding, IterationEnded, IterationStarted, Note, Outcome,
-                        RunEnded, RunStarted, StoryCompleted, Unknown, Unreadable, dispatch_log, parse_stamp)
+                        RunEnded, RunStarted, StoryCompleted, Unknown, Unreadable, deliver, dispatch_log,
+                        parse_stamp)
 
 EXAMPLES_PER_ANOMALY = 20
 FINDINGS_PER_ITERATION = 20
@@ -144,7 +145,7 @@ class _Summariser:
         self.story_block: StoryStats | None = None
 
     def handlers(self) -> dict[type[Event], Callable[..., None]]:
-        """The handler of each event class: each takes its event's fields, in order."""
+        """The handler of each event class (``logformat.Handlers``)."""
         return {IterationEnded: self.iteration_ended, IterationStarted: self.iteration_started, Finding: self.finding,
                 RunStarted: self.run_started, RunEnded: self.run_ended, StoryCompleted: self.story_completed,
                 Bullet: self.bullet, Note: self.note, Unreadable: self.unreadable, Unknown: self.unknown,
@@ -235,12 +236,12 @@ class _Summariser:
 
     # --- one handler per event class ---
 
-    def run_started(self, line: int, stamp: str, at: datetime, max_iterations: int) -> None:
+    def run_started(self, line: int, stamp: str, at: datetime, fields: tuple[int]) -> None:
         self.stamp(stamp, at)
         self.story_block = self.last_outcome = None
-        self._start(stamp, line, max_iterations)
+        self._start(stamp, line, fields[0])
 
-    def run_ended(self, line: int, stamp: str, at: datetime, reason: str | None) -> None:
+    def run_ended(self, line: int, stamp: str, at: datetime, fields: tuple[str | None]) -> None:
         self.stamp(stamp, at)
         self.last_outcome = None
         runs = self.open
@@ -253,10 +254,11 @@ class _Summariser:
                 run = other
         self._touch(run, line)
         self.close_iteration(run)
-        run.ended, run.end_reason = stamp, reason
+        run.ended, run.end_reason = stamp, fields[0]
         self.close_run(run)
 
-    def iteration_started(self, line: int, stamp: str, at: datetime, number: int, story_id: str, title: str) -> None:
+    def iteration_started(self, line: int, stamp: str, at: datetime, fields: tuple[int, str, str]) -> None:
+        number, story_id, title = fields
         self.stamp(stamp, at)
         self.story_block = self.last_outcome = None
         runs = self.open
@@ -283,8 +285,8 @@ class _Summariser:
             if not story.first_rerun[0]:
                 story.first_rerun = (stamp, line)
 
-    def iteration_ended(self, line: int, stamp: str, at: datetime, number: int, outcome: Outcome,
-                        detail: str | None) -> None:
+    def iteration_ended(self, line: int, stamp: str, at: datetime, fields: tuple[int, Outcome, str | None]) -> None:
+        number, outcome, detail = fields
         self.stamp(stamp, at)
         runs = self.open
         run = runs[-1] if runs else None
@@ -319,22 +321,22 @@ class _Summariser:
                 if not story.first_failure_after_success[0]:
                     story.first_failure_after_success = (stamp, line)
 
-    def finding(self, line: int, text: str) -> None:
+    def finding(self, line: int, fields: tuple[str]) -> None:
         target = self.last_outcome
         if target is not None and target.outcome == "issues":
             if len(target.findings) < FINDINGS_PER_ITERATION:
-                target.findings.append(text)
+                target.findings.append(fields[0])
         elif self.story_block is not None:
-            self.story_block.bullets.append(text)
+            self.story_block.bullets.append(fields[0])
         else:
             self.s.unknown_lines += 1
 
-    def story_completed(self, line: int, stamp: str, at: datetime, story_id: str) -> None:
+    def story_completed(self, line: int, stamp: str, at: datetime, fields: tuple[str]) -> None:
         """Inside a run (ralph run writes it there) or after one (the seed)."""
         self.stamp(stamp, at)
         s = self.s
         self.last_outcome = None
-        story = self.story(story_id)
+        story = self.story(fields[0])
         story.completed_at = story.completed_at or stamp
         self.story_block = story
         story.bullets.clear()
@@ -345,22 +347,22 @@ class _Summariser:
             s.flag("completed-after-failure", f"{story.id} is reported completed at {stamp}, but its "
                    "last logged iteration completed with issues", line)
 
-    def bullet(self, line: int, text: str) -> None:
+    def bullet(self, line: int, fields: tuple[str]) -> None:
         if self.story_block is not None:
-            self.story_block.bullets.append(text)
+            self.story_block.bullets.append(fields[0])
         else:
             self.s.unknown_lines += 1
 
-    def note(self, line: int, stamp: str, at: datetime, text: str) -> None:
+    def note(self, line: int, stamp: str, at: datetime, fields: tuple[str]) -> None:
         self.stamp(stamp, at)
 
-    def unreadable(self, line: int, reason: str) -> None:
+    def unreadable(self, line: int, fields: tuple[str]) -> None:
         self.s.unreadable_lines += 1
 
-    def unknown(self, line: int, text: str) -> None:
+    def unknown(self, line: int, fields: tuple[str]) -> None:
         self.s.unknown_lines += 1
 
-    def nothing(self, line: int, text: str = "") -> None:
+    def nothing(self, line: int, fields: tuple[str] | tuple[()]) -> None:
         """Blank lines and comments change nothing."""
 
     def finish(self, path: str, lines: int) -> Summary:
@@ -413,7 +415,7 @@ def summarise(events: Iterable[Event], path: str = "", on_run: Callable[[Run], N
     handlers = worker.handlers()
     lines = 0
     for event in events:
-        handlers[type(event)](*event)
+        deliver(event, handlers)
         lines = event.line
     return worker.finish(path, lines)
 
