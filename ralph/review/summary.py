@@ -143,6 +143,9 @@ class _Summariser:
         self.next_index = 1
         self.last_outcome: Iteration | None = None  # findings after an outcome line belong to it
         self.story_block: StoryStats | None = None
+        self.stories = self.s.stories
+        self.styles = self.s.stamp_styles
+        self.last_stamp = ""
 
     def handlers(self) -> dict[type[Event], Callable[..., None]]:
         """The handler of each event class (``logformat.Handlers``)."""
@@ -152,25 +155,27 @@ class _Summariser:
                 Blank: self.nothing, Comment: self.nothing}
 
     def story(self, story_id: str) -> StoryStats:
-        found = self.s.stories.get(story_id)
+        found = self.stories.get(story_id)
         if found is None:
-            found = self.s.stories[story_id] = StoryStats(story_id)
+            found = self.stories[story_id] = StoryStats(story_id)
         return found
 
     def stamp(self, stamp: str, at: datetime) -> None:
         """Count a stamp's style; the first and the last stamp bound the log."""
-        s = self.s
         style = "offset" if at.tzinfo is not None else "date" if len(stamp) == 10 else "naive"
-        s.stamp_styles[style] = s.stamp_styles.get(style, 0) + 1
-        if not s.first_stamp:
-            s.first_stamp = stamp
-        s.last_stamp = stamp
+        styles = self.styles
+        if style in styles:
+            styles[style] += 1
+        else:  # a style seen first (and the first stamp, the first of them)
+            styles[style] = 1
+            self.s.first_stamp = self.s.first_stamp or stamp
+        self.last_stamp = stamp
 
     # --- runs ---
 
     def _start(self, stamp: str, line: int, max_iterations: int) -> Run:
         self.s.runs += 1
-        run = Run(self.next_index, stamp, line, max_iterations, touched=line)
+        run = Run(self.next_index, stamp, line, max_iterations, "", None, [], None, line)
         self.next_index += 1
         self.open.append(run)
         if len(self.open) > OPEN_RUNS:
@@ -263,18 +268,19 @@ class _Summariser:
         self.story_block = self.last_outcome = None
         runs = self.open
         run = runs[-1] if runs else self._start(stamp, line, 0)  # outside any run: an implicit one
-        if run.pending is None and number == (run.iterations[-1].number if run.iterations else 0) + 1:
+        iterations = run.iterations
+        if run.pending is None and number == (iterations[-1].number if iterations else 0) + 1:
             run.touched = line  # the newest run's next iteration: the usual case
         else:
             run = self._run_for_iteration(number)
             self._touch(run, line)
-        if run.pending is not None:
-            self.close_iteration(run)
-        run.pending = it = Iteration(number, story_id, title, stamp, line, at)
-        run.iterations.append(it)
-        s = self.s
-        s.iterations += 1
-        story = s.stories.get(story_id) or self.story(story_id)
+            if run.pending is not None:
+                self.close_iteration(run)
+            iterations = run.iterations
+        run.pending = it = Iteration(number, story_id, title, stamp, line, at, None, "", None, [])
+        iterations.append(it)
+        self.s.iterations += 1
+        story = self.stories.get(story_id) or self.story(story_id)
         story.attempts += 1
         if not story.title:
             story.title = title
@@ -304,11 +310,13 @@ class _Summariser:
                 return
             self._touch(run, line)
         run.pending = None
-        it.outcome, it.ended, it.duration = outcome, stamp, _delta(it.started_at, at)
+        started = it.started_at
+        it.outcome, it.ended = outcome, stamp
+        it.duration = at - started if (started.tzinfo is None) == (at.tzinfo is None) else None
         self.last_outcome = it
         if detail:
             it.findings.append(detail)
-        story = self.s.stories.get(it.story) or self.story(it.story)
+        story = self.stories.get(it.story) or self.story(it.story)
         story.last_outcome = outcome
         if outcome == "success":
             story.successes += 1
@@ -367,7 +375,7 @@ class _Summariser:
 
     def finish(self, path: str, lines: int) -> Summary:
         """The summary of ``lines`` lines of ``path``, once every event is in."""
-        self.s.path, self.s.lines = path, lines
+        self.s.path, self.s.lines, self.s.last_stamp = path, lines, self.last_stamp
         for run in list(self.open):
             self.close_run(run)
         s = self.s
