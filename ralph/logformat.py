@@ -309,6 +309,33 @@ _CHUNK = 1 << 20  # characters ``dispatch_log`` reads at a time
 _LINE_END = re.compile(r"\r\n?|\n")
 
 
+def stamp_style(stamp: str, at: datetime) -> str:
+    """``offset`` (a time with its UTC offset), ``date`` (a date alone) or ``naive`` (a time without offset)."""
+    return "offset" if at.tzinfo is not None else "date" if len(stamp) == 10 else "naive"
+
+
+class Tally:
+    """What a reader counts as it goes: the lines, the stamps of each style (in the order the
+    styles first appear), the first stamp and the last."""
+
+    def __init__(self) -> None:
+        self.lines = 0
+        self.styles: dict[str, int] = {}
+        self.first = self.last = ""
+
+    def stamp(self, stamp: str, at: datetime) -> None:
+        style = stamp_style(stamp, at)
+        self.styles[style] = self.styles.get(style, 0) + 1
+        self.first = self.first or stamp
+        self.last = stamp
+
+    def count(self, event: Event) -> None:
+        """Count one event (they come in order)."""
+        self.lines = event.line
+        if isinstance(event, STAMPED):
+            self.stamp(event.stamp, event.at)
+
+
 def deliver(event: Event, handlers: Handlers) -> None:
     """Hand one event to its handler, as ``dispatch`` does."""
     if isinstance(event, STAMPED):
@@ -337,13 +364,15 @@ def _lines(text: Iterable[str]) -> Iterator[list[str]]:
         yield [carry.removesuffix("\r")]
 
 
-def dispatch(text: Iterable[str], handlers: Handlers) -> int:
+def dispatch(text: Iterable[str], handlers: Handlers) -> Tally:
     """Read text (given in pieces of any size) as ``read_events`` reads its lines, but hand each
-    event's fields to the handler of its class (see ``Handlers``) without building the event; the
-    number of lines read is returned. Flat on purpose: the loop runs once per line."""
+    event's fields to the handler of its class (see ``Handlers``) without building the event; what
+    was read is tallied. Flat on purpose: the loop runs once per line."""
     bodies: dict[str, _Known] = {}  # a text after a stamp -> the handler, and the fields after (line, stamp, at)
     plain: dict[str, _Known] = {}  # a line -> the handler, and the fields after line
     fromisoformat = datetime.fromisoformat  # a local name
+    tally = Tally()
+    styles = tally.styles
     number = 0
     for lines in _lines(text):
         for raw in lines:
@@ -360,6 +389,12 @@ def dispatch(text: Iterable[str], handlers: Handlers) -> int:
                             pass
                         else:
                             known[0](number, stamp, at, known[1])
+                            style = "offset" if at.tzinfo is not None else "date" if len(stamp) == 10 else "naive"
+                            if style in styles:  # tally.stamp(stamp, at), for a style seen before
+                                styles[style] += 1
+                                tally.last = stamp
+                            else:
+                                tally.stamp(stamp, at)
                             continue
                 event = classify(raw, number)
                 if isinstance(event, STAMPED) and len(rest) < _REMEMBERED_CHARS:
@@ -377,11 +412,14 @@ def dispatch(text: Iterable[str], handlers: Handlers) -> int:
                         plain.clear()
                     plain[raw] = handlers[type(event)], event[1:]
             deliver(event, handlers)
-    return number
+            if isinstance(event, STAMPED):
+                tally.stamp(event.stamp, event.at)
+    tally.lines = number
+    return tally
 
 
-def dispatch_log(path: Path, handlers: Handlers) -> int:
-    """``dispatch`` over a progress.log file, read a block at a time: the number of lines read."""
+def dispatch_log(path: Path, handlers: Handlers) -> Tally:
+    """``dispatch`` over a progress.log file, read a block at a time."""
     with open(path, encoding="utf-8", errors="surrogateescape", newline="") as stream:
         return dispatch(iter(lambda: stream.read(_CHUNK), ""), handlers)
 

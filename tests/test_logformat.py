@@ -80,11 +80,15 @@ LINE = st.sampled_from([
 
 
 def dispatched(text: list[str]) -> list[lf.Event]:
-    """What ``dispatch`` hands its handlers, as events again."""
+    """What ``dispatch`` hands its handlers, as events again (its tally checked against them)."""
     events: list[lf.Event] = []
     def collect(kind: type[lf.Event]) -> Callable[..., None]:
         return lambda *head: events.append(kind(*head[:-1], *head[-1]))
-    assert lf.dispatch(text, {kind: collect(kind) for kind in lf.EVENTS}) == len(events)
+    read, expected = lf.dispatch(text, {kind: collect(kind) for kind in lf.EVENTS}), lf.Tally()
+    for event in events:
+        expected.count(event)
+    assert [(t.lines, list(t.styles.items()), t.first, t.last) for t in (read, expected)] == [
+        (expected.lines, list(expected.styles.items()), expected.first, expected.last)] * 2
     return events
 
 
@@ -102,10 +106,9 @@ def test_the_reader_remembers_nothing_that_changes_what_a_line_reads_as(lines: l
                 for n, line in enumerate(text, start=1)]
     assert [(type(e), e) for e in lf.read_events(text)] == [(type(e), e) for e in expected]
     # dispatch reads text as a file does ("\r" then "\n" is one ending), in pieces of any size
-    lines = list(io.StringIO("".join(text), newline=""))
-    expected = [lf.classify(line.rstrip("\r\n").removeprefix("\ufeff" if n == 1 else ""), n)
-                for n, line in enumerate(lines, start=1)]
     joined = "".join(text)
+    expected = [lf.classify(line.rstrip("\r\n").removeprefix("\ufeff" if n == 1 else ""), n)
+                for n, line in enumerate(io.StringIO(joined, newline=""), start=1)]
     for pieces in (text, [joined], [joined[i:i + 7] for i in range(0, len(joined), 7)], list(joined)):
         assert [(type(e), e) for e in dispatched(pieces)] == [(type(e), e) for e in expected]
 

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from ..logformat import (Blank, Bullet, Comment, Event, Finding, IterationEnded, IterationStarted, Note, Outcome,
-                        RunEnded, RunStarted, StoryCompleted, Unknown, Unreadable, deliver, dispatch_log,
-                        parse_stamp)
+                        RunEnded, RunStarted, StoryCompleted, Tally, Unknown, Unreadable, deliver,
+                        dispatch_log, parse_stamp)
 
 EXAMPLES_PER_ANOMALY = 20
 FINDINGS_PER_ITERATION = 20
@@ -144,8 +144,7 @@ class _Summariser:
         self.last_outcome: Iteration | None = None  # findings after an outcome line belong to it
         self.story_block: StoryStats | None = None
         self.stories = self.s.stories
-        self.styles = self.s.stamp_styles
-        self.last_stamp = ""
+        self.kept = self.s.kept_runs if keep_runs else None
 
     def handlers(self) -> dict[type[Event], Callable[..., None]]:
         """The handler of each event class (``logformat.Handlers``)."""
@@ -159,17 +158,6 @@ class _Summariser:
         if found is None:
             found = self.stories[story_id] = StoryStats(story_id)
         return found
-
-    def stamp(self, stamp: str, at: datetime) -> None:
-        """Count a stamp's style; the first and the last stamp bound the log."""
-        style = "offset" if at.tzinfo is not None else "date" if len(stamp) == 10 else "naive"
-        styles = self.styles
-        if style in styles:
-            styles[style] += 1
-        else:  # a style seen first (and the first stamp, the first of them)
-            styles[style] = 1
-            self.s.first_stamp = self.s.first_stamp or stamp
-        self.last_stamp = stamp
 
     # --- runs ---
 
@@ -202,28 +190,31 @@ class _Summariser:
             run.pending = None
 
     def close_run(self, run: Run) -> None:
-        self.close_iteration(run)
-        self.open.remove(run)
-        if run.never_ended:
+        if run.pending is not None:
+            self.close_iteration(run)
+        runs = self.open
+        runs.remove(run)
+        if run.ended:
+            self.s.runs_ended += 1
+        else:
             self.s.flag("run-never-ended", f"run {run.index} (started {run.started}, "
                         f"{len(run.iterations)} iteration(s)) never ended", run.line)
-        else:
-            self.s.runs_ended += 1
-        if self.open and self.open[0].index < run.index:  # an older run is still open: runs go on in order
+        if runs and runs[0].index < run.index:  # an older run is still open: runs go on in order
             self.done[run.index] = run
             return
         self._hand_on(run)
-        oldest_open = self.open[0].index if self.open else None
-        for index in sorted(self.done):  # those that waited for it (all newer than it)
-            if oldest_open is not None and index > oldest_open:
-                break
-            self._hand_on(self.done.pop(index))
+        if self.done:
+            oldest_open = runs[0].index if runs else None
+            for index in sorted(self.done):  # those that waited for it (all newer than it)
+                if oldest_open is not None and index > oldest_open:
+                    break
+                self._hand_on(self.done.pop(index))
 
     def _hand_on(self, run: Run) -> None:
-        if self.on_run:
+        if self.on_run is not None:
             self.on_run(run)
-        if self.s.kept_runs.maxlen != 0:
-            self.s.kept_runs.append(run)
+        if self.kept is not None:
+            self.kept.append(run)
 
     def _run_for_iteration(self, number: int) -> Run:
         """The open run whose next iteration is ``number`` (the newest such), else the newest."""
@@ -242,12 +233,10 @@ class _Summariser:
     # --- one handler per event class ---
 
     def run_started(self, line: int, stamp: str, at: datetime, fields: tuple[int]) -> None:
-        self.stamp(stamp, at)
         self.story_block = self.last_outcome = None
         self._start(stamp, line, fields[0])
 
     def run_ended(self, line: int, stamp: str, at: datetime, fields: tuple[str | None]) -> None:
-        self.stamp(stamp, at)
         self.last_outcome = None
         runs = self.open
         if not runs:
@@ -257,14 +246,17 @@ class _Summariser:
         for other in runs:
             if other.touched > run.touched:
                 run = other
-        self._touch(run, line)
-        self.close_iteration(run)
+        if run is runs[-1]:
+            run.touched = line  # the newest run ends: the usual case
+        else:
+            self._touch(run, line)
+        if run.pending is not None:
+            self.close_iteration(run)
         run.ended, run.end_reason = stamp, fields[0]
         self.close_run(run)
 
     def iteration_started(self, line: int, stamp: str, at: datetime, fields: tuple[int, str, str]) -> None:
         number, story_id, title = fields
-        self.stamp(stamp, at)
         self.story_block = self.last_outcome = None
         runs = self.open
         run = runs[-1] if runs else self._start(stamp, line, 0)  # outside any run: an implicit one
@@ -293,7 +285,6 @@ class _Summariser:
 
     def iteration_ended(self, line: int, stamp: str, at: datetime, fields: tuple[int, Outcome, str | None]) -> None:
         number, outcome, detail = fields
-        self.stamp(stamp, at)
         runs = self.open
         run = runs[-1] if runs else None
         it = run.pending if run is not None else None
@@ -341,7 +332,6 @@ class _Summariser:
 
     def story_completed(self, line: int, stamp: str, at: datetime, fields: tuple[str]) -> None:
         """Inside a run (ralph run writes it there) or after one (the seed)."""
-        self.stamp(stamp, at)
         s = self.s
         self.last_outcome = None
         story = self.story(fields[0])
@@ -362,7 +352,7 @@ class _Summariser:
             self.s.unknown_lines += 1
 
     def note(self, line: int, stamp: str, at: datetime, fields: tuple[str]) -> None:
-        self.stamp(stamp, at)
+        """A note changes nothing (its stamp is tallied with the others)."""
 
     def unreadable(self, line: int, fields: tuple[str]) -> None:
         self.s.unreadable_lines += 1
@@ -373,12 +363,13 @@ class _Summariser:
     def nothing(self, line: int, fields: tuple[str] | tuple[()]) -> None:
         """Blank lines and comments change nothing."""
 
-    def finish(self, path: str, lines: int) -> Summary:
-        """The summary of ``lines`` lines of ``path``, once every event is in."""
-        self.s.path, self.s.lines, self.s.last_stamp = path, lines, self.last_stamp
+    def finish(self, path: str, read: Tally) -> Summary:
+        """The summary of ``path``, once every event is in (and ``read`` tallied them)."""
+        s = self.s
+        s.path, s.lines, s.stamp_styles = path, read.lines, read.styles
+        s.first_stamp, s.last_stamp = read.first, read.last
         for run in list(self.open):
             self.close_run(run)
-        s = self.s
         for story in s.stories.values():
             if story.reruns_after_success:
                 stamp, line = story.first_rerun
@@ -421,11 +412,11 @@ def summarise(events: Iterable[Event], path: str = "", on_run: Callable[[Run], N
     """Read every event once; hand each finished run to ``on_run``; keep the last ``keep_runs``."""
     worker = _Summariser(on_run, keep_runs)
     handlers = worker.handlers()
-    lines = 0
+    read = Tally()
     for event in events:
         deliver(event, handlers)
-        lines = event.line
-    return worker.finish(path, lines)
+        read.count(event)
+    return worker.finish(path, read)
 
 
 def summarise_log(path: Path, on_run: Callable[[Run], None] | None = None, keep_runs: int = 0) -> Summary:
