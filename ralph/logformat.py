@@ -377,7 +377,7 @@ def dispatch(text: Iterable[str], handlers: Handlers) -> Tally:
     for lines in _lines(text):
         for raw in lines:
             number += 1
-            if raw[:1] == "[":
+            if raw and raw[0] == "[":
                 head, sep, rest = raw.partition("] ")
                 known = bodies.get(rest) if sep else None
                 if known is not None:

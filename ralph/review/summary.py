@@ -301,9 +301,11 @@ class _Summariser:
                 return
             self._touch(run, line)
         run.pending = None
-        started = it.started_at
         it.outcome, it.ended = outcome, stamp
-        it.duration = at - started if (started.tzinfo is None) == (at.tzinfo is None) else None
+        try:
+            it.duration = at - it.started_at
+        except TypeError:  # one has a UTC offset, the other not (_delta)
+            it.duration = None
         self.last_outcome = it
         if detail:
             it.findings.append(detail)
