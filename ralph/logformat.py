@@ -390,10 +390,10 @@ def dispatch(text: Iterable[str], handlers: Handlers) -> Tally:
                         else:
                             known[0](number, stamp, at, known[1])
                             style = "offset" if at.tzinfo is not None else "date" if len(stamp) == 10 else "naive"
-                            if style in styles:  # tally.stamp(stamp, at), for a style seen before
-                                styles[style] += 1
+                            try:
+                                styles[style] += 1  # tally.stamp(stamp, at), for a style seen before
                                 tally.last = stamp
-                            else:
+                            except KeyError:
                                 tally.stamp(stamp, at)
                             continue
                 event = classify(raw, number)
