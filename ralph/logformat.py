@@ -305,7 +305,7 @@ _Known: TypeAlias = "tuple[Callable[..., object], tuple[Any, ...]]"
 # findings...): ``dispatch`` remembers what a stamped line's text after its stamp, or a whole line
 # without one, reads as, so most lines cost a lookup. Bounded: so many texts of so many characters.
 _REMEMBERED, _REMEMBERED_CHARS = 4096, 512
-_CHUNK = 1 << 20  # characters ``dispatch_log`` reads at a time
+_CHUNK = 1 << 16  # characters ``dispatch_log`` reads at a time
 _LINE_END = re.compile(r"\r\n?|\n")
 
 
