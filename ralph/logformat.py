@@ -26,6 +26,7 @@ class without building it, and remembers (a bounded memo) what the texts that re
 from __future__ import annotations
 
 import itertools
+import operator
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -307,6 +308,7 @@ _Known: TypeAlias = "tuple[Callable[..., object], tuple[Any, ...]]"
 _REMEMBERED, _REMEMBERED_CHARS = 4096, 512
 _CHUNK = 1 << 16  # characters ``dispatch_log`` reads at a time
 _LINE_END = re.compile(r"\r\n?|\n")
+_ZONE = operator.attrgetter("tzinfo")
 
 
 def stamp_style(stamp: str, at: datetime) -> str:
@@ -328,6 +330,26 @@ class Tally:
         self.styles[style] = self.styles.get(style, 0) + 1
         self.first = self.first or stamp
         self.last = stamp
+
+    def stamps(self, stamps: list[str], ats: list[datetime]) -> None:
+        """``stamp`` for each of ``stamps`` (and what they read as), in bulk: list methods count."""
+        if not stamps:
+            return
+        zones = list(map(_ZONE, ats))
+        offsets = len(zones) - zones.count(None)
+        dates = 0
+        if 10 in map(len, stamps):
+            dates = sum(1 for stamp, zone in zip(stamps, zones) if zone is None and len(stamp) == 10)
+        counts = {"offset": offsets, "date": dates, "naive": len(zones) - offsets - dates}
+        styles = self.styles
+        if any(n and style not in styles for style, n in counts.items()):  # styles appear in the order read
+            for stamp, at in zip(stamps, ats):
+                styles.setdefault(stamp_style(stamp, at), 0)
+        for style, n in counts.items():
+            if n:
+                styles[style] += n
+        self.first = self.first or stamps[0]
+        self.last = stamps[-1]
 
     def count(self, event: Event) -> None:
         """Count one event (they come in order)."""
@@ -372,7 +394,8 @@ def dispatch(text: Iterable[str], handlers: Handlers) -> Tally:
     plain: dict[str, _Known] = {}  # a line -> the handler, and the fields after line
     fromisoformat = datetime.fromisoformat  # a local name
     tally = Tally()
-    styles = tally.styles
+    stamps: list[str] = []  # the stamps of a piece's lines, and what they read as: tallied a piece at a time
+    ats: list[datetime] = []
     number = 0
     for lines in _lines(text):
         for raw in lines:
@@ -389,12 +412,8 @@ def dispatch(text: Iterable[str], handlers: Handlers) -> Tally:
                             pass
                         else:
                             known[0](number, stamp, at, known[1])
-                            style = "offset" if at.tzinfo is not None else "date" if len(stamp) == 10 else "naive"
-                            try:
-                                styles[style] += 1  # tally.stamp(stamp, at), for a style seen before
-                                tally.last = stamp
-                            except KeyError:
-                                tally.stamp(stamp, at)
+                            stamps.append(stamp)
+                            ats.append(at)
                             continue
                 event = classify(raw, number)
                 if isinstance(event, STAMPED) and len(rest) < _REMEMBERED_CHARS:
@@ -413,7 +432,11 @@ def dispatch(text: Iterable[str], handlers: Handlers) -> Tally:
                     plain[raw] = handlers[type(event)], event[1:]
             deliver(event, handlers)
             if isinstance(event, STAMPED):
-                tally.stamp(event.stamp, event.at)
+                stamps.append(event.stamp)
+                ats.append(event.at)
+        tally.stamps(stamps, ats)
+        stamps.clear()
+        ats.clear()
     tally.lines = number
     return tally
 
