@@ -129,6 +129,15 @@ class Summary:
         if count < EXAMPLES_PER_ANOMALY:
             self.anomalies.append(Anomaly(kind, message, line))
 
+    def counted(self, kind: str) -> bool:
+        """Count an anomaly of ``kind`` that has its examples already (no message to write): True
+        when it has, else ``flag`` it."""
+        count = self.anomaly_counts.get(kind, 0)
+        if count < EXAMPLES_PER_ANOMALY:
+            return False
+        self.anomaly_counts[kind] = count + 1
+        return True
+
 
 class _Summariser:
     """Runs are told apart even when two of them write to one log at the same time: each line
@@ -185,8 +194,9 @@ class _Summariser:
         it = run.pending
         if it is not None:
             self.story(it.story).no_outcome += 1
-            self.s.flag("iteration-without-outcome", f"iteration {it.number} of {it.story} (started "
-                        f"{it.started}, run {run.index}) never got an outcome", it.line)
+            if not self.s.counted("iteration-without-outcome"):
+                self.s.flag("iteration-without-outcome", f"iteration {it.number} of {it.story} (started "
+                            f"{it.started}, run {run.index}) never got an outcome", it.line)
             run.pending = None
 
     def close_run(self, run: Run) -> None:
@@ -196,7 +206,7 @@ class _Summariser:
         runs.remove(run)
         if run.ended:
             self.s.runs_ended += 1
-        else:
+        elif not self.s.counted("run-never-ended"):
             self.s.flag("run-never-ended", f"run {run.index} (started {run.started}, "
                         f"{len(run.iterations)} iteration(s)) never ended", run.line)
         if runs and runs[0].index < run.index:  # an older run is still open: runs go on in order
