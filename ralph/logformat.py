@@ -370,10 +370,8 @@ def _lines(text: Iterable[str]) -> Iterator[list[str]]:
     r"""The lines of text given in pieces of any size, as a file opened with ``newline=""`` reads
     them (``\n``, ``\r\n`` or ``\r`` ends one), without their endings and without a BOM: a list
     of them for each piece."""
-    carry, start = "", True
+    carry, first = "", True
     for piece in text:
-        if start and piece:
-            piece, start = piece.removeprefix("\ufeff"), False
         piece = carry + piece
         held = "\r" if piece[-1:] == "\r" else ""  # maybe the first half of a \r\n
         if held:
@@ -381,9 +379,12 @@ def _lines(text: Iterable[str]) -> Iterator[list[str]]:
         lines = _LINE_END.split(piece) if "\r" in piece else piece.split("\n")
         carry = lines.pop() + held
         if lines:
+            if first:
+                lines[0], first = lines[0].removeprefix("\ufeff"), False
             yield lines
-    if carry:
-        yield [carry.removesuffix("\r")]
+    if carry:  # the last line, without an ending
+        last = carry.removesuffix("\r")
+        yield [last.removeprefix("\ufeff") if first else last]
 
 
 def dispatch(text: Iterable[str], handlers: Handlers) -> Tally:

@@ -97,6 +97,8 @@ def dispatched(text: list[str]) -> list[lf.Event]:
 @example([("[2026-01-24T19:46:14+05:30] Iteration 2: S-1 - Title", "\n"),  # a remembered text after a stamp
           ("[2026-01-24\x0019:46:14] Iteration 2: S-1 - Title", "\n"),  # that fromisoformat reads, NUL and all
           ("[2026-01-24T19:46:14\x00] Iteration 2: S-1 - Title", "\n")])
+@example([("\ufeff", "")])  # a BOM alone: one empty line
+@example([("\ufeff", "\r"), ("", "\n")])  # a BOM, then \r\n split across pieces
 def test_the_reader_remembers_nothing_that_changes_what_a_line_reads_as(lines: list[tuple[str, str]]) -> None:
     """Lines repeat with other stamps, endings and neighbours: what the fast reader (dispatch)
     remembers of a line's text never makes it read otherwise than classify() reads the line alone."""

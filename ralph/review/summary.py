@@ -172,7 +172,7 @@ class _Summariser:
 
     def _start(self, stamp: str, line: int, max_iterations: int) -> Run:
         self.s.runs += 1
-        run = Run(self.next_index, stamp, line, max_iterations, "", None, [], None, line)
+        run = Run(self.next_index, stamp, line, max_iterations, "", None, [], None, line)  # positional: cheaper
         self.next_index += 1
         self.open.append(run)
         if len(self.open) > OPEN_RUNS:
@@ -279,7 +279,7 @@ class _Summariser:
             if run.pending is not None:
                 self.close_iteration(run)
             iterations = run.iterations
-        run.pending = it = Iteration(number, story_id, title, stamp, line, at, None, "", None, [])
+        run.pending = it = Iteration(number, story_id, title, stamp, line, at, None, "", None, [])  # positional: cheaper
         iterations.append(it)
         self.s.iterations += 1
         story = self.stories.get(story_id) or self.story(story_id)
