@@ -6,13 +6,15 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from .server.urls import redact, scrub
-from .config import Settings
 from .errors import SchemaToolsError
 
-SettingsFromArgs = Callable[[argparse.Namespace], Settings]
+if TYPE_CHECKING:  # the settings' module (TOML, ...) costs start-up to commands that read none (ralph log)
+    from .config import Settings
+
+SettingsFromArgs = Callable[[argparse.Namespace], "Settings"]
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from ralph.harness.stories import load_stories
 from ralph.logformat import read_events
-from ralph.review.summary import summarise
+from ralph.review.logview import run_json, summary_json
+from ralph.review.summary import Summary, summarise, summarise_log
 from schema_tools import cli
 from schema_tools.config import load_settings
 from schema_tools.errors import SchemaToolsError
@@ -128,10 +129,21 @@ def test_migration_files_and_headers(text: str, tmp_path: Path) -> None:
     "[2026-13-45T99:00:00] Iteration 2 completed with issues", "    - finding", "- bullet", "[2026-01-24] S-1 completed",
     "\ufeff# title", "\x00\x01", "Iteration 1: no stamp", "[2026-01-24T10:00:00.123] Iteration 9 completed with issues",
 ]), max_size=15)))
-def test_progress_logs(data: bytes) -> None:
+def test_progress_logs(data: bytes, tmp_path: Path) -> None:
+    """Any log summarises, and the fast reader (``summarise_log``) summarises it as the plain one does."""
     text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="surrogateescape", newline="")
-    summary = summarise(read_events(text), keep_runs=5)
+    summary = summarise(read_events(text), "log", keep_runs=5)
     assert summary.lines >= 0 and summary.runs >= summary.runs_ended
+    (tmp_path / "log").write_bytes(data)
+    fast = summarise_log(tmp_path / "log", keep_runs=5)
+    fast.path = "log"
+    assert _summary_data(fast) == _summary_data(summary)
+
+
+def _summary_data(summary: Summary) -> str:
+    """All a summary says, its keys in order."""
+    return json.dumps([summary_json(summary), [run_json(run) for run in summary.kept_runs], summary.first_stamp,
+                       summary.last_stamp])
 
 
 TOKENS = ["migrate", "rollback", "status", "validate", "plan", "lint", "verify", "drift", "integrity", "repair",

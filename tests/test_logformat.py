@@ -3,10 +3,11 @@ event (property test), and text the writers are handed is made safe for one line
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ralph import logformat as lf
@@ -78,14 +79,48 @@ LINE = st.sampled_from([
 ]) | st.text(max_size=20)
 
 
+def dispatched(text: list[str]) -> list[lf.Event]:
+    """What ``dispatch`` hands its handlers, as events again (its tally checked against them)."""
+    events: list[lf.Event] = []
+    def collect(kind: type[lf.Event]) -> Callable[..., None]:
+        return lambda *head: events.append(kind(*head[:-1], *head[-1]))
+    read, expected = lf.dispatch(text, {kind: collect(kind) for kind in lf.EVENTS}), lf.Tally()
+    for event in events:
+        expected.count(event)
+    assert [(t.lines, list(t.styles.items()), t.first, t.last) for t in (read, expected)] == [
+        (expected.lines, list(expected.styles.items()), expected.first, expected.last)] * 2
+    return events
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.tuples(LINE, st.sampled_from(["\n", "\r\n", "\r", ""])), max_size=30))
+@example([("[2026-01-24T19:46:14+05:30] Iteration 2: S-1 - Title", "\n"),  # a remembered text after a stamp
+          ("[2026-01-24\x0019:46:14] Iteration 2: S-1 - Title", "\n"),  # that fromisoformat reads, NUL and all
+          ("[2026-01-24T19:46:14\x00] Iteration 2: S-1 - Title", "\n")])
+@example([("\ufeff", "")])  # a BOM alone: one empty line
+@example([("\ufeff", "\r"), ("", "\n")])  # a BOM, then \r\n split across pieces
 def test_the_reader_remembers_nothing_that_changes_what_a_line_reads_as(lines: list[tuple[str, str]]) -> None:
-    """Lines repeat with other stamps, endings and neighbours: what the streaming reader remembers
-    of a line's text never makes it read otherwise than classify() reads the line alone."""
+    """Lines repeat with other stamps, endings and neighbours: what the fast reader (dispatch)
+    remembers of a line's text never makes it read otherwise than classify() reads the line alone."""
     text = [line.replace("\r", " ").replace("\n", " ") + ending for line, ending in lines]
     text = [line for line in text[:-1] if line[-1:] in ("\n", "\r")] + text[-1:]  # only the last may lack an ending
     expected = [lf.classify(line.rstrip("\r\n").removeprefix("\ufeff" if n == 1 else ""), n)
                 for n, line in enumerate(text, start=1)]
-    read = list(lf.read_events(text))
-    assert [(type(e), e) for e in read] == [(type(e), e) for e in expected]
+    assert [(type(e), e) for e in lf.read_events(text)] == [(type(e), e) for e in expected]
+    # dispatch reads text as a file does ("\r" then "\n" is one ending), in pieces of any size
+    joined = "".join(text)
+    expected = [lf.classify(line.rstrip("\r\n").removeprefix("\ufeff" if n == 1 else ""), n)
+                for n, line in enumerate(io.StringIO(joined, newline=""), start=1)]
+    for pieces in (text, [joined], [joined[i:i + 7] for i in range(0, len(joined), 7)], list(joined)):
+        assert [(type(e), e) for e in dispatched(pieces)] == [(type(e), e) for e in expected]
+
+
+def test_the_fast_reader_forgets_when_its_memo_is_full() -> None:
+    """More distinct texts than dispatch remembers, each seen twice (remembered, or forgotten
+    since): every line still reads as classify() reads it."""
+    text = []
+    for n in range(2 * (lf._REMEMBERED + 50)):
+        story = f"S-{n % (lf._REMEMBERED + 50)}"
+        text += [f"[2026-01-24T10:00:{n % 60:02d}] Iteration 1: {story} - title\n", f"    - finding {story}\n"]
+    expected = [lf.classify(line.rstrip("\n"), n) for n, line in enumerate(text, start=1)]
+    assert [(type(e), e) for e in dispatched(text)] == [(type(e), e) for e in expected]

@@ -16,7 +16,7 @@ import pytest
 from conftest import FIXTURES, ROOT, Cli, scalar
 from ralph.logformat import read_log
 from ralph.review.report import render_html
-from ralph.review.summary import Run, summarise
+from ralph.review.summary import Run, summarise, summarise_log
 
 SEED = FIXTURES / "seed_progress.log"
 
@@ -100,7 +100,7 @@ def test_many_distinct_lines_overflow_the_body_cache_without_changing_the_answer
     lines.append("[2026-01-24T10:01:00] === Ralph Loop Ended ===")
     path = tmp_path / "wide.log"
     path.write_text("\n".join(lines) + "\n")
-    s = summarise(read_log(path))
+    s = summarise_log(path)
     assert (s.runs, s.runs_ended, s.iterations, s.unknown_lines, len(s.stories)) == (1, 1, 2 * stories, 0, stories)
     assert all(story.attempts == 2 and story.title == f"title of {story.id}" for story in s.stories.values())
     assert sum(story.successes for story in s.stories.values()) == len(range(0, 2 * stories, 3))

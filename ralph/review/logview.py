@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeAlias
 
-from ..logformat import read_log
-from .summary import ANOMALY_TITLES, Iteration, Run, StoryStats, Summary, summarise
+from .summary import ANOMALY_TITLES, Iteration, Run, StoryStats, Summary, summarise_log
 
 OUTCOME_WORDS = {"success": "successful", "issues": "with issues", None: "no outcome"}
 
@@ -29,12 +27,23 @@ def seconds(delta: timedelta | None) -> str:
     return f"{int(total // 3600)} h {int(total % 3600 // 60)} min"
 
 
-def run_lines(run: Run) -> list[str]:
+Durations: TypeAlias = "dict[timedelta | None, str]"
+_DURATIONS = 4096  # texts of durations a RunPrinter remembers (they repeat: whole seconds, ...)
+
+
+def run_lines(run: Run, durations: Durations | None = None) -> list[str]:
+    """A run as ``ralph log`` prints it; ``durations`` remembers the text of each duration seen."""
+    known: Durations = {} if durations is None else durations
     end = run.ended or "never ended"
     reason = f" ({run.end_reason})" if run.end_reason else ""
     lines = [f"  run {run.index}: {run.started} -> {end}{reason}, max {run.max_iterations} iteration(s)"]
     for it in run.iterations:
-        lines.append(f"    iteration {it.number}: {it.story} {OUTCOME_WORDS[it.outcome]}, {seconds(it.duration)}")
+        took = known.get(it.duration)
+        if took is None:
+            if len(known) >= _DURATIONS:
+                known.clear()
+            took = known[it.duration] = seconds(it.duration)
+        lines.append(f"    iteration {it.number}: {it.story} {OUTCOME_WORDS[it.outcome]}, {took}")
         if it.findings:
             lines.extend(map("      - ".__add__, it.findings))
     return lines
@@ -45,9 +54,10 @@ class RunPrinter:
 
     def __init__(self, out: TextIO, batch: int = 500) -> None:
         self.out, self.batch, self.pending = out, batch, ["Runs"]
+        self.durations: Durations = {}
 
     def __call__(self, run: Run) -> None:
-        self.pending.extend(run_lines(run))
+        self.pending += run_lines(run, self.durations)
         if len(self.pending) >= self.batch:
             self.flush()
 
@@ -121,17 +131,20 @@ class JsonRunWriter:
     """Streams ``{"runs": [...], ...summary}``: runs written as they complete, in batches."""
 
     def __init__(self, out: TextIO, batch: int = 500) -> None:
+        import json  # ralph log --json alone needs it
+
         self.out, self.batch, self.pending, self.first = out, batch, ['{"runs": ['], True
+        self.dumps = json.dumps
 
     def __call__(self, run: Run) -> None:
-        self.pending.append(("" if self.first else ",") + "\n  " + json.dumps(run_json(run)))
+        self.pending.append(("" if self.first else ",") + "\n  " + self.dumps(run_json(run)))
         self.first = False
         if len(self.pending) >= self.batch:
             self.out.write("".join(self.pending))
             self.pending = []
 
     def finish(self, summary: Summary) -> None:
-        rest = json.dumps(summary_json(summary), indent=2)
+        rest = self.dumps(summary_json(summary), indent=2)
         self.out.write("".join(self.pending) + "\n],\n" + rest[1:].lstrip("\n") + "\n")
         self.pending = []
 
@@ -140,11 +153,11 @@ def print_log(path: Path, out: TextIO, as_json: bool = False) -> Summary:
     """``ralph log``: each run written as soon as it is read, then the rest; as text or JSON."""
     if as_json:
         writer = JsonRunWriter(out)
-        summary = summarise(read_log(path), str(path), on_run=writer)
+        summary = summarise_log(path, on_run=writer)
         writer.finish(summary)
         return summary
     printer = RunPrinter(out)
-    summary = summarise(read_log(path), str(path), on_run=printer)
+    summary = summarise_log(path, on_run=printer)
     printer.flush()
     out.write(tail_text(summary) + "\n")
     return summary

@@ -13,11 +13,10 @@ from pathlib import Path
 
 from schema_tools import Catalog, Report, Severity
 
-from ..logformat import read_log
 from .database import attach
 from .er import er_svg
 from .logview import OUTCOME_WORDS, seconds
-from .summary import ANOMALY_TITLES, Run, Summary, summarise
+from .summary import ANOMALY_TITLES, Run, Summary, summarise_log
 
 REPORT_RUNS = 500  # the timeline shows the last runs only
 
@@ -208,6 +207,6 @@ def render_html(summary: Summary, runs: list[Run], catalog: Catalog | None = Non
 
 def render_report(log: Path, database: str | None = None, expect: list[Path] | None = None) -> tuple[str, Summary]:
     """``ralph report``: the page for ``log`` (with ``database`` attached, if given), and its summary."""
-    summary = summarise(read_log(log), str(log), keep_runs=REPORT_RUNS)
+    summary = summarise_log(log, keep_runs=REPORT_RUNS)
     catalog, verify, note = attach(database, expect)
     return render_html(summary, list(summary.kept_runs), catalog, verify, note), summary

@@ -11,10 +11,11 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from pathlib import Path
 
 from ..logformat import (Blank, Bullet, Comment, Event, Finding, IterationEnded, IterationStarted, Note, Outcome,
-                        RunEnded, RunStarted, StoryCompleted, Unknown, Unreadable, parse_stamp)
+                        RunEnded, RunStarted, StoryCompleted, Tally, Unknown, Unreadable, deliver,
+                        dispatch_log, parse_stamp)
 
 EXAMPLES_PER_ANOMALY = 20
 FINDINGS_PER_ITERATION = 20
@@ -128,6 +129,15 @@ class Summary:
         if count < EXAMPLES_PER_ANOMALY:
             self.anomalies.append(Anomaly(kind, message, line))
 
+    def counted(self, kind: str) -> bool:
+        """Count an anomaly of ``kind`` that has its examples already (no message to write): True
+        when it has, else ``flag`` it."""
+        count = self.anomaly_counts.get(kind, 0)
+        if count < EXAMPLES_PER_ANOMALY:
+            return False
+        self.anomaly_counts[kind] = count + 1
+        return True
+
 
 class _Summariser:
     """Runs are told apart even when two of them write to one log at the same time: each line
@@ -142,34 +152,27 @@ class _Summariser:
         self.next_index = 1
         self.last_outcome: Iteration | None = None  # findings after an outcome line belong to it
         self.story_block: StoryStats | None = None
+        self.stories = self.s.stories
+        self.kept = self.s.kept_runs if keep_runs else None
 
-    def handlers(self) -> dict[type[Event], Callable[[Any], None]]:
-        """The handler of each event class (each takes its own class)."""
+    def handlers(self) -> dict[type[Event], Callable[..., None]]:
+        """The handler of each event class (``logformat.Handlers``)."""
         return {IterationEnded: self.iteration_ended, IterationStarted: self.iteration_started, Finding: self.finding,
                 RunStarted: self.run_started, RunEnded: self.run_ended, StoryCompleted: self.story_completed,
                 Bullet: self.bullet, Note: self.note, Unreadable: self.unreadable, Unknown: self.unknown,
                 Blank: self.nothing, Comment: self.nothing}
 
     def story(self, story_id: str) -> StoryStats:
-        found = self.s.stories.get(story_id)
+        found = self.stories.get(story_id)
         if found is None:
-            found = self.s.stories[story_id] = StoryStats(story_id)
+            found = self.stories[story_id] = StoryStats(story_id)
         return found
-
-    def stamp(self, stamp: str, at: datetime) -> None:
-        """Count a stamp's style; the first and the last stamp bound the log."""
-        s = self.s
-        style = "offset" if at.tzinfo is not None else "date" if len(stamp) == 10 else "naive"
-        s.stamp_styles[style] = s.stamp_styles.get(style, 0) + 1
-        if not s.first_stamp:
-            s.first_stamp = stamp
-        s.last_stamp = stamp
 
     # --- runs ---
 
     def _start(self, stamp: str, line: int, max_iterations: int) -> Run:
         self.s.runs += 1
-        run = Run(self.next_index, stamp, line, max_iterations, touched=line)
+        run = Run(self.next_index, stamp, line, max_iterations, "", None, [], None, line)  # positional: cheaper
         self.next_index += 1
         self.open.append(run)
         if len(self.open) > OPEN_RUNS:
@@ -191,33 +194,37 @@ class _Summariser:
         it = run.pending
         if it is not None:
             self.story(it.story).no_outcome += 1
-            self.s.flag("iteration-without-outcome", f"iteration {it.number} of {it.story} (started "
-                        f"{it.started}, run {run.index}) never got an outcome", it.line)
+            if not self.s.counted("iteration-without-outcome"):
+                self.s.flag("iteration-without-outcome", f"iteration {it.number} of {it.story} (started "
+                            f"{it.started}, run {run.index}) never got an outcome", it.line)
             run.pending = None
 
     def close_run(self, run: Run) -> None:
-        self.close_iteration(run)
-        self.open.remove(run)
-        if run.never_ended:
+        if run.pending is not None:
+            self.close_iteration(run)
+        runs = self.open
+        runs.remove(run)
+        if run.ended:
+            self.s.runs_ended += 1
+        elif not self.s.counted("run-never-ended"):
             self.s.flag("run-never-ended", f"run {run.index} (started {run.started}, "
                         f"{len(run.iterations)} iteration(s)) never ended", run.line)
-        else:
-            self.s.runs_ended += 1
-        if self.open and self.open[0].index < run.index:  # an older run is still open: runs go on in order
+        if runs and runs[0].index < run.index:  # an older run is still open: runs go on in order
             self.done[run.index] = run
             return
         self._hand_on(run)
-        oldest_open = self.open[0].index if self.open else None
-        for index in sorted(self.done):  # those that waited for it (all newer than it)
-            if oldest_open is not None and index > oldest_open:
-                break
-            self._hand_on(self.done.pop(index))
+        if self.done:
+            oldest_open = runs[0].index if runs else None
+            for index in sorted(self.done):  # those that waited for it (all newer than it)
+                if oldest_open is not None and index > oldest_open:
+                    break
+                self._hand_on(self.done.pop(index))
 
     def _hand_on(self, run: Run) -> None:
-        if self.on_run:
+        if self.on_run is not None:
             self.on_run(run)
-        if self.s.kept_runs.maxlen != 0:
-            self.s.kept_runs.append(run)
+        if self.kept is not None:
+            self.kept.append(run)
 
     def _run_for_iteration(self, number: int) -> Run:
         """The open run whose next iteration is ``number`` (the newest such), else the newest."""
@@ -235,14 +242,11 @@ class _Summariser:
 
     # --- one handler per event class ---
 
-    def run_started(self, e: RunStarted) -> None:
-        self.stamp(e.stamp, e.at)
+    def run_started(self, line: int, stamp: str, at: datetime, fields: tuple[int]) -> None:
         self.story_block = self.last_outcome = None
-        self._start(e.stamp, e.line, e.max_iterations)
+        self._start(stamp, line, fields[0])
 
-    def run_ended(self, e: RunEnded) -> None:
-        line, stamp, at, reason = e
-        self.stamp(stamp, at)
+    def run_ended(self, line: int, stamp: str, at: datetime, fields: tuple[str | None]) -> None:
         self.last_outcome = None
         runs = self.open
         if not runs:
@@ -252,29 +256,33 @@ class _Summariser:
         for other in runs:
             if other.touched > run.touched:
                 run = other
-        self._touch(run, line)
-        self.close_iteration(run)
-        run.ended, run.end_reason = stamp, reason
+        if run is runs[-1]:
+            run.touched = line  # the newest run ends: the usual case
+        else:
+            self._touch(run, line)
+        if run.pending is not None:
+            self.close_iteration(run)
+        run.ended, run.end_reason = stamp, fields[0]
         self.close_run(run)
 
-    def iteration_started(self, e: IterationStarted) -> None:
-        line, stamp, at, number, story_id, title = e
-        self.stamp(stamp, at)
+    def iteration_started(self, line: int, stamp: str, at: datetime, fields: tuple[int, str, str]) -> None:
+        number, story_id, title = fields
         self.story_block = self.last_outcome = None
         runs = self.open
         run = runs[-1] if runs else self._start(stamp, line, 0)  # outside any run: an implicit one
-        if run.pending is None and number == (run.iterations[-1].number if run.iterations else 0) + 1:
+        iterations = run.iterations
+        if run.pending is None and number == (iterations[-1].number if iterations else 0) + 1:
             run.touched = line  # the newest run's next iteration: the usual case
         else:
             run = self._run_for_iteration(number)
             self._touch(run, line)
-        if run.pending is not None:
-            self.close_iteration(run)
-        run.pending = it = Iteration(number, story_id, title, stamp, line, at)
-        run.iterations.append(it)
-        s = self.s
-        s.iterations += 1
-        story = s.stories.get(story_id) or self.story(story_id)
+            if run.pending is not None:
+                self.close_iteration(run)
+            iterations = run.iterations
+        run.pending = it = Iteration(number, story_id, title, stamp, line, at, None, "", None, [])  # positional: cheaper
+        iterations.append(it)
+        self.s.iterations += 1
+        story = self.stories.get(story_id) or self.story(story_id)
         story.attempts += 1
         if not story.title:
             story.title = title
@@ -285,9 +293,8 @@ class _Summariser:
             if not story.first_rerun[0]:
                 story.first_rerun = (stamp, line)
 
-    def iteration_ended(self, e: IterationEnded) -> None:
-        line, stamp, at, number, outcome, detail = e
-        self.stamp(stamp, at)
+    def iteration_ended(self, line: int, stamp: str, at: datetime, fields: tuple[int, Outcome, str | None]) -> None:
+        number, outcome, detail = fields
         runs = self.open
         run = runs[-1] if runs else None
         it = run.pending if run is not None else None
@@ -304,11 +311,15 @@ class _Summariser:
                 return
             self._touch(run, line)
         run.pending = None
-        it.outcome, it.ended, it.duration = outcome, stamp, _delta(it.started_at, at)
+        it.outcome, it.ended = outcome, stamp
+        try:
+            it.duration = at - it.started_at
+        except TypeError:  # one has a UTC offset, the other not (_delta)
+            it.duration = None
         self.last_outcome = it
         if detail:
             it.findings.append(detail)
-        story = self.s.stories.get(it.story) or self.story(it.story)
+        story = self.stories.get(it.story) or self.story(it.story)
         story.last_outcome = outcome
         if outcome == "success":
             story.successes += 1
@@ -321,53 +332,56 @@ class _Summariser:
                 if not story.first_failure_after_success[0]:
                     story.first_failure_after_success = (stamp, line)
 
-    def finding(self, e: Finding) -> None:
+    def finding(self, line: int, fields: tuple[str]) -> None:
         target = self.last_outcome
         if target is not None and target.outcome == "issues":
             if len(target.findings) < FINDINGS_PER_ITERATION:
-                target.findings.append(e.text)
+                target.findings.append(fields[0])
         elif self.story_block is not None:
-            self.story_block.bullets.append(e.text)
+            self.story_block.bullets.append(fields[0])
         else:
             self.s.unknown_lines += 1
 
-    def story_completed(self, e: StoryCompleted) -> None:  # inside a run (ralph run writes it there) or after one (the seed)
-        self.stamp(e.stamp, e.at)
+    def story_completed(self, line: int, stamp: str, at: datetime, fields: tuple[str]) -> None:
+        """Inside a run (ralph run writes it there) or after one (the seed)."""
         s = self.s
         self.last_outcome = None
-        story = self.story(e.story)
-        story.completed_at = story.completed_at or e.stamp
+        story = self.story(fields[0])
+        story.completed_at = story.completed_at or stamp
         self.story_block = story
         story.bullets.clear()
         if story.attempts == 0:
-            s.flag("completed-without-iteration", f"{story.id} is reported completed at {e.stamp}, "
-                   "but no iteration for it was logged", e.line)
+            s.flag("completed-without-iteration", f"{story.id} is reported completed at {stamp}, "
+                   "but no iteration for it was logged", line)
         elif story.last_outcome == "issues":
-            s.flag("completed-after-failure", f"{story.id} is reported completed at {e.stamp}, but its "
-                   "last logged iteration completed with issues", e.line)
+            s.flag("completed-after-failure", f"{story.id} is reported completed at {stamp}, but its "
+                   "last logged iteration completed with issues", line)
 
-    def bullet(self, e: Bullet) -> None:
+    def bullet(self, line: int, fields: tuple[str]) -> None:
         if self.story_block is not None:
-            self.story_block.bullets.append(e.text)
+            self.story_block.bullets.append(fields[0])
         else:
             self.s.unknown_lines += 1
 
-    def note(self, e: Note) -> None:
-        self.stamp(e.stamp, e.at)
+    def note(self, line: int, stamp: str, at: datetime, fields: tuple[str]) -> None:
+        """A note changes nothing (its stamp is tallied with the others)."""
 
-    def unreadable(self, e: Unreadable) -> None:
+    def unreadable(self, line: int, fields: tuple[str]) -> None:
         self.s.unreadable_lines += 1
 
-    def unknown(self, e: Unknown) -> None:
+    def unknown(self, line: int, fields: tuple[str]) -> None:
         self.s.unknown_lines += 1
 
-    def nothing(self, e: Blank | Comment) -> None:
+    def nothing(self, line: int, fields: tuple[str] | tuple[()]) -> None:
         """Blank lines and comments change nothing."""
 
-    def finish(self) -> Summary:
+    def finish(self, path: str, read: Tally) -> Summary:
+        """The summary of ``path``, once every event is in (and ``read`` tallied them)."""
+        s = self.s
+        s.path, s.lines, s.stamp_styles = path, read.lines, read.styles
+        s.first_stamp, s.last_stamp = read.first, read.last
         for run in list(self.open):
             self.close_run(run)
-        s = self.s
         for story in s.stories.values():
             if story.reruns_after_success:
                 stamp, line = story.first_rerun
@@ -410,9 +424,15 @@ def summarise(events: Iterable[Event], path: str = "", on_run: Callable[[Run], N
     """Read every event once; hand each finished run to ``on_run``; keep the last ``keep_runs``."""
     worker = _Summariser(on_run, keep_runs)
     handlers = worker.handlers()
-    event: Event | None = None
+    read = Tally()
     for event in events:
-        handlers[type(event)](event)
-    summary = worker.finish()
-    summary.lines, summary.path = (event.line if event is not None else 0), path
-    return summary
+        deliver(event, handlers)
+        read.count(event)
+    return worker.finish(path, read)
+
+
+def summarise_log(path: Path, on_run: Callable[[Run], None] | None = None, keep_runs: int = 0) -> Summary:
+    """``summarise(read_log(path), str(path), ...)``, several times faster: the events' fields go
+    straight to the handlers (``logformat.dispatch``), no event is built."""
+    worker = _Summariser(on_run, keep_runs)
+    return worker.finish(str(path), dispatch_log(path, worker.handlers()))
