@@ -9,7 +9,6 @@ import math
 import os
 import stat
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -60,6 +59,8 @@ def _output_path(value: str) -> Path:
 def _write_replacing(out: Path, text: str) -> None:
     """Write ``text`` to a new file beside ``out``, then rename it over ``out`` -- only when
     ``out`` is still a regular file or absent (checked again just before)."""
+    import tempfile  # here: ralph log, which never writes, does not pay for its import
+
     descriptor, temporary = tempfile.mkstemp(dir=out.parent if str(out.parent) else ".", prefix=f".{out.name}.")
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
