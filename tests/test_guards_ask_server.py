@@ -279,3 +279,22 @@ def test_a_rows_predicate_runs_as_a_role_that_can_only_read(cli: Cli, cluster: C
             admin.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
         assert scalar(admin, "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'schema_tools_reader_%'") == 0
     assert slots == []
+
+
+def test_ralph_judges_a_story_whose_checks_name_a_table_not_there_yet(empty_db_url: str, tmp_path: Path) -> None:
+    """The story's own expectations are read on a target that lacks the table (before its first
+    migration): one finding for the table, the check itself not checked -- no crash (it was exit 3)."""
+    import psycopg
+
+    from conftest import settings_for
+    from ralph.harness.attempt import story_problems
+    from ralph.harness.stories import load_stories
+    from ralph.harness.target import read_state
+
+    stories = tmp_path / "stories.toml"
+    stories.write_text('[[stories]]\nid = "S-1"\ntitle = "ghost"\n[stories.expect.tables.ghost]\n'
+                       'columns.id = "bigint not null"\nchecks = ["id > 0"]\n')
+    story = load_stories(stories)[0]
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        problems = story_problems(story, read_state(conn, settings_for(empty_db_url)))
+    assert problems == ["verify: table ghost does not exist"], problems
