@@ -116,16 +116,23 @@ def _block(work: Work, m: Migration, statements: Sequence[Statement], settings: 
     return Block(m, text, offsets, _count(head), statements)
 
 
+def _at_position(block: Block, exc: psycopg.Error) -> Failed | None:
+    """The statement of ``block`` holding the server's error position, if it gives one there."""
+    position = int(exc.diag.statement_position or 0)
+    within = [i for i, offset in enumerate(block.offsets) if offset < position]
+    if not position or not within:
+        return None
+    return Failed(block.statements[within[-1]], exc, position=position - block.offsets[within[-1]])
+
+
 def _failed_statement(block: Block, replies: Replies, first: int) -> Failed:
     """The statement of ``block`` the error stopped at: by the server's position when it gives
     one, else by counting its replies (``first``: the index of the block's first reply)."""
     assert replies.error is not None
     exc = replies.error
-    position = int(exc.diag.statement_position or 0)
-    if position:
-        within = [i for i, offset in enumerate(block.offsets) if offset < position]
-        if within:
-            return Failed(block.statements[within[-1]], exc, position=position - block.offsets[within[-1]])
+    located = _at_position(block, exc)
+    if located is not None:
+        return located
     index = replies.index_of_error() - first - block.before
     if 0 <= index < len(block.statements):
         return Failed(block.statements[index], exc)
@@ -151,10 +158,7 @@ def _transactional(work: Work, m: Migration, statements: Sequence[Statement], se
             with work.conn.transaction():  # a savepoint: an error leaves the caller's transaction usable
                 work.conn.execute(block.text.encode(work.conn.info.encoding), prepare=False)
         except psycopg.Error as exc:
-            position = int(exc.diag.statement_position or 0)
-            within = [i for i, offset in enumerate(block.offsets) if offset < position]
-            raise Failed(statements[within[-1]] if within else None, exc,
-                         position=position - block.offsets[within[-1]] if within else None) from None
+            raise (_at_position(block, exc) or Failed(None, exc)) from None
         return
     replies = send(work.conn, block.text)
     if replies.lost is not None:

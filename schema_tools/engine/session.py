@@ -72,11 +72,6 @@ class Session:
             return "SET LOCAL search_path TO DEFAULT" if local else "SET search_path TO DEFAULT"
         return f"SELECT pg_catalog.set_config('search_path', {self.search_path}, {'true' if local else 'false'})"
 
-    @property
-    def statements(self) -> int:
-        """How many statements ``pin`` is (each has a reply)."""
-        return self.pin.count(";") + 1
-
 
 def session_of(control: psycopg.Connection, path: str) -> Session:
     """The session migrations get, read from the control connection (``path``: its search_path
