@@ -205,14 +205,17 @@ def test_the_readme_s_ci_snippets_use_what_exists() -> None:
 
 def test_the_wheel_works_outside_the_checkout(cluster: Cluster, tmp_path: Path) -> None:
     """pip wheel builds; installed alone into a fresh virtualenv (as pipx would), the console
-    scripts work from an unrelated folder: --version, lint, db start/stop, ralph log."""
+    scripts work from an unrelated folder: --version, lint, db start/stop, ralph log. Nothing is
+    downloaded: the wheel builds with the test install's setuptools, and the fresh virtualenv
+    finds the dependencies (not the checkout) in the test install's site-packages."""
+    import sysconfig
     import zipfile
 
     from schema_tools.server import embedded
 
     dist = tmp_path / "dist"
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(dist)],
-                           capture_output=True, text=True, timeout=300)
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation",
+                            "--no-index", "-q", "-w", str(dist)], capture_output=True, text=True, timeout=300)
     assert built.returncode == 0, built.stderr[-1500:]
     [wheel] = dist.glob("schema_tools-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
@@ -220,16 +223,25 @@ def test_the_wheel_works_outside_the_checkout(cluster: Cluster, tmp_path: Path) 
     assert not [n for n in names if n.startswith(("tests/", "benchmarks/", "migrations/"))]
     venv = tmp_path / "isolated"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    installed = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", str(wheel)],
-                               capture_output=True, text=True, timeout=600)
+    alone = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "VIRTUAL_ENV", "PYTHONPATH")}
+    installed = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-index", "--no-deps",
+                                str(wheel)], env=alone, capture_output=True, text=True, timeout=600)
     assert installed.returncode == 0, installed.stderr[-1500:]
+    # The dependencies: a path line (not a site dir, so the checkout's editable finder stays out).
+    ours = Path(sysconfig.get_paths()["purelib"])
+    theirs = Path(subprocess.run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                                 capture_output=True, text=True, check=True).stdout.strip())
+    (theirs / "dependencies.pth").write_text(f"{ours}\n")
+    where = subprocess.run([str(venv / "bin" / "python"), "-c", "import schema_tools, psycopg; print(schema_tools.__file__)"],
+                           cwd=tmp_path, env=alone, capture_output=True, text=True)
+    assert where.stdout.startswith(str(theirs)), where.stdout + where.stderr
     elsewhere = tmp_path / "elsewhere"
     (elsewhere / "m").mkdir(parents=True)
     (elsewhere / "m" / "0001_a.sql").write_text("CREATE TABLE a (id bigint PRIMARY KEY);\n")
     (elsewhere / "m" / "0001_a.rollback.sql").write_text("DROP TABLE a;\n")
     status = embedded.status(cluster.settings)
     assert status.binaries is not None
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "VIRTUAL_ENV", "PYTHONPATH")}
+    env = dict(alone)
     env.update(SCHEMA_TOOLS_STATE_DIR=str(tmp_path / "state"), SCHEMA_TOOLS_PG_BINDIR=str(status.binaries.bindir))
 
     def run(*cmd: str) -> subprocess.CompletedProcess[str]:
