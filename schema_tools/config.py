@@ -141,6 +141,17 @@ def _inside(doc: Doc | None, root: Path, value: str, key: str) -> Path:
     return path
 
 
+def _database_url(given: str | None, env: Mapping[str, str]) -> str | None:
+    """--database, else $DATABASE_URL, else None (the embedded server). Set but empty is a mistake
+    (a CI secret that is missing), never a quiet fall-back to a throwaway server."""
+    if given is not None and not given.strip():
+        raise ConfigError("--database is empty", hint="give postgresql://user@host:port/dbname, or leave the option out")
+    if given is None and "DATABASE_URL" in env and not env["DATABASE_URL"].strip():
+        raise ConfigError("DATABASE_URL is set but empty (a missing CI secret?)",
+                          hint="set it to postgresql://user@host:port/dbname, or unset it to use the embedded PostgreSQL")
+    return given or env.get("DATABASE_URL") or None
+
+
 def load_settings(
     *,
     database: str | None = None,
@@ -174,7 +185,7 @@ def load_settings(
     return Settings(
         project_root=root,
         migrations_dir=migrations_dir,
-        database_url=database or env.get("DATABASE_URL") or None,
+        database_url=_database_url(database, env),
         state_dir=Path(state_dir).resolve() if state_dir else None,
         lock_wait=lock_wait if lock_wait is not None else top["lock_wait"],
         lock_timeout=top["lock_timeout"],

@@ -156,3 +156,38 @@ def test_commands_run_where_fcntl_and_pwd_do_not_exist(db_url: str, command: str
                           env={k: v for k, v in os.environ.items() if k != "DATABASE_URL"})
     assert done.returncode in (0, 1), done.stderr
     assert "fcntl" not in done.stderr and "pwd" not in done.stderr
+
+
+# --- which database: never a silent guess ---------------------------------------------------
+
+
+@pytest.mark.parametrize("ci", ["true", ""])
+@pytest.mark.parametrize("command", [["migrate"], ["status"], ["verify"], ["plan"], ["lint"]])
+def test_an_empty_database_url_is_a_mistake_not_the_embedded_server(cli: Cli, ci: str, command: list[str]) -> None:
+    """A missing CI secret gives an empty DATABASE_URL: exit 2 and the fix, nothing started or applied."""
+    result = cli(*command, env={"DATABASE_URL": "", "CI": ci})
+    assert_one_line_error(result, "DATABASE_URL is set but empty", "unset it to use the embedded PostgreSQL")
+    assert "embedded PostgreSQL postgresql://" not in result.err
+
+
+def test_an_empty_database_option_is_a_mistake_too(cli: Cli) -> None:
+    assert_one_line_error(cli("status", "--database", " "), "--database is empty")
+
+
+def test_ralph_refuses_an_empty_database_url_too(cli: Cli, tmp_path: Path) -> None:
+    log = tmp_path / "progress.log"
+    result = cli("run", "--stories", str(tmp_path / "none.toml"), "--log", str(log), program="ralph",
+                 env={"DATABASE_URL": "", "CI": "true"})
+    assert result.code == 2 and result.err.startswith("ralph: error: DATABASE_URL is set but empty"), result.err
+    assert not log.exists()
+
+
+def test_the_embedded_fallback_names_its_database_once_on_stderr(cli: Cli) -> None:
+    result = cli("plan", "--trace")
+    assert result.code in (0, 1), result.err
+    said = [line for line in result.err.splitlines() if "using the embedded PostgreSQL" in line]
+    assert said == [said[0]] and said[0].startswith("schema-tools: no --database or DATABASE_URL: using the embedded "
+                                                    "PostgreSQL postgresql://postgres@127.0.0.1:"), result.err
+    assert "using the embedded" not in result.out
+    given = cli("status", "--database", cli("db", "url").out.strip())
+    assert given.code == 0 and "embedded" not in given.err, given.err

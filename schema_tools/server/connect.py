@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 
 import psycopg
 
@@ -18,7 +19,15 @@ def resolve_url(settings: Settings) -> str:
         return settings.database_url
     from . import embedded  # POSIX-only code, and never needed when a URL is given
 
-    return embedded.ensure_running(settings)
+    url = embedded.ensure_running(settings)
+    if url not in _ANNOUNCED:  # which database a command used is never a guess (CI included)
+        _ANNOUNCED.add(url)
+        print(f"schema-tools: no --database or DATABASE_URL: using the embedded PostgreSQL {mask_url(url)}",
+              file=sys.stderr)
+    return url
+
+
+_ANNOUNCED: set[str] = set()  # the embedded server is named once per process
 
 
 def _hint_for(reason: str) -> str:
