@@ -32,7 +32,8 @@ def test_a_constraint_renamed_on_an_existing_table_needs_a_lock_timeout(cli: Cli
     write_migration(folder, "0001_users", "CREATE TABLE users (id int CONSTRAINT users_pkey PRIMARY KEY);\n")
     write_migration(folder, "0002_rename", "-- depends: 0001_users\nALTER TABLE users RENAME CONSTRAINT users_pkey "
                     "TO users_pk;\n")
-    result = cli("lint", "--migrations", str(folder), "--format", "json")
+    (tmp_path / "pyproject.toml").write_text("[tool.schema_tools]\nmigrations = 'm'\nlock_timeout = '0'\n")
+    result = cli("lint", "--format", "json", cwd=tmp_path)  # the runner's default: no limit
     rules = [f["rule"] for c in json.loads(result.out)["checks"] for f in c["findings"]]
     assert "missing-lock-timeout" in rules, result.out
 

@@ -14,8 +14,8 @@ from psycopg import sql
 from collections.abc import Mapping, Sequence
 
 from ..config import Settings
-from ..findings import Check, Finding, Report, Severity
-from ..migration_files.model import Migration
+from ..findings import Check, Finding, Report, Severity, folder as folder_rules
+from ..migration_files.model import Migration, same_version
 from . import history
 from .lock import migration_lock
 
@@ -38,6 +38,7 @@ RULE_HELP = {
     "invalid-index": "an index left INVALID by a failed CREATE INDEX CONCURRENTLY",
     "stale-yoyo-lock": "yoyo's own lock table holds a row",
     "unpaired-record": "our checksum table records a migration yoyo's table does not",
+    **folder_rules.HELP,
 }
 
 
@@ -112,7 +113,9 @@ def check_history(conn: psycopg.Connection, settings: Settings, migrations: Sequ
     books = history.locate(conn) if books is None else books
     done = history.applied(conn, books) if done is None else done
     checks = _history_checks(migrations, done, settings.strict_order) + _database_checks(conn, books)
-    return Report("validate", tuple(checks), RULE_HELP)
+    folder = [folder_rules.duplicate_version([m.path for m in group]) for group in same_version(migrations)]
+    folder += [] if migrations else [folder_rules.empty_folder(settings.migrations_dir)]
+    return Report("validate", (Check("migrations folder", "files", tuple(folder)), *checks), RULE_HELP)
 
 
 def repair_history(conn: psycopg.Connection, settings: Settings, migrations: Sequence[Migration],

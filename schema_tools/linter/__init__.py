@@ -16,9 +16,9 @@ from pathlib import Path
 from ..catalog import Catalog
 from ..config import POSTGRES_OLDEST, Settings
 from ..errors import ConfigError, SchemaToolsError
-from ..findings import Check, Finding, Report, Severity
+from ..findings import Check, Finding, Report, Severity, folder as folder_rules
 from ..invariants import fk_indexed, redundant_index
-from ..migration_files.model import Migration, Migrations
+from ..migration_files.model import Migration, Migrations, same_version
 from ..migration_files.read import read_folder, read_migration_file
 from ..sqlmodel import DeclaredSchema, parse_migration
 from .cache import LintCache
@@ -47,7 +47,7 @@ RULE_HELP: dict[str, str] = {
                                 add_column_not_null, set_not_null, column_type_change, add_unique_directly, rename,
                                 drop_index, rewrite_default, exclusion)},
     drop.NAME: "DROP COLUMN without an acknowledgement", drop.TABLE_NAME: "DROP TABLE without an acknowledgement",
-    **style.HELP, **file_rules.HELP,
+    **style.HELP, **file_rules.HELP, **folder_rules.HELP,
     FK_NOT_INDEXED: "foreign key whose columns lead no index in the declared schema",
     REDUNDANT_INDEX: "index made redundant by another in the declared schema",
     IGNORE_RULE: "inline ignore without a reason",
@@ -104,8 +104,9 @@ class LintState:
     unknown: set[str] = field(default_factory=set)  # tables the model does not know, noted once
 
 
-def lint_one(state: LintState, m: Migration, postgres: int = POSTGRES_OLDEST) -> None:
-    """Fold one migration into the state, checking each statement against what came before."""
+def lint_one(state: LintState, m: Migration, postgres: int = POSTGRES_OLDEST, lock_timeout: str | None = None) -> None:
+    """Fold one migration into the state, checking each statement against what came before;
+    ``lock_timeout``: the runner's default for a file that sets none (None: no runner's)."""
     schema = state.schema
     notes_before = len(schema.notes)
     parsed = parse_migration(m)
@@ -126,7 +127,7 @@ def lint_one(state: LintState, m: Migration, postgres: int = POSTGRES_OLDEST) ->
                                          "it as an existing table", "nothing to do if it exists; else check the "
                                          "statements that should create it", Severity.NOTE))
         schema.apply(p)
-    found += file_rules.check_file(m, parsed, schema, tables)
+    found += file_rules.check_file(m, parsed, schema, tables, lock_timeout)
     found += schema.notes[notes_before:]
     ignores, problems = collect(m.text, str(m.path), [p.statement.line for p in parsed])
     for key, rules in ignores.items():
@@ -178,16 +179,19 @@ def build_report(state: LintState, schema_findings: list[Finding], report_files:
 
 def lint_migrations(migrations: Sequence[Migration], report_files: set[str] | None = None,
                     disabled: Iterable[str] = (), warn: Iterable[str] = (), distribution_column: str | None = None,
-                    cache: Path | None = None, postgres: int = POSTGRES_OLDEST, inline_ignores: bool = True) -> Report:
+                    cache: Path | None = None, postgres: int = POSTGRES_OLDEST, inline_ignores: bool = True,
+                    lock_timeout: str | None = None) -> Report:
     """Lint migrations in order; report findings for ``report_files`` (default: all). With a
     ``distribution_column``, also check the schema can be distributed by it (Citus). With a
     ``cache`` folder, unchanged prefixes of the history are not parsed again. ``postgres``: the
     oldest server major the migrations must run on (version-dependent rules follow it).
     ``inline_ignores=False``: the files' own ``-- schema-tools: ignore`` comments silence nothing
-    (their author is not trusted to vouch for them)."""
+    (their author is not trusted to vouch for them). ``lock_timeout``: the runner's default
+    (``Settings.lock_timeout``) for files that set none; None: the files alone, as yoyo runs them."""
     _check_rules(disabled, warn)
     with _no_cycle_collection():
-        return _lint(migrations, report_files, disabled, warn, distribution_column, cache, postgres, inline_ignores)
+        return _lint(migrations, report_files, disabled, warn, distribution_column, cache, postgres, inline_ignores,
+                     lock_timeout)
 
 
 @contextmanager
@@ -204,8 +208,9 @@ def _no_cycle_collection() -> Iterator[None]:
 
 
 def _lint(migrations: Sequence[Migration], report_files: set[str] | None, disabled: Iterable[str], warn: Iterable[str],
-          distribution_column: str | None, cache: Path | None, postgres: int, inline_ignores: bool) -> Report:
-    store = LintCache(cache, f"{distribution_column}|{postgres}") if cache is not None else None
+          distribution_column: str | None, cache: Path | None, postgres: int, inline_ignores: bool,
+          lock_timeout: str | None) -> Report:
+    store = LintCache(cache, f"{distribution_column}|{postgres}|{lock_timeout}") if cache is not None else None
     if store is not None:
         hit = store.load(migrations)
         if hit is not None:
@@ -214,7 +219,7 @@ def _lint(migrations: Sequence[Migration], report_files: set[str] | None, disabl
                                 warn, inline_ignores)
     state, start = (store.resume(migrations) if store is not None else None) or (LintState(), 0)
     for index in range(start, len(migrations)):
-        lint_one(state, migrations[index], postgres)
+        lint_one(state, migrations[index], postgres, lock_timeout)
         if store is not None and index == len(migrations) - 2:
             store.save_state(migrations, index, state)
     schema_findings = schema_level(state, distribution_column)
@@ -223,21 +228,24 @@ def _lint(migrations: Sequence[Migration], report_files: set[str] | None, disabl
     return build_report(state, schema_findings, report_files, disabled, warn, inline_ignores)
 
 
-def _targets(settings: Settings, paths: Sequence[Path]) -> tuple[list[Migration], set[str] | None, list[Path]]:
+def _targets(settings: Settings, paths: Sequence[Path]) -> tuple[list[Migration], set[str] | None, list[Path], list[Path]]:
     """The migrations to fold (the given files' folders' whole history, each folder read once),
-    the files to report on (None: all), and the .py files of those folders, which are not read."""
+    the files to report on (None: all), the .py files of those folders, which are not read, and
+    the folders given (or configured) that hold no migration."""
     if not paths:
         folder = read_folder(settings.migrations_dir, allow_python=True)
-        return list(folder), None, list(folder.unread)
+        return list(folder), None, list(folder.unread), [] if len(folder) else [settings.migrations_dir]
     migrations: dict[str, Migration] = {}
     report: set[str] = set()
     skipped: set[Path] = set()
+    empty: list[Path] = []
     for path in paths:
         if path.is_dir():
             folder = read_folder(path, allow_python=True)
             migrations.update((str(m.path), m) for m in folder)
             report.update(str(m.path) for m in folder)
             skipped.update(folder.unread)
+            empty += [] if len(folder) else [path]
         elif path.is_file() and path.suffix == ".sql" and not path.name.endswith(".rollback.sql"):
             try:
                 folder = read_folder(path.parent, allow_python=True)
@@ -249,16 +257,28 @@ def _targets(settings: Settings, paths: Sequence[Path]) -> tuple[list[Migration]
         else:
             raise ConfigError(f"{path}: not a migration file or folder",
                               hint="give .sql migration files or folders of them (rollback files are read with their migration)")
-    return list(migrations.values()), report, sorted(skipped)
+    return list(migrations.values()), report, sorted(skipped), empty
+
+
+def _folder_findings(settings: Settings, migrations: Sequence[Migration], report: set[str] | None,
+                     empty: Sequence[Path]) -> list[Finding]:
+    """Duplicate version prefixes among the migrations reported on, and empty folders."""
+    found = [folder_rules.duplicate_version([m.path for m in group]) for group in same_version(migrations)
+             if report is None or any(str(m.path) in report for m in group)]
+    found += [folder_rules.empty_folder(path) for path in empty]
+    return _configured(found, set(settings.lint_disable), set(settings.lint_warn))
 
 
 def lint_paths(settings: Settings, paths: Sequence[Path] = (), use_cache: bool = True, inline_ignores: bool = True) -> Report:
     """Lint the migrations folder, or the given files and folders (with their folder's history)."""
-    migrations, report, python = _targets(settings, [p.resolve() for p in paths])
+    migrations, report, python, empty = _targets(settings, [p.resolve() for p in paths])
     linted = lint_migrations(migrations, report, settings.lint_disable, settings.lint_warn, settings.distribution_column,
                              cache=settings.state_path / "lint-cache" if use_cache else None, postgres=settings.postgres,
-                             inline_ignores=inline_ignores)
+                             inline_ignores=inline_ignores, lock_timeout=settings.lock_timeout)
     notes = tuple(Finding(NOT_READ, f"{p.name} is a Python file: lint does not read it (yoyo would run it as a "
                           "migration, and schema-tools migrate refuses the folder)", Severity.NOTE, p.name,
                           "move it out of the migrations folder", str(p), 1, 1) for p in python)
-    return replace(linted, checks=(*linted.checks, Check("python files", "lint", notes))) if notes else linted
+    extra = [Check("python files", "lint", notes)] if notes else []
+    folder = _folder_findings(settings, migrations, report, empty)
+    extra += [Check("migrations folder", "lint", tuple(folder))] if folder or not migrations else []
+    return replace(linted, checks=(*linted.checks, *extra)) if extra else linted

@@ -4,6 +4,7 @@ that every verb below is handed (alembic's ``script/`` beside ``runtime/``).
 - ``read``:  the front door (``read_folder``), one reader per layout behind one interface
 - ``yoyo``:  yoyo's layout: ``ID.sql`` + ``ID.rollback.sql``, header directives, ``depends`` order
 - ``model``: ``Migration`` (id, files, text, header, statements, checksum) and ``Migrations``
+- ``new``:   the next migration and its rollback, one writer per layout (``schema-tools new``)
 - ``text``:  a file's bytes as PostgreSQL would read them, or a refusal
 
 Import the modules themselves; this package imports nothing.

@@ -8,10 +8,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import overload
+from typing import TYPE_CHECKING, overload
 
 from ..sql.script import Script, SyntaxProblem, read_script
 from ..sql.statement import Statement
+
+if TYPE_CHECKING:
+    from .new import NewMigration
 
 ROLLBACK_SUFFIX = ".rollback.sql"
 
@@ -88,6 +91,23 @@ class Migration:
         return ""
 
 
+def version_prefix(migration_id: str) -> str:
+    """The number a team puts first in an id (``0002`` of ``0002_add_plan``); '' when none."""
+    return migration_id[: len(migration_id) - len(migration_id.lstrip("0123456789"))]
+
+
+def same_version(migrations: Sequence[Migration]) -> list[tuple[Migration, ...]]:
+    """Migrations of one folder whose ids start with the same number (``0002_a``, ``0002_b``): two
+    branches that each took the next number. Each group in id order, the groups by number."""
+    groups: dict[tuple[Path, int, str], list[Migration]] = {}
+    for m in migrations:
+        prefix = version_prefix(m.id)
+        if prefix:  # the version: the id up to its first '_' (0001b_x is not 0001_x; 02_x is 0002_x)
+            rest = m.id[len(prefix):].partition("_")[0]
+            groups.setdefault((m.path.parent, int(prefix), rest), []).append(m)
+    return [tuple(sorted(g, key=lambda m: m.id)) for _, g in sorted(groups.items()) if len(g) > 1]
+
+
 @dataclass(frozen=True)
 class Migrations(Sequence[Migration]):
     """A folder's migrations in the order they apply (read once per command), and the files in it
@@ -120,3 +140,9 @@ class Migrations(Sequence[Migration]):
     @property
     def ids(self) -> tuple[str, ...]:
         return tuple(m.id for m in self.items)
+
+    def write_next(self, name: str) -> NewMigration:
+        """Write the folder's next migration and its rollback, in its layout (``schema-tools new``)."""
+        from .new import write_next
+
+        return write_next(self, name)

@@ -7,6 +7,10 @@ later query on the table waits behind the migration. Bound the wait:
 Bad:   ALTER TABLE users ADD COLUMN plan text;
 Good:  -- lock_timeout: 3s                (header read by schema-tools; or SET lock_timeout = '3s';)
        ALTER TABLE users ADD COLUMN plan text;
+The runner sets its configured default ([tool.schema_tools] lock_timeout, 5s unless changed) on
+every migration without a header: linted with the project's settings, the rule speaks only when
+that default is 0 (no limit), as `plan` shows it. Without settings (the files alone, as yoyo
+runs them) there is no default.
 """
 
 from __future__ import annotations
@@ -49,8 +53,19 @@ def _sets_lock_timeout(p: Parsed) -> bool:
     return p.kind == "SelectStmt" and "lock_timeout" in p.statement.session_changes
 
 
-def check_file(m: Migration, parsed: list[Parsed], schema: DeclaredSchema, tables: list[str | None]) -> list[Finding]:
-    """Rules over the whole file; ``tables``: each statement's ``target_table``."""
+def no_limit(timeout: str) -> bool:
+    """A PostgreSQL timeout of 0 (with or without a unit): no limit at all."""
+    number = timeout.strip().rstrip("abcdefghijklmnopqrstuvwxyz").strip()
+    try:
+        return float(number) == 0
+    except ValueError:
+        return False
+
+
+def check_file(m: Migration, parsed: list[Parsed], schema: DeclaredSchema, tables: list[str | None],
+               default_lock_timeout: str | None = None) -> list[Finding]:
+    """Rules over the whole file; ``tables``: each statement's ``target_table``;
+    ``default_lock_timeout``: what the runner sets when the file sets none (None: nothing)."""
     findings = []
     if m.rollback_text is None:
         findings.append(Finding(MISSING_ROLLBACK, f"{m.id} has no rollback file", object=m.id,
@@ -58,14 +73,18 @@ def check_file(m: Migration, parsed: list[Parsed], schema: DeclaredSchema, table
                                 file=str(m.path), line=1, column=1))
     if "lock_timeout" in m.directives or any(_sets_lock_timeout(p) for p in parsed):
         return findings
+    if default_lock_timeout is not None and not no_limit(default_lock_timeout):
+        return findings  # the runner bounds the wait (plan shows the same lock_timeout)
+    given = ("with lock_timeout 0 (no limit: [tool.schema_tools] lock_timeout)" if default_lock_timeout is not None
+             else "with no lock_timeout")
     for p, table in zip(parsed, tables):
         if not table or schema.created_in.get(table) == m.id:
             continue
         lock = p.statement.lock.lock
         if lock in BLOCKING:
             article = "an" if lock[0] in "AEIOU" else "a"
-            findings.append(Finding(MISSING_LOCK_TIMEOUT, f"this takes {article} {lock} lock on {table} with no "
-                                    "lock_timeout: it can queue behind a long transaction and block traffic to the "
+            findings.append(Finding(MISSING_LOCK_TIMEOUT, f"this takes {article} {lock} lock on {table} {given}"
+                                    ": it can queue behind a long transaction and block traffic to the "
                                     "table meanwhile", object=m.id, hint="add '-- lock_timeout: 3s' to the header "
                                     "(or SET lock_timeout = '3s'; first)", file=str(m.path), line=p.statement.line,
                                     column=1))
