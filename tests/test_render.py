@@ -124,7 +124,7 @@ def test_migrate_text(run: Callable[..., Run], monkeypatch: pytest.MonkeyPatch) 
         "users\n"
         "  error unique: 2 rows of users share email 'a@x'\n"
         "      fix: remove the duplicates\n"
-        "preflight: 1 checks, 1 error\n"
+        "preflight: 1 check, 1 error\n"
         "preflight: existing rows would make a pending migration fail; nothing was applied\n"))
 
 
@@ -156,7 +156,7 @@ def test_baseline_text(run: Callable[..., Run], monkeypatch: pytest.MonkeyPatch)
     differs = Report("drift", (Check("users", "users", (Finding("missing-column", "users.email is missing"),)),))
     fake(monkeypatch, "baseline", (differs, []))
     assert run("baseline") == Run(1, (
-        "users\n  error missing-column: users.email is missing\ndrift: 1 checks, 1 error\n"
+        "users\n  error missing-column: users.email is missing\ndrift: 1 check, 1 error\n"
         "baseline: the database differs from what the files declare; nothing was recorded\n"))
     assert run("baseline", "--format", "github") == Run(1, "::error title=missing-column::users.email is missing\n")
 
@@ -292,13 +292,13 @@ def test_fleet_text(run: Callable[..., Run], monkeypatch: pytest.MonkeyPatch, tw
   {
     "database": "postgresql://app:***@db.example:5432/app",
     "outcome": "problems",
-    "detail": "preflight: 1 checks, 1 error",
+    "detail": "preflight: 1 check, 1 error",
     "seconds": S
   },
   {
     "database": "postgresql://app:***@db.example:5432/other",
     "outcome": "problems",
-    "detail": "preflight: 1 checks, 1 error",
+    "detail": "preflight: 1 check, 1 error",
     "seconds": S
   }
 ]
@@ -335,7 +335,8 @@ def test_status_json(run: Callable[..., Run], monkeypatch: pytest.MonkeyPatch) -
     text, data = run("status"), keys("status", run("status", "--format", "json"))
     assert run("status", "--json") == run("status", "--format", "json")
     assert data["database"] == "postgresql://app:***@db.example:5432/app" and data["migrations_dir"] == "FOLDER"
-    assert data["migrations"][0] == {"id": "0000_gone", "state": "missing", "applied_at": "2024-01-02T03:04:05+00:00"}
+    assert data["migrations"][0] == {"id": "0000_gone", "state": "missing", "applied_at": "2024-01-02T03:04:05+00:00",
+                                     "checksum": None, "duration_ms": None, "applied_by": None}
     assert [(m["state"], m["id"]) for m in data["migrations"]] == \
         [(line.split()[0], line.split()[-1]) for line in text.out.splitlines()[2:-1]]
 
@@ -354,7 +355,7 @@ def test_migrate_and_rollback_json(run: Callable[..., Run], monkeypatch: pytest.
     data = keys("migrate", refused)
     assert refused.code == run("migrate", "--preflight").code == 1
     assert data["applied"] == [] and data["preflight"]["ok"] is False
-    assert data["preflight"]["summary"] == "preflight: 1 checks, 1 error"
+    assert data["preflight"]["summary"] == "preflight: 1 check, 1 error"
     fake(monkeypatch, "rollback", RunResult([("0002_b", 4)]), ("rolled back 0002_b (4 ms)",))
     text, done = run("rollback"), run("rollback", "--format", "json")
     assert keys("rollback", done) == {"rolled_back": [{"id": "0002_b", "ms": 4}]}

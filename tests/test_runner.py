@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import subprocess
+from datetime import timezone
 from pathlib import Path
 
 import psycopg
@@ -323,3 +324,35 @@ def test_each_migration_records_its_own_duration_also_when_sent_in_a_group(empty
     assert recorded["0002_quick"] < 300, recorded
     assert done["0002_quick"] < 300, done
     assert leftover in ((None,), ("",))
+
+
+def test_applied_at_is_each_migrations_own_commit_time_strictly_increasing(cli: Cli, empty_db_url: str,
+                                                                            tmp_path: Path) -> None:
+    """Many small migrations go to the server in few round trips: each still gets its own time."""
+    folder = tmp_path / "m"
+    previous = None
+    for n in range(1, 61):
+        header = f"-- depends: {previous}\n" if previous else ""
+        previous = f"{n:04d}_t{n}"
+        write_migration(folder, previous, f"{header}CREATE TABLE t{n} (id int);\n", f"DROP TABLE t{n};\n")
+    assert cli("migrate", "--database", empty_db_url, "--migrations", str(folder)).code == 0
+    with psycopg.connect(empty_db_url) as conn:
+        yoyo = [r[0] for r in conn.execute("SELECT applied_at_utc FROM _yoyo_migration ORDER BY migration_id")]
+        ours = [r[0] for r in conn.execute("SELECT applied_at FROM _schema_tools_migrations ORDER BY migration_id")]
+    assert len(yoyo) == len(ours) == 60
+    assert all(a < b for a, b in zip(yoyo, yoyo[1:])), "yoyo's applied_at_utc strictly increases in apply order"
+    assert all(a < b for a, b in zip(ours, ours[1:]))
+    assert [o.astimezone(timezone.utc).replace(tzinfo=None) for o in ours] == yoyo  # one time, both records
+    status = json.loads(cli("status", "--database", empty_db_url, "--migrations", str(folder), "--json").out)
+    first = status["migrations"][0]
+    assert set(first) == {"id", "state", "applied_at", "checksum", "duration_ms", "applied_by"}
+    assert first["state"] == "applied" and len(first["checksum"]) == 64 and isinstance(first["duration_ms"], int)
+    assert "@" in first["applied_by"]
+    stamps = [m["applied_at"] for m in status["migrations"]]
+    assert len(set(stamps)) == 60 and stamps == sorted(stamps)
+    write_migration(folder, "0061_later", "-- depends: 0060_t60\nSELECT 1;\n")
+    pending = json.loads(cli("status", "--database", empty_db_url, "--migrations", str(folder), "--json").out)
+    assert pending["migrations"][-1] == {"id": "0061_later", "state": "pending", "applied_at": None,
+                                         "checksum": pending["migrations"][-1]["checksum"], "duration_ms": None,
+                                         "applied_by": None}
+    assert len(pending["migrations"][-1]["checksum"]) == 64

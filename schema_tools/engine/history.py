@@ -166,6 +166,8 @@ class Applied:
     id: str
     applied_at: datetime
     checksum: str | None
+    duration_ms: int | None = None  # recorded by schema-tools (None: applied by yoyo's CLI)
+    applied_by: str | None = None  # user@host
 
 
 @functools.cache
@@ -207,15 +209,15 @@ def applied(conn: psycopg.Connection, books: Books | None = None) -> dict[str, A
     if "_yoyo_migration" not in tables:
         return {}
     has_ours = "_schema_tools_migrations" in tables
-    checksum = "s.checksum" if has_ours else "NULL::text"
+    checksum = "s.checksum, s.duration_ms, s.applied_by" if has_ours else "NULL::text, NULL::integer, NULL::text"
     join = f"LEFT JOIN {books.table('_schema_tools_migrations')} s ON s.migration_id = y.migration_id" if has_ours else ""
     rows = conn.execute(
         f"SELECT y.migration_id, y.applied_at_utc, {checksum} FROM {books.table('_yoyo_migration')} y {join} "
         "ORDER BY y.applied_at_utc, y.migration_id".encode()
     ).fetchall()
     return {
-        mid: Applied(mid, at.replace(tzinfo=timezone.utc) if at else datetime.fromtimestamp(0, timezone.utc), cs)
-        for mid, at, cs in rows
+        mid: Applied(mid, at.replace(tzinfo=timezone.utc) if at else datetime.fromtimestamp(0, timezone.utc), cs, ms, by)
+        for mid, at, cs, ms, by in rows
     }
 
 
@@ -230,18 +232,22 @@ def unpaired(conn: psycopg.Connection, books: Books) -> list[str]:
 
 
 RECORD_APPLY_SQL = """
-WITH yoyo AS (
+WITH at AS (  -- the record's own time (clock_timestamp, not the transaction's now(): migrations sent in one
+              -- round trip would share it), after every earlier record: the applied order, strictly increasing
+    SELECT GREATEST(pg_catalog.clock_timestamp() AT TIME ZONE 'UTC',
+                    (SELECT pg_catalog.max(applied_at_utc) FROM {yoyo_migration}) + interval '1 microsecond') AS utc
+), yoyo AS (
     INSERT INTO {yoyo_migration} (migration_hash, migration_id, applied_at_utc)
-    VALUES ({hash}, {id}, (pg_catalog.now() AT TIME ZONE 'UTC'))
+    SELECT {hash}, {id}, utc FROM at
 ), yoyo_log AS (
     INSERT INTO {yoyo_log} (id, migration_hash, migration_id, operation, username, hostname, comment, created_at_utc)
-    VALUES ({log_id}, {hash}, {id}, 'apply', {user}, {host}, NULL, (pg_catalog.now() AT TIME ZONE 'UTC'))
+    SELECT {log_id}, {hash}, {id}, 'apply', {user}, {host}, NULL, utc FROM at
 )
-INSERT INTO {ours} (migration_id, checksum, applied_by, duration_ms, transactional)
-VALUES ({id}, {checksum}, {actor}, (extract(epoch FROM pg_catalog.clock_timestamp() - coalesce(
+INSERT INTO {ours} (migration_id, checksum, applied_at, applied_by, duration_ms, transactional)
+SELECT {id}, {checksum}, utc AT TIME ZONE 'UTC', {actor}, (extract(epoch FROM pg_catalog.clock_timestamp() - coalesce(
     nullif(pg_catalog.current_setting('schema_tools.started', true), '')::timestamptz, pg_catalog.now())) * 1000)::integer,
-    {transactional})
-ON CONFLICT (migration_id) DO UPDATE SET checksum = EXCLUDED.checksum, applied_at = pg_catalog.now(),
+    {transactional} FROM at
+ON CONFLICT (migration_id) DO UPDATE SET checksum = EXCLUDED.checksum, applied_at = EXCLUDED.applied_at,
     applied_by = EXCLUDED.applied_by, duration_ms = EXCLUDED.duration_ms, transactional = EXCLUDED.transactional
 RETURNING migration_id AS schema_tools_recorded, duration_ms
 """

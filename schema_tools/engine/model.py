@@ -13,6 +13,9 @@ class MigrationState:
     id: str
     state: str  # applied | pending | missing (applied, but its file is gone)
     applied_at: datetime | None
+    checksum: str | None = None  # recorded at apply; a pending migration's: its file's
+    duration_ms: int | None = None  # how long it took to apply (None: pending, or applied by yoyo's CLI)
+    applied_by: str | None = None  # user@host that applied it, when recorded
 
 
 @dataclass

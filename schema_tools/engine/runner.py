@@ -39,10 +39,14 @@ def migration_states(conn: psycopg.Connection, migrations: Sequence[Migration]) 
     """Every migration in the folder or the database, applied or pending, in apply order."""
     done = history.applied(conn)
     known = {m.id for m in migrations}
-    states = [MigrationState(m.id, "applied" if m.id in done else "pending",
-                             done[m.id].applied_at if m.id in done else None) for m in migrations]
-    missing = [MigrationState(a.id, "missing", a.applied_at) for a in done.values() if a.id not in known]
+    states = [_state(done[m.id], "applied") if m.id in done else MigrationState(m.id, "pending", None, m.checksum)
+              for m in migrations]
+    missing = [_state(a, "missing") for a in done.values() if a.id not in known]
     return missing + states
+
+
+def _state(record: history.Applied, state: str) -> MigrationState:
+    return MigrationState(record.id, state, record.applied_at, record.checksum, record.duration_ms, record.applied_by)
 
 
 @contextmanager

@@ -31,6 +31,7 @@ def render_status(states: Sequence[MigrationState], fmt: str, *, database: str, 
     return as_format(fmt, text, lambda: {
         "database": url,
         "migrations_dir": str(migrations_dir),
-        "migrations": [{"id": s.id, "state": s.state, "applied_at": s.applied_at.isoformat() if s.applied_at else None}
+        "migrations": [{"id": s.id, "state": s.state, "applied_at": s.applied_at.isoformat() if s.applied_at else None,
+                        "checksum": s.checksum, "duration_ms": s.duration_ms, "applied_by": s.applied_by}
                        for s in states],
     })
