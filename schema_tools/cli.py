@@ -15,8 +15,9 @@ from typing import TextIO
 from .config import Settings, load_settings
 from . import commands
 from .console import CommandParser, OneLineParser, run_console
-from .errors import ConfigError
+from .errors import ConfigError, DataLossRefused
 from .findings import FORMATS, Report, render
+from .findings.model import relative_paths
 from .output import FORMATS as TEXT_OR_JSON
 
 # The verbs import what they use when they run: lint never loads psycopg, migrate never sqlglot; each
@@ -104,9 +105,12 @@ def _fleet(args: argparse.Namespace, job: Callable[[Settings], tuple[str, str]])
 
 def _report(report: Report, args: argparse.Namespace) -> int:
     root = _path_root(args)
+    # text, JSON and JUnit name files as the user would type them (relative to the current folder);
+    # SARIF and GitHub annotations relative to the repository, as code scanning expects
+    here = relative_paths(report, Path.cwd())
     for fmt, file in getattr(args, "output", []):
-        file.write_text(render(report, fmt, root) + "\n", encoding="utf-8")
-    print(render(report, args.format, root))
+        file.write_text(render(report if fmt in ("github", "sarif") else here, fmt, root) + "\n", encoding="utf-8")
+    print(render(report if args.format in ("github", "sarif") else here, args.format, root))
     return report.exit_code
 
 
@@ -226,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     _fleet_args(p)
 
     p = _command(sub, "lint", "check migration files for dangerous DDL (no database needed)", (
-        "Fold the migration files, in order, into the schema they declare (sqlglot, no database) and "
+        "Fold the migration files, in order, into the schema they declare (read by PostgreSQL's own parser, libpg_query; no database) and "
         "check each statement against the schema that existed before its migration: indexes without "
         "CONCURRENTLY on existing tables (and DROP INDEX), constraints without NOT VALID, EXCLUDE "
         "constraints, SET NOT NULL, rewriting type changes and defaults, ADD UNIQUE, drops and renames, "
@@ -239,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.more_help = _lint_rules  # type: ignore[attr-defined]
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="migration files or folders (default: the migrations folder)")
     p.add_argument("--migrations", metavar="DIR", help="migrations folder (default: from pyproject, else ./migrations)")
+    _json_alias(p, "print JSON, the same as --format json")
     p.add_argument("--trace-locks", metavar="URL", help=(
         "when a database is at hand: run the migrations pending there on a scratch copy of its schema (on its "
         "server; needs CREATEDB) and report where the locks pg_locks saw differ from the static table "
@@ -292,6 +297,13 @@ def build_parser() -> argparse.ArgumentParser:
     _expect(p)
     p.add_argument("--samples", type=int, metavar="N", help="sample primary keys per finding (default 5)")
     _format(p)
+
+    p = _command(sub, "new", "write the next migration and its rollback", (
+        "Create NNNN_NAME.sql (one past the highest number in the migrations folder) with '-- depends:' on "
+        "the current head, and NNNN_NAME.rollback.sql beside it, in the folder's layout; print both paths. "
+        "No database needed."), cmd_new, epilog="\n".join((MIGRATIONS_EPILOG, EXIT_EPILOG)))
+    p.add_argument("name", metavar="NAME", help="what the migration does, e.g. add_user_email")
+    p.add_argument("--migrations", metavar="DIR", help="migrations folder (default: from pyproject, else ./migrations)")
 
     p = _command(sub, "db", "manage the embedded PostgreSQL", (
         "The embedded PostgreSQL: a local server in .schema_tools/pg, started on demand when "
@@ -362,12 +374,22 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     from .output.run import render_rollback
 
     out = sys.stdout if args.format == "text" else sys.stderr  # JSON alone on stdout
+    declined: list[bool] = []
 
     def confirm(losses: list[str]) -> bool:
-        return args.yes or _ask(losses, out)
+        if args.yes or not sys.stdin.isatty():
+            return bool(args.yes)
+        declined.append(not _ask(losses, out))
+        return not declined[-1]
 
-    result = commands.rollback(_settings(args), to=args.to, everything=args.all, progress=_progress(args),
-                               confirm=confirm)
+    try:
+        result = commands.rollback(_settings(args), to=args.to, everything=args.all, progress=_progress(args),
+                                   confirm=confirm)
+    except DataLossRefused:
+        if not any(declined):
+            raise  # refused without asking (no terminal): exit 2 with the fix
+        print("rollback: nothing done", file=out)  # the user said no: not an error
+        return 1
     print(render_rollback(result, args.format))
     return 0
 
@@ -455,6 +477,18 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_integrity(args: argparse.Namespace) -> int:
     return _report(commands.integrity(_settings(args), args.checks, args.expect, args.samples), args)
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    written = commands.read_migrations(_settings(args)).write_next(args.name)
+    print(f"{_shown(written.path)}\n{_shown(written.rollback_path)}")
+    return 0
+
+
+def _shown(path: Path) -> str:
+    """A path as the user would type it: relative to the current folder when inside it."""
+    here = Path.cwd().resolve()
+    return str(path.relative_to(here)) if path.is_relative_to(here) else str(path)
 
 
 def cmd_db(args: argparse.Namespace) -> int:

@@ -37,10 +37,11 @@ Verify = Callable[["psycopg.Connection"], list[str]]
 
 
 def database_url(settings: Settings) -> str:
-    """The URL of the settings' database; without one, the embedded server's (started on demand)."""
+    """The URL of the settings' database; without one, the embedded server's (started on demand;
+    asked for by name, so not announced on stderr as a fall-back is)."""
     from .server.connect import resolve_url
 
-    return resolve_url(settings)
+    return resolve_url(settings, announce=False)
 
 
 def existing_database_url(settings: Settings) -> str | None:
@@ -357,7 +358,7 @@ def verify(settings: Settings, expect_files: Sequence[Path] | None = None, *, in
 
 
 def declared_schema(migrations: Sequence[Migration]) -> Catalog:
-    """The schema the migration files declare, folded in order (sqlglot, no database)."""
+    """The schema the migration files declare, folded in order (libpg_query's trees, no database)."""
     from .sqlmodel import declare
 
     return declare(migrations).catalog()

@@ -55,10 +55,22 @@ def _known_url(args: argparse.Namespace, settings: SettingsFromArgs | None) -> s
         return getattr(args, "database", None)
 
 
+def _chosen(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The (sub)command parser that ``args`` went through last."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            name = getattr(args, action.dest, None)
+            if isinstance(name, str) and name in action.choices:
+                return _chosen(action.choices[name], args)
+    return parser
+
+
 def run_console(argv: Sequence[str] | None, parser: argparse.ArgumentParser, prog: str,
         settings: SettingsFromArgs | None = None) -> int:
     """Parse, dispatch, and turn our errors into one line on stderr and an exit code."""
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # said by the command's own parser: its usage and its --help, not the top level's
+        _chosen(parser, args).error(f"unrecognized arguments: {' '.join(unknown)}")
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)

@@ -252,7 +252,7 @@ def test_the_wheel_works_outside_the_checkout(cluster: Cluster, tmp_path: Path) 
     assert version.returncode == 0 and version.stdout.strip() == "schema-tools 0.1.0", version.stdout + version.stderr
     assert run("ralph", "--version").stdout.strip() == "ralph 0.1.0"
     lint = run("schema-tools", "lint", "m")
-    assert lint.returncode == 0 and "lint: 1 checks, no problems" in lint.stdout, lint.stdout + lint.stderr
+    assert lint.returncode == 0 and "lint: 1 check, no problems" in lint.stdout, lint.stdout + lint.stderr
     try:
         started = run("schema-tools", "db", "start")
         assert started.returncode == 0, started.stderr

@@ -124,7 +124,8 @@ def test_small_cli_consistencies(cli: Cli, empty_db_url: str, tmp_path: Path) ->
     applied = next(i for i, line in enumerate(out) if line.startswith("applied 0001b_late"))
     assert warning < applied, out
     (folder / "0002b_index.sql").write_text("-- depends: 0001b_late\nALTER TABLE late ADD COLUMN x int;\n")
-    lint = cli("lint", str(folder / "0002b_index.sql"))
+    (tmp_path / "pyproject.toml").write_text("[tool.schema_tools]\nmigrations = 'm'\nlock_timeout = '0'\n")
+    lint = cli("lint", str(folder / "0002b_index.sql"), cwd=tmp_path)  # no lock_timeout from the runner either
     assert "takes an ACCESS EXCLUSIVE lock" in lint.out and "a ACCESS" not in lint.out, lint.out
 
 
@@ -191,3 +192,64 @@ def test_the_embedded_fallback_names_its_database_once_on_stderr(cli: Cli) -> No
     assert "using the embedded" not in result.out
     given = cli("status", "--database", cli("db", "url").out.strip())
     assert given.code == 0 and "embedded" not in given.err, given.err
+
+
+def test_declining_the_rollback_prompt_exits_1_with_nothing_done(cli: Cli, empty_db_url: str, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    import psycopg
+
+    from conftest import write_migration
+
+    folder = tmp_path / "m"
+    write_migration(folder, "0001_t", "CREATE TABLE t (id int);\nINSERT INTO t VALUES (1);\n", "DROP TABLE t;\n")
+    assert cli("migrate", "--database", empty_db_url, "--migrations", str(folder)).code == 0
+    terminal, answers = os.openpty()  # the prompt is asked on a terminal only
+    try:
+        os.write(terminal, b"n\n")
+        done = subprocess.run([sys.executable, "-m", "schema_tools", "rollback", "--database", empty_db_url,
+                               "--migrations", str(folder)], stdin=answers, capture_output=True, text=True, timeout=120,
+                              env={k: v for k, v in os.environ.items() if k != "DATABASE_URL"})
+    finally:
+        os.close(terminal)
+        os.close(answers)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "roll back and lose it? [y/N]" in done.stdout and done.stdout.rstrip().endswith("rollback: nothing done")
+    assert "error" not in done.stderr
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM t").fetchone() == (1,)
+    refused = cli("rollback", "--database", empty_db_url, "--migrations", str(folder))  # no terminal: refused, exit 2
+    assert refused.code == 2 and "--yes" in refused.err
+
+
+def test_an_unknown_option_points_to_the_commands_own_help(cli: Cli) -> None:
+    result = cli("lint", "--no-such-option")
+    assert result.code == 2 and result.err.count("\n") == 1, result.err
+    assert result.err.startswith("schema-tools lint: error: unrecognized arguments: --no-such-option")
+    assert "(see 'schema-tools lint --help')" in result.err
+    ralph = cli("log", "--no-such-option", program="ralph")
+    assert ralph.code == 2 and "(see 'ralph log --help')" in ralph.err
+
+
+def test_lint_json_is_format_json(cli: Cli, tmp_path: Path) -> None:
+    from conftest import write_migration
+
+    write_migration(tmp_path / "m", "0001_a", "CREATE TABLE a (id bigint PRIMARY KEY);\n")
+    assert json.loads(cli("lint", "--json", str(tmp_path / "m")).out)["tool"] == "lint"
+
+
+def test_lint_names_files_relative_to_the_current_folder_in_every_format(cli: Cli, tmp_path: Path) -> None:
+    folder = tmp_path / "db" / "m"
+    folder.mkdir(parents=True)
+    (folder / "0001_a.sql").write_text("CREATE TABLE a (id bigint PRIMARY KEY);\n")  # no rollback file: a finding
+    text = cli("lint", str(folder), cwd=tmp_path).out
+    assert text.startswith("db/m/0001_a.sql:1:1: error missing-rollback"), text
+    data = json.loads(cli("lint", str(folder), "--json", cwd=tmp_path).out)
+    assert [f["file"] for c in data["checks"] for f in c["findings"]] == ["db/m/0001_a.sql"]
+    junit = cli("lint", str(folder), "--format", "junit", cwd=tmp_path).out
+    assert "db/m/0001_a.sql" in junit and str(tmp_path) not in junit
+    assert str(tmp_path) not in text + json.dumps(data)
+    elsewhere = tmp_path / "other"
+    elsewhere.mkdir()
+    assert str(folder / "0001_a.sql") in cli("lint", str(folder), cwd=elsewhere).out  # outside it: the full path

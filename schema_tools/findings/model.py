@@ -82,12 +82,14 @@ def summary_line(report: Report) -> str:
     parts = [f"{n} {s.value}{'s' if n != 1 else ''}" for s, n in counts.items() if n]
     skipped = sum(1 for c in report.checks if c.skipped)
     parts += [f"{skipped} skipped (not checked)"] if skipped else []
-    return f"{report.tool}: {len(report.checks)} checks, " + (", ".join(parts) if parts else "no problems")
+    checks = len(report.checks)
+    return f"{report.tool}: {checks} check{'s' if checks != 1 else ''}, " + (", ".join(parts) if parts else "no problems")
 
 
 def relative_paths(report: Report, root: Path) -> Report:
-    """The report with each finding's file relative to ``root`` (POSIX separators) where it lies
-    below it: what code scanning and annotations map to a repository's files."""
+    """The report with each finding's file (and each check named by an absolute path) relative to
+    ``root`` (POSIX separators) where it lies below it: what code scanning and annotations map to a
+    repository's files, and what a user in ``root`` would type."""
     root = root.resolve()
 
     def relative(file: str | None) -> str | None:
@@ -99,5 +101,8 @@ def relative_paths(report: Report, root: Path) -> Report:
         except ValueError:
             return file
 
-    return replace(report, checks=tuple(replace(c, findings=tuple(replace(f, file=relative(f.file)) for f in c.findings))
-                                        for c in report.checks))
+    def name(check: str) -> str:  # a check named by its file (lint's): the same file, the same name
+        return relative(check) or check if check.startswith("/") else check
+
+    return replace(report, checks=tuple(replace(c, name=name(c.name), findings=tuple(
+        replace(f, file=relative(f.file)) for f in c.findings)) for c in report.checks))

@@ -13,14 +13,15 @@ from ..errors import ConfigError, DatabaseUnavailable
 from .urls import is_url, libpq_url, mask_url, scrub
 
 
-def resolve_url(settings: Settings) -> str:
-    """The URL to use: the configured one, else the embedded server's (started on demand)."""
+def resolve_url(settings: Settings, announce: bool = True) -> str:
+    """The URL to use: the configured one, else the embedded server's (started on demand, and
+    named once on stderr unless ``announce`` is False)."""
     if settings.database_url:
         return settings.database_url
     from . import embedded  # POSIX-only code, and never needed when a URL is given
 
     url = embedded.ensure_running(settings)
-    if url not in _ANNOUNCED:  # which database a command used is never a guess (CI included)
+    if announce and url not in _ANNOUNCED:  # which database a command used is never a guess (CI included)
         _ANNOUNCED.add(url)
         print(f"schema-tools: no --database or DATABASE_URL: using the embedded PostgreSQL {mask_url(url)}",
               file=sys.stderr)
