@@ -15,7 +15,7 @@ from typing import TextIO
 from .config import Settings, load_settings
 from . import commands
 from .console import CommandParser, OneLineParser, run_console
-from .errors import ConfigError, DataLossRefused
+from .errors import ConfigError, DataLossRefused, SchemaToolsError
 from .findings import FORMATS, Report, render
 from .findings.model import relative_paths
 from .output import FORMATS as TEXT_OR_JSON
@@ -108,10 +108,24 @@ def _report(report: Report, args: argparse.Namespace) -> int:
     # text, JSON and JUnit name files as the user would type them (relative to the current folder);
     # SARIF and GitHub annotations relative to the repository, as code scanning expects
     here = relative_paths(report, Path.cwd())
+    wanted = {args.format, *(fmt for fmt, _ in getattr(args, "output", []))}
+    scanning = _located(report, args) if wanted & {"github", "sarif"} else report
     for fmt, file in getattr(args, "output", []):
-        file.write_text(render(report if fmt in ("github", "sarif") else here, fmt, root) + "\n", encoding="utf-8")
-    print(render(report if args.format in ("github", "sarif") else here, args.format, root))
+        file.write_text(render(scanning if fmt in ("github", "sarif") else here, fmt, root) + "\n", encoding="utf-8")
+    print(render(scanning if args.format in ("github", "sarif") else here, args.format, root))
     return report.exit_code
+
+
+def _located(report: Report, args: argparse.Namespace) -> Report:
+    """For code scanning, every finding at a file and line: where the migration files declare its object."""
+    if all(f.file for f in report.findings):
+        return report
+    from .linter.locate import locate
+
+    try:
+        return locate(report, commands.read_migrations(_settings(args)))
+    except SchemaToolsError:  # no migrations to place them in: they keep their names only
+        return report
 
 
 def _command(sub: argparse._SubParsersAction, name: str, summary: str, description: str,  # type: ignore[type-arg]

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import yaml
 
 from conftest import FIXTURES, MIGRATIONS, ROOT, Cluster
@@ -78,24 +79,29 @@ class StandInRunner:
     defaults, ${{ }} expressions, if: conditions, bash run steps with GITHUB_OUTPUT,
     GITHUB_STEP_SUMMARY and RUNNER_TEMP, step outputs; `uses:` steps are recorded, not run."""
 
-    def __init__(self, tmp: Path, inputs: dict[str, str], event: str = "push", pr: int | None = None) -> None:
+    def __init__(self, tmp: Path, inputs: dict[str, str], event: str = "push", pr: int | None = None,
+                 head: str = "owner/repo", comments: str = "") -> None:
         action = yaml.safe_load((ROOT / "action.yml").read_text())
         self.action = action
         self.inputs = {name: str(spec.get("default", "")) for name, spec in action["inputs"].items()} | inputs
         self.github = {"action_path": str(ROOT), "token": "stand-in-token", "event_name": event,
-                       "event": {"pull_request": {"number": pr}}}
+                       "event": {"pull_request": {"number": pr, "head": {"repo": {"full_name": head}}}}}
         self.steps: dict[str, dict[str, str]] = {}
         self.used: list[tuple[str, dict[str, str]]] = []
         self.temp, self.summary = tmp / "runner_temp", tmp / "step_summary.md"
-        self.temp.mkdir()
+        self.temp.mkdir(parents=True)
         self.stdout = ""
         self.failed_with: int | None = None
         self.bin = tmp / "bin"
         self.bin.mkdir()
-        gh = self.bin / "gh"  # GitHub's CLI, standing in: it records what it was asked
-        gh.write_text(f"#!/bin/sh\nprintf '%s\\n' \"$@\" > {tmp / 'gh-args'}\n")
+        # GitHub's CLI, standing in: it records what it was asked (the last call in gh-args, every
+        # call in gh-calls) and answers `gh api` with ``comments`` (the ids its --jq would print)
+        gh = self.bin / "gh"
+        (tmp / "gh-comments").write_text(comments)
+        gh.write_text(f"#!/bin/sh\nprintf '%s\\n' \"$@\" > {tmp / 'gh-args'}\necho \"$*\" >> {tmp / 'gh-calls'}\n"
+                      f"[ \"$1\" = api ] && [ \"$2\" != --method ] && cat {tmp / 'gh-comments'}\nexit 0\n")
         gh.chmod(0o755)
-        self.gh_args = tmp / "gh-args"
+        self.gh_args, self.gh_calls = tmp / "gh-args", tmp / "gh-calls"
 
     def value(self, path: str) -> object:
         parts = path.split(".")
@@ -167,6 +173,7 @@ def test_the_action_annotates_uploads_sarif_comments_and_fails_on_a_dangerous_mi
     summary = runner.summary.read_text()
     assert summary.startswith("### schema-tools lint: lint: ") and "index-not-concurrently" in summary
     assert runner.gh_args.read_text().split("\n")[:5] == ["pr", "comment", "7", "--repo", "owner/repo"]
+    assert "<!-- schema-tools:lint -->" in Path(runner.gh_args.read_text().split("\n")[6]).read_text()
 
 
 def test_the_action_verifies_against_a_service_database(db_url: str, tmp_path: Path) -> None:
@@ -179,12 +186,100 @@ def test_the_action_verifies_against_a_service_database(db_url: str, tmp_path: P
     assert "verify: " in runner.summary.read_text() and "no problems" in runner.summary.read_text()
 
 
+def assert_a_whole_summary(runner: StandInRunner, headline: str) -> None:
+    """The job summary and the comment's body: a headline and a closed code block, on every exit."""
+    summary = runner.summary.read_text()
+    assert summary.startswith(f"### schema-tools {headline}"), summary
+    assert summary.count("```") == 2, summary
+    assert (runner.temp / "schema-tools" / "summary.md").read_text() in summary
+
+
 def test_the_action_refuses_a_command_it_does_not_know(tmp_path: Path) -> None:
-    runner = StandInRunner(tmp_path, {"command": "migrate", "install": "false"})
+    runner = StandInRunner(tmp_path, {"command": "upgrade", "install": "false"})
     runner.run(repository(tmp_path))
     assert runner.steps["run"]["exit-code"] == "2" and runner.failed_with == 2
-    assert "::error title=schema-tools action::command 'migrate' is not one of" in runner.stdout
+    assert "::error title=schema-tools upgrade::command 'upgrade' is not one of" in runner.stdout
     assert runner.used == []  # no SARIF to upload
+    assert_a_whole_summary(runner, "upgrade: exit 2")
+
+
+def test_the_action_on_exit_2_still_writes_its_summary_and_fails_with_2(tmp_path: Path) -> None:
+    """An unreachable database and an unknown option: exit 2, said in the summary, in an
+    annotation and in the comment; no SARIF uploaded; the job fails with 2, not with bash's 1."""
+    for inputs, said in (({"command": "verify", "database-url": "postgresql://u:secret@127.0.0.1:1/db"},
+                          "cannot connect to postgresql://u:***@127.0.0.1:1/db"),
+                         ({"command": "lint", "args": "--no-such-option"}, "unrecognized arguments: --no-such-option")):
+        here = tmp_path / inputs["command"]
+        here.mkdir()
+        runner = StandInRunner(here, {**inputs, "install": "false", "comment": "true"}, "pull_request", 9)
+        runner.run(repository(here))
+        assert runner.steps["run"]["exit-code"] == "2" and runner.failed_with == 2, runner.stdout
+        assert runner.steps["run"]["sarif-file"] == "" and runner.used == []
+        assert f"::error title=schema-tools {inputs['command']}::" in runner.stdout
+        assert_a_whole_summary(runner, f"{inputs['command']}: exit 2")
+        assert said in runner.summary.read_text() and "secret" not in runner.summary.read_text()
+        assert runner.gh_args.read_text().split("\n")[:3] == ["pr", "comment", "9"]  # the comment says it too
+
+
+def test_the_action_migrates_a_service_database_then_verifies_it(empty_db_url: str, tmp_path: Path) -> None:
+    repo = repository(tmp_path)
+    stories = f"--expect {ROOT / 'ralph' / 'stories.toml'}"
+    before = StandInRunner(tmp_path / "before", {"command": "verify", "database-url": empty_db_url, "install": "false",
+                                                 "args": stories})
+    before.run(repo)
+    assert before.failed_with == 1  # a fresh service database: the schema is not there yet
+    migrate = StandInRunner(tmp_path / "migrate", {"command": "migrate", "database-url": empty_db_url, "install": "false"})
+    migrate.run(repo)
+    assert migrate.steps["run"]["exit-code"] == "0" and migrate.failed_with is None, migrate.stdout
+    assert "applied 0001_users" in migrate.stdout and migrate.used == []  # no SARIF from migrate
+    assert_a_whole_summary(migrate, "migrate: ")
+    after = StandInRunner(tmp_path / "after", {"command": "verify", "database-url": empty_db_url, "install": "false",
+                                               "args": stories})
+    after.run(repo)
+    assert after.failed_with is None and after.steps["run"]["exit-code"] == "0", after.stdout
+
+
+def test_the_action_updates_its_one_comment_in_place(tmp_path: Path) -> None:
+    runner = StandInRunner(tmp_path, {"command": "lint", "install": "false", "comment": "true"}, "pull_request", 7,
+                           comments="4242\n")
+    runner.run(repository(tmp_path))
+    calls = runner.gh_calls.read_text().splitlines()
+    assert calls[0].startswith("api repos/owner/repo/issues/7/comments --paginate --jq")
+    assert "<!-- schema-tools:lint -->" in calls[0]
+    assert calls[1].startswith("api --method PATCH repos/owner/repo/issues/comments/4242 -F body=@")
+    assert len(calls) == 2  # no new comment
+
+
+def test_a_fork_pull_request_gets_the_job_summary_only(tmp_path: Path) -> None:
+    runner = StandInRunner(tmp_path, {"command": "lint", "install": "false", "comment": "true"}, "pull_request", 7,
+                           head="someone/fork")
+    runner.run(repository(tmp_path))
+    assert not runner.gh_calls.exists() and runner.failed_with is None
+    assert "A pull request from a fork (someone/fork)" in runner.summary.read_text()
+
+
+def test_every_sarif_result_has_a_file_and_line(empty_db_url: str, tmp_path: Path) -> None:
+    """verify's invariant findings name database objects: code scanning gets the line that declares them."""
+    repo = repository(tmp_path)
+    (repo / "migrations" / "0004_twice.sql").write_text(
+        "-- depends: 0003_api_keys_usage\n-- transactional: false\n"
+        "CREATE INDEX CONCURRENTLY users_display_name_a ON users (display_name);\n"
+        "CREATE INDEX CONCURRENTLY users_display_name_b ON users (display_name);\n")
+    (repo / "migrations" / "0004_twice.rollback.sql").write_text(
+        "DROP INDEX users_display_name_b;\nDROP INDEX users_display_name_a;\n")
+    StandInRunner(tmp_path / "m", {"command": "migrate", "database-url": empty_db_url, "install": "false"}).run(repo)
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE made_by_hand (id int)")  # no migration declares it
+    runner = StandInRunner(tmp_path, {"command": "verify", "database-url": empty_db_url, "install": "false"})
+    runner.run(repo)
+    assert runner.failed_with == 1
+    [(_, given)] = runner.used
+    results = json.loads(Path(given["sarif_file"]).read_text())["runs"][0]["results"]
+    places = {r["ruleId"]: r["locations"][0]["physicalLocation"] for r in results}
+    assert all("physicalLocation" in r["locations"][0] for r in results), results
+    assert places["redundant-index"]["artifactLocation"]["uri"] == "migrations/0004_twice.sql"
+    assert places["redundant-index"]["region"]["startLine"] in (3, 4)
+    assert places["primary-key"]["artifactLocation"]["uri"] == "migrations/0004_twice.sql"  # declared nowhere: newest
 
 
 def test_the_readme_s_ci_snippets_use_what_exists() -> None:
@@ -193,9 +288,14 @@ def test_the_readme_s_ci_snippets_use_what_exists() -> None:
     workflow, precommit = blocks
     inputs = set(yaml.safe_load((ROOT / "action.yml").read_text())["inputs"])
     ours = [step for job in workflow["jobs"].values() for step in job["steps"] if "schema-tools@" in step.get("uses", "")]
-    assert len(ours) == 2 and all(set(step["with"]) <= inputs for step in ours)
+    assert len(ours) == 3 and all(set(step["with"]) <= inputs for step in ours)
     assert {step["with"]["command"] for step in ours} <= {"lint", "verify", "validate", "check-reversible", "drift",
-                                                          "integrity"}
+                                                          "integrity", "migrate"}
+    action = (ROOT / "action.yml").read_text()
+    used = set(re.findall(r"uses: (\S+)", action)) | {u for job in workflow["jobs"].values() for step in job["steps"]
+                                                     if (u := step.get("uses", "")) and "schema-tools@" not in u}
+    assert used == {"actions/setup-python@v6", "actions/cache@v5", "github/codeql-action/upload-sarif@v4",
+                    "actions/checkout@v6"}  # node24 versions, not the deprecated node20 ones
     ids = {hook["id"] for repo in precommit["repos"] for hook in repo["hooks"]}
     assert ids == set(hooks())
 

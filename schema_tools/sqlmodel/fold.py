@@ -129,6 +129,7 @@ class DeclaredSchema:
         self._current: Parsed | None = None
         self.column_migration: dict[tuple[str, str], str] = {}  # (table, column) -> migration that added it
         self.created_in: dict[str, str] = {}  # table -> the migration whose CREATE TABLE made it (modelled or not)
+        self.table_origins: dict[str, tuple[str, int]] = {}  # table -> (file, line) of its CREATE TABLE
 
     # --- queries -------------------------------------------------------------------------
     def catalog(self) -> Catalog:
@@ -150,6 +151,7 @@ class DeclaredSchema:
                 self._create_table(s, p)
             elif kind == "CreateTableAsStmt" and body(s.get("into")).get("rel") and s.get("objtype") == "OBJECT_TABLE":
                 self.created_in[relation(s["into"]["rel"])] = p.migration.id
+                self.table_origins[relation(s["into"]["rel"])] = (p.file, p.statement.line)
                 self._note(p, "CREATE TABLE ... AS is not modelled")
             elif kind == "IndexStmt":
                 self._create_index(s)
@@ -180,6 +182,7 @@ class DeclaredSchema:
     def _create_table(self, s: Node, p: Parsed) -> None:
         name = relation(s.get("relation"))
         self.created_in[name] = p.migration.id
+        self.table_origins[name] = (p.file, p.statement.line)
         elements = s.get("tableElts") or []
         if s.get("partbound") or s.get("ofTypename") or any(tag(e) == "TableLikeClause" for e in elements):
             self._note(p, "CREATE TABLE without a column list (LIKE / PARTITION OF / OF) is not modelled")
@@ -288,6 +291,17 @@ class DeclaredSchema:
     def origin(self, table: str, name: str) -> tuple[str, int] | None:
         """Where the files declare an index or constraint."""
         return self.origins.get(f"{table.split('.')[-1]}.{name}")
+
+    def origin_of(self, obj: str) -> tuple[str, int] | None:
+        """Where the files declare what a finding names: ``table.constraint``, ``schema.table.column``,
+        an index, a table (a column: its table's CREATE TABLE); None when they never do."""
+        parts = obj.split(".")
+        found = self.origin(parts[-2], parts[-1]) if len(parts) > 1 else None
+        owner = self.index_owner.get(parts[-1])
+        found = found or (self.origin(owner, parts[-1]) if owner else None)
+        for table in (obj, parts[-1], ".".join(parts[:-1]), parts[-2] if len(parts) > 1 else ""):
+            found = found or self.table_origins.get(table)
+        return found
 
     def _primary_key(self, t: DraftTable, name: str, cols: tuple[str, ...]) -> None:
         t.pk = PrimaryKey(name, cols)
@@ -509,6 +523,8 @@ class DeclaredSchema:
         t.name = new.split(".")[-1]
         self.tables[new] = t
         self.created_in[new] = self.created_in.get(old, "")  # the old name keeps its entry: statements before used it
+        if old in self.table_origins:
+            self.table_origins[new] = self.table_origins[old]
         for index in t.indexes:
             self.index_owner[index] = new
         for key in [k for k in self.origins if k.startswith(f"{old.split('.')[-1]}.")]:
