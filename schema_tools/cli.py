@@ -245,14 +245,23 @@ def build_parser() -> argparse.ArgumentParser:
         "(lock-differs); see 'schema-tools plan --trace'"))
     _format(p)
 
-    p = _command(sub, "drift", "compare the schema the files declare with the database", (
-        "Fold the migration files into the schema they declare and compare it with the live "
-        "catalog: tables, columns, keys, constraints and indexes present on one side only, and "
-        "definitions that differ -- compared by meaning (now() = CURRENT_TIMESTAMP, IN (...) = "
-        "= ANY (ARRAY[...]), casts and parentheses ignored). Both sides are also checked against the "
-        "expectations. Exit 1 when anything differs."), cmd_drift)
+    p = _command(sub, "drift", "compare what the migration files build with the database", (
+        "Replay the migration files on an empty dev database and compare what they built with the "
+        "database, object by object (relations, columns with types and defaults, constraints, indexes, "
+        "views, functions, types, triggers, policies, grants, comments): PostgreSQL itself reads every "
+        "statement, so a default, an index expression or a name freed by a drop is what the server made "
+        "of it. The dev database is a scratch database created and dropped on --dev-url's server, else on "
+        "the database's server when its login may create one, else on the embedded server of the same "
+        "major version; the files run there as a login that owns it and nothing else. --offline compares "
+        "with the schema the files declare, folded without a server: an estimate. Both sides are also "
+        "checked against the expectations. Exit 1 when anything differs."), cmd_drift)
     _common(p)
     _expect(p)
+    p.add_argument("--dev-url", metavar="URL", help=(
+        "a server to replay the files on: a scratch database is created there and dropped afterwards "
+        "(its login needs CREATEDB; with CREATEROLE the files run as a scratch login)"))
+    p.add_argument("--offline", action="store_true", help=(
+        "no dev database: compare with the schema the files declare, folded by hand (an estimate)"))
     _format(p)
 
     p = _command(sub, "generate", "write the next migration from expectations, in lock-safe steps", (
@@ -436,7 +445,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
-    return _report(commands.drift(_settings(args), args.expect), args)
+    return _report(commands.drift(_settings(args), args.expect, dev_url=args.dev_url, offline=args.offline), args)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:

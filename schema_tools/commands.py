@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # annotations only: a verb imports what it runs when it runs
     from .migration_files.model import Migration, Migrations
     from .engine.model import MigrationState, PlannedMigration, RunResult
     from .expect.model import TableExpectation
-    from .findings import Report
+    from .findings import Check, Report
     from .generator import Generated, GeneratedFile
 
     from .server.embedded import Status as ServerStatus
@@ -451,16 +451,100 @@ def _owned(path: Path, story: str) -> tuple[str, ...]:
         return ()
 
 
-def drift(settings: Settings, expect_files: Sequence[Path] | None = None) -> Report:
-    """The schema the files declare against the live database, and both against the expectations."""
+def drift(settings: Settings, expect_files: Sequence[Path] | None = None, *, dev_url: str | None = None,
+          offline: bool = False) -> Report:
+    """What the migration files build against the live database, and both against the
+    expectations. The files are replayed on a dev database (``dev_url``'s server, else the
+    target's when its login may create a database, else the embedded server of the target's
+    major version), as a login that owns that database and nothing else, and the two catalogs
+    are compared object by object. ``offline``: compare with the schema the files declare
+    (folded by hand, no server): an estimate, labelled so."""
+    from .catalog.read import read_catalog
+    from .engine.replay import compare, folded, owners, replay, RULE_HELP
+    from .findings import Check, Report
+
+    migrations = read_migrations(settings)
+    expectations = load_expectations(_expect_files(settings, expect_files))
+    if offline:
+        return _drift_offline(settings, migrations, expectations)
+    with connect(settings, "schema-tools drift") as conn:
+        live = read_schema_on(conn, settings)
+        objects = schema_inventory_on(conn)
+        names = owners(conn)
+        with dev_database(settings, conn, dev_url, label="schema-tools drift") as dev:
+            replayed = replay(dev, settings, migrations)
+            files = read_catalog(dev, settings.schemas) if replayed.objects is not None else None
+            dev_names = owners(dev)
+    if replayed.objects is None or files is None:
+        problem = replayed.problem
+        checks: list[Check] = [Check("replay", "files vs database", (problem,) if problem else ())]
+        checks.append(Check("files vs database", "files vs database", skipped="the files could not be replayed"))
+        return Report("drift", tuple(checks), RULE_HELP)
+    checks = compare(folded(replayed.objects, dev_names), folded(objects, names))
+    compared = len(replayed.objects.keys() | objects.keys())
+    checks.insert(0, Check(f"{compared} objects compared", "files vs database"))
+    checks += _against_expectations(expectations, files, live)
+    return Report("drift", tuple(checks), RULE_HELP)
+
+
+def _against_expectations(expectations: Sequence[TableExpectation], files: Catalog, live: Catalog) -> list[Check]:
+    from dataclasses import replace
+
+    from .expect.check import check_catalog
+
+    checks = []
+    for label, catalog in (("files", files), ("database", live)):
+        for check in check_catalog(catalog, expectations, invariants=False).checks if expectations else ():
+            checks.append(replace(check, name=f"{label}: {check.name}", group=f"{label} vs expectations"))
+    return checks
+
+
+def _drift_offline(settings: Settings, migrations: Sequence[Migration],
+                   expectations: Sequence[TableExpectation]) -> Report:
+    """``drift --offline``: the declared model (no dev database) against the live catalog."""
+    from dataclasses import replace
+
+    from .findings import Check, Finding, Severity
     from .sqlmodel import declare
     from .sqlmodel.drift import drift_report
 
-    declared = declare(read_migrations(settings))
-    expectations = load_expectations(_expect_files(settings, expect_files))
     with connect(settings, "schema-tools drift") as conn:
         live = read_schema_on(conn, settings)
-    return drift_report(declared, live, expectations)
+    report = drift_report(declare(migrations), live, expectations)
+    note = Check("estimate", "files vs database", (Finding(
+        "estimate", "offline: the files' schema is the declared model, folded without a server; an estimate "
+        "that can be wrong where PostgreSQL reads a statement otherwise", Severity.NOTE,
+        hint="drop --offline to replay the files on a dev database"),))
+    return replace(report, checks=(note, *report.checks),
+                   rule_help={**report.rule_help, "estimate": "what the offline comparison rests on"})
+
+
+@contextmanager
+def dev_database(settings: Settings, target: psycopg.Connection, dev_url: str | None = None, *,
+                 label: str = "schema-tools dev") -> Iterator[psycopg.Connection]:
+    """A connection to a new empty database, dropped afterwards, as a login that owns it and
+    nothing else (when the admin may create roles): on ``dev_url``'s server; else on the
+    target's server when its login may create a database; else on the embedded server of the
+    target's major version."""
+    if dev_url is not None:
+        dev = settings.with_database(dev_url)
+        with connect(dev, label) as admin, _powerless_scratch(dev, admin, label=label) as conn:
+            yield conn
+        return
+    row = target.execute("SELECT rolsuper OR rolcreatedb FROM pg_catalog.pg_roles WHERE rolname = current_user").fetchone()
+    if row and row[0]:
+        with _powerless_scratch(settings, target, label=label) as conn:
+            yield conn
+        return
+    import dataclasses
+
+    from .server import embedded
+
+    major = target.info.server_version // 10000
+    local = dataclasses.replace(settings, database_url=None, state_dir=settings.state_path / f"dev-pg{major}")
+    embedded.ensure_running(local, major=major)
+    with connect(local, label) as admin, _powerless_scratch(local, admin, label=label) as conn:
+        yield conn
 
 
 def integrity(settings: Settings, checks_file: Path | None = None, expect_files: Sequence[Path] | None = None,
