@@ -122,7 +122,8 @@ def folded(objects: Inventory, names: set[str]) -> Inventory:
 def _owned_parts(keys: list[str], objects: Inventory) -> dict[str, str]:
     """Each key that is part of a relation also among ``keys`` -> that relation's key."""
     relations = {k[len("relation "):] for k in keys if k.startswith("relation ")}
-    owner: dict[str, str] = {}
+    owner = {k: f"schema {k[len('grants on schema '):]}" for k in keys
+             if k.startswith("grants on schema ") and f"schema {k[len('grants on schema '):]}" in keys}
     if not relations:
         return owner
     for key in keys:
@@ -173,7 +174,7 @@ def compare(files: Inventory, database: Inventory) -> list[Check]:
             if key in parts:
                 continue
             n = sum(1 for o in parts.values() if o == key)
-            with_parts = f" (with {n} of its columns, constraints, indexes...)" if n else ""
+            with_parts = "" if not n or key.startswith("schema ") else f" (with {n} of its columns, constraints, indexes...)"
             name = label(key, objects[key])
             message = (f"{name} exists in the database{with_parts} but no migration makes it" if where == "db" else
                        f"{name} is made by the migration files{with_parts} but missing in the database")
