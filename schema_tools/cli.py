@@ -268,7 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Compare what the expectations declare (tables, columns with type, nullability, default and "
         "identity, primary keys, foreign keys with actions, unique keys, checks, allowed values, named and "
         "plain indexes, comments) with the schema the migration files declare (no database needed; with "
-        "--database, the live schema, which must match the files), and write the next NNNN_slug.sql and "
+        "--database, the live schema, which must be what the files build when replayed on a dev database, "
+        "as drift does), and write the next NNNN_slug.sql and "
         "its rollback. A table the files already have may be large and busy: an "
         "index is built CONCURRENTLY (in a second migration, outside a transaction), a foreign key or check "
         "is added NOT VALID and validated there, NOT NULL goes through a validated CHECK, UNIQUE through a "
@@ -286,6 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-drop", action="store_true", help="also drop what the expectations make unwanted: "
                    "columns beyond only_columns (irreversible: the data is lost) and indexes a new one makes redundant")
     p.add_argument("--no-check", action="store_true", help="write without proving on a scratch database")
+    p.add_argument("--dev-url", metavar="URL", help="with --database: the server to replay the files on (see drift)")
     _text_or_json(p)
 
     p = _command(sub, "integrity", "check the data: duplicates, orphans, NULLs, values, tenants", (
@@ -457,7 +459,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
         raise ConfigError("no expectations to generate from", hint="pass --expect FILE, or set [tool.schema_tools.verify] "
                           "expect = [\"...\"] in pyproject.toml")
     result = commands.generate(settings, expect, story=args.story, name=args.name,
-                               live=args.database is not None, allow_drop=args.allow_drop, check=not args.no_check)
+                               live=args.database is not None, allow_drop=args.allow_drop, check=not args.no_check,
+                               dev_url=args.dev_url)
     print(render_generate(result, args.format, migrations_dir=settings.migrations_dir))
     return result.exit_code
 

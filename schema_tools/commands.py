@@ -387,9 +387,11 @@ def lint(settings: Settings, paths: Sequence[Path] = (), *, use_cache: bool = Tr
 
 
 def generate(settings: Settings, expect_files: Sequence[Path], *, story: str | None = None, name: str | None = None,
-             live: bool = False, allow_drop: bool = False, check: bool = True, write: bool = True) -> Generated:
+             live: bool = False, allow_drop: bool = False, check: bool = True, write: bool = True,
+             dev_url: str | None = None) -> Generated:
     """Write the next migration(s) that take the schema the files declare (with ``live``: the
-    settings' database, which must match the files) to what the expectations declare (only
+    settings' database, which must match what the files build when replayed on a dev database,
+    ``dev_url``'s or as drift chooses) to what the expectations declare (only
     ``story``'s with a story id), in lock-safe steps; proven on a scratch database first unless
     ``check`` is False; ``write=False``: only return them. What it could not express is in
     ``.draft.unexpressed``."""
@@ -398,7 +400,6 @@ def generate(settings: Settings, expect_files: Sequence[Path], *, story: str | N
     from .errors import GenerateRefused
     from .generator import generate_files
     from .sqlmodel import declare
-    from .sqlmodel.drift import drift_report
 
     expectations = load_expectations(expect_files)
     reserved: tuple[str, ...] = ()
@@ -412,22 +413,22 @@ def generate(settings: Settings, expect_files: Sequence[Path], *, story: str | N
         raise ConfigError(f"no table expectations in {', '.join(map(str, expect_files))}",
                           hint="write [tables.NAME] sections (see schema-tools verify --help)")
     migrations = read_migrations(settings)
-    declared = declare(migrations)
-    base = declared.catalog()
     if live:
         from .engine import history
 
         with connect(settings, "schema-tools generate") as conn:
             pending = [m.id for m in migrations if m.id not in history.applied(conn)]
+            if pending:
+                raise GenerateRefused(f"{len(pending)} migration(s) are not applied on the database (first: "
+                                      f"{pending[0]}), so its schema is not what the files build", [],
+                                      hint="apply them first (schema-tools migrate), or generate without --database")
             base = read_catalog(conn, settings.schemas)
-        if pending:
-            raise GenerateRefused(f"{len(pending)} migration(s) are not applied on the database (first: {pending[0]}), "
-                                  "so its schema is not what the files declare", [],
-                                  hint="apply them first (schema-tools migrate), or generate without --database")
-        differs = drift_report(declared, base, []).errors
+            differs = _replayed_against(settings, conn, migrations, dev_url)[0].errors
         if differs:
-            raise GenerateRefused(f"the database differs from what the migration files declare ({len(differs)} "
+            raise GenerateRefused(f"the database differs from what the migration files build ({len(differs)} "
                                   f"difference(s), first: {differs[0].message})", list(differs))
+    else:
+        base = declare(migrations).catalog()
     return generate_files(settings, expectations, base, name=name or (story or "generated"),
                           before=migrations[-1].id if migrations else None, reserved=reserved,
                           allow_drop=allow_drop, check=check, write_files=write)
@@ -459,9 +460,7 @@ def drift(settings: Settings, expect_files: Sequence[Path] | None = None, *, dev
     major version), as a login that owns that database and nothing else, and the two catalogs
     are compared object by object. ``offline``: compare with the schema the files declare
     (folded by hand, no server): an estimate, labelled so."""
-    from .catalog.read import read_catalog
-    from .engine.replay import compare, folded, owners, replay, RULE_HELP
-    from .findings import Check, Report
+    from dataclasses import replace
 
     migrations = read_migrations(settings)
     expectations = load_expectations(_expect_files(settings, expect_files))
@@ -469,22 +468,35 @@ def drift(settings: Settings, expect_files: Sequence[Path] | None = None, *, dev
         return _drift_offline(settings, migrations, expectations)
     with connect(settings, "schema-tools drift") as conn:
         live = read_schema_on(conn, settings)
-        objects = schema_inventory_on(conn)
-        names = owners(conn)
-        with dev_database(settings, conn, dev_url, label="schema-tools drift") as dev:
-            replayed = replay(dev, settings, migrations)
-            files = read_catalog(dev, settings.schemas) if replayed.objects is not None else None
-            dev_names = owners(dev)
+        report, files = _replayed_against(settings, conn, migrations, dev_url)
+    if files is None:
+        return report
+    return replace(report, checks=(*report.checks, *_against_expectations(expectations, files, live)))
+
+
+def _replayed_against(settings: Settings, conn: psycopg.Connection, migrations: Sequence[Migration],
+                      dev_url: str | None = None) -> tuple[Report, Catalog | None]:
+    """The files replayed on a dev database against ``conn``'s database, object by object (a
+    check per object that differs), and the catalog the files built (None: the replay stopped)."""
+    from .catalog.read import read_catalog
+    from .engine.replay import RULE_HELP, compare, folded, owners, replay
+    from .findings import Check, Report
+
+    objects = schema_inventory_on(conn)
+    names = owners(conn)
+    with dev_database(settings, conn, dev_url, label="schema-tools replay") as dev:
+        replayed = replay(dev, settings, migrations)
+        files = read_catalog(dev, settings.schemas) if replayed.objects is not None else None
+        dev_names = owners(dev)
     if replayed.objects is None or files is None:
         problem = replayed.problem
         checks: list[Check] = [Check("replay", "files vs database", (problem,) if problem else ())]
         checks.append(Check("files vs database", "files vs database", skipped="the files could not be replayed"))
-        return Report("drift", tuple(checks), RULE_HELP)
+        return Report("drift", tuple(checks), RULE_HELP), None
     checks = compare(folded(replayed.objects, dev_names), folded(objects, names))
     compared = len(replayed.objects.keys() | objects.keys())
     checks.insert(0, Check(f"{compared} objects compared", "files vs database"))
-    checks += _against_expectations(expectations, files, live)
-    return Report("drift", tuple(checks), RULE_HELP)
+    return Report("drift", tuple(checks), RULE_HELP), files
 
 
 def _against_expectations(expectations: Sequence[TableExpectation], files: Catalog, live: Catalog) -> list[Check]:
