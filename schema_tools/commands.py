@@ -148,18 +148,15 @@ def migrate_on(conn: psycopg.Connection, settings: Settings, *, only: Collection
 
 def baseline(settings: Settings, *, to: str | None = None) -> tuple[Report, list[str]]:
     """Adopt a database built without these migrations: when its live schema is what the files
-    (through ``to``) declare, record them as applied without running them. Returns the drift
+    (through ``to``) build, replayed on a dev database as drift does, record them as applied without running them. Returns the drift
     report (errors: nothing was recorded) and the ids recorded."""
-    from .catalog.read import read_catalog
     from .engine.baseline import record_applied_on
     from .engine.choose import up_to
-    from .sqlmodel import declare
-    from .sqlmodel.drift import drift_report
 
     migrations = read_migrations(settings)
     chosen = up_to(migrations, to) if to is not None else migrations
     with connect(settings, "schema-tools baseline") as conn:
-        report = drift_report(declare(chosen), read_catalog(conn, settings.schemas), [])
+        report = _replayed_against(settings, conn, chosen)[0]
         if report.errors:
             return report, []
         record_applied_on(conn, settings, chosen, f"baseline: the live schema matched {len(chosen)} migration(s)")
