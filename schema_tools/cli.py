@@ -264,21 +264,31 @@ def build_parser() -> argparse.ArgumentParser:
         "(lock-differs); see 'schema-tools plan --trace'"))
     _format(p)
 
-    p = _command(sub, "drift", "compare the schema the files declare with the database", (
-        "Fold the migration files into the schema they declare and compare it with the live "
-        "catalog: tables, columns, keys, constraints and indexes present on one side only, and "
-        "definitions that differ -- compared by meaning (now() = CURRENT_TIMESTAMP, IN (...) = "
-        "= ANY (ARRAY[...]), casts and parentheses ignored). Both sides are also checked against the "
-        "expectations. Exit 1 when anything differs."), cmd_drift)
+    p = _command(sub, "drift", "compare what the migration files build with the database", (
+        "Replay the migration files on an empty dev database and compare what they built with the "
+        "database, object by object (relations, columns with types and defaults, constraints, indexes, "
+        "views, functions, types, triggers, policies, grants, comments): PostgreSQL itself reads every "
+        "statement, so a default, an index expression or a name freed by a drop is what the server made "
+        "of it. The dev database is a scratch database created and dropped on --dev-url's server, else on "
+        "the database's server when its login may create one, else on the embedded server of the same "
+        "major version; the files run there as a login that owns it and nothing else. --offline compares "
+        "with the schema the files declare, folded without a server: an estimate. Both sides are also "
+        "checked against the expectations. Exit 1 when anything differs."), cmd_drift)
     _common(p)
     _expect(p)
+    p.add_argument("--dev-url", metavar="URL", help=(
+        "a server to replay the files on: a scratch database is created there and dropped afterwards "
+        "(its login needs CREATEDB; with CREATEROLE the files run as a scratch login)"))
+    p.add_argument("--offline", action="store_true", help=(
+        "no dev database: compare with the schema the files declare, folded by hand (an estimate)"))
     _format(p)
 
     p = _command(sub, "generate", "write the next migration from expectations, in lock-safe steps", (
         "Compare what the expectations declare (tables, columns with type, nullability, default and "
         "identity, primary keys, foreign keys with actions, unique keys, checks, allowed values, named and "
         "plain indexes, comments) with the schema the migration files declare (no database needed; with "
-        "--database, the live schema, which must match the files), and write the next NNNN_slug.sql and "
+        "--database, the live schema, which must be what the files build when replayed on a dev database, "
+        "as drift does), and write the next NNNN_slug.sql and "
         "its rollback. A table the files already have may be large and busy: an "
         "index is built CONCURRENTLY (in a second migration, outside a transaction), a foreign key or check "
         "is added NOT VALID and validated there, NOT NULL goes through a validated CHECK, UNIQUE through a "
@@ -296,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-drop", action="store_true", help="also drop what the expectations make unwanted: "
                    "columns beyond only_columns (irreversible: the data is lost) and indexes a new one makes redundant")
     p.add_argument("--no-check", action="store_true", help="write without proving on a scratch database")
+    p.add_argument("--dev-url", metavar="URL", help="with --database: the server to replay the files on (see drift)")
     _text_or_json(p)
 
     p = _command(sub, "integrity", "check the data: duplicates, orphans, NULLs, values, tenants", (
@@ -472,7 +483,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
-    return _report(commands.drift(_settings(args), args.expect), args)
+    return _report(commands.drift(_settings(args), args.expect, dev_url=args.dev_url, offline=args.offline), args)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -484,7 +495,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
         raise ConfigError("no expectations to generate from", hint="pass --expect FILE, or set [tool.schema_tools.verify] "
                           "expect = [\"...\"] in pyproject.toml")
     result = commands.generate(settings, expect, story=args.story, name=args.name,
-                               live=args.database is not None, allow_drop=args.allow_drop, check=not args.no_check)
+                               live=args.database is not None, allow_drop=args.allow_drop, check=not args.no_check,
+                               dev_url=args.dev_url)
     print(render_generate(result, args.format, migrations_dir=settings.migrations_dir))
     return result.exit_code
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # annotations only: a verb imports what it runs when it runs
     from .migration_files.model import Migration, Migrations
     from .engine.model import MigrationState, PlannedMigration, RunResult
     from .expect.model import TableExpectation
-    from .findings import Report
+    from .findings import Check, Report
     from .generator import Generated, GeneratedFile
 
     from .server.embedded import Status as ServerStatus
@@ -149,18 +149,15 @@ def migrate_on(conn: psycopg.Connection, settings: Settings, *, only: Collection
 
 def baseline(settings: Settings, *, to: str | None = None) -> tuple[Report, list[str]]:
     """Adopt a database built without these migrations: when its live schema is what the files
-    (through ``to``) declare, record them as applied without running them. Returns the drift
+    (through ``to``) build, replayed on a dev database as drift does, record them as applied without running them. Returns the drift
     report (errors: nothing was recorded) and the ids recorded."""
-    from .catalog.read import read_catalog
     from .engine.baseline import record_applied_on
     from .engine.choose import up_to
-    from .sqlmodel import declare
-    from .sqlmodel.drift import drift_report
 
     migrations = read_migrations(settings)
     chosen = up_to(migrations, to) if to is not None else migrations
     with connect(settings, "schema-tools baseline") as conn:
-        report = drift_report(declare(chosen), read_catalog(conn, settings.schemas), [])
+        report = _replayed_against(settings, conn, chosen)[0]
         if report.errors:
             return report, []
         record_applied_on(conn, settings, chosen, f"baseline: the live schema matched {len(chosen)} migration(s)")
@@ -388,9 +385,11 @@ def lint(settings: Settings, paths: Sequence[Path] = (), *, use_cache: bool = Tr
 
 
 def generate(settings: Settings, expect_files: Sequence[Path], *, story: str | None = None, name: str | None = None,
-             live: bool = False, allow_drop: bool = False, check: bool = True, write: bool = True) -> Generated:
+             live: bool = False, allow_drop: bool = False, check: bool = True, write: bool = True,
+             dev_url: str | None = None) -> Generated:
     """Write the next migration(s) that take the schema the files declare (with ``live``: the
-    settings' database, which must match the files) to what the expectations declare (only
+    settings' database, which must match what the files build when replayed on a dev database,
+    ``dev_url``'s or as drift chooses) to what the expectations declare (only
     ``story``'s with a story id), in lock-safe steps; proven on a scratch database first unless
     ``check`` is False; ``write=False``: only return them. What it could not express is in
     ``.draft.unexpressed``."""
@@ -399,7 +398,6 @@ def generate(settings: Settings, expect_files: Sequence[Path], *, story: str | N
     from .errors import GenerateRefused
     from .generator import generate_files
     from .sqlmodel import declare
-    from .sqlmodel.drift import drift_report
 
     expectations = load_expectations(expect_files)
     reserved: tuple[str, ...] = ()
@@ -413,22 +411,22 @@ def generate(settings: Settings, expect_files: Sequence[Path], *, story: str | N
         raise ConfigError(f"no table expectations in {', '.join(map(str, expect_files))}",
                           hint="write [tables.NAME] sections (see schema-tools verify --help)")
     migrations = read_migrations(settings)
-    declared = declare(migrations)
-    base = declared.catalog()
     if live:
         from .engine import history
 
         with connect(settings, "schema-tools generate") as conn:
             pending = [m.id for m in migrations if m.id not in history.applied(conn)]
+            if pending:
+                raise GenerateRefused(f"{len(pending)} migration(s) are not applied on the database (first: "
+                                      f"{pending[0]}), so its schema is not what the files build", [],
+                                      hint="apply them first (schema-tools migrate), or generate without --database")
             base = read_catalog(conn, settings.schemas)
-        if pending:
-            raise GenerateRefused(f"{len(pending)} migration(s) are not applied on the database (first: {pending[0]}), "
-                                  "so its schema is not what the files declare", [],
-                                  hint="apply them first (schema-tools migrate), or generate without --database")
-        differs = drift_report(declared, base, []).errors
+            differs = _replayed_against(settings, conn, migrations, dev_url)[0].errors
         if differs:
-            raise GenerateRefused(f"the database differs from what the migration files declare ({len(differs)} "
+            raise GenerateRefused(f"the database differs from what the migration files build ({len(differs)} "
                                   f"difference(s), first: {differs[0].message})", list(differs))
+    else:
+        base = declare(migrations).catalog()
     return generate_files(settings, expectations, base, name=name or (story or "generated"),
                           before=migrations[-1].id if migrations else None, reserved=reserved,
                           allow_drop=allow_drop, check=check, write_files=write)
@@ -452,16 +450,111 @@ def _owned(path: Path, story: str) -> tuple[str, ...]:
         return ()
 
 
-def drift(settings: Settings, expect_files: Sequence[Path] | None = None) -> Report:
-    """The schema the files declare against the live database, and both against the expectations."""
+def drift(settings: Settings, expect_files: Sequence[Path] | None = None, *, dev_url: str | None = None,
+          offline: bool = False) -> Report:
+    """What the migration files build against the live database, and both against the
+    expectations. The files are replayed on a dev database (``dev_url``'s server, else the
+    target's when its login may create a database, else the embedded server of the target's
+    major version), as a login that owns that database and nothing else, and the two catalogs
+    are compared object by object. ``offline``: compare with the schema the files declare
+    (folded by hand, no server): an estimate, labelled so."""
+    from dataclasses import replace
+
+    migrations = read_migrations(settings)
+    expectations = load_expectations(_expect_files(settings, expect_files))
+    if offline:
+        return _drift_offline(settings, migrations, expectations)
+    with connect(settings, "schema-tools drift") as conn:
+        live = read_schema_on(conn, settings)
+        report, files = _replayed_against(settings, conn, migrations, dev_url)
+    if files is None:
+        return report
+    return replace(report, checks=(*report.checks, *_against_expectations(expectations, files, live)))
+
+
+def _replayed_against(settings: Settings, conn: psycopg.Connection, migrations: Sequence[Migration],
+                      dev_url: str | None = None) -> tuple[Report, Catalog | None]:
+    """The files replayed on a dev database against ``conn``'s database, object by object (a
+    check per object that differs), and the catalog the files built (None: the replay stopped)."""
+    from .catalog.read import read_catalog
+    from .engine.replay import RULE_HELP, compare, folded, owners, replay
+    from .findings import Check, Report
+
+    objects = schema_inventory_on(conn)
+    names = owners(conn)
+    with dev_database(settings, conn, dev_url, label="schema-tools replay") as dev:
+        replayed = replay(dev, settings, migrations)
+        files = read_catalog(dev, settings.schemas) if replayed.objects is not None else None
+        dev_names = owners(dev)
+    if replayed.objects is None or files is None:
+        problem = replayed.problem
+        checks: list[Check] = [Check("replay", "files vs database", (problem,) if problem else ())]
+        checks.append(Check("files vs database", "files vs database", skipped="the files could not be replayed"))
+        return Report("drift", tuple(checks), RULE_HELP), None
+    checks = compare(folded(replayed.objects, dev_names), folded(objects, names))
+    compared = len(replayed.objects.keys() | objects.keys())
+    checks.insert(0, Check(f"{compared} objects compared", "files vs database"))
+    return Report("drift", tuple(checks), RULE_HELP), files
+
+
+def _against_expectations(expectations: Sequence[TableExpectation], files: Catalog, live: Catalog) -> list[Check]:
+    from dataclasses import replace
+
+    from .expect.check import check_catalog
+
+    checks = []
+    for label, catalog in (("files", files), ("database", live)):
+        for check in check_catalog(catalog, expectations, invariants=False).checks if expectations else ():
+            checks.append(replace(check, name=f"{label}: {check.name}", group=f"{label} vs expectations"))
+    return checks
+
+
+def _drift_offline(settings: Settings, migrations: Sequence[Migration],
+                   expectations: Sequence[TableExpectation]) -> Report:
+    """``drift --offline``: the declared model (no dev database) against the live catalog."""
+    from dataclasses import replace
+
+    from .findings import Check, Finding, Severity
     from .sqlmodel import declare
     from .sqlmodel.drift import drift_report
 
-    declared = declare(read_migrations(settings))
-    expectations = load_expectations(_expect_files(settings, expect_files))
     with connect(settings, "schema-tools drift") as conn:
         live = read_schema_on(conn, settings)
-    return drift_report(declared, live, expectations)
+    report = drift_report(declare(migrations), live, expectations)
+    note = Check("estimate", "files vs database", (Finding(
+        "estimate", "offline: the files' schema is the declared model, folded without a server; an estimate "
+        "that can be wrong where PostgreSQL reads a statement otherwise", Severity.NOTE,
+        hint="drop --offline to replay the files on a dev database"),))
+    return replace(report, checks=(note, *report.checks),
+                   rule_help={**report.rule_help, "estimate": "what the offline comparison rests on"})
+
+
+@contextmanager
+def dev_database(settings: Settings, target: psycopg.Connection, dev_url: str | None = None, *,
+                 label: str = "schema-tools dev") -> Iterator[psycopg.Connection]:
+    """A connection to a new empty database, dropped afterwards, as a login that owns it and
+    nothing else (when the admin may create roles): on ``dev_url``'s server; else on the
+    target's server when its login may create a database; else on the embedded server of the
+    target's major version."""
+    if dev_url is not None:
+        dev = settings.with_database(dev_url)
+        with connect(dev, label) as admin, _powerless_scratch(dev, admin, label=label) as conn:
+            yield conn
+        return
+    row = target.execute("SELECT rolsuper OR rolcreatedb FROM pg_catalog.pg_roles WHERE rolname = current_user").fetchone()
+    if row and row[0]:
+        with _powerless_scratch(settings, target, label=label) as conn:
+            yield conn
+        return
+    import dataclasses
+
+    from .server import embedded
+
+    major = target.info.server_version // 10000
+    local = dataclasses.replace(settings, database_url=None, state_dir=settings.state_path / f"dev-pg{major}")
+    embedded.ensure_running(local, major=major)
+    with connect(local, label) as admin, _powerless_scratch(local, admin, label=label) as conn:
+        yield conn
 
 
 def integrity(settings: Settings, checks_file: Path | None = None, expect_files: Sequence[Path] | None = None,

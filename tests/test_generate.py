@@ -260,7 +260,7 @@ def test_with_a_database_that_differs_from_the_files_it_refuses(cli: Cli, empty_
     refused = cli("generate", "--expect", str(STORIES), "--story", "SCHEMA-001", "--migrations", str(folder),
                   "--database", empty_db_url)
     assert refused.code == 1, refused.err
-    assert "the database differs from what the migration files declare" in refused.err
+    assert "the database differs from what the migration files build" in refused.err
     assert "users.nickname" in refused.err
     assert sorted(p.name for p in folder.iterdir()) == ["0001_users.rollback.sql", "0001_users.sql"]
 
@@ -608,3 +608,52 @@ def test_a_draft_that_fails_on_the_target_hands_the_agent_the_draft_and_why(empt
     assert "## The previous attempt failed with\n- preflight (target): 0005_schema_003_online: CREATE UNIQUE INDEX" in prompt
     assert "## A draft from `schema-tools generate`" in prompt and "migrations/0005_schema_003_online.sql:" in prompt
     assert (root / "migrations" / "0005_schema_003_online.sql").exists()  # the draft stays, for the agent to fix
+
+
+def test_generate_on_a_database_built_from_a_hard_history_drafts_exactly_what_was_asked(
+        empty_db_url: str, tmp_path: Path) -> None:
+    """The base is what the files build when the server replays them (typed literal defaults,
+    freed names, enum value renames, CREATE TABLE AS...): a database equal to its files drafts
+    nothing; one new column and one new index asked for draft exactly those, lock-safe, and the
+    proven draft exits 0 though the history has invariant findings of its own."""
+    from dataclasses import replace
+
+    from shapes import write_history
+
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    write_history(folder, 60, seed=11, hard=True)
+    settings = settings_for(empty_db_url, folder)
+    commands.migrate(settings)
+    schema = commands.read_schema(settings)
+    exact = tmp_path / "exact.toml"
+    exact.write_text(_expectations_of(schema))
+    quiet = replace(settings, disabled_invariants=("fk-indexed",))
+    same = commands.generate(quiet, [exact], live=True, write=False)
+    assert same.draft.empty and not same.draft.unexpressed, [c.what for c in same.draft.changes] + same.draft.unexpressed
+    target = next(t for t in sorted(schema.tables) if t.startswith("account_")
+                  and not schema.tables[t].is_indexed_on(("created_at",)))
+    asked = tmp_path / "asked.toml"
+    asked.write_text(exact.read_text().replace(
+        f"[tables.{target}]\n", f"[tables.{target}]\ncolumns.tier = {{type = \"text\", default = \"'free'\"}}\n"
+        "indexed = [\"created_at\"]\n", 1))
+    result = commands.generate(settings, [asked], live=True, name="tier")
+    assert [c.what for c in result.draft.changes] == [f"add column {target}.tier",
+                                                      f"index on {target}(created_at) (CONCURRENTLY)"]
+    assert any("CREATE INDEX CONCURRENTLY" in f.sql and not f.transactional for f in result.files)
+    assert result.proof is not None and result.proof.holds
+    assert result.exit_code == 0, (result.proof.remaining, result.proof.already)
+
+
+def test_generate_refuses_a_database_that_differs_from_what_its_files_build(db_url: str, tmp_path: Path) -> None:
+    import psycopg
+
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE tenants ALTER COLUMN name SET DEFAULT 'by hand'")
+    expect = tmp_path / "e.toml"
+    expect.write_text('[tables.tenants]\ncolumns.plan = "text"\n')
+    from schema_tools.errors import SchemaToolsError
+
+    with pytest.raises(SchemaToolsError, match="differs from what the migration files build") as caught:
+        commands.generate(settings_for(db_url), [expect], live=True, write=False)
+    assert "column public.tenants.name" in " ".join(caught.value.context)

@@ -175,7 +175,7 @@ def actor() -> str:
     """user@host, as recorded with each change."""
     try:
         user = getpass.getuser()
-    except (KeyError, OSError):
+    except (KeyError, OSError, ImportError):  # no login name, nor pwd to find one (Windows)
         user = "?"
     return f"{user}@{socket.gethostname()}"
 

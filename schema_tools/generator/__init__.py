@@ -28,9 +28,10 @@ class Generated:
 
     @property
     def clean(self) -> bool:
-        """Files made, proven (or not asked to be), verify clean after them, nothing left unexpressed."""
+        """Files made, proven (or not asked to be), nothing new open after them (verify findings the
+        database had before the draft, unrelated to it, do not count), nothing left unexpressed."""
         return bool(self.files) and not self.draft.unexpressed and (
-            self.proof is None or (self.proof.holds and not self.proof.remaining))
+            self.proof is None or (self.proof.holds and not set(self.proof.remaining) - self.proof.already))
 
     @property
     def exit_code(self) -> int:

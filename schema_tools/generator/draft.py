@@ -97,6 +97,7 @@ class Planner(KeyPlanner):
         return True
 
     def _alter(self, exp: TableExpectation, name: str) -> None:
+        had = {tuple(fk.columns) for fk in self.tables[name].foreign_keys} if name in self.tables else set()
         for spec in exp.columns:
             self._column(name, spec)
         if exp.only_columns:
@@ -113,7 +114,8 @@ class Planner(KeyPlanner):
             self._check(name, text)
         for index in exp.indexes:
             self._named_index(name, index)
-        wanted = list(exp.indexed) + ([fk.columns for fk in exp.foreign_keys] if self.index_foreign_keys else [])
+        new_keys = [fk.columns for fk in exp.foreign_keys if tuple(fk.columns) not in had]  # a key there already is
+        wanted = list(exp.indexed) + (new_keys if self.index_foreign_keys else [])  # not this draft's business
         for columns in sorted(dict.fromkeys(wanted), key=len, reverse=True):
             self._indexed(name, columns)
         self._comments(name, exp)
@@ -149,7 +151,7 @@ def _creation_order(expectations: Sequence[TableExpectation]) -> list[TableExpec
 def draft(expectations: Sequence[TableExpectation], schema: Catalog, *, allow_drop: bool = False,
           index_foreign_keys: bool = True, postgres: int = POSTGRES_OLDEST) -> Draft:
     """The changes that take ``schema`` to what ``expectations`` declare (see the module).
-    ``index_foreign_keys``: the columns of each expected foreign key lead an index (the
-    ``fk-indexed`` invariant), made when none does. ``postgres``: the oldest major the migrations
+    ``index_foreign_keys``: the columns of each foreign key the draft adds lead an index (the
+    ``fk-indexed`` invariant), made when none does (a key the schema has already is left as it is). ``postgres``: the oldest major the migrations
     must run on (before 11 a default rewrites the table; before 12 SET NOT NULL scans it anyway)."""
     return Planner(schema, allow_drop, index_foreign_keys, postgres).plan(expectations)

@@ -364,13 +364,17 @@ def url_for(settings: Settings, port: int, dbname: str = DATABASE) -> str:
     return f"postgresql://{SUPERUSER}@127.0.0.1:{port}/{dbname}?passfile={secret}"
 
 
-def ensure_running(settings: Settings) -> str:
-    """Create and start the cluster as needed; return its URL."""
+def ensure_running(settings: Settings, major: int | None = None) -> str:
+    """Create and start the cluster as needed (with ``major``: of that PostgreSQL major version);
+    return its URL."""
     with _state_lock(settings):
         user = service_user(settings)
         data = data_dir(settings)
         existing = _cluster_major(data)
-        binaries = find_binaries(settings, want_major=existing)
+        binaries = find_binaries(settings, want_major=existing or major)
+        if major is not None and binaries.major != major:
+            raise EmbeddedError(f"no PostgreSQL {major} binaries for a dev database (found {binaries.major})",
+                                hint=f"install PostgreSQL {major}, or give a dev database with --dev-url")
         bindir = _executable_bindir(binaries, user)
         if existing is None:
             _initdb(settings, binaries, bindir, user)
