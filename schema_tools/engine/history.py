@@ -186,18 +186,18 @@ def existing(conn: psycopg.Connection, books: Books) -> set[str]:
 
 
 def ensure_tables(conn: psycopg.Connection, books: Books) -> None:
-    """Create the bookkeeping tables that are missing (call under the migration lock)."""
-    missing = [t for t in TABLES if t not in existing(conn, books)]
+    """Create the bookkeeping tables that are missing (call under the migration lock), in one
+    transaction sent as one query."""
+    there = existing(conn, books)
+    missing = [t for t in TABLES if t not in there]
     if not missing:
         return
+    creates = [CREATE[table].format(schema=quote(books.schema)) for table in missing]
+    if "_yoyo_version" in missing:  # yoyo writes the UTC time without a zone
+        creates.append(f'INSERT INTO {books.table("_yoyo_version")} VALUES (2, pg_catalog.timezone(\'UTC\', '
+                       'pg_catalog.now()))')
     with conn.transaction():
-        for table in missing:
-            conn.execute(CREATE[table].format(schema=quote(books.schema)).encode())
-        if "_yoyo_version" in missing:
-            conn.execute(
-                f'INSERT INTO {books.table("_yoyo_version")} VALUES (2, %s)'.encode(),
-                (datetime.now(timezone.utc).replace(tzinfo=None),),
-            )
+        conn.execute(";\n".join(creates).encode(), prepare=False)
 
 
 def applied(conn: psycopg.Connection, books: Books | None = None) -> dict[str, Applied]:
