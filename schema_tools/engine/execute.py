@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import psycopg
 from psycopg import errors as pg_errors
-from psycopg import pq, sql
+from psycopg import pq
 
 from ..config import Settings
 from ..errors import MigrationFailed
@@ -82,8 +82,8 @@ def _prefix(work: Work, m: Migration, settings: Settings, local: bool) -> list[s
     lock_timeout, statement_timeout = timeouts(m, settings)
     scope = "LOCAL " if local else ""
     return [work.session.pin, history.STARTED_NOW.format(local="true" if local else "false"),
-            f"SET {scope}lock_timeout = {sql.Literal(lock_timeout).as_string(work.conn)}",
-            f"SET {scope}statement_timeout = {sql.Literal(statement_timeout).as_string(work.conn)}"]
+            f"SET {scope}lock_timeout = {history.literal(lock_timeout)}",
+            f"SET {scope}statement_timeout = {history.literal(statement_timeout)}"]
 
 
 def _count(statements: Sequence[str]) -> int:
@@ -102,7 +102,7 @@ class Block:
     statements: Sequence[Statement]
 
 
-def _block(work: Work, m: Migration, statements: Sequence[Statement], settings: Settings, record: sql.Composable,
+def _block(work: Work, m: Migration, statements: Sequence[Statement], settings: Settings, record: str,
            inside: bool = False) -> Block:
     """``BEGIN``, the prefix, the statements, the record, ``COMMIT`` (inside a transaction the
     caller holds: no BEGIN or COMMIT)."""
@@ -112,7 +112,7 @@ def _block(work: Work, m: Migration, statements: Sequence[Statement], settings: 
     for stmt in statements:
         offsets.append(len(text))
         text += stmt.sql + "\n;\n"
-    text += f"{OURS_ONLY};\n{record.as_string(work.conn)}" + (f";\n{work.session.path_again}" if inside else ";\nCOMMIT;\n")
+    text += f"{OURS_ONLY};\n{record}" + (f";\n{work.session.path_again}" if inside else ";\nCOMMIT;\n")
     return Block(m, text, offsets, _count(head), statements)
 
 
@@ -146,7 +146,7 @@ def _running(block: Block, replies: Replies, first: int) -> str:
 
 
 def _transactional(work: Work, m: Migration, statements: Sequence[Statement], settings: Settings,
-                   record: sql.Composable, inside: bool = False) -> None:
+                   record: str, inside: bool = False) -> None:
     """The statements, the record and the commit in one round trip (a savepoint, ``inside`` a
     transaction the caller holds). Rows given inline to COPY go between round trips."""
     if any(s.copy_data is not None for s in statements):
@@ -173,7 +173,7 @@ def _transactional(work: Work, m: Migration, statements: Sequence[Statement], se
 
 
 def _with_copy(work: Work, m: Migration, statements: Sequence[Statement], settings: Settings,
-               record: sql.Composable, inside: bool) -> None:
+               record: str, inside: bool) -> None:
     """A transaction holding COPY ... FROM stdin rows: the statements between COPYs go as one
     query each, the rows through COPY, all in one transaction."""
     conn = work.conn
@@ -183,7 +183,7 @@ def _with_copy(work: Work, m: Migration, statements: Sequence[Statement], settin
             conn.execute(";\n".join(_prefix(work, m, settings, local=True)).encode(), prepare=False)
             for stmt in statements:
                 _one(conn, stmt)
-            conn.execute(f"{OURS_ONLY};\n{record.as_string(conn)}".encode(), prepare=False)
+            conn.execute(f"{OURS_ONLY};\n{record}".encode(), prepare=False)
             if inside:
                 conn.execute(work.session.path_again)
     except psycopg.OperationalError as exc:
@@ -232,7 +232,7 @@ def _one(conn: psycopg.Connection, stmt: Statement) -> None:
 
 
 def _autocommit(work: Work, m: Migration, statements: Sequence[Statement], settings: Settings,
-                record: sql.Composable) -> None:
+                record: str) -> None:
     """Statement by statement outside a transaction, then the record -- unless an index it
     builds CONCURRENTLY ended INVALID (an IF NOT EXISTS that met a leftover), or a statement
     changed how the server reads the next one."""
@@ -291,9 +291,9 @@ def _autocommit(work: Work, m: Migration, statements: Sequence[Statement], setti
                               "what it did in it was rolled back and the migration is not recorded",
                               migration_id=m.id, hint="end the transaction in the file (COMMIT), or drop the BEGIN")
     # One round trip: the record committed on its own (its duration read from the session) in a pinned session.
-    lock_timeout = sql.Literal(timeouts(m, settings)[0]).as_string(conn)
+    lock_timeout = history.literal(timeouts(m, settings)[0])
     replies = send(conn, f"{BEGIN}; {work.session.identity}; SET LOCAL lock_timeout = {lock_timeout}; {OURS_ONLY}; "
-                         f"{record.as_string(conn)}; COMMIT; {SESSION_RESET}")
+                         f"{record}; COMMIT; {SESSION_RESET}")
     if replies.lost is not None:
         raise lost_connection(replies.lost, f"{m.path.name} was being recorded (all its statements had run)")
     if replies.error is not None:
@@ -356,13 +356,11 @@ def run_migration(work: Work, m: Migration, settings: Settings, rollback: bool =
             raise explain(work.recorder, m, failure, lock_timed_out, attempt, rollback) from None
 
 
-def _record(work: Work, m: Migration, rollback: bool = False) -> sql.Composed:
+def _record(work: Work, m: Migration, rollback: bool = False) -> str:
     """The record statement and the check of what it wrote, for one transaction."""
     if rollback:
-        return sql.Composed([history.rollback_record(m.id, work.books), sql.SQL(";\n"),
-                             history.records_check(m.id, work.books, None)])
-    return sql.Composed([history.apply_record(m, work.books), sql.SQL(";\n"),
-                         history.records_check(m.id, work.books, m.checksum)])
+        return f"{history.rollback_record_text(m.id, work.books)};\n{history.records_check_text(m.id, work.books, None)}"
+    return f"{history.apply_record_text(m, work.books)};\n{history.records_check_text(m.id, work.books, m.checksum)}"
 
 
 def next_group(pending: Sequence[Migration], start: int) -> list[Migration]:

@@ -188,18 +188,18 @@ def existing(conn: psycopg.Connection, books: Books) -> set[str]:
 
 
 def ensure_tables(conn: psycopg.Connection, books: Books) -> None:
-    """Create the bookkeeping tables that are missing (call under the migration lock)."""
-    missing = [t for t in TABLES if t not in existing(conn, books)]
+    """Create the bookkeeping tables that are missing (call under the migration lock), in one
+    transaction sent as one query."""
+    there = existing(conn, books)
+    missing = [t for t in TABLES if t not in there]
     if not missing:
         return
+    creates = [CREATE[table].format(schema=quote(books.schema)) for table in missing]
+    if "_yoyo_version" in missing:  # yoyo writes the UTC time without a zone
+        creates.append(f'INSERT INTO {books.table("_yoyo_version")} VALUES (2, pg_catalog.timezone(\'UTC\', '
+                       'pg_catalog.now()))')
     with conn.transaction():
-        for table in missing:
-            conn.execute(CREATE[table].format(schema=quote(books.schema)).encode())
-        if "_yoyo_version" in missing:
-            conn.execute(
-                f'INSERT INTO {books.table("_yoyo_version")} VALUES (2, %s)'.encode(),
-                (datetime.now(timezone.utc).replace(tzinfo=None),),
-            )
+        conn.execute(";\n".join(creates).encode(), prepare=False)
 
 
 def applied(conn: psycopg.Connection, books: Books | None = None) -> dict[str, Applied]:
@@ -264,12 +264,33 @@ RETURNING migration_id AS schema_tools_recorded, duration_ms
 """
 
 
-def _who(books: Books) -> dict[str, sql.Composable]:
+def literal(value: str) -> str:
+    """A string as an SQL literal read the same whatever standard_conforming_strings says (E'...'
+    when it holds a backslash, as psycopg writes it); NUL, which no text value holds, is refused."""
+    if "\0" in value:
+        raise ValueError("a NUL character cannot be sent in an SQL literal")
+    if "\\" in value:
+        return "E'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _brace(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+@functools.lru_cache(maxsize=8)
+def _templates(books: Books) -> tuple[str, str, str]:
+    """The record statements and the check with the books' tables and this actor filled in (once
+    per run): what is left to fill is each migration's own values."""
     who = actor()
     user, _, host = who.partition("@")
-    return {"log_id": sql.Literal(str(uuid.uuid1())), "user": sql.Literal(user), "host": sql.Literal(host),
-            "actor": sql.Literal(who), "yoyo_migration": sql.SQL(books.table("_yoyo_migration")),
-            "yoyo_log": sql.SQL(books.table("_yoyo_log")), "ours": sql.SQL(books.table("_schema_tools_migrations"))}
+    fixed = {"user": _brace(literal(user)), "host": _brace(literal(host)), "actor": _brace(literal(who)),
+             "yoyo_migration": _brace(books.table("_yoyo_migration")), "yoyo_log": _brace(books.table("_yoyo_log")),
+             "ours": _brace(books.table("_schema_tools_migrations"))}
+    keep = {name: "{" + name + "}" for name in ("hash", "id", "checksum", "transactional", "log_id", "operation",
+                                                 "expected", "why")}
+    return (RECORD_APPLY_SQL.format(**fixed, **keep), RECORD_ROLLBACK_SQL.format(**fixed, **keep),
+            RECORDS_CHECK_SQL.format(**fixed, **keep))
 
 
 STARTED_NOW = "SELECT pg_catalog.set_config('schema_tools.started', pg_catalog.clock_timestamp()::text, {local})"
@@ -280,22 +301,31 @@ RECORDED = b"schema_tools_recorded"
 """The first column of a record statement's reply: the server's word that the record ran."""
 
 
-def apply_record(migration: Migration, books: Books) -> sql.Composed:
+def apply_record_text(migration: Migration, books: Books) -> str:
     """One statement recording an applied migration in yoyo's tables and ours; run it in the
     migration's transaction. The duration: since STARTED_NOW ran, else the transaction's age."""
-    return sql.SQL(RECORD_APPLY_SQL).format(
-        hash=sql.Literal(yoyo_hash(migration.id)), id=sql.Literal(migration.id),
-        checksum=sql.Literal(migration.checksum), transactional=sql.Literal(migration.transactional), **_who(books))
+    return _templates(books)[0].format(
+        hash=literal(yoyo_hash(migration.id)), id=literal(migration.id), checksum=literal(migration.checksum),
+        transactional="true" if migration.transactional else "false", log_id=literal(str(uuid.uuid1())))
 
 
-def rollback_record(migration_id: str, books: Books, operation: str = "rollback") -> sql.Composed:
+def rollback_record_text(migration_id: str, books: Books, operation: str = "rollback") -> str:
     """One statement forgetting an applied migration in yoyo's tables and ours.
 
     ``operation`` is what yoyo's log says: ``rollback``, or ``unmark`` when only the record goes.
     """
-    return sql.SQL(RECORD_ROLLBACK_SQL).format(
-        hash=sql.Literal(yoyo_hash(migration_id)), id=sql.Literal(migration_id),
-        operation=sql.Literal(operation), **_who(books))
+    return _templates(books)[1].format(hash=literal(yoyo_hash(migration_id)), id=literal(migration_id),
+                                       operation=literal(operation), log_id=literal(str(uuid.uuid1())))
+
+
+def apply_record(migration: Migration, books: Books) -> sql.SQL:
+    """``apply_record_text`` as a psycopg query."""
+    return sql.SQL(apply_record_text(migration, books))
+
+
+def rollback_record(migration_id: str, books: Books, operation: str = "rollback") -> sql.SQL:
+    """``rollback_record_text`` as a psycopg query."""
+    return sql.SQL(rollback_record_text(migration_id, books, operation))
 
 
 RECORDS_CHECK_SQL = """
@@ -305,17 +335,21 @@ SELECT CASE WHEN (SELECT count(*) FROM {yoyo_migration} WHERE migration_id = {id
 """
 
 
-def records_check(migration_id: str, books: Books, checksum: str | None) -> sql.Composed:
+def records_check_text(migration_id: str, books: Books, checksum: str | None) -> str:
     """One statement, run after a record in its transaction, that fails it unless the records are
     what the record statement wrote (``checksum``: applied with it; None: rolled back): a trigger,
     rule or policy that swallowed or faked a record stops the migration instead of lying."""
     verb = "written" if checksum is not None else "removed"
-    return sql.SQL(RECORDS_CHECK_SQL).format(
-        yoyo_migration=sql.SQL(books.table("_yoyo_migration")), ours=sql.SQL(books.table("_schema_tools_migrations")),
-        id=sql.Literal(migration_id), expected=sql.Literal(1 if checksum is not None else 0),
-        checksum=sql.SQL(" AND checksum = {}").format(sql.Literal(checksum)) if checksum is not None else sql.SQL(""),
-        why=sql.Literal(f"schema-tools: the history record of {migration_id} was not {verb} as the runner wrote it "
-                        "(a trigger, rule or policy on the history tables?)"))
+    return _templates(books)[2].format(
+        id=literal(migration_id), expected="1" if checksum is not None else "0",
+        checksum=f" AND checksum = {literal(checksum)}" if checksum is not None else "",
+        why=literal(f"schema-tools: the history record of {migration_id} was not {verb} as the runner wrote it "
+                  "(a trigger, rule or policy on the history tables?)"))
+
+
+def records_check(migration_id: str, books: Books, checksum: str | None) -> sql.SQL:
+    """``records_check_text`` as a psycopg query."""
+    return sql.SQL(records_check_text(migration_id, books, checksum))
 
 
 def record_event(conn: psycopg.Connection, books: Books, operation: str, migration_id: str | None, detail: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from collections.abc import Iterable
@@ -80,7 +81,10 @@ def is_url(text: str) -> bool:
     return _split(text) is not None
 
 
-URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s/]*@", re.IGNORECASE)
+@functools.cache
+def _url_password() -> re.Pattern[str]:
+    """A password in any URL (compiled on first use: case-insensitive Unicode classes cost ~5 ms)."""
+    return re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s/]*@", re.IGNORECASE)
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
@@ -90,7 +94,7 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
         if secret:
             for form in {secret, quote(secret, safe="")}:
                 text = text.replace(form, "***")
-    return KEYWORD_PASSWORD.sub(r"\1***", URL_PASSWORD.sub(r"\1***@", text))
+    return KEYWORD_PASSWORD.sub(r"\1***", _url_password().sub(r"\1***@", text))
 
 
 def with_login(url: str, user: str, password: str, dbname: str) -> str:

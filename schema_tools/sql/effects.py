@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .identifiers import quote
-from .tree import Node, body, calls, constant, nodes, strings, tag
+from .tree import Node, body, constant, nodes, strings, tag
 
 if TYPE_CHECKING:
     from .statement import Statement
@@ -133,14 +133,21 @@ def changes_rows(s: Statement) -> str:
     kind = s.kind
     if not kind:
         return "a statement PostgreSQL's parser cannot read"
-    tree = s.tree
     try:
-        if kind == "SelectStmt" and not s.fields.get("intoClause") and not any(calls(tree)) \
-                and not any(any(nodes(tree, write)) for write in WRITES):
+        if kind == "SelectStmt" and not s.fields.get("intoClause") and not any(_called(s)) \
+                and not any(s.nodes(write) for write in WRITES):
             return ""
     except RecursionError:
         return "a statement nested too deeply to read"
     return ROW_STATEMENTS.get(kind, "")
+
+
+def _called(s: Statement) -> Iterator[str]:
+    """The names of the functions the statement calls (the last part of each name), as ``calls``."""
+    for call in s.nodes("FuncCall"):
+        names = strings(call.get("funcname"))
+        if names:
+            yield names[-1]
 
 
 def drops_data(s: Statement) -> tuple[Dropped, ...]:
@@ -184,7 +191,7 @@ def _own_session_changes(s: Statement) -> Iterator[str]:
     elif kind == "DiscardStmt":
         yield DISCARDS.get(f.get("target", ""), "session state (DISCARD)")
     try:
-        for call in nodes(s.tree, "FuncCall"):
+        for call in s.nodes("FuncCall"):
             name = (strings(call.get("funcname")) or [""])[-1]
             if name == "set_config":
                 setting = constant((call.get("args") or [None])[0])
@@ -200,7 +207,7 @@ def setting_values(s: Statement) -> tuple[tuple[str, str | None], ...]:
     written, "DEFAULT" for SET ... TO DEFAULT and RESET, None when only known at run time."""
     found: list[tuple[str, str | None]] = []
     try:  # SET and RESET, and the SET clauses of CREATE/ALTER FUNCTION (applied each time it is called)
-        for node in nodes(s.tree, "VariableSetStmt"):
+        for node in s.nodes("VariableSetStmt"):
             kind, args = node.get("kind"), node.get("args") or []
             if not node.get("name"):
                 continue
@@ -213,7 +220,7 @@ def setting_values(s: Statement) -> tuple[tuple[str, str | None], ...]:
     except RecursionError:
         found.append(("standard_conforming_strings", None))
     try:
-        for call in nodes(s.tree, "FuncCall"):
+        for call in s.nodes("FuncCall"):
             if (strings(call.get("funcname")) or [""])[-1] == "set_config":
                 args = call.get("args") or [None, None]
                 name, value = constant(args[0]), constant(args[1]) if len(args) > 1 else None
@@ -262,7 +269,7 @@ def beyond_database(s: Statement) -> list[str]:
         found.append("runs a program on the database server (COPY ... PROGRAM)" if f.get("is_program")
                      else "reads or writes a file on the database server (COPY ... 'file')")
     try:
-        for name in calls(s.tree):
+        for name in _called(s):
             short = name.rsplit(".", 1)[-1]
             if short.startswith(BEYOND_FUNCTION_PREFIXES):
                 found.append(f"calls {short}, which acts on the whole server")
@@ -287,7 +294,7 @@ def moves_sequence(s: Statement) -> str:
                     o.get("defname") == "restart" for o in nodes(command, "DefElem")):
                 return "ALTER ... RESTART (an identity column)"
     try:
-        called = next((n for n in calls(s.tree) if n in ("setval", "nextval")), "")
+        called = next((n for n in _called(s) if n in ("setval", "nextval")), "")
     except RecursionError:
         called = "setval"
     if called:

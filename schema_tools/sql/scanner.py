@@ -150,7 +150,10 @@ def names(text: str, depth: int = 0) -> list[str]:
 def quote_depends_on_backslashes(text: str, depth: int = 0) -> int | None:
     """Where a string constant (``'...'``, in the text or in a body or string within it) holds a
     backslash before a quote, or ends with one: with standard_conforming_strings off the server
-    would end that string elsewhere, and read what follows as other statements. None: nowhere."""
+    would end that string elsewhere, and read what follows as other statements. None: nowhere.
+    A text without a backslash has none to find (only a backslash escape decodes to one)."""
+    if "\\" not in text:
+        return None
     for kind, start, end in spans(text):
         if kind == "string":
             token = text[start:end]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .tree import Node, body, parse_tree, tag
+from .tree import Node, body, index, parse_tree, tag
 
 if TYPE_CHECKING:
     from .effects import Dropped, Target
@@ -74,6 +74,10 @@ class Statement:
         if self._fields is None:
             self._fields = body(self.tree)
         return self._fields
+
+    def nodes(self, kind: str) -> list[Node]:
+        """The fields of every ``kind`` node in the tree, outermost first (the tree walked once)."""
+        return self._fact("index", lambda s: index(s.tree)).get(kind, [])
 
     def expression(self, node: Any) -> str:
         """SQL text of an expression found in this statement's tree."""

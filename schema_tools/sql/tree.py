@@ -89,15 +89,35 @@ def constant(node: Any) -> Any:
 
 
 def nodes(value: object, kind: str) -> Iterator[Node]:
-    """The fields of every ``kind`` node within a tree, outermost first."""
-    if isinstance(value, dict):
-        if kind in value and len(value) == 1 and isinstance(value[kind], dict):
-            yield value[kind]
-        for inner in value.values():
-            yield from nodes(inner, kind)
-    elif isinstance(value, list):
-        for item in value:
-            yield from nodes(item, kind)
+    """The fields of every ``kind`` node within a tree, outermost first (walked without recursion:
+    any depth the parser gives)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if type(item) is dict:
+            if len(item) == 1 and type(item.get(kind)) is dict:
+                yield item[kind]
+            stack.extend(reversed(item.values()))
+        elif type(item) is list:
+            stack.extend(reversed(item))
+
+
+def index(value: object) -> dict[str, list[Node]]:
+    """The fields of every node within a tree by node type, each list outermost first: one walk
+    answers every later ``nodes`` question about the tree."""
+    found: dict[str, list[Node]] = {}
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if type(item) is dict:
+            if len(item) == 1:
+                for kind, inner in item.items():
+                    if type(inner) is dict:
+                        found.setdefault(kind, []).append(inner)
+            stack.extend(reversed(item.values()))
+        elif type(item) is list:
+            stack.extend(reversed(item))
+    return found
 
 
 def calls(node: object) -> Iterator[str]:
