@@ -21,6 +21,7 @@ try:
 except ImportError:  # pragma: no cover -- no wheel for this platform
     parse_plpgsql_json = None  # type: ignore[assignment]
 
+RETURNS = ("void", "integer", "SETOF record")  # RETURN; RETURN expression; RETURN NEXT / QUERY
 PLAIN_STATEMENT = 0  # PLpgSQL_expr parseMode RAW_PARSE_DEFAULT: a whole statement; others are expressions
 
 
@@ -79,11 +80,14 @@ def _function(code: str) -> dict[str, Any] | None:
     tag = "$b$"
     while tag in code:
         tag = tag[:-1] + "b$"
-    try:
-        parsed = orjson.loads(parse_plpgsql_json(f"CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS {tag}{code}{tag}"))
-    except (ParseError, ValueError, RecursionError):
-        return None
-    return parsed[0] if isinstance(parsed, list) and parsed else None
+    for returns in RETURNS:  # plpgsql's parser checks RETURN against the result type: try each shape
+        try:
+            parsed = orjson.loads(parse_plpgsql_json(
+                f"CREATE FUNCTION f() RETURNS {returns} LANGUAGE plpgsql AS {tag}{code}{tag}"))
+        except (ParseError, ValueError, RecursionError):
+            continue
+        return parsed[0] if isinstance(parsed, list) and parsed else None
+    return None
 
 
 def _plpgsql_nodes(function: Node | None) -> Iterator[Node]:
