@@ -15,6 +15,7 @@ import psycopg
 import pytest
 
 from conftest import MIGRATIONS
+from schema_tools import commands
 from test_ralph_attacks import agent_output, log_of, with_schema_001
 from test_ralph_run import applied, project
 
@@ -216,3 +217,80 @@ def test_an_honest_out_of_order_migration_can_pass(empty_db_url: str, tmp_path: 
     result = run(root, empty_db_url, "out-of-order", "--max-iterations", "1")
     assert result.returncode == 0, log_of(root)
     assert sorted(applied(empty_db_url)) == ["0001_users", "0001b_note", "0002_core_tables", "0003_api_keys_usage"]
+
+
+# --- the allow-list itself, against a real catalog ---------------------------------------------
+
+def _refused(url: str, tmp_path: Path, sql: str, rollback: str = "SELECT 1;\n", prepare: str = "",
+             pending: tuple[str, ...] = ("0004_extra",)) -> list[str]:
+    """What the allow-list says of ``sql`` as SCHEMA-002's migration 0004_extra (after the
+    project's three), on a target holding SCHEMA-001 (``prepare`` run there first)."""
+    from conftest import ROOT, settings_for
+    from ralph.harness.allowlist import CatalogServer, allowlist_findings
+    from ralph.harness.stories import load_stories
+    from schema_tools import read_migrations
+
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    for source in MIGRATIONS.glob("000[123]_*.sql"):
+        (folder / source.name).write_bytes(source.read_bytes())
+    (folder / "0004_extra.sql").write_text("-- depends: 0003_api_keys_usage\n" + sql)
+    (folder / "0004_extra.rollback.sql").write_text(rollback)
+    story = next(s for s in load_stories(ROOT / "ralph" / "stories.toml") if s.id == "SCHEMA-002")
+    settings = settings_for(url, folder, max_lock_timeout="5s", max_statement_timeout="1min")
+    with psycopg.connect(url, autocommit=True) as conn:
+        commands.migrate(settings_for(url, MIGRATIONS), to="0002_core_tables")
+        if prepare:
+            conn.execute(prepare)
+        return allowlist_findings(story, settings, [m for m in read_migrations(settings) if m.id in pending],
+                                  CatalogServer(conn))
+
+
+@pytest.mark.parametrize("sql,said", [
+    ("SELECT \"lo_export\"(1, '/tmp/x');", "calls lo_export, a VOLATILE built-in"),
+    ("SELECT pg_catalog.\"pg_read_file\"('/etc/hostname');", "calls pg_read_file, a VOLATILE built-in"),
+    ("DO $$ BEGIN PERFORM \"pg_terminate_backend\"(1); END $$;", "calls pg_terminate_backend, a VOLATILE built-in"),
+    ("SELECT \"set_config\"('session_replication_role', 'replica', false);", "calls set_config, a VOLATILE built-in"),
+    ("SELECT cursor_to_xml('c', 1, false, false, '');", "calls cursor_to_xml, which runs SQL or reads a table"),
+    ("SELECT table_to_xml('users', true, false, '');", "calls table_to_xml, which runs SQL or reads a table"),
+    ("SELECT pg_create_logical_replication_slot('s', 'pgoutput');", "calls pg_create_logical_replication_slot, a "
+     "VOLATILE built-in"),
+    ("GRANT pg_execute_server_program TO CURRENT_USER;", "runs GrantRole"),
+    ("ALTER DATABASE postgres SET default_transaction_read_only = on;", "runs AlterDatabaseSet"),
+    ("ALTER ROLE CURRENT_USER SET search_path = public;", "runs AlterRoleSet"),
+    ("CREATE EVENT TRIGGER e ON ddl_command_start EXECUTE FUNCTION f();", "runs CreateEventTrig"),
+    ("CREATE SUBSCRIPTION s CONNECTION 'host=x' PUBLICATION p;", "runs CreateSubscription"),
+    ("CREATE FUNCTION api_keys_touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN DELETE FROM tenant_users; "
+     "RETURN NEW; END $$;", "writes rows (DELETE) in tenant_users, which existed before"),
+    ("CREATE FUNCTION api_keys_n() RETURNS int LANGUAGE sql AS $$ SELECT \"pg_reload_conf\"()::int $$;",
+     "calls pg_reload_conf, a VOLATILE built-in"),
+    ("CREATE FUNCTION api_keys_c() RETURNS int LANGUAGE c AS 'x', 'y';", "a c body, which the harness cannot read"),
+    ("SELECT lower('A');", "calls lower, which a function outside pg_catalog may stand in for"),
+    ("SET search_path = public, pg_catalog;", "sets search_path, which agent-written migrations may not"),
+    ("SET statement_timeout = 0;", "sets statement_timeout to 0, above the harness's cap"),
+    ("LOCK TABLE users;", "locks users, which SCHEMA-002 does not name"),
+    ("INSERT INTO users (email) VALUES ('attacker@example.com');", "writes rows (INSERT) in users, which existed "
+     "before"),
+    ("ALTER SEQUENCE users_id_seq INCREMENT BY 9223372036854775807;", "alters sequence users_id_seq, which "
+     "SCHEMA-002's migrations do not create"),
+    ("CREATE VIEW api_keys_all AS SELECT * FROM users;", "creates view api_keys_all, which SCHEMA-002 does not name"),
+])
+def test_the_allow_list_refuses_what_no_story_declares(empty_db_url: str, tmp_path: Path, sql: str, said: str) -> None:
+    prepare = "CREATE FUNCTION public.lower(integer) RETURNS integer LANGUAGE sql AS 'SELECT 1'" \
+        if "lower" in sql else ""
+    found = _refused(empty_db_url, tmp_path, sql, prepare=prepare)
+    assert any(said in f for f in found), found
+
+
+def test_the_allow_list_lets_the_story_s_own_work_through(empty_db_url: str, tmp_path: Path) -> None:
+    own = ("SET lock_timeout = '1s';\n"
+           "CREATE FUNCTION api_keys_stamp() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog AS $$ "
+           "BEGIN NEW.last_used_at := pg_catalog.now(); RETURN NEW; END $$;\n"
+           "CREATE TRIGGER api_keys_stamp BEFORE UPDATE ON api_keys FOR EACH ROW EXECUTE FUNCTION api_keys_stamp();\n"
+           "ALTER TABLE api_keys ADD COLUMN note text DEFAULT pg_catalog.btrim(' x ');\n"
+           "CREATE INDEX api_keys_note_idx ON api_keys (lower(note));\nCOMMENT ON TABLE api_keys IS 'keys';\n"
+           "INSERT INTO usage_events (tenant_id, service, action, quantity, period, idempotency_key) "
+           "SELECT id, 's', 'a', 1, now(), gen_random_uuid()::text FROM tenants WHERE false;\n")
+    undo = ("DROP INDEX api_keys_note_idx;\nALTER TABLE api_keys DROP COLUMN note;\n"
+            "DROP TRIGGER api_keys_stamp ON api_keys;\nDROP FUNCTION api_keys_stamp();\n")
+    assert _refused(empty_db_url, tmp_path, own, undo, pending=("0003_api_keys_usage", "0004_extra")) == []

@@ -21,7 +21,7 @@ try:
 except ImportError:  # pragma: no cover -- no wheel for this platform
     parse_plpgsql_json = None  # type: ignore[assignment]
 
-RETURNS = ("void", "integer", "SETOF record")  # RETURN; RETURN expression; RETURN NEXT / QUERY
+RETURNS = ("void", "trigger", "integer", "SETOF record")  # RETURN; NEW and OLD; RETURN expression; RETURN NEXT
 PLAIN_STATEMENT = 0  # PLpgSQL_expr parseMode RAW_PARSE_DEFAULT: a whole statement; others are expressions
 
 
