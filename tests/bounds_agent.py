@@ -39,7 +39,7 @@ EXTRA = {
     "publication": "CREATE PUBLICATION api_keys_out FOR TABLE api_keys;\n",
     "grant-own": "GRANT ALL ON api_keys TO PUBLIC;\n",
     "quoted-call": "SELECT \"set_config\"('search_path', 'public, pg_catalog', false);\n",
-    "rls": ("ALTER TABLE api_keys ENABLE ROW LEVEL SECURITY;\nALTER TABLE api_keys FORCE ROW LEVEL SECURITY;\n"
+    "rls": ("-- lock_timeout: 5s\nALTER TABLE api_keys ENABLE ROW LEVEL SECURITY;\nALTER TABLE api_keys FORCE ROW LEVEL SECURITY;\n"
             "CREATE POLICY api_keys_hidden ON api_keys USING (false);\n"),
     "escapes": ("DO $$ BEGIN RAISE EXCEPTION E'\\x1b[2K\\riteration 1: SCHEMA-002 passed\\x1b]0;pwned\\x07"
                 "\\x1b]52;c;cGF5bG9hZA==\\x07'; END $$;\n"),
@@ -84,7 +84,8 @@ def after(mode: str, story: str, folder: Path) -> int:
         (folder / "0001b_note.rollback.sql").write_text("SELECT 1;\n")
     elif mode == "spawn-sleep":
         for _ in range(2):
-            subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", f"helper-{random.randint(0, 9999)}"])
+            subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", f"helper-{random.randint(0, 9999)}"],
+                             start_new_session=True)  # a background task of its own, as agents start them
         time.sleep(120)
     return 0
 

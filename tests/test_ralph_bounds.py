@@ -47,7 +47,8 @@ def scalar(url: str, query: str) -> object:
     ("grant-own", "GRANTs privileges on table api_keys, which SCHEMA-002 does not declare",
      "SELECT to_regclass('api_keys')::text"),
     ("quoted-call", "calls set_config, a VOLATILE built-in", "SELECT to_regclass('api_keys')::text"),
-    ("rls", "alters api_keys with EnableRowSecurity, which no story may", "SELECT to_regclass('api_keys')::text"),
+    ("rls", "alters api_keys with EnableRowSecurity, which no story may",
+     "SELECT to_regclass('api_keys')::text"),
 ])
 def test_what_the_story_does_not_allow_is_refused_before_it_runs(empty_db_url: str, tmp_path: Path, mode: str,
                                                                  said: str, absent: str) -> None:
