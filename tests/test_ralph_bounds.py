@@ -182,21 +182,32 @@ def test_a_look_alike_file_name_is_refused_and_what_is_taken_back_is_named(empty
         in log_of(root)
 
 
-def test_a_table_named_like_markup_breaks_no_later_run(empty_db_url: str, tmp_path: Path) -> None:
-    """The agent's table is refused (the story does not name it); one that the target holds anyway
-    (a person made it) is read with its name quoted, and the honest agent still carries the story."""
+def test_the_agent_s_table_named_like_markup_is_refused(empty_db_url: str, tmp_path: Path) -> None:
     root = project(tmp_path, migrations=tuple(SCHEMA_001))
     with_schema_001(root, empty_db_url)
     result = run(root, empty_db_url, "html-table", "--max-iterations", "1")
     assert result.returncode == 1 and "creates table x\"]</text></svg><script>" in log_of(root), log_of(root)
-    for left in (root / "migrations").glob("0004_extra*"):  # the refused migration, taken back, is a person's now
-        left.unlink()
+    assert scalar(empty_db_url, "SELECT count(*) FROM pg_class WHERE relname LIKE 'x\"%'") == 0
+
+
+def test_a_table_named_like_markup_on_the_target_breaks_no_run(empty_db_url: str, tmp_path: Path) -> None:
+    """One the target holds anyway (a person made it) is read with its name quoted: the honest agent
+    still carries the story, and the data guard still holds its rows."""
+    root = project(tmp_path, migrations=tuple(SCHEMA_001))
+    with_schema_001(root, empty_db_url)
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
         conn.execute('CREATE TABLE "x""]</text></svg><script>" (id int PRIMARY KEY); '
                      'INSERT INTO "x""]</text></svg><script>" VALUES (1)')
     honest = run(root, empty_db_url, "good", "--max-iterations", "1")
     assert honest.returncode == 0, log_of(root) + honest.stderr
     assert applied(empty_db_url) == [*SCHEMA_001, "0003_api_keys_usage"]
+    assert scalar(empty_db_url, 'SELECT count(*) FROM "x""]</text></svg><script>"') == 1
+    from conftest import settings_for
+    from ralph.harness.data_guard import snapshot
+    from schema_tools.harness import read_schema_on
+
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:  # its rows are guarded, not skipped
+        assert snapshot(conn, read_schema_on(conn, settings_for(empty_db_url))).tables['x"]</text></svg><script>'].rows == 1
 
 
 # --- class 11: timeouts --------------------------------------------------------------------------
