@@ -286,6 +286,8 @@ def _refused(url: str, tmp_path: Path, sql: str, rollback: str = "SELECT 1;\n", 
     ("ALTER SEQUENCE users_id_seq INCREMENT BY 9223372036854775807;", "alters sequence users_id_seq, which "
      "SCHEMA-002's migrations do not create"),
     ("CREATE VIEW api_keys_all AS SELECT * FROM users;", "creates view api_keys_all, which SCHEMA-002 does not name"),
+    ("WITH gone AS (DELETE FROM users RETURNING id) SELECT count(*) FROM gone;", "writes rows (DELETE) in users"),
+    ("DO $$ BEGIN EXECUTE 'DELETE FROM ' || 'users'; END $$;", "EXECUTE of SQL built at run time"),
 ])
 def test_the_allow_list_refuses_what_no_story_declares(empty_db_url: str, tmp_path: Path, sql: str, said: str) -> None:
     prepare = "CREATE FUNCTION public.lower(integer) RETURNS integer LANGUAGE sql AS 'SELECT 1'" \

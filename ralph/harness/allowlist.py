@@ -129,6 +129,11 @@ def _why(act: Any, s: _Story, server: Server, volatility: dict[str, tuple[set[st
         if kinds <= {"i", "s"} or short in HARMLESS_VOLATILE:
             return ""
         return f"calls {short}, a VOLATILE built-in (only IMMUTABLE or STABLE ones and the story's own functions)"
+    if verb == "other":
+        where = " (in a function body)" if stored else ""
+        return f"{name}{where}, which is not on the list of what a story's migrations may do" \
+            if kind in ("dynamic SQL", "unread body", "unreadable") else \
+            f"runs {name} ({kind}){where}, which is not on the list of what a story's migrations may do"
     if stored and verb not in ("write",):
         return f"{verb}s {kind} {name} in a function body: a body may only read and write rows"
     if verb == "write":

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .bodies import dynamic_sql
 from .tree import Node, body, constant, nodes, strings, tag
 
 if TYPE_CHECKING:
@@ -169,12 +170,24 @@ def _own(s: Statement) -> Iterator[Act]:
         yield Act("other", kind, kind.removesuffix("Stmt"))
 
 
+def _running(s: Statement) -> Any:
+    """The part of the tree that runs when the statement runs (a routine's own body left out)."""
+    if s.kind == "CreateFunctionStmt":
+        return {k: v for k, v in s.fields.items() if k not in ("sql_body", "options")}
+    return s.tree
+
+
+def _nested_writes(s: Statement) -> Iterator[Act]:
+    """Rows written anywhere in the statement: ``WITH d AS (DELETE FROM users ...) SELECT ...``."""
+    for kind in WRITES:
+        if kind != "CopyStmt":
+            for node in nodes(_running(s), kind):
+                yield Act("write", "table", _range(node.get("relation")), kind.removesuffix("Stmt").upper())
+
+
 def _migration_calls(s: Statement) -> Iterator[str]:
     """Every function the statement calls when it runs (a routine's own body left out), as written."""
-    tree = s.tree
-    if s.kind == "CreateFunctionStmt":
-        tree = {k: v for k, v in s.fields.items() if k not in ("sql_body", "options")}
-    for call in nodes(tree, "FuncCall"):
+    for call in nodes(_running(s), "FuncCall"):
         names = strings(call.get("funcname"))
         if names:
             yield ".".join(names)
@@ -193,6 +206,7 @@ def acts(s: Statement, stored: bool = False) -> tuple[Act, ...]:
     """Every act of the statement, its DO block's and (``stored``) its routine body's."""
     found = [Act(a.verb, a.kind, a.name, a.detail, stored) for a in _own(s)]
     try:
+        found += [Act(a.verb, a.kind, a.name, a.detail, stored) for a in _nested_writes(s)]
         found += [Act("call", "function", name, "", stored) for name in _migration_calls(s)]
     except RecursionError:
         found.append(Act("other", "unreadable", "a statement nested too deeply to read", "", stored))
@@ -200,6 +214,9 @@ def acts(s: Statement, stored: bool = False) -> tuple[Act, ...]:
         found += acts(inner, stored)
     for inner in s.routine_body:
         found += acts(inner, True)
+    if dynamic_sql(s):
+        found.append(Act("other", "dynamic SQL", "EXECUTE of SQL built at run time, which cannot be read", "",
+                         s.kind == "CreateFunctionStmt"))
     language = _language(s)
     if language not in ("", "sql", "plpgsql"):
         found.append(Act("other", "unread body", f"a {language} body, which the harness cannot read", "",

@@ -71,6 +71,22 @@ def do_transaction_control(s: Statement) -> str:
     return ""
 
 
+DYNAMIC = ("PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors")
+
+
+def dynamic_sql(s: Statement) -> bool:
+    """Whether a DO block or plpgsql routine runs SQL built at run time (EXECUTE, FOR ... EXECUTE,
+    OPEN ... FOR EXECUTE): what it runs cannot be read."""
+    if s.kind == "DoStmt":
+        code = body(_options(s.fields.get("args")).get("as"), "String").get("sval", "")
+    elif s.kind == "CreateFunctionStmt":
+        code = next(iter(strings(_options(s.fields.get("options")).get("as"))), "")
+    else:
+        return False
+    return any(kind in node or "dynquery" in node.get("PLpgSQL_stmt_open", {})
+               for node in _plpgsql_nodes(_function(code)) for kind in DYNAMIC)
+
+
 @functools.lru_cache(maxsize=64)
 def _function(code: str) -> dict[str, Any] | None:
     """libpg_query's plpgsql tree of a body (None: it does not parse); read once per body (a DO
