@@ -101,6 +101,15 @@ def _positive(kind: type) -> Callable[[str], object]:
     return parse
 
 
+def _timeout(text: str) -> str:
+    from schema_tools import Settings
+
+    if not Settings(Path(), Path(), max_statement_timeout=text).timeout_within_cap("statement_timeout", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a timeout: write a whole number with a unit "
+                                         "(ms, s, min, h), greater than 0, e.g. 1min")
+    return text
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from schema_tools import load_settings
 
@@ -122,6 +131,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         sandbox=args.sandbox,
         run_lock_wait=args.lock_wait or 0.0,
         generate=args.generate,
+        max_statement_timeout=args.max_statement_timeout,
     )
     if options.log.exists() and not options.log.is_file():
         raise LogMissing(f"{options.log}: not a regular file", hint="give --log the path of a plain file "
@@ -184,6 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
         "no agent; otherwise the draft and what it could not express start the agent's prompt"))
     p.add_argument("--agent-timeout", type=_positive(float), default=1800.0, metavar="SECONDS",
                    help="per-iteration time limit for the agent (default 1800)")
+    p.add_argument("--max-statement-timeout", type=_timeout, default="1min", metavar="DURATION", help=(
+        "cap on the statement_timeout of every migration the run applies, in the shadow and on the target "
+        "(default 1min; lock_timeout is capped at the project's): a migration's header may lower them, never "
+        "raise or disable them"))
     p.add_argument("--max-identical-failures", type=_positive(int), default=3, metavar="N",
                    help="with an agent, stop after N identical failures in a row (default 3)")
     p.add_argument("--sandbox", choices=("auto", "bubblewrap", "none"), default="auto", help=(

@@ -164,6 +164,11 @@ def _clean(text: str) -> str:
     return CONTROL_OR_NEWLINE.sub(" ", text).strip()
 
 
+def printable(text: str) -> str:
+    """``text`` as one line fit for a terminal: no control character (ANSI/OSC escapes included)."""
+    return _clean(text)
+
+
 def stamped(body: str, at: datetime | None = None) -> str:
     """``[stamp] body``: every line of the loop's own but findings and bullets."""
     return f"[{stamp(at)}] {body}"

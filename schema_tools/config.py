@@ -89,11 +89,29 @@ class Settings:
     integrity_samples: int = 5
     distribution_column: str | None = None
     postgres: int = POSTGRES_OLDEST
+    max_lock_timeout: str | None = None  # caps (set by a harness for untrusted migrations): headers may only lower
+    max_statement_timeout: str | None = None
 
     @property
     def state_path(self) -> Path:
         """Git-ignored folder for the embedded database and other local state."""
         return self.state_dir or self.project_root / ".schema_tools"
+
+    def timeout_within_cap(self, name: str, value: str) -> bool:
+        """Whether ``SET name = value`` keeps lock_timeout or statement_timeout within its cap
+        (never 0, which disables it; always, without a cap)."""
+        from .tomlspec import milliseconds
+
+        cap = self.max_lock_timeout if name == "lock_timeout" else self.max_statement_timeout
+        if cap is None:
+            return True
+        ms, limit = milliseconds(value), milliseconds(cap)
+        return ms is not None and limit is not None and 0 < ms <= limit
+
+    def capped_timeout(self, name: str, value: str) -> str:
+        """``value`` for lock_timeout or statement_timeout, or the cap when it is above it (or 0)."""
+        cap = self.max_lock_timeout if name == "lock_timeout" else self.max_statement_timeout
+        return value if cap is None or self.timeout_within_cap(name, value) else cap
 
     def with_database(self, url: str | None) -> Settings:
         """A copy pointing at another database."""

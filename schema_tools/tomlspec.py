@@ -114,6 +114,15 @@ def duration_problem(text: str) -> str | None:
     return "is longer than PostgreSQL allows (about 24 days)" if number * UNIT_MS[match.group(1)] > MAX_MS else None
 
 
+def milliseconds(text: str) -> int | None:
+    """A timeout's length in milliseconds (0: none, PostgreSQL's "disabled"), or None when
+    ``text`` is not a duration."""
+    match = DURATION.match(text.strip())
+    if match is None:
+        return None
+    return int(re.match(r"\d+", text.strip()).group()) * UNIT_MS[match.group(1)]  # type: ignore[union-attr]
+
+
 def duration(value: Any) -> str:
     text = str(value).strip()
     problem = "is not a duration" if isinstance(value, bool) else duration_problem(text)

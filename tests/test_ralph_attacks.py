@@ -191,8 +191,8 @@ def test_a_process_left_behind_is_killed_and_fails_the_iteration(empty_db_url: s
 
 
 @pytest.mark.parametrize("mode,finding", [
-    ("regress", "regression: SCHEMA-001 no longer holds: verify: no CHECK restricts tenant_users.role"),
-    ("rule", "verify: table usage_events has rule usage_events_swallow"),
+    ("regress", "not allowed: 0004_extra.sql:2: alters tenant_users, which SCHEMA-002 does not name"),
+    ("rule", "not allowed: 0004_extra.sql:2: creates a rule (on usage_events), which no story may"),
     ("trigger", "verify: usage_events: unexpected trigger usage_events_noop"),
 ])
 def test_a_migration_that_breaks_what_passed_or_hides_writes_is_not_promoted(empty_db_url: str, tmp_path: Path,
@@ -320,6 +320,14 @@ def test_the_shadow_login_owns_what_the_applied_migrations_made_and_nothing_more
                         conn.execute(outside)
 
 
+def declare(root: Path, line: str) -> None:
+    """Add ``line`` (``drops = [...]``, ``writes = [...]``) to SCHEMA-002: the allow-list lets the
+    statement through, so that the layer behind it is what the test sees at work."""
+    stories = root / "ralph" / "stories.toml"
+    old = 'migrations = ["0003_api_keys_usage"]\n'
+    stories.write_text(stories.read_text().replace(old, old + line + "\n"))
+
+
 def target_with_audit_trail(tmp_path: Path, url: str) -> Path:
     """A project whose target holds SCHEMA-001 and, outside any migration, a table no story names
     with two rows (1 and 2)."""
@@ -334,6 +342,7 @@ def test_the_agent_cannot_silence_lint_with_its_own_ignore_comments(empty_db_url
     """An ignore comment in agent-written SQL vouches for nothing: the drop of a table no story
     names (rows in it) fails the iteration instead of reaching the target."""
     root = target_with_audit_trail(tmp_path, empty_db_url)
+    declare(root, 'drops = ["audit_trail"]')
     result = attack(root, empty_db_url, "silenced", "--max-iterations", "1")
     assert result.returncode == 1, log_of(root)
     assert "lint: 0004_extra.sql:3: drop-table: DROP TABLE audit_trail deletes its data for good" in log_of(root), \
@@ -348,6 +357,7 @@ def test_a_migration_that_deletes_or_changes_rows_on_the_target_is_undone_there(
     """Story checks read the schema; rows a pending migration deletes or changes (only where the
     table exists: not in the shadow) are caught before the commit on the target, which ends as it was."""
     root = target_with_audit_trail(tmp_path, empty_db_url)
+    declare(root, 'writes = ["audit_trail"]')
     result = attack(root, empty_db_url, "delete", "--max-iterations", "1")
     assert result.returncode == 1, log_of(root)
     assert "target: audit_trail: 2 of its 2 row(s) would be deleted or changed (in id)" in log_of(root), log_of(root)
@@ -408,11 +418,9 @@ def test_a_migration_that_changes_a_table_its_story_does_not_name_is_not_promote
     with_schema_001(root, empty_db_url)
     result = attack(root, empty_db_url, "grant", "--max-iterations", "1")
     assert result.returncode == 1, log_of(root)
-    for change in ("table public.tenants (relation public.tenants changed)",
-                   "table public.users (column public.users.email changed, relation public.users changed)"):
-        assert f"scope: the pending migrations change {change}, which SCHEMA-002 does not name" in log_of(root), \
-            log_of(root)
-    assert re.search(r"change default privileges of schema_tools_agent_\w+ on r \(added\)", log_of(root))
+    for refused in ("2: GRANTs privileges on table users, which SCHEMA-002 does not declare",
+                    "4: runs AlterDefaultPrivileges", "5: alters tenants, which SCHEMA-002 does not name"):
+        assert f"not allowed: 0004_extra.sql:{refused}" in log_of(root), log_of(root)  # scope: test_scope_names_...
     assert applied(empty_db_url) == ["0001_users", "0002_core_tables"]
     with psycopg.connect(empty_db_url) as conn:
         assert conn.execute("SELECT has_table_privilege('public', 'users', 'DELETE')").fetchone() == (False,)
@@ -445,6 +453,7 @@ def test_rollback_files_that_do_not_undo_their_migration_are_not_promoted(empty_
     run in one transaction): in the shadow they must bring the schema back exactly."""
     root = project(tmp_path, migrations=("0001_users", "0002_core_tables"))
     with_schema_001(root, empty_db_url)
+    declare(root, 'drops = ["tenant_users"]')
     result = attack(root, empty_db_url, "rollback-drop", "--max-iterations", "1")
     assert result.returncode == 1, log_of(root)
     assert re.search(r"rollback \(shadow\): rolling back the pending migrations does not restore the schema \(.*"
@@ -455,16 +464,20 @@ def test_rollback_files_that_do_not_undo_their_migration_are_not_promoted(empty_
 def test_a_promotion_undone_by_rollback_files_is_checked_against_the_target_before_it(empty_db_url: str,
                                                                                       tmp_path: Path) -> None:
     """A promotion that cannot run in one transaction is undone with the rollback files. Those were
-    proven in the shadow, but a migration that acts only outside scratch databases leaves on the
-    target what they cannot restore: the harness compares the target with itself before the
-    promotion and says so (before: "the target is as it was")."""
+    proven in the shadow, but a migration that acts only outside scratch databases (on a table its
+    story does not name) would leave on the target what they cannot restore: the allow-list refuses
+    it before anything runs, and the target keeps its CHECK."""
     root = project(tmp_path, migrations=("0001_users", "0002_core_tables"))
     with_schema_001(root, empty_db_url)
     result = attack(root, empty_db_url, "undo-unrestored", "--max-iterations", "1")
     assert result.returncode == 1, log_of(root)
     log = log_of(root)
-    assert "the target could NOT be restored" in log and "the target is as it was" not in log, log
-    assert re.search(r"target: the rollback files did not restore the schema \(.*tenant_users_role_check", log), log
+    # The allow-list now refuses it before anything runs (it alters tenant_users, which SCHEMA-002 does not name).
+    assert "not allowed: 0004_extra.sql:3: alters tenant_users, which SCHEMA-002 does not name" in log, log
+    assert applied(empty_db_url) == ["0001_users", "0002_core_tables"]
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_constraint WHERE conname = 'tenant_users_role_check'").fetchone() \
+            == (1,)
 
 
 def test_rollback_files_of_a_promotion_outside_a_transaction_may_not_touch_rows(empty_db_url: str,
@@ -489,7 +502,8 @@ def test_a_drop_in_a_do_block_of_a_table_only_the_target_has_is_not_promoted(emp
     root = target_with_audit_trail(tmp_path, empty_db_url)
     result = attack(root, empty_db_url, "do-drop", "--max-iterations", "1")
     assert result.returncode == 1, log_of(root)
-    assert "target: audit_trail: the table held 2 row(s) and is gone" in log_of(root), log_of(root)
+    assert "not allowed: 0004_extra.sql:2: drops audit_trail (or something of it), which SCHEMA-002 does not name" \
+        in log_of(root), log_of(root)  # before: the data guard found it gone on the target
     with psycopg.connect(empty_db_url) as conn:
         assert conn.execute("SELECT count(*) FROM audit_trail").fetchone() == (2,)
     assert applied(empty_db_url) == ["0001_users", "0002_core_tables"]

@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -26,6 +27,7 @@ from schema_tools import ConfigError
 from schema_tools.harness import redact
 
 PR_SET_CHILD_SUBREAPER = 36
+OUTPUT_HEAD = OUTPUT_TAIL = 1024 * 1024  # the agent's output kept: its first and last MiB
 HARNESS_VARIABLES = ("DATABASE_URL", "PG", "SCHEMA_TOOLS_", "RALPH_")  # names, or prefixes of names
 
 
@@ -257,9 +259,12 @@ def run_agent(argv: list[str], prompt: str, prompt_file: Path, log: Path, env: d
     started = time.monotonic()
     exit_code, timed_out = None, False
     left: tuple[str, ...] = ()
-    with subreaper(), open(log, "wb") as out, open(report_read, "rb", buffering=0):
+    output_read, output_write = os.pipe()
+    drain = threading.Thread(target=_drain, args=(output_read, log), daemon=True)
+    drain.start()
+    with subreaper(), open(report_read, "rb", buffering=0):
         try:
-            proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT,
+            proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=output_write, stderr=subprocess.STDOUT,
                                     cwd=box.cwd, env=env, start_new_session=True,
                                     pass_fds=(report_write,) if use_sandbox else ())
         except OSError as exc:
@@ -267,6 +272,7 @@ def run_agent(argv: list[str], prompt: str, prompt_file: Path, log: Path, env: d
                               hint="check the --agent command (is it installed and on PATH?)") from None
         finally:
             os.close(report_write)
+            os.close(output_write)
         try:
             proc.communicate(prompt.encode("utf-8"), timeout=timeout)
             exit_code = proc.returncode
@@ -280,8 +286,32 @@ def run_agent(argv: list[str], prompt: str, prompt_file: Path, log: Path, env: d
             raise
         survivors = left + kill_survivors()  # after an exit: whatever it left running, in its group or not
         _kill_group(proc)
+    drain.join(timeout=10)  # every writer is gone: the pipe has ended (a stray writer cannot hold us longer)
     log.write_text(redact(log.read_text(encoding="utf-8", errors="replace"), secrets), encoding="utf-8")
     return AgentResult(exit_code, timed_out, time.monotonic() - started, log, survivors)
+
+
+def _drain(fd: int, log: Path, head: int = OUTPUT_HEAD, tail: int = OUTPUT_TAIL) -> None:
+    """Copy the agent's output from ``fd`` to ``log`` as it comes: its first ``head`` bytes, then
+    (when there was more) a line saying how much was left out, then its last ``tail`` bytes. Never
+    more than head + tail bytes in memory or on disk, however much it writes."""
+    total, first, last = 0, 0, bytearray()
+    with open(fd, "rb", buffering=0) as source, open(log, "wb") as out:
+        while chunk := source.read(65536):
+            total += len(chunk)
+            if first < head:
+                part = chunk[:head - first]
+                out.write(part)
+                first += len(part)
+                chunk = chunk[len(part):]
+            if chunk:
+                last += chunk
+                del last[:max(0, len(last) - tail)]
+        beyond = total - first
+        if beyond > len(last):
+            out.write(f"\n[... {beyond - len(last)} bytes of the agent's output left out; it wrote {total} bytes "
+                      "in all ...]\n".encode())
+        out.write(last)
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

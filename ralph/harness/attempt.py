@@ -16,6 +16,7 @@ from schema_tools import (Migration, SchemaToolsError, Settings, VerificationFai
 from schema_tools.harness import (migrate_on, preflight_on, rollback_on, schema_differences, schema_inventory_on,
                                   scratch_login, validate_on)
 
+from .allowlist import CatalogServer, allowlist_findings
 from .criteria import FAILED, Verdict, judge
 from .data_guard import Snapshot, data_lost, snapshot
 from .scope import out_of_scope
@@ -126,8 +127,10 @@ def _undo_findings(conn: psycopg.Connection, shadow: Settings, pending: Sequence
     if not pending or any(m.irreversible for m in pending):
         return []
     try:
-        for _ in pending:
-            rollback_on(conn, shadow, confirm=lambda losses: True)  # the shadow's rows are nobody's
+        files = read_migrations(shadow)
+        for m in reversed(pending):  # exactly these (rollback's "last" is the last in the list it is given)
+            rollback_on(conn, shadow, confirm=lambda losses: True,  # the shadow's rows are nobody's
+                        migrations=[f for f in files if f.id != m.id] + [f for f in files if f.id == m.id])
     except SchemaToolsError as exc:
         return [f"rollback (shadow): {exc.one_line()}"]
     after = schema_inventory_on(conn)
@@ -206,6 +209,8 @@ def attempt(target: Target, story: Story, owned_by_open_stories: set[str], befor
     pending = [m for m in files if m.id in only and m.id not in before.applied]
     pending_ids = {m.id for m in pending}
     outcome.findings += reach_findings(files, pending_ids) + unguarded_undo_findings(pending)
+    outcome.findings += allowlist_findings(story, settings, pending,
+                                           CatalogServer(target.conn))
     if outcome.findings:
         return outcome, None
     _shadow(target, story, passing, only, set(before.applied), pending, outcome)

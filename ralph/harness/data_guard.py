@@ -50,7 +50,7 @@ def _count(conn: psycopg.Connection, table: str) -> int | None:
     import psycopg
     from psycopg import sql
 
-    if conn.execute("SELECT to_regclass(%s)", (table,)).fetchone() == (None,):
+    if conn.execute("SELECT pg_catalog.to_regclass(%s)", (_regclass(conn, table),)).fetchone() == (None,):
         return None
     try:
         with conn.transaction():
@@ -72,8 +72,15 @@ JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.
 WHERE c.oid = pg_catalog.to_regclass(%s)"""
 
 
+def _regclass(conn: psycopg.Connection, table: str) -> str:
+    """The table's name as to_regclass reads it: each part quoted (a name may hold quotes or dots)."""
+    from psycopg import sql
+
+    return sql.Identifier(*table.split(".")).as_string(conn)
+
+
 def _identity(conn: psycopg.Connection, table: str) -> tuple[int, dict[int, str]]:
-    rows = conn.execute(IDENTITIES_SQL, (table,)).fetchall()
+    rows = conn.execute(IDENTITIES_SQL, (_regclass(conn, table),)).fetchall()
     return (int(rows[0][0]) if rows else 0, {int(num): str(name) for _, num, name in rows})
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 from schema_tools import GeneratedFile, SchemaToolsError, Settings, generate
 from schema_tools.harness import write_generated
 
+from .prompt import fenced, inert
+
 
 @dataclass
 class StoryDraft:
@@ -30,12 +32,12 @@ class StoryDraft:
         """The draft for the agent: its files, then what it leaves to do."""
         parts = ["## A draft from `schema-tools generate` (start from it; fix what it left)"]
         for f in self.files:
-            parts.append(f"{folder}/{f.id}.sql:\n```sql\n{f.sql.rstrip()}\n```\n{folder}/{f.id}.rollback.sql:\n"
-                         f"```sql\n{f.rollback.rstrip()}\n```")
+            parts.append(f"{folder}/{f.id}.sql:\n{fenced(f.sql.rstrip(), 'sql')}\n{folder}/{f.id}.rollback.sql:\n"
+                         f"{fenced(f.rollback.rstrip(), 'sql')}")
         if self.unexpressed:
-            parts.append("It could not express (write these yourself):\n" + "\n".join(f"- {u}" for u in self.unexpressed))
+            parts.append("It could not express (write these yourself):\n" + "\n".join(f"- {inert(u)}" for u in self.unexpressed))
         if self.problems:
-            parts.append("Its proof found:\n" + "\n".join(f"- {p}" for p in self.problems))
+            parts.append("Its proof found:\n" + "\n".join(f"- {inert(p)}" for p in self.problems))
         return "\n\n".join(parts)
 
 

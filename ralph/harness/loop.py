@@ -14,7 +14,7 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -25,8 +25,8 @@ from .attempt import Outcome, attempt, story_problems
 from .completion import completion_lines
 from .drafting import StoryDraft, draft_story, write_draft
 from .agent import choose_sandbox
-from ..logformat import (ProgressLog, bullet, finding, iteration_ended, iteration_started, note, run_ended, run_started,
-                        stamp, stamped, story_completed)
+from ..logformat import (ProgressLog, bullet, finding, iteration_ended, iteration_started, note, printable, run_ended,
+                        run_started, stamp, stamped, story_completed)
 from .prompt import Situation, build_prompt, learnings, next_migration_id
 from .stories import Story, load_stories, set_passes
 from .target import Target, TargetState
@@ -47,6 +47,7 @@ class RunOptions:
     sandbox: str = "auto"  # auto | bubblewrap | none
     run_lock_wait: float = 0.0  # seconds to wait for another ralph run on the same target
     generate: bool = False  # draft each story's migration with schema-tools generate first
+    max_statement_timeout: str = "1min"  # cap on every migration's statement_timeout (lock_timeout: the project's)
     say: Callable[[str], None] = print  # a line for the terminal
 
 
@@ -71,6 +72,11 @@ class Loop:
         self.attempts: dict[str, int] = {}
         self.use_sandbox = False
 
+    def say(self, text: str) -> None:
+        """A line for the terminal, with no control character (an agent's or a RAISE's escape sequences
+        would move the cursor, retitle the window or write the clipboard)."""
+        self.o.say(printable(text))
+
     def line(self, body: str) -> None:
         self.log.append(stamped(body))
 
@@ -82,7 +88,9 @@ class Loop:
                               hint=f"stories: {', '.join(s.id for s in stories)}")
         read_migrations(self.o.settings)
         self.use_sandbox = choose_sandbox(self.o.sandbox) if self.o.agent else False
-        settings = self.o.settings.with_database(database_url(self.o.settings))
+        settings = replace(self.o.settings.with_database(database_url(self.o.settings)),
+                           max_lock_timeout=self.o.settings.lock_timeout,
+                           max_statement_timeout=self.o.max_statement_timeout)  # headers may lower them, never raise
         with connect(settings, "ralph run") as conn, \
                 exclusive(conn, "ralph.run", wait=self.o.run_lock_wait, holder="another ralph run"):
             target = Target(settings, conn)
@@ -103,7 +111,7 @@ class Loop:
                 signal.signal(signal.SIGTERM, previous)
                 self.line(run_ended(reason))
         passing = sum(s.passes for s in load_stories(self.o.stories))
-        self.o.say(f"ralph: {passing} of {len(stories)} stories pass after {sum(self.attempts.values())} iteration(s)"
+        self.say(f"ralph: {passing} of {len(stories)} stories pass after {sum(self.attempts.values())} iteration(s)"
                    + (f"; {reason}" if reason else "") + f" (log: {self.o.log})")
         return code
 
@@ -149,12 +157,12 @@ class Loop:
                                              problems[story.id])
             took = f"{outcome.durations.get('total', 0):.1f} s"
             if outcome.passed and after is not None:
-                self.o.say(f"iteration {iteration}: {story.id} passed ({took})")
+                self.say(f"iteration {iteration}: {story.id} passed ({took})")
                 self.line(iteration_ended(iteration, "success"))
                 self._complete(target.settings, story, outcome, after)
                 last, repeats, previous = None, 0, []
                 continue
-            self.o.say(f"iteration {iteration}: {story.id} failed ({took}): " + "; ".join(outcome.findings[:3])
+            self.say(f"iteration {iteration}: {story.id} failed ({took}): " + "; ".join(outcome.findings[:3])
                        + (f" (+{len(outcome.findings) - 3} more in progress.log)" if len(outcome.findings) > 3 else ""))
             self.log.append(stamped(iteration_ended(iteration, "issues")), *map(finding, outcome.findings))
             signature = (story.id, tuple(sorted({failure_signature(f) for f in outcome.findings})))
@@ -194,6 +202,8 @@ class Loop:
                               self.o.state / "iterations" / f"{self.run_id}-{iteration:03d}-agent.log")
             turn = agent_turn(target, state, story, open_owned, self.o.agent, prompt, files, self.o.agent_timeout,
                               iteration, self.use_sandbox)
+        if turn is not None and turn.taken:
+            self.line(note(f"took back from the agent's workspace: {', '.join(turn.taken)}"))
         if turn is not None and turn.findings:  # tampering or refused files: nothing of this iteration is promoted
             outcome, after = Outcome(findings=list(turn.findings)), None
         else:

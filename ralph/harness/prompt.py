@@ -75,8 +75,20 @@ def table_definition(table: Table) -> list[str]:
     return lines
 
 
+def inert(text: str) -> str:
+    """One line of text with no control character (a newline cannot start a heading of its own)."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+
+
+def fenced(text: str, info: str = "") -> str:
+    """``text`` in a code fence longer than any run of backticks in it: nothing inside closes it."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{info}\n{text}\n{fence}"
+
+
 def _bullets(title: str, items: list[str] | tuple[str, ...]) -> str:
-    return "\n".join([title, *[f"- {item}" for item in items]])
+    return "\n".join([title, *[f"- {inert(item)}" for item in items]])
 
 
 def build_prompt(story: Story, migrations_dir: Path, previous: list[str], situation: Situation) -> str:
@@ -93,7 +105,7 @@ def build_prompt(story: Story, migrations_dir: Path, previous: list[str], situat
         "The story passes only when, on a fresh database, every migration applies, the expectations below hold, "
         "the schema invariants hold (every FK indexed, no redundant or invalid index, primary keys, timestamptz, "
         "no NOT VALID left) and `schema-tools lint` finds no error in the story's migrations.",
-        "```toml\n" + story.source.strip() + "\n```",
+        fenced(story.source.strip(), "toml"),
     ]
     if situation.open_because:
         title = ("## Why this story is open again (it passed before; the target no longer holds it)"
@@ -109,8 +121,7 @@ def build_prompt(story: Story, migrations_dir: Path, previous: list[str], situat
         for name in dict.fromkeys([*story.tables, *referenced]):
             table = situation.catalog.table(name)
             live += table_definition(table) if table is not None else [f"{name}: does not exist yet"]
-        parts.append("## The story's tables (and those they reference) on the target now\n```\n" + "\n".join(live)
-                     + "\n```")
+        parts.append("## The story's tables (and those they reference) on the target now\n" + fenced("\n".join(live)))
     parts += [
         "## Your task",
         f"Write or fix the migration(s): {files}. Use yoyo's SQL format ('-- depends: ID' header). "

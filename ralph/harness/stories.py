@@ -11,6 +11,9 @@ Format (TOML, edited by people):
     passes = false                    # a cache the harness writes; the database decides
     notes = "..."
     criteria = ["free text ..."]      # checked by machine where they can be, else "unverified"
+    drops = ["audit_trail"]           # tables (or table.column) it may drop with their data
+    writes = ["users"]                # earlier tables its migrations may write rows in (a data step)
+    grants = ["api_keys"]             # tables its migrations may GRANT / REVOKE on
     [stories.expect.tables.sessions]  # the verify format
     ...
 """
@@ -58,6 +61,9 @@ STORY = {
     "criteria": Field(Kinds.strings, "free-text acceptance criteria", ()),
     "drops": Field(Kinds.strings, "tables (or table.column) the story may drop with their data; any other "
                    "table or column that held rows must survive the promotion", ()),
+    "writes": Field(Kinds.strings, "tables that existed before whose rows the story's migrations may write "
+                    "(a data step); its own new tables need no entry", ()),
+    "grants": Field(Kinds.strings, "tables the story's migrations may GRANT or REVOKE privileges on", ()),
     "expect": Field(Kinds.anything, "[stories.expect.tables.NAME] sections", None),
 }
 
@@ -75,6 +81,8 @@ class Story:
     expectations: tuple[TableExpectation, ...] = field(default=(), compare=False)
     source: str = ""  # the story's block of the file, for the agent's prompt
     drops: tuple[str, ...] = ()
+    writes: tuple[str, ...] = ()  # tables that existed before whose rows its migrations may write
+    grants: tuple[str, ...] = ()  # tables its migrations may grant or revoke privileges on
 
     @property
     def tables(self) -> tuple[str, ...]:
@@ -100,7 +108,7 @@ def _story(doc: TomlDoc, index: int, source: str) -> Story:
                  given["depends_on"], given["migrations"], given["passes"], given["notes"].strip(),
                  given["criteria"],
                  tuple(tables_from(doc, ("stories", index, "expect"), story_id)) if given["expect"] else (),
-                 source, given["drops"])
+                 source, given["drops"], given["writes"], given["grants"])
 
 
 def load_stories(path: Path, runnable: bool = True) -> list[Story]:

@@ -17,6 +17,7 @@ import importlib.util
 import os
 import shutil
 import site
+import string
 import sys
 import time
 from dataclasses import dataclass, field
@@ -110,6 +111,28 @@ def agent_tail(log: Path | None, lines: int = 3) -> str:
     return " | ".join(kept)
 
 
+SAFE_NAME = frozenset(string.ascii_letters + string.digits + "_-")
+
+
+def badly_named(project: Path, settings: Settings) -> list[str]:
+    """The agent's new or changed migration files whose names hold anything but ASCII letters, digits,
+    ``_`` and ``-`` (before ``.sql`` or ``.rollback.sql``): refused, as a look-alike letter would make a
+    file no one can tell from another (and a control character would write its own lines in the log)."""
+    try:
+        folder = project / settings.migrations_dir.relative_to(settings.project_root)
+    except ValueError:
+        return []
+    found = []
+    for entry in sorted(folder.iterdir()) if folder.is_dir() else []:
+        name = entry.name
+        stem = name.removesuffix(".sql").removesuffix(".rollback")
+        if not name.endswith(".sql") or (stem and set(stem) <= SAFE_NAME) or (settings.migrations_dir / name).exists():
+            continue
+        found.append(f"refused: the agent wrote a migration file named {ascii(name)}; a name holds only ASCII "
+                     "letters, digits, '_' and '-' (then .sql or .rollback.sql)")
+    return found
+
+
 def copy_schema(scratch: Settings, applied: frozenset[str]) -> str:
     """Apply the target's applied migrations to the agent's scratch database, as the agent's own
     login (so it owns what they create): the target's schema, none of its data. '' when it
@@ -148,7 +171,11 @@ def agent_turn(target: Target, state: TargetState, story: Story, others: set[str
             result = run_agent(argv, prompt, workspace.prompt_file, workspace.base / "agent.log", env, timeout, box,
                                use_sandbox, secrets)
         turn.exit_code, turn.seconds = result.exit_code, round(result.seconds, 3)
-        turn.findings += [f"tampering: a process outlived the agent and was killed ({s})" for s in result.survivors]
+        if result.timed_out:  # its processes were killed by the timeout, the harness's own doing: said once, as such
+            turn.findings.append(f"agent: timed out after {timeout:g}s; the harness killed it and every process it "
+                                 "had started (its output: .ralph/iterations/)")
+        else:
+            turn.findings += [f"tampering: a process outlived the agent and was killed ({s})" for s in result.survivors]
         turn.findings += [f"tampering: {left}" for left in login.leftovers]
         turn.findings += guard.restore_changes()
         purge_bytecode(guard.folders, started)
@@ -157,8 +184,9 @@ def agent_turn(target: Target, state: TargetState, story: Story, others: set[str
         turn.log = files.agent_log
         turn.findings += [f"tampering: on the target, {change} while the agent ran"
                           for change in changes_on(target.conn, before, strict=turn.sandbox == "none")]
-        if result.timed_out:
-            turn.findings.append(f"agent: timed out after {timeout:g}s (its output: .ralph/iterations/)")
+        if turn.findings:
+            return turn
+        turn.findings += badly_named(workspace.project, settings)
         if turn.findings:
             return turn
         back = take_back(workspace, settings, story.migrations, state.applied, others)

@@ -72,9 +72,11 @@ def on_connection(conn: psycopg.Connection, books: history.Books | None = None) 
 
 
 def timeouts(m: Migration, settings: Settings) -> tuple[str, str]:
-    """The migration's lock_timeout and statement_timeout: its header's, else the settings'."""
-    return (m.directives.get("lock_timeout", settings.lock_timeout),
-            m.directives.get("statement_timeout", settings.statement_timeout))
+    """The migration's lock_timeout and statement_timeout: its header's, else the settings';
+    never longer than the settings' caps (a harness's, for migrations it does not trust)."""
+    return (settings.capped_timeout("lock_timeout", m.directives.get("lock_timeout", settings.lock_timeout)),
+            settings.capped_timeout("statement_timeout",
+                                    m.directives.get("statement_timeout", settings.statement_timeout)))
 
 
 def _prefix(work: Work, m: Migration, settings: Settings, local: bool) -> list[str]:

@@ -21,6 +21,7 @@ try:
 except ImportError:  # pragma: no cover -- no wheel for this platform
     parse_plpgsql_json = None  # type: ignore[assignment]
 
+RETURNS = ("void", "trigger", "integer", "SETOF record")  # RETURN; NEW and OLD; RETURN expression; RETURN NEXT
 PLAIN_STATEMENT = 0  # PLpgSQL_expr parseMode RAW_PARSE_DEFAULT: a whole statement; others are expressions
 
 
@@ -70,6 +71,22 @@ def do_transaction_control(s: Statement) -> str:
     return ""
 
 
+DYNAMIC = ("PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors")
+
+
+def dynamic_sql(s: Statement) -> bool:
+    """Whether a DO block or plpgsql routine runs SQL built at run time (EXECUTE, FOR ... EXECUTE,
+    OPEN ... FOR EXECUTE): what it runs cannot be read."""
+    if s.kind == "DoStmt":
+        code = body(_options(s.fields.get("args")).get("as"), "String").get("sval", "")
+    elif s.kind == "CreateFunctionStmt":
+        code = next(iter(strings(_options(s.fields.get("options")).get("as"))), "")
+    else:
+        return False
+    return any(kind in node or "dynquery" in node.get("PLpgSQL_stmt_open", {})
+               for node in _plpgsql_nodes(_function(code)) for kind in DYNAMIC)
+
+
 @functools.lru_cache(maxsize=64)
 def _function(code: str) -> dict[str, Any] | None:
     """libpg_query's plpgsql tree of a body (None: it does not parse); read once per body (a DO
@@ -79,11 +96,14 @@ def _function(code: str) -> dict[str, Any] | None:
     tag = "$b$"
     while tag in code:
         tag = tag[:-1] + "b$"
-    try:
-        parsed = orjson.loads(parse_plpgsql_json(f"CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS {tag}{code}{tag}"))
-    except (ParseError, ValueError, RecursionError):
-        return None
-    return parsed[0] if isinstance(parsed, list) and parsed else None
+    for returns in RETURNS:  # plpgsql's parser checks RETURN against the result type: try each shape
+        try:
+            parsed = orjson.loads(parse_plpgsql_json(
+                f"CREATE FUNCTION f() RETURNS {returns} LANGUAGE plpgsql AS {tag}{code}{tag}"))
+        except (ParseError, ValueError, RecursionError):
+            continue
+        return parsed[0] if isinstance(parsed, list) and parsed else None
+    return None
 
 
 def _plpgsql_nodes(function: Node | None) -> Iterator[Node]:

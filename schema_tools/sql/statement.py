@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .tree import Node, body, index, parse_tree, tag
 
 if TYPE_CHECKING:
+    from .acts import Act
     from .effects import Dropped, Target
     from .locks import LockInfo
 
@@ -211,3 +212,12 @@ class Statement:
         from .bodies import routine_statements
 
         return self._fact("routine_body", routine_statements)
+
+    @property
+    def acts(self) -> tuple[Act, ...]:
+        """What it does, as acts an allow-list judges (objects created, altered, dropped, written,
+        locked or granted on; functions called; settings set; any other kind named), DO blocks
+        and routine bodies included (see ``acts``)."""
+        from .acts import acts
+
+        return self._fact("acts", acts)
