@@ -35,6 +35,18 @@ def _common(parser: argparse.ArgumentParser, migrations: bool = True) -> None:
     parser.add_argument("--database", metavar="URL", help="PostgreSQL URL (default: $DATABASE_URL, else the embedded server)")
     if migrations:
         parser.add_argument("--migrations", metavar="DIR", help="migrations folder (default: from pyproject, else ./migrations)")
+        _layout(parser)
+
+
+def _layout(parser: argparse.ArgumentParser) -> None:
+    """How the migrations folder is read: which tool's layout, and its placeholders' values."""
+    from .config import LAYOUT_NAMES
+
+    parser.add_argument("--layout", choices=LAYOUT_NAMES, help=(
+        "the tool whose folder layout the migrations are in (default: [tool.schema_tools] layout, else detected)"))
+    parser.add_argument("--placeholder", action="append", default=[], metavar="NAME=VALUE", help=(
+        "a placeholder's value, in the layout tool's syntax (Flyway ${name}, psql :\"name\", Go templates); "
+        "repeatable; also [tool.schema_tools.placeholders]"))
 
 
 def _expect(parser: argparse.ArgumentParser) -> None:
@@ -239,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.more_help = _lint_rules  # type: ignore[attr-defined]
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="migration files or folders (default: the migrations folder)")
     p.add_argument("--migrations", metavar="DIR", help="migrations folder (default: from pyproject, else ./migrations)")
+    _layout(p)
     p.add_argument("--trace-locks", metavar="URL", help=(
         "when a database is at hand: run the migrations pending there on a scratch copy of its schema (on its "
         "server; needs CREATEDB) and report where the locks pg_locks saw differ from the static table "
@@ -321,6 +334,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         database=getattr(args, "database", None),
         migrations=getattr(args, "migrations", None),
         lock_wait=getattr(args, "lock_wait", None),
+        layout=getattr(args, "layout", None),
+        placeholders=getattr(args, "placeholder", ()),
     )
 
 

@@ -119,7 +119,7 @@ def read_migrations(settings: Settings) -> Migrations:
     and handed down (pass them to the ``_on`` verbs that take ``migrations``)."""
     from .migration_files.read import read_folder
 
-    return read_folder(settings.migrations_dir)
+    return read_folder(settings.migrations_dir, layout=settings.layout, placeholders=dict(settings.placeholders))
 
 
 def migrate(settings: Settings, *, only: Collection[str] | None = None, progress: Progress | None = None,
@@ -430,7 +430,7 @@ def generate(settings: Settings, expect_files: Sequence[Path], *, story: str | N
                                   f"difference(s), first: {differs[0].message})", list(differs))
     return generate_files(settings, expectations, base, name=name or (story or "generated"),
                           before=migrations[-1].id if migrations else None, reserved=reserved,
-                          allow_drop=allow_drop, check=check, write_files=write)
+                          allow_drop=allow_drop, check=check, write_files=write, existing=migrations)
 
 
 def write_generated(settings: Settings, files: Sequence[GeneratedFile]) -> list[Path]:
@@ -438,7 +438,7 @@ def write_generated(settings: Settings, files: Sequence[GeneratedFile]) -> list[
     migrations folder, each file created new: never over an existing file or through a symlink."""
     from .generator import write
 
-    return write(settings.migrations_dir, list(files))
+    return write(settings.migrations_dir, list(files), read_migrations(settings).layout)
 
 
 def _owned(path: Path, story: str) -> tuple[str, ...]:

@@ -232,7 +232,7 @@ def unpaired(conn: psycopg.Connection, books: Books) -> list[str]:
 RECORD_APPLY_SQL = """
 WITH yoyo AS (
     INSERT INTO {yoyo_migration} (migration_hash, migration_id, applied_at_utc)
-    VALUES ({hash}, {id}, (pg_catalog.now() AT TIME ZONE 'UTC'))
+    VALUES ({hash}, {id}, (pg_catalog.now() AT TIME ZONE 'UTC')){again}
 ), yoyo_log AS (
     INSERT INTO {yoyo_log} (id, migration_hash, migration_id, operation, username, hostname, comment, created_at_utc)
     VALUES ({log_id}, {hash}, {id}, 'apply', {user}, {host}, NULL, (pg_catalog.now() AT TIME ZONE 'UTC'))
@@ -276,8 +276,10 @@ RECORDED = b"schema_tools_recorded"
 
 def apply_record(migration: Migration, books: Books) -> sql.Composed:
     """One statement recording an applied migration in yoyo's tables and ours; run it in the
-    migration's transaction. The duration: since STARTED_NOW ran, else the transaction's age."""
-    return sql.SQL(RECORD_APPLY_SQL).format(
+    migration's transaction. The duration: since STARTED_NOW ran, else the transaction's age. A
+    repeatable migration (Flyway's R__) applied again updates its record."""
+    again = " ON CONFLICT (migration_hash) DO UPDATE SET applied_at_utc = EXCLUDED.applied_at_utc"
+    return sql.SQL(RECORD_APPLY_SQL).format(again=sql.SQL(again if migration.repeatable else ""),
         hash=sql.Literal(yoyo_hash(migration.id)), id=sql.Literal(migration.id),
         checksum=sql.Literal(migration.checksum), transactional=sql.Literal(migration.transactional), **_who(books))
 

@@ -13,6 +13,7 @@ class MigrationState:
     id: str
     state: str  # applied | pending | missing (applied, but its file is gone)
     applied_at: datetime | None
+    note: str = ""  # e.g. only its own tool can run it; a repeatable migration changed since applied
 
 
 @dataclass

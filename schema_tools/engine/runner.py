@@ -16,7 +16,7 @@ from contextlib import contextmanager
 import psycopg
 
 from ..config import Settings
-from ..errors import DataLossRefused, DatabaseUnavailable, Interrupted, MigrationError, ValidationFailed
+from ..errors import DataLossRefused, DatabaseUnavailable, Interrupted, MigrationError, OnlyItsTool, ValidationFailed
 from ..migration_files.model import Migration
 from ..sql.statement import Statement
 from . import history
@@ -39,10 +39,18 @@ def migration_states(conn: psycopg.Connection, migrations: Sequence[Migration]) 
     """Every migration in the folder or the database, applied or pending, in apply order."""
     done = history.applied(conn)
     known = {m.id for m in migrations}
-    states = [MigrationState(m.id, "applied" if m.id in done else "pending",
-                             done[m.id].applied_at if m.id in done else None) for m in migrations]
+    states = [MigrationState(m.id, "applied" if m.id in done and not again(m, done[m.id]) else "pending",
+                             done[m.id].applied_at if m.id in done else None, _note(m, done)) for m in migrations]
     missing = [MigrationState(a.id, "missing", a.applied_at) for a in done.values() if a.id not in known]
     return missing + states
+
+
+def _note(m: Migration, done: dict[str, history.Applied]) -> str:
+    if m.only_tool:
+        return f"only {m.only_tool} can run it: migrate stops before it"
+    if m.id in done and again(m, done[m.id]):
+        return "repeatable, changed since it was applied: migrate applies it again"
+    return ""
 
 
 @contextmanager
@@ -83,7 +91,10 @@ def apply_pending(conn: psycopg.Connection, settings: Settings, migrations: Sequ
     result = RunResult()
     with _locked(conn, settings) as work:
         done = history.applied(conn, work.books)
-        pending = [m for m in migrations if m.id not in done and m.id in wanted]
+        pending = [m for m in migrations if m.id in wanted and (m.id not in done or again(m, done[m.id]))]
+        foreign = next((i for i, m in enumerate(pending) if m.only_tool), None)
+        stop_before = pending[foreign] if foreign is not None else None
+        pending = pending[:foreign]
         for m in pending:  # refused before anything runs
             refuse_unrunnable(m)
         # What a killed run left INVALID would make validate refuse: heal it first.
@@ -136,7 +147,17 @@ def apply_pending(conn: psycopg.Connection, settings: Settings, migrations: Sequ
             raise _interrupted(work, result.done, pending, stop) from None
         if verify is not None and pending:
             verify_or_undo(work, pending, settings, verify)
+    if stop_before is not None:
+        raise OnlyItsTool(f"stopped before {stop_before.path.name}: only {stop_before.only_tool} can run it "
+                          f"({len(result.done)} applied before it)", migration_id=stop_before.id,
+                          hint=f"run it with {stop_before.only_tool.split(' ')[0]}, then 'schema-tools baseline "
+                          "--adopt' records it, and migrate goes on")
     return result
+
+
+def again(m: Migration, record: history.Applied) -> bool:
+    """A repeatable migration (Flyway's R__) whose file changed since it was applied: applied again."""
+    return m.repeatable and record.checksum is not None and record.checksum != m.checksum
 
 
 def roll_back(conn: psycopg.Connection, settings: Settings, migrations: Sequence[Migration], *,
@@ -154,6 +175,10 @@ def roll_back(conn: psycopg.Connection, settings: Settings, migrations: Sequence
                                  hint="restore the file (and its .rollback.sql) before rolling back")
         plan = to_roll_back(migrations, done, to, everything)
         no_rollback = [m for m in plan if m.rollback_text is None]
+        if no_rollback and no_rollback[0].no_rollback:
+            raise MigrationError(f"{no_rollback[0].id} cannot be rolled back: {no_rollback[0].no_rollback}",
+                                 migration_id=no_rollback[0].id,
+                                 hint="nothing was rolled back; undo it with a new migration")
         if no_rollback:
             raise MigrationError(f"{no_rollback[0].id} has no rollback file",
                                  migration_id=no_rollback[0].id,

@@ -52,7 +52,7 @@ def _sets_lock_timeout(p: Parsed) -> bool:
 def check_file(m: Migration, parsed: list[Parsed], schema: DeclaredSchema, tables: list[str | None]) -> list[Finding]:
     """Rules over the whole file; ``tables``: each statement's ``target_table``."""
     findings = []
-    if m.rollback_text is None:
+    if m.rollback_text is None and not m.no_rollback:  # a layout without rollbacks (Prisma) asks for none
         findings.append(Finding(MISSING_ROLLBACK, f"{m.id} has no rollback file", object=m.id,
                                 hint=f"write {m.rollback_path.name} (statements that undo this migration)",
                                 file=str(m.path), line=1, column=1))
