@@ -269,3 +269,44 @@ def test_generate_writes_its_draft_in_the_folders_layout(layout: str, tmp_path: 
         commands.rollback(other, to=history.ids[-1])
         commands.rollback(ref, to=read_folder(yoyo_folder).ids[7])
         assert _fingerprint(theirs) == _fingerprint(ours)
+
+
+def test_placeholders_in_each_tools_syntax_and_the_checksum_of_the_file_as_written(
+        tmp_path: Path, cli: Cli, empty_db_url: str) -> None:
+    folder = tmp_path / "db"
+    folder.mkdir()
+    (folder / "V1__t.sql").write_text("-- made for ${owner}\nCREATE TABLE ${table_name} (id int);\n")
+    (tmp_path / "pyproject.toml").write_text('[tool.schema_tools]\nmigrations = "db"\n'
+                                            '[tool.schema_tools.placeholders]\nowner = "ops"\n')
+    done = cli("migrate", "--database", empty_db_url, cwd=tmp_path)
+    assert done.code == 2 and "V1__t.sql:2: placeholder ${table_name} has no value" in done.err
+    assert "--placeholder table_name=VALUE" in done.err
+    done = cli("migrate", "--database", empty_db_url, "--placeholder", "table_name=first", cwd=tmp_path)
+    assert done.code == 0, done.err
+    done = cli("validate", "--database", empty_db_url, "--placeholder", "table_name=second", cwd=tmp_path)
+    assert done.code == 0, done.out  # another value is not an edit of the file
+    with psycopg.connect(empty_db_url) as conn:
+        recorded = conn.execute("SELECT checksum FROM _schema_tools_migrations").fetchone()
+        assert conn.execute("SELECT to_regclass('first') IS NOT NULL").fetchone() == (True,)
+    assert recorded is not None
+    assert recorded[0] == read_folder(folder, placeholders={"table_name": "x", "owner": "y"})[0].checksum
+
+
+@pytest.mark.parametrize(("layout", "files", "values", "expected"), [
+    ("sqitch", {"sqitch.plan": "%project=p\nt 2024-01-01T00:00:00Z A <a@b>\n",
+                "deploy/t.sql": "CREATE TABLE :\"tbl\" (note text DEFAULT :'note', cast_kept int DEFAULT 1::int);\n"},
+     {"tbl": "people", "note": "it's"}, "CREATE TABLE \"people\" (note text DEFAULT 'it''s', cast_kept int DEFAULT 1::int);\n"),
+    ("popx", {"1_t.postgres.up.sql": 'CREATE TABLE {{index .Options "Prefix"}}t ({{- index   .Options  "Col" -}} int);\n'},
+     {"Prefix": "app_", "Col": "id"}, "CREATE TABLE app_t (id int);\n"),
+])
+def test_placeholders_of_sqitch_and_go_templates(layout: str, files: dict[str, str], values: dict[str, str],
+                                                  expected: str, tmp_path: Path) -> None:
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    read = read_folder(tmp_path, placeholders=values)
+    assert read.layout == layout and read[0].text == expected
+    missing = dict(list(values.items())[1:])
+    with pytest.raises(MigrationError, match=r":1: placeholder .* has no value") as raised:
+        read_folder(tmp_path, placeholders=missing)
+    assert raised.value.exit_code == 2
