@@ -199,6 +199,10 @@ def build_parser() -> argparse.ArgumentParser:
         "nothing (exit 1)."), cmd_baseline)
     _common(p)
     p.add_argument("--to", metavar="ID", help="adopt the migrations through this one (default: all)")
+    p.add_argument("--adopt", action="store_true", help=(
+        "record exactly what the folder's own tool lists as applied in its history table (flyway_schema_history, "
+        "schema_migrations, goose_db_version, __diesel_schema_migrations, sqitch.changes, _prisma_migrations); "
+        "a dirty or failed state there is refused (exit 1)"))
     _format(p)
 
     p = _command(sub, "plan", "show what migrate would do, changing nothing", (
@@ -231,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
         "four queries (switch invariants off with [tool.schema_tools.verify] disable). Exit 1 when "
         "anything fails."), cmd_verify)
     p.more_help = _invariant_names  # type: ignore[attr-defined]
-    _common(p, migrations=False)
+    _common(p)  # the folder, when its layout has check scripts (sqitch's verify/)
     _expect(p)
     p.add_argument("--no-invariants", action="store_true", help="check only the expectations")
     _format(p)
@@ -415,7 +419,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
 def cmd_baseline(args: argparse.Namespace) -> int:
     from .output.baseline import render_baseline
 
-    report, recorded = commands.baseline(_settings(args), to=args.to)
+    report, recorded = commands.baseline(_settings(args), to=args.to, adopt=args.adopt)
     print(render_baseline(report, recorded, args.format, _path_root(args)))
     return report.exit_code
 

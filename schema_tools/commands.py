@@ -146,10 +146,14 @@ def migrate_on(conn: psycopg.Connection, settings: Settings, *, only: Collection
     return apply_pending(conn, settings, migrations, progress=progress, only=only, verify=verify, to=to)
 
 
-def baseline(settings: Settings, *, to: str | None = None) -> tuple[Report, list[str]]:
+def baseline(settings: Settings, *, to: str | None = None, adopt: bool = False) -> tuple[Report, list[str]]:
     """Adopt a database built without these migrations: when its live schema is what the files
     (through ``to``) declare, record them as applied without running them. Returns the drift
-    report (errors: nothing was recorded) and the ids recorded."""
+    report (errors: nothing was recorded) and the ids recorded. ``adopt``: record instead exactly
+    what the folder's own tool lists as applied in its history table (flyway_schema_history,
+    schema_migrations, goose_db_version, ...); a dirty or failed state there is refused."""
+    if adopt:
+        return _adopt(settings)
     from .catalog.read import read_catalog
     from .engine.baseline import record_applied_on
     from .engine.choose import up_to
@@ -164,6 +168,28 @@ def baseline(settings: Settings, *, to: str | None = None) -> tuple[Report, list
             return report, []
         record_applied_on(conn, settings, chosen, f"baseline: the live schema matched {len(chosen)} migration(s)")
     return report, [m.id for m in chosen]
+
+
+def _adopt(settings: Settings) -> tuple[Report, list[str]]:
+    from .engine import history
+    from .engine.baseline import record_applied_on
+    from .engine.their_history import their_history
+    from .errors import ConfigError, MigrationFailed
+    from .findings import Report
+
+    migrations = read_migrations(settings)
+    with connect(settings, "schema-tools baseline --adopt") as conn:
+        theirs = their_history(conn, migrations)
+        if theirs is None:
+            raise ConfigError(f"no history table of the {migrations.layout} layout's tool on this database",
+                              hint="nothing to adopt: use 'schema-tools baseline' (compares the live schema) or migrate")
+        if theirs.refused:
+            raise MigrationFailed(theirs.refused + "; nothing was recorded")
+        done = history.applied(conn)
+        chosen = [m for m in migrations if m.id in set(theirs.applied) and m.id not in done]
+        if chosen:
+            record_applied_on(conn, settings, chosen, f"adopted: {theirs.table} lists it as applied")
+    return Report("baseline"), [m.id for m in chosen]
 
 
 def rollback(settings: Settings, *, to: str | None = None, everything: bool = False,
@@ -349,11 +375,20 @@ def verify_catalog(catalog: Catalog, expectations: Sequence[TableExpectation], *
 
 
 def verify(settings: Settings, expect_files: Sequence[Path] | None = None, *, invariants: bool = True) -> Report:
-    """Expectations (default: the settings' files) and schema invariants against the live catalog."""
+    """Expectations (default: the settings' files) and schema invariants against the live catalog,
+    and the migrations' own check scripts when their layout has them (sqitch's verify/)."""
+    from dataclasses import replace
+
+    from .engine.check_scripts import run_check_scripts
+
     expectations = load_expectations(_expect_files(settings, expect_files))
+    migrations = read_migrations(settings) if settings.migrations_dir.is_dir() else None
+    scripted = migrations is not None and any(m.check_text is not None for m in migrations)
     with connect(settings, "schema-tools verify") as conn:
         catalog = read_schema_on(conn, settings)
-    return verify_catalog(catalog, expectations, disabled=settings.disabled_invariants, invariants=invariants)
+        scripts = run_check_scripts(conn, migrations) if scripted and migrations is not None else []
+    report = verify_catalog(catalog, expectations, disabled=settings.disabled_invariants, invariants=invariants)
+    return replace(report, checks=(*report.checks, *scripts)) if scripts else report
 
 
 def declared_schema(migrations: Sequence[Migration]) -> Catalog:

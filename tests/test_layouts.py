@@ -310,3 +310,166 @@ def test_placeholders_of_sqitch_and_go_templates(layout: str, files: dict[str, s
     with pytest.raises(MigrationError, match=r":1: placeholder .* has no value") as raised:
         read_folder(tmp_path, placeholders=missing)
     assert raised.value.exit_code == 2
+
+
+# Their history tables, created as each tool's documentation describes them (written here).
+THEIR_DDL = {
+    "flyway": "CREATE TABLE flyway_schema_history (installed_rank integer NOT NULL PRIMARY KEY, version varchar(50), "
+              "description varchar(200) NOT NULL, type varchar(20) NOT NULL, script varchar(1000) NOT NULL, "
+              "checksum integer, installed_by varchar(100) NOT NULL, installed_on timestamp NOT NULL DEFAULT now(), "
+              "execution_time integer NOT NULL, success boolean NOT NULL)",
+    "golang-migrate": "CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL)",
+    "goose": "CREATE TABLE goose_db_version (id serial NOT NULL PRIMARY KEY, version_id bigint NOT NULL, "
+             "is_applied boolean NOT NULL, tstamp timestamp NULL DEFAULT now())",
+    "dbmate": "CREATE TABLE schema_migrations (version varchar(128) PRIMARY KEY)",
+    "diesel": "CREATE TABLE __diesel_schema_migrations (version varchar(50) PRIMARY KEY NOT NULL, "
+              "run_on timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP)",
+    "sqitch": "CREATE SCHEMA sqitch; CREATE TABLE sqitch.changes (change_id text PRIMARY KEY, script_hash text, "
+              "change text NOT NULL, project text NOT NULL, note text NOT NULL DEFAULT '', committed_at timestamptz "
+              "NOT NULL DEFAULT clock_timestamp(), committer_name text NOT NULL, committer_email text NOT NULL, "
+              "planned_at timestamptz NOT NULL, planner_name text NOT NULL, planner_email text NOT NULL)",
+    "prisma": 'CREATE TABLE "_prisma_migrations" ("id" varchar(36) PRIMARY KEY NOT NULL, "checksum" varchar(64) NOT NULL, '
+              '"finished_at" timestamptz, "migration_name" varchar(255) NOT NULL, "logs" text, "rolled_back_at" '
+              'timestamptz, "started_at" timestamptz NOT NULL DEFAULT now(), "applied_steps_count" integer NOT NULL '
+              'DEFAULT 0)',
+}
+
+
+def _their_rows(layout: str, ids: list[str], applied: int, broken: bool) -> list[str]:
+    """The rows the tool writes after applying the first ``applied`` migrations (``broken``: in
+    the state it leaves when the next one failed)."""
+    if layout == "flyway":
+        rows = [f"INSERT INTO flyway_schema_history VALUES ({n + 1}, '{mid[1:].split('__')[0].replace('_', '.')}', "
+                f"'step', 'SQL', '{mid}.sql', 0, 'ops', now(), 3, true)" for n, mid in enumerate(ids[:applied])]
+        return rows + ([f"INSERT INTO flyway_schema_history VALUES ({applied + 1}, "
+                        f"'{ids[applied][1:].split('__')[0].replace('_', '.')}', 'step', 'SQL', '{ids[applied]}.sql', 0, "
+                        "'ops', now(), 3, false)"] if broken else [])
+    if layout == "golang-migrate":
+        version = int(ids[applied if broken else applied - 1].split("_")[0])
+        return [f"INSERT INTO schema_migrations VALUES ({version}, {'true' if broken else 'false'})"]
+    if layout == "goose":
+        rows = ["INSERT INTO goose_db_version (version_id, is_applied) VALUES (0, true)"]
+        rows += [f"INSERT INTO goose_db_version (version_id, is_applied) VALUES ({mid.split('_')[0]}, true)"
+                 for mid in ids[:applied + 1]]  # one more, then rolled back by goose down
+        return rows + [f"INSERT INTO goose_db_version (version_id, is_applied) VALUES ({ids[applied].split('_')[0]}, false)"]
+    if layout in ("dbmate", "diesel"):
+        table = "schema_migrations" if layout == "dbmate" else "__diesel_schema_migrations (version)"
+        return [f"INSERT INTO {table} VALUES ('{mid.split('_')[0].replace('-', '')}')" for mid in ids[:applied]]
+    if layout == "sqitch":
+        return [f"INSERT INTO sqitch.changes VALUES ('{n:040d}', NULL, '{mid}', 'shapes', '', now(), 'A', 'a@b', now(), "
+                "'A', 'a@b')" for n, mid in enumerate(ids[:applied])] + \
+               ["INSERT INTO sqitch.changes VALUES ('f' || repeat('0', 39), NULL, 'step_1', 'other', '', now(), 'A', "
+                "'a@b', now(), 'A', 'a@b')"]  # another project's change of the same name: not ours
+    rows = [f"INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, applied_steps_count) VALUES "
+            f"('{n}', 'x', now(), '{mid}', 1)" for n, mid in enumerate(ids[:applied])]
+    return rows + ([f"INSERT INTO _prisma_migrations (id, checksum, migration_name, logs) VALUES ('{applied}', 'x', "
+                    f"'{ids[applied]}', 'failed')"] if broken else [])
+
+
+@pytest.mark.parametrize("layout", [layout for layout in LAYOUTS if layout != "popx"])
+def test_baseline_adopt_records_what_their_history_table_lists(layout: str, tmp_path: Path, cli: Cli,
+                                                               empty_db_url: str) -> None:
+    folder = tmp_path / layout
+    history = write_layout(folder, layout, 8)
+    settings = settings_for(empty_db_url, folder)
+    commands.migrate(settings, to=history.ids[4])  # the schema their tool built, then its bookkeeping alone
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("DROP TABLE _yoyo_migration, _yoyo_log, _yoyo_version, yoyo_lock, _schema_tools_migrations, "
+                     "_schema_tools_events")
+        conn.execute(THEIR_DDL[layout])
+        for row in _their_rows(layout, history.ids, 5, broken=False):
+            conn.execute(row)
+    args = ("--migrations", str(folder), "--database", empty_db_url)
+    status = cli("status", *args)
+    assert status.code == 0 and status.out.count("baseline --adopt' records it") == 5, status.out
+    adopted = cli("baseline", "--adopt", *args)
+    assert adopted.code == 0, adopted.err
+    assert adopted.out.strip().endswith(", ".join(history.ids[:5]))
+    migrated = cli("migrate", *args)
+    assert migrated.code == 0, migrated.err
+    assert [line.split()[1] for line in migrated.out.splitlines() if line.startswith("applied")] == history.ids[5:]
+    assert [s.state for s in commands.status(settings)] == ["applied"] * 8
+    assert not commands.drift(settings).errors
+
+
+@pytest.mark.parametrize("layout", ["flyway", "golang-migrate", "prisma"])
+def test_baseline_adopt_refuses_a_dirty_or_failed_history(layout: str, tmp_path: Path, cli: Cli,
+                                                          empty_db_url: str) -> None:
+    folder = tmp_path / layout
+    history = write_layout(folder, layout, 6)
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute(THEIR_DDL[layout])
+        for row in _their_rows(layout, history.ids, 3, broken=True):
+            conn.execute(row)
+    args = ("--migrations", str(folder), "--database", empty_db_url)
+    adopted = cli("baseline", "--adopt", *args)
+    assert adopted.code == 1
+    named = {"flyway": f"failed migration (version {history.ids[3][1:].split('__')[0].replace('_', '.')}",
+             "golang-migrate": f"dirty at version {history.ids[3].split('_')[0]}",
+             "prisma": f"failed migration, {history.ids[3]}"}[layout]
+    assert named in adopted.err and "nothing was recorded" in adopted.err
+    assert named in cli("status", *args).out
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT to_regclass('_schema_tools_migrations')").fetchone() == (None,)
+
+
+def test_yoyo_post_apply_is_a_hook_run_after_each_apply_never_a_migration(tmp_path: Path, empty_db_url: str) -> None:
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "0001_log.sql").write_text("CREATE TABLE hook_log (id int GENERATED ALWAYS AS IDENTITY);\n")
+    (folder / "post-apply.sql").write_text("-- run by yoyo after every apply\nINSERT INTO hook_log DEFAULT VALUES;\n")
+    settings = settings_for(empty_db_url, folder)
+    assert read_folder(folder).ids == ("0001_log",)
+    lines: list[str] = []
+    commands.migrate(settings, progress=lines.append)
+    assert lines[-1] == "ran post-apply.sql (the post-apply hook)"
+    commands.migrate(settings)  # nothing applied: the hook does not run
+    (folder / "0002_more.sql").write_text("ALTER TABLE hook_log ADD COLUMN note text;\n")
+    commands.migrate(settings)
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM hook_log").fetchone() == (2,)
+    assert [s.id for s in commands.status(settings)] == ["0001_log", "0002_more"]
+    (folder / "0003_py.py").write_text("steps = []\n")
+    with pytest.raises(MigrationError, match="Python migrations are not supported"):
+        read_folder(folder)
+
+
+def test_sqitch_verify_scripts_are_checks_of_verify(tmp_path: Path, cli: Cli, empty_db_url: str) -> None:
+    for sub, name, text in (("deploy", "widgets", "BEGIN;\nCREATE TABLE widgets (id int);\nCOMMIT;\n"),
+                            ("verify", "widgets", "BEGIN;\nSELECT id\n  FROM widgets WHERE false;\nROLLBACK;\n"),
+                            ("deploy", "gadgets", "CREATE TABLE gadgets (id int);\n"),
+                            ("verify", "gadgets", "SELECT id FROM gadgets WHERE false;\n")):
+        (tmp_path / sub).mkdir(exist_ok=True)
+        (tmp_path / sub / f"{name}.sql").write_text(text)
+    (tmp_path / "sqitch.plan").write_text("%project=w\nwidgets 2024-01-01T00:00:00Z A <a@b>\n"
+                                          "gadgets [widgets] 2024-01-01T00:00:00Z A <a@b>\n")
+    args = ("--migrations", str(tmp_path), "--database", empty_db_url, "--no-invariants", "--format", "json")
+    assert cli("migrate", "--migrations", str(tmp_path), "--database", empty_db_url, "--to", "widgets").code == 0
+    done = cli("verify", *args, cwd=tmp_path)  # no pyproject there: no expectations but the scripts
+    assert done.code == 0, done.out
+    assert '"skipped": "gadgets is not applied"' in done.out
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("DROP TABLE widgets")
+    done = cli("verify", *args, cwd=tmp_path)
+    assert done.code == 1 and "widgets.sql:2:" in done.out and 'relation \\"widgets\\" does not exist' in done.out
+
+
+@pytest.mark.parametrize("command", ["migrate", "rollback", "status", "validate", "repair", "baseline", "plan",
+                                     "check-reversible", "verify", "lint", "drift", "generate"])
+def test_every_command_that_reads_the_folder_takes_layout_and_placeholders(command: str) -> None:
+    from schema_tools.cli import build_parser
+
+    args = build_parser().parse_args([command, "--layout", "golang-migrate", "--placeholder", "schema=app",
+                                      "--placeholder", "empty="])
+    assert args.layout == "golang-migrate" and args.placeholder == ["schema=app", "empty="]
+    with pytest.raises(SystemExit) as raised:
+        build_parser().parse_args([command, "--layout", "liquibase"])
+    assert raised.value.code == 2
+
+
+def test_a_placeholder_without_a_name_is_refused(tmp_path: Path) -> None:
+    from schema_tools.config import load_settings
+
+    assert dict(load_settings(cwd=tmp_path, placeholders=["a=b=c"]).placeholders) == {"a": "b=c"}
+    with pytest.raises(ConfigError, match="write NAME=VALUE"):
+        load_settings(cwd=tmp_path, placeholders=["novalue"])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 
 import psycopg
 
@@ -36,11 +37,24 @@ Confirm = Callable[[list[str]], bool]
 
 
 def migration_states(conn: psycopg.Connection, migrations: Sequence[Migration]) -> list[MigrationState]:
-    """Every migration in the folder or the database, applied or pending, in apply order."""
+    """Every migration in the folder or the database, applied or pending, in apply order; what
+    the folder's own tool lists as applied in its history table is noted."""
+    from ..migration_files.model import Migrations
+    from .their_history import their_history
+
     done = history.applied(conn)
     known = {m.id for m in migrations}
+    theirs = their_history(conn, migrations) if isinstance(migrations, Migrations) else None
     states = [MigrationState(m.id, "applied" if m.id in done and not again(m, done[m.id]) else "pending",
                              done[m.id].applied_at if m.id in done else None, _note(m, done)) for m in migrations]
+    if theirs is not None:
+        listed = set(theirs.applied)
+        adopt = f"applied by its tool ({theirs.table}): 'schema-tools baseline --adopt' records it"
+        states = [replace(s, note=adopt + (f"; {s.note}" if s.note else "")) if s.state == "pending" and s.id in listed
+                  else s for s in states]
+        first = next((i for i, s in enumerate(states) if s.state == "pending"), None)
+        if theirs.refused and first is not None:
+            states[first] = replace(states[first], note=theirs.refused)
     missing = [MigrationState(a.id, "missing", a.applied_at) for a in done.values() if a.id not in known]
     return missing + states
 
@@ -147,12 +161,39 @@ def apply_pending(conn: psycopg.Connection, settings: Settings, migrations: Sequ
             raise _interrupted(work, result.done, pending, stop) from None
         if verify is not None and pending:
             verify_or_undo(work, pending, settings, verify)
+        hook = getattr(migrations, "post_apply", None)
+        if hook is not None and result.done:
+            _post_apply(work, hook)
+            if progress:
+                progress(f"ran {hook.path.name} (the post-apply hook)")
     if stop_before is not None:
         raise OnlyItsTool(f"stopped before {stop_before.path.name}: only {stop_before.only_tool} can run it "
                           f"({len(result.done)} applied before it)", migration_id=stop_before.id,
                           hint=f"run it with {stop_before.only_tool.split(' ')[0]}, then 'schema-tools baseline "
                           "--adopt' records it, and migrate goes on")
     return result
+
+
+def _post_apply(work: Work, hook: Migration) -> None:
+    """yoyo's post-apply hook, after the migrations: its statements in one transaction (unless it
+    says ``transactional: false``), recorded nowhere; a failure names its line (exit 1)."""
+    from ..errors import MigrationFailed
+
+    refuse_unrunnable(hook)
+    stmt = None
+    try:
+        if hook.transactional:
+            with work.conn.transaction():
+                for stmt in hook.statements:
+                    work.conn.execute(stmt.sql.encode(), prepare=False)
+        else:
+            for stmt in hook.statements:
+                work.conn.execute(stmt.sql.encode(), prepare=False)
+    except psycopg.Error as exc:
+        line = f":{stmt.line}" if stmt is not None else ""
+        raise MigrationFailed(f"{hook.path.name}{line}: {str(exc).strip().splitlines()[0]} (the migrations stay "
+                              "applied; the hook's transaction was rolled back)", hint="fix the hook and run migrate "
+                              "again after the next migration, or run it by hand") from None
 
 
 def again(m: Migration, record: history.Applied) -> bool:

@@ -89,7 +89,8 @@ def read_layout(source: Source) -> Migrations:
             continue
         down = undo.get(key)
         items.append(migration(source, mid, path, read_text(path), None if down is None else read_text(down),
-                               syntax=SYNTAX, rollback_file=down, transactional=_conf(path)))
+                               syntax=SYNTAX, rollback_file=down or path.with_name("U" + path.name[1:]),
+                               transactional=_conf(path)))
     for path in sorted(repeatable, key=lambda p: NAME.match(p.name).group(3)):  # type: ignore[union-attr]
         mid = path.name.rsplit(".", 1)[0]
         if not path.name.endswith(".sql"):

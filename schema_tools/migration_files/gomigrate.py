@@ -42,6 +42,7 @@ def read_layout(source: Source) -> Migrations:
         up = source.folder / ups[version]
         down = source.folder / downs[version] if version in downs else None
         items.append(migration(source, ups[version][: -len(".up.sql")], up, read_text(up),
-                               None if down is None else read_text(down), syntax="none", rollback_file=down,
+                               None if down is None else read_text(down), syntax="none",
+                               rollback_file=down or up.with_name(ups[version].replace(".up.sql", ".down.sql")),
                                transactional="auto"))
     return Migrations(source.folder, tuple(items), "golang-migrate")

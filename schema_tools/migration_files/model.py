@@ -127,13 +127,15 @@ class Migration:
 
 @dataclass(frozen=True)
 class Migrations(Sequence[Migration]):
-    """A folder's migrations in the order they apply (read once per command), and the files in it
-    that were seen but not read (Python files, which only lint is allowed to pass over)."""
+    """A folder's migrations in the order they apply (read once per command), the files in it
+    that were seen but not read (Python files, which only lint is allowed to pass over), and its
+    post-apply hook."""
 
     folder: Path
     items: tuple[Migration, ...] = ()
     layout: str = "yoyo"
     unread: tuple[Path, ...] = ()
+    post_apply: Migration | None = None  # yoyo's post-apply.sql: run after every apply, never recorded
 
     @overload
     def __getitem__(self, index: int) -> Migration: ...

@@ -54,5 +54,6 @@ def read_layout(source: Source) -> Migrations:
         down_name = chosen.get((version, "down"), (0, "", False))[1]
         down = source.folder / down_name if down_name.endswith(".sql") else None
         items.append(migration(source, names[version], up, read_text(up), None if down is None else read_text(down),
-                               syntax="go", rollback_file=down, transactional="false" if autocommit else "true"))
+                               syntax="go", rollback_file=down or source.folder / f"{names[version]}.down.sql",
+                               transactional="false" if autocommit else "true"))
     return Migrations(source.folder, tuple(items), "popx")
