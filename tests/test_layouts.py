@@ -212,6 +212,11 @@ def test_only_their_tool_runs_them_migrate_stops_right_before(tmp_path: Path, cl
     with psycopg.connect(empty_db_url) as conn:
         tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
     assert "first" in tables and "third" not in tables
+    report = commands.check_reversible(settings_for(empty_db_url, folder))
+    assert [(c.name, c.skipped) for c in report.checks] == [
+        ("1_first", ""), ("2_backfill", "only goose (a Go migration) can run it, so it is not checked"),
+        ("3_third", "")]
+    assert [f.rule for f in report.findings] == ["no-rollback"]  # 3_third has no Down section: said, not skipped
 
 
 def test_flyway_repeatables_run_after_versioned_and_again_when_changed(tmp_path: Path, empty_db_url: str) -> None:

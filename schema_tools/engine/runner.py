@@ -215,6 +215,11 @@ def roll_back(conn: psycopg.Connection, settings: Settings, migrations: Sequence
             raise MigrationError(f"applied migration {missing[0]} has no file in {settings.migrations_dir}",
                                  hint="restore the file (and its .rollback.sql) before rolling back")
         plan = to_roll_back(migrations, done, to, everything)
+        foreign = [m for m in plan if m.only_tool]
+        if foreign:
+            raise OnlyItsTool(f"{foreign[0].path.name}: only {foreign[0].only_tool} can roll it back",
+                              migration_id=foreign[0].id, hint="nothing was rolled back; roll back the migrations "
+                              f"after it only (rollback --to {foreign[0].id}), then use its tool")
         no_rollback = [m for m in plan if m.rollback_text is None]
         if no_rollback and no_rollback[0].no_rollback:
             raise MigrationError(f"{no_rollback[0].id} cannot be rolled back: {no_rollback[0].no_rollback}",

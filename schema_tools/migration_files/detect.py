@@ -20,9 +20,9 @@ def _marks(folder: Path, names: list[str]) -> list[str]:
     found: list[str] = []
     if "sqitch.plan" in names:
         found.append("sqitch")
-    if "migration_lock.toml" in names or any((folder / n / "migration.sql").is_file() for n in names[:50]):
+    if "migration_lock.toml" in names or any((folder / n / "migration.sql").is_file() for n in names):
         found.append("prisma")
-    if any((folder / n / "up.sql").is_file() for n in names[:50] if n[:1].isdigit()):
+    if any((folder / n / "up.sql").is_file() for n in names if n[:1].isdigit()):
         found.append("diesel")
     if any(FLYWAY.match(n) for n in names):
         found.append("flyway")

@@ -116,6 +116,8 @@ class Migration:
     def irreversible(self) -> str:
         """Why the migration declares it cannot be rolled back (an ``irreversible`` header, or a
         rollback file holding only comments while the migration does something), or ''."""
+        if self.only_tool:
+            return f"only {self.only_tool} can run it, so it is not checked"
         if self.no_rollback:
             return self.no_rollback
         if "irreversible" in self.directives:
