@@ -36,6 +36,18 @@ def _common(parser: argparse.ArgumentParser, migrations: bool = True) -> None:
     parser.add_argument("--database", metavar="URL", help="PostgreSQL URL (default: $DATABASE_URL, else the embedded server)")
     if migrations:
         parser.add_argument("--migrations", metavar="DIR", help="migrations folder (default: from pyproject, else ./migrations)")
+        _layout(parser)
+
+
+def _layout(parser: argparse.ArgumentParser) -> None:
+    """How the migrations folder is read: which tool's layout, and its placeholders' values."""
+    from .config import LAYOUT_NAMES
+
+    parser.add_argument("--layout", choices=LAYOUT_NAMES, help=(
+        "the tool whose folder layout the migrations are in (default: [tool.schema_tools] layout, else detected)"))
+    parser.add_argument("--placeholder", action="append", default=[], metavar="NAME=VALUE", help=(
+        "a placeholder's value, in the layout tool's syntax (Flyway ${name}, psql :\"name\", Go templates); "
+        "repeatable; also [tool.schema_tools.placeholders]"))
 
 
 def _expect(parser: argparse.ArgumentParser) -> None:
@@ -205,6 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
         "nothing (exit 1)."), cmd_baseline)
     _common(p)
     p.add_argument("--to", metavar="ID", help="adopt the migrations through this one (default: all)")
+    p.add_argument("--adopt", action="store_true", help=(
+        "record exactly what the folder's own tool lists as applied in its history table (flyway_schema_history, "
+        "schema_migrations, goose_db_version, __diesel_schema_migrations, sqitch.changes, _prisma_migrations); "
+        "a dirty or failed state there is refused (exit 1)"))
     _format(p)
 
     p = _command(sub, "plan", "show what migrate would do, changing nothing", (
@@ -237,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
         "four queries (switch invariants off with [tool.schema_tools.verify] disable). Exit 1 when "
         "anything fails."), cmd_verify)
     p.more_help = _invariant_names  # type: ignore[attr-defined]
-    _common(p, migrations=False)
+    _common(p)  # the folder, when its layout has check scripts (sqitch's verify/)
     _expect(p)
     p.add_argument("--no-invariants", action="store_true", help="check only the expectations")
     _format(p)
@@ -258,6 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="migration files or folders (default: the migrations folder)")
     p.add_argument("--migrations", metavar="DIR", help="migrations folder (default: from pyproject, else ./migrations)")
     _json_alias(p, "print JSON, the same as --format json")
+    _layout(p)
     p.add_argument("--trace-locks", metavar="URL", help=(
         "when a database is at hand: run the migrations pending there on a scratch copy of its schema (on its "
         "server; needs CREATEDB) and report where the locks pg_locks saw differ from the static table "
@@ -358,6 +375,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         database=getattr(args, "database", None),
         migrations=getattr(args, "migrations", None),
         lock_wait=getattr(args, "lock_wait", None),
+        layout=getattr(args, "layout", None),
+        placeholders=getattr(args, "placeholder", ()),
     )
 
 
@@ -447,7 +466,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
 def cmd_baseline(args: argparse.Namespace) -> int:
     from .output.baseline import render_baseline
 
-    report, recorded = commands.baseline(_settings(args), to=args.to)
+    report, recorded = commands.baseline(_settings(args), to=args.to, adopt=args.adopt)
     print(render_baseline(report, recorded, args.format, _path_root(args)))
     return report.exit_code
 

@@ -120,7 +120,7 @@ def read_migrations(settings: Settings) -> Migrations:
     and handed down (pass them to the ``_on`` verbs that take ``migrations``)."""
     from .migration_files.read import read_folder
 
-    return read_folder(settings.migrations_dir)
+    return read_folder(settings.migrations_dir, layout=settings.layout, placeholders=dict(settings.placeholders))
 
 
 def migrate(settings: Settings, *, only: Collection[str] | None = None, progress: Progress | None = None,
@@ -147,10 +147,15 @@ def migrate_on(conn: psycopg.Connection, settings: Settings, *, only: Collection
     return apply_pending(conn, settings, migrations, progress=progress, only=only, verify=verify, to=to)
 
 
-def baseline(settings: Settings, *, to: str | None = None) -> tuple[Report, list[str]]:
+def baseline(settings: Settings, *, to: str | None = None, adopt: bool = False) -> tuple[Report, list[str]]:
     """Adopt a database built without these migrations: when its live schema is what the files
-    (through ``to``) build, replayed on a dev database as drift does, record them as applied without running them. Returns the drift
-    report (errors: nothing was recorded) and the ids recorded."""
+    (through ``to``) build, replayed on a dev database as drift does, record them as applied
+    without running them. Returns the drift report (errors: nothing was recorded) and the ids
+    recorded. ``adopt``: record instead exactly what the folder's own tool lists as applied in its
+    history table (flyway_schema_history, schema_migrations, goose_db_version, ...); a dirty or
+    failed state there is refused."""
+    if adopt:
+        return _adopt(settings)
     from .engine.baseline import record_applied_on
     from .engine.choose import up_to
 
@@ -162,6 +167,28 @@ def baseline(settings: Settings, *, to: str | None = None) -> tuple[Report, list
             return report, []
         record_applied_on(conn, settings, chosen, f"baseline: the live schema matched {len(chosen)} migration(s)")
     return report, [m.id for m in chosen]
+
+
+def _adopt(settings: Settings) -> tuple[Report, list[str]]:
+    from .engine import history
+    from .engine.baseline import record_applied_on
+    from .engine.their_history import their_history
+    from .errors import ConfigError, MigrationFailed
+    from .findings import Report
+
+    migrations = read_migrations(settings)
+    with connect(settings, "schema-tools baseline --adopt") as conn:
+        theirs = their_history(conn, migrations)
+        if theirs is None:
+            raise ConfigError(f"no history table of the {migrations.layout} layout's tool on this database",
+                              hint="nothing to adopt: use 'schema-tools baseline' (compares the live schema) or migrate")
+        if theirs.refused:
+            raise MigrationFailed(theirs.refused + "; nothing was recorded")
+        done = history.applied(conn)
+        chosen = [m for m in migrations if m.id in set(theirs.applied) and m.id not in done]
+        if chosen:
+            record_applied_on(conn, settings, chosen, f"adopted: {theirs.table} lists it as applied")
+    return Report("baseline"), [m.id for m in chosen]
 
 
 def rollback(settings: Settings, *, to: str | None = None, everything: bool = False,
@@ -347,11 +374,20 @@ def verify_catalog(catalog: Catalog, expectations: Sequence[TableExpectation], *
 
 
 def verify(settings: Settings, expect_files: Sequence[Path] | None = None, *, invariants: bool = True) -> Report:
-    """Expectations (default: the settings' files) and schema invariants against the live catalog."""
+    """Expectations (default: the settings' files) and schema invariants against the live catalog,
+    and the migrations' own check scripts when their layout has them (sqitch's verify/)."""
+    from dataclasses import replace
+
+    from .engine.check_scripts import run_check_scripts
+
     expectations = load_expectations(_expect_files(settings, expect_files))
+    migrations = read_migrations(settings) if settings.migrations_dir.is_dir() else None
+    scripted = migrations is not None and any(m.check_text is not None for m in migrations)
     with connect(settings, "schema-tools verify") as conn:
         catalog = read_schema_on(conn, settings)
-    return verify_catalog(catalog, expectations, disabled=settings.disabled_invariants, invariants=invariants)
+        scripts = run_check_scripts(conn, migrations) if scripted and migrations is not None else []
+    report = verify_catalog(catalog, expectations, disabled=settings.disabled_invariants, invariants=invariants)
+    return replace(report, checks=(*report.checks, *scripts)) if scripts else report
 
 
 def declared_schema(migrations: Sequence[Migration]) -> Catalog:
@@ -429,7 +465,7 @@ def generate(settings: Settings, expect_files: Sequence[Path], *, story: str | N
         base = declare(migrations).catalog()
     return generate_files(settings, expectations, base, name=name or (story or "generated"),
                           before=migrations[-1].id if migrations else None, reserved=reserved,
-                          allow_drop=allow_drop, check=check, write_files=write)
+                          allow_drop=allow_drop, check=check, write_files=write, existing=migrations)
 
 
 def write_generated(settings: Settings, files: Sequence[GeneratedFile]) -> list[Path]:
@@ -437,7 +473,7 @@ def write_generated(settings: Settings, files: Sequence[GeneratedFile]) -> list[
     migrations folder, each file created new: never over an existing file or through a symlink."""
     from .generator import write
 
-    return write(settings.migrations_dir, list(files))
+    return write(settings.migrations_dir, list(files), read_migrations(settings).layout)
 
 
 def _owned(path: Path, story: str) -> tuple[str, ...]:

@@ -6,7 +6,7 @@ This module is the only reader of environment variables and of ``[tool.schema_to
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -15,12 +15,34 @@ from .errors import ConfigError
 from .tomlspec import (DURATION, Doc, Field, Invalid, Spec, anything, boolean, duration, duration_problem,
                        non_negative, read_toml, string, strings)
 
-__all__ = ["DURATION", "POSTGRES_OLDEST", "Settings", "duration_problem", "find_pyproject", "load_settings"]
+__all__ = ["DURATION", "LAYOUT_NAMES", "POSTGRES_OLDEST", "Settings", "duration_problem", "find_pyproject", "load_settings"]
 
 POSTGRES_OLDEST = 15
 """The oldest PostgreSQL major still supported upstream (14 reached end of life in November
 2026): what version-dependent lint rules assume unless ``postgres = N`` says otherwise."""
 POSTGRES_KNOWN = range(10, 19)
+LAYOUT_NAMES = ("yoyo", "flyway", "golang-migrate", "goose", "dbmate", "diesel", "sqitch", "prisma", "popx")
+"""The migration tools whose folders schema-tools reads as they are."""
+
+
+def layout_name(value: Any) -> str:
+    if value not in LAYOUT_NAMES:
+        raise Invalid(f"must be one of {', '.join(LAYOUT_NAMES)}", 'write layout = "flyway" (or leave it out: detected)')
+    return str(value)
+
+
+def placeholder_values(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise Invalid("must be a table of strings", 'write [tool.schema_tools.placeholders] with name = "value" lines')
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def placeholder_option(text: str) -> tuple[str, str]:
+    """``NAME=VALUE`` from the command line."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise ConfigError(f"--placeholder {text!r}: write NAME=VALUE")
+    return name.strip(), value
 
 
 def postgres_major(value: Any) -> int:
@@ -39,6 +61,9 @@ TOP_LEVEL = {
     "strict_order": Field(boolean, "true: a pending migration that sorts before applied ones is an error", False),
     "postgres": Field(postgres_major, "the oldest PostgreSQL major the migrations must run on: version-dependent "
                       "lint rules follow it (integer)", POSTGRES_OLDEST),
+    "layout": Field(layout_name, "the tool whose folder layout the migrations are in (default: detected)"),
+    "placeholders": Field(placeholder_values, "[tool.schema_tools.placeholders]: values of the migrations' "
+                          "placeholders, in their tool's syntax", {}),
     "verify": Field(anything, "[tool.schema_tools.verify]", {}),
     "lint": Field(anything, "[tool.schema_tools.lint]", {}),
     "integrity": Field(anything, "[tool.schema_tools.integrity]", {}),
@@ -91,6 +116,8 @@ class Settings:
     postgres: int = POSTGRES_OLDEST
     max_lock_timeout: str | None = None  # caps (set by a harness for untrusted migrations): headers may only lower
     max_statement_timeout: str | None = None
+    layout: str | None = None
+    placeholders: tuple[tuple[str, str], ...] = ()
 
     @property
     def state_path(self) -> Path:
@@ -177,6 +204,8 @@ def load_settings(
     lock_wait: float | None = None,
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
+    layout: str | None = None,
+    placeholders: Sequence[str] = (),
 ) -> Settings:
     """Settings from CLI values, then the environment, then pyproject, then defaults."""
     env = os.environ if env is None else env
@@ -190,6 +219,9 @@ def load_settings(
             lock_wait = non_negative(float)(lock_wait)
         except Invalid as problem:
             raise ConfigError(f"--lock-wait {problem.message}") from None
+    if layout is not None and layout not in LAYOUT_NAMES:
+        raise ConfigError(f"--layout {layout}: not a layout schema-tools reads", hint=f"use one of {', '.join(LAYOUT_NAMES)}")
+    values = {**top["placeholders"], **dict(map(placeholder_option, placeholders))}
 
     if migrations is not None:  # given on the command line: wherever the user says
         migrations_dir = resolved(here / Path(migrations), "--migrations")
@@ -222,4 +254,6 @@ def load_settings(
         integrity_samples=integrity["samples"],
         distribution_column=sections["distribution"]["column"],
         postgres=top["postgres"],
+        layout=layout or top["layout"],
+        placeholders=tuple(sorted(values.items())),
     )

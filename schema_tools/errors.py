@@ -72,6 +72,13 @@ class MigrationFailed(MigrationError):
     exit_code = 1
 
 
+class OnlyItsTool(MigrationError):
+    """The next migration is one only its own tool can run (a goose .go file, a Flyway Java
+    migration): migrate stopped right before it (exit code 1)."""
+
+    exit_code = 1
+
+
 class LockTimeout(SchemaToolsError):
     """Another process held the migration lock for longer than we were told to wait."""
 

@@ -168,20 +168,30 @@ CAUSES = (_literal_defaults, _primary_key_again, _index_name_reused, _expression
 """What a hand-written model of the files got wrong on real histories, each a migration."""
 
 
-def write_history(folder: Path, count: int, seed: int = 7, breaks: dict[int, str] | None = None,
-                  hard: bool = False) -> History:
-    """Write ``count`` migrations (and rollbacks) to ``folder``. ``breaks`` maps a migration
-    number to how it is broken: 'rollback-fails', 'rollback-residue', 'irreversible' (a header
-    that declares it), 'comment-only' (a rollback file of comments: declared irreversible).
+@dataclass
+class Step:
+    """One migration of a history, whatever the layout: its number, SQL, rollback (None: none,
+    declared irreversible) and whether it runs in a transaction."""
+
+    number: int
+    up: str
+    down: str | None
+    transactional: bool
+
+
+def steps(count: int, seed: int = 7, breaks: dict[int, str] | None = None,
+          hard: bool = False) -> tuple[list[Step], dict[int, str]]:
+    """The steps of a history (the SQL without any header) and the numbers broken on purpose.
     ``hard``: about one migration in four is one of ``CAUSES`` (each of them once, first)."""
     rng = random.Random(seed)
     hard_done = 0
     tables: list[_Table] = []
     views: dict[str, str] = {}
-    history = History()
+    made: list[Step] = []
+    broken: dict[int, str] = {}
     for i in range(1, count + 1):
-        mid = f"{i:04d}_step_{i}"
         how = (breaks or {}).get(i)
+        down: str | None
         if how in ("irreversible", "comment-only", "rollback-fails", "rollback-residue"):
             t = tables[-1]
             t.columns.append(f"legacy_{i}")
@@ -189,10 +199,8 @@ def write_history(folder: Path, count: int, seed: int = 7, breaks: dict[int, str
             down = {"rollback-fails": f"ALTER TABLE {t.name} DROP COLUMN no_such_column_{i};\n",
                     "rollback-residue": f"DROP INDEX legacy_{i}_ix;\n",  # the column stays behind
                     "comment-only": "-- Not reversible\n", "irreversible": None}[how]
-            if how == "irreversible":
-                up = "-- irreversible: the legacy data cannot be restored\n" + up
             transactional = True
-            history.broken[mid] = how
+            broken[i] = how
         elif hard and len(tables) >= 3 and (hard_done < len(CAUSES) or rng.random() < 0.25):
             cause = CAUSES[hard_done] if hard_done < len(CAUSES) else rng.choice(CAUSES)
             hard_done += 1
@@ -200,9 +208,128 @@ def write_history(folder: Path, count: int, seed: int = 7, breaks: dict[int, str
             transactional = True
         else:
             up, down, transactional = step(i, rng, tables, views)
+            up = up.removeprefix("-- transactional: false\n")
+        made.append(Step(i, up, down, transactional))
+    return made, broken
+
+
+def write_history(folder: Path, count: int, seed: int = 7, breaks: dict[int, str] | None = None,
+                  hard: bool = False) -> History:
+    """Write ``count`` migrations (and rollbacks) to ``folder``. ``breaks`` maps a migration
+    number to how it is broken: 'rollback-residue', 'rollback-fails', 'irreversible' (a header
+    that declares it), 'comment-only' (a rollback file of comments: declared irreversible).
+    ``hard``: about one migration in four is one of ``CAUSES`` (each of them once, first)."""
+    made, broken = steps(count, seed, breaks, hard)
+    history = History()
+    for s in made:
+        mid = f"{s.number:04d}_step_{s.number}"
         header = f"-- depends: {history.ids[-1]}\n" if history.ids else ""
-        (folder / f"{mid}.sql").write_text(header + up)
-        if down is not None:
-            (folder / f"{mid}.rollback.sql").write_text(down)
+        header += "" if s.transactional else "-- transactional: false\n"
+        header += "-- irreversible: the legacy data cannot be restored\n" if broken.get(s.number) == "irreversible" else ""
+        (folder / f"{mid}.sql").write_text(header + s.up)
+        if s.down is not None:
+            (folder / f"{mid}.rollback.sql").write_text(s.down)
         history.ids.append(mid)
+        if s.number in broken:
+            history.broken[mid] = broken[s.number]
+    return history
+
+
+LAYOUTS = ("flyway", "golang-migrate", "goose", "dbmate", "diesel", "sqitch", "prisma", "popx")
+
+
+def _goose_body(sql: str) -> str:
+    """goose splits at semicolons ending a line; a function's body goes between StatementBegin/End."""
+    if "$" not in sql:
+        return sql
+    return f"-- +goose StatementBegin\n{sql}-- +goose StatementEnd\n"
+
+
+def _diesel_version(i: int) -> str:
+    """Timestamps written both ways diesel takes them: with dashes and without (string order differs)."""
+    day, hour = 20 + i // 24, i % 24
+    return f"2017-09-{day:02d}-{hour:02d}0000" if i % 2 else f"201709{day:02d}{hour:02d}0000"
+
+
+def write_layout(folder: Path, layout: str, count: int, seed: int = 7,
+                 breaks: dict[int, str] | None = None) -> History:
+    """The history ``write_history`` writes, in another tool's layout, with versions chosen so that
+    taking the order from the file names as strings would be wrong (Flyway 1.10 after 1.9,
+    unpadded integers, diesel timestamps with and without dashes, sqitch names out of plan order).
+    The ids are those its reader gives."""
+    made, broken = steps(count, seed, breaks)
+    assert "irreversible" not in broken.values(), "only yoyo declares irreversibility in a header"
+    folder.mkdir(parents=True, exist_ok=True)
+    history = History()
+    plan = ["%syntax-version=1.0.0", "%project=shapes", ""]
+    for s in made:
+        i, up, down = s.number, s.up, s.down
+        if layout == "flyway":
+            version = "1" if i == 1 else f"1{'.' if i % 2 else '_'}{i - 1}"
+            mid = f"V{version}__step_{i}"
+            (folder / f"{mid}.sql").write_text(up)
+            if down is not None:
+                (folder / f"U{version}__step_{i}.sql").write_text(down)
+        elif layout == "golang-migrate":
+            mid = f"{i}_step_{i}"
+            (folder / f"{mid}.up.sql").write_text(up)
+            if down is not None:
+                (folder / f"{mid}.down.sql").write_text(down)
+        elif layout == "goose":
+            mid = f"{i}_step_{i}"
+            text = "-- a goose migration\n" + ("" if s.transactional else "-- +goose NO TRANSACTION\n")
+            text += f"-- +goose Up\n{_goose_body(up)}"
+            text += f"\n-- +goose Down\n{_goose_body(down)}" if down is not None else ""
+            (folder / f"{mid}.sql").write_text(text)
+        elif layout == "dbmate":
+            mid = f"{i}_step_{i}"
+            option = "" if s.transactional else " transaction:false"
+            text = f"-- migrate:up{option}\n{up}" + (f"\n-- migrate:down{option}\n{down}" if down is not None else "")
+            (folder / f"{mid}.sql").write_text(text)
+        elif layout == "diesel":
+            mid = f"{_diesel_version(i)}_step_{i}"
+            (folder / mid).mkdir()
+            (folder / mid / "up.sql").write_text(up)
+            if down is not None:
+                (folder / mid / "down.sql").write_text(down)
+            if not s.transactional:
+                (folder / mid / "metadata.toml").write_text("run_in_transaction = false\n")
+        elif layout == "sqitch":
+            mid = f"step_{i}"
+            needs = f" [step_{i - 1}]" if i > 1 and i % 3 == 0 else ""
+            plan.append(f"{mid}{needs} 2024-01-{1 + i % 28:02d}T10:00:00Z Shapes Writer <shapes@example.org> # step {i}")
+            if i % 5 == 0:
+                plan.append(f"@v{i} 2024-02-01T10:00:00Z Shapes Writer <shapes@example.org> # tag")
+            wrap = (lambda sql: f"BEGIN;\n\n{sql}\nCOMMIT;\n") if s.transactional else (lambda sql: sql)
+            scripts: list[tuple[str, str | None]] = [("deploy", up), ("revert", down), ("verify", "SELECT 1;\n")]
+            for sub, script in scripts:
+                if script is not None:
+                    (folder / sub).mkdir(exist_ok=True)
+                    (folder / sub / f"{mid}.sql").write_text(f"-- {sub} shapes:{mid}\n" + wrap(script))
+        elif layout == "prisma":
+            mid = f"2024010100{i:04d}_step_{i}"
+            (folder / mid).mkdir()
+            (folder / mid / "migration.sql").write_text(f"-- Migration {i}\n{up}")
+        elif layout == "popx":
+            mid = f"{i}_step_{i}"
+            flag = "" if s.transactional else ".autocommit"
+            dialect = ".postgres" if i % 2 else ""
+            if dialect:  # the plain variant is for the other databases here; postgres's wins
+                (folder / f"{mid}{flag}.up.sql").write_text("this is not for PostgreSQL;\n")
+                if down is not None:
+                    (folder / f"{mid}.down.sql").write_text("neither is this;\n")
+            (folder / f"{mid}{dialect}{flag}.up.sql").write_text(up)
+            (folder / f"{mid}.mysql.up.sql").write_text("ALTER TABLE `x` ENGINE=InnoDB;\n")
+            if down is not None:
+                (folder / f"{mid}{dialect}.down.sql").write_text(down)
+        else:
+            raise ValueError(layout)
+        history.ids.append(mid)
+        if i in broken:
+            history.broken[mid] = broken[i]
+    if layout == "sqitch":
+        (folder / "sqitch.plan").write_text("\n".join(plan) + "\n")
+        (folder / "sqitch.conf").write_text("[core]\n\tengine = pg\n")
+    if layout == "prisma":
+        (folder / "migration_lock.toml").write_text('provider = "postgresql"\n')
     return history

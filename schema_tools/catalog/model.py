@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-# The history tables of yoyo and of schema-tools: never part of a schema under check.
+# The history tables of yoyo and of schema-tools, and those of the tools whose folders are read
+# (Flyway, golang-migrate and dbmate, goose, diesel, Prisma): never part of a schema under check;
+# nor is sqitch's registry schema, ``sqitch`` (catalog.read leaves it out unless schemas names it).
 BOOKKEEPING = ("_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock",
-               "_schema_tools_migrations", "_schema_tools_events")
+               "_schema_tools_migrations", "_schema_tools_events", "flyway_schema_history", "schema_migrations",
+               "goose_db_version", "__diesel_schema_migrations", "_prisma_migrations")
 
 
 @dataclass(frozen=True)

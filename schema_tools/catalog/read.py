@@ -17,7 +17,7 @@ IDENTITY = {"a": "always", "d": "by default", "": ""}
 
 SCHEMA_FILTER = """
   (CASE WHEN %(schemas)s::text[] IS NULL
-        THEN n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%%'
+        THEN n.nspname NOT IN ('pg_catalog', 'information_schema', 'sqitch') AND n.nspname NOT LIKE 'pg\\_%%'
         ELSE n.nspname = ANY(%(schemas)s::text[]) END)
   AND NOT (c.relname = ANY(%(skip)s::text[]))
 """

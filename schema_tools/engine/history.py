@@ -238,7 +238,7 @@ WITH at AS (  -- the record's own time (clock_timestamp, not the transaction's n
                     (SELECT pg_catalog.max(applied_at_utc) FROM {yoyo_migration}) + interval '1 microsecond') AS utc
 ), yoyo AS (
     INSERT INTO {yoyo_migration} (migration_hash, migration_id, applied_at_utc)
-    SELECT {hash}, {id}, utc FROM at
+    SELECT {hash}, {id}, utc FROM at{again}
 ), yoyo_log AS (
     INSERT INTO {yoyo_log} (id, migration_hash, migration_id, operation, username, hostname, comment, created_at_utc)
     SELECT {log_id}, {hash}, {id}, 'apply', {user}, {host}, NULL, utc FROM at
@@ -288,7 +288,7 @@ def _templates(books: Books) -> tuple[str, str, str]:
              "yoyo_migration": _brace(books.table("_yoyo_migration")), "yoyo_log": _brace(books.table("_yoyo_log")),
              "ours": _brace(books.table("_schema_tools_migrations"))}
     keep = {name: "{" + name + "}" for name in ("hash", "id", "checksum", "transactional", "log_id", "operation",
-                                                 "expected", "why")}
+                                                 "expected", "why", "again")}
     return (RECORD_APPLY_SQL.format(**fixed, **keep), RECORD_ROLLBACK_SQL.format(**fixed, **keep),
             RECORDS_CHECK_SQL.format(**fixed, **keep))
 
@@ -303,10 +303,13 @@ RECORDED = b"schema_tools_recorded"
 
 def apply_record_text(migration: Migration, books: Books) -> str:
     """One statement recording an applied migration in yoyo's tables and ours; run it in the
-    migration's transaction. The duration: since STARTED_NOW ran, else the transaction's age."""
+    migration's transaction. The duration: since STARTED_NOW ran, else the transaction's age. A
+    repeatable migration (Flyway's R__) applied again updates its record."""
+    again = " ON CONFLICT (migration_hash) DO UPDATE SET applied_at_utc = EXCLUDED.applied_at_utc"
     return _templates(books)[0].format(
         hash=literal(yoyo_hash(migration.id)), id=literal(migration.id), checksum=literal(migration.checksum),
-        transactional="true" if migration.transactional else "false", log_id=literal(str(uuid.uuid1())))
+        transactional="true" if migration.transactional else "false", log_id=literal(str(uuid.uuid1())),
+        again=again if migration.repeatable else "")
 
 
 def rollback_record_text(migration_id: str, books: Books, operation: str = "rollback") -> str:

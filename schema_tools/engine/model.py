@@ -16,6 +16,7 @@ class MigrationState:
     checksum: str | None = None  # recorded at apply; a pending migration's: its file's
     duration_ms: int | None = None  # how long it took to apply (None: pending, or applied by yoyo's CLI)
     applied_by: str | None = None  # user@host that applied it, when recorded
+    note: str = ""  # e.g. only its own tool can run it; a repeatable migration changed since applied
 
 
 @dataclass

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 
 import psycopg
 
 from ..config import Settings
-from ..errors import DataLossRefused, DatabaseUnavailable, Interrupted, MigrationError, ValidationFailed
+from ..errors import DataLossRefused, DatabaseUnavailable, Interrupted, MigrationError, OnlyItsTool, ValidationFailed
 from ..migration_files.model import Migration
 from ..sql.statement import Statement
 from . import history
@@ -36,17 +37,40 @@ Confirm = Callable[[list[str]], bool]
 
 
 def migration_states(conn: psycopg.Connection, migrations: Sequence[Migration]) -> list[MigrationState]:
-    """Every migration in the folder or the database, applied or pending, in apply order."""
+    """Every migration in the folder or the database, applied or pending, in apply order; what
+    the folder's own tool lists as applied in its history table is noted."""
+    from ..migration_files.model import Migrations
+    from .their_history import their_history
+
     done = history.applied(conn)
     known = {m.id for m in migrations}
-    states = [_state(done[m.id], "applied") if m.id in done else MigrationState(m.id, "pending", None, m.checksum)
-              for m in migrations]
+    theirs = their_history(conn, migrations) if isinstance(migrations, Migrations) else None
+    states = [_state(done[m.id], "applied", _note(m, done)) if m.id in done and not again(m, done[m.id])
+              else MigrationState(m.id, "pending", done[m.id].applied_at if m.id in done else None, m.checksum,
+                                  note=_note(m, done)) for m in migrations]
+    if theirs is not None:
+        listed = set(theirs.applied)
+        adopt = f"applied by its tool ({theirs.table}): 'schema-tools baseline --adopt' records it"
+        states = [replace(s, note=adopt + (f"; {s.note}" if s.note else "")) if s.state == "pending" and s.id in listed
+                  else s for s in states]
+        first = next((i for i, s in enumerate(states) if s.state == "pending"), None)
+        if theirs.refused and first is not None:
+            states[first] = replace(states[first], note=theirs.refused)
     missing = [_state(a, "missing") for a in done.values() if a.id not in known]
     return missing + states
 
 
-def _state(record: history.Applied, state: str) -> MigrationState:
-    return MigrationState(record.id, state, record.applied_at, record.checksum, record.duration_ms, record.applied_by)
+def _state(record: history.Applied, state: str, note: str = "") -> MigrationState:
+    return MigrationState(record.id, state, record.applied_at, record.checksum, record.duration_ms, record.applied_by,
+                          note)
+
+
+def _note(m: Migration, done: dict[str, history.Applied]) -> str:
+    if m.only_tool:
+        return f"only {m.only_tool} can run it: migrate stops before it"
+    if m.id in done and again(m, done[m.id]):
+        return "repeatable, changed since it was applied: migrate applies it again"
+    return ""
 
 
 @contextmanager
@@ -87,7 +111,10 @@ def apply_pending(conn: psycopg.Connection, settings: Settings, migrations: Sequ
     result = RunResult()
     with _locked(conn, settings) as work:
         done = history.applied(conn, work.books)
-        pending = [m for m in migrations if m.id not in done and m.id in wanted]
+        pending = [m for m in migrations if m.id in wanted and (m.id not in done or again(m, done[m.id]))]
+        foreign = next((i for i, m in enumerate(pending) if m.only_tool), None)
+        stop_before = pending[foreign] if foreign is not None else None
+        pending = pending[:foreign]
         for m in pending:  # refused before anything runs
             refuse_unrunnable(m)
         # What a killed run left INVALID would make validate refuse: heal it first.
@@ -140,7 +167,44 @@ def apply_pending(conn: psycopg.Connection, settings: Settings, migrations: Sequ
             raise _interrupted(work, result.done, pending, stop) from None
         if verify is not None and pending:
             verify_or_undo(work, pending, settings, verify)
+        hook = getattr(migrations, "post_apply", None)
+        if hook is not None and result.done:
+            _post_apply(work, hook)
+            if progress:
+                progress(f"ran {hook.path.name} (the post-apply hook)")
+    if stop_before is not None:
+        raise OnlyItsTool(f"stopped before {stop_before.path.name}: only {stop_before.only_tool} can run it "
+                          f"({len(result.done)} applied before it)", migration_id=stop_before.id,
+                          hint=f"run it with {stop_before.only_tool.split(' ')[0]}, then 'schema-tools baseline "
+                          "--adopt' records it, and migrate goes on")
     return result
+
+
+def _post_apply(work: Work, hook: Migration) -> None:
+    """yoyo's post-apply hook, after the migrations: its statements in one transaction (unless it
+    says ``transactional: false``), recorded nowhere; a failure names its line (exit 1)."""
+    from ..errors import MigrationFailed
+
+    refuse_unrunnable(hook)
+    stmt = None
+    try:
+        if hook.transactional:
+            with work.conn.transaction():
+                for stmt in hook.statements:
+                    work.conn.execute(stmt.sql.encode(), prepare=False)
+        else:
+            for stmt in hook.statements:
+                work.conn.execute(stmt.sql.encode(), prepare=False)
+    except psycopg.Error as exc:
+        line = f":{stmt.line}" if stmt is not None else ""
+        raise MigrationFailed(f"{hook.path.name}{line}: {str(exc).strip().splitlines()[0]} (the migrations stay "
+                              "applied; the hook's transaction was rolled back)", hint="fix the hook and run migrate "
+                              "again after the next migration, or run it by hand") from None
+
+
+def again(m: Migration, record: history.Applied) -> bool:
+    """A repeatable migration (Flyway's R__) whose file changed since it was applied: applied again."""
+    return m.repeatable and record.checksum is not None and record.checksum != m.checksum
 
 
 def roll_back(conn: psycopg.Connection, settings: Settings, migrations: Sequence[Migration], *,
@@ -157,7 +221,16 @@ def roll_back(conn: psycopg.Connection, settings: Settings, migrations: Sequence
             raise MigrationError(f"applied migration {missing[0]} has no file in {settings.migrations_dir}",
                                  hint="restore the file (and its .rollback.sql) before rolling back")
         plan = to_roll_back(migrations, done, to, everything)
+        foreign = [m for m in plan if m.only_tool]
+        if foreign:
+            raise OnlyItsTool(f"{foreign[0].path.name}: only {foreign[0].only_tool} can roll it back",
+                              migration_id=foreign[0].id, hint="nothing was rolled back; roll back the migrations "
+                              f"after it only (rollback --to {foreign[0].id}), then use its tool")
         no_rollback = [m for m in plan if m.rollback_text is None]
+        if no_rollback and no_rollback[0].no_rollback:
+            raise MigrationError(f"{no_rollback[0].id} cannot be rolled back: {no_rollback[0].no_rollback}",
+                                 migration_id=no_rollback[0].id,
+                                 hint="nothing was rolled back; undo it with a new migration")
         if no_rollback:
             raise MigrationError(f"{no_rollback[0].id} has no rollback file",
                                  migration_id=no_rollback[0].id,

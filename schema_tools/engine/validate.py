@@ -54,13 +54,13 @@ def _history_checks(migrations: Sequence[Migration], done: Mapping[str, history.
             findings.append(Finding("no-checksum", f"{m.id} was applied without a checksum, so edits cannot be detected",
                                     Severity.WARNING, m.id, "run 'schema-tools repair' to record the current file's checksum",
                                     str(m.path), 1))
-        elif record and record.checksum is not None and record.checksum != m.checksum:
+        elif record and record.checksum is not None and record.checksum != m.checksum and not m.repeatable:
             findings.append(Finding("edited-after-apply", f"{m.path.name} was edited after it was applied "
                                     f"(recorded {record.checksum[:12]}, file {m.checksum[:12]})", Severity.ERROR, m.id,
                                     "restore the applied version and put the change in a new migration; "
                                     "if the edit was deliberate and the database already matches it, run 'schema-tools repair'",
                                     str(m.path), 1))
-        if record is None and index < last_applied:
+        if record is None and index < last_applied and not m.repeatable:
             findings.append(Finding("out-of-order", f"{m.id} is pending but sorts before {migrations[last_applied].id}, "
                                     "which is applied", Severity.ERROR if strict else Severity.WARNING, m.id,
                                     "renumber it after the last applied migration, or apply it knowingly "

@@ -96,19 +96,31 @@ def render(draft: Draft, ids: list[str], depends: str | None, about: str) -> lis
     return files
 
 
-def write(folder: Path, files: list[GeneratedFile]) -> list[Path]:
-    """Write the files, each created new (never over an existing file, nor through a symlink
-    planted where it goes); their paths."""
+def write(folder: Path, files: list[GeneratedFile], layout: str = "yoyo") -> list[Path]:
+    """Write the files in the folder's ``layout``, each created new (never over an existing file,
+    nor through a symlink planted where it goes; sqitch's plan is appended to); their paths."""
     from ..errors import ConfigError
+    from .layouts import layout_texts
 
     folder.mkdir(parents=True, exist_ok=True)
-    texts = [(folder / f"{f.id}{suffix}", text) for f in files
-             for suffix, text in ((".sql", f.sql), (ROLLBACK_SUFFIX, f.rollback))]
+    if layout == "yoyo":
+        texts = [(folder / f"{f.id}{suffix}", text) for f in files
+                 for suffix, text in ((".sql", f.sql), (ROLLBACK_SUFFIX, f.rollback))]
+    else:
+        texts = layout_texts(layout, folder, files)
+    appended = {folder / "sqitch.plan"} if layout == "sqitch" else set()
     for path, _ in texts:
-        if path.exists() or path.is_symlink():
+        if path not in appended and (path.exists() or path.is_symlink()):
             raise ConfigError(f"{path} exists already: generate never overwrites a migration",
                               hint="give another --name, or remove the file")
     for path, text in texts:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path in appended:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0))
+            with os.fdopen(fd, "a", encoding="utf-8") as handle:
+                ends = path.read_bytes().endswith(b"\n") or not path.stat().st_size
+                handle.write(("" if ends else "\n") + text)
+            continue
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)

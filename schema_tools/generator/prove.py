@@ -30,19 +30,24 @@ class Proof:
         return not self.problems
 
 
-def _copy(settings: Settings, files: list[GeneratedFile], into: Path) -> Settings:
+def _copy(settings: Settings, files: list[GeneratedFile], into: Path, layout: str) -> tuple[Settings, list[Path]]:
+    """The migrations folder copied with the new files written in it (their paths): yoyo's .sql
+    files, another layout's whole tree (its subfolders, plan and lock files)."""
     folder = into / "migrations"
-    folder.mkdir()
-    if settings.migrations_dir.is_dir():
+    if layout != "yoyo" and settings.migrations_dir.is_dir():
+        shutil.copytree(settings.migrations_dir, folder, ignore=shutil.ignore_patterns(".*"))
+    else:
+        folder.mkdir()
+    if layout == "yoyo" and settings.migrations_dir.is_dir():
         for path in settings.migrations_dir.glob("*.sql"):
             if path.is_file():
                 shutil.copyfile(path, folder / path.name)
-    write(folder, files)
-    return replace(settings, migrations_dir=folder)
+    written = write(folder, files, layout)
+    return replace(settings, migrations_dir=folder, layout=layout), written
 
 
 def prove(settings: Settings, files: list[GeneratedFile], before: str | None,
-          expectations: Sequence[TableExpectation]) -> Proof:
+          expectations: Sequence[TableExpectation], layout: str = "yoyo") -> Proof:
     """See the module. ``before``: the last migration before the new ones (None: there is none)."""
     from ..catalog.read import read_catalog
     from ..migration_files.read import read_folder
@@ -56,12 +61,16 @@ def prove(settings: Settings, files: list[GeneratedFile], before: str | None,
 
     proof = Proof()
     with tempfile.TemporaryDirectory(prefix="schema-tools-generate-") as tmp:
-        copied = _copy(settings, files, Path(tmp))
-        paths = [copied.migrations_dir / f"{f.id}.sql" for f in files]
-        lint = lint_paths(copied, paths, use_cache=False)
-        proof.problems += [f"lint: {Path(f.file or '').name}:{f.line}: {f.rule}: {f.message}" for f in lint.errors]
+        copied, written = _copy(settings, files, Path(tmp), layout)
+        if layout == "yoyo":
+            lint = lint_paths(copied, [copied.migrations_dir / f"{f.id}.sql" for f in files], use_cache=False)
+            errors = lint.errors
+        else:  # the folder's own history, the new files' findings
+            lint = lint_paths(copied, [], use_cache=False)
+            errors = [f for f in lint.errors if f.file and Path(f.file) in written]
+        proof.problems += [f"lint: {Path(f.file or '').name}:{f.line}: {f.rule}: {f.message}" for f in errors]
         new = {f.id for f in files}
-        history = read_folder(copied.migrations_dir)
+        history = read_folder(copied.migrations_dir, layout=layout, placeholders=dict(settings.placeholders))
         migrations = [m for m in history if m.id in new]
         refused = [f.message for m in history if (f := beyond(m, extensions=True)) is not None]
         if refused:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -55,7 +56,7 @@ RULE_HELP: dict[str, str] = {
     NOT_MODELLED: "statement that may change tables but is not modelled or not checked (a note)",
     SYNTAX_ERROR: "SQL that PostgreSQL's parser cannot read",
     UNKNOWN_TABLE: "a statement on a table the files never declare: treated as existing (a note)",
-    NOT_READ: "a Python file in a migrations folder, not read by lint (a note)",
+    NOT_READ: "a Python file in a migrations folder, or a migration only its own tool runs, not read by lint (a note)",
     LOCK_DIFFERS: "with --trace-locks: the lock a statement was seen to take differs from the static table",
 }
 RULES = tuple(sorted(RULE_HELP))
@@ -228,12 +229,19 @@ def _lint(migrations: Sequence[Migration], report_files: set[str] | None, disabl
     return build_report(state, schema_findings, report_files, disabled, warn, inline_ignores)
 
 
+def _how(settings: Settings, folder: Path) -> dict[str, Any]:
+    """The settings' layout for their own migrations folder (another folder's is detected), and
+    the placeholders' values."""
+    same = folder.resolve() == settings.migrations_dir.resolve()
+    return {"layout": settings.layout if same else None, "placeholders": dict(settings.placeholders)}
+
+
 def _targets(settings: Settings, paths: Sequence[Path]) -> tuple[list[Migration], set[str] | None, list[Path], list[Path]]:
     """The migrations to fold (the given files' folders' whole history, each folder read once),
     the files to report on (None: all), the .py files of those folders, which are not read, and
     the folders given (or configured) that hold no migration."""
     if not paths:
-        folder = read_folder(settings.migrations_dir, allow_python=True)
+        folder = read_folder(settings.migrations_dir, allow_python=True, **_how(settings, settings.migrations_dir))
         return list(folder), None, list(folder.unread), [] if len(folder) else [settings.migrations_dir]
     migrations: dict[str, Migration] = {}
     report: set[str] = set()
@@ -241,14 +249,14 @@ def _targets(settings: Settings, paths: Sequence[Path]) -> tuple[list[Migration]
     empty: list[Path] = []
     for path in paths:
         if path.is_dir():
-            folder = read_folder(path, allow_python=True)
+            folder = read_folder(path, allow_python=True, **_how(settings, path))
             migrations.update((str(m.path), m) for m in folder)
             report.update(str(m.path) for m in folder)
             skipped.update(folder.unread)
             empty += [] if len(folder) else [path]
         elif path.is_file() and path.suffix == ".sql" and not path.name.endswith(".rollback.sql"):
             try:
-                folder = read_folder(path.parent, allow_python=True)
+                folder = read_folder(path.parent, allow_python=True, **_how(settings, path.parent))
             except SchemaToolsError:  # a folder that is not a migration history: the file alone
                 folder = Migrations(path.parent, (read_migration_file(path),))
             skipped.update(folder.unread)
@@ -279,6 +287,10 @@ def lint_paths(settings: Settings, paths: Sequence[Path] = (), use_cache: bool =
                           "migration, and schema-tools migrate refuses the folder)", Severity.NOTE, p.name,
                           "move it out of the migrations folder", str(p), 1, 1) for p in python)
     extra = [Check("python files", "lint", notes)] if notes else []
+    foreign = tuple(Finding(NOT_READ, f"{m.path.name}: only {m.only_tool} can run it, so lint does not read it",
+                            Severity.NOTE, m.id, "check it by hand: migrate stops before it", str(m.path), 1, 1)
+                    for m in migrations if m.only_tool)
+    extra += [Check("only their tool runs", "lint", foreign)] if foreign else []
     folder = _folder_findings(settings, migrations, report, empty)
     extra += [Check("migrations folder", "lint", tuple(folder))] if folder or not migrations else []
     return replace(linted, checks=(*linted.checks, *extra)) if extra else linted

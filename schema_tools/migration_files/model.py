@@ -17,12 +17,26 @@ if TYPE_CHECKING:
     from .new import NewMigration
 
 ROLLBACK_SUFFIX = ".rollback.sql"
+OUTSIDE_TRANSACTION = ("VacuumStmt", "CreatedbStmt", "DropdbStmt", "AlterSystemStmt", "CreateTableSpaceStmt",
+                       "DropTableSpaceStmt")
+"""Statements PostgreSQL runs only outside a transaction block (besides the CONCURRENTLY forms)."""
 
 
 def normalised_checksum(text: str) -> str:
     """sha256 of the content with line endings normalised to LF."""
     canonical = text.replace("\r\n", "\n").replace("\r", "\n")
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def unwrapped(statements: tuple[Statement, ...]) -> tuple[Statement, ...]:
+    """``statements`` without a plain ``BEGIN``/``START TRANSACTION`` first and ``COMMIT`` last
+    around them, when nothing between begins or ends a transaction."""
+    if len(statements) < 2 or statements[0].transaction_control not in ("BEGIN", "START TRANSACTION") \
+            or statements[0].fields.get("options") or statements[-1].transaction_control != "COMMIT" \
+            or statements[-1].fields.get("chain"):
+        return statements
+    inner = statements[1:-1]
+    return statements if any(s.transaction_control for s in inner) else inner
 
 
 @dataclass(frozen=True)
@@ -35,22 +49,36 @@ class Migration:
     text: str
     rollback_text: str | None
     directives: dict[str, str] = field(default_factory=dict)
+    rollback_file: Path | None = None  # where the rollback is (another layout's down file or section)
+    written: str | None = None  # the file as written, when placeholders made ``text`` differ: its checksum counts
+    only_tool: str = ""  # which tool alone can run it (a goose .go migration...): migrate stops before it
+    repeatable: bool = False  # Flyway's R__: applied after the versioned ones, again when its checksum changes
+    no_rollback: str = ""  # why the layout has no rollback at all (Prisma): rollback refuses, saying it
+    check_file: Path | None = None  # a script that checks the migration took (sqitch's verify/)
+    check_text: str | None = None
 
     @property
     def depends(self) -> tuple[str, ...]:
         return tuple(self.directives.get("depends", "").split())
 
-    @property
+    @cached_property
     def transactional(self) -> bool:
-        return self.directives.get("transactional", "true").lower() == "true"
+        """In one transaction with its record. ``auto`` (tools that send the file as it is written:
+        golang-migrate, Prisma, sqitch, Flyway): unless the file ends or begins transactions itself or
+        holds a statement no transaction block takes (CONCURRENTLY, VACUUM...), run as written."""
+        mode = self.directives.get("transactional", "true").lower()
+        if mode == "auto":
+            return not any(s.transaction_control or s.concurrently or s.kind in OUTSIDE_TRANSACTION
+                           for s in self.statements)
+        return mode == "true"
 
     @property
     def rollback_path(self) -> Path:
-        return self.path.with_name(self.id + ROLLBACK_SUFFIX)
+        return self.rollback_file or self.path.with_name(self.id + ROLLBACK_SUFFIX)
 
     @cached_property
     def checksum(self) -> str:
-        return normalised_checksum(self.text)
+        return normalised_checksum(self.text if self.written is None else self.written)
 
     @cached_property
     def _script(self) -> Script:
@@ -63,9 +91,15 @@ class Migration:
         return read_script(self.rollback_text, trees=False)  # most rollback statements are never read as trees
 
     @property
+    def _auto(self) -> bool:
+        return self.directives.get("transactional") == "auto"
+
+    @property
     def statements(self) -> tuple[Statement, ...]:
-        """The statements of the file, each read once by PostgreSQL's parser."""
-        return self._script.statements
+        """The statements of the file, each read once by PostgreSQL's parser (in ``auto`` mode, a
+        plain ``BEGIN`` ... ``COMMIT`` around all of them is the transaction the runner opens anyway:
+        left out, so the file commits with its record)."""
+        return unwrapped(self._script.statements) if self._auto else self._script.statements
 
     @property
     def syntax_problem(self) -> SyntaxProblem | None:
@@ -74,7 +108,8 @@ class Migration:
 
     @property
     def rollback_statements(self) -> tuple[Statement, ...]:
-        return self._rollback_script.statements
+        statements = self._rollback_script.statements
+        return unwrapped(statements) if self._auto else statements
 
     @property
     def rollback_syntax_problem(self) -> SyntaxProblem | None:
@@ -84,6 +119,10 @@ class Migration:
     def irreversible(self) -> str:
         """Why the migration declares it cannot be rolled back (an ``irreversible`` header, or a
         rollback file holding only comments while the migration does something), or ''."""
+        if self.only_tool:
+            return f"only {self.only_tool} can run it, so it is not checked"
+        if self.no_rollback:
+            return self.no_rollback
         if "irreversible" in self.directives:
             return f"declared irreversible: {self.directives['irreversible'] or 'no reason given'}"
         if self.rollback_text is not None and not self.rollback_statements and self.statements:
@@ -110,13 +149,15 @@ def same_version(migrations: Sequence[Migration]) -> list[tuple[Migration, ...]]
 
 @dataclass(frozen=True)
 class Migrations(Sequence[Migration]):
-    """A folder's migrations in the order they apply (read once per command), and the files in it
-    that were seen but not read (Python files, which only lint is allowed to pass over)."""
+    """A folder's migrations in the order they apply (read once per command), the files in it
+    that were seen but not read (Python files, which only lint is allowed to pass over), and its
+    post-apply hook."""
 
     folder: Path
     items: tuple[Migration, ...] = ()
     layout: str = "yoyo"
     unread: tuple[Path, ...] = ()
+    post_apply: Migration | None = None  # yoyo's post-apply.sql: run after every apply, never recorded
 
     @overload
     def __getitem__(self, index: int) -> Migration: ...

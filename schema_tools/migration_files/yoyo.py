@@ -4,7 +4,8 @@ lines of their headers (ties broken by id, as yoyo does).
 Leading comment lines may carry directives: yoyo's ``depends`` and ``transactional``, and ours,
 ``lock_timeout``, ``statement_timeout`` and ``irreversible: why`` (yoyo reads ours as plain
 comments). The folder is listed once; a Python file is refused (yoyo would run it as a
-migration) unless the caller only reads (lint), which notes it instead.
+migration) unless the caller only reads (lint), which notes it instead. ``post-apply.sql`` is
+yoyo's hook, run after every apply that applied something: not a migration.
 """
 
 from __future__ import annotations
@@ -94,6 +95,9 @@ def order(migrations: list[Migration]) -> list[Migration]:
     return result
 
 
+POST_APPLY = "post-apply.sql"
+"""yoyo's post-apply hook: run after every apply that applied something, never a migration."""
+
 NAME_MAX = 255
 """The longest file name (in bytes) most file systems take: a migration's rollback file must fit."""
 
@@ -123,15 +127,16 @@ def read_layout(folder: Path, names: list[str], allow_python: bool = False) -> M
     if odd:
         raise MigrationError(f"{folder / odd[0]}: migrations end in .sql (lower case)",
                              hint=f"rename it to {Path(odd[0]).stem}.sql, or move it out of the folder")
-    files = [n for n in names if n.endswith(".sql") and not n.endswith(ROLLBACK_SUFFIX)]
+    files = [n for n in names if n.endswith(".sql") and not n.endswith(ROLLBACK_SUFFIX) and n != POST_APPLY]
     for name in files:
         problem = id_problem(name[: -len(".sql")])
         if problem:
             raise MigrationError(f"{folder / name}: {problem}", hint="rename the file (ID.sql, e.g. 0007_add_index.sql)")
-    ids = {n[: -len(".sql")] for n in files}
+    ids = {n[: -len(".sql")] for n in files} | ({POST_APPLY[: -len(".sql")]} if POST_APPLY in names else set())
     rollbacks = {n[: -len(ROLLBACK_SUFFIX)] for n in names if n.endswith(ROLLBACK_SUFFIX)}
     for orphan in sorted(rollbacks - ids):
         raise MigrationError(f"{folder / (orphan + ROLLBACK_SUFFIX)}: rollback file without a migration",
                              hint="rename it to match its migration, or delete it")
     migrations = [read_migration(folder / n, n[: -len(".sql")] in rollbacks) for n in files]
-    return Migrations(folder, tuple(order(migrations)), "yoyo", tuple(python))
+    hook = read_migration(folder / POST_APPLY, False) if POST_APPLY in names else None
+    return Migrations(folder, tuple(order(migrations)), "yoyo", tuple(python), hook)

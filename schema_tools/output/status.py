@@ -23,7 +23,7 @@ def render_status(states: Sequence[MigrationState], fmt: str, *, database: str, 
         lines = [f"database:   {url}", f"migrations: {migrations_dir}"]
         for s in states:
             when = s.applied_at.strftime("%Y-%m-%d %H:%M:%S UTC") if s.applied_at else ""
-            lines.append(f"  {s.state:<8} {when:<24} {s.id}")
+            lines.append(f"  {s.state:<8} {when:<24} {s.id}" + (f"  ({s.note})" if s.note else ""))
         counts = {k: sum(1 for s in states if s.state == k) for k in STATES}
         lines.append(", ".join(f"{n} {k}" for k, n in counts.items() if n) or "no migrations")
         return "\n".join(lines)
@@ -32,6 +32,7 @@ def render_status(states: Sequence[MigrationState], fmt: str, *, database: str, 
         "database": url,
         "migrations_dir": str(migrations_dir),
         "migrations": [{"id": s.id, "state": s.state, "applied_at": s.applied_at.isoformat() if s.applied_at else None,
-                        "checksum": s.checksum, "duration_ms": s.duration_ms, "applied_by": s.applied_by}
+                        "checksum": s.checksum, "duration_ms": s.duration_ms, "applied_by": s.applied_by,
+                        **({"note": s.note} if s.note else {})}
                        for s in states],
     })

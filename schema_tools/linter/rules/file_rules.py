@@ -67,7 +67,7 @@ def check_file(m: Migration, parsed: list[Parsed], schema: DeclaredSchema, table
     """Rules over the whole file; ``tables``: each statement's ``target_table``;
     ``default_lock_timeout``: what the runner sets when the file sets none (None: nothing)."""
     findings = []
-    if m.rollback_text is None:
+    if m.rollback_text is None and not m.no_rollback:  # a layout without rollbacks (Prisma) asks for none
         findings.append(Finding(MISSING_ROLLBACK, f"{m.id} has no rollback file", object=m.id,
                                 hint=f"write {m.rollback_path.name} (statements that undo this migration)",
                                 file=str(m.path), line=1, column=1))
