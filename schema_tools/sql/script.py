@@ -16,15 +16,10 @@ from dataclasses import dataclass
 
 import orjson
 
-from . import scanner
+from . import pgquery, scanner
+from .pgquery import ParseError
 from .statement import UNPARSED, Statement
 from .tree import Node
-
-try:
-    from pglast.parser import ParseError, parse_sql_json
-    from pglast.parser import split as parser_split
-except ImportError:  # pragma: no cover -- no wheel for this platform
-    parse_sql_json = None  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -102,12 +97,12 @@ def _blanked(text: str, rows: list[tuple[int, int, int]]) -> str:
 
 def _pieces(text: str, trees: bool) -> tuple[list[Piece], tuple[int, str] | None]:
     """The statements' raw pieces, and where the parser refused the text: ``(offset, message)``."""
-    if parse_sql_json is None:  # pragma: no cover
+    if not pgquery.available():  # pragma: no cover
         return _scanned(text), None
     try:
         if not trees:
             return _sliced(text), None
-        parsed = parse_sql_json(text)
+        parsed = pgquery.parse_json(text)
     except ParseError as exc:
         offset = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
         return _scanned(text), (max(0, min(offset, len(text))), str(exc.args[0]))
@@ -122,7 +117,7 @@ def _pieces(text: str, trees: bool) -> tuple[list[Piece], tuple[int, str] | None
 
 def _sliced(text: str) -> list[Piece]:
     """The parser's cuts without its trees (each statement parses itself when asked)."""
-    return [(part.start, text[part], UNPARSED, 0) for part in parser_split(text, only_slices=True)]
+    return [(part.start, text[part], UNPARSED, 0) for part in pgquery.split(text)]
 
 
 def _scanned(text: str) -> list[Piece]:

@@ -14,16 +14,16 @@ Node = dict[str, Any]
 
 def parse_tree(sql: str) -> Node | None:
     """The tree of one statement, or None when PostgreSQL's parser refuses it (or pglast is
-    not installed). pglast is imported on first use: reading a tree's fields needs no parser."""
+    not installed). The parser is loaded on first use: reading a tree's fields needs no parser."""
     import orjson
 
-    try:
-        from pglast.parser import ParseError, parse_sql_json
-    except ImportError:  # pragma: no cover -- no wheel for this platform
+    from . import pgquery
+
+    if not pgquery.available():  # pragma: no cover -- no wheel for this platform
         return None
     try:
-        stmts = orjson.loads(parse_sql_json(sql)).get("stmts") or []
-    except (ParseError, ValueError, RecursionError):
+        stmts = orjson.loads(pgquery.parse_json(sql)).get("stmts") or []
+    except (pgquery.ParseError, ValueError, RecursionError):
         return None
     return stmts[0].get("stmt") if len(stmts) == 1 else None
 

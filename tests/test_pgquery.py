@@ -1,0 +1,57 @@
+"""PostgreSQL's parser called through ctypes answers exactly as pglast's own functions do: the
+same JSON trees, the same statement cuts (in characters, stripped) and the same refusals."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from pglast import parser as pglast_parser
+
+from schema_tools.sql import pgquery
+
+TEXTS = [
+    "SELECT 1", "", "   \n", "-- only a comment\n", "SELECT 1; SELECT (", "SELEC 1",
+    "CREATE TABLE a (id int);\n  -- note\nSELECT 'é€';  INSERT INTO x VALUES ('ü');\n",
+    "SELECT 'é' FROM", "/* é */ SELECT 'ü'\n;\n\n  UPDATE t SET v = 'ß' ;  ",
+    "DO $$ BEGIN PERFORM 1; END $$;", "CREATE INDEX CONCURRENTLY i ON t (a) WHERE a > 0;",
+]
+PLPGSQL = ["CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $b$ BEGIN PERFORM 'é'; END $b$",
+           "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $b$ BEGIN PERFORM 1 END $b$"]
+
+
+def _answer(function: object, text: str) -> object:
+    try:
+        return function(text)  # type: ignore[operator]
+    except pgquery.ParseError as exc:
+        return ("refused", *exc.args)
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_the_library_parses_and_cuts_as_pglast_does(text: str) -> None:
+    assert pgquery._library() is not None  # this platform has the library: the ctypes path is taken
+    bound, own = pgquery._bound(pgquery._library()), pgquery._pglast(pglast_parser)  # type: ignore[arg-type]
+    assert _answer(bound.parse_json, text) == _answer(own.parse_json, text)
+    assert _answer(bound.split, text) == _answer(own.split, text)
+
+
+@pytest.mark.parametrize("text", PLPGSQL)
+def test_the_library_reads_plpgsql_as_pglast_does(text: str) -> None:
+    bound, own = pgquery._bound(pgquery._library()), pgquery._pglast(pglast_parser)  # type: ignore[arg-type]
+    assert _answer(bound.plpgsql_json, text) == _answer(own.plpgsql_json, text)
+
+
+def test_a_refusal_names_the_character_where_the_parser_stopped() -> None:
+    with pytest.raises(pgquery.ParseError) as refused:
+        pgquery.parse_json("SELECT 'é' FROM WHERE")
+    assert refused.value.args == ('syntax error at or near "WHERE"', 16)
+
+
+def test_parsing_imports_none_of_pglast_s_python_modules() -> None:
+    import subprocess
+
+    code = ("import sys; from schema_tools.sql.script import read_script; "
+            "s = read_script('CREATE TABLE t (id int); SELECT (', trees=True); "
+            "assert s.problem is not None and s.problem.line == 1; print(sorted(m for m in sys.modules if 'pglast' in m))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
