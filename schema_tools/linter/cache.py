@@ -53,19 +53,20 @@ def to_json(value: Any) -> bytes:
 
 def _keyed(value: Any) -> Any:
     """``value`` with every dict whose keys are not all strings as pairs (outside dataclasses:
-    the model's dataclasses hold only string-keyed dicts)."""
+    the model's dataclasses hold only string-keyed dicts). A key is hashable, so it holds no
+    dict or list to rewrite: keys are written as they are."""
     kind = type(value)
     if kind is dict:
-        if all(type(k) is str for k in value):
-            return {k: _keyed(v) for k, v in value.items()} if any(type(v) in _CONTAINERS for v in value.values()) \
-                else value
-        return [[_keyed(k), _keyed(v)] for k, v in value.items()]
-    if kind in (list, tuple):
-        return [_keyed(v) for v in value] if any(type(v) in _CONTAINERS for v in value) else value
+        if _STRINGS.issuperset(map(type, value)):
+            return value if _CONTAINERS.isdisjoint(map(type, value.values())) else \
+                {k: _keyed(v) for k, v in value.items()}
+        return [[k, _keyed(v)] for k, v in value.items()]
+    if kind is list or kind is tuple:
+        return value if _CONTAINERS.isdisjoint(map(type, value)) else [_keyed(v) for v in value]
     return value
 
 
-_CONTAINERS = (dict, list, tuple)
+_CONTAINERS, _STRINGS = frozenset((dict, list, tuple)), frozenset((str,))
 
 
 def _default(value: Any) -> Any:
@@ -258,7 +259,13 @@ class LintCache:
         from . import LintState
 
         prefixes = self._prefixes(migrations)
+        try:
+            kept = set(os.listdir(self.folder))  # one listing, not a failed open per prefix
+        except OSError:
+            return None
         for index in range(len(prefixes) - 2, -1, -1):
+            if f"{prefixes[index]}.state.json" not in kept:
+                continue
             value = self._read(prefixes[index], "state")
             if value is None:
                 continue
