@@ -215,6 +215,7 @@ def _lint(migrations: Sequence[Migration], report_files: set[str] | None, disabl
     state, start = (store.resume(migrations) if store is not None else None) or (LintState(), 0)
     for index in range(start, len(migrations)):
         lint_one(state, migrations[index], postgres)
+        migrations[index].forget_statements()  # memory stays flat: fewer fresh pages, warmer caches
         if store is not None and index == len(migrations) - 2:
             store.save_state(migrations, index, state)
     schema_findings = schema_level(state, distribution_column)

@@ -59,6 +59,11 @@ class Migration:
             return Script(())
         return read_script(self.rollback_text, trees=False)  # most rollback statements are never read as trees
 
+    def forget_statements(self) -> None:
+        """Drop the parsed statements of the file (read again if asked): a history's trees need
+        not all stay in memory once each has been read (lint folds them one file at a time)."""
+        self.__dict__.pop("_script", None)
+
     @property
     def statements(self) -> tuple[Statement, ...]:
         """The statements of the file, each read once by PostgreSQL's parser."""
