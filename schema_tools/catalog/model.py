@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from ..records import quick_init
+
 # The history tables of yoyo and of schema-tools: never part of a schema under check.
 BOOKKEEPING = ("_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock",
                "_schema_tools_migrations", "_schema_tools_events")
 
 
+@quick_init
 @dataclass(frozen=True)
 class Column:
     """A table column."""
@@ -23,12 +26,14 @@ class Column:
     comment: str | None = None
 
 
+@quick_init
 @dataclass(frozen=True)
 class PrimaryKey:
     name: str
     columns: tuple[str, ...]
 
 
+@quick_init
 @dataclass(frozen=True)
 class ForeignKey:
     name: str
@@ -42,12 +47,14 @@ class ForeignKey:
     validated: bool = True
 
 
+@quick_init
 @dataclass(frozen=True)
 class Unique:
     name: str
     columns: tuple[str, ...]
 
 
+@quick_init
 @dataclass(frozen=True)
 class CheckConstraint:
     name: str
@@ -56,6 +63,7 @@ class CheckConstraint:
     validated: bool = True
 
 
+@quick_init
 @dataclass(frozen=True)
 class Index:
     """An index; ``keys`` holds a column name or an expression's text per key position."""
@@ -72,6 +80,7 @@ class Index:
     include: tuple[str, ...] = ()
 
 
+@quick_init
 @dataclass(frozen=True)
 class Attached:
     """A trigger, rule or row-level-security policy on a table: what it is and its definition."""
@@ -82,6 +91,7 @@ class Attached:
     enabled: bool = True
 
 
+@quick_init
 @dataclass(frozen=True)
 class Table:
     """A table with everything attached to it."""
