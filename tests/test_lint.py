@@ -405,3 +405,39 @@ def test_a_statement_nested_too_deeply_is_noted_never_a_crash_and_later_findings
         sys.setrecursionlimit(before)
     found = {(f.rule, f.line) for f in report.findings}
     assert ("not-modelled", 1) in found and ("index-not-concurrently", 2) in found
+
+
+ALTERS = """
+ALTER TABLE t ADD COLUMN a text NOT NULL;
+ALTER TABLE t ADD COLUMN b uuid DEFAULT gen_random_uuid() UNIQUE REFERENCES u (id) CHECK (b IS NOT NULL);
+ALTER TABLE t ADD COLUMN c varchar(9), ADD COLUMN d timestamp, ADD COLUMN e serial;
+ALTER TABLE t ADD CONSTRAINT t_k UNIQUE (k), ADD CONSTRAINT t_f FOREIGN KEY (k) REFERENCES u (id);
+ALTER TABLE t ADD CONSTRAINT t_x EXCLUDE USING gist (k WITH =), ADD PRIMARY KEY (k);
+ALTER TABLE t ALTER COLUMN k TYPE bigint, ALTER COLUMN k SET NOT NULL, DROP COLUMN z;
+ALTER TABLE t DETACH PARTITION p CONCURRENTLY;
+ALTER TABLE t ALTER COLUMN k SET DEFAULT 1, ADD CONSTRAINT t_c CHECK (k > 0), VALIDATE CONSTRAINT t_c;
+ALTER TABLE t ENABLE ROW LEVEL SECURITY, ALTER COLUMN k DROP NOT NULL, SET UNLOGGED;
+ALTER INDEX i SET (fillfactor = 50);
+"""
+
+
+def test_an_alter_table_rule_is_asked_only_about_the_subcommands_it_reads(tmp_path: Path) -> None:
+    """rules_for gives an ALTER TABLE only the rules whose SUBCOMMANDS it holds: every rule left
+    out finds nothing in it (each statement on a table an earlier migration created)."""
+    from schema_tools.linter import RULES_BY_KIND, LintState, lint_one, rules_for
+    from schema_tools.linter.context import Context
+    from schema_tools.sqlmodel import parse_migration
+
+    migrations = migrations_of(tmp_path, "CREATE TABLE u (id bigint PRIMARY KEY);\nCREATE TABLE t (k int, z int);\n",
+                               "-- transactional: true\n" + ALTERS)
+    state = LintState()
+    lint_one(state, migrations[0])
+    parsed = parse_migration(migrations[1])
+    assert [p.kind for p in parsed] == ["AlterTableStmt"] * 10
+    chosen = 0
+    for p in parsed:
+        context = Context(p, state.schema)
+        left_out = [rule for rule in RULES_BY_KIND["AlterTableStmt"] if rule not in rules_for(p)]
+        assert [f for rule in left_out for f in rule.check(context)] == [], p.statement.sql
+        chosen += len(rules_for(p))
+    assert chosen > 10  # the rules that read them are asked

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import ModuleType
 
 from ..catalog import Catalog
 from ..config import POSTGRES_OLDEST, Settings
@@ -20,7 +21,8 @@ from ..findings import Check, Finding, Report, Severity
 from ..invariants import fk_indexed, redundant_index
 from ..migration_files.model import Migration, Migrations
 from ..migration_files.read import read_folder, read_migration_file
-from ..sqlmodel import DeclaredSchema, parse_migration
+from ..sql.tree import body
+from ..sqlmodel import DeclaredSchema, Parsed, parse_migration
 from .cache import LintCache
 from .context import Context
 from .ignores import RULE as IGNORE_RULE
@@ -35,6 +37,21 @@ STATEMENT_RULES = (index_not_concurrently, concurrently_in_transaction, constrai
 RULES_BY_KIND = {kind: tuple(rule for rule in STATEMENT_RULES if kind in rule.KINDS)
                  for kind in set().union(*(rule.KINDS for rule in STATEMENT_RULES))}
 """The statement rules each node type needs (a rule never sees a statement it does not read)."""
+_ALTER_RULES: dict[frozenset[str], tuple[ModuleType, ...]] = {}
+"""The ALTER TABLE rules for each set of subcommands met so far (a rule reads only its SUBCOMMANDS)."""
+
+
+def rules_for(p: Parsed) -> tuple[ModuleType, ...]:
+    """The statement rules that read this statement: by its node type, and for an ALTER TABLE by
+    its subcommands too (most ALTER TABLE rules read one or two kinds of subcommand)."""
+    rules = RULES_BY_KIND.get(p.kind, ())
+    if p.kind != "AlterTableStmt":
+        return rules
+    subcommands = frozenset(body(c).get("subtype", "") for c in p.fields.get("cmds") or ())
+    chosen = _ALTER_RULES.get(subcommands)
+    if chosen is None:
+        chosen = _ALTER_RULES[subcommands] = tuple(r for r in rules if not subcommands.isdisjoint(r.SUBCOMMANDS))
+    return chosen
 FK_NOT_INDEXED = "fk-not-indexed"
 NOT_MODELLED = "not-modelled"
 SYNTAX_ERROR = "syntax-error"
@@ -114,7 +131,7 @@ def lint_one(state: LintState, m: Migration, postgres: int = POSTGRES_OLDEST) ->
     for p, table in zip(parsed, tables):
         context = Context(p, schema, postgres)
         try:
-            for rule in RULES_BY_KIND.get(p.kind, ()):
+            for rule in rules_for(p):
                 found += rule.check(context)
         except RecursionError:
             found.append(context.finding(NOT_MODELLED, "this statement is nested too deeply for the rules to read: "

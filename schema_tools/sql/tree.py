@@ -44,11 +44,15 @@ def tag(node: Any) -> str:
 
 def body(node: Any, expected: str | None = None) -> Node:
     """The node's fields ({} when it is not a node, or not of the ``expected`` type)."""
-    if type(node) is not dict or len(node) != 1:
-        return {}
-    for kind, inner in node.items():
-        if (expected is None or kind == expected) and type(inner) is dict:
-            return inner
+    if type(node) is dict and len(node) == 1:
+        if expected is None:
+            for inner in node.values():
+                if type(inner) is dict:
+                    return inner
+        else:
+            inner = node.get(expected)
+            if type(inner) is dict:
+                return inner
     return {}
 
 
