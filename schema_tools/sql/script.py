@@ -11,7 +11,6 @@ itself on first use.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import orjson
@@ -64,7 +63,8 @@ def read_script(text: str, *, trees: bool = True) -> Script:
             continue
         line += scanner.line_breaks(text, counted, offset + start)
         counted = offset + start
-        base += len(piece[:start].encode()) if tree is not UNPARSED else 0
+        if start and tree is not UNPARSED:
+            base += len(piece[:start].encode())
         statements.append(Statement(body, line, counted - scanner.line_start(text, counted) + 1, tree=tree, base=base))
         starts.append(counted)
     for semicolon, first, last in rows:  # each COPY's rows go to the statement its semicolon ends
@@ -112,7 +112,7 @@ def _pieces(text: str, trees: bool) -> tuple[list[Piece], tuple[int, str] | None
         stmts = orjson.loads(parsed).get("stmts") or []
     except (ValueError, RecursionError):  # a tree nested too deeply for JSON: cut exactly, parse one by one
         return _sliced(text), None
-    return list(_cut(text, stmts)), None
+    return _cut(text, stmts), None
 
 
 def _sliced(text: str) -> list[Piece]:
@@ -124,19 +124,19 @@ def _scanned(text: str) -> list[Piece]:
     return [(offset, piece, UNPARSED, 0) for offset, piece in scanner.split(text)]
 
 
-def _cut(text: str, stmts: list[Node]) -> Iterator[Piece]:
+def _cut(text: str, stmts: list[Node]) -> list[Piece]:
     """Each statement's piece of ``text``, from the parser's byte positions."""
     raw = text.encode()
+    pieces: list[Piece] = []
     if len(raw) == len(text):  # ASCII: bytes and characters agree
         for s in stmts:
-            start = s.get("stmt_location", 0)
-            end = start + s["stmt_len"] if s.get("stmt_len") else len(text)
-            yield start, text[start:end], s.get("stmt"), start
-        return
+            start, length = s.get("stmt_location", 0), s.get("stmt_len")
+            pieces.append((start, text[start:start + length] if length else text[start:], s.get("stmt"), start))
+        return pieces
     chars, done = 0, 0  # characters before byte ``done``: counted once, in order
     for s in stmts:
-        start = s.get("stmt_location", 0)
-        end = start + s["stmt_len"] if s.get("stmt_len") else len(raw)
+        start, length = s.get("stmt_location", 0), s.get("stmt_len")
         chars += len(raw[done:start].decode())
         done = start
-        yield chars, raw[start:end].decode(), s.get("stmt"), start
+        pieces.append((chars, (raw[start:start + length] if length else raw[start:]).decode(), s.get("stmt"), start))
+    return pieces
