@@ -41,10 +41,15 @@ def covered_by(index: Index, other: Index) -> bool:
 
 
 def redundant(indexes: tuple[Index, ...]) -> list[tuple[Index, Index]]:
-    """(redundant index, the index that covers it) pairs."""
+    """(redundant index, the index that covers it) pairs. Only a plain btree index can be
+    redundant, and only a valid, complete btree index can cover one (``covered_by``'s first
+    tests, made once per index rather than once per pair)."""
+    covers = [o for o in indexes if o.valid and o.predicate is None and o.method == "btree"]
     pairs = []
     for index in indexes:
-        cover = next((o for o in indexes if covered_by(index, o)), None)
+        if index.method != "btree" or index.predicate is not None or index.include:
+            continue
+        cover = next((o for o in covers if covered_by(index, o)), None)
         if cover is not None:
             pairs.append((index, cover))
     return pairs

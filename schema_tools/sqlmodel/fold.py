@@ -188,10 +188,10 @@ class DeclaredSchema:
         t = self.tables[name] = DraftTable(s["relation"].get("schemaname") or "public", name.split(".")[-1])
         for kind, item in elements:
             if kind == "ColumnDef":
-                self._add_column(t, body(item))
+                self._add_column(t, body(item, kind))
         for kind, item in elements:
             if kind == "Constraint":
-                self._add_constraint(t, body(item))
+                self._add_constraint(t, body(item, kind))
 
     def _add_column(self, t: DraftTable, col: Node) -> None:
         name = col["colname"]
@@ -202,7 +202,7 @@ class DeclaredSchema:
             sequence = default_name(t.name, name, "seq")
             sequence = sequence if t.schema == "public" else f"{t.schema}.{sequence}"
             not_null, default = True, f"nextval('{sequence}'::regclass)"
-        constraints = [body(c) for c in col.get("constraints") or ()]
+        constraints = [body(c, "Constraint") for c in col.get("constraints") or ()]
         for c in constraints:
             contype = c.get("contype")
             if contype in ("CONSTR_NOTNULL", "CONSTR_PRIMARY"):
@@ -341,7 +341,7 @@ class DeclaredSchema:
         if t is None:
             return
         for command in s.get("cmds") or ():
-            cmd = body(command)
+            cmd = body(command, "AlterTableCmd")
             subtype, name, definition = cmd.get("subtype"), cmd.get("name", ""), cmd.get("def")
             if subtype == "AT_AddColumn":
                 if not (cmd.get("missing_ok") and body(definition).get("colname") in t.columns):
