@@ -232,7 +232,7 @@ def test_the_cache_is_json_data_and_a_bad_entry_is_rebuilt(tmp_path: Path, monke
 
     short = json.loads(good_final)  # a finding one field short
     first = next(findings for findings in short["value"][0].values() if findings)
-    first[0].pop()
+    first[0].popitem()
     for damage in ("{not json", json.dumps({"format": FORMAT, "key": "x", "kind": "final", "value": [1, 2, 3]}),
                    json.dumps(short), good_final.replace('"error"', '"fatal"')):
         final.write_text(damage)
