@@ -4,6 +4,7 @@ same JSON trees, the same statement cuts (in characters, stripped) and the same 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 from pglast import parser as pglast_parser
@@ -55,3 +56,40 @@ def test_parsing_imports_none_of_pglast_s_python_modules() -> None:
             "assert s.problem is not None and s.problem.line == 1; print(sorted(m for m in sys.modules if 'pglast' in m))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_texts_parsed_ahead_answer_as_parsed_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """lint's files parsed ahead by a child process give the same report, refusals included, and
+    a text asked out of turn is parsed here."""
+    from schema_tools.linter import lint_migrations
+    from schema_tools.migration_files.read import read_folder
+    from schema_tools.sql import ahead
+
+    folder = tmp_path / "m"
+    folder.mkdir()
+    bodies = [f"CREATE TABLE t{i} (id bigint PRIMARY KEY, note varchar(9), at timestamp);\n"
+              f"CREATE INDEX t{i}_at ON t{i} (at);\nCOMMENT ON TABLE t{i} IS 'é {i}';\n" for i in range(12)]
+    bodies[5] = "ALTER TABLE t1 ADD COLUMN x int NOT NULL;\nSELEC 1;\n"  # refused by the parser
+    for i, text in enumerate(bodies):
+        (folder / f"{i:04d}_m.sql").write_text(text)
+    monkeypatch.setattr(ahead, "_may_fork", lambda: False)
+    here = lint_migrations(read_folder(folder))
+    answered: list[bool] = []
+    take = ahead._Reader.take
+
+    def spy(self: ahead._Reader, text: str) -> bytes | None:
+        try:
+            got = take(self, text)
+        except pgquery.ParseError:
+            answered.append(True)
+            raise
+        answered.append(got is not None)
+        return got
+
+    monkeypatch.setattr(ahead, "_may_fork", lambda: True)
+    monkeypatch.setattr(ahead._Reader, "take", spy)
+    migrations = read_folder(folder)
+    assert migrations[3].statements  # read before: its text is not asked in turn, and the rest still are
+    assert lint_migrations(migrations) == here
+    assert answered.count(True) == 11 and answered.count(False) >= 1
+    assert any(f.rule == "syntax-error" for f in here.findings)

@@ -21,6 +21,7 @@ from ..findings import Check, Finding, Report, Severity
 from ..invariants import fk_indexed, redundant_index
 from ..migration_files.model import Migration, Migrations
 from ..migration_files.read import read_folder, read_migration_file
+from ..sql.ahead import parsed_ahead
 from ..sql.tree import body
 from ..sqlmodel import DeclaredSchema, Parsed, parse_migration
 from .cache import LintCache
@@ -230,11 +231,12 @@ def _lint(migrations: Sequence[Migration], report_files: set[str] | None, disabl
             return build_report(LintState(DeclaredSchema(), by_file, covered), schema_findings, report_files, disabled,
                                 warn, inline_ignores)
     state, start = (store.resume(migrations) if store is not None else None) or (LintState(), 0)
-    for index in range(start, len(migrations)):
-        lint_one(state, migrations[index], postgres)
-        migrations[index].forget_statements()  # memory stays flat: fewer fresh pages, warmer caches
-        if store is not None and index == len(migrations) - 2:
-            store.save_state(migrations, index, state)
+    with parsed_ahead([m.text for m in migrations[start:]]):  # on another core, while these are checked
+        for index in range(start, len(migrations)):
+            lint_one(state, migrations[index], postgres)
+            migrations[index].forget_statements()  # memory stays flat: fewer fresh pages, warmer caches
+            if store is not None and index == len(migrations) - 2:
+                store.save_state(migrations, index, state)
     schema_findings = schema_level(state, distribution_column)
     if store is not None:
         store.save_final(migrations, state, schema_findings)

@@ -56,8 +56,27 @@ def available() -> bool:
 
 
 def parse_json(text: str) -> bytes:
-    """libpg_query's JSON parse tree of ``text`` (``{"version": ..., "stmts": [...]}``)."""
+    """libpg_query's JSON parse tree of ``text`` (``{"version": ..., "stmts": [...]}``), from
+    the texts parsed ahead when it is one (``ahead``), else parsed here."""
+    if _lookahead is not None:
+        ready = _lookahead(text)
+        if ready is not None:
+            return ready
     return _require().parse_json(text)
+
+
+def parse_json_here(text: str) -> bytes:
+    """``parse_json``, parsed by this process."""
+    return _require().parse_json(text)
+
+
+_lookahead: Callable[[str], bytes | None] | None = None
+
+
+def set_lookahead(take: Callable[[str], bytes | None] | None) -> None:
+    """Where ``parse_json`` first looks for a text's tree (None: nowhere)."""
+    global _lookahead
+    _lookahead = take
 
 
 def plpgsql_json(text: str) -> bytes:
