@@ -1,5 +1,7 @@
 """PostgreSQL's parser called through ctypes answers exactly as pglast's own functions do: the
-same JSON trees, the same statement cuts (in characters, stripped) and the same refusals."""
+same JSON trees, the same statement cuts (in characters, stripped) and the same refusals, on a
+varied corpus; where the library does not answer its probes as expected, pglast's documented
+functions answer instead, with the same results."""
 
 from __future__ import annotations
 
@@ -10,6 +12,9 @@ import pytest
 from pglast import parser as pglast_parser
 
 from schema_tools.sql import pgquery
+from tests.shapes import write_history
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 TEXTS = [
     "SELECT 1", "", "   \n", "-- only a comment\n", "SELECT 1; SELECT (", "SELEC 1",
@@ -40,6 +45,80 @@ def test_the_library_parses_and_cuts_as_pglast_does(text: str) -> None:
 def test_the_library_reads_plpgsql_as_pglast_does(text: str) -> None:
     bound, own = pgquery._bound(pgquery._library()), pgquery._pglast(pglast_parser)  # type: ignore[arg-type]
     assert _answer(bound.plpgsql_json, text) == _answer(own.plpgsql_json, text)
+
+
+def _corpus(tmp: Path) -> list[str]:
+    """Every SQL file of the fixtures and of a generated 120-migration history, each file whole and
+    each of its statements alone, plus odd texts (unicode, refusals, comments, bodies)."""
+    write_history(tmp, 120, seed=11)
+    files = sorted(FIXTURES.rglob("*.sql")) + sorted(tmp.glob("*.sql"))
+    texts = [path.read_text() for path in files] + TEXTS + PLPGSQL
+    pieces = []
+    for text in texts:
+        try:
+            pieces += [text[part] for part in pglast_parser.split(text, only_slices=True)]
+        except pglast_parser.ParseError:
+            pieces += [chunk for chunk in text.split(";") if chunk.strip()]  # refused pieces too
+    return texts + pieces
+
+
+def test_both_paths_answer_alike_on_a_varied_corpus(tmp_path: Path) -> None:
+    library = pgquery._library()
+    assert library is not None  # this platform has the library: the ctypes path is the one taken
+    bound, own = pgquery._bound(library), pgquery._pglast(pglast_parser)
+    chosen = pgquery._parser()
+    assert chosen is not None and chosen.parse_json.__qualname__.startswith("_bound")
+    corpus = _corpus(tmp_path)
+    assert len(corpus) > 700 and sum("é" in t or "€" in t for t in corpus) >= 3
+    refused = 0
+    for text in corpus:
+        for function in ("parse_json", "split", "plpgsql_json"):
+            ours, theirs = _answer(getattr(bound, function), text), _answer(getattr(own, function), text)
+            assert ours == theirs, (function, text)
+            refused += isinstance(ours, tuple)
+    assert refused >= 5  # refusals were compared too, not only trees
+
+
+def test_a_library_that_answers_its_probes_wrongly_is_not_used() -> None:
+    library = pgquery._library()
+    assert library is not None
+    bound = pgquery._bound(library)
+    assert pgquery.behaves(bound) and pgquery.behaves(pgquery._pglast(pglast_parser))
+    shifted = bound._replace(split=lambda text: [slice(p.start + 1, p.stop) for p in bound.split(text)])
+    assert not pgquery.behaves(shifted)
+    assert not pgquery.behaves(bound._replace(parse_json=lambda text: b'{"version": 1, "stmts": []}'))
+    assert not pgquery.behaves(bound._replace(parse_json=lambda text: b"\x00garbage"))
+
+    def crashes(text: str) -> bytes:
+        raise OSError("not the function it was said to be")
+
+    assert not pgquery.behaves(bound._replace(plpgsql_json=crashes))
+
+
+@pytest.mark.parametrize("why", ["probes", "version"])
+def test_the_fallback_to_pglast_s_functions_gives_the_same_report(why: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the library is not trusted (its probes fail, or pglast is a version it was not
+    written for), pglast's documented functions parse, and lint's report is the same."""
+    from schema_tools.linter import lint_migrations
+    from schema_tools.migration_files.read import read_folder
+    from schema_tools.sql import grammar
+
+    folder = FIXTURES / "history"
+    pgquery._parser.cache_clear()
+    try:
+        before = lint_migrations(read_folder(folder))
+        assert pgquery._parser().parse_json.__qualname__.startswith("_bound")  # type: ignore[union-attr]
+        if why == "probes":
+            monkeypatch.setattr(pgquery, "behaves", lambda parser: False)
+        else:
+            monkeypatch.setattr(grammar, "pglast_version", lambda: "v9.0")
+        pgquery._parser.cache_clear()
+        assert pgquery._parser().parse_json.__qualname__.startswith("_pglast")  # type: ignore[union-attr]
+        after = lint_migrations(read_folder(folder))
+    finally:
+        monkeypatch.undo()
+        pgquery._parser.cache_clear()
+    assert after == before and before.findings
 
 
 def test_a_refusal_names_the_character_where_the_parser_stopped() -> None:

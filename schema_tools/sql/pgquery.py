@@ -97,20 +97,56 @@ def _require() -> _Parser:
     return parser
 
 
+SUPPORTED = ("v7.", "v8.")  # pglast majors whose libpg_query has the structures below (pyproject: pglast>=7,<9)
+
+
 @functools.cache
 def _parser() -> _Parser | None:
-    """The library's functions, else pglast's, else None."""
-    library = _library()
+    """The library's functions when this pglast is one whose library is known to have them and
+    they answer the probes as the parser does (``behaves``), else pglast's own documented
+    functions, else None. Decided once, before the first text is parsed."""
+    from .grammar import pglast_version
+
+    library = _library() if pglast_version().startswith(SUPPORTED) else None
     if library is not None:
         try:
-            return _bound(library)
+            bound = _bound(library)
         except AttributeError:  # pragma: no cover -- a library without these functions
-            pass
+            bound = None
+        if bound is not None and behaves(bound):
+            return bound
     try:
         from pglast import parser as pglast_parser
     except ImportError:  # pragma: no cover -- no wheel for this platform
         return None
     return _pglast(pglast_parser)
+
+
+def behaves(parser: _Parser) -> bool:
+    """True when ``parser`` answers a few known texts exactly as PostgreSQL's parser does: a tree,
+    statement places in bytes and in characters, a refusal and its place, a plpgsql body."""
+    import orjson
+
+    text = "SELECT 1; /* é */ SELECT 'ü' ;"
+    try:
+        tree = orjson.loads(parser.parse_json(text))
+        stmts = tree.get("stmts") if isinstance(tree, dict) and isinstance(tree.get("version"), int) else None
+        if not (isinstance(stmts, list) and [sorted(s["stmt"]) for s in stmts] == [["SelectStmt"]] * 2
+                and [(s.get("stmt_location", 0), s["stmt_len"]) for s in stmts] == [(0, 8), (19, 12)]):
+            return False
+        if parser.split(text) != [slice(0, 8), slice(18, 28)]:
+            return False
+        body = orjson.loads(parser.plpgsql_json("CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql "
+                                                "AS $b$ BEGIN PERFORM 1; END $b$"))
+        if not (isinstance(body, list) and len(body) == 1 and "PLpgSQL_function" in body[0]):
+            return False
+        try:
+            parser.parse_json("SELECT 'é' FROM WHERE")
+        except ParseError as exc:
+            return exc.args == ('syntax error at or near "WHERE"', 16)
+        return False
+    except Exception:  # anything unexpected: not the parser these functions were written for
+        return False
 
 
 def _library() -> ctypes.CDLL | None:
