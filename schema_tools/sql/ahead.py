@@ -1,13 +1,19 @@
 """Texts parsed ahead, in a child process: PostgreSQL's parser is C, so while this process folds
 and checks one migration, the next files are parsed on another core and only their JSON trees
-come back, in order, through a pipe (``pgquery.parse_json`` asks here first). Without fork
-(Windows) or a second core, with threads running (fork would copy them half-way), or for a text
-that is not the next one expected, the text is parsed here as usual: the answers are the same.
+come back, in order, through a pipe (``pgquery.parse_json`` asks here first). Only on Linux,
+with fork, a second core and no other thread in the process (counted by the kernel, C threads
+too: fork would copy them half-way); otherwise, and for a text that is not the next one expected,
+the text is parsed here as usual: the answers are the same.
+
+The child never outlives the ``parsed_ahead`` block: it is killed and reaped on the way out,
+whatever way that is; if this process dies first, the child's next write finds no reader and it
+exits (it runs nothing but the parser and its writes, and leaves by ``os._exit``).
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import struct
 import sys
 from collections.abc import Iterator, Sequence
@@ -26,8 +32,8 @@ def parsed_ahead(texts: Sequence[str]) -> Iterator[None]:
     if reader is None:
         yield
         return
-    pgquery.set_lookahead(reader.take)
     try:
+        pgquery.set_lookahead(reader.take)
         yield
     finally:
         pgquery.set_lookahead(None)
@@ -35,12 +41,19 @@ def parsed_ahead(texts: Sequence[str]) -> Iterator[None]:
 
 
 def _may_fork() -> bool:
-    """fork exists, another core is there to parse on, PostgreSQL's parser is at hand, and no
-    thread runs (a forked copy of one would be stopped half-way through whatever it was doing)."""
-    if not hasattr(os, "fork") or _cores() < 2 or not pgquery.available():
+    """Linux's fork, another core to parse on, PostgreSQL's parser at hand, and this thread the
+    process's only one (a forked copy of another would be stopped half-way through its work)."""
+    if not sys.platform.startswith("linux") or not hasattr(os, "fork") or _cores() < 2:
         return False
-    threading = sys.modules.get("threading")
-    return threading is None or threading.active_count() == 1
+    return _threads() == 1 and pgquery.available()
+
+
+def _threads() -> int:
+    """How many threads this process has, as the kernel counts them (0: not known)."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:  # pragma: no cover -- no /proc: not known, so no fork
+        return 0
 
 
 def _cores() -> int:
@@ -90,18 +103,28 @@ class _Reader:
 
     def close(self) -> None:
         self.pipe.close()
-        try:
-            os.kill(self.pid, 9)  # done with it, wherever it is
-        except ProcessLookupError:  # pragma: no cover
-            pass
-        os.waitpid(self.pid, 0)
+        _end(self.pid)
+
+
+def _end(pid: int) -> None:
+    """The child killed, wherever it is, and reaped."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:  # pragma: no cover -- already gone (still to be reaped)
+        pass
+    os.waitpid(pid, 0)
 
 
 def _start(texts: Sequence[str]) -> _Reader | None:
     try:
         read_fd, write_fd = os.pipe()
+    except OSError:  # pragma: no cover -- no descriptors to spare: parse here
+        return None
+    try:
         pid = os.fork()
     except OSError:  # pragma: no cover -- no process to spare: parse here
+        os.close(read_fd)
+        os.close(write_fd)
         return None
     if pid == 0:  # the child: parse, write, and leave without running anything of the parent's
         try:
@@ -109,8 +132,12 @@ def _start(texts: Sequence[str]) -> _Reader | None:
             _parse_all(texts, write_fd)
         finally:
             os._exit(0)
-    os.close(write_fd)
-    return _Reader(texts, pid, read_fd)
+    try:
+        os.close(write_fd)
+        return _Reader(texts, pid, read_fd)
+    except BaseException:  # pragma: no cover -- (memory): no child left behind
+        _end(pid)
+        raise
 
 
 def _parse_all(texts: Sequence[str], fd: int) -> None:
