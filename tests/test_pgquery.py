@@ -172,3 +172,19 @@ def test_texts_parsed_ahead_answer_as_parsed_here(tmp_path: Path, monkeypatch: p
     assert lint_migrations(migrations) == here
     assert answered.count(True) == 11 and answered.count(False) >= 1
     assert any(f.rule == "syntax-error" for f in here.findings)
+
+
+def test_a_text_s_syntax_problem_alone_is_the_one_its_statements_give(tmp_path: Path) -> None:
+    """``syntax_problem`` (what lint asks of a rollback file) finds what ``read_script`` finds,
+    COPY rows and pg_dump's \\restrict lines set aside as it sets them aside."""
+    from schema_tools.sql.script import read_script, syntax_problem
+
+    odd = ["COPY t (a) FROM stdin;\nx;y\n\\.\nSELEC 1;\n", "\\restrict abc\nSELECT 1;\n\nDROP TABEL t;\n\\unrestrict abc\n",
+           "COPY t FROM stdin;\n(\n\\.\n", "SELECT 1;\r\nSELECT (\r\n", "SELECT 'é';\n  SELEC 'ü'"]
+    corpus = _corpus(tmp_path) + odd
+    problems = 0
+    for text in corpus:
+        alone = syntax_problem(text)
+        assert alone == read_script(text, trees=False).problem == read_script(text).problem, text
+        problems += alone is not None
+    assert problems >= 5 and all(syntax_problem(text) is not None for text in odd if "SELEC " in text or "TABEL" in text)

@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import overload
 
-from ..sql.script import Script, SyntaxProblem, read_script
+from ..sql.script import Script, SyntaxProblem, read_script, syntax_problem
 from ..sql.statement import Statement
 
 ROLLBACK_SUFFIX = ".rollback.sql"
@@ -80,7 +80,11 @@ class Migration:
 
     @property
     def rollback_syntax_problem(self) -> SyntaxProblem | None:
-        return self._rollback_script.problem
+        """The syntax error in the rollback file, if any (found without reading its statements
+        when they were not read: lint asks only this of a rollback)."""
+        if "_rollback_script" in self.__dict__ or self.rollback_text is None:
+            return self._rollback_script.problem
+        return syntax_problem(self.rollback_text)
 
     @property
     def irreversible(self) -> str:

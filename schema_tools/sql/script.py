@@ -48,11 +48,7 @@ def read_script(text: str, *, trees: bool = True) -> Script:
     readable = _without_restrict(text) if "restrict" in text else text
     rows = scanner.copy_rows(readable) if "stdin" in text.lower() else []
     pieces, error = _pieces(_blanked(readable, rows) if rows else readable, trees)
-    problem = None
-    if error is not None:
-        offset, message = error
-        problem = SyntaxProblem(message, scanner.line_breaks(text, 0, offset) + 1,
-                                offset - scanner.line_start(text, offset) + 1)
+    problem = _problem(text, error)
     statements: list[Statement] = []
     starts: list[int] = []
     line, counted = 1, 0
@@ -72,6 +68,35 @@ def read_script(text: str, *, trees: bool = True) -> Script:
         if owner is not None:
             statements[owner].copy_data = text[first:last]
     return Script(tuple(statements), problem)
+
+
+def syntax_problem(text: str) -> SyntaxProblem | None:
+    """``read_script(text).problem`` without the statements: where PostgreSQL's parser stops
+    reading ``text``, if it does (what lint asks of a rollback file)."""
+    if not pgquery.available():  # pragma: no cover -- no parser: no problem found, as read_script
+        return None
+    readable = _without_restrict(text) if "restrict" in text else text
+    rows = scanner.copy_rows(readable) if "stdin" in text.lower() else []
+    try:
+        pgquery.split(_blanked(readable, rows) if rows else readable)
+    except ParseError as exc:
+        return _problem(text, _refusal(text, exc))
+    except (ValueError, RecursionError):
+        return None
+    return None
+
+
+def _problem(text: str, error: tuple[int, str] | None) -> SyntaxProblem | None:
+    if error is None:
+        return None
+    offset, message = error
+    return SyntaxProblem(message, scanner.line_breaks(text, 0, offset) + 1, offset - scanner.line_start(text, offset) + 1)
+
+
+def _refusal(text: str, exc: ParseError) -> tuple[int, str]:
+    """Where the parser stopped (an offset within ``text``) and its message."""
+    offset = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
+    return max(0, min(offset, len(text))), str(exc.args[0])
 
 
 _RESTRICT = re.compile(r"^\\(?:un)?restrict[ \t]+[A-Za-z0-9]+[ \t]*\r?$", re.MULTILINE)
@@ -104,8 +129,7 @@ def _pieces(text: str, trees: bool) -> tuple[list[Piece], tuple[int, str] | None
             return _sliced(text), None
         parsed = pgquery.parse_json(text)
     except ParseError as exc:
-        offset = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
-        return _scanned(text), (max(0, min(offset, len(text))), str(exc.args[0]))
+        return _scanned(text), _refusal(text, exc)
     except (ValueError, RecursionError):
         return _scanned(text), None
     try:
