@@ -148,17 +148,7 @@ def _command(sub: argparse._SubParsersAction, name: str, summary: str, descripti
     return parser
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(
-        prog=PROG,
-        description="Versioned PostgreSQL migrations you can trust, schema verification and data checks.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        add_version=True,
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
-    sub.required = True
-
+def _migrate_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = _command(sub, "migrate", "apply pending migrations", (
         "Apply every pending migration in dependency order. Each transactional migration "
         "commits together with its record; the run holds an advisory lock that the server "
@@ -172,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
         "first check that no existing row breaks a UNIQUE, unique index, SET NOT NULL, FOREIGN KEY or CHECK the "
         "pending migrations add; apply nothing (exit 1) if one does"))
 
+
+def _rollback_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = _command(sub, "rollback", "roll back applied migrations", (
         "Roll back the last applied migration (default), every migration applied after "
         "--to ID, or --all, using each migration's ID.rollback.sql."), cmd_rollback)
@@ -184,12 +176,16 @@ def build_parser() -> argparse.ArgumentParser:
     _lock_wait(p)
     _text_or_json(p)
 
+
+def _status_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = _command(sub, "status", "list applied and pending migrations", (
         "List every migration with its state (applied, pending, or missing: applied but its "
         "file is gone) and when it was applied."), cmd_status)
     _common(p)
     _text_or_json(p, json_help="print JSON (the same as --format json)")
 
+
+def _validate_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = _command(sub, "validate", "check the applied history against the files", (
         "Report migrations edited after they were applied (content checksums), applied migrations "
         "whose file is gone or unknown, pending migrations that sort before applied ones (a warning "
@@ -200,6 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     _format(p)
     _fleet_args(p)
 
+
+def _repair_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = _command(sub, "repair", "re-record checksums after a deliberate edit", (
         "Record the current checksum of every applied migration whose file was edited (or that was "
         "applied without one). With --forget-missing, also forget applied migrations whose file is "
@@ -209,6 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     _lock_wait(p)
     _text_or_json(p)
 
+
+def _baseline_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = _command(sub, "baseline", "adopt an existing database: record migrations as applied without running them", (
         "For a database built before schema-tools (by hand, another tool, a dump): compare its live "
         "schema with what the migration files declare (through --to ID, else all of them), by meaning, "
@@ -223,6 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
         "a dirty or failed state there is refused (exit 1)"))
     _format(p)
 
+
+def _plan_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = _command(sub, "plan", "show what migrate would do, changing nothing", (
         "The pending migrations in order: transactional or not, their timeouts, each statement "
         "with its line, and the lock it takes."), cmd_plan)
@@ -233,6 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
         "server; needs CREATEDB) and show the locks each statement was seen to take in pg_locks, flagging "
         "where they differ from the static table"))
 
+
+def _check_reversible_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = _command(sub, "check-reversible", "apply, roll back and re-apply each migration on a scratch database", (
         "On a scratch database created (and dropped) on the same server, apply each migration, roll "
         "it back, compare every object with the state before, and apply it again. Reports rollbacks "
@@ -247,6 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
         "check the whole chain instead: apply all, roll back all in reverse (each rollback must restore "
         "the schema before its migration), apply all again; reports the first place the chain breaks"))
 
+
+def _verify_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = _command(sub, "verify", "check expectations and schema invariants against the database", (
         "Check declared expectations (TOML: tables, columns, keys, unique and check constraints, "
         "indexes, triggers; or a stories file) and the schema-wide invariants against pg_catalog, in "
@@ -259,6 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     _format(p)
     _fleet_args(p)
 
+
+def _lint_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = _command(sub, "lint", "check migration files for dangerous DDL (no database needed)", (
         "Fold the migration files, in order, into the schema they declare (read by PostgreSQL's own parser, libpg_query; no database) and "
         "check each statement against the schema that existed before its migration: indexes without "
@@ -281,6 +289,8 @@ def build_parser() -> argparse.ArgumentParser:
         "(lock-differs); see 'schema-tools plan --trace'"))
     _format(p)
 
+
+def _drift_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = _command(sub, "drift", "compare what the migration files build with the database", (
         "Replay the migration files on an empty dev database and compare what they built with the "
         "database, object by object (relations, columns with types and defaults, constraints, indexes, "
@@ -300,6 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
         "no dev database: compare with the schema the files declare, folded by hand (an estimate)"))
     _format(p)
 
+
+def _generate_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = _command(sub, "generate", "write the next migration from expectations, in lock-safe steps", (
         "Compare what the expectations declare (tables, columns with type, nullability, default and "
         "identity, primary keys, foreign keys with actions, unique keys, checks, allowed values, named and "
@@ -326,6 +338,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dev-url", metavar="URL", help="with --database: the server to replay the files on (see drift)")
     _text_or_json(p)
 
+
+def _integrity_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = _command(sub, "integrity", "check the data: duplicates, orphans, NULLs, values, tenants", (
         "Set-based checks on live data, each one read-only scan with statement_timeout honoured: what "
         "the expectations promise but the database does not enforce (duplicates on a key that should be "
@@ -340,6 +354,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=int, metavar="N", help="sample primary keys per finding (default 5)")
     _format(p)
 
+
+def _new_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = _command(sub, "new", "write the next migration and its rollback", (
         "Create NNNN_NAME.sql (one past the highest number in the migrations folder) with '-- depends:' on "
         "the current head, and NNNN_NAME.rollback.sql beside it, in the folder's layout; print both paths. "
@@ -347,6 +363,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", metavar="NAME", help="what the migration does, e.g. add_user_email")
     p.add_argument("--migrations", metavar="DIR", help="migrations folder (default: from pyproject, else ./migrations)")
 
+
+def _db_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = _command(sub, "db", "manage the embedded PostgreSQL", (
         "The embedded PostgreSQL: a local server in .schema_tools/pg, started on demand when "
         "no database URL is given. It listens on 127.0.0.1 only; its password stays in a "
@@ -355,6 +373,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=("start", "stop", "status", "url"),
                    help="start (or reuse), stop, report, or print its URL (starting it)")
     _text_or_json(p)
+
+
+COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {  # type: ignore[type-arg]
+    "migrate": _migrate_command, "rollback": _rollback_command, "status": _status_command,
+    "validate": _validate_command, "repair": _repair_command, "baseline": _baseline_command,
+    "plan": _plan_command, "check-reversible": _check_reversible_command, "verify": _verify_command,
+    "lint": _lint_command, "drift": _drift_command, "generate": _generate_command,
+    "integrity": _integrity_command, "new": _new_command, "db": _db_command,
+}
+"""Each command's parser, added to the subcommands by its function, in the order help lists them."""
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with ``command``, only that command's parser is added (all that
+    parsing its arguments needs; help and the errors that list the commands build them all)."""
+    parser = OneLineParser(
+        prog=PROG,
+        description="Versioned PostgreSQL migrations you can trust, schema verification and data checks.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        add_version=True,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
+    sub.required = True
+    for name, add in COMMANDS.items():
+        if command is None or name == command:
+            add(sub)
     return parser
 
 
@@ -556,7 +601,8 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point."""
-    return run_console(argv, build_parser(), PROG, _settings)
+    args = sys.argv[1:] if argv is None else list(argv)
+    return run_console(args, build_parser(args[0] if args and args[0] in COMMANDS else None), PROG, _settings)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from .server.urls import redact, scrub
 from .errors import SchemaToolsError
 
 if TYPE_CHECKING:  # the settings' module (TOML, ...) costs start-up to commands that read none (ralph log)
@@ -28,6 +27,8 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         # argparse quotes what was typed ("invalid choice: 'postgresql://u:pw@...'"): never a password
+        from .server.urls import redact  # (imported on an error only, as in run_console)
+
         self.exit(2, f"{self.prog}: error: {redact(message)} (see '{self.prog} --help')\n")
 
 
@@ -77,6 +78,8 @@ def run_console(argv: Sequence[str] | None, parser: argparse.ArgumentParser, pro
     except SchemaToolsError as exc:
         if getattr(args, "debug", False):
             raise
+        from .server.urls import redact, scrub  # the error paths alone show URLs
+
         url = _known_url(args, settings)
         print(f"{prog}: error: {redact(scrub(exc.one_line(), url))}", file=sys.stderr)
         for line in exc.context:  # a statement and its caret, under the one line
@@ -98,6 +101,8 @@ def run_console(argv: Sequence[str] | None, parser: argparse.ArgumentParser, pro
     except Exception as exc:  # a bug: say so on one line, without secrets
         if getattr(args, "debug", False):
             raise
+        from .server.urls import redact, scrub
+
         detail = redact(scrub(" ".join(str(exc).split()), _known_url(args, settings)))
         if _server_stopped(exc):
             print(f"{prog}: error: the database stopped the command: {detail} -- a timeout (statement_timeout, "

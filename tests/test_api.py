@@ -24,14 +24,15 @@ PACKAGE = ROOT / "schema_tools"
 # relative to schema_tools; a prefix admits everything under it.
 ALLOWED: dict[str, tuple[str, ...]] = {
     "errors": (),
-    "findings": (),
+    "records": (),
+    "findings": ("records",),
     "tomlread": (),
     "tomlspec": ("errors", "tomlread"),
     "config": ("errors", "tomlspec"),
     "sql": (),
     "migration_files": ("config", "errors", "sql"),
     "server": ("config", "errors"),
-    "catalog": ("sql.meaning", "sql.identifiers"),
+    "catalog": ("records", "sql.meaning", "sql.identifiers"),
     "invariants": ("catalog", "findings", "sql.identifiers"),
     "expect": ("catalog", "errors", "findings", "invariants", "sql", "tomlspec"),
     "engine": ("catalog", "config", "errors", "findings", "migration_files", "server.connect", "sql"),
@@ -312,3 +313,31 @@ def test_commands_that_parse_no_sql_never_import_sqlglot(command: list[str], emp
               "print(code, 'sqlglot' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT).stdout.split()
     assert out == ["0", "False"], out
+
+
+def test_quick_init_keeps_a_frozen_dataclass_what_it_was() -> None:
+    """records.quick_init changes how a frozen dataclass's fields are set, nothing else."""
+    import dataclasses
+
+    from schema_tools.catalog.model import Column, Index
+    from schema_tools.findings import Finding, Severity
+    from schema_tools.records import quick_init
+
+    column = Column("id", "bigint", not_null=True)
+    assert (column.name, column.type, column.not_null, column.default, column.identity) == ("id", "bigint", True, None, "")
+    assert column == Column("id", "bigint", True) and hash(column) == hash(Column("id", "bigint", True))
+    assert repr(column) == ("Column(name='id', type='bigint', not_null=True, default=None, identity='', generated=None, "
+                            "comment=None)")
+    assert dataclasses.replace(column, not_null=False) == Column("id", "bigint")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        column.name = "other"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        Index("i")  # type: ignore[call-arg]
+    assert Finding("r", "m").severity is Severity.ERROR and Finding("r", "m", line=3).line == 3
+
+    @dataclasses.dataclass
+    class Mutable:
+        a: int
+
+    with pytest.raises(TypeError):
+        quick_init(Mutable)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from ..records import quick_init
+
 # The history tables of yoyo and of schema-tools, and those of the tools whose folders are read
 # (Flyway, golang-migrate and dbmate, goose, diesel, Prisma): never part of a schema under check;
 # nor is sqitch's registry schema, ``sqitch`` (catalog.read leaves it out unless schemas names it).
@@ -13,6 +15,7 @@ BOOKKEEPING = ("_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock",
                "goose_db_version", "__diesel_schema_migrations", "_prisma_migrations")
 
 
+@quick_init
 @dataclass(frozen=True)
 class Column:
     """A table column."""
@@ -26,12 +29,14 @@ class Column:
     comment: str | None = None
 
 
+@quick_init
 @dataclass(frozen=True)
 class PrimaryKey:
     name: str
     columns: tuple[str, ...]
 
 
+@quick_init
 @dataclass(frozen=True)
 class ForeignKey:
     name: str
@@ -45,12 +50,14 @@ class ForeignKey:
     validated: bool = True
 
 
+@quick_init
 @dataclass(frozen=True)
 class Unique:
     name: str
     columns: tuple[str, ...]
 
 
+@quick_init
 @dataclass(frozen=True)
 class CheckConstraint:
     name: str
@@ -59,6 +66,7 @@ class CheckConstraint:
     validated: bool = True
 
 
+@quick_init
 @dataclass(frozen=True)
 class Index:
     """An index; ``keys`` holds a column name or an expression's text per key position."""
@@ -75,6 +83,7 @@ class Index:
     include: tuple[str, ...] = ()
 
 
+@quick_init
 @dataclass(frozen=True)
 class Attached:
     """A trigger, rule or row-level-security policy on a table: what it is and its definition."""
@@ -85,6 +94,7 @@ class Attached:
     enabled: bool = True
 
 
+@quick_init
 @dataclass(frozen=True)
 class Table:
     """A table with everything attached to it."""

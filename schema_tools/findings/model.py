@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 
+from ..records import quick_init
+
 
 class Severity(str, Enum):
     """How much a finding matters: errors fail the run (exit 1), the rest are reported."""
@@ -19,6 +21,7 @@ class Severity(str, Enum):
     NOTE = "note"
 
 
+@quick_init
 @dataclass(frozen=True)
 class Finding:
     """One problem: which rule, what is wrong, on what, and how to fix it."""
@@ -40,6 +43,7 @@ class Finding:
         return self.object
 
 
+@quick_init
 @dataclass(frozen=True)
 class Check:
     """One thing that was checked (an expectation, an invariant, a rule on a file)."""

@@ -41,10 +41,19 @@ def covered_by(index: Index, other: Index) -> bool:
 
 
 def redundant(indexes: tuple[Index, ...]) -> list[tuple[Index, Index]]:
-    """(redundant index, the index that covers it) pairs."""
+    """(redundant index, the index that covers it) pairs. Only a plain btree index can be
+    redundant, and only a valid, complete btree index can cover one (``covered_by``'s first
+    tests, made once per index rather than once per pair)."""
+    covers = [o for o in indexes if o.valid and o.predicate is None and o.method == "btree"]
+    by_first: dict[str, list[Index]] = {}  # a cover starts with the keys it covers: the same first key
+    for o in covers:
+        by_first.setdefault(o.keys[0] if o.keys else "", []).append(o)
     pairs = []
     for index in indexes:
-        cover = next((o for o in indexes if covered_by(index, o)), None)
+        if index.method != "btree" or index.predicate is not None or index.include:
+            continue
+        candidates = by_first.get(index.keys[0], ()) if index.keys else covers
+        cover = next((o for o in candidates if covered_by(index, o)), None)
         if cover is not None:
             pairs.append((index, cover))
     return pairs

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 import hashlib
-import operator
 import os
 import types
 import typing
@@ -31,7 +30,7 @@ from ..sqlmodel.fold import DeclaredSchema, DraftTable
 if TYPE_CHECKING:
     from . import LintState
 
-FORMAT = 3  # raise when the shape of an entry changes
+FORMAT = 4  # raise when the shape of an entry changes
 KEEP = 8
 Covered = dict[tuple[str, int], set[str]]
 Final = tuple[dict[str, list[Finding]], Covered, list[Finding]]
@@ -45,48 +44,35 @@ class Corrupt(Exception):
 
 
 def to_json(value: Any) -> bytes:
-    """``value`` as JSON: dataclasses as arrays of their fields, sets as sorted arrays, dicts with
-    keys other than strings as ``[key, value]`` pairs; the rest as orjson writes it (tuples as
-    arrays, str enums as strings)."""
-    return orjson.dumps(_keyed(value), default=_default, option=orjson.OPT_PASSTHROUGH_DATACLASS)
+    """``value`` as JSON: sets as sorted arrays, dicts with keys other than strings as ``[key,
+    value]`` pairs; the rest as orjson writes it itself, without a call back per object
+    (dataclasses as objects of their fields, tuples as arrays, str enums as strings)."""
+    return orjson.dumps(_keyed(value), default=_default)
 
 
 def _keyed(value: Any) -> Any:
     """``value`` with every dict whose keys are not all strings as pairs (outside dataclasses:
-    the model's dataclasses hold only string-keyed dicts)."""
+    the model's dataclasses hold only string-keyed dicts). A key is hashable, so it holds no
+    dict or list to rewrite: keys are written as they are."""
     kind = type(value)
     if kind is dict:
-        if all(type(k) is str for k in value):
-            return {k: _keyed(v) for k, v in value.items()} if any(type(v) in _CONTAINERS for v in value.values()) \
-                else value
-        return [[_keyed(k), _keyed(v)] for k, v in value.items()]
-    if kind in (list, tuple):
-        return [_keyed(v) for v in value] if any(type(v) in _CONTAINERS for v in value) else value
+        if _STRINGS.issuperset(map(type, value)):
+            return value if _CONTAINERS.isdisjoint(map(type, value.values())) else \
+                {k: _keyed(v) for k, v in value.items()}
+        return [[k, _keyed(v)] for k, v in value.items()]
+    if kind is list or kind is tuple:
+        return value if _CONTAINERS.isdisjoint(map(type, value)) else [_keyed(v) for v in value]
     return value
 
 
-_CONTAINERS = (dict, list, tuple)
+_CONTAINERS, _STRINGS = frozenset((dict, list, tuple)), frozenset((str,))
 
 
 def _default(value: Any) -> Any:
-    """What orjson is not to write itself: a dataclass (as its fields), a set, an enum."""
-    kind = type(value)
-    getter = _GETTERS.get(kind)
-    if getter is None:
-        if dataclasses.is_dataclass(kind):
-            names = [f.name for f in dataclasses.fields(kind) if f.init]  # what the decoder passes back
-            getter = operator.attrgetter(*names) if len(names) > 1 else lambda v: (getattr(v, names[0]),)
-        elif issubclass(kind, (set, frozenset)):
-            getter = sorted
-        elif issubclass(kind, enum.Enum):
-            getter = operator.attrgetter("value")
-        else:
-            raise TypeError(f"not cached: {kind.__name__}")
-        _GETTERS[kind] = getter
-    return getter(value)
-
-
-_GETTERS: dict[type, Callable[[Any], Any]] = {}
+    """What orjson does not write itself: a set (sorted)."""
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    raise TypeError(f"not cached: {type(value).__name__}")
 
 
 def decode(kind: Any, data: Any) -> Any:
@@ -109,10 +95,11 @@ def _decoder(kind: Any) -> Callable[[Any], Any]:
         plan = [(f.name, _scalars(hints[f.name]), _decoder(hints[f.name])) for f in dataclasses.fields(kind) if f.init]
 
         def dataclass_(data: Any) -> Any:
-            if type(data) is not list or len(data) != len(plan):
+            if type(data) is not dict or len(data) != len(plan):
                 raise Corrupt(kind.__name__)
             values = []
-            for (name, scalars, field), value in zip(plan, data):
+            for name, scalars, field in plan:
+                value = data[name]
                 if scalars is None:
                     value = field(value)
                 elif type(value) not in scalars:
@@ -258,7 +245,13 @@ class LintCache:
         from . import LintState
 
         prefixes = self._prefixes(migrations)
+        try:
+            kept = set(os.listdir(self.folder))  # one listing, not a failed open per prefix
+        except OSError:
+            return None
         for index in range(len(prefixes) - 2, -1, -1):
+            if f"{prefixes[index]}.state.json" not in kept:
+                continue
             value = self._read(prefixes[index], "state")
             if value is None:
                 continue

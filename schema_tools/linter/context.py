@@ -12,7 +12,7 @@ from ..sql.tree import Node, body, relation
 class Context:
     """One statement as the rules see it (built once per statement: the rules read it many times)."""
 
-    __slots__ = ("parsed", "schema", "postgres", "kind", "tree", "altered_table", "actions")
+    __slots__ = ("parsed", "schema", "postgres", "kind", "tree", "altered_table", "actions", "_existing")
 
     def __init__(self, parsed: Parsed, schema: DeclaredSchema, postgres: int = POSTGRES_OLDEST) -> None:
         self.parsed = parsed
@@ -23,6 +23,7 @@ class Context:
         altered = self.kind == "AlterTableStmt" and self.tree.get("objtype") == "OBJECT_TABLE"
         self.altered_table: str | None = relation(self.tree.get("relation")) if altered else None  # of an ALTER TABLE
         self.actions: list[Node] = [body(c) for c in self.tree.get("cmds") or ()] if altered else []  # its subcommands
+        self._existing: str | None = None  # existing_altered_table, once asked ("": not an existing table)
 
     def is_existing(self, table: str) -> bool:
         """True unless this migration created the table: a table an earlier migration created may
@@ -35,9 +36,12 @@ class Context:
                        self.parsed.statement.line, 1)
 
     def existing_altered_table(self) -> str | None:
-        """The table of an ALTER TABLE when an earlier migration created it (else None)."""
-        table = self.altered_table
-        return table if table is not None and self.is_existing(table) else None
+        """The table of an ALTER TABLE when an earlier migration created it (else None); the rules
+        ask it again and again for one statement, and the schema does not change meanwhile."""
+        if self._existing is None:
+            table = self.altered_table
+            self._existing = table if table is not None and self.is_existing(table) else ""
+        return self._existing or None
 
     def existing_actions(self, *subtypes: str) -> tuple[str, list[Node]]:
         """The table of an ALTER TABLE an earlier migration created, and the statement's subcommands

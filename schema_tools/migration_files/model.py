@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, overload
 
-from ..sql.script import Script, SyntaxProblem, read_script
+from ..sql.script import Script, SyntaxProblem, read_script, syntax_problem
 from ..sql.statement import Statement
 
 if TYPE_CHECKING:
@@ -90,6 +90,11 @@ class Migration:
             return Script(())
         return read_script(self.rollback_text, trees=False)  # most rollback statements are never read as trees
 
+    def forget_statements(self) -> None:
+        """Drop the parsed statements of the file (read again if asked): a history's trees need
+        not all stay in memory once each has been read (lint folds them one file at a time)."""
+        self.__dict__.pop("_script", None)
+
     @property
     def _auto(self) -> bool:
         return self.directives.get("transactional") == "auto"
@@ -113,7 +118,11 @@ class Migration:
 
     @property
     def rollback_syntax_problem(self) -> SyntaxProblem | None:
-        return self._rollback_script.problem
+        """The syntax error in the rollback file, if any (found without reading its statements
+        when they were not read: lint asks only this of a rollback)."""
+        if "_rollback_script" in self.__dict__ or self.rollback_text is None:
+            return self._rollback_script.problem
+        return syntax_problem(self.rollback_text)
 
     @property
     def irreversible(self) -> str:

@@ -13,6 +13,9 @@ compares it by meaning (sqlglot). Everything else asks a ``Statement``.
                   expressions printed back as SQL
 - ``meaning``:    expressions compared by meaning, no database needed: equal text decided there,
                   the rest by sqlglot (``glot``, imported only then)
+- ``pgquery``:    libpg_query's C functions (parse to JSON, cut, plpgsql) called in the library pglast
+                  ships, without importing pglast's Python modules
+- ``ahead``:      a history's files parsed ahead in a child process, on another core (lint)
 - ``scanner``:    tokens without a parser: psql's statement splitting (the fallback), comments
 - ``identifiers``, ``fragments``, ``grammar``: names quoted, expectation and check fragments
                   made safe, the parsers' versions and whether a newer grammar reads a statement

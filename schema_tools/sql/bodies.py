@@ -11,15 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from . import pgquery
 from .tree import Node, body, strings
 
 if TYPE_CHECKING:
     from .statement import Statement
-
-try:
-    from pglast.parser import ParseError, parse_plpgsql_json
-except ImportError:  # pragma: no cover -- no wheel for this platform
-    parse_plpgsql_json = None  # type: ignore[assignment]
 
 RETURNS = ("void", "trigger", "integer", "SETOF record")  # RETURN; NEW and OLD; RETURN expression; RETURN NEXT
 PLAIN_STATEMENT = 0  # PLpgSQL_expr parseMode RAW_PARSE_DEFAULT: a whole statement; others are expressions
@@ -91,16 +87,16 @@ def dynamic_sql(s: Statement) -> bool:
 def _function(code: str) -> dict[str, Any] | None:
     """libpg_query's plpgsql tree of a body (None: it does not parse); read once per body (a DO
     block's statements and its transaction control are asked apart). Never modified."""
-    if parse_plpgsql_json is None:  # pragma: no cover
+    if not pgquery.available():  # pragma: no cover
         return None
     tag = "$b$"
     while tag in code:
         tag = tag[:-1] + "b$"
     for returns in RETURNS:  # plpgsql's parser checks RETURN against the result type: try each shape
         try:
-            parsed = orjson.loads(parse_plpgsql_json(
+            parsed = orjson.loads(pgquery.plpgsql_json(
                 f"CREATE FUNCTION f() RETURNS {returns} LANGUAGE plpgsql AS {tag}{code}{tag}"))
-        except (ParseError, ValueError, RecursionError):
+        except (pgquery.ParseError, ValueError, RecursionError):
             continue
         return parsed[0] if isinstance(parsed, list) and parsed else None
     return None

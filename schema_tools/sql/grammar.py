@@ -5,21 +5,26 @@ from __future__ import annotations
 
 
 def parser_versions() -> str:
-    """pglast's version (and so libpg_query's grammar) and sqlglot's, without importing sqlglot
-    (its version is read from its file): what findings read from SQL depend on."""
+    """pglast's version (and so libpg_query's grammar) and sqlglot's, each read from its files
+    without importing it: what findings read from SQL depend on."""
+    return f"pglast {pglast_version()}|sqlglot {_version_file('sqlglot', '_version.py')}"
+
+
+def pglast_version() -> str:
+    """pglast's ``__version__`` (``v8.8``), as its ``__init__.py`` sets it ("" when not installed)."""
+    text = _version_file("pglast", "__init__.py")
+    line = next((line for line in text.splitlines() if line.startswith("__version__ =")), "=")
+    return line.split("=", 1)[1].strip().strip("'\"")
+
+
+def _version_file(package: str, name: str) -> str:
+    """The text of a file beside ``package``'s ``__init__.py`` ("" when there is none)."""
     import importlib.util
     from pathlib import Path
 
-    try:
-        import pglast
-    except ImportError:  # pragma: no cover -- no wheel for this platform
-        pglast_version = ""
-    else:
-        pglast_version = str(pglast.__version__)
-    spec = importlib.util.find_spec("sqlglot")
-    version_file = Path(spec.origin).with_name("_version.py") if spec is not None and spec.origin else None
-    sqlglot_version = version_file.read_text() if version_file is not None and version_file.is_file() else ""
-    return f"pglast {pglast_version}|sqlglot {sqlglot_version}"
+    spec = importlib.util.find_spec(package)
+    path = Path(spec.origin).with_name(name) if spec is not None and spec.origin else None
+    return path.read_text() if path is not None and path.is_file() else ""
 
 
 def newer_grammar(sql: str, server_major: int) -> int:

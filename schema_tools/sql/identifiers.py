@@ -3,6 +3,7 @@ not read them back as the same name, so a hostile name stays a name."""
 
 from __future__ import annotations
 
+import functools
 import re
 
 PLAIN = re.compile(r"^[a-z_][a-z0-9_$]*$")
@@ -17,8 +18,10 @@ unique user using variadic verbose when where window with
 """.split())
 
 
+@functools.lru_cache(maxsize=4096)
 def quote(name: str) -> str:
-    """``name`` as SQL: bare when PostgreSQL reads it back unchanged, else double-quoted."""
+    """``name`` as SQL: bare when PostgreSQL reads it back unchanged, else double-quoted (the
+    same few names are quoted again and again: type names, columns)."""
     if PLAIN.match(name) and name not in RESERVED:
         return name
     return '"' + name.replace('"', '""') + '"'

@@ -90,6 +90,9 @@ def text_lines(text: str) -> list[str]:
 def lead(text: str) -> int:
     """Where the first token after leading whitespace and comments (nested ones too) starts. A
     comment never closed is not skipped: it and what follows stay, for the server to refuse."""
+    rest = text.lstrip()
+    if not rest.startswith(("--", "/*")):  # the usual case: whitespace alone
+        return len(text) - len(rest)
     pos = 0
     while pos < len(text):
         if text[pos].isspace():

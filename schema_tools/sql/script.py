@@ -11,20 +11,14 @@ itself on first use.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import orjson
 
-from . import scanner
+from . import pgquery, scanner
+from .pgquery import ParseError
 from .statement import UNPARSED, Statement
 from .tree import Node
-
-try:
-    from pglast.parser import ParseError, parse_sql_json
-    from pglast.parser import split as parser_split
-except ImportError:  # pragma: no cover -- no wheel for this platform
-    parse_sql_json = None  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -54,11 +48,7 @@ def read_script(text: str, *, trees: bool = True) -> Script:
     readable = _without_restrict(text) if "restrict" in text else text
     rows = scanner.copy_rows(readable) if "stdin" in text.lower() else []
     pieces, error = _pieces(_blanked(readable, rows) if rows else readable, trees)
-    problem = None
-    if error is not None:
-        offset, message = error
-        problem = SyntaxProblem(message, scanner.line_breaks(text, 0, offset) + 1,
-                                offset - scanner.line_start(text, offset) + 1)
+    problem = _problem(text, error)
     statements: list[Statement] = []
     starts: list[int] = []
     line, counted = 1, 0
@@ -69,7 +59,8 @@ def read_script(text: str, *, trees: bool = True) -> Script:
             continue
         line += scanner.line_breaks(text, counted, offset + start)
         counted = offset + start
-        base += len(piece[:start].encode()) if tree is not UNPARSED else 0
+        if start and tree is not UNPARSED:
+            base += len(piece[:start].encode())
         statements.append(Statement(body, line, counted - scanner.line_start(text, counted) + 1, tree=tree, base=base))
         starts.append(counted)
     for semicolon, first, last in rows:  # each COPY's rows go to the statement its semicolon ends
@@ -77,6 +68,35 @@ def read_script(text: str, *, trees: bool = True) -> Script:
         if owner is not None:
             statements[owner].copy_data = text[first:last]
     return Script(tuple(statements), problem)
+
+
+def syntax_problem(text: str) -> SyntaxProblem | None:
+    """``read_script(text).problem`` without the statements: where PostgreSQL's parser stops
+    reading ``text``, if it does (what lint asks of a rollback file)."""
+    if not pgquery.available():  # pragma: no cover -- no parser: no problem found, as read_script
+        return None
+    readable = _without_restrict(text) if "restrict" in text else text
+    rows = scanner.copy_rows(readable) if "stdin" in text.lower() else []
+    try:
+        pgquery.split(_blanked(readable, rows) if rows else readable)
+    except ParseError as exc:
+        return _problem(text, _refusal(text, exc))
+    except (ValueError, RecursionError):
+        return None
+    return None
+
+
+def _problem(text: str, error: tuple[int, str] | None) -> SyntaxProblem | None:
+    if error is None:
+        return None
+    offset, message = error
+    return SyntaxProblem(message, scanner.line_breaks(text, 0, offset) + 1, offset - scanner.line_start(text, offset) + 1)
+
+
+def _refusal(text: str, exc: ParseError) -> tuple[int, str]:
+    """Where the parser stopped (an offset within ``text``) and its message."""
+    offset = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
+    return max(0, min(offset, len(text))), str(exc.args[0])
 
 
 _RESTRICT = re.compile(r"^\\(?:un)?restrict[ \t]+[A-Za-z0-9]+[ \t]*\r?$", re.MULTILINE)
@@ -102,46 +122,45 @@ def _blanked(text: str, rows: list[tuple[int, int, int]]) -> str:
 
 def _pieces(text: str, trees: bool) -> tuple[list[Piece], tuple[int, str] | None]:
     """The statements' raw pieces, and where the parser refused the text: ``(offset, message)``."""
-    if parse_sql_json is None:  # pragma: no cover
+    if not pgquery.available():  # pragma: no cover
         return _scanned(text), None
     try:
         if not trees:
             return _sliced(text), None
-        parsed = parse_sql_json(text)
+        parsed = pgquery.parse_json(text)
     except ParseError as exc:
-        offset = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
-        return _scanned(text), (max(0, min(offset, len(text))), str(exc.args[0]))
+        return _scanned(text), _refusal(text, exc)
     except (ValueError, RecursionError):
         return _scanned(text), None
     try:
         stmts = orjson.loads(parsed).get("stmts") or []
     except (ValueError, RecursionError):  # a tree nested too deeply for JSON: cut exactly, parse one by one
         return _sliced(text), None
-    return list(_cut(text, stmts)), None
+    return _cut(text, stmts), None
 
 
 def _sliced(text: str) -> list[Piece]:
     """The parser's cuts without its trees (each statement parses itself when asked)."""
-    return [(part.start, text[part], UNPARSED, 0) for part in parser_split(text, only_slices=True)]
+    return [(part.start, text[part], UNPARSED, 0) for part in pgquery.split(text)]
 
 
 def _scanned(text: str) -> list[Piece]:
     return [(offset, piece, UNPARSED, 0) for offset, piece in scanner.split(text)]
 
 
-def _cut(text: str, stmts: list[Node]) -> Iterator[Piece]:
+def _cut(text: str, stmts: list[Node]) -> list[Piece]:
     """Each statement's piece of ``text``, from the parser's byte positions."""
     raw = text.encode()
+    pieces: list[Piece] = []
     if len(raw) == len(text):  # ASCII: bytes and characters agree
         for s in stmts:
-            start = s.get("stmt_location", 0)
-            end = start + s["stmt_len"] if s.get("stmt_len") else len(text)
-            yield start, text[start:end], s.get("stmt"), start
-        return
+            start, length = s.get("stmt_location", 0), s.get("stmt_len")
+            pieces.append((start, text[start:start + length] if length else text[start:], s.get("stmt"), start))
+        return pieces
     chars, done = 0, 0  # characters before byte ``done``: counted once, in order
     for s in stmts:
-        start = s.get("stmt_location", 0)
-        end = start + s["stmt_len"] if s.get("stmt_len") else len(raw)
+        start, length = s.get("stmt_location", 0), s.get("stmt_len")
         chars += len(raw[done:start].decode())
         done = start
-        yield chars, raw[start:end].decode(), s.get("stmt"), start
+        pieces.append((chars, (raw[start:start + length] if length else raw[start:]).decode(), s.get("stmt"), start))
+    return pieces

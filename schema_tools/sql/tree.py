@@ -14,16 +14,16 @@ Node = dict[str, Any]
 
 def parse_tree(sql: str) -> Node | None:
     """The tree of one statement, or None when PostgreSQL's parser refuses it (or pglast is
-    not installed). pglast is imported on first use: reading a tree's fields needs no parser."""
+    not installed). The parser is loaded on first use: reading a tree's fields needs no parser."""
     import orjson
 
-    try:
-        from pglast.parser import ParseError, parse_sql_json
-    except ImportError:  # pragma: no cover -- no wheel for this platform
+    from . import pgquery
+
+    if not pgquery.available():  # pragma: no cover -- no wheel for this platform
         return None
     try:
-        stmts = orjson.loads(parse_sql_json(sql)).get("stmts") or []
-    except (ParseError, ValueError, RecursionError):
+        stmts = orjson.loads(pgquery.parse_json(sql)).get("stmts") or []
+    except (pgquery.ParseError, ValueError, RecursionError):
         return None
     return stmts[0].get("stmt") if len(stmts) == 1 else None
 
@@ -44,11 +44,15 @@ def tag(node: Any) -> str:
 
 def body(node: Any, expected: str | None = None) -> Node:
     """The node's fields ({} when it is not a node, or not of the ``expected`` type)."""
-    if type(node) is not dict or len(node) != 1:
-        return {}
-    for kind, inner in node.items():
-        if (expected is None or kind == expected) and type(inner) is dict:
-            return inner
+    if type(node) is dict and len(node) == 1:
+        if expected is None:
+            for inner in node.values():
+                if type(inner) is dict:
+                    return inner
+        else:
+            inner = node.get(expected)
+            if type(inner) is dict:
+                return inner
     return {}
 
 

@@ -25,12 +25,14 @@ def type_base(type_name: Node | None) -> str:
     return names[-1] if names else ""
 
 
-def type_text(type_name: Node | None) -> str:
+def type_text(type_name: Node | None, names: list[str] | None = None) -> str:
     """A TypeName in format_type's spelling: ``bigint``, ``character varying(40)``,
-    ``timestamp(3) with time zone``, ``integer[]``; a serial as its integer type."""
+    ``timestamp(3) with time zone``, ``integer[]``; a serial as its integer type. ``names``:
+    its names as ``strings`` reads them, when the caller has them already."""
     if not type_name:
         return ""
-    names = strings(type_name.get("names"))
+    if names is None:
+        names = strings(type_name.get("names"))
     if not names:
         return ""
     base = names[-1]

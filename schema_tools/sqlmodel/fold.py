@@ -10,7 +10,6 @@ TABLE/COLUMN. Everything else is kept; statements that may change tables but are
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from ..catalog import Catalog, CheckConstraint, Column, ForeignKey, Index, PrimaryKey, Table, Unique
 from ..findings import Finding, Severity
@@ -183,43 +182,43 @@ class DeclaredSchema:
         name = relation(s.get("relation"))
         self.created_in[name] = p.migration.id
         self.table_origins[name] = (p.file, p.statement.line)
-        elements = s.get("tableElts") or []
-        if s.get("partbound") or s.get("ofTypename") or any(tag(e) == "TableLikeClause" for e in elements):
+        elements = [(tag(e), e) for e in s.get("tableElts") or ()]
+        if s.get("partbound") or s.get("ofTypename") or any(kind == "TableLikeClause" for kind, _ in elements):
             self._note(p, "CREATE TABLE without a column list (LIKE / PARTITION OF / OF) is not modelled")
             return
         if name in self.tables and s.get("if_not_exists"):
             return
         t = self.tables[name] = DraftTable(s["relation"].get("schemaname") or "public", name.split(".")[-1])
-        for item in elements:
-            if tag(item) == "ColumnDef":
-                self._add_column(t, body(item))
-        for item in elements:
-            if tag(item) == "Constraint":
-                self._add_constraint(t, body(item))
+        for kind, item in elements:
+            if kind == "ColumnDef":
+                self._add_column(t, body(item, kind))
+        for kind, item in elements:
+            if kind == "Constraint":
+                self._add_constraint(t, body(item, kind))
 
     def _add_column(self, t: DraftTable, col: Node) -> None:
         name = col["colname"]
         type_name = col.get("typeName") or {}
-        fields: dict[str, Any] = {}
+        not_null, default, identity, generated = False, None, "", None
         names = strings(type_name.get("names"))
         if len(names) == 1 and names[0] in SERIALS:
             sequence = default_name(t.name, name, "seq")
             sequence = sequence if t.schema == "public" else f"{t.schema}.{sequence}"
-            fields.update(not_null=True, default=f"nextval('{sequence}'::regclass)")
-        constraints = [body(c) for c in col.get("constraints") or ()]
+            not_null, default = True, f"nextval('{sequence}'::regclass)"
+        constraints = [body(c, "Constraint") for c in col.get("constraints") or ()]
         for c in constraints:
             contype = c.get("contype")
             if contype in ("CONSTR_NOTNULL", "CONSTR_PRIMARY"):
-                fields["not_null"] = True
+                not_null = True
             elif contype == "CONSTR_NULL":
-                fields["not_null"] = False
+                not_null = False
             elif contype == "CONSTR_DEFAULT":
-                fields["default"] = self._expression(c["raw_expr"])
+                default = self._expression(c["raw_expr"])
             elif contype == "CONSTR_IDENTITY":
-                fields.update(identity="always" if c.get("generated_when") == "a" else "by default", not_null=True)
+                identity, not_null = "always" if c.get("generated_when") == "a" else "by default", True
             elif contype == "CONSTR_GENERATED":
-                fields["generated"] = self._expression(c["raw_expr"])
-        t.columns[name] = Column(name, type_text(type_name), **fields)
+                generated = self._expression(c["raw_expr"])
+        t.columns[name] = Column(name, type_text(type_name, names), not_null, default, identity, generated)
         for n, c in enumerate(constraints):
             contype = c.get("contype")
             if contype == "CONSTR_PRIMARY":
@@ -239,8 +238,7 @@ class DeclaredSchema:
             elif contype == "CONSTR_CHECK":
                 self._check(t, c.get("conname"), name, c, (name,))
         if self._current is not None:
-            self.column_migration[(f"{t.schema}.{t.name}" if t.schema != "public" else t.name, name)] = \
-                self._current.migration.id
+            self.column_migration[(self._key(t), name)] = self._current.migration.id
 
     def _add_constraint(self, t: DraftTable, c: Node) -> None:
         contype, given = c.get("contype"), c.get("conname", "")
@@ -262,15 +260,15 @@ class DeclaredSchema:
     def _unused(self, t: DraftTable, addition: str | None, label: str) -> str:
         """The default name PostgreSQL gives, numbered (label1, label2...) while it is taken by a
         relation (indexes: pkey, key, idx) or by a constraint of the table (fkey, check)."""
-        def taken(name: str) -> bool:
-            if label in ("fkey", "check"):
-                return name in t.fks or name in t.checks or name in t.uniques or (t.pk is not None and t.pk.name == name)
-            return name in self.index_owner or name in t.indexes or name in self.tables
-
         name, n = default_name(t.name, addition, label), 1
-        while taken(name):
+        while self._taken(t, name, label in ("fkey", "check")):
             name, n = default_name(t.name, addition, f"{label}{n}"), n + 1
         return name
+
+    def _taken(self, t: DraftTable, name: str, by_constraint: bool) -> bool:
+        if by_constraint:
+            return name in t.fks or name in t.checks or name in t.uniques or (t.pk is not None and t.pk.name == name)
+        return name in self.index_owner or name in t.indexes or name in self.tables
 
     def _using_index(self, t: DraftTable, constraint: str, primary: bool, index: str) -> None:
         """ADD CONSTRAINT ... UNIQUE / PRIMARY KEY USING INDEX: the index becomes the constraint's."""
@@ -306,8 +304,9 @@ class DeclaredSchema:
     def _primary_key(self, t: DraftTable, name: str, cols: tuple[str, ...]) -> None:
         t.pk = PrimaryKey(name, cols)
         for col in cols:
-            if col in t.columns:
-                t.columns[col] = replace(t.columns[col], not_null=True)
+            column = t.columns.get(col)
+            if column is not None and not column.not_null:
+                t.columns[col] = replace(column, not_null=True)
         self._index(t, Index(name, cols, unique=True, primary=True, constraint=name))
 
     def _unique(self, t: DraftTable, name: str, cols: tuple[str, ...]) -> None:
@@ -356,7 +355,7 @@ class DeclaredSchema:
         if t is None:
             return
         for command in s.get("cmds") or ():
-            cmd = body(command)
+            cmd = body(command, "AlterTableCmd")
             subtype, name, definition = cmd.get("subtype"), cmd.get("name", ""), cmd.get("def")
             if subtype == "AT_AddColumn":
                 if not (cmd.get("missing_ok") and body(definition).get("colname") in t.columns):

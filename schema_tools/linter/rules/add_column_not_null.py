@@ -15,6 +15,7 @@ from ..context import Context
 NAME = "add-column-not-null-no-default"
 HELP = "ADD COLUMN NOT NULL without a default on an existing table"
 KINDS = {"AlterTableStmt"}  # the statements it reads (node types)
+SUBCOMMANDS = {"AT_AddColumn"}  # of an ALTER TABLE: the subcommands it reads (AT_...)
 
 
 def check(ctx: Context) -> list[Finding]:

@@ -17,6 +17,7 @@ from ..context import Context
 NAME = "add-unique-directly"
 HELP = "UNIQUE or PRIMARY KEY added to an existing table without a concurrently built index"
 KINDS = {"AlterTableStmt"}  # the statements it reads (node types)
+SUBCOMMANDS = {"AT_AddConstraint", "AT_AddColumn"}  # of an ALTER TABLE: the subcommands it reads (AT_...)
 
 
 def check(ctx: Context) -> list[Finding]:

@@ -20,6 +20,7 @@ from ..context import Context
 NAME = "column-type-change"
 HELP = "column type change that rewrites the table"
 KINDS = {"AlterTableStmt"}  # the statements it reads (node types)
+SUBCOMMANDS = {"AT_AlterColumnType"}  # of an ALTER TABLE: the subcommands it reads (AT_...)
 
 
 def binary_compatible(old: str, new: str) -> bool:

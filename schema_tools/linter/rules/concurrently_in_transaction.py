@@ -25,6 +25,7 @@ def check(ctx: Context) -> list[Finding]:
                         "add '-- transactional: false' to the migration's header (and keep it to the "
                         "concurrent statements)")]
 KINDS = {"IndexStmt", "DropStmt", "ReindexStmt", "AlterTableStmt"}  # the statements it reads (node types)
+SUBCOMMANDS = {"AT_DetachPartition"}  # of an ALTER TABLE: the subcommands it reads (AT_...)
 
 
 def _concurrent(ctx: Context) -> bool:

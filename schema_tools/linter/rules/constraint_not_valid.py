@@ -18,6 +18,7 @@ from ..context import Context
 NAME = "constraint-not-valid"
 HELP = "FOREIGN KEY or CHECK added to an existing table without NOT VALID"
 KINDS = {"AlterTableStmt"}  # the statements it reads (node types)
+SUBCOMMANDS = {"AT_AddColumn", "AT_AddConstraint"}  # of an ALTER TABLE: the subcommands it reads (AT_...)
 
 
 def check(ctx: Context) -> list[Finding]:

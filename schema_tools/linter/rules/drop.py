@@ -17,6 +17,7 @@ NAME = "drop-column"
 TABLE_NAME = "drop-table"
 HELP = "DROP COLUMN / DROP TABLE without an acknowledgement"
 KINDS = {"DropStmt", "AlterTableStmt"}  # the statements it reads (node types)
+SUBCOMMANDS = {"AT_DropColumn"}  # of an ALTER TABLE: the subcommands it reads (AT_...)
 
 
 def check(ctx: Context) -> list[Finding]:

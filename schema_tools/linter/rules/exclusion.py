@@ -16,6 +16,7 @@ from ..context import Context
 NAME = "exclusion-constraint"
 HELP = "EXCLUDE constraint added to an existing table (its index builds under ACCESS EXCLUSIVE)"
 KINDS = {"AlterTableStmt"}  # the statements it reads (node types)
+SUBCOMMANDS = {"AT_AddConstraint"}  # of an ALTER TABLE: the subcommands it reads (AT_...)
 
 
 def check(ctx: Context) -> list[Finding]:

@@ -23,6 +23,7 @@ VOLATILE = {"clock_timestamp", "random", "gen_random_uuid", "uuid_generate_v1", 
             "uuid_generate_v4", "timeofday", "nextval", "setseed", "random_normal", "txid_current", "pg_current_xact_id"}
 NO_REWRITE_SINCE = 11
 KINDS = {"AlterTableStmt"}  # the statements it reads (node types)
+SUBCOMMANDS = {"AT_AddColumn"}  # of an ALTER TABLE: the subcommands it reads (AT_...)
 
 
 def volatile_call(expression: object) -> str | None:

@@ -18,6 +18,7 @@ from ..context import Context
 NAME = "set-not-null"
 HELP = "SET NOT NULL on an existing column without a validated IS NOT NULL check"
 KINDS = {"AlterTableStmt"}  # the statements it reads (node types)
+SUBCOMMANDS = {"AT_SetNotNull"}  # of an ALTER TABLE: the subcommands it reads (AT_...)
 
 
 def _tests_not_null(expression: str, column: str) -> bool:

@@ -18,6 +18,7 @@ SERIAL = "serial"
 HELP = {TIMESTAMP: "timestamp without time zone", VARCHAR: "varchar(n) where text serves",
         SERIAL: "serial where an identity column serves"}
 KINDS = {"CreateStmt", "AlterTableStmt"}  # the statements it reads (node types)
+SUBCOMMANDS = {"AT_AddColumn", "AT_AlterColumnType"}  # of an ALTER TABLE: the subcommands it reads (AT_...)
 
 
 def _types(ctx: Context) -> list[tuple[str, Node]]:
