@@ -308,3 +308,12 @@ def test_the_allow_list_lets_the_story_s_own_work_through(empty_db_url: str, tmp
     undo = ("DROP INDEX api_keys_note_idx;\nALTER TABLE api_keys DROP COLUMN note;\n"
             "DROP TRIGGER api_keys_stamp ON api_keys;\nDROP FUNCTION api_keys_stamp();\n")
     assert _refused(empty_db_url, tmp_path, own, undo, pending=("0003_api_keys_usage", "0004_extra")) == []
+
+
+def test_a_failure_signature_holds_no_process_id() -> None:
+    from ralph.harness.loop import failure_signature
+
+    said = ["tampering: a process outlived the agent and was killed (pid {}: sleep 60)",
+            "migrate (target): the lock is held by another ralph run (pid={})", "canceled: backend pid: {}"]
+    for text in said:
+        assert failure_signature(text.format(123)) == failure_signature(text.format(4567)), text

@@ -51,7 +51,7 @@ class RunOptions:
     say: Callable[[str], None] = print  # a line for the terminal
 
 
-VARYING = re.compile(r"schema_tools_(?:scratch|agent)_[0-9a-f]+|\S*/\S*|\S+\.(?:log|json|md|tmp)\b|\d{4}-\d\d-\d\d[T ][\d:.+-]+|\b(?:pid|port) \d+|\b[0-9a-f]{12,}\b|\b\d{5,}\b")
+VARYING = re.compile(r"schema_tools_(?:scratch|agent)_[0-9a-f]+|\S*/\S*|\S+\.(?:log|json|md|tmp)\b|\d{4}-\d\d-\d\d[T ][\d:.+-]+|\b(?:pid|port)[ =:]+\d+|\b[0-9a-f]{12,}\b|\b\d{5,}\b")
 
 
 def failure_signature(finding: str) -> str:
