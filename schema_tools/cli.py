@@ -14,7 +14,7 @@ from typing import TextIO
 
 from .config import Settings, load_settings
 from . import commands
-from .console import CommandParser, OneLineParser, run_console
+from .console import CommandParser, OneLineParser, TerminalStatus, run_console
 from .errors import ConfigError, DataLossRefused, SchemaToolsError
 from .findings import FORMATS, Report, render
 from .findings.model import relative_paths
@@ -444,7 +444,18 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     if checked is not None and checked.errors:
         print(render_migrate(RunResult(), args.format, preflight=checked))
         return 1
-    result = commands.migrate(settings, progress=_progress(args), to=args.to, migrations=migrations)  # notes come first
+    with TerminalStatus("migrate") as status:  # JSON prints nothing until the end: the terminal still sees it move
+        printed = _progress(args)
+
+        shown_anyway = printed is not None and sys.stdout.isatty()  # its lines on the same terminal already
+
+        def progress(line: str) -> None:
+            if not shown_anyway:
+                status(line)
+            if printed is not None:
+                printed(line)
+
+        result = commands.migrate(settings, progress=progress, to=args.to, migrations=migrations)  # notes come first
     print(render_migrate(result, args.format, preflight=checked))
     return 0
 
@@ -521,13 +532,16 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     migrations = commands.read_migrations(settings)  # once for the whole run
-    planned = commands.plan(settings, trace=args.trace, migrations=migrations)
+    with TerminalStatus("plan --trace") as status:
+        planned = commands.plan(settings, trace=args.trace, migrations=migrations, progress=status)
     print(render_plan(planned, commands.preflight(settings, migrations=migrations), args.format))
     return 0
 
 
 def cmd_check_reversible(args: argparse.Namespace) -> int:
-    return _report(commands.check_reversible(_settings(args), chain=args.chain), args)
+    with TerminalStatus("check-reversible") as status:
+        report = commands.check_reversible(_settings(args), chain=args.chain, progress=status)
+    return _report(report, args)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

@@ -247,9 +247,10 @@ def repair(settings: Settings, *, forget_missing: bool = False) -> list[str]:
 
 
 def plan(settings: Settings, trace: bool = False, *,
-         migrations: Sequence[Migration] | None = None) -> list[PlannedMigration]:
+         migrations: Sequence[Migration] | None = None, progress: Progress | None = None) -> list[PlannedMigration]:
     """The pending migrations as migrate would apply them, with the lock each statement takes.
-    With ``trace``: also the locks each one was seen to take on a scratch copy of the schema."""
+    With ``trace``: also the locks each one was seen to take on a scratch copy of the schema
+    (``progress``: told each migration as its trace starts)."""
     from .engine import history
     from .engine.plan import plan_on
 
@@ -266,7 +267,7 @@ def plan(settings: Settings, trace: bool = False, *,
         return refused
     with connect(settings, "schema-tools plan --trace") as admin, \
             _powerless_scratch(settings, admin, trusted=applied, label="schema-tools plan --trace") as scratch:
-        return trace_on(scratch, settings, migrations, applied, planned)
+        return trace_on(scratch, settings, migrations, applied, planned, progress)
 
 
 def preflight(settings: Settings, samples: int | None = None, *,
@@ -285,10 +286,11 @@ def preflight_on(conn: psycopg.Connection, settings: Settings, samples: int | No
     return preflight_report(conn, settings, migrations, _samples(settings, samples))
 
 
-def check_reversible(settings: Settings, chain: bool = False) -> Report:
+def check_reversible(settings: Settings, chain: bool = False, *, progress: Progress | None = None) -> Report:
     """On scratch databases: apply, roll back and re-apply each migration (or, with ``chain``,
     all of them: apply all, roll back all in reverse, apply all again); report rollbacks that
-    fail or leave residue, and what could not be checked as skipped."""
+    fail or leave residue, and what could not be checked as skipped (``progress``: told each
+    step as it starts)."""
     from contextlib import ExitStack
 
     from .engine.reversible import check_chain, check_steps
@@ -299,7 +301,8 @@ def check_reversible(settings: Settings, chain: bool = False) -> Report:
             stack.close()  # the previous scratch database (and its login and connection) goes first
             return stack.enter_context(_powerless_scratch(settings, admin, label="schema-tools check-reversible"))
 
-        return (check_chain if chain else check_steps)(fresh, settings, migrations)
+        check = check_chain if chain else check_steps
+        return check(fresh, settings, migrations, progress) if progress is not None else check(fresh, settings, migrations)
 
 
 # --- the schema -----------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -54,6 +55,32 @@ def _known_url(args: argparse.Namespace, settings: SettingsFromArgs | None) -> s
         return settings(args).database_url if settings else getattr(args, "database", None)
     except Exception:  # the settings are what failed: the URL given, if any, is still scrubbed
         return getattr(args, "database", None)
+
+
+class TerminalStatus:
+    """A status line on stderr, rewritten in place while long work runs, cleared when it ends;
+    nothing at all when stderr is not a terminal (CI logs, pipes). A context manager; call it
+    with each step's text."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.live = sys.stderr.isatty()
+        self.shown = False
+
+    def __call__(self, text: str) -> None:
+        if self.live:
+            width = shutil.get_terminal_size((80, 24)).columns - 1
+            sys.stderr.write(f"\r\x1b[K{f'{self.label}: {text}'[:width]}")
+            sys.stderr.flush()
+            self.shown = True
+
+    def __enter__(self) -> TerminalStatus:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
 
 
 def _chosen(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:

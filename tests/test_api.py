@@ -46,7 +46,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "fleet": ("config", "errors", "server.urls", "tomlspec"),
     "commands": ("catalog", "config", "engine", "errors", "expect", "findings", "datachecks", "generator", "linter",
                  "migration_files", "server", "sqlmodel"),
-    "pytest_plugin": ("catalog.read", "commands", "findings", "server.connect"),
+    "pytest_plugin": ("catalog.read", "commands", "config", "findings", "server.connect"),  # config: the loader's settings
     "output": ("findings", "fleet", "server.urls"),
     "cli": ("commands", "config", "console", "engine.model", "errors", "findings", "fleet", "invariants", "linter",
             "output"),

@@ -253,3 +253,48 @@ def test_lint_names_files_relative_to_the_current_folder_in_every_format(cli: Cl
     elsewhere = tmp_path / "other"
     elsewhere.mkdir()
     assert str(folder / "0001_a.sql") in cli("lint", str(folder), cwd=elsewhere).out  # outside it: the full path
+
+
+def _on_a_terminal(args: list[str]) -> tuple[int, str, str]:
+    """Run schema-tools with stderr on a terminal (a pty) and stdout on a pipe: code, stdout, terminal."""
+    import subprocess
+    import sys
+
+    terminal, screen = os.openpty()
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "schema_tools", *args], stdout=subprocess.PIPE, stderr=screen,
+                                text=True, env={k: v for k, v in os.environ.items() if k != "DATABASE_URL"})
+        os.close(screen)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(terminal, 65536)
+            except OSError:  # EIO: the process closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+        out = proc.stdout.read() if proc.stdout else ""
+        return proc.wait(timeout=300), out, seen.decode()
+    finally:
+        os.close(terminal)
+
+
+def test_long_work_shows_progress_on_a_terminal_and_nothing_elsewhere(cli: Cli, empty_db_url: str,
+                                                                     tmp_path: Path) -> None:
+    from conftest import write_migration
+
+    folder = tmp_path / "m"
+    write_migration(folder, "0001_a", "CREATE TABLE a (id int);\n", "DROP TABLE a;\n")
+    write_migration(folder, "0002_b", "-- depends: 0001_a\nCREATE TABLE b (id int);\n", "DROP TABLE b;\n")
+    where = ["--database", empty_db_url, "--migrations", str(folder)]
+    code, out, screen = _on_a_terminal(["plan", "--trace", *where])
+    assert code == 0 and "plan --trace: 1/2 0001_a" in screen and "plan --trace: 2/2 0002_b" in screen, screen
+    assert screen.endswith("\r\x1b[K") and "plan --trace" not in out  # the line is cleared; stdout untouched
+    code, out, screen = _on_a_terminal(["check-reversible", "--chain", *where])
+    assert code == 0 and "check-reversible: apply 2/2 0002_b" in screen and "roll back 2/2 0001_a" in screen, screen
+    code, out, screen = _on_a_terminal(["migrate", "--json", *where])
+    assert code == 0 and "migrate: applied 0002_b" in screen and json.loads(out)["applied"], screen
+    for command in (["check-reversible"], ["plan", "--trace"]):  # not a terminal: nothing but the result
+        quiet = cli(*command, *where)
+        assert quiet.code == 0 and "\r" not in quiet.err and "1/2" not in quiet.err, quiet.err

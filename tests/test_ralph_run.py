@@ -463,3 +463,13 @@ def test_the_suite_s_ralph_runs_guard_a_copy_of_the_code_not_the_checkout(empty_
     assert done.stdout.split() == [str(HARNESS / "ralph" / "__init__.py"), str(HARNESS / "schema_tools" / "__init__.py")]
     spec = importlib.util.find_spec("ralph")
     assert spec is not None and spec.origin == str(ROOT / "ralph" / "__init__.py")  # this process: the checkout
+
+
+def test_without_a_sandbox_the_terminal_is_told_not_only_the_log(empty_db_url: str, tmp_path: Path) -> None:
+    root = project(tmp_path, migrations=("0001_users",))
+    result = ralph(root, empty_db_url, "--sandbox", "none", "--max-iterations", "1", agent_mode="nothing")
+    said = [line for line in result.stderr.splitlines() if line.startswith("ralph: no sandbox: the agent runs as you")]
+    assert len(said) == 1, result.stderr
+    assert "no sandbox: the agent runs as you" in (root / "progress.log").read_text()
+    sandboxed = ralph(root, empty_db_url, "--max-iterations", "1", agent_mode="nothing")  # bubblewrap works here
+    assert "no sandbox" not in sandboxed.stderr, sandboxed.stderr

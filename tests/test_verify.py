@@ -13,7 +13,7 @@ import jsonschema
 import psycopg
 import pytest
 
-from conftest import FIXTURES, MIGRATIONS, ROOT, Cli, settings_for
+from conftest import FIXTURES, MIGRATIONS, ROOT, Cli, Cluster, settings_for
 from schema_tools import Report, commands
 from schema_tools.catalog.read import read_catalog
 from schema_tools.commands import verify
@@ -382,3 +382,21 @@ def test_checks_are_verified_by_meaning_and_must_be_validated(empty_db_url: str,
     expect.write_text('[tables.invoices]\nchecks = "amount_cents >= 0"\n')
     with pytest.raises(ConfigError, match=r"expect\.toml:2: .*checks must be a list of CHECK expressions"):
         commands.verify(settings_for(empty_db_url), expect_files=[expect], invariants=False)
+
+
+def test_the_readme_s_pytest_example_runs_as_printed(pytester: pytest.Pytester, cluster: Cluster) -> None:
+    """The README's block, as it is, in a project of its own: the template database is migrated by
+    load_migrations(), each test gets a copy, and verify_schema passes on it."""
+    readme = (ROOT / "README.md").read_text().split("**From your own pytest suite**", 1)[1]
+    block = re.findall(r"```python\n(.*?)```", readme, re.S)[0]
+    assert "load_migrations()" in block and "def test_schema(verify_schema, postgresql)" in block
+    shutil.copytree(MIGRATIONS, pytester.path / "migrations")
+    shutil.copy(ROOT / "ralph" / "stories.toml", pytester.path / "schema.toml")
+    (pytester.path / "pyproject.toml").write_text("[tool.schema_tools]\nmigrations = 'migrations'\n")
+    (pytester.path / "test_schema.py").write_text(block)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--postgresql-host=127.0.0.1", f"--postgresql-port={cluster.port}",
+        "--postgresql-user=postgres", f"--postgresql-password={cluster.password}", "--postgresql-dbname=readme")
+    result.assert_outcomes(passed=1)
+    with cluster.admin() as conn:  # the template and the copy are gone again
+        assert conn.execute("SELECT count(*) FROM pg_database WHERE datname LIKE 'readme%'").fetchone() == (0,)

@@ -12,6 +12,7 @@ import json
 import re
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -96,8 +97,10 @@ class Loop:
             target = Target(settings, conn)
             self.line(run_started(self.o.max_iterations))
             if self.o.agent and not self.use_sandbox:
-                self.line(note("no sandbox: the agent runs as you, so what it changes outside its workspace is "
-                               "detected and fails the iteration, but is not prevented (install bubblewrap)"))
+                unsafe = ("no sandbox: the agent runs as you, so what it changes outside its workspace is detected "
+                          "and fails the iteration, but is not prevented (install bubblewrap)")
+                self.line(note(unsafe))
+                print(f"ralph: {unsafe}", file=sys.stderr, flush=True)  # said where the person running it looks
             reason: str | None = "stopped by an error"
             previous = signal.signal(signal.SIGTERM, _terminated)  # a CI timeout or kill: end the log cleanly
             try:

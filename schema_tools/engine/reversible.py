@@ -40,6 +40,11 @@ STEP, ROLL_BACK, APPLY_AGAIN = "round trip", "chain: roll back", "chain: apply a
 DETAIL_LINES = 10
 
 Fresh = Callable[[], psycopg.Connection]
+Tell = Callable[[str], None]  # where a long check says how far it is (a terminal's status line)
+
+
+def _quiet(_: str) -> None:
+    return None
 """Opens a new empty scratch database (dropping the one opened before) and connects to it."""
 
 
@@ -200,12 +205,13 @@ def _rebuild(fresh: Fresh, settings: Settings, migrations: Sequence[Migration], 
     return conn
 
 
-def check_steps(fresh: Fresh, settings: Settings, migrations: Sequence[Migration]) -> Report:
+def check_steps(fresh: Fresh, settings: Settings, migrations: Sequence[Migration], progress: Tell = _quiet) -> Report:
     """Step mode: every migration's round trip, each on the exact state its predecessors leave."""
     checks: list[Check] = []
     conn = prepare_scratch(fresh())
     blocked, state = "", None
     for index, m in enumerate(migrations):
+        progress(f"{index + 1}/{len(migrations)} {m.id}")
         if blocked:
             checks.append(Check(m.id, STEP, skipped=blocked))
             continue
@@ -223,13 +229,14 @@ def check_steps(fresh: Fresh, settings: Settings, migrations: Sequence[Migration
     return Report("check-reversible", tuple(checks), RULE_HELP)
 
 
-def check_chain(fresh: Fresh, settings: Settings, migrations: Sequence[Migration]) -> Report:
+def check_chain(fresh: Fresh, settings: Settings, migrations: Sequence[Migration], progress: Tell = _quiet) -> Report:
     """Chain mode: apply all; roll back all in reverse, each rollback compared with the state
     before its migration; apply all again, each compared with the first apply. Stops at the
     first break of each pass; what lies beyond it is skipped."""
     conn = prepare_scratch(fresh())
     states = [inventory(conn)]
-    for m in migrations:
+    for count, m in enumerate(migrations, 1):
+        progress(f"apply {count}/{len(migrations)} {m.id}")
         refused = beyond(m, dynamic=_powerless(conn))
         if refused is not None:
             checks = [Check(m.id, ROLL_BACK, (refused,))]
@@ -248,6 +255,7 @@ def check_chain(fresh: Fresh, settings: Settings, migrations: Sequence[Migration
     bottom = len(migrations)  # how far down the chain was rolled back: migrations[bottom:] are rolled back
     for index in reversed(range(len(migrations))):
         m = migrations[index]
+        progress(f"roll back {len(migrations) - index}/{len(migrations)} {m.id}")
         stop = m.irreversible or ("" if m.rollback_text is not None else f"{m.id} has no rollback file")
         if stop:
             down.append(Check(m.id, ROLL_BACK, skipped=f"the chain cannot go below {m.id}: {stop}"))
@@ -275,6 +283,7 @@ def check_chain(fresh: Fresh, settings: Settings, migrations: Sequence[Migration
     broken = why if last and not last.passed and not last.skipped else ""
     for index in range(bottom, len(migrations)):
         m = migrations[index]
+        progress(f"apply again {index + 1}/{len(migrations)} {m.id}")
         if broken:
             up.append(Check(m.id, APPLY_AGAIN, skipped=f"not applied again: {broken}"))
             continue

@@ -9,7 +9,7 @@ a transaction (``-- transactional: false``) releases its locks before anyone can
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import psycopg
@@ -66,8 +66,9 @@ def not_replayable(migrations: Sequence[Migration], applied: set[str],
 
 
 def trace_on(conn: psycopg.Connection, settings: Settings, migrations: Sequence[Migration], applied: set[str],
-             planned: list[PlannedMigration]) -> list[PlannedMigration]:
-    """``planned`` with what each statement was seen to take on ``conn``: an empty scratch database."""
+             planned: list[PlannedMigration], progress: Callable[[str], None] | None = None) -> list[PlannedMigration]:
+    """``planned`` with what each statement was seen to take on ``conn``: an empty scratch database
+    (``progress``: told each migration as its trace starts)."""
     from .reversible import DYNAMIC, powerless
     from .runner import apply_pending
 
@@ -77,7 +78,9 @@ def trace_on(conn: psycopg.Connection, settings: Settings, migrations: Sequence[
     by_id = {m.id: m for m in migrations}
     traced: list[PlannedMigration] = []
     stopped = ""
-    for plan in planned:
+    for count, plan in enumerate(planned, 1):
+        if progress is not None:
+            progress(f"{count}/{len(planned)} {plan.id}")
         m = by_id[plan.id]
         lock_timeout, statement_timeout = timeouts(m, settings)  # as migrate would run it: a sleep is cut short
         conn.execute("SELECT pg_catalog.set_config('lock_timeout', %s, false), "

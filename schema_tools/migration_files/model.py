@@ -10,10 +10,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, overload
 
-from ..sql.script import Script, SyntaxProblem, read_script, syntax_problem
-from ..sql.statement import Statement
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the parser (pglast) loads when a statement is first asked for: status reads none
+    from ..sql.script import Script, SyntaxProblem
+    from ..sql.statement import Statement
     from .new import NewMigration
 
 ROLLBACK_SUFFIX = ".rollback.sql"
@@ -82,10 +81,14 @@ class Migration:
 
     @cached_property
     def _script(self) -> Script:
+        from ..sql.script import read_script
+
         return read_script(self.text)
 
     @cached_property
     def _rollback_script(self) -> Script:
+        from ..sql.script import Script, read_script
+
         if self.rollback_text is None:
             return Script(())
         return read_script(self.rollback_text, trees=False)  # most rollback statements are never read as trees
@@ -122,6 +125,8 @@ class Migration:
         when they were not read: lint asks only this of a rollback)."""
         if "_rollback_script" in self.__dict__ or self.rollback_text is None:
             return self._rollback_script.problem
+        from ..sql.script import syntax_problem
+
         return syntax_problem(self.rollback_text)
 
     @property
