@@ -476,7 +476,8 @@ def _replayed_against(settings: Settings, conn: psycopg.Connection, migrations: 
     """The files replayed on a dev database against ``conn``'s database, object by object (a
     check per object that differs), and the catalog the files built (None: the replay stopped)."""
     from .catalog.read import read_catalog
-    from .engine.replay import RULE_HELP, compare, folded, owners, replay
+    from .catalog.inventory import folded
+    from .engine.replay import RULE_HELP, compare, owners, replay
     from .findings import Check, Report
 
     objects = schema_inventory_on(conn)

@@ -30,7 +30,6 @@ RULE_HELP = {
     "replay-fails": "a migration file fails on an empty dev database: the files do not build the database",
     "not-replayed": "a migration acts beyond its database: not run on a dev database",
 }
-OWNER = "<owner>"
 HINT = "make a migration that brings the database in line with the files, or change the files to say what it holds"
 SHORT = 160
 
@@ -92,31 +91,6 @@ def replay(conn: psycopg.Connection, settings: Settings, migrations: Sequence[Mi
             done += 1
         index += done
     return Replayed(inventory(conn))
-
-
-def _acl_owner(text: str, names: set[str]) -> str:
-    """``text`` with each of ``names`` (roles) written ``<owner>`` where it stands in an ACL item
-    (``name=privileges/grantor``), quoted or not."""
-    if not names:
-        return text
-    alternatives = "|".join(sorted((re.escape(n) for n in names), key=len, reverse=True))
-    quoted = "|".join(re.escape('"' + n.replace('"', '""') + '"') for n in names)
-    return re.sub(rf"(^|[{{,/])(?:{quoted}|{alternatives})(?=[=/,}}]|$)", lambda m: m.group(1) + OWNER, text)
-
-
-def folded(objects: Inventory, names: set[str]) -> Inventory:
-    """The inventory with its owners' names folded in grants (see ``_acl_owner``)."""
-    out: Inventory = {}
-    for key, definition in objects.items():
-        if key.startswith("default privileges of "):
-            head, sep, tail = key[len("default privileges of "):].partition(" ")
-            key = f"default privileges of {OWNER if head in names else head}{sep}{tail}"
-        if "grants=" in definition:
-            definition = re.sub(r"grants=(\{[^}]*\})", lambda m: "grants=" + _acl_owner(m.group(1), names), definition)
-        elif key.startswith(("grants on schema ", "default privileges of ")):
-            definition = _acl_owner(definition, names)
-        out[key] = definition
-    return out
 
 
 def _owned_parts(keys: list[str], objects: Inventory) -> dict[str, str]:

@@ -79,12 +79,11 @@ class Migration:
 
     @property
     def irreversible(self) -> str:
-        """Why the migration declares it cannot be rolled back (an ``irreversible`` header, or a
-        rollback file holding only comments while the migration does something), or ''."""
+        """Why the migration declares it cannot be rolled back (an ``-- irreversible: why`` header),
+        or ''. A rollback file that is empty or holds only comments is a rollback that does nothing:
+        checked like any other (it is right when the migration changed no schema), and run."""
         if "irreversible" in self.directives:
             return f"declared irreversible: {self.directives['irreversible'] or 'no reason given'}"
-        if self.rollback_text is not None and not self.rollback_statements and self.statements:
-            return f"declared irreversible: {self.rollback_path.name} holds no statement"
         return ""
 
 
