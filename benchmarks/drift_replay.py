@@ -33,7 +33,8 @@ READ = INVENTORY_SQL.replace("%%", "%").replace("%(skip)s", "ARRAY[" + ",".join(
 
 
 def tool(*args: str) -> None:
-    done = subprocess.run([str(BIN / "schema-tools"), *args], capture_output=True, text=True)
+    """Run schema-tools outside the project (no pyproject: no expectations, default settings)."""
+    done = subprocess.run([str(BIN / "schema-tools"), *args], capture_output=True, text=True, cwd=tempfile.gettempdir())
     if done.returncode != 0:
         raise SystemExit(f"schema-tools {args[0]} exited {done.returncode}: {(done.stdout + done.stderr)[-800:]}")
 

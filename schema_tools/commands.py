@@ -482,7 +482,7 @@ def _replayed_against(settings: Settings, conn: psycopg.Connection, migrations: 
 
     objects = schema_inventory_on(conn)
     names = owners(conn)
-    with dev_database(settings, conn, dev_url, label="schema-tools replay") as dev:
+    with _dev_database(settings, conn, dev_url, label="schema-tools replay") as dev:
         replayed = replay(dev, settings, migrations)
         files = read_catalog(dev, settings.schemas) if replayed.objects is not None else None
         dev_names = owners(dev)
@@ -530,7 +530,7 @@ def _drift_offline(settings: Settings, migrations: Sequence[Migration],
 
 
 @contextmanager
-def dev_database(settings: Settings, target: psycopg.Connection, dev_url: str | None = None, *,
+def _dev_database(settings: Settings, target: psycopg.Connection, dev_url: str | None = None, *,
                  label: str = "schema-tools dev") -> Iterator[psycopg.Connection]:
     """A connection to a new empty database, dropped afterwards, as a login that owns it and
     nothing else (when the admin may create roles): on ``dev_url``'s server; else on the

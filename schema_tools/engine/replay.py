@@ -11,7 +11,7 @@ the other side's (the replay runs as a scratch login).
 
 from __future__ import annotations
 
-import re
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -108,9 +108,7 @@ def _owned_parts(keys: list[str], objects: Inventory) -> dict[str, str]:
             target = key[len("comment on "):]
             candidates = [target, target.rsplit(".", 1)[0]]
         if kind == "relation":
-            on = re.search(r" table=(\"(?:[^\"\\]|\\.)*\")", objects[key])
-            owned = re.search(r" owned-by=([^;]*);", objects[key])
-            candidates = [m.group(1).strip('"') for m in (on, owned) if m]
+            candidates = [name for name in (_table_of(objects[key]), _owned_by(objects[key])) if name]
         found = next((c for c in candidates if c in relations and f"relation {c}" != key), None)
         if found is not None:
             owner[key] = f"relation {found}"
@@ -126,8 +124,23 @@ def label(key: str, definition: str) -> str:
     if not key.startswith("relation "):
         return key
     kind = KINDS.get(definition[len("kind="):len("kind=") + 1], "relation") if definition.startswith("kind=") else "relation"
-    on = re.search(r' table="((?:[^"\\]|\\.)*)"', definition)
-    return f"{kind} {key[len('relation '):]}" + (f" on {on.group(1)}" if on else "")
+    on = _table_of(definition)
+    return f"{kind} {key[len('relation '):]}" + (f" on {on}" if on else "")
+
+
+def _table_of(definition: str) -> str:
+    """The table an index is on, from its inventory definition (`` table="schema.name"``)."""
+    start = definition.find(' table="')
+    if start < 0:
+        return ""
+    name, _ = json.JSONDecoder().raw_decode(definition, start + len(" table="))
+    return str(name)
+
+
+def _owned_by(definition: str) -> str:
+    """The table a sequence follows, from its inventory definition (`` owned-by=schema.name;``)."""
+    start = definition.find(" owned-by=")
+    return definition[start + len(" owned-by="):].partition(";")[0] if start >= 0 else ""
 
 
 def _said(definition: str) -> str:
