@@ -90,6 +90,7 @@ def replay(conn: psycopg.Connection, settings: Settings, migrations: Sequence[Mi
                     "or extensions, give one that has them (--dev-url)"))
             done += 1
         index += done
+    conn.execute("ANALYZE pg_catalog.pg_class; ANALYZE pg_catalog.pg_attribute; ANALYZE pg_catalog.pg_depend")
     return Replayed(inventory(conn))
 
 
