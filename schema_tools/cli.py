@@ -242,14 +242,16 @@ def _check_reversible_command(sub: argparse._SubParsersAction) -> None:  # type:
         "it back, compare every object with the state before, and apply it again. Reports rollbacks "
         "that fail or leave residue, each with the objects that differ. A broken round trip does not "
         "stop the check: the scratch state is rebuilt and the next migration is checked. A migration "
-        "whose header says '-- irreversible: why', or whose rollback file holds only comments, is "
-        "reported as skipped (not passed), as is anything after a migration that does not apply. "
-        "Needs CREATEDB."), cmd_check_reversible)
+        "whose header says '-- irreversible: why' is reported as skipped (not passed), as is anything "
+        "after a migration that does not apply; an empty or comment-only rollback file is a rollback "
+        "that does nothing, checked like any other. Constants the clock folded into a definition "
+        "('now' in a view) are not a difference. Needs CREATEDB."), cmd_check_reversible)
     _common(p)
     _format(p)
     p.add_argument("--chain", action="store_true", help=(
         "check the whole chain instead: apply all, roll back all in reverse (each rollback must restore "
-        "the schema before its migration), apply all again; reports the first place the chain breaks"))
+        "the schema before its migration), apply all again; past each break the scratch state is rebuilt "
+        "by applying forward, so every break is reported"))
 
 
 def _verify_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

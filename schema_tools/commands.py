@@ -504,28 +504,30 @@ def drift(settings: Settings, expect_files: Sequence[Path] | None = None, *, dev
     if offline:
         return _drift_offline(settings, migrations, expectations)
     with connect(settings, "schema-tools drift") as conn:
-        live = read_schema_on(conn, settings)
-        report, files = _replayed_against(settings, conn, migrations, dev_url)
-    if files is None:
+        live = read_schema_on(conn, settings) if expectations else None
+        report, files = _replayed_against(settings, conn, migrations, dev_url, catalog=bool(expectations))
+    if files is None or live is None:
         return report
     return replace(report, checks=(*report.checks, *_against_expectations(expectations, files, live)))
 
 
 def _replayed_against(settings: Settings, conn: psycopg.Connection, migrations: Sequence[Migration],
-                      dev_url: str | None = None) -> tuple[Report, Catalog | None]:
+                      dev_url: str | None = None, catalog: bool = False) -> tuple[Report, Catalog | None]:
     """The files replayed on a dev database against ``conn``'s database, object by object (a
-    check per object that differs), and the catalog the files built (None: the replay stopped)."""
+    check per object that differs), and (``catalog``) the catalog the files built (None: not
+    asked for, or the replay stopped)."""
     from .catalog.read import read_catalog
-    from .engine.replay import RULE_HELP, compare, folded, owners, replay
+    from .catalog.inventory import folded
+    from .engine.replay import RULE_HELP, compare, owners, replay
     from .findings import Check, Report
 
     objects = schema_inventory_on(conn)
     names = owners(conn)
-    with dev_database(settings, conn, dev_url, label="schema-tools replay") as dev:
+    with _dev_database(settings, conn, dev_url, label="schema-tools replay") as dev:
         replayed = replay(dev, settings, migrations)
-        files = read_catalog(dev, settings.schemas) if replayed.objects is not None else None
+        files = read_catalog(dev, settings.schemas) if replayed.objects is not None and catalog else None
         dev_names = owners(dev)
-    if replayed.objects is None or files is None:
+    if replayed.objects is None:
         problem = replayed.problem
         checks: list[Check] = [Check("replay", "files vs database", (problem,) if problem else ())]
         checks.append(Check("files vs database", "files vs database", skipped="the files could not be replayed"))
@@ -569,7 +571,7 @@ def _drift_offline(settings: Settings, migrations: Sequence[Migration],
 
 
 @contextmanager
-def dev_database(settings: Settings, target: psycopg.Connection, dev_url: str | None = None, *,
+def _dev_database(settings: Settings, target: psycopg.Connection, dev_url: str | None = None, *,
                  label: str = "schema-tools dev") -> Iterator[psycopg.Connection]:
     """A connection to a new empty database, dropped afterwards, as a login that owns it and
     nothing else (when the admin may create roles): on ``dev_url``'s server; else on the

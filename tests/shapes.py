@@ -217,7 +217,8 @@ def write_history(folder: Path, count: int, seed: int = 7, breaks: dict[int, str
                   hard: bool = False) -> History:
     """Write ``count`` migrations (and rollbacks) to ``folder``. ``breaks`` maps a migration
     number to how it is broken: 'rollback-residue', 'rollback-fails', 'irreversible' (a header
-    that declares it), 'comment-only' (a rollback file of comments: declared irreversible).
+    that declares it), 'comment-only' (a rollback file of comments: a rollback that does nothing,
+    which leaves the migration's column behind).
     ``hard``: about one migration in four is one of ``CAUSES`` (each of them once, first)."""
     made, broken = steps(count, seed, breaks, hard)
     history = History()

@@ -84,3 +84,21 @@ def test_the_cli_shows_the_observed_locks(cli: Cli, empty_db_url: str, tmp_path:
     result = cli("plan", "--database", empty_db_url, "--migrations", str(folder), "--trace")
     assert result.code == 0, result.err
     assert "observed: SHARE on public.person" in result.out, result.out
+
+
+def test_the_trace_sees_a_drop_table_and_leaves_new_tables_unjudged(empty_db_url: str, tmp_path: Path) -> None:
+    """DROP TABLE's lock is read from pg_locks alone (the table's pg_class row is gone by then);
+    a statement on a table made earlier in the same migration is not 'differs', and a statement
+    on an existing table next to it is still judged."""
+    folder = tmp_path / "m"
+    write_migration(folder, "0001_base", "CREATE TABLE team (id bigint PRIMARY KEY);\nCREATE TABLE old (id int);\n")
+    write_migration(folder, "0002_swap", "-- depends: 0001_base\nCREATE TABLE fresh (id int);\n"
+                    "INSERT INTO fresh VALUES (1);\nCREATE INDEX fresh_id ON fresh (id);\nDROP TABLE old;\n"
+                    "ALTER TABLE team ADD COLUMN note text;\n")
+    settings = settings_for(empty_db_url, folder)
+    commands.migrate(settings, to="0001_base")
+    statements = commands.plan(settings, trace=True)[0].statements
+    traced = [(s.sql.split()[0] + " " + s.sql.split()[1], s.traced, s.observed) for s in statements]
+    assert [t[1] for t in traced[1:3]] == [traced[1][1]] * 2 and traced[1][1].startswith("not traced: it took no lock")
+    assert traced[3][1:] == ("agrees", ("ACCESS EXCLUSIVE on public.old",)), traced[3]
+    assert traced[4][1] == "agrees" and traced[4][2] == ("ACCESS EXCLUSIVE on public.team",), traced[4]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from datetime import date
 from pathlib import Path
 
 import psycopg
@@ -35,12 +36,12 @@ def shaped(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_every_migration_is_checked_and_exactly_the_broken_ones_are_named(db_url: str, shaped: Path) -> None:
     report = commands.check_reversible(settings_for(db_url, shaped))
     assert len(report.checks) == 200
-    assert by_rule(report) == {"0100_step_100": ["reapply-differs", "rollback-residue"],
+    assert by_rule(report) == {"0030_step_30": ["reapply-differs", "rollback-residue"],  # a rollback doing nothing
+                               "0100_step_100": ["reapply-differs", "rollback-residue"],
                                "0150_step_150": ["rollback-fails"]}
     skipped = {c.name: c.skipped for c in report.checks if c.skipped}
-    assert skipped == {"0030_step_30": "declared irreversible: 0030_step_30.rollback.sql holds no statement",
-                       "0060_step_60": "declared irreversible: the legacy data cannot be restored"}
-    assert sum(c.passed for c in report.checks) == 196  # past both breaks: each later one really ran
+    assert skipped == {"0060_step_60": "declared irreversible: the legacy data cannot be restored"}
+    assert sum(c.passed for c in report.checks) == 196  # past every break: each later one really ran
     residue = next(f for f in report.checks[99].findings if f.rule == "rollback-residue")
     assert residue.detail == ("left behind: column public.account_97.legacy_100",) or \
         any("legacy_100" in line for line in residue.detail)
@@ -50,34 +51,36 @@ def test_every_migration_is_checked_and_exactly_the_broken_ones_are_named(db_url
     assert irreversible["passed"] is False and irreversible["skipped"].startswith("declared irreversible")
     suite = ET.fromstring(render(report, "junit")).find("testsuite")
     assert suite is not None
-    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("200", "2", "2")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("200", "3", "1")
     text = render(report, "text")
     assert "not checked (1, declared irreversible: the legacy data cannot be restored): 0060_step_60" in text
-    assert text.splitlines()[-1] == "check-reversible: 200 checks, 3 errors, 2 skipped (not checked)"
+    assert text.splitlines()[-1] == "check-reversible: 200 checks, 3 errors, 1 skipped (not checked)"  # failed checks
 
 
-def test_the_chain_mode_finds_the_first_break_and_skips_what_lies_beyond(db_url: str, shaped: Path) -> None:
+def test_the_chain_mode_rebuilds_past_each_break_and_reports_every_one(db_url: str, shaped: Path) -> None:
     report = commands.check_reversible(settings_for(db_url, shaped), chain=True)
-    assert by_rule(report) == {"0150_step_150": ["rollback-fails"]}  # rolled back from the top: 150 breaks first
+    assert by_rule(report) == {"0030_step_30": ["rollback-residue"], "0100_step_100": ["rollback-residue"],
+                               "0150_step_150": ["rollback-fails"]}
     down = [c for c in report.checks if c.group == "chain: roll back"]
-    assert [c.name for c in down if c.passed] == [f"{i:04d}_step_{i}" for i in range(200, 150, -1)]
-    assert all(c.skipped == "not rolled back: the chain broke at 0150_step_150" for c in down[51:])
+    assert [c.name for c in down] == [f"{i:04d}_step_{i}" for i in range(200, 0, -1)]
+    assert {c.name: c.skipped for c in down if c.skipped} == {
+        "0060_step_60": "not rolled back: declared irreversible: the legacy data cannot be restored"}
+    assert sum(c.passed for c in down) == 196
     again = [c for c in report.checks if c.group == "chain: apply again"]
-    assert again and all(c.skipped for c in again)
+    assert len(again) == 200 and all(c.passed for c in again), [c for c in again if not c.passed][:3]
+    assert render(report, "text").splitlines()[-1] == "check-reversible: 400 checks, 3 errors, 1 skipped (not checked)"
 
 
-def test_the_chain_stops_at_a_declared_irreversible_migration_and_applies_again_above_it(
-        db_url: str, tmp_path: Path) -> None:
+def test_the_chain_goes_on_below_a_declared_irreversible_migration(db_url: str, tmp_path: Path) -> None:
     folder = tmp_path / "m"
     folder.mkdir()
     write_history(folder, 80, breaks={40: "rollback-residue", 60: "irreversible"})
     report = commands.check_reversible(settings_for(db_url, folder), chain=True)
-    assert by_rule(report) == {}
+    assert by_rule(report) == {"0040_step_40": ["rollback-residue"]}  # below the irreversible one: reached
     stop = next(c for c in report.checks if c.name == "0060_step_60" and c.group == "chain: roll back")
-    assert stop.skipped == "the chain cannot go below 0060_step_60: declared irreversible: the legacy data cannot be restored"
+    assert stop.skipped == "not rolled back: declared irreversible: the legacy data cannot be restored"
     again = [c for c in report.checks if c.group == "chain: apply again"]
-    assert [c.name for c in again] == [f"{i:04d}_step_{i}" for i in range(61, 81)] and all(c.passed for c in again)
-    assert not any(c.passed for c in report.checks if c.name == "0040_step_40")  # below the stop: not checked
+    assert [c.name for c in again] == [f"{i:04d}_step_{i}" for i in range(1, 81)] and all(c.passed for c in again)
 
 
 def test_the_chain_names_a_residue_with_what_is_left(db_url: str, tmp_path: Path) -> None:
@@ -127,10 +130,59 @@ def test_rollback_refuses_a_declared_irreversible_migration(empty_db_url: str, t
     folder = tmp_path / "m"
     folder.mkdir()
     write_migration(folder, "0001_t", "CREATE TABLE t (id int, legacy int);\n", "DROP TABLE t;\n")
-    write_migration(folder, "0002_drop", "-- depends: 0001_t\nALTER TABLE t DROP COLUMN legacy;\n", "-- Not reversible\n")
+    write_migration(folder, "0002_drop", "-- depends: 0001_t\n-- irreversible: the column's data is gone\n"
+                    "ALTER TABLE t DROP COLUMN legacy;\n", "-- Not reversible\n")
     settings = settings_for(empty_db_url, folder)
     commands.migrate(settings)
     with pytest.raises(MigrationError, match="0002_drop cannot be rolled back: declared irreversible"):
         commands.rollback(settings)
     with psycopg.connect(empty_db_url) as conn:
         assert scalar(conn, "SELECT count(*) FROM _schema_tools_migrations") == 2
+
+
+def test_a_comment_only_rollback_does_nothing_and_passes_when_the_migration_changed_no_schema(
+        empty_db_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "m"
+    folder.mkdir()
+    write_migration(folder, "0001_t", "CREATE TABLE t (id int);\n", "DROP TABLE t;\n")
+    write_migration(folder, "0002_data", "-- depends: 0001_t\nINSERT INTO t VALUES (1);\n", "-- nothing to undo\n")
+    write_migration(folder, "0003_empty", "-- depends: 0002_data\nSELECT 1;\n", "")
+    write_migration(folder, "0004_col", "-- depends: 0003_empty\nALTER TABLE t ADD COLUMN c int;\n", "-- Not reversible\n")
+    settings = settings_for(empty_db_url, folder)
+    report = commands.check_reversible(settings)
+    assert [(c.name, c.passed, c.skipped) for c in report.checks[:3]] == [
+        ("0001_t", True, ""), ("0002_data", True, ""), ("0003_empty", True, "")]
+    assert by_rule(report) == {"0004_col": ["reapply-differs", "rollback-residue"]}  # checked: it leaves c behind
+    commands.migrate(settings)
+    done = commands.rollback(settings, to="0001_t")  # runs them: nothing refused as 'irreversible'
+    assert [mid for mid, _ in done.done] == ["0004_col", "0003_empty", "0002_data"]
+    with psycopg.connect(empty_db_url) as conn:
+        assert scalar(conn, "SELECT count(*) FROM _schema_tools_migrations") == 1
+        assert scalar(conn, "SELECT count(*) FROM t") == 1  # a rollback that does nothing did nothing
+
+
+def test_constants_the_clock_folded_in_are_not_a_difference(db_url: str, tmp_path: Path) -> None:
+    """A view holding 'now' re-created from the same text later is the same view; a rollback that
+    restores another constant date is still a residue."""
+    import time
+
+    folder = tmp_path / "m"
+    folder.mkdir()
+    view = ("CREATE VIEW recent AS SELECT id FROM t WHERE at > 'now'::timestamptz - interval '1 day' "
+            "AND day >= CURRENT_DATE AND day < 'today'::date + 1;\n")
+    write_migration(folder, "0001_t", "CREATE TABLE t (id int, at timestamptz, day date);\n" + view,
+                    "DROP VIEW recent;\nDROP TABLE t;\n")
+    write_migration(folder, "0002_v", "-- depends: 0001_t\nDROP VIEW recent;\nCREATE VIEW recent AS SELECT id FROM t;\n",
+                    "DROP VIEW recent;\n" + view)
+    write_migration(folder, "0003_w", "-- depends: 0002_v\nCREATE VIEW old AS SELECT id FROM t WHERE day > '2001-01-01';\n",
+                    "DROP VIEW old;\n")
+    write_migration(folder, "0004_x", "-- depends: 0003_w\nCREATE OR REPLACE VIEW old AS SELECT id FROM t WHERE day > "
+                    "'2003-01-01';\n", "CREATE OR REPLACE VIEW old AS SELECT id FROM t WHERE day > '2002-01-01';\n")
+    time.sleep(0.01)
+    report = commands.check_reversible(settings_for(db_url, folder))
+    assert by_rule(report) == {"0004_x": ["rollback-residue"]}  # 0002's rollback re-creates 'now' later: the same
+    chain = commands.check_reversible(settings_for(db_url, folder), chain=True)
+    assert by_rule(chain) == {"0004_x": ["rollback-residue"]}
+    with psycopg.connect(db_url, autocommit=True) as conn:  # the server does fold the clock into the text
+        conn.execute("CREATE TEMP VIEW probe AS SELECT 'now'::timestamptz AS at")
+        assert str(date.today().year) in scalar(conn, "SELECT pg_get_viewdef('probe')")

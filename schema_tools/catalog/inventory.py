@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -100,6 +101,7 @@ LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.objsubid AND d.o
 """
 
 
+OWNER = "<owner>"
 Inventory = dict[str, str]
 """What an object is (``column public.users.email``) -> its definition."""
 
@@ -107,3 +109,28 @@ Inventory = dict[str, str]
 def inventory(conn: psycopg.Connection) -> Inventory:
     """Every object in every non-system schema (bookkeeping tables left out), by name."""
     return dict(conn.execute(INVENTORY_SQL, {"skip": list(BOOKKEEPING)}).fetchall())
+
+
+def _acl_owner(text: str, names: set[str]) -> str:
+    """``text`` with each of ``names`` (roles) written ``<owner>`` where it stands in an ACL item
+    (``name=privileges/grantor``), quoted or not."""
+    if not names:
+        return text
+    alternatives = "|".join(sorted((re.escape(n) for n in names), key=len, reverse=True))
+    quoted = "|".join(re.escape('"' + n.replace('"', '""') + '"') for n in names)
+    return re.sub(rf"(^|[{{,/])(?:{quoted}|{alternatives})(?=[=/,}}]|$)", lambda m: m.group(1) + OWNER, text)
+
+
+def folded(objects: Inventory, names: set[str]) -> Inventory:
+    """The inventory with its owners' names folded in grants (see ``_acl_owner``)."""
+    out: Inventory = {}
+    for key, definition in objects.items():
+        if key.startswith("default privileges of "):
+            head, sep, tail = key[len("default privileges of "):].partition(" ")
+            key = f"default privileges of {OWNER if head in names else head}{sep}{tail}"
+        if "grants=" in definition:
+            definition = re.sub(r"grants=(\{[^}]*\})", lambda m: "grants=" + _acl_owner(m.group(1), names), definition)
+        elif key.startswith(("grants on schema ", "default privileges of ")):
+            definition = _acl_owner(definition, names)
+        out[key] = definition
+    return out

@@ -11,7 +11,7 @@ the other side's (the replay runs as a scratch login).
 
 from __future__ import annotations
 
-import re
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -30,7 +30,6 @@ RULE_HELP = {
     "replay-fails": "a migration file fails on an empty dev database: the files do not build the database",
     "not-replayed": "a migration acts beyond its database: not run on a dev database",
 }
-OWNER = "<owner>"
 HINT = "make a migration that brings the database in line with the files, or change the files to say what it holds"
 SHORT = 160
 
@@ -91,32 +90,8 @@ def replay(conn: psycopg.Connection, settings: Settings, migrations: Sequence[Mi
                     "or extensions, give one that has them (--dev-url)"))
             done += 1
         index += done
+    conn.execute("ANALYZE pg_catalog.pg_class; ANALYZE pg_catalog.pg_attribute; ANALYZE pg_catalog.pg_depend")
     return Replayed(inventory(conn))
-
-
-def _acl_owner(text: str, names: set[str]) -> str:
-    """``text`` with each of ``names`` (roles) written ``<owner>`` where it stands in an ACL item
-    (``name=privileges/grantor``), quoted or not."""
-    if not names:
-        return text
-    alternatives = "|".join(sorted((re.escape(n) for n in names), key=len, reverse=True))
-    quoted = "|".join(re.escape('"' + n.replace('"', '""') + '"') for n in names)
-    return re.sub(rf"(^|[{{,/])(?:{quoted}|{alternatives})(?=[=/,}}]|$)", lambda m: m.group(1) + OWNER, text)
-
-
-def folded(objects: Inventory, names: set[str]) -> Inventory:
-    """The inventory with its owners' names folded in grants (see ``_acl_owner``)."""
-    out: Inventory = {}
-    for key, definition in objects.items():
-        if key.startswith("default privileges of "):
-            head, sep, tail = key[len("default privileges of "):].partition(" ")
-            key = f"default privileges of {OWNER if head in names else head}{sep}{tail}"
-        if "grants=" in definition:
-            definition = re.sub(r"grants=(\{[^}]*\})", lambda m: "grants=" + _acl_owner(m.group(1), names), definition)
-        elif key.startswith(("grants on schema ", "default privileges of ")):
-            definition = _acl_owner(definition, names)
-        out[key] = definition
-    return out
 
 
 def _owned_parts(keys: list[str], objects: Inventory) -> dict[str, str]:
@@ -134,9 +109,7 @@ def _owned_parts(keys: list[str], objects: Inventory) -> dict[str, str]:
             target = key[len("comment on "):]
             candidates = [target, target.rsplit(".", 1)[0]]
         if kind == "relation":
-            on = re.search(r" table=(\"(?:[^\"\\]|\\.)*\")", objects[key])
-            owned = re.search(r" owned-by=([^;]*);", objects[key])
-            candidates = [m.group(1).strip('"') for m in (on, owned) if m]
+            candidates = [name for name in (_table_of(objects[key]), _owned_by(objects[key])) if name]
         found = next((c for c in candidates if c in relations and f"relation {c}" != key), None)
         if found is not None:
             owner[key] = f"relation {found}"
@@ -152,8 +125,23 @@ def label(key: str, definition: str) -> str:
     if not key.startswith("relation "):
         return key
     kind = KINDS.get(definition[len("kind="):len("kind=") + 1], "relation") if definition.startswith("kind=") else "relation"
-    on = re.search(r' table="((?:[^"\\]|\\.)*)"', definition)
-    return f"{kind} {key[len('relation '):]}" + (f" on {on.group(1)}" if on else "")
+    on = _table_of(definition)
+    return f"{kind} {key[len('relation '):]}" + (f" on {on}" if on else "")
+
+
+def _table_of(definition: str) -> str:
+    """The table an index is on, from its inventory definition (`` table="schema.name"``)."""
+    start = definition.find(' table="')
+    if start < 0:
+        return ""
+    name, _ = json.JSONDecoder().raw_decode(definition, start + len(" table="))
+    return str(name)
+
+
+def _owned_by(definition: str) -> str:
+    """The table a sequence follows, from its inventory definition (`` owned-by=schema.name;``)."""
+    start = definition.find(" owned-by=")
+    return definition[start + len(" owned-by="):].partition(";")[0] if start >= 0 else ""
 
 
 def _said(definition: str) -> str:

@@ -6,25 +6,28 @@ round trip does not end the check: the scratch state is rebuilt by applying forw
 next migration is checked. Chain mode (``--chain``): apply all, roll all back in reverse
 (each rollback must restore the state before its migration), apply all again.
 
-A migration that declares itself irreversible (``-- irreversible: why`` in its header, or a
-rollback file holding only comments) is reported as skipped with its reason, never as passed.
+A migration that declares itself irreversible (``-- irreversible: why`` in its header) is
+reported as skipped with its reason, never as passed; an empty or comment-only rollback file is
+a rollback that does nothing, checked like any other. Constants the clock folded into a
+definition (``'now'`` in a view) are not a difference (``schema_state``).
 """
 
 from __future__ import annotations
 
-import weakref
-
 import difflib
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 import psycopg
 
-from ..catalog.inventory import Inventory, inventory
+from ..catalog.inventory import Inventory, folded, inventory
 from ..config import Settings
 from ..errors import MigrationError
 from ..findings import Check, Finding, Report
 from ..migration_files.model import Migration
+from ..sql.clock import without_clock
 from . import history
 from .execute import Work, on_connection, run_migration
 
@@ -46,6 +49,17 @@ Tell = Callable[[str], None]  # where a long check says how far it is (a termina
 def _quiet(_: str) -> None:
     return None
 """Opens a new empty scratch database (dropping the one opened before) and connects to it."""
+
+
+def schema_state(conn: psycopg.Connection) -> Inventory:
+    """Every object of the scratch database, with the constants the clock folded into them in the
+    last day or so written ``'<clock>'``: a view that holds ``'now'`` is the same view when it is
+    created again a moment later from the same text. The login's name in grants is ``<owner>``:
+    a state read on a rebuilt scratch database (another login) compares with one read before."""
+    today = date.today()
+    since, until = today - timedelta(days=1), today + timedelta(days=1)
+    objects = folded(inventory(conn), {conn.info.user})  # each scratch database has its own login: its name folded
+    return {key: without_clock(definition, since, until) for key, definition in objects.items()}
 
 
 def differences(before: Inventory, after: Inventory) -> tuple[str, tuple[str, ...]]:
@@ -162,14 +176,14 @@ def _round_trip(conn: psycopg.Connection, m: Migration, settings: Settings, befo
         return _Trip(Check(m.id, STEP, (Finding(
             "no-rollback", f"{m.id} has no rollback file", object=m.id, file=str(m.path), line=1,
             hint=f"write {m.rollback_path.name}, or add '-- irreversible: <why>' to the header of {m.path.name}"),)))
-    applied = inventory(conn)
+    applied = schema_state(conn)
     try:
         run_migration(_work(conn), m, settings, rollback=True)
     except MigrationError as exc:  # a transactional rollback left nothing: the state is still 'applied'
         return _Trip(Check(m.id, STEP, (_error("rollback-fails", m, exc, str(m.rollback_path)),)),
                      settled=m.transactional)
     findings: list[Finding] = []
-    after = inventory(conn)
+    after = schema_state(conn)
     if after != before:
         summary, detail = differences(before, after)
         findings.append(Finding("rollback-residue", f"rolling back {m.id} does not restore the schema ({summary})",
@@ -181,7 +195,7 @@ def _round_trip(conn: psycopg.Connection, m: Migration, settings: Settings, befo
         findings.append(Finding("reapply-differs", f"{m.id} fails when applied again after its rollback: {exc.message}",
                                 object=m.id, hint=exc.hint, file=str(m.path), line=exc.line))
         return _Trip(Check(m.id, STEP, tuple(findings)), settled=False)
-    again = inventory(conn)
+    again = schema_state(conn)
     if again != applied:
         summary, detail = differences(applied, again)
         findings.append(Finding("reapply-differs", f"{m.id} applied again after its rollback gives a different "
@@ -215,7 +229,7 @@ def check_steps(fresh: Fresh, settings: Settings, migrations: Sequence[Migration
         if blocked:
             checks.append(Check(m.id, STEP, skipped=blocked))
             continue
-        trip = _round_trip(conn, m, settings, inventory(conn) if state is None else state)
+        trip = _round_trip(conn, m, settings, schema_state(conn) if state is None else state)
         checks.append(trip.check)
         state = trip.state
         if not trip.applied:
@@ -226,15 +240,17 @@ def check_steps(fresh: Fresh, settings: Settings, migrations: Sequence[Migration
                 conn = _rebuild(fresh, settings, migrations, m)
             except MigrationError as exc:
                 blocked = f"applying forward through {m.id} again failed: {exc.one_line()}"
-    return Report("check-reversible", tuple(checks), RULE_HELP)
+    return Report("check-reversible", tuple(checks), RULE_HELP, per_check=True)
 
 
 def check_chain(fresh: Fresh, settings: Settings, migrations: Sequence[Migration], progress: Tell = _quiet) -> Report:
     """Chain mode: apply all; roll back all in reverse, each rollback compared with the state
-    before its migration; apply all again, each compared with the first apply. Stops at the
-    first break of each pass; what lies beyond it is skipped."""
+    before its migration; apply all again, each compared with the first apply. A break (a
+    rollback that fails or leaves residue, a migration declared irreversible or without a
+    rollback) does not end a pass: the scratch state is rebuilt by applying forward to where the
+    pass stands, and it goes on, so every break is reported."""
     conn = prepare_scratch(fresh())
-    states = [inventory(conn)]
+    states = [schema_state(conn)]
     for count, m in enumerate(migrations, 1):
         progress(f"apply {count}/{len(migrations)} {m.id}")
         refused = beyond(m, dynamic=_powerless(conn))
@@ -242,70 +258,85 @@ def check_chain(fresh: Fresh, settings: Settings, migrations: Sequence[Migration
             checks = [Check(m.id, ROLL_BACK, (refused,))]
             checks += [Check(later.id, ROLL_BACK, skipped=f"{m.id} before it was not run")
                        for later in migrations[len(states):]]
-            return Report("check-reversible", tuple(checks), RULE_HELP)
+            return Report("check-reversible", tuple(checks), RULE_HELP, per_check=True)
         try:
             run_migration(_work(conn), m, settings)
         except MigrationError as exc:
             checks = [Check(m.id, ROLL_BACK, (_error("apply-fails", m, exc, str(m.path)),))]
             checks += [Check(later.id, ROLL_BACK, skipped=f"{m.id} before it does not apply")
                        for later in migrations[len(states):]]
-            return Report("check-reversible", tuple(checks), RULE_HELP)
-        states.append(inventory(conn))
+            return Report("check-reversible", tuple(checks), RULE_HELP, per_check=True)
+        states.append(schema_state(conn))
     down: list[Check] = []
-    bottom = len(migrations)  # how far down the chain was rolled back: migrations[bottom:] are rolled back
+    live: psycopg.Connection | None = conn  # None: the scratch state is not what the pass needs: rebuilt first
     for index in reversed(range(len(migrations))):
         m = migrations[index]
         progress(f"roll back {len(migrations) - index}/{len(migrations)} {m.id}")
+        if live is None:
+            live, blocked = _rebuilt(fresh, settings, migrations, index + 1)
+            if live is None:
+                down += [Check(m.id, ROLL_BACK, skipped=blocked) for m in reversed(migrations[:index + 1])]
+                break
         stop = m.irreversible or ("" if m.rollback_text is not None else f"{m.id} has no rollback file")
         if stop:
-            down.append(Check(m.id, ROLL_BACK, skipped=f"the chain cannot go below {m.id}: {stop}"))
-            break
+            down.append(Check(m.id, ROLL_BACK, skipped=f"not rolled back: {stop}"))
+            live = None
+            continue
         try:
-            run_migration(_work(conn), m, settings, rollback=True)
+            run_migration(_work(live), m, settings, rollback=True)
         except MigrationError as exc:
             down.append(Check(m.id, ROLL_BACK, (_error("rollback-fails", m, exc, str(m.rollback_path)),)))
-            break
-        now = inventory(conn)
-        bottom = index
+            live = None
+            continue
+        now = schema_state(live)
         if now != states[index]:
             summary, detail = differences(states[index], now)
             down.append(Check(m.id, ROLL_BACK, (Finding(
                 "rollback-residue", f"the chain breaks at {m.id}: rolling it back (after every later one) does not "
                 f"restore the schema before it ({summary})", object=m.id, file=str(m.rollback_path), line=1,
                 hint=f"make {m.rollback_path.name} undo exactly what {m.path.name} does", detail=detail),)))
-            break
-        down.append(Check(m.id, ROLL_BACK))
-    last = down[-1] if down else None
-    why = f"the chain {'stops' if last and last.skipped else 'broke'} at {last.name}" if last else ""
-    reached = {c.name for c in down}
-    down += [Check(m.id, ROLL_BACK, skipped=f"not rolled back: {why}") for m in reversed(migrations) if m.id not in reached]
-    up: list[Check] = []
-    broken = why if last and not last.passed and not last.skipped else ""
-    for index in range(bottom, len(migrations)):
-        m = migrations[index]
-        progress(f"apply again {index + 1}/{len(migrations)} {m.id}")
-        if broken:
-            up.append(Check(m.id, APPLY_AGAIN, skipped=f"not applied again: {broken}"))
+            live = None
             continue
+        down.append(Check(m.id, ROLL_BACK))
+    up: list[Check] = []
+    for index, m in enumerate(migrations):
+        progress(f"apply again {index + 1}/{len(migrations)} {m.id}")
+        if live is None:
+            live, blocked = _rebuilt(fresh, settings, migrations, index)
+            if live is None:
+                up += [Check(later.id, APPLY_AGAIN, skipped=blocked) for later in migrations[index:]]
+                break
         try:
-            run_migration(_work(conn), m, settings)
+            run_migration(_work(live), m, settings)
         except MigrationError as exc:
             up.append(Check(m.id, APPLY_AGAIN, (Finding(
                 "reapply-differs", f"{m.id} fails when applied again after the chain was rolled back: {exc.message}",
                 object=m.id, hint=exc.hint, file=str(m.path), line=exc.line),)))
-            broken = f"the chain broke at {m.id}"
+            live = None
             continue
-        now = inventory(conn)
+        now = schema_state(live)
         if now != states[index + 1]:
             summary, detail = differences(states[index + 1], now)
             up.append(Check(m.id, APPLY_AGAIN, (Finding(
                 "reapply-differs", f"{m.id} applied again after the chain was rolled back gives a different schema "
                 f"({summary}, compared with its first apply)", object=m.id, file=str(m.path), line=1,
                 hint="a rollback below it leaves something that changes this apply", detail=detail),)))
-            broken = f"the chain broke at {m.id}"
+            live = None
             continue
         up.append(Check(m.id, APPLY_AGAIN))
-    return Report("check-reversible", tuple(down + up), RULE_HELP)
+    return Report("check-reversible", tuple(down + up), RULE_HELP, per_check=True)
+
+
+def _rebuilt(fresh: Fresh, settings: Settings, migrations: Sequence[Migration],
+             count: int) -> tuple[psycopg.Connection | None, str]:
+    """A new scratch database holding the first ``count`` migrations, applied forward (past a
+    break, the chain goes on from there); None and why when they do not apply."""
+    try:
+        if count == 0:
+            return prepare_scratch(fresh()), ""
+        return _rebuild(fresh, settings, migrations, migrations[count - 1]), ""
+    except MigrationError as exc:
+        return None, f"not checked: applying forward through {migrations[count - 1].id} again failed: {exc.one_line()}"
 
 
 def round_trips(conn: psycopg.Connection, settings: Settings, migrations: Sequence[Migration]) -> list[Check]:
@@ -314,7 +345,7 @@ def round_trips(conn: psycopg.Connection, settings: Settings, migrations: Sequen
     checks: list[Check] = []
     state = None
     for m in migrations:
-        trip = _round_trip(conn, m, settings, inventory(conn) if state is None else state)
+        trip = _round_trip(conn, m, settings, schema_state(conn) if state is None else state)
         checks.append(trip.check)
         if not trip.applied or not trip.settled:
             break

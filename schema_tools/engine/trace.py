@@ -21,18 +21,23 @@ from .model import PlannedMigration, PlannedStatement
 from .execute import timeouts
 from .refuse import why_refused
 
-HELD = """SELECT l.mode, c.oid, n.nspname || '.' || c.relname FROM pg_locks l
-JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.granted
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%%'"""
+HELD = """SELECT l.mode, l.relation FROM pg_locks l
+WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.granted AND l.database = (
+  SELECT oid FROM pg_database WHERE datname = current_database())"""
+EXISTING = """SELECT c.oid, n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%%'"""
+ONLY_NEW = "not traced: it took no lock on a relation that existed before its migration (it acts on what the migration made)"
 MODES = {"AccessShareLock": "ACCESS SHARE", "RowShareLock": "ROW SHARE", "RowExclusiveLock": "ROW EXCLUSIVE",
          "ShareUpdateExclusiveLock": "SHARE UPDATE EXCLUSIVE", "ShareLock": "SHARE",
          "ShareRowExclusiveLock": "SHARE ROW EXCLUSIVE", "ExclusiveLock": "EXCLUSIVE",
          "AccessExclusiveLock": "ACCESS EXCLUSIVE"}
 
 
-def _held(conn: psycopg.Connection, existing: set[int]) -> set[tuple[str, str]]:
-    return {(MODES.get(str(mode), str(mode)), str(name)) for mode, oid, name in conn.execute(HELD).fetchall() if oid in existing}
+def _held(conn: psycopg.Connection, existing: dict[int, str]) -> set[tuple[str, str]]:
+    """The locks this session holds on relations that existed before the migration, named as they
+    were then: read from pg_locks alone, so a relation the statement dropped still shows."""
+    return {(MODES.get(str(mode), str(mode)), existing[oid]) for mode, oid in conn.execute(HELD).fetchall()
+            if oid in existing}
 
 
 def verdict(static: str, observed: set[tuple[str, str]]) -> str:
@@ -85,7 +90,7 @@ def trace_on(conn: psycopg.Connection, settings: Settings, migrations: Sequence[
         lock_timeout, statement_timeout = timeouts(m, settings)  # as migrate would run it: a sleep is cut short
         conn.execute("SELECT pg_catalog.set_config('lock_timeout', %s, false), "
                      "pg_catalog.set_config('statement_timeout', %s, false)", (lock_timeout, statement_timeout))
-        existing = {row[0] for row in conn.execute("SELECT oid FROM pg_class").fetchall()}
+        existing = {int(oid): str(name) for oid, name in conn.execute(EXISTING).fetchall()}
         statements: list[PlannedStatement] = []
         for planned_stmt, stmt in zip(plan.statements, m.statements):
             if stopped:
@@ -107,7 +112,8 @@ def trace_on(conn: psycopg.Connection, settings: Settings, migrations: Sequence[
                 with conn.transaction():  # each statement alone: a lock an earlier one holds would hide its own
                     conn.execute(stmt.sql.encode(), prepare=False)
                     taken = _held(conn, existing)
-                statements.append(replace(planned_stmt, observed=_order(taken), traced=verdict(planned_stmt.lock, taken)))
+                judged = ONLY_NEW if not taken and planned_stmt.lock in STRENGTH else verdict(planned_stmt.lock, taken)
+                statements.append(replace(planned_stmt, observed=_order(taken), traced=judged))
             except psycopg.Error as exc:
                 stopped = f"not traced: line {stmt.line} of {m.id} failed on the scratch copy ({' '.join(str(exc).split())[:160]})"
                 statements.append(replace(planned_stmt, traced=stopped))

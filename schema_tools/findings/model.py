@@ -66,6 +66,7 @@ class Report:
     checks: tuple[Check, ...] = ()
     rule_help: dict[str, str] = field(default_factory=dict)
     layout: str = "grouped"  # or "flat": one file:line:col line per finding
+    per_check: bool = False  # the summary counts errors as checks failed, not findings (one check, one verdict)
 
     @property
     def findings(self) -> list[Finding]:
@@ -82,7 +83,8 @@ class Report:
 
 def summary_line(report: Report) -> str:
     """``verify: 107 checks, 2 errors, 3 skipped``: the last line of every text report."""
-    counts = {s: sum(1 for f in report.findings if f.severity is s) for s in Severity}
+    counts = {s: sum(1 for c in report.checks if any(f.severity is s for f in c.findings)) if report.per_check
+              else sum(1 for f in report.findings if f.severity is s) for s in Severity}
     parts = [f"{n} {s.value}{'s' if n != 1 else ''}" for s, n in counts.items() if n]
     skipped = sum(1 for c in report.checks if c.skipped)
     parts += [f"{skipped} skipped (not checked)"] if skipped else []

@@ -131,16 +131,16 @@ class Migration:
 
     @property
     def irreversible(self) -> str:
-        """Why the migration declares it cannot be rolled back (an ``irreversible`` header, or a
-        rollback file holding only comments while the migration does something), or ''."""
+        """Why the migration declares it cannot be rolled back (an ``-- irreversible: why`` header,
+        a layout without rollbacks, a migration only its own tool runs), or ''. A rollback file
+        that is empty or holds only comments is a rollback that does nothing: checked like any
+        other (it is right when the migration changed no schema), and run."""
         if self.only_tool:
             return f"only {self.only_tool} can run it, so it is not checked"
         if self.no_rollback:
             return self.no_rollback
         if "irreversible" in self.directives:
             return f"declared irreversible: {self.directives['irreversible'] or 'no reason given'}"
-        if self.rollback_text is not None and not self.rollback_statements and self.statements:
-            return f"declared irreversible: {self.rollback_path.name} holds no statement"
         return ""
 
 
