@@ -387,6 +387,9 @@ def test_baseline_adopt_records_what_their_history_table_lists(layout: str, tmp_
     args = ("--migrations", str(folder), "--database", empty_db_url)
     status = cli("status", *args)
     assert status.code == 0 and status.out.count("baseline --adopt' records it") == 5, status.out
+    refused = cli("migrate", *args)  # never run twice what their tool ran
+    assert refused.code == 2 and "pending migration(s) as applied (first: " in refused.err
+    assert "baseline --adopt" in refused.err
     adopted = cli("baseline", "--adopt", *args)
     assert adopted.code == 0, adopted.err
     assert adopted.out.strip().endswith(", ".join(history.ids[:5]))
@@ -414,8 +417,9 @@ def test_baseline_adopt_refuses_a_dirty_or_failed_history(layout: str, tmp_path:
              "prisma": f"failed migration, {history.ids[3]}"}[layout]
     assert named in adopted.err and "nothing was recorded" in adopted.err
     assert named in cli("status", *args).out
-    with psycopg.connect(empty_db_url) as conn:
-        assert conn.execute("SELECT to_regclass('_schema_tools_migrations')").fetchone() == (None,)
+    migrated = cli("migrate", *args)
+    assert migrated.code == 1 and named in migrated.err and "nothing was applied" in migrated.err
+    assert [s.state for s in commands.status(settings_for(empty_db_url, folder))] == ["pending"] * 6
 
 
 def test_yoyo_post_apply_is_a_hook_run_after_each_apply_never_a_migration(tmp_path: Path, empty_db_url: str) -> None:
