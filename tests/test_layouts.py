@@ -482,3 +482,25 @@ def test_a_placeholder_without_a_name_is_refused(tmp_path: Path) -> None:
     assert dict(load_settings(cwd=tmp_path, placeholders=["a=b=c"]).placeholders) == {"a": "b=c"}
     with pytest.raises(ConfigError, match="write NAME=VALUE"):
         load_settings(cwd=tmp_path, placeholders=["novalue"])
+
+
+@pytest.mark.parametrize("changed", [False, True])
+def test_adopting_flyway_repeatables_by_their_checksum_from_another_schema(changed: bool, tmp_path: Path,
+                                                                          empty_db_url: str) -> None:
+    from schema_tools.engine.their_history import flyway_checksum
+
+    folder = tmp_path / "sql"
+    folder.mkdir()
+    (folder / "V1__t.sql").write_text("CREATE TABLE t (id int);\n")
+    view = "CREATE OR REPLACE VIEW shown AS SELECT id FROM t;\n"
+    (folder / "R__view.sql").write_text(view)
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE t (id int); CREATE VIEW shown AS SELECT id FROM t; CREATE SCHEMA flyway")
+        conn.execute(THEIR_DDL["flyway"].replace("TABLE flyway_schema_history", "TABLE flyway.flyway_schema_history"))
+        conn.execute("INSERT INTO flyway.flyway_schema_history VALUES (1, '1', 't', 'SQL', 'V1__t.sql', 0, 'ops', now(), "
+                     "1, true), (2, NULL, 'view', 'SQL', 'R__view.sql', %s, 'ops', now(), 1, true)",
+                     (flyway_checksum(view) + (1 if changed else 0),))
+    settings = settings_for(empty_db_url, folder)
+    _, recorded = commands.baseline(settings, adopt=True)
+    assert recorded == (["V1__t"] if changed else ["V1__t", "R__view"])
+    assert [mid for mid, _ in commands.migrate(settings).done] == (["R__view"] if changed else [])
