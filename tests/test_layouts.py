@@ -387,6 +387,9 @@ def test_baseline_adopt_records_what_their_history_table_lists(layout: str, tmp_
     args = ("--migrations", str(folder), "--database", empty_db_url)
     status = cli("status", *args)
     assert status.code == 0 and status.out.count("baseline --adopt' records it") == 5, status.out
+    refused = cli("migrate", *args)  # never run twice what their tool ran
+    assert refused.code == 2 and "pending migration(s) as applied (first: " in refused.err
+    assert "baseline --adopt" in refused.err
     adopted = cli("baseline", "--adopt", *args)
     assert adopted.code == 0, adopted.err
     assert adopted.out.strip().endswith(", ".join(history.ids[:5]))
@@ -414,8 +417,9 @@ def test_baseline_adopt_refuses_a_dirty_or_failed_history(layout: str, tmp_path:
              "prisma": f"failed migration, {history.ids[3]}"}[layout]
     assert named in adopted.err and "nothing was recorded" in adopted.err
     assert named in cli("status", *args).out
-    with psycopg.connect(empty_db_url) as conn:
-        assert conn.execute("SELECT to_regclass('_schema_tools_migrations')").fetchone() == (None,)
+    migrated = cli("migrate", *args)
+    assert migrated.code == 1 and named in migrated.err and "nothing was applied" in migrated.err
+    assert [s.state for s in commands.status(settings_for(empty_db_url, folder))] == ["pending"] * 6
 
 
 def test_yoyo_post_apply_is_a_hook_run_after_each_apply_never_a_migration(tmp_path: Path, empty_db_url: str) -> None:
@@ -478,3 +482,25 @@ def test_a_placeholder_without_a_name_is_refused(tmp_path: Path) -> None:
     assert dict(load_settings(cwd=tmp_path, placeholders=["a=b=c"]).placeholders) == {"a": "b=c"}
     with pytest.raises(ConfigError, match="write NAME=VALUE"):
         load_settings(cwd=tmp_path, placeholders=["novalue"])
+
+
+@pytest.mark.parametrize("changed", [False, True])
+def test_adopting_flyway_repeatables_by_their_checksum_from_another_schema(changed: bool, tmp_path: Path,
+                                                                          empty_db_url: str) -> None:
+    from schema_tools.engine.their_history import flyway_checksum
+
+    folder = tmp_path / "sql"
+    folder.mkdir()
+    (folder / "V1__t.sql").write_text("CREATE TABLE t (id int);\n")
+    view = "CREATE OR REPLACE VIEW shown AS SELECT id FROM t;\n"
+    (folder / "R__view.sql").write_text(view)
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE t (id int); CREATE VIEW shown AS SELECT id FROM t; CREATE SCHEMA flyway")
+        conn.execute(THEIR_DDL["flyway"].replace("TABLE flyway_schema_history", "TABLE flyway.flyway_schema_history"))
+        conn.execute("INSERT INTO flyway.flyway_schema_history VALUES (1, '1', 't', 'SQL', 'V1__t.sql', 0, 'ops', now(), "
+                     "1, true), (2, NULL, 'view', 'SQL', 'R__view.sql', %s, 'ops', now(), 1, true)",
+                     (flyway_checksum(view) + (1 if changed else 0),))
+    settings = settings_for(empty_db_url, folder)
+    _, recorded = commands.baseline(settings, adopt=True)
+    assert recorded == (["V1__t"] if changed else ["V1__t", "R__view"])
+    assert [mid for mid, _ in commands.migrate(settings).done] == (["R__view"] if changed else [])

@@ -17,7 +17,8 @@ from dataclasses import replace
 import psycopg
 
 from ..config import Settings
-from ..errors import DataLossRefused, DatabaseUnavailable, Interrupted, MigrationError, OnlyItsTool, ValidationFailed
+from ..errors import (DataLossRefused, DatabaseUnavailable, Interrupted, MigrationError, MigrationFailed, OnlyItsTool,
+                      ValidationFailed)
 from ..migration_files.model import Migration
 from ..sql.statement import Statement
 from . import history
@@ -112,6 +113,7 @@ def apply_pending(conn: psycopg.Connection, settings: Settings, migrations: Sequ
     with _locked(conn, settings) as work:
         done = history.applied(conn, work.books)
         pending = [m for m in migrations if m.id in wanted and (m.id not in done or again(m, done[m.id]))]
+        _not_adopted(conn, migrations, pending)
         foreign = next((i for i, m in enumerate(pending) if m.only_tool), None)
         stop_before = pending[foreign] if foreign is not None else None
         pending = pending[:foreign]
@@ -180,11 +182,27 @@ def apply_pending(conn: psycopg.Connection, settings: Settings, migrations: Sequ
     return result
 
 
+def _not_adopted(conn: psycopg.Connection, migrations: Sequence[Migration], pending: Sequence[Migration]) -> None:
+    """Refuse to run again what the folder's own tool lists as applied in its history table."""
+    from ..migration_files.model import Migrations
+    from .their_history import their_history
+
+    theirs = their_history(conn, migrations) if isinstance(migrations, Migrations) and pending else None
+    if theirs is None:
+        return
+    listed = set(theirs.applied)
+    again_ = [m.id for m in pending if m.id in listed]
+    if theirs.refused:  # a dirty or failed state: found, as adopt finds it (exit 1)
+        raise MigrationFailed(f"{theirs.refused}; nothing was applied")
+    if again_:
+        raise MigrationError(f"{theirs.table} lists {len(again_)} pending migration(s) as applied (first: {again_[0]}); "
+                             "nothing was applied", hint="record what that tool applied first: "
+                             "'schema-tools baseline --adopt', then migrate goes on from there")
+
+
 def _post_apply(work: Work, hook: Migration) -> None:
     """yoyo's post-apply hook, after the migrations: its statements in one transaction (unless it
     says ``transactional: false``), recorded nowhere; a failure names its line (exit 1)."""
-    from ..errors import MigrationFailed
-
     refuse_unrunnable(hook)
     stmt = None
     try:

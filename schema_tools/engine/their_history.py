@@ -35,11 +35,22 @@ class TheirHistory:
     refused: str = ""
 
 
+FIND_SQL = """
+SELECT c.oid::pg_catalog.regclass::text FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relname = %(name)s AND c.relkind IN ('r', 'p') AND (%(schema)s::text IS NULL OR n.nspname = %(schema)s)
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+ORDER BY pg_catalog.array_position(pg_catalog.current_schemas(false), n.nspname::text) NULLS LAST, n.nspname
+LIMIT 1
+"""
+
+
 def _exists(conn: psycopg.Connection, schema: str | None, table: str) -> str | None:
-    """The table's qualified name when it is there (``schema`` None: on the search_path)."""
-    name = f"{schema}.{table}" if schema else table
-    found = conn.execute("SELECT pg_catalog.to_regclass(%s)::text", (sql.Identifier(*name.split(".")).as_string(conn),)).fetchone()
-    return found[0] if found and found[0] else None
+    """The table's qualified name, as PostgreSQL quotes it, when it is there: in ``schema``, else
+    the first schema of the search_path that has it, else any (a tool told to keep its table in
+    another schema)."""
+    found = conn.execute(FIND_SQL, {"name": table, "schema": schema}).fetchone()
+    return found[0] if found else None
 
 
 def _columns(conn: psycopg.Connection, table: str) -> set[str]:
@@ -80,7 +91,8 @@ def _flyway(conn: psycopg.Connection, table: str, migrations: Migrations) -> The
     repeatable = {r[1]: r[3] for r in rows if r[0] is None and r[2] != "DELETE"}  # the last row of each script
     for m in migrations:
         if m.repeatable:
-            if repeatable.get(m.path.name) == flyway_checksum(m.written if m.written is not None else m.text):
+            script = repeatable.get(m.path.name, repeatable.get(m.path.relative_to(migrations.folder).as_posix()))
+            if script == flyway_checksum(m.written if m.written is not None else m.text):
                 found.applied.append(m.id)
             continue
         key = version_key(m.id[1:].split("__", 1)[0])

@@ -3,17 +3,18 @@ other's files bear. None found: yoyo's (ours). Marks of two layouts: ask (exit 2
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from pathlib import Path
 
 from ..config import LAYOUT_NAMES
-from ..errors import ConfigError, MigrationError
-from .text import read_text
+from ..errors import ConfigError
 
 FLYWAY = re.compile(r"^[VUR][0-9._]*__.+\.(sql|java|class|kt)$")
 UP_DOWN = re.compile(r"^[0-9]+_[^.]*((?:\.[A-Za-z0-9_]+)*)\.(up|down)\.(sql|fizz)$")
 NUMBERED_SQL = re.compile(r"^[0-9]+_.+\.sql$")
-HEAD = 4096  # the first bytes of a file, enough for a layout's marker lines
+HEAD = 16384  # the first bytes of a file: a layout's marker lines come before the SQL
 
 
 def _marks(folder: Path, names: list[str]) -> list[str]:
@@ -45,10 +46,16 @@ def _marks(folder: Path, names: list[str]) -> list[str]:
 
 
 def _head(path: Path) -> str:
+    """The first bytes of a regular file as text (anything else, or unreadable: ""; the reader
+    refuses such a file in its own words)."""
     try:
-        return read_text(path)[:HEAD] if path.is_file() else ""
-    except MigrationError:  # an unreadable file is the reader's to refuse, with its own words
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
         return ""
+    try:
+        return os.read(fd, HEAD).decode("utf-8", "replace") if stat.S_ISREG(os.fstat(fd).st_mode) else ""
+    finally:
+        os.close(fd)
 
 
 def detect(folder: Path, names: list[str]) -> str:
