@@ -12,7 +12,7 @@ import pytest
 from pglast import parser as pglast_parser
 
 from schema_tools.sql import pgquery
-from tests.shapes import write_history
+from shapes import write_history
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
