@@ -356,3 +356,31 @@ def test_applied_at_is_each_migrations_own_commit_time_strictly_increasing(cli: 
                                          "checksum": pending["migrations"][-1]["checksum"], "duration_ms": None,
                                          "applied_by": None}
     assert len(pending["migrations"][-1]["checksum"]) == 64
+
+
+def test_ids_holding_quotes_backslashes_and_braces_are_recorded_as_they_are(empty_db_url: str, tmp_path: Path) -> None:
+    """The record statements are filled in as text: an id holding a quote, a backslash, braces or
+    a non-ASCII letter is recorded exactly, with yoyo's hash of it, whether it went in a group or
+    alone, and its rollback removes exactly its records."""
+    from schema_tools.migration_files.yoyo import yoyo_hash
+
+    folder = tmp_path / "m"
+    folder.mkdir()
+    ids = ["0001_it's", "0002_back\\slash", "0003_{brace}", "0004_zürich"]
+    for i, mid in enumerate(ids):
+        outside = "-- transactional: false\n" if i == 1 else ""
+        (folder / f"{mid}.sql").write_text(f"{outside}CREATE TABLE t{i} (id int);\n")
+        (folder / f"{mid}.rollback.sql").write_text(f"DROP TABLE t{i};\n")
+    settings = settings_for(empty_db_url, folder)
+    assert [mid for mid, _ in commands.migrate(settings).done] == ids
+    read = ("SELECT y.migration_id, y.migration_hash, s.checksum FROM _yoyo_migration y "
+            "JOIN _schema_tools_migrations s USING (migration_id) ORDER BY 1")
+    with psycopg.connect(empty_db_url) as conn:
+        rows = conn.execute(read).fetchall()
+    assert [row[0] for row in rows] == ids
+    assert all(row[1] == yoyo_hash(row[0]) and row[2] for row in rows)
+    commands.rollback(settings, to=ids[1], confirm=lambda losses: True)
+    with psycopg.connect(empty_db_url) as conn:
+        assert [row[0] for row in conn.execute(read).fetchall()] == ids[:2]
+        logged = conn.execute("SELECT migration_id FROM _yoyo_log WHERE operation = 'rollback' ORDER BY 1").fetchall()
+    assert [row[0] for row in logged] == ids[2:]

@@ -118,9 +118,9 @@ def index(value: object) -> dict[str, list[Node]]:
                 for kind, inner in item.items():
                     if type(inner) is dict:
                         found.setdefault(kind, []).append(inner)
-            stack.extend(reversed(item.values()))
+            stack += [v for v in reversed(item.values()) if type(v) is dict or type(v) is list]  # leaves stay out
         elif type(item) is list:
-            stack.extend(reversed(item))
+            stack += [v for v in reversed(item) if type(v) is dict or type(v) is list]
     return found
 
 
