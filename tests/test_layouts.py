@@ -504,3 +504,22 @@ def test_adopting_flyway_repeatables_by_their_checksum_from_another_schema(chang
     _, recorded = commands.baseline(settings, adopt=True)
     assert recorded == (["V1__t"] if changed else ["V1__t", "R__view"])
     assert [mid for mid, _ in commands.migrate(settings).done] == (["R__view"] if changed else [])
+
+
+def test_plan_validate_and_repair_on_a_goose_folder(tmp_path: Path, empty_db_url: str) -> None:
+    folder = tmp_path / "db"
+    history = write_layout(folder, "goose", 6)
+    settings = settings_for(empty_db_url, folder)
+    commands.migrate(settings, to=history.ids[3])
+    planned = commands.plan(settings)
+    assert [p.id for p in planned] == history.ids[4:]
+    assert planned[0].file == str(folder / f"{history.ids[4]}.sql")
+    assert all(s.line > 1 for p in planned for s in p.statements)  # lines of the file, after the annotations
+    assert not commands.validate(settings).errors
+    first = folder / f"{history.ids[0]}.sql"
+    first.write_text(first.read_text().replace("-- +goose Down", "-- +goose Down\n-- a note in the down section"))
+    assert not commands.validate(settings).errors  # the Down section is not what was applied
+    first.write_text(first.read_text().replace("-- +goose Up\n", "-- +goose Up\n-- edited\n"))
+    assert [f.rule for f in commands.validate(settings).errors] == ["edited-after-apply"]
+    assert commands.repair(settings)
+    assert not commands.validate(settings).errors

@@ -12,7 +12,7 @@ import re
 
 from ..errors import MigrationError
 from .model import Migrations
-from .source import Source, migration, read_lines, section
+from .source import Source, lines_of, migration, read_lines, section
 
 NAME = re.compile(r"^([0-9]+)(_.*)?\.sql$")
 MARKER = re.compile(r"^--\s*migrate:(up|down)\b(.*)$")
@@ -59,5 +59,6 @@ def read_layout(source: Source) -> Migrations:
         transactional = "false" if "false" in (up_tx, down_tx) else "true"
         items.append(migration(source, name[: -len(".sql")], path, section(lines, sections["up"]),
                                section(lines, sections["down"]) if "down" in sections else None, syntax="none",
-                               rollback_file=path, transactional=transactional))
+                               rollback_file=path, transactional=transactional,
+                               checksum_of=lines_of(lines, sections["up"])))
     return Migrations(source.folder, tuple(items), "dbmate")

@@ -15,7 +15,7 @@ import re
 
 from ..errors import MigrationError
 from .model import Migration, Migrations
-from .source import Source, migration, read_lines, section
+from .source import Source, lines_of, migration, read_lines, section
 
 NAME = re.compile(r"^([0-9]+)_(.+)\.(sql|go)$")
 ANNOTATION = re.compile(r"^--\s*\+goose\s+(.*?)\s*$")
@@ -74,5 +74,6 @@ def read_layout(source: Source) -> Migrations:
         lines = read_lines(path)
         up, down, no_transaction = split(lines, str(path))
         items.append(migration(source, mid, path, section(lines, up), None if down is None else section(lines, down),
-                               syntax="none", rollback_file=path, transactional="false" if no_transaction else "true"))
+                               syntax="none", rollback_file=path, transactional="false" if no_transaction else "true",
+                               checksum_of=lines_of(lines, up)))
     return Migrations(source.folder, tuple(items), "goose")

@@ -49,7 +49,7 @@ class Migration:
     rollback_text: str | None
     directives: dict[str, str] = field(default_factory=dict)
     rollback_file: Path | None = None  # where the rollback is (another layout's down file or section)
-    written: str | None = None  # the file as written, when placeholders made ``text`` differ: its checksum counts
+    written: str | None = None  # what the checksum is of, when not ``text``: the file as written (placeholders), a section alone
     only_tool: str = ""  # which tool alone can run it (a goose .go migration...): migrate stops before it
     repeatable: bool = False  # Flyway's R__: applied after the versioned ones, again when its checksum changes
     no_rollback: str = ""  # why the layout has no rollback at all (Prisma): rollback refuses, saying it

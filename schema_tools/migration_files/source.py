@@ -51,16 +51,22 @@ def unique(keys: Iterable[tuple[object, Path]], what: str) -> None:
 def migration(source: Source, mid: str, path: Path, text: str, rollback: str | None, *, syntax: str,
               rollback_file: Path | None = None, transactional: str = "true", only_tool: str = "",
               repeatable: bool = False, no_rollback: str = "", check_file: Path | None = None,
-              check_text: str | None = None) -> Migration:
+              check_text: str | None = None, checksum_of: str | None = None) -> Migration:
     """A migration whose text (and rollback) have their placeholders filled in ``syntax``; its
-    checksum is of its text as written (a changed value is not an edit)."""
+    checksum is of its text as written (a changed value is not an edit), or of ``checksum_of``
+    (a section's own lines: an edit elsewhere in its file is not an edit of it)."""
     values = source.placeholders
     filled = substitute(text, path, syntax, values)
     back = None if rollback is None else substitute(rollback, rollback_file or path, syntax, values)
     check = None if check_text is None else substitute(check_text, check_file or path, syntax, values)
     return Migration(mid, path, filled, back, {"transactional": transactional}, rollback_file=rollback_file,
-                     written=None if filled == text else text, only_tool=only_tool, repeatable=repeatable,
+                     written=checksum_of if checksum_of is not None else None if filled == text else text, only_tool=only_tool, repeatable=repeatable,
                      no_rollback=no_rollback, check_file=check_file, check_text=check)
+
+
+def lines_of(lines: list[str], keep: Iterable[int]) -> str:
+    """The lines at indexes ``keep`` alone, in order (what a section's checksum is of)."""
+    return "".join(lines[i] for i in sorted(set(keep)))
 
 
 def read_lines(path: Path) -> list[str]:
