@@ -405,3 +405,16 @@ def test_a_statement_nested_too_deeply_is_noted_never_a_crash_and_later_findings
         sys.setrecursionlimit(before)
     found = {(f.rule, f.line) for f in report.findings}
     assert ("not-modelled", 1) in found and ("index-not-concurrently", 2) in found
+
+
+def test_the_planner_uses_a_partial_not_null_index_for_a_foreign_key_lookup(empty_db_url: str) -> None:
+    """What fk-not-indexed's near miss rests on, asked of the server: the lookup a referenced row's
+    delete runs (``WHERE col = $1``) uses the index ``WHERE col IS NOT NULL``, not ``WHERE open``."""
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE c (id bigint PRIMARY KEY); CREATE TABLE r (id bigint, c_id bigint REFERENCES c, "
+                     "open boolean); CREATE INDEX r_nn ON r (c_id) WHERE c_id IS NOT NULL; "
+                     "CREATE INDEX r_open ON r (c_id) WHERE open; SET enable_seqscan = off; "
+                     "PREPARE lookup(bigint) AS SELECT 1 FROM ONLY r x WHERE $1 OPERATOR(pg_catalog.=) c_id FOR KEY SHARE OF x; "
+                     "SET plan_cache_mode = force_generic_plan")
+        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN EXECUTE lookup(1)").fetchall())
+    assert "r_nn" in plan and "r_open" not in plan, plan
