@@ -13,7 +13,7 @@ from .model import BOOKKEEPING
 INVENTORY_SQL = """
 WITH ns AS (
   SELECT oid, nspname FROM pg_namespace
-  WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg\\_%%'
+  WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'sqitch') AND nspname NOT LIKE 'pg\\_%%'  -- sqitch: its registry
 )
 SELECT 'schema ' || nspname, '' FROM ns WHERE nspname <> 'public'
 UNION ALL
