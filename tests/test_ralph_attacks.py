@@ -173,8 +173,9 @@ def test_the_scratch_login_gets_nothing_on_the_target(empty_db_url: str, tmp_pat
         before = commands.schema_fingerprint_on(conn)
     attack(root, empty_db_url, "login-target", "--max-iterations", "1", sandbox="none", FAKE_AGENT_TARGET_DB=target_db)
     output = agent_output(root)
-    assert "attack: use the scratch login on the target: done" in output  # it connected ...
-    assert re.findall(r"attack: (create|plant|delete|forge).*: done", output) == [], output  # ... and could do nothing
+    # its login lives on a throwaway cluster: the target's database is not even there (issue 29)
+    assert "attack: use the scratch login on the target: failed" in output, output
+    assert re.findall(r"attack: (create|plant|delete|forge).*: done", output) == [], output
     with psycopg.connect(empty_db_url) as conn:
         assert commands.schema_fingerprint_on(conn) == before
 

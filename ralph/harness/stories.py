@@ -58,6 +58,8 @@ STORY = {
     "criteria": Field(Kinds.strings, "free-text acceptance criteria", ()),
     "drops": Field(Kinds.strings, "tables (or table.column) the story may drop with their data; any other "
                    "table or column that held rows must survive the promotion", ()),
+    "inserts": Field(Kinds.strings, "tables the story's migrations may add rows to (a data step); any other table "
+                     "must hold no more rows after the promotion than before", ()),
     "expect": Field(Kinds.anything, "[stories.expect.tables.NAME] sections", None),
 }
 
@@ -75,6 +77,7 @@ class Story:
     expectations: tuple[TableExpectation, ...] = field(default=(), compare=False)
     source: str = ""  # the story's block of the file, for the agent's prompt
     drops: tuple[str, ...] = ()
+    inserts: tuple[str, ...] = ()
 
     @property
     def tables(self) -> tuple[str, ...]:
@@ -100,7 +103,7 @@ def _story(doc: TomlDoc, index: int, source: str) -> Story:
                  given["depends_on"], given["migrations"], given["passes"], given["notes"].strip(),
                  given["criteria"],
                  tuple(tables_from(doc, ("stories", index, "expect"), story_id)) if given["expect"] else (),
-                 source, given["drops"])
+                 source, given["drops"], given["inserts"])
 
 
 def load_stories(path: Path, runnable: bool = True) -> list[Story]:
