@@ -305,3 +305,20 @@ def test_a_target_url_without_superuser_carries_both_stories(cluster: Any, empty
             for name in (f"{role}_gen", f"{role}_agent"):
                 admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
             admin.execute(f"DROP ROLE {role}")
+
+
+def test_a_throwaway_cluster_whose_process_was_killed_is_reaped_by_the_next(empty_db_url: str, tmp_path: Path) -> None:
+    script = tmp_path / "killed.py"
+    script.write_text("import os, sys\nfrom pathlib import Path\nfrom schema_tools.config import Settings\n"
+                      "from schema_tools.harness import throwaway_cluster\n"
+                      "with throwaway_cluster(Settings(project_root=Path('.'), migrations_dir=Path('m')), "
+                      "int(sys.argv[1])) as c:\n    print(c.folder, flush=True)\n    os._exit(0)\n")
+    with psycopg.connect(empty_db_url) as conn:
+        major = int(conn.execute("SHOW server_version_num").fetchone()[0]) // 10000  # type: ignore[index]
+    left = Path(subprocess.run([sys.executable, str(script), str(major)], text=True, capture_output=True,
+                               check=True, timeout=120).stdout.strip())
+    assert (left / "data" / "postmaster.pid").exists()  # still running: nobody stopped it
+    from schema_tools.harness import throwaway_cluster
+
+    with throwaway_cluster(settings_for(empty_db_url), major):
+        assert not left.exists()

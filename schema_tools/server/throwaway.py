@@ -1,5 +1,5 @@
 """A throwaway local PostgreSQL cluster: made in a new private folder, started on a free loopback
-port, stopped and deleted afterwards. Code we do not trust (an agent, the migrations it wrote)
+port, stopped and deleted afterwards (one whose process was killed first is reaped by the next). Code we do not trust (an agent, the migrations it wrote)
 gets its scratch databases here, on a server the target's never hears of.
 
 It reuses the embedded server's machinery (binaries, the unprivileged account under root); its
@@ -8,6 +8,7 @@ moment initdb reads it)."""
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 import tempfile
@@ -35,8 +36,6 @@ def _initdb(bindir: Path, home: Path, user: embedded.ServiceUser | None, passwor
     pwfile.write_text(password + "\n")
     pwfile.chmod(0o600)
     if user is not None:
-        import os
-
         os.chown(pwfile, user.uid, user.gid)
     try:
         result = embedded._run([str(bindir / "initdb"), "-D", str(home / "data"), "-U", embedded.SUPERUSER,
@@ -50,6 +49,38 @@ def _initdb(bindir: Path, home: Path, user: embedded.ServiceUser | None, passwor
         conf.write(embedded.SERVER_CONF.replace("max_connections = 200", "max_connections = 60"))
 
 
+PREFIX = "ralph-cluster-"
+OWNER = "owner.pid"  # the process the cluster is for: when it is gone, so may the cluster be
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reap_orphans(bindir: Path, user: embedded.ServiceUser | None) -> list[Path]:
+    """Stop and delete the throwaway clusters whose process died without doing it (killed): the
+    folders of this machine's temporary directory that name a process that is gone."""
+    reaped = []
+    for home in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
+        try:
+            pid = int((home / OWNER).read_text())
+        except (OSError, ValueError):
+            continue  # being made (or not ours)
+        if _alive(pid):
+            continue
+        if (home / "data" / "postmaster.pid").exists():
+            embedded._run([str(bindir / "pg_ctl"), "-D", str(home / "data"), "-m", "immediate", "-w", "stop"], user, home)
+        shutil.rmtree(home, ignore_errors=True)
+        reaped.append(home)
+    return reaped
+
+
 @contextmanager
 def throwaway_cluster(settings: Settings, major: int) -> Iterator[LocalCluster]:
     """A new local cluster of PostgreSQL ``major`` (EmbeddedError when no binaries of that major
@@ -59,11 +90,11 @@ def throwaway_cluster(settings: Settings, major: int) -> Iterator[LocalCluster]:
     if binaries.major != major:
         raise EmbeddedError(f"no PostgreSQL {major} binaries for a throwaway cluster")
     bindir = embedded._executable_bindir(binaries, user)
-    home = Path(tempfile.mkdtemp(prefix="ralph-cluster-"))
+    reap_orphans(bindir, user)
+    home = Path(tempfile.mkdtemp(prefix=PREFIX))
     try:
+        (home / OWNER).write_text(str(os.getpid()))
         if user is not None:
-            import os
-
             os.chown(home, user.uid, user.gid)
         home.chmod(0o700)
         password = secrets.token_urlsafe(24)
