@@ -125,26 +125,29 @@ def read_migrations(settings: Settings) -> Migrations:
 
 def migrate(settings: Settings, *, only: Collection[str] | None = None, progress: Progress | None = None,
             verify: Verify | None = None, to: str | None = None,
-            migrations: Sequence[Migration] | None = None) -> RunResult:
+            migrations: Sequence[Migration] | None = None, undo_check: Verify | None = None) -> RunResult:
     """Apply every pending migration (or only ``only`` and what they depend on), each atomically
     with its record, under the migration lock; refuse while validate reports an error. With
     ``verify`` (a connection -> problems), the result must pass it before anything stays: all in
     one transaction when every pending migration is transactional, else undone with the rollback
     files; VerificationFailed says which. ``to``: stop after that migration. ``migrations``: the
-    folder, already read (else read here)."""
+    folder, already read (else read here). ``undo_check``: each rollback file that can run in a
+    transaction does so, committed only when it finds nothing (what it finds is prevented)."""
     migrations = read_migrations(settings) if migrations is None else migrations
     with connect(settings, "schema-tools migrate") as conn:
-        return migrate_on(conn, settings, only=only, progress=progress, verify=verify, to=to, migrations=migrations)
+        return migrate_on(conn, settings, only=only, progress=progress, verify=verify, to=to, migrations=migrations,
+                          undo_check=undo_check)
 
 
 def migrate_on(conn: psycopg.Connection, settings: Settings, *, only: Collection[str] | None = None,
                progress: Progress | None = None, verify: Verify | None = None, to: str | None = None,
-               migrations: Sequence[Migration] | None = None) -> RunResult:
+               migrations: Sequence[Migration] | None = None, undo_check: Verify | None = None) -> RunResult:
     """``migrate`` on a connection the caller owns (``migrations``: the folder, already read)."""
     from .engine.runner import apply_pending
 
     migrations = read_migrations(settings) if migrations is None else migrations
-    return apply_pending(conn, settings, migrations, progress=progress, only=only, verify=verify, to=to)
+    return apply_pending(conn, settings, migrations, progress=progress, only=only, verify=verify, to=to,
+                         undo_check=undo_check)
 
 
 def baseline(settings: Settings, *, to: str | None = None, adopt: bool = False) -> tuple[Report, list[str]]:

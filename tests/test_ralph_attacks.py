@@ -169,14 +169,18 @@ def test_the_scratch_login_gets_nothing_on_the_target(empty_db_url: str, tmp_pat
     root = project(tmp_path, migrations=("0001_users", "0002_core_tables"))
     with_schema_001(root, empty_db_url)
     target_db = empty_db_url.split("?")[0].rsplit("/", 1)[1]
-    with psycopg.connect(empty_db_url) as conn:
-        before = commands.schema_fingerprint_on(conn)
-    attack(root, empty_db_url, "login-target", "--max-iterations", "1", sandbox="none", FAKE_AGENT_TARGET_DB=target_db)
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO users (email) VALUES ('a@example.com')")
+    result = attack(root, empty_db_url, "login-target", "--max-iterations", "1", sandbox="none",
+                    FAKE_AGENT_TARGET_DB=target_db)
     output = agent_output(root)
-    assert "attack: use the scratch login on the target: done" in output  # it connected ...
-    assert re.findall(r"attack: (create|plant|delete|forge).*: done", output) == [], output  # ... and could do nothing
+    # its login lives on a throwaway cluster: the target's database is not even there (issue 29) ...
+    assert "attack: use the scratch login on the target: failed" in output, output
+    assert re.findall(r"attack: (create|plant|delete|forge).*: done", output) == [], output
+    assert result.returncode == 0, log_of(root)  # ... so nothing touched the target, and its honest work passed
     with psycopg.connect(empty_db_url) as conn:
-        assert commands.schema_fingerprint_on(conn) == before
+        assert conn.execute("SELECT count(*) FROM users").fetchone() == (1,)
+        assert conn.execute("SELECT to_regclass('planted'), to_regproc('planted_fn')").fetchone() == (None, None)
 
 
 def test_a_process_left_behind_is_killed_and_fails_the_iteration(empty_db_url: str, tmp_path: Path) -> None:

@@ -89,7 +89,8 @@ def test_from_an_empty_database_both_stories_in_the_seed_format(empty_db_url: st
     result = ralph(root, empty_db_url)
     assert result.returncode == 0, result.stderr
     log = (root / "progress.log").read_text()
-    lines = [line for line in log.splitlines() if line.startswith("[")]
+    lines = [line for line in log.splitlines() if line.startswith("[") and "] Note: " not in line]
+    assert log.count("Note: promotion runs as ralph_owner_") == 1  # the embedded default: a superuser's URL
     assert [re.sub(STAMP, "[ts]", line) for line in lines] == [
         "[ts] === Ralph Loop Started (max 10 iterations) ===",
         "[ts] Iteration 1: SCHEMA-001 - Database schema migration - Core tables",
@@ -276,8 +277,9 @@ def test_a_run_over_both_stories_opens_few_connections(empty_db_url: str, tmp_pa
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """One connection to the target for the whole run (it reads the catalog and the history,
     holds the run lock, creates the shadows), two per shadow (the harness's role prepares it and
-    hands it over; its own login applies the agent's SQL), one per promotion: 7 here. And each
-    migrate or rollback runs its migrations on a work connection of its own (issue 27): 8 more."""
+    hands it over; its own login applies the agent's SQL), one per promotion: 7 here, and one to
+    the throwaway cluster the shadows live on (issue 29). And each migrate or rollback runs its
+    migrations on a work connection of its own (issue 27): 8 more."""
     from ralph import cli as ralph_cli
 
     opened: list[str] = []
@@ -295,11 +297,11 @@ def test_a_run_over_both_stories_opens_few_connections(empty_db_url: str, tmp_pa
     monkeypatch.undo()
     assert applied(empty_db_url) == ["0001_users", "0002_core_tables", "0003_api_keys_usage"]
     labels = [re.sub(r" pid=\d+", "", label) for label in opened]
-    assert labels.count("ralph run") == 1
+    assert labels.count("ralph run") == 1 and labels.count("ralph scratch server") == 1
     assert labels.count("ralph shadow") == 2 and labels.count("schema-tools migrate") == 2
     assert labels.count("schema-tools scratch") == 2
     own = [label for label in labels if not label.endswith(" work")]
-    assert len(own) == 7, labels
+    assert len(own) == 8, labels
     assert labels.count("schema-tools migrate work") == 2 and len(labels) - len(own) == 8, labels
 
 

@@ -18,7 +18,9 @@ from schema_tools.harness import (migrate_on, preflight_on, rollback_on, schema_
 
 from .allowlist import CatalogServer, allowlist_findings
 from .criteria import FAILED, Verdict, judge
-from .data_guard import Snapshot, data_lost, snapshot
+from .data_guard import Snapshot, data_lost
+from .promotion import (Before, before_promotion, drop_what_is_new, judge_on_target, pinned_inventory,
+                        undo_guard)
 from .scope import out_of_scope
 from .stories import Story
 from .target import Target, TargetState, read_state
@@ -98,10 +100,27 @@ def _not_restored(target: Target, inventory: dict[str, str], data: Snapshot) -> 
     """After rollback files undid a promotion on the target: what differs from before it (schema
     and rows). A rollback file proven in the shadow may still meet what only the target has."""
     found = []
-    after = schema_inventory_on(target.conn)
+    after = pinned_inventory(target.conn)  # as the inventory before was read
     if after != inventory:
         found.append(f"the rollback files did not restore the schema ({_difference(inventory, after)})")
     return found + data_lost(target.conn, data, read_state(target.conn, target.settings).catalog)
+
+
+def _partial_undone(target: Target, found: Before, pending: set[str]) -> list[str]:
+    """A promotion that cannot run in one transaction failed part-way on the target: what its
+    committed statements made (new objects only: no earlier row goes with them) is dropped, as the
+    owner login, so the next attempt starts from the target as it was, not from "already exists"."""
+    if read_state(target.conn, target.settings).applied & pending:
+        return ["target: a pending migration is still recorded after the failure: the target could NOT be restored "
+                "(roll it back with schema-tools rollback)"]
+    with connect(target.promotion, "ralph undo") as conn:
+        dropped = drop_what_is_new(conn, found.objects)
+    left = pinned_inventory(target.conn)
+    if left != found.inventory:
+        return [f"target: the failed migration left what the harness cannot undo ({_difference(found.inventory, left)}): "
+                "the target could NOT be restored"]
+    return [f"target: the failed migration had committed {', '.join(dropped[:5])}{', ...' if len(dropped) > 5 else ''}; "
+            "dropped: the target is as it was" if dropped else "target: nothing was committed: the target is as it was"]
 
 
 def _preflight_findings(target: Target, pending: set[str]) -> list[str]:
@@ -155,7 +174,8 @@ def _shadow(target: Target, story: Story, passing: Sequence[Story], only: set[st
     settings = target.settings
     state = None
     try:
-        with scratch_login(settings, target.conn, trusted=only & applied) as login:
+        server, admin = target.scratch_server
+        with scratch_login(server, admin, trusted=only & applied) as login:
             shadow = settings.with_database(login.url)
             with connect(shadow, "ralph shadow") as conn:
                 objects = schema_inventory_on(conn)
@@ -221,16 +241,13 @@ def attempt(target: Target, story: Story, owned_by_open_stories: set[str], befor
     if outcome.findings:
         return outcome, None
     started = time.monotonic()
-    data = snapshot(target.conn, before.catalog)
-    inventory = schema_inventory_on(target.conn) if undone_by_files(pending) else {}
-
-    def holds(conn: psycopg.Connection) -> list[str]:
-        state = read_state(conn, settings)
-        return story_problems(story, state) + regressions(passing, state) + data_lost(conn, data, state.catalog,
-                                                                                       story.drops)
-
+    found = before_promotion(target.conn, before, settings)
+    data, inventory = found.data, (found.inventory if undone_by_files(pending) else {})
+    holds = judge_on_target(story, settings, found, before.applied | pending_ids,
+                            lambda state: story_problems(story, state) + regressions(passing, state))
     try:
-        migrate(settings, only=only, verify=holds)  # its own session: nothing a migration sets stays on ours
+        migrate(target.promotion, only=only, verify=holds,  # as the owner login, on a session of its own
+                undo_check=undo_guard(settings, found, story))
     except VerificationFailed as failed:
         left = _not_restored(target, inventory, data) if failed.restored and inventory else []
         where = "the target is as it was" if failed.restored and not left else "the target could NOT be restored"
@@ -239,6 +256,8 @@ def attempt(target: Target, story: Story, owned_by_open_stories: set[str], befor
         return outcome, None
     except SchemaToolsError as exc:
         outcome.findings.append(f"migrate (target): {exc.one_line()}")
+        if undone_by_files(pending):
+            outcome.findings += _partial_undone(target, found, pending_ids)
         return outcome, None
     outcome.durations["target"] = round(time.monotonic() - started, 3)
     return outcome, target.read()

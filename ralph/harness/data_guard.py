@@ -28,6 +28,11 @@ class TableData:
     cells: tuple[tuple[int, ...], ...] | None  # one hash per column, per row; None: too large, counted only
 
 
+def _qualified(table: str) -> str:
+    """The catalog's name of a table (``users`` in public) as a session pinned to pg_catalog reads it."""
+    return table if "." in table else f"public.{table}"
+
+
 def _read(conn: psycopg.Connection, table: str, columns: tuple[tuple[str, str], ...], rows: int,
           budget: int = CELLS) -> TableData:
     from psycopg import sql
@@ -36,7 +41,7 @@ def _read(conn: psycopg.Connection, table: str, columns: tuple[tuple[str, str], 
         return TableData(columns, rows, None)
     query = sql.SQL("SELECT {} FROM {}").format(
         sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(name)) for name, _ in columns),
-        sql.Identifier(*table.split(".")))
+        sql.Identifier(*_qualified(table).split(".")))
     with conn.transaction():  # whatever a migration set in the session, values read the same way
         conn.execute("SELECT set_config('DateStyle', 'ISO, MDY', true), set_config('IntervalStyle', 'postgres', true), "
                      "set_config('TimeZone', 'UTC', true), set_config('extra_float_digits', '3', true), "
@@ -55,7 +60,7 @@ def _count(conn: psycopg.Connection, table: str) -> int | None:
     try:
         with conn.transaction():
             return int(conn.execute(sql.SQL("SELECT count(*) FROM {}").format(  # type: ignore[index]
-                sql.Identifier(*table.split(".")))).fetchone()[0])
+                sql.Identifier(*_qualified(table).split(".")))).fetchone()[0])
     except psycopg.errors.InsufficientPrivilege:
         return None
 
@@ -91,7 +96,8 @@ def _surviving(conn: psycopg.Connection, oid: int) -> dict[int, str] | None:
     return {int(num): str(name) for num, name in rows if num is not None} if rows else None
 
 
-SEQUENCES_SQL = "SELECT schemaname || '.' || sequencename, last_value FROM pg_sequences WHERE last_value IS NOT NULL"
+SEQUENCES_SQL = ("SELECT schemaname || '.' || sequencename, last_value FROM pg_catalog.pg_sequences "
+                 "WHERE last_value IS NOT NULL")
 
 
 def _sequences(conn: psycopg.Connection) -> dict[str, int]:
@@ -136,6 +142,10 @@ def data_lost(conn: psycopg.Connection, before: Snapshot, after: Catalog, declar
     for name, old in before.tables.items():
         table = after.tables.get(name)
         rows = _count(conn, name)
+        if table is not None and rows is None:
+            problems.append(f"{name}: its rows could not be read after the promotion (a privilege or a policy "
+                            "hides them)")
+            continue
         if table is None or rows is None:
             continue  # gone (said above, by OID) or renamed (its rows stay)
         kept = {(c.name, c.type) for c in table.columns}
@@ -154,3 +164,27 @@ def data_lost(conn: psycopg.Connection, before: Snapshot, after: Catalog, declar
     return [f"{p}; the harness does not promote the loss or change of data (a person applies such a migration)"
             for p in problems]
 
+
+
+def rows_added(conn: psycopg.Connection, before: Snapshot, after: Catalog, declared: Collection[str] = ()) -> list[str]:
+    """One line per table that holds more rows than before the promotion (a table it created:
+    any row), unless the story lists it in ``writes`` (a data step): a migration that adds an
+    owner to every tenant or a key with a known secret is as much a change of data as a delete."""
+    problems = []
+    renamed = {oid: name for name, (oid, _) in before.identities.items()}  # by OID: a renamed table is not new
+    for name in sorted(after.tables):
+        if _declared(declared, name):
+            continue
+        rows = _count(conn, name)
+        if name not in before.tables:
+            oid = conn.execute("SELECT pg_catalog.to_regclass(%s)::pg_catalog.oid", (_qualified(name),)).fetchone()
+            name_before = renamed.get(int(oid[0])) if oid and oid[0] is not None else None
+        else:
+            name_before = name
+        had = before.tables[name_before].rows if name_before in before.tables else 0
+        if rows is None and name_before is None:
+            problems.append(f"{name}: its rows could not be read after the promotion")
+        elif rows is not None and rows > had:
+            problems.append(f"{name}: {rows - had} row(s) would be added ({'it held ' + str(had) if name_before else 'a new table'}); "
+                            "the story does not declare it in writes")
+    return [f"{p}; the harness promotes data only where the story declares a data step" for p in problems]

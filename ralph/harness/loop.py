@@ -15,6 +15,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +31,7 @@ from ..logformat import (ProgressLog, bullet, finding, iteration_ended, iteratio
                         run_started, stamp, stamped, story_completed)
 from .prompt import Situation, build_prompt, learnings, next_migration_id
 from .stories import Story, load_stories, set_passes
+from .servers import run_target
 from .target import Target, TargetState
 from .turn import Turn, TurnFiles, agent_tail, agent_turn
 
@@ -94,7 +96,6 @@ class Loop:
                            max_statement_timeout=self.o.max_statement_timeout)  # headers may lower them, never raise
         with connect(settings, "ralph run") as conn, \
                 exclusive(conn, "ralph.run", wait=self.o.run_lock_wait, holder="another ralph run"):
-            target = Target(settings, conn)
             self.line(run_started(self.o.max_iterations))
             if self.o.agent and not self.use_sandbox:
                 unsafe = ("no sandbox: the agent runs as you, so what it changes outside its workspace is detected "
@@ -104,7 +105,8 @@ class Loop:
             reason: str | None = "stopped by an error"
             previous = signal.signal(signal.SIGTERM, _terminated)  # a CI timeout or kill: end the log cleanly
             try:
-                code, reason = self._iterate(target)
+                with ExitStack() as stack:
+                    code, reason = self._iterate(Target(settings, conn), stack)
             except KeyboardInterrupt as exc:
                 code, reason = 130, f"interrupted by {exc.args[0] if exc.args else 'Ctrl-C'}"
             except SchemaToolsError as exc:
@@ -140,7 +142,10 @@ class Loop:
         blocked = [d for d in waiting.depends_on if problems[d]]
         return None, f"no story can run: {waiting.id} waits for {', '.join(blocked)}"
 
-    def _iterate(self, target: Target) -> tuple[int, str | None]:
+    def _iterate(self, target: Target, stack: ExitStack) -> tuple[int, str | None]:
+        """Iterations until every story passes or a stop rule; the owner login and the throwaway
+        cluster are set up (in ``stack``) before the first, only when there is one."""
+        ready = False
         last: tuple[str, tuple[str, ...]] | None = None
         repeats = 0
         previous: list[str] = []
@@ -153,6 +158,8 @@ class Loop:
                 return (1, blocked) if blocked else (0, None)
             if iteration > self.o.max_iterations:
                 return 1, f"max iterations ({self.o.max_iterations}) reached; {story.id} still open"
+            if not ready:
+                target, ready = stack.enter_context(run_target(target, self.line)), True
             self.line(iteration_started(iteration, story.id, story.title))
             open_owned = {m for s in stories if s.id != story.id and problems[s.id] for m in s.migrations}
             outcome, after = self._iteration(target, state, iteration, story, previous, open_owned,
@@ -185,7 +192,8 @@ class Loop:
         settings = target.settings
         before = target.fingerprint()
         turn: Turn | None = None
-        drafted = draft_story(settings, self.o.stories, story.id) if self.o.generate else None
+        # proven on the throwaway cluster: the target's server is not asked for a scratch database
+        drafted = draft_story(target.scratch or settings, self.o.stories, story.id) if self.o.generate else None
         if drafted is not None and (drafted.usable or not self.o.agent):
             outcome, after = self._drafted(target, state, story, drafted, open_owned, passing)
             if outcome.passed or not self.o.agent:

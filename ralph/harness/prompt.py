@@ -101,6 +101,7 @@ def build_prompt(story: Story, migrations_dir: Path, previous: list[str], situat
         _bullets("## Acceptance criteria", story.criteria),
         *([_bullets("## It may drop, with their data (nothing else that holds rows may go)", story.drops)]
           if story.drops else []),
+        *([_bullets("## It may add rows to (no other table may gain rows)", story.writes)] if story.writes else []),
         "## What the harness checks (its own verification decides; nothing you print changes it)",
         "The story passes only when, on a fresh database, every migration applies, the expectations below hold, "
         "the schema invariants hold (every FK indexed, no redundant or invalid index, primary keys, timestamptz, "

@@ -54,3 +54,42 @@ def out_of_scope(before: dict[str, str], after: dict[str, str], story: str, tabl
     return [f"scope: the pending migrations change {subject} ({', '.join(changes[:3])}"
             f"{', ...' if len(changes) > 3 else ''}), which {story} does not name; a story changes only the "
             "tables it declares and what it creates" for subject, changes in found.items()]
+
+
+def _granted(definition: str) -> set[str]:
+    """The grants of an inventory entry (``grants={a=r/b,...}``) to anyone but their grantor: what
+    an owner gives away (PUBLIC's default EXECUTE on functions included, which a new function
+    then shares with every function made before)."""
+    at = definition.find("grants={")
+    if at < 0:
+        return set()
+    entries = definition[at + len("grants={"):].split("}", 1)[0].split(",")
+    return {e for e in entries if "=" in e and e.split("=", 1)[0].strip('"') != e.rsplit("/", 1)[-1].strip('"')}
+
+
+def _header(definition: str) -> str:
+    """A function's entry up to its body (``AS $function$``): what pg_get_functiondef says of it."""
+    return definition.split("\nAS ", 1)[0]
+
+
+def privilege_changes(before: dict[str, str], after: dict[str, str], story: str) -> list[str]:
+    """What no story may add, on its own tables too, unless a person does: a grant to another
+    role or PUBLIC (beyond what the object had, and beyond PUBLIC's EXECUTE that every function
+    has by default), row security or a policy, a rule, a SECURITY DEFINER function."""
+    found = []
+    for name in sorted(after):
+        now, was = after[name], before.get(name, "")
+        default = {e for e in _granted(now) if e.startswith("=X/")} if name.startswith("function ") else set()
+        given = _granted(now) - _granted(was) - default
+        if given:
+            found.append(f"{name} grants {', '.join(sorted(given))}")
+        if name.startswith("relation "):
+            for flag in (" row-security", " forced"):
+                if flag in now.split("\nview:", 1)[0] and flag not in was.split("\nview:", 1)[0]:
+                    found.append(f"{name} gets{flag.replace('-', ' ')}")
+        if name.startswith(("policy ", "rule ")) and now != was:
+            found.append(f"{name} {'added' if not was else 'changed'}")
+        if name.startswith("function ") and "SECURITY DEFINER" in _header(now) and now != was:
+            found.append(f"{name} is SECURITY DEFINER (it runs with its owner's rights for whoever calls it)")
+    return [f"privilege: {what}, which {story} does not declare; grants, row security, policies, rules and SECURITY "
+            "DEFINER functions are a person's to add" for what in found]

@@ -61,8 +61,9 @@ STORY = {
     "criteria": Field(Kinds.strings, "free-text acceptance criteria", ()),
     "drops": Field(Kinds.strings, "tables (or table.column) the story may drop with their data; any other "
                    "table or column that held rows must survive the promotion", ()),
-    "writes": Field(Kinds.strings, "tables that existed before whose rows the story's migrations may write "
-                    "(a data step); its own new tables need no entry", ()),
+    "writes": Field(Kinds.strings, "tables whose rows the story's migrations may write (a data step): the "
+                    "allow-list lets their INSERT/UPDATE/DELETE through and the data guard lets them gain rows; any "
+                    "other table, its own new ones included, must hold no more rows after the promotion than before", ()),
     "grants": Field(Kinds.strings, "tables the story's migrations may GRANT or REVOKE privileges on", ()),
     "expect": Field(Kinds.anything, "[stories.expect.tables.NAME] sections", None),
 }

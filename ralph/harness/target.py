@@ -1,5 +1,6 @@
 """The target database of a run: its URL resolved once, one connection held for the whole run
-(it also holds the run lock), and what the harness reads of it."""
+(it also holds the run lock), and what the harness reads of it; the login promotion runs as,
+and the server where the agent's scratch database and the shadow live."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from schema_tools import Catalog, Settings
-from schema_tools.harness import read_schema_on, schema_fingerprint_on, status_on
+from schema_tools.harness import give_to_owner, read_schema_on, schema_fingerprint_on, status_on
 
 if TYPE_CHECKING:
     import psycopg
@@ -31,6 +32,23 @@ def read_state(conn: psycopg.Connection, settings: Settings) -> TargetState:
 class Target:
     settings: Settings  # database_url resolved: never None
     conn: psycopg.Connection
+    owner_role: str | None = None  # set when the harness made or reuses the owner login (the URL is a superuser's)
+    owner: Settings | None = None  # promotion's login (owns the application's objects, nothing more); None: settings
+    scratch: Settings | None = None  # the server for scratch databases and the shadow (its admin's URL); None: settings
+    scratch_admin: psycopg.Connection | None = None  # a connection to it; None: conn
+
+    @property
+    def promotion(self) -> Settings:
+        """What the pending migrations are applied to the target as: before it, whatever the
+        harness's role made since (the bookkeeping...) is handed to the owner login."""
+        if self.owner_role is not None:
+            give_to_owner(self.conn, self.owner_role)
+        return self.owner or self.settings
+
+    @property
+    def scratch_server(self) -> tuple[Settings, psycopg.Connection]:
+        """The settings and admin connection scratch logins and shadows are made through."""
+        return self.scratch or self.settings, self.scratch_admin or self.conn
 
     def read(self) -> TargetState:
         """The catalog and the applied migrations, read on the run's connection."""

@@ -159,7 +159,8 @@ def agent_turn(target: Target, state: TargetState, story: Story, others: set[str
     started = time.time()
     try:
         before = mark_on(target.conn)
-        with scratch_login(settings, target.conn) as login:
+        server, admin = target.scratch_server  # a throwaway local cluster: the target's server never hears of it
+        with scratch_login(server, admin) as login:
             copied = copy_schema(settings.with_database(login.url), state.applied)
             if copied:
                 prompt += f"\nNote: the scratch database does not hold every applied migration: {copied}\n"

@@ -31,6 +31,9 @@ SELECT 'relation ' || ns.nspname || '.' || c.relname, 'kind=' || c.relkind::text
        || CASE WHEN c.relkind IN ('r', 'p', 'm') AND c.relreplident <> 'd' THEN ' replica-identity=' || c.relreplident::text
                ELSE '' END
        || coalesce(' options=' || c.reloptions::text, '')
+       || coalesce(' sequence=' || (SELECT concat_ws(',', s.seqtypid::regtype::text, s.seqstart, s.seqincrement, s.seqmax,
+                                                     s.seqmin, s.seqcache, s.seqcycle)
+                                    FROM pg_sequence s WHERE s.seqrelid = c.oid), '')
        || CASE WHEN c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
                THEN ' grants=' || coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char",
                                                                    c.relowner))::text ELSE '' END
@@ -49,6 +52,8 @@ UNION ALL
 SELECT 'column ' || ns.nspname || '.' || c.relname || '.' || a.attname, format_type(a.atttypid, a.atttypmod)
        || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
        || coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), '')
+       || CASE WHEN a.attidentity <> '' THEN ' identity=' || a.attidentity::text ELSE '' END
+       || CASE WHEN a.attgenerated <> '' THEN ' generated=' || a.attgenerated::text ELSE '' END
        || CASE WHEN a.attcollation <> 0 AND a.attcollation IS DISTINCT FROM (SELECT typcollation FROM pg_type
                WHERE oid = a.atttypid) THEN ' collate ' || a.attcollation::regcollation::text ELSE '' END
        || coalesce(' grants=' || a.attacl::text, '')

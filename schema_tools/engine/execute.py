@@ -358,6 +358,16 @@ def run_migration(work: Work, m: Migration, settings: Settings, rollback: bool =
             raise explain(work.recorder, m, failure, lock_timed_out, attempt, rollback) from None
 
 
+def roll_back_inside(work: Work, m: Migration, settings: Settings) -> None:
+    """``m``'s rollback statements and their record in the transaction the caller holds, whatever
+    ``m``'s header says (the caller checks the result before it commits)."""
+    refuse_unrunnable(m)
+    try:
+        _transactional(work, m, m.rollback_statements, settings, _record(work, m, True), inside=True)
+    except Failed as failure:
+        raise explain(work.recorder, m, failure, False, 0, True) from None
+
+
 def _record(work: Work, m: Migration, rollback: bool = False) -> str:
     """The record statement and the check of what it wrote, for one transaction."""
     if rollback:

@@ -31,7 +31,7 @@ from .model import MigrationState, RunResult
 from .refuse import refuse_unrunnable
 from .session import Interrupts, catalog_first, control_lost, session_of, work_connection
 from .validate import check_history
-from .verified import BEGIN_MODES, Verify, apply_verified, verify_or_undo
+from .verified import BEGIN_MODES, Verify, apply_verified, undo_after_failure, verify_or_undo
 
 Progress = Callable[[str], None]
 Confirm = Callable[[list[str]], bool]
@@ -100,12 +100,12 @@ def _interrupted(work: Work, done: Sequence[tuple[str, int]], planned: Sequence[
 
 def apply_pending(conn: psycopg.Connection, settings: Settings, migrations: Sequence[Migration],
                progress: Progress | None = None, only: Collection[str] | None = None, verify: Verify | None = None,
-               to: str | None = None) -> RunResult:
+               to: str | None = None, undo_check: Verify | None = None) -> RunResult:
     """Apply every pending migration (or only ``only`` and what they depend on), in order, each
     atomically with its record. With ``verify``: the result must pass it (problems: a list of
     lines), or the database ends as it was -- one transaction for all when every pending
-    migration is transactional, else their rollback files -- and VerificationFailed is raised.
-    ``conn`` holds the lock; the migrations run on a second connection of the same login."""
+    migration is transactional, else their rollback files (each checked by ``undo_check``
+    before it commits, when given) -- and VerificationFailed is raised. ``conn`` holds the lock; the migrations run on a second connection of the same login."""
     wanted = with_dependencies(migrations, only) if only is not None else {m.id for m in migrations}
     if to is not None:
         wanted &= {m.id for m in up_to(migrations, to)}
@@ -167,8 +167,14 @@ def apply_pending(conn: psycopg.Connection, settings: Settings, migrations: Sequ
         except Stopped as stop:
             applied(stop.applied)
             raise _interrupted(work, result.done, pending, stop) from None
+        except MigrationError as failure:
+            if verify is None:
+                raise
+            done_ids = {mid for mid, _ in result.done}
+            raise undo_after_failure(work, [m for m in pending if m.id in done_ids], settings, undo_check,
+                                     failure) from None
         if verify is not None and pending:
-            verify_or_undo(work, pending, settings, verify)
+            verify_or_undo(work, pending, settings, verify, undo_check)
         hook = getattr(migrations, "post_apply", None)
         if hook is not None and result.done:
             _post_apply(work, hook)

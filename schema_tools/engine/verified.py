@@ -11,7 +11,7 @@ import psycopg
 from ..config import Settings
 from ..errors import MigrationError, VerificationFailed
 from ..migration_files.model import Migration
-from .execute import Work, run_migration
+from .execute import Work, roll_back_inside, run_migration
 from .model import RunResult
 
 BEGIN_MODES = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED, READ WRITE, NOT DEFERRABLE"
@@ -38,8 +38,23 @@ def apply_verified(work: Work, pending: Sequence[Migration], settings: Settings,
     result.done.extend(done)
 
 
-def verify_or_undo(work: Work, pending: Sequence[Migration], settings: Settings, verify: Verify) -> None:
-    """Applied one by one (some are not transactional): on problems, roll back with the rollback files."""
+def _guarded_undo(work: Work, m: Migration, settings: Settings, undo_check: Verify) -> None:
+    """``m``'s rollback in one transaction, committed only when ``undo_check`` finds nothing."""
+    with work.conn.transaction():
+        work.conn.execute(BEGIN_MODES)
+        roll_back_inside(work, m, settings)
+        problems = undo_check(work.conn)
+        if problems:
+            raise MigrationError(f"rolling back {m.id} would {problems[0]}, so it was not run",
+                                 migration_id=m.id)
+
+
+def verify_or_undo(work: Work, pending: Sequence[Migration], settings: Settings, verify: Verify,
+                   undo_check: Verify | None = None) -> None:
+    """Applied one by one (some are not transactional): on problems, roll back with the rollback
+    files. With ``undo_check``, each rollback whose statements can run in a transaction runs in
+    one, committed only when ``undo_check`` finds nothing (what it would change is prevented, not
+    reported)."""
     problems = verify(work.conn)
     if not problems:
         return
@@ -50,7 +65,10 @@ def verify_or_undo(work: Work, pending: Sequence[Migration], settings: Settings,
                 raise MigrationError(f"{m.id} has no rollback file", migration_id=m.id)
             if m.irreversible:
                 raise MigrationError(f"{m.id} cannot be rolled back: {m.irreversible}", migration_id=m.id)
-            run_migration(work, m, settings, rollback=True)
+            if undo_check is not None and not any(s.concurrently for s in m.rollback_statements):
+                _guarded_undo(work, m, settings, undo_check)
+            else:
+                run_migration(work, m, settings, rollback=True)
             undone.append(m.id)
     except MigrationError as exc:
         raise VerificationFailed(_summary(problems, pending), problems=problems, restored=False,
@@ -58,3 +76,27 @@ def verify_or_undo(work: Work, pending: Sequence[Migration], settings: Settings,
                                  f"{', '.join(undone) or 'nothing'}") from None
     raise VerificationFailed(_summary(problems, pending), problems=problems, restored=True,
                              hint=f"rolled back with their rollback files: {', '.join(undone)}")
+
+
+def undo_after_failure(work: Work, done: Sequence[Migration], settings: Settings, undo_check: Verify | None,
+                       failure: MigrationError) -> MigrationError:
+    """A verified run that cannot run in one transaction failed part-way: the migrations it had
+    applied are rolled back (the last first, guarded by ``undo_check`` as in ``verify_or_undo``),
+    so it ends as it was but for what the failing migration itself committed; ``failure`` comes
+    back with what happened."""
+    undone = []
+    try:
+        for m in reversed(done):
+            if m.rollback_text is None or m.irreversible:
+                raise MigrationError(f"{m.id} cannot be rolled back", migration_id=m.id)
+            if undo_check is not None and not any(s.concurrently for s in m.rollback_statements):
+                _guarded_undo(work, m, settings, undo_check)
+            else:
+                run_migration(work, m, settings, rollback=True)
+            undone.append(m.id)
+    except MigrationError as exc:
+        failure.hint = f"{failure.hint}; rolling back what this run applied failed ({exc.one_line()})".lstrip("; ")
+        return failure
+    if undone:
+        failure.hint = f"{failure.hint}; what this run applied before it was rolled back: {', '.join(undone)}".lstrip("; ")
+    return failure

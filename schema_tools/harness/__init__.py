@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from ..console import CommandParser, OneLineParser, run_console
     from ..expect.parse import tables_from
     from ..server.model import DatabaseMark, ScratchLogin
+    from ..server.owner import OwnerLogin, give_to_owner, owner_login
+    from ..server.throwaway import LocalCluster, throwaway_cluster
     from ..server.urls import mask_url, password_of, redact, secret_files
     from ..tomlspec import Doc as TomlDoc
     from ..tomlspec import Field, Invalid, Kinds, read_toml
@@ -29,6 +31,8 @@ _MODULES: Exports = (
     ("console", ("CommandParser", "OneLineParser", "run_console")),
     ("expect.parse", ("tables_from",)),
     ("server.model", ("DatabaseMark", "ScratchLogin")),
+    ("server.owner", ("OwnerLogin", "give_to_owner", "owner_login")),
+    ("server.throwaway", ("LocalCluster", "throwaway_cluster")),
     ("server.urls", ("mask_url", "password_of", "redact", "secret_files")),
     ("tomlspec", ("TomlDoc", "Field", "Invalid", "Kinds", "read_toml")),
 )
@@ -39,6 +43,8 @@ __all__ = [
     # isolation: scratch databases and logins, a lock of one's own, what changed on a database
     "scratch_database", "scratch_login", "ScratchLogin", "exclusive", "existing_database_url", "mark_on", "changes_on",
     "DatabaseMark", "schema_fingerprint_on", "schema_inventory_on", "schema_differences",
+    # least privilege: the owner login promotion runs as; a throwaway local cluster for untrusted SQL
+    "OwnerLogin", "owner_login", "give_to_owner", "LocalCluster", "throwaway_cluster",
     # secrets
     "mask_url", "password_of", "redact", "secret_files",
     # console scripts in the project's conventions (one-line errors, exit codes); TOML inputs checked at file:line
