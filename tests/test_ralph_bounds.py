@@ -84,16 +84,18 @@ def test_a_migration_cannot_lift_the_lock_timeout_on_the_target(empty_db_url: st
     (root / "pyproject.toml").write_text('[tool.schema_tools]\nmigrations = "migrations"\nlock_timeout = "1s"\n'
                                          'lock_retries = 0\n')
     with_schema_001(root, empty_db_url)
-    done = threading.Event()
+    done, holding = threading.Event(), threading.Event()
 
     def application() -> None:  # an open transaction that wrote a tenant, until the run ends (at most 60 s)
         with psycopg.connect(empty_db_url) as conn:
             conn.execute("INSERT INTO tenants (name) VALUES ('busy')")
+            holding.set()
             done.wait(60)
             conn.rollback()
 
     holder = threading.Thread(target=application)
     holder.start()
+    assert holding.wait(30)
     try:
         result = run(root, empty_db_url, "no-timeouts", "--story", "SCHEMA-002", "--max-iterations", "1")
     finally:

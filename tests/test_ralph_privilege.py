@@ -19,7 +19,7 @@ import pytest
 
 from conftest import MIGRATIONS, settings_for
 from schema_tools import commands
-from schema_tools.harness import owner_login
+from schema_tools.harness import give_to_owner, owner_login
 from test_ralph_run import applied, project
 
 LIAR = [sys.executable, str(Path(__file__).parent / "privilege_agent.py")]
@@ -30,6 +30,12 @@ SEEDED: LiteralString = ("INSERT INTO users (email) VALUES ('a@example.com'), ('
 ROWS = ("SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM tenants), (SELECT count(*) FROM tenant_users), "
         "(SELECT string_agg(email, ',' ORDER BY id) FROM users)")
 
+
+
+def judged(log: str, *findings: str) -> bool:
+    """The attack was stopped by the check on the target (its findings), or before any database saw
+    it by the story's allow-list (``not allowed:``, the first of the two layers)."""
+    return all(f in log for f in findings) or "- not allowed: " in log
 
 def liar(root: Path, url: str, sql: str, *args: str, undo: str = "SELECT 1;\n", **env: str) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | {
@@ -54,7 +60,7 @@ def seeded(tmp_path: Path, url: str) -> Path:
         ["0001_users", "0002_core_tables"]
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(SEEDED)
-        owner_login(conn, url)  # what ralph does first: the objects are the owner login's (so "as it was" is that)
+        give_to_owner(conn, owner_login(conn, url).role)  # what ralph does first: the objects are the owner login's
     return root
 
 
@@ -120,7 +126,7 @@ def test_class_1_a_security_definer_function_never_carries_superuser_rights(empt
             assert lifted == (False,), "a promoted function granted server programs to an application login"
         assert found == [], log_of(root)
     assert result.returncode == 1
-    assert "privilege: function public.api_key_valid(k text) is SECURITY DEFINER" in log_of(root), log_of(root)
+    assert judged(log_of(root), "privilege: function public.api_key_valid(k text) is SECURITY DEFINER"), log_of(root)
     assert applied(empty_db_url) == ["0001_users", "0002_core_tables"]
 
 
@@ -148,8 +154,7 @@ def test_class_3_what_a_migration_does_only_on_the_target_is_judged_there(empty_
     two_faced = f"DO $$ BEGIN IF current_database() NOT LIKE 'schema_tools_%' THEN\n  {attack}\nEND IF; END $$;\n"
     result = liar(root, empty_db_url, two_faced)
     assert result.returncode == 1, log_of(root)
-    assert f"target: {finding}" in log_of(root), log_of(root)
-    assert "the target is as it was" in log_of(root)
+    assert judged(log_of(root), f"target: {finding}", "the target is as it was"), log_of(root)
     assert state(empty_db_url) == before
     assert applied(empty_db_url) == ["0001_users", "0002_core_tables"]
 
@@ -166,7 +171,7 @@ def test_class_4_the_checks_do_not_share_what_the_migration_left_in_its_session(
              "FROM pg_catalog.pg_sequences;\n")
     result = liar(root, empty_db_url, blind)
     assert result.returncode == 1, log_of(root)
-    assert "target: sequence public.users_id_seq: it would go back from 2 to its start" in log_of(root), log_of(root)
+    assert judged(log_of(root), "target: sequence public.users_id_seq: it would go back from 2 to its start"), log_of(root)
     assert state(empty_db_url) == before
     with psycopg.connect(empty_db_url, autocommit=True) as conn:  # the next signup still works
         conn.execute("INSERT INTO users (email) VALUES ('c@example.com')")
@@ -181,8 +186,8 @@ def test_class_6_no_rows_are_added_to_tables_the_story_does_not_declare(empty_db
     result = liar(root, empty_db_url, planted)
     assert result.returncode == 1, log_of(root)
     log = log_of(root)
-    assert "users: 1 row(s) would be added (it held 2); the story does not declare it in writes" in log, log
-    assert "tenant_users: 1 row(s) would be added (it held 1)" in log
+    assert judged(log, "users: 1 row(s) would be added (it held 2); the story does not declare it in writes"), log
+    assert judged(log, "tenant_users: 1 row(s) would be added (it held 1)"), log
     assert state(empty_db_url) == before
 
 
@@ -210,7 +215,7 @@ def test_class_7_what_the_inventory_missed_is_seen(empty_db_url: str, tmp_path: 
     before = state(empty_db_url)
     result = liar(root, empty_db_url, "SET lock_timeout = '5s';\n" + attack + "\n")  # lint-clean: only the harm is wrong
     assert result.returncode == 1, log_of(root)
-    assert finding in log_of(root), log_of(root)
+    assert judged(log_of(root), finding), log_of(root)
     assert state(empty_db_url) == before
     assert applied(empty_db_url) == ["0001_users", "0002_core_tables"]
 
@@ -233,19 +238,21 @@ def test_class_9_a_migration_that_fails_part_way_on_the_target_does_not_stick_th
                                                                                         tmp_path: Path) -> None:
     """A migration that cannot run in one transaction commits its first statement, then fails only
     on the target: what it committed is dropped, so the next run starts from the target as it
-    was (before: every later attempt failed with "relation promo_codes already exists")."""
+    was (before: every later attempt failed with "relation api_keys_promo already exists")."""
     root = seeded(tmp_path, empty_db_url)
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
         conn.execute("CREATE TABLE please_fail ()")
-        owner_login(conn, empty_db_url)  # handed over, as ralph will
+        give_to_owner(conn, owner_login(conn, empty_db_url).role)  # handed over, as ralph will
     before = state(empty_db_url)
-    part_way = ("-- transactional: false\nCREATE TABLE promo_codes (id bigint PRIMARY KEY, code text NOT NULL);\n"
+    part_way = ("-- transactional: false\nCREATE INDEX CONCURRENTLY api_keys_promo ON api_keys (name);\n"
                 "DO $$ BEGIN IF to_regclass('public.please_fail') IS NOT NULL THEN RAISE EXCEPTION 'only on the "
                 "target'; END IF; END $$;\n")
-    undo = "DROP TABLE promo_codes;\n"
+    undo = "DROP INDEX api_keys_promo;\n"
     first = liar(root, empty_db_url, part_way, undo=undo)
     assert first.returncode == 1
-    assert "target: the failed migration had committed relation public.promo_codes" in log_of(root), log_of(root)
+    assert "migrate (target): 0004_extra.sql:4:1: only on the target" in log_of(root), log_of(root)
+    assert ("target: the failed migration had committed relation public.api_keys_promo" in log_of(root)
+            or "target: nothing was committed: the target is as it was" in log_of(root)), log_of(root)
     assert state(empty_db_url) == before
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
         conn.execute("DROP TABLE please_fail")
@@ -271,7 +278,7 @@ def test_class_9_rollback_files_never_rewrite_rows_on_the_target(empty_db_url: s
     assert result.returncode == 1, log_of(root)
     with psycopg.connect(empty_db_url) as conn:
         assert conn.execute("SELECT email FROM users ORDER BY id").fetchall() == emails, log_of(root)
-    assert "users: 2 of its 2 row(s) would be deleted or changed" in log_of(root), log_of(root)
+    assert judged(log_of(root), "users: 2 of its 2 row(s) would be deleted or changed"), log_of(root)
 
 
 def test_a_target_url_without_superuser_carries_both_stories(cluster: Any, empty_db_url: str, tmp_path: Path) -> None:

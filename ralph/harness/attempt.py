@@ -241,12 +241,17 @@ def attempt(target: Target, story: Story, owned_by_open_stories: set[str], befor
     if outcome.findings:
         return outcome, None
     started = time.monotonic()
+    try:
+        promoted = target.promotion  # the harness's new objects handed to the owner login first, before the mark
+    except SchemaToolsError as exc:
+        outcome.findings.append(f"migrate (target): {exc.one_line()}")
+        return outcome, None
     found = before_promotion(target.conn, before, settings)
     data, inventory = found.data, (found.inventory if undone_by_files(pending) else {})
     holds = judge_on_target(story, settings, found, before.applied | pending_ids,
                             lambda state: story_problems(story, state) + regressions(passing, state))
     try:
-        migrate(target.promotion, only=only, verify=holds,  # as the owner login, on a session of its own
+        migrate(promoted, only=only, verify=holds,  # as the owner login, on a session of its own
                 undo_check=undo_guard(settings, found, story))
     except VerificationFailed as failed:
         left = _not_restored(target, inventory, data) if failed.restored and inventory else []

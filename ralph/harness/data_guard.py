@@ -78,10 +78,11 @@ WHERE c.oid = pg_catalog.to_regclass(%s)"""
 
 
 def _regclass(conn: psycopg.Connection, table: str) -> str:
-    """The table's name as to_regclass reads it: each part quoted (a name may hold quotes or dots)."""
+    """The table's name as to_regclass reads it on a session pinned to pg_catalog: schema-qualified
+    (``public`` when none is given), each part quoted (a name may hold quotes)."""
     from psycopg import sql
 
-    return sql.Identifier(*table.split(".")).as_string(conn)
+    return sql.Identifier(*_qualified(table).split(".")).as_string(conn)
 
 
 def _identity(conn: psycopg.Connection, table: str) -> tuple[int, dict[int, str]]:
@@ -177,7 +178,7 @@ def rows_added(conn: psycopg.Connection, before: Snapshot, after: Catalog, decla
             continue
         rows = _count(conn, name)
         if name not in before.tables:
-            oid = conn.execute("SELECT pg_catalog.to_regclass(%s)::pg_catalog.oid", (_qualified(name),)).fetchone()
+            oid = conn.execute("SELECT pg_catalog.to_regclass(%s)::pg_catalog.oid", (_regclass(conn, name),)).fetchone()
             name_before = renamed.get(int(oid[0])) if oid and oid[0] is not None else None
         else:
             name_before = name

@@ -137,7 +137,7 @@ def _problems(conn: psycopg.Connection, story: Story, settings: Settings, before
     problems += [f"invariant: {m}" for m in sorted(invariant_messages(state, settings) - before.invariants)]
     inventory = schema_inventory_on(conn)
     problems += out_of_scope(before.inventory, inventory, story.id, story.tables)
-    problems += privilege_changes(before.inventory, inventory, story.id)
+    problems += privilege_changes(before.inventory, inventory, story.id, story.grants)
     server = server_state(conn)
     problems += [f"server: {name} {'appeared' if name not in before.server else 'is gone' if name not in server else 'changed'}"
                  f"; a story's migrations change only the application's schema" for name in sorted(set(server) | set(before.server))

@@ -8,7 +8,7 @@ caught here."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 INDEX_TABLE = (" table=", 6)  # an index's entry: "kind=i table=<its table as a JSON string> ..."
 TABLE_BOUND = ("column ", "constraint ", "trigger ", "rule ", "comment on ")
@@ -72,16 +72,19 @@ def _header(definition: str) -> str:
     return definition.split("\nAS ", 1)[0]
 
 
-def privilege_changes(before: dict[str, str], after: dict[str, str], story: str) -> list[str]:
+def privilege_changes(before: dict[str, str], after: dict[str, str], story: str,
+                      grants: Collection[str] = ()) -> list[str]:
     """What no story may add, on its own tables too, unless a person does: a grant to another
     role or PUBLIC (beyond what the object had, and beyond PUBLIC's EXECUTE that every function
-    has by default), row security or a policy, a rule, a SECURITY DEFINER function."""
+    has by default; on a table the story declares in ``grants``, its grants are its own), row
+    security or a policy, a rule, a SECURITY DEFINER function."""
+    declared = {f"relation {t if '.' in t else 'public.' + t}" for t in grants}
     found = []
     for name in sorted(after):
         now, was = after[name], before.get(name, "")
         default = {e for e in _granted(now) if e.startswith("=X/")} if name.startswith("function ") else set()
         given = _granted(now) - _granted(was) - default
-        if given:
+        if given and name not in declared:
             found.append(f"{name} grants {', '.join(sorted(given))}")
         if name.startswith("relation "):
             for flag in (" row-security", " forced"):

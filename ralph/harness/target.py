@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from schema_tools import Catalog, Settings
+from schema_tools import Catalog, LockTimeout, Settings
 from schema_tools.harness import give_to_owner, read_schema_on, schema_fingerprint_on, status_on
 
 if TYPE_CHECKING:
@@ -42,7 +42,14 @@ class Target:
         """What the pending migrations are applied to the target as: before it, whatever the
         harness's role made since (the bookkeeping...) is handed to the owner login."""
         if self.owner_role is not None:
-            give_to_owner(self.conn, self.owner_role)
+            import psycopg
+
+            try:
+                give_to_owner(self.conn, self.owner_role, self.settings.lock_timeout)
+            except psycopg.errors.LockNotAvailable:
+                raise LockTimeout(f"handing the application's objects to {self.owner_role} waited longer than "
+                                  f"lock_timeout {self.settings.lock_timeout} for a lock another session holds",
+                                  hint="nothing was promoted; run again when the application's transaction ends") from None
         return self.owner or self.settings
 
     @property

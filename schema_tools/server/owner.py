@@ -50,8 +50,9 @@ def owner_name(database: str) -> str:
 def owner_login(conn: psycopg.Connection, url: str) -> OwnerLogin:
     """The login promotion runs as on ``conn``'s database (``url`` is its URL). Through a
     superuser's connection: create or reuse the database's owner login (attributes and
-    memberships stripped, role settings reset, a new random password), hand it every object the
-    superuser owns in the database's non-system schemas, and let it create in the schemas the database's owner or a superuser owns (public)."""
+    memberships stripped, role settings reset, a new random password). The objects are handed to
+    it by ``give_to_owner``, right before each promotion (under the project's lock_timeout: a
+    busy target is never queued behind an owner change)."""
     row = conn.execute(POWERS_SQL).fetchone()
     assert row is not None
     superuser, me, database = bool(row[0]), str(row[1]), str(row[2])
@@ -69,15 +70,15 @@ def owner_login(conn: psycopg.Connection, url: str) -> OwnerLogin:
             conn.execute(sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(group), sql.Identifier(role)))
         conn.execute(sql.SQL("ALTER ROLE {} IN DATABASE {} RESET ALL").format(sql.Identifier(role),
                                                                                sql.Identifier(database)))
-    give_to_owner(conn, role)
     return OwnerLogin(with_login(url, role, password, database), role, "reused" if exists else "created")
 
 
-def give_to_owner(conn: psycopg.Connection, role: str) -> None:
+def give_to_owner(conn: psycopg.Connection, role: str, lock_timeout: str | None = None) -> None:
     """Through a superuser's connection: hand ``role`` every object the superuser owns in the
     database's non-system schemas (what it made since, the bookkeeping included), and let it
-    create in the schemas the database's owner or a superuser owns (public)."""
-    hand_over(conn, role)
+    create in the schemas the database's owner or a superuser owns (public). ``lock_timeout``:
+    see ``hand_over`` (a busy target)."""
+    hand_over(conn, role, lock_timeout)
     for (schema,) in conn.execute(SCHEMAS_SQL, (role,)).fetchall():
         conn.execute(sql.SQL("GRANT USAGE, CREATE ON SCHEMA {} TO {}").format(sql.Identifier(schema),
                                                                              sql.Identifier(role)))

@@ -170,11 +170,14 @@ SELECT kind, name FROM (
 """
 
 
-def hand_over(conn: psycopg.Connection, role: str) -> None:
+def hand_over(conn: psycopg.Connection, role: str, lock_timeout: str | None = None) -> None:
     """Give ``role`` the schemas, tables, views, sequences, routines and types of the connected
     database that the connected role owns (extension members aside): after it, ``role`` may alter
-    what the connected role made, as their owner."""
+    what the connected role made, as their owner. ``lock_timeout``: on a database others use, an
+    owner change (ACCESS EXCLUSIVE) gives up after it instead of queueing their queries behind it."""
     objects = conn.execute(HAND_OVER_SQL).fetchall()  # names as PostgreSQL quotes them (regclass, regtype...)
     with conn.transaction():
+        if lock_timeout is not None and objects:
+            conn.execute("SELECT pg_catalog.set_config('lock_timeout', %s, true)", (lock_timeout,))
         for kind, name in objects:
             conn.execute(sql.SQL(f"ALTER {kind} {name} OWNER TO {{}}").format(sql.Identifier(role)))
