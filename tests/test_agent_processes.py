@@ -61,3 +61,29 @@ def test_a_report_without_its_end_is_a_finding() -> None:
         os.close(write)
         assert _read_report(read) == expected
         os.close(read)
+
+
+def test_the_agent_s_output_is_shown_live_redacted_and_inert(tmp_path: Path) -> None:
+    """Each line reaches the echo as it is written (the second line after the first has been
+    shown), with the secret redacted, escape sequences gone and an endless line cut; the log keeps
+    the output (redacted) as before."""
+    shown: list[str] = []
+    marker = tmp_path / "first-shown"
+
+    def echo(line: str) -> None:
+        shown.append(line)
+        marker.touch()
+
+    script = ("printf 'one s3cretpw\\n'; while [ ! -e first-shown ]; do sleep 0.05; done; "
+              "printf 'two \\033]52;c;aGk=\\007\\033[2Jdone\\n'; head -c 5000 /dev/zero | tr '\\0' x; echo; "
+              "printf 'no end'")
+    box = Sandbox(cwd=tmp_path, writable=tmp_path, hidden=())
+    result = run_agent(["sh", "-c", script], "p", tmp_path / "prompt", tmp_path / "agent.log", {"PATH": "/usr/bin:/bin"},
+                       20, box, False, ["s3cretpw"], echo=echo)
+    assert result.exit_code == 0 and not result.timed_out
+    assert len(shown) == 4, shown
+    assert "s3cretpw" not in shown[0] and shown[0].startswith("one ")
+    assert "\x1b" not in shown[1] and "\x07" not in shown[1] and shown[1].startswith("two ") and "done" in shown[1]
+    assert shown[2] == "x" * 300 + " ..."
+    assert shown[3] == "no end"
+    assert "s3cretpw" not in result.log.read_text() and "one " in result.log.read_text()

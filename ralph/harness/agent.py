@@ -18,13 +18,15 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from schema_tools import ConfigError
 from schema_tools.harness import redact
+
+from ..logformat import printable
 
 PR_SET_CHILD_SUBREAPER = 36
 OUTPUT_HEAD = OUTPUT_TAIL = 1024 * 1024  # the agent's output kept: its first and last MiB
@@ -249,9 +251,11 @@ def choose_sandbox(wanted: str) -> bool:
 
 
 def run_agent(argv: list[str], prompt: str, prompt_file: Path, log: Path, env: dict[str, str], timeout: float,
-              box: Sandbox, use_sandbox: bool, secrets: Sequence[str]) -> AgentResult:
+              box: Sandbox, use_sandbox: bool, secrets: Sequence[str],
+              echo: Callable[[str], None] | None = None) -> AgentResult:
     """Run the agent once in ``box.cwd`` (inside bubblewrap when ``use_sandbox``); kill its
-    whole tree on exit, timeout or Ctrl-C; redact ``secrets`` from its output."""
+    whole tree on exit, timeout or Ctrl-C; redact ``secrets`` from its output. ``echo``: each
+    line of its output as it comes, redacted and without control characters (for a terminal)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     prompt_file.write_text(prompt, encoding="utf-8")
     report_read, report_write = os.pipe()
@@ -260,7 +264,8 @@ def run_agent(argv: list[str], prompt: str, prompt_file: Path, log: Path, env: d
     exit_code, timed_out = None, False
     left: tuple[str, ...] = ()
     output_read, output_write = os.pipe()
-    drain = threading.Thread(target=_drain, args=(output_read, log), daemon=True)
+    live = Live(echo, secrets) if echo is not None else None
+    drain = threading.Thread(target=_drain, args=(output_read, log, OUTPUT_HEAD, OUTPUT_TAIL, live), daemon=True)
     drain.start()
     with subreaper(), open(report_read, "rb", buffering=0):
         try:
@@ -291,13 +296,41 @@ def run_agent(argv: list[str], prompt: str, prompt_file: Path, log: Path, env: d
     return AgentResult(exit_code, timed_out, time.monotonic() - started, log, survivors)
 
 
-def _drain(fd: int, log: Path, head: int = OUTPUT_HEAD, tail: int = OUTPUT_TAIL) -> None:
+class Live:
+    """The agent's output shown line by line as it comes: each line redacted, stripped of control
+    characters (escape sequences would move the cursor, retitle the window or write the
+    clipboard) and cut to ``width`` characters; a partial line waits for its end (at most
+    ``width`` * 4 bytes of it are held)."""
+
+    def __init__(self, echo: Callable[[str], None], secrets: Sequence[str], width: int = 300) -> None:
+        self.echo, self.secrets, self.width, self.pending = echo, [s for s in secrets if s], width, bytearray()
+
+    def feed(self, chunk: bytes) -> None:
+        self.pending += chunk
+        *lines, rest = self.pending.split(b"\n")
+        for line in lines:
+            self._show(line)
+        self.pending = bytearray(rest[:self.width * 4])
+
+    def close(self) -> None:
+        if self.pending:
+            self._show(bytes(self.pending))
+        self.pending = bytearray()
+
+    def _show(self, line: bytes) -> None:
+        text = printable(redact(line.decode("utf-8", errors="replace"), self.secrets))
+        self.echo(text[:self.width] + (" ..." if len(text) > self.width else ""))
+
+
+def _drain(fd: int, log: Path, head: int = OUTPUT_HEAD, tail: int = OUTPUT_TAIL, live: Live | None = None) -> None:
     """Copy the agent's output from ``fd`` to ``log`` as it comes: its first ``head`` bytes, then
     (when there was more) a line saying how much was left out, then its last ``tail`` bytes. Never
     more than head + tail bytes in memory or on disk, however much it writes."""
     total, first, last = 0, 0, bytearray()
     with open(fd, "rb", buffering=0) as source, open(log, "wb") as out:
         while chunk := source.read(65536):
+            if live is not None:
+                live.feed(chunk)
             total += len(chunk)
             if first < head:
                 part = chunk[:head - first]
@@ -312,6 +345,8 @@ def _drain(fd: int, log: Path, head: int = OUTPUT_HEAD, tail: int = OUTPUT_TAIL)
             out.write(f"\n[... {beyond - len(last)} bytes of the agent's output left out; it wrote {total} bytes "
                       "in all ...]\n".encode())
         out.write(last)
+    if live is not None:
+        live.close()
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

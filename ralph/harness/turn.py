@@ -170,7 +170,7 @@ def agent_turn(target: Target, state: TargetState, story: Story, others: set[str
                                      "TMPDIR": str(workspace.temporary)}, secrets)
             box = Sandbox(workspace.project, workspace.base, hidden_paths(settings))
             result = run_agent(argv, prompt, workspace.prompt_file, workspace.base / "agent.log", env, timeout, box,
-                               use_sandbox, secrets)
+                               use_sandbox, secrets, echo=_to_terminal if sys.stderr.isatty() else None)
         turn.exit_code, turn.seconds = result.exit_code, round(result.seconds, 3)
         if result.timed_out:  # its processes were killed by the timeout, the harness's own doing: said once, as such
             turn.findings.append(f"agent: timed out after {timeout:g}s; the harness killed it and every process it "
@@ -195,3 +195,8 @@ def agent_turn(target: Target, state: TargetState, story: Story, others: set[str
         return turn
     finally:
         workspace.remove()
+
+
+def _to_terminal(line: str) -> None:
+    """One line of the agent's output, live, on a terminal's stderr (already redacted and inert)."""
+    print(f"  agent | {line}", file=sys.stderr, flush=True)
