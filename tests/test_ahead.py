@@ -78,11 +78,11 @@ def test_the_child_is_reaped_when_lint_fails_half_way(tmp_path: Path, forks: lis
     folder = _folder(tmp_path, files=40)
     lint_one, seen = linter.lint_one, []
 
-    def failing(state: object, migration: object, postgres: object) -> None:
+    def failing(state: object, migration: object, postgres: object, lock_timeout: object = None) -> None:
         seen.append(1)
         if len(seen) == 3:
             raise KeyboardInterrupt  # the user's Ctrl-C, or a bug, while the child is still parsing
-        lint_one(state, migration, postgres)  # type: ignore[arg-type]
+        lint_one(state, migration, postgres, lock_timeout)  # type: ignore[arg-type]
 
     monkeypatch.setattr(linter, "lint_one", failing)
     with pytest.raises(KeyboardInterrupt):

@@ -309,7 +309,7 @@ class Live:
         self.pending += chunk
         *lines, rest = self.pending.split(b"\n")
         for line in lines:
-            self._show(line)
+            self._show(bytes(line))
         self.pending = bytearray(rest[:self.width * 4])
 
     def close(self) -> None:
