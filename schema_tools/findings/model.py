@@ -6,6 +6,8 @@ findings each produced; the exit code follows from the findings' severities.
 
 from __future__ import annotations
 
+import os
+
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
@@ -96,16 +98,19 @@ def relative_paths(report: Report, root: Path) -> Report:
     """The report with each finding's file (and each check named by an absolute path) relative to
     ``root`` (POSIX separators) where it lies below it: what code scanning and annotations map to a
     repository's files, and what a user in ``root`` would type."""
-    root = root.resolve()
+    below = root.resolve().as_posix().rstrip("/") + "/"
+    folders: dict[str, str] = {}  # a folder's real path, asked of the file system once per folder
 
     def relative(file: str | None) -> str | None:
         if not file:
             return file
-        path = Path(file)
-        try:
-            return path.resolve().relative_to(root).as_posix() if path.is_absolute() else path.as_posix()
-        except ValueError:
-            return file
+        if not file.startswith("/"):
+            return Path(file).as_posix()
+        folder, _, leaf = file.rpartition("/")
+        if folder not in folders:
+            folders[folder] = os.path.realpath(folder or "/")
+        real = os.path.realpath(file) if os.path.islink(file) else os.path.join(folders[folder], leaf)
+        return real[len(below):] if real.startswith(below) else file
 
     def name(check: str) -> str:  # a check named by its file (lint's): the same file, the same name
         return relative(check) or check if check.startswith("/") else check

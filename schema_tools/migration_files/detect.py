@@ -17,13 +17,23 @@ NUMBERED_SQL = re.compile(r"^[0-9]+_.+\.sql$")
 HEAD = 16384  # the first bytes of a file: a layout's marker lines come before the SQL
 
 
+def _folders(folder: Path) -> set[str]:
+    """The names of ``folder``'s entries that are folders (read from the listing, symlinks followed)."""
+    try:
+        with os.scandir(folder) as entries:
+            return {e.name for e in entries if e.is_dir()}
+    except OSError:
+        return set()
+
+
 def _marks(folder: Path, names: list[str]) -> list[str]:
     found: list[str] = []
     if "sqitch.plan" in names:
         found.append("sqitch")
-    if "migration_lock.toml" in names or any((folder / n / "migration.sql").is_file() for n in names):
+    folders = _folders(folder)  # only a folder may hold migration.sql or up.sql: no stat per file
+    if "migration_lock.toml" in names or any((folder / n / "migration.sql").is_file() for n in names if n in folders):
         found.append("prisma")
-    if any((folder / n / "up.sql").is_file() for n in names if n[:1].isdigit()):
+    if any((folder / n / "up.sql").is_file() for n in names if n[:1].isdigit() and n in folders):
         found.append("diesel")
     if any(FLYWAY.match(n) for n in names):
         found.append("flyway")
