@@ -17,20 +17,17 @@ NUMBERED_SQL = re.compile(r"^[0-9]+_.+\.sql$")
 HEAD = 16384  # the first bytes of a file: a layout's marker lines come before the SQL
 
 
-def _folders(folder: Path) -> set[str]:
-    """The names of ``folder``'s entries that are folders (read from the listing, symlinks followed)."""
-    try:
-        with os.scandir(folder) as entries:
-            return {e.name for e in entries if e.is_dir()}
-    except OSError:
-        return set()
+def _folders(folder: Path, names: list[str]) -> set[str]:
+    """The names in ``folder``'s listing that are folders: an ``.sql`` name is taken for a file
+    (no stat per migration file; the folder is not listed again)."""
+    return {n for n in names if not n.endswith(".sql") and (folder / n).is_dir()}
 
 
 def _marks(folder: Path, names: list[str]) -> list[str]:
     found: list[str] = []
     if "sqitch.plan" in names:
         found.append("sqitch")
-    folders = _folders(folder)  # only a folder may hold migration.sql or up.sql: no stat per file
+    folders = _folders(folder, names)  # only a folder may hold migration.sql or up.sql
     if "migration_lock.toml" in names or any((folder / n / "migration.sql").is_file() for n in names if n in folders):
         found.append("prisma")
     if any((folder / n / "up.sql").is_file() for n in names if n[:1].isdigit() and n in folders):
