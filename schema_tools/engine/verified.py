@@ -58,18 +58,9 @@ def verify_or_undo(work: Work, pending: Sequence[Migration], settings: Settings,
     problems = verify(work.conn)
     if not problems:
         return
-    undone = []
+    undone: list[str] = []
     try:
-        for m in reversed(pending):
-            if m.rollback_text is None:
-                raise MigrationError(f"{m.id} has no rollback file", migration_id=m.id)
-            if m.irreversible:
-                raise MigrationError(f"{m.id} cannot be rolled back: {m.irreversible}", migration_id=m.id)
-            if undo_check is not None and not any(s.concurrently for s in m.rollback_statements):
-                _guarded_undo(work, m, settings, undo_check)
-            else:
-                run_migration(work, m, settings, rollback=True)
-            undone.append(m.id)
+        _roll_back(work, pending, settings, undo_check, undone)
     except MigrationError as exc:
         raise VerificationFailed(_summary(problems, pending), problems=problems, restored=False,
                                  hint=f"rolling back failed ({exc.one_line()}); rolled back: "
@@ -84,19 +75,28 @@ def undo_after_failure(work: Work, done: Sequence[Migration], settings: Settings
     applied are rolled back (the last first, guarded by ``undo_check`` as in ``verify_or_undo``),
     so it ends as it was but for what the failing migration itself committed; ``failure`` comes
     back with what happened."""
-    undone = []
+    undone: list[str] = []
     try:
-        for m in reversed(done):
-            if m.rollback_text is None or m.irreversible:
-                raise MigrationError(f"{m.id} cannot be rolled back", migration_id=m.id)
-            if undo_check is not None and not any(s.concurrently for s in m.rollback_statements):
-                _guarded_undo(work, m, settings, undo_check)
-            else:
-                run_migration(work, m, settings, rollback=True)
-            undone.append(m.id)
+        _roll_back(work, done, settings, undo_check, undone)
     except MigrationError as exc:
         failure.hint = f"{failure.hint}; rolling back what this run applied failed ({exc.one_line()})".lstrip("; ")
         return failure
     if undone:
         failure.hint = f"{failure.hint}; what this run applied before it was rolled back: {', '.join(undone)}".lstrip("; ")
     return failure
+
+
+def _roll_back(work: Work, applied: Sequence[Migration], settings: Settings, undo_check: Verify | None,
+               undone: list[str]) -> None:
+    """Roll back ``applied``, the last first, each guarded by ``undo_check`` when its statements
+    can run in a transaction; each id rolled back is appended to ``undone`` (what a failure left)."""
+    for m in reversed(applied):
+        if m.rollback_text is None:
+            raise MigrationError(f"{m.id} has no rollback file", migration_id=m.id)
+        if m.irreversible:
+            raise MigrationError(f"{m.id} cannot be rolled back: {m.irreversible}", migration_id=m.id)
+        if undo_check is not None and not any(s.concurrently for s in m.rollback_statements):
+            _guarded_undo(work, m, settings, undo_check)
+        else:
+            run_migration(work, m, settings, rollback=True)
+        undone.append(m.id)
